@@ -1,0 +1,37 @@
+# Two commands: `make demo` serves the demo hospital group; `make test` runs the whole suite.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
+
+.PHONY: demo test install browser-deps lock lint clean
+
+install: $(STAMP)
+
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -r requirements.lock
+	$(BIN)/pip install -q --no-deps -e .
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+# Debian's chromium for Playwright, and CJK fonts so Chinese is not drawn as empty boxes.
+browser-deps:
+	@if command -v chromium >/dev/null 2>&1 && fc-list 2>/dev/null | grep -qi "Noto Sans CJK"; then :; \
+	else echo "Installing chromium and fonts-noto-cjk with apt-get"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null) \
+	  || { if [ "$$CI" = "true" ]; then echo "apt-get failed and CI needs a browser" >&2; exit 1; \
+	       else echo "apt-get failed: browser tests will skip"; fi; }; fi
+
+demo: install
+	$(BIN)/zhiyi demo
+
+test: install browser-deps
+	$(BIN)/pytest
+
+lock:
+	$(BIN)/pip-compile -q --extra dev --strip-extras --no-emit-index-url --no-emit-find-links -o requirements.lock pyproject.toml
+
+clean:
+	rm -rf var .pytest_cache

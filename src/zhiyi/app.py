@@ -1,0 +1,66 @@
+"""Builds the ASGI app: mounts the API, the pages and the operations endpoints."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from starlette.middleware.sessions import SessionMiddleware
+
+from zhiyi import __version__
+from zhiyi.core import audit, logs, outbox  # noqa: F401  (core tables)
+from zhiyi.core.config import Settings, get_settings, use
+from zhiyi.core.db import Database
+from zhiyi.domains import registry
+from zhiyi.http import errors, ops
+from zhiyi.http.middleware import EdgeMiddleware
+from zhiyi.integrations import notifications
+from zhiyi.web import pages
+from zhiyi.web.templating import error_page
+
+
+def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
+    settings = use(settings or get_settings())
+    db = database or Database(settings)
+    registry.install_policies()
+    notifications.install()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        worker = None
+        if settings.in_process_worker:
+            worker = outbox.Worker(db.sessionmaker)
+            worker.start()
+        app.state.worker = worker
+        yield
+        if worker:
+            await worker.stop()
+        if database is None:
+            await db.dispose()
+
+    app = FastAPI(title="Zhiyi 智医", version=__version__, lifespan=lifespan, docs_url="/docs",
+                  openapi_url="/openapi.json", redoc_url=None)
+    app.state.db = db
+    app.state.settings = settings
+    app.state.error_page = error_page
+    app.state.worker = None
+    errors.install(app)
+    for router in registry.API_ROUTERS:
+        app.include_router(router)
+    app.include_router(ops.router)
+    app.include_router(pages.router)
+    for router in registry.WEB_ROUTERS:
+        app.include_router(router)
+    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "web" / "static"), name="static")
+    app.add_middleware(SessionMiddleware, secret_key=settings.secret_key, session_cookie="zhiyi_session",
+                       same_site="lax", https_only=settings.secure_cookies, max_age=12 * 3600)
+    app.add_middleware(EdgeMiddleware, max_body_bytes=settings.max_body_bytes)
+    return app
+
+
+def production_app() -> FastAPI:
+    """Factory for `uvicorn --factory zhiyi.app:production_app` with several workers."""
+    logs.setup(json_logs=get_settings().log_json)
+    return create_app()

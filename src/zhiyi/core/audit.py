@@ -1,0 +1,92 @@
+"""Audit trail of every read or write of patient data.
+
+Rows are append-only: the application has no update or delete path, and the
+migration installs database triggers that refuse UPDATE and DELETE on both backends.
+A denied attempt is audited too: the edge writes it after rolling the request back.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from sqlalchemy import Index, String, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from zhiyi.core import clock, ids, requestctx
+from zhiyi.core.db import Base, IdMixin, keep_after_rollback
+from zhiyi.core.errors import Forbidden, NotFound
+from zhiyi.core.policy import Actor, Decision, Resource, decide
+
+class AuditEvent(IdMixin, Base):
+    __tablename__ = "audit_event"
+    __table_args__ = (Index("ix_audit_event_patient_at", "patient_id", "at"),)
+
+    at: Mapped[dt.datetime]
+    actor_account_id: Mapped[uuid.UUID | None]
+    actor_roles: Mapped[str] = mapped_column(String(100), default="")
+    on_behalf_of_patient_id: Mapped[uuid.UUID | None]
+    patient_id: Mapped[uuid.UUID | None]
+    action: Mapped[str] = mapped_column(String(60))
+    resource_type: Mapped[str] = mapped_column(String(60))
+    resource_id: Mapped[str | None] = mapped_column(String(64))
+    outcome: Mapped[str] = mapped_column(String(20))  # allowed | denied | not_found
+    request_id: Mapped[str | None] = mapped_column(String(32))
+    client_addr: Mapped[str | None] = mapped_column(String(64))
+
+
+def build_event(actor: Actor | None, action: str, resource_type: str, resource_id: object,
+                *, patient_id: uuid.UUID | None, outcome: str,
+                on_behalf_of: uuid.UUID | None = None) -> AuditEvent:
+    return AuditEvent(
+        id=ids.new_id(),
+        at=clock.now(),
+        actor_account_id=actor.account_id if actor else None,
+        actor_roles=",".join(sorted(actor.roles)) if actor else "",
+        on_behalf_of_patient_id=on_behalf_of,
+        patient_id=patient_id,
+        action=action,
+        resource_type=resource_type,
+        resource_id=str(resource_id) if resource_id is not None else None,
+        outcome=outcome,
+        request_id=requestctx.request_id.get(),
+        client_addr=requestctx.client_addr.get(),
+    )
+
+
+def record(session: AsyncSession, actor: Actor | None, action: str, resource_type: str,
+           resource_id: object, *, patient_id: uuid.UUID | None, on_behalf_of: uuid.UUID | None = None,
+           outcome: str = "allowed") -> None:
+    event = build_event(actor, action, resource_type, resource_id, patient_id=patient_id,
+                        outcome=outcome, on_behalf_of=on_behalf_of)
+    session.add(event)
+
+
+async def guard(session: AsyncSession, actor: Actor | None, action: str, resource: Resource,
+                *, patient_id: uuid.UUID | None) -> Decision:
+    """Decide through core.policy and audit the attempt, allowed or not."""
+    decision = await decide(session, actor, action, resource)
+    if decision.allowed:
+        record(session, actor, action, resource.kind, resource.id, patient_id=patient_id,
+               on_behalf_of=decision.on_behalf_of)
+        return decision
+    keep_after_rollback(session, build_event(actor, action, resource.kind, resource.id, patient_id=patient_id,
+                               outcome="denied"))
+    raise Forbidden()
+
+
+def missing(session: AsyncSession, actor: Actor | None, action: str, resource_type: str,
+            resource_id: object) -> NotFound:
+    keep_after_rollback(session, build_event(actor, action, resource_type, resource_id, patient_id=None,
+                               outcome="not_found"))
+    return NotFound()
+
+
+async def trail(session: AsyncSession, *, patient_id: uuid.UUID, limit: int = 200,
+                before: dt.datetime | None = None) -> list[AuditEvent]:
+    q = select(AuditEvent).where(AuditEvent.patient_id == patient_id)
+    if before is not None:
+        q = q.where(AuditEvent.at < before)
+    q = q.order_by(AuditEvent.at.desc()).limit(limit)
+    return list((await session.scalars(q)).all())

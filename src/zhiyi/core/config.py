@@ -1,0 +1,77 @@
+"""Settings from ZHIYI_* environment variables (pydantic-settings)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DB = "sqlite+aiosqlite:///./var/zhiyi.db"
+DEV_SECRET = "zhiyi-dev-secret-change-me-in-production-0123456789"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ZHIYI_", env_file=".env", extra="ignore")
+
+    env: str = "dev"  # dev | test | production
+    database_url: str = DEFAULT_DB
+    secret_key: str = DEV_SECRET
+    timezone: str = "Asia/Shanghai"
+    default_locale: str = "zh_CN"
+    max_body_bytes: int = 256 * 1024
+    access_token_minutes: int = 15
+    refresh_token_days: int = 14
+    qr_token_minutes: int = 10
+    otp_minutes: int = 10
+    login_max_failures: int = 5
+    login_window_minutes: int = 15
+    ip_max_failures: int = 30
+    in_process_worker: bool = True
+    notification_channel: str = "dev"  # dev | (production adapters)
+    log_json: bool = True
+    secure_cookies: bool = False
+    db_pool_size: int = Field(default=10, ge=1)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def async_database_url(self) -> str:
+        return to_async_url(self.database_url)
+
+
+def to_async_url(url: str) -> str:
+    """Accept plain postgresql:// and sqlite:// URLs and pick the async drivers."""
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        return "postgresql+asyncpg://" + url.split("://", 1)[1]
+    if url.startswith("postgresql+psycopg://"):
+        return "postgresql+asyncpg://" + url.split("://", 1)[1]
+    if url.startswith("sqlite:///"):
+        return "sqlite+aiosqlite:///" + url.split(":///", 1)[1]
+    return url
+
+
+def ensure_sqlite_dir(url: str) -> None:
+    if url.startswith("sqlite") and ":///" in url:
+        path = url.split(":///", 1)[1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+
+
+_active: Settings | None = None
+
+
+def get_settings() -> Settings:
+    """The settings of this process: from the environment unless `use` chose others."""
+    global _active
+    if _active is None:
+        _active = Settings()
+    return _active
+
+
+def use(settings: Settings) -> Settings:
+    global _active
+    _active = settings
+    return settings

@@ -1,0 +1,137 @@
+"""Transactional outbox.
+
+`publish` writes an event row in the caller's transaction, so the event exists
+exactly when the change does. A worker claims pending rows (SKIP LOCKED on
+PostgreSQL), runs the handlers registered for the topic in one transaction with
+marking the row delivered, and retries failures with back-off.
+In the embedded tier the worker runs inside the app process; in production
+`zhiyi worker` processes drain it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from sqlalchemy import JSON, Index, String, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Mapped, mapped_column
+
+from zhiyi.core import clock
+from zhiyi.core.db import Base, IdMixin
+
+log = logging.getLogger("zhiyi.outbox")
+
+Handler = Callable[[AsyncSession, "OutboxEvent"], Awaitable[None]]
+_handlers: dict[str, list[Handler]] = defaultdict(list)
+MAX_ATTEMPTS = 8
+
+
+class OutboxEvent(IdMixin, Base):
+    __tablename__ = "outbox_event"
+    __table_args__ = (Index("ix_outbox_event_pending", "delivered_at", "available_at"),)
+
+    topic: Mapped[str] = mapped_column(String(80))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime]
+    available_at: Mapped[dt.datetime]
+    delivered_at: Mapped[dt.datetime | None]
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+
+
+def handles(topic: str) -> Callable[[Handler], Handler]:
+    def register(fn: Handler) -> Handler:
+        _handlers[topic].append(fn)
+        return fn
+
+    return register
+
+
+def publish(session: AsyncSession, topic: str, payload: dict[str, Any]) -> OutboxEvent:
+    at = clock.now()
+    event = OutboxEvent(topic=topic, payload=payload, created_at=at, available_at=at, attempts=0)
+    session.add(event)
+    session.info["zhiyi.outbox.published"] = True  # lets the edge wake the worker
+    return event
+
+
+async def _claim(session: AsyncSession, limit: int) -> list[OutboxEvent]:
+    q = (
+        select(OutboxEvent)
+        .where(OutboxEvent.delivered_at.is_(None), OutboxEvent.available_at <= clock.now(),
+               OutboxEvent.attempts < MAX_ATTEMPTS)
+        .order_by(OutboxEvent.created_at)
+        .limit(limit)
+    )
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        q = q.with_for_update(skip_locked=True)
+    return list((await session.scalars(q)).all())
+
+
+async def deliver_pending(session: AsyncSession, *, limit: int = 100) -> int:
+    """Deliver up to `limit` events in the given session; the caller commits. Returns count."""
+    events = await _claim(session, limit)
+    done = 0
+    for event in events:
+        try:
+            async with session.begin_nested():
+                for handler in _handlers.get(event.topic, []):
+                    await handler(session, event)
+            event.delivered_at = clock.now()
+            done += 1
+        except Exception as exc:  # a failing handler must not stop the others
+            log.exception("outbox handler failed", extra={"topic": event.topic})
+            event.attempts += 1
+            event.last_error = str(exc)[:500]
+            event.available_at = clock.now() + dt.timedelta(seconds=2 ** min(event.attempts, 10))
+    return done
+
+
+class Worker:
+    """Drains the outbox in the background of a process."""
+
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], interval: float = 1.0):
+        self.sessionmaker = sessionmaker
+        self.interval = interval
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task | None = None
+        self._stopping = False
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run_once(self) -> int:
+        async with self.sessionmaker() as session:
+            n = await deliver_pending(session)
+            await session.commit()
+            return n
+
+    async def run(self) -> None:
+        while not self._stopping:
+            try:
+                n = await self.run_once()
+            except Exception:
+                log.exception("outbox worker pass failed")
+                n = 0
+            if n:
+                continue
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=self.interval)
+            except TimeoutError:
+                pass
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self.run(), name="zhiyi-outbox-worker")
+
+    async def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        if self._task:
+            await self._task
+

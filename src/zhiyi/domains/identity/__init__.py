@@ -1,0 +1,1 @@
+"""Identity: accounts, roles, login, tokens, phone verification, throttling."""

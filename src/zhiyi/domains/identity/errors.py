@@ -1,0 +1,27 @@
+"""Errors of the identity domain."""
+
+from zhiyi.core.errors import Conflict, NotAuthenticated, RuleViolated, TooManyRequests
+
+
+class LoginFailed(NotAuthenticated):
+    code, message = "login_failed", "Wrong username or password."
+
+
+class LoginThrottled(TooManyRequests):
+    code, message = "login_throttled", "Too many failed logins; try again in a few minutes."
+
+
+class TokenRejected(NotAuthenticated):
+    code, message = "token_invalid", "The token is invalid or has expired."
+
+
+class VerificationFailed(RuleViolated):
+    code, message = "verification_failed", "The verification code is wrong or has expired."
+
+
+class VerificationThrottled(TooManyRequests):
+    code, message = "verification_throttled", "A code was sent recently; wait a minute before asking again."
+
+
+class AccountExists(Conflict):
+    code, message = "account_exists", "An account with this phone number or username already exists."

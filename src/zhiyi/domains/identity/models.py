@@ -1,0 +1,77 @@
+"""Tables of the identity domain."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from zhiyi.core.db import Base, IdMixin
+
+
+class Account(IdMixin, Base):
+    __tablename__ = "account"
+
+    username: Mapped[str] = mapped_column(String(60), unique=True)
+    phone: Mapped[str | None] = mapped_column(String(20), unique=True)
+    phone_verified_at: Mapped[dt.datetime | None]
+    password_hash: Mapped[str] = mapped_column(String(200))
+    display_name: Mapped[str] = mapped_column(String(100))
+    roles: Mapped[str] = mapped_column(String(100))  # comma-separated core.policy.Role values
+    patient_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("patient.id"), unique=True)
+    practitioner_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("practitioner.id"))
+    group_wide: Mapped[bool] = mapped_column(default=False)
+    locale: Mapped[str | None] = mapped_column(String(10))
+    elderly_mode: Mapped[bool] = mapped_column(default=False)
+    is_active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[dt.datetime]
+    last_login_at: Mapped[dt.datetime | None]
+
+    @property
+    def role_set(self) -> frozenset[str]:
+        return frozenset(r for r in self.roles.split(",") if r)
+
+
+class AccountCampus(Base):
+    """Campuses whose patients a staff account may see."""
+
+    __tablename__ = "account_campus"
+    account_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("account.id"), primary_key=True)
+    campus_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("campus.id"), primary_key=True)
+
+
+class RefreshToken(IdMixin, Base):
+    __tablename__ = "refresh_token"
+
+    account_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("account.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    issued_at: Mapped[dt.datetime]
+    expires_at: Mapped[dt.datetime]
+    revoked_at: Mapped[dt.datetime | None]
+
+
+class PhoneVerification(IdMixin, Base):
+    __tablename__ = "phone_verification"
+    __table_args__ = (Index("ix_phone_verification_phone_purpose", "phone", "purpose", "created_at"),)
+
+    phone: Mapped[str] = mapped_column(String(20))
+    purpose: Mapped[str] = mapped_column(String(20))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime]
+    expires_at: Mapped[dt.datetime]
+    attempts: Mapped[int] = mapped_column(default=0)
+    consumed_at: Mapped[dt.datetime | None]
+
+
+class LoginFailure(IdMixin, Base):
+    __tablename__ = "login_failure"
+    __table_args__ = (
+        Index("ix_login_failure_user_at", "username_key", "at"),
+        Index("ix_login_failure_addr_at", "client_addr", "at"),
+    )
+
+    username_key: Mapped[str] = mapped_column(String(64))
+    client_addr: Mapped[str] = mapped_column(String(64))
+    at: Mapped[dt.datetime]

@@ -1,0 +1,1 @@
+"""Organisation: campuses, buildings, floors, departments, rooms, practitioners."""

@@ -1,0 +1,35 @@
+"""Every query on the organisation domain's tables."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from zhiyi.domains.org.models import Campus, Department, Practitioner, PractitionerCampus
+
+
+async def campuses(session: AsyncSession) -> list[Campus]:
+    return list((await session.scalars(select(Campus).order_by(Campus.is_main.desc(), Campus.code))).all())
+
+
+async def campus_by_code(session: AsyncSession, code: str) -> Campus | None:
+    return await session.scalar(select(Campus).where(Campus.code == code))
+
+
+async def departments(session: AsyncSession) -> list[Department]:
+    return list((await session.scalars(select(Department).order_by(Department.code))).all())
+
+
+async def practitioners(session: AsyncSession, *, department_id: uuid.UUID | None, campus_id: uuid.UUID | None,
+                        title: str | None, limit: int) -> list[Practitioner]:
+    q = select(Practitioner).where(Practitioner.active.is_(True))
+    if department_id:
+        q = q.where(Practitioner.department_id == department_id)
+    if title:
+        q = q.where(Practitioner.title == title)
+    if campus_id:
+        q = q.join(PractitionerCampus, PractitionerCampus.practitioner_id == Practitioner.id).where(
+            PractitionerCampus.campus_id == campus_id)
+    return list((await session.scalars(q.order_by(Practitioner.code).limit(limit))).all())

@@ -1,0 +1,43 @@
+"""Public operations of the organisation domain."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from zhiyi.core.errors import NotFound
+from zhiyi.domains.org import repository as repo
+from zhiyi.domains.org.models import Campus, Practitioner
+from zhiyi.domains.org.schemas import DepartmentNode
+
+
+class CampusNotFound(NotFound):
+    code, message = "campus_not_found", "No such campus."
+
+
+async def list_campuses(session: AsyncSession) -> list[Campus]:
+    return await repo.campuses(session)
+
+
+async def campus_by_code(session: AsyncSession, *, code: str) -> Campus:
+    campus = await repo.campus_by_code(session, code)
+    if campus is None:
+        raise CampusNotFound()
+    return campus
+
+
+async def department_tree(session: AsyncSession) -> list[DepartmentNode]:
+    rows = await repo.departments(session)
+    nodes = {d.id: DepartmentNode(id=d.id, code=d.code, name_zh=d.name_zh, name_en=d.name_en,
+                                  aliases=list(d.aliases or []), children=[]) for d in rows}
+    roots: list[DepartmentNode] = []
+    for d in rows:
+        (nodes[d.parent_id].children if d.parent_id in nodes else roots).append(nodes[d.id])
+    return roots
+
+
+async def list_practitioners(session: AsyncSession, *, department_id: uuid.UUID | None = None,
+                             campus_id: uuid.UUID | None = None, title: str | None = None,
+                             limit: int = 100) -> list[Practitioner]:
+    return await repo.practitioners(session, department_id=department_id, campus_id=campus_id, title=title, limit=limit)

@@ -1,0 +1,1 @@
+"""Patients: registry, resident ID rules, one-code QR identity, family proxy."""

@@ -1,0 +1,79 @@
+"""Every query on the patients domain's tables."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import exists, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from zhiyi.domains.patients.models import Patient, PatientProxy, ProxyStatus
+
+
+async def get(session: AsyncSession, patient_id: uuid.UUID) -> Patient | None:
+    return await session.get(Patient, patient_id)
+
+
+async def by_id_hash(session: AsyncSession, id_hash: str) -> Patient | None:
+    return await session.scalar(select(Patient).where(Patient.id_number_hash == id_hash))
+
+
+async def by_mrn(session: AsyncSession, mrn: str) -> Patient | None:
+    return await session.scalar(select(Patient).where(Patient.mrn == mrn))
+
+
+async def count(session: AsyncSession) -> int:
+    return int(await session.scalar(select(func.count()).select_from(Patient)) or 0)
+
+
+async def is_active_proxy(session: AsyncSession, proxy_id: uuid.UUID, dependent_id: uuid.UUID) -> bool:
+    q = select(
+        exists().where(
+            PatientProxy.proxy_patient_id == proxy_id,
+            PatientProxy.dependent_patient_id == dependent_id,
+            PatientProxy.status == ProxyStatus.active,
+        )
+    )
+    return bool(await session.scalar(q))
+
+
+async def proxy_link(session: AsyncSession, proxy_id: uuid.UUID, dependent_id: uuid.UUID) -> PatientProxy | None:
+    return await session.scalar(
+        select(PatientProxy).where(PatientProxy.proxy_patient_id == proxy_id,
+                                   PatientProxy.dependent_patient_id == dependent_id)
+    )
+
+
+async def get_link(session: AsyncSession, link_id: uuid.UUID) -> PatientProxy | None:
+    return await session.get(PatientProxy, link_id)
+
+
+async def links_of_proxy(session: AsyncSession, proxy_id: uuid.UUID) -> list[tuple[PatientProxy, Patient]]:
+    q = (
+        select(PatientProxy, Patient)
+        .join(Patient, Patient.id == PatientProxy.dependent_patient_id)
+        .where(PatientProxy.proxy_patient_id == proxy_id, PatientProxy.status != ProxyStatus.revoked)
+        .order_by(PatientProxy.requested_at)
+    )
+    return [(link, p) for link, p in (await session.execute(q)).all()]
+
+
+async def links_to_dependent(session: AsyncSession, dependent_id: uuid.UUID) -> list[tuple[PatientProxy, Patient]]:
+    q = (
+        select(PatientProxy, Patient)
+        .join(Patient, Patient.id == PatientProxy.proxy_patient_id)
+        .where(PatientProxy.dependent_patient_id == dependent_id, PatientProxy.status != ProxyStatus.revoked)
+    )
+    return [(link, p) for link, p in (await session.execute(q)).all()]
+
+
+async def search(session: AsyncSession, *, campus_ids: frozenset[uuid.UUID] | None, name: str | None,
+                 mrn: str | None, limit: int) -> list[Patient]:
+    q = select(Patient)
+    if campus_ids is not None:
+        q = q.where(Patient.registered_campus_id.in_(campus_ids))
+    if mrn:
+        q = q.where(Patient.mrn == mrn)
+    if name:
+        q = q.where(Patient.name.startswith(name, autoescape=True))
+    return list((await session.scalars(q.order_by(Patient.mrn).limit(limit))).all())

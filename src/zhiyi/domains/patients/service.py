@@ -1,0 +1,264 @@
+"""Public operations of the patients domain. Services never commit."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+import uuid
+
+import segno
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from zhiyi.core import audit, clock, ids, notify, security
+from zhiyi.core.config import get_settings
+from zhiyi.core.policy import Actor, Decision, Resource
+from zhiyi.domains.patients import repository as repo
+from zhiyi.domains.patients import resident_id
+from zhiyi.domains.patients.errors import (
+    OneCodeInvalid,
+    PatientAlreadyRegistered,
+    PatientNotFound,
+    ProxyCodeInvalid,
+    ProxyRuleViolated,
+    ResidentIdRuleViolated,
+)
+from zhiyi.domains.patients.models import Patient, PatientProxy, ProxyStatus
+from zhiyi.domains.patients.schemas import PatientRead
+
+ADULT_AGE = 18
+PROXY_CODE_MINUTES = 30
+PROXY_MAX_ATTEMPTS = 5
+
+
+def _secret() -> str:
+    return get_settings().secret_key
+
+
+def id_hash(number: str) -> str:
+    return security.keyed_hash(_secret(), "resident-id", number)
+
+
+def parse_resident_id(raw: str, field: str = "id_number") -> resident_id.ResidentId:
+    try:
+        return resident_id.parse(raw, today=clock.today())
+    except resident_id.ResidentIdInvalid as exc:
+        raise ResidentIdRuleViolated(exc.reason, field) from None
+
+
+def age_on(birth: dt.date, day: dt.date) -> int:
+    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
+
+
+def to_read(p: Patient) -> PatientRead:
+    return PatientRead(
+        id=p.id, mrn=p.mrn, name=p.name, name_en=p.name_en, sex=p.sex, birth_date=p.birth_date,
+        id_number_masked=(p.id_number_sealed and "*" * 14 + (p.id_number_last4 or "")) or None,
+        phone=p.phone, insurance_type=p.insurance_type, insurance_number=p.insurance_number,
+        emergency_contact_name=p.emergency_contact_name, emergency_contact_phone=p.emergency_contact_phone,
+        emergency_contact_relation=p.emergency_contact_relation, address=p.address,
+        registered_campus_id=p.registered_campus_id, verified=p.verified_at is not None,
+    )
+
+
+async def register_patient(
+    session: AsyncSession, *, name: str, id_number: str, campus_id: uuid.UUID, name_en: str | None = None,
+    phone: str | None = None, insurance_type: str = "self_pay", insurance_number: str | None = None,
+    emergency_contact_name: str | None = None, emergency_contact_phone: str | None = None,
+    emergency_contact_relation: str | None = None, address: str | None = None,
+    verified: bool = False, mrn: str | None = None,
+) -> Patient:
+    rid = parse_resident_id(id_number)
+    h = id_hash(rid.number)
+    if await repo.by_id_hash(session, h) is not None:
+        raise PatientAlreadyRegistered()
+    now = clock.now()
+    patient = Patient(
+        mrn=mrn or f"P{secrets.randbelow(10**10):010d}", name=name, name_en=name_en or "", sex=rid.sex,
+        birth_date=rid.birth_date, id_number_hash=h, id_number_sealed=security.seal(_secret(), "resident-id", rid.number),
+        id_number_last4=rid.last4, phone=phone, insurance_type=insurance_type, insurance_number=insurance_number,
+        emergency_contact_name=emergency_contact_name, emergency_contact_phone=emergency_contact_phone,
+        emergency_contact_relation=emergency_contact_relation, address=address, registered_campus_id=campus_id,
+        verified_at=now if verified else None, created_at=now, updated_at=now,
+    )
+    session.add(patient)
+    await session.flush()
+    return patient
+
+
+async def get_patient(session: AsyncSession, *, patient_id: uuid.UUID) -> Patient:
+    patient = await repo.get(session, patient_id)
+    if patient is None:
+        raise PatientNotFound()
+    return patient
+
+
+async def find_patient(session: AsyncSession, *, patient_id: uuid.UUID) -> Patient | None:
+    return await repo.get(session, patient_id)
+
+
+async def update_patient(session: AsyncSession, *, patient_id: uuid.UUID, changes: dict) -> Patient:
+    patient = await get_patient(session, patient_id=patient_id)
+    for key, value in changes.items():
+        setattr(patient, key, value)
+    patient.updated_at = clock.now()
+    return patient
+
+
+async def search_patients(session: AsyncSession, *, campus_ids: frozenset[uuid.UUID] | None,
+                          name: str | None = None, mrn: str | None = None, limit: int = 50) -> list[Patient]:
+    return await repo.search(session, campus_ids=campus_ids, name=name, mrn=mrn, limit=limit)
+
+
+async def count_patients(session: AsyncSession) -> int:
+    return await repo.count(session)
+
+
+# --- family proxy -------------------------------------------------------------------------
+
+async def is_proxy_of(session: AsyncSession, *, proxy_patient_id: uuid.UUID, dependent_patient_id: uuid.UUID) -> bool:
+    return await repo.is_active_proxy(session, proxy_patient_id, dependent_patient_id)
+
+
+async def add_dependent(
+    session: AsyncSession, *, proxy_patient_id: uuid.UUID, name: str, id_number: str, relationship: str,
+    requested_by_account_id: uuid.UUID | None, phone: str | None = None, insurance_type: str = "self_pay",
+    channel: str = "dev",
+) -> PatientProxy:
+    """Link a family member. A minor is linked on the guardian's attestation; an adult
+    must consent with a code sent to their own phone (or approve in their own account)."""
+    proxy = await get_patient(session, patient_id=proxy_patient_id)
+    rid = parse_resident_id(id_number)
+    dependent = await repo.by_id_hash(session, id_hash(rid.number))
+    if dependent is None:
+        dependent = await register_patient(
+            session, name=name, id_number=rid.number, campus_id=proxy.registered_campus_id, phone=phone,
+            insurance_type=insurance_type, verified=False,
+        )
+    elif dependent.name != name:
+        raise ProxyRuleViolated("The name does not match the resident ID number.")
+    if dependent.id == proxy.id:
+        raise ProxyRuleViolated("You cannot be your own dependent.")
+    existing = await repo.proxy_link(session, proxy.id, dependent.id)
+    if existing is not None and existing.status != ProxyStatus.revoked:
+        raise ProxyRuleViolated("This family member is already linked.")
+    now = clock.now()
+    link = existing or PatientProxy(id=ids.new_id(), proxy_patient_id=proxy.id, dependent_patient_id=dependent.id)
+    link.relationship = relationship
+    link.requested_at = now
+    link.requested_by_account_id = requested_by_account_id
+    link.consented_at = link.revoked_at = None
+    link.consent_attempts = 0
+    minor = age_on(dependent.birth_date, clock.today()) < ADULT_AGE
+    if minor:
+        if age_on(proxy.birth_date, clock.today()) < ADULT_AGE:
+            raise ProxyRuleViolated("A guardian must be an adult.")
+        link.status, link.consent_method, link.consented_at = ProxyStatus.active, "guardian", now
+    else:
+        target_phone = dependent.phone or phone
+        if not target_phone:
+            raise ProxyRuleViolated("An adult family member must consent; a phone number is needed for the code.")
+        code = security.numeric_code()
+        link.status, link.consent_method = ProxyStatus.pending, "sms_code"
+        link.consent_code_hash = security.keyed_hash(_secret(), "proxy-code", f"{link.id}:{code}")
+        link.consent_code_expires_at = now + dt.timedelta(minutes=PROXY_CODE_MINUTES)
+        await notify.send(channel, notify.Message(to=target_phone, template="otp.proxy",
+                                                  params={"code": code, "requester": proxy.name}))
+    session.add(link)
+    await session.flush()
+    return link
+
+
+async def confirm_dependent(session: AsyncSession, *, proxy_patient_id: uuid.UUID, link_id: uuid.UUID,
+                            code: str) -> PatientProxy:
+    link = await repo.get_link(session, link_id)
+    if link is None or link.proxy_patient_id != proxy_patient_id:
+        raise PatientNotFound()
+    if link.status != ProxyStatus.pending:
+        raise ProxyRuleViolated("This family link is not waiting for a code.")
+    if link.consent_attempts >= PROXY_MAX_ATTEMPTS or (link.consent_code_expires_at or clock.now()) < clock.now():
+        raise ProxyCodeInvalid()
+    expected = security.keyed_hash(_secret(), "proxy-code", f"{link.id}:{code}")
+    if not link.consent_code_hash or not security.constant_equals(expected, link.consent_code_hash):
+        link.consent_attempts += 1
+        raise ProxyCodeInvalid()
+    link.status, link.consented_at, link.consent_code_hash = ProxyStatus.active, clock.now(), None
+    return link
+
+
+async def approve_proxy(session: AsyncSession, *, dependent_patient_id: uuid.UUID, link_id: uuid.UUID) -> PatientProxy:
+    """The dependent approves in their own account."""
+    link = await repo.get_link(session, link_id)
+    if link is None or link.dependent_patient_id != dependent_patient_id:
+        raise PatientNotFound()
+    if link.status != ProxyStatus.pending:
+        raise ProxyRuleViolated("This family link is not waiting for approval.")
+    link.status, link.consent_method, link.consented_at = ProxyStatus.active, "in_app", clock.now()
+    link.consent_code_hash = None
+    return link
+
+
+async def revoke_proxy(session: AsyncSession, *, patient_id: uuid.UUID, link_id: uuid.UUID) -> PatientProxy:
+    """Either side may end a family link."""
+    link = await repo.get_link(session, link_id)
+    if link is None or patient_id not in (link.proxy_patient_id, link.dependent_patient_id):
+        raise PatientNotFound()
+    link.status, link.revoked_at = ProxyStatus.revoked, clock.now()
+    return link
+
+
+async def dependents(session: AsyncSession, *, proxy_patient_id: uuid.UUID) -> list[tuple[PatientProxy, Patient]]:
+    return await repo.links_of_proxy(session, proxy_patient_id)
+
+
+async def proxies(session: AsyncSession, *, dependent_patient_id: uuid.UUID) -> list[tuple[PatientProxy, Patient]]:
+    return await repo.links_to_dependent(session, dependent_patient_id)
+
+
+# --- one-code identity -------------------------------------------------------------------
+
+def issue_onecode(*, patient_id: uuid.UUID) -> str:
+    """An opaque, encrypted, expiring token; it carries the internal id, never the ID number."""
+    return security.seal(_secret(), "onecode", f"p:{patient_id}")
+
+
+def onecode_svg(token: str, *, scale: int = 6) -> str:
+    return segno.make(token, error="m").svg_inline(scale=scale, dark="#000", light="#fff")
+
+
+def resolve_onecode(*, token: str) -> uuid.UUID:
+    ttl = get_settings().qr_token_minutes * 60
+    try:
+        value = security.unseal(_secret(), "onecode", token.strip(), ttl_seconds=ttl)
+        kind, raw = value.split(":", 1)
+        if kind != "p":
+            raise ValueError(kind)
+        return uuid.UUID(raw)
+    except (security.TokenInvalid, ValueError):
+        raise OneCodeInvalid() from None
+
+
+async def find_by_id_number(session: AsyncSession, *, id_number: str) -> Patient | None:
+    rid = parse_resident_id(id_number)
+    return await repo.by_id_hash(session, id_hash(rid.number))
+
+
+async def mark_verified(session: AsyncSession, *, patient_id: uuid.UUID, phone: str | None = None) -> Patient:
+    patient = await get_patient(session, patient_id=patient_id)
+    patient.verified_at = patient.verified_at or clock.now()
+    if phone:
+        patient.phone = phone
+    patient.updated_at = clock.now()
+    return patient
+
+
+# --- guarded access (policy + audit in one call, for every edge) ------------------------------
+
+async def access_patient(session: AsyncSession, *, actor: Actor | None, patient_id: uuid.UUID,
+                         action: str = "read") -> tuple[Patient, Decision]:
+    """Load a patient for `actor`, deciding through core.policy and auditing the attempt."""
+    patient = await repo.get(session, patient_id)
+    if patient is None:
+        raise audit.missing(session, actor, action, "patient", patient_id)
+    resource = Resource("patient", patient.id, {"campus_id": patient.registered_campus_id})
+    decision = await audit.guard(session, actor, action, resource, patient_id=patient.id)
+    return patient, decision

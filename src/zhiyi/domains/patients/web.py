@@ -1,0 +1,162 @@
+"""Pages of the patients domain: the patient portal, the staff scan desk, the admin audit view."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse
+from pydantic import ValidationError
+
+from zhiyi.core import audit
+from zhiyi.core.config import get_settings
+from zhiyi.core.errors import DomainError, Forbidden
+from zhiyi.core.i18n import N_, translator
+from zhiyi.core.policy import CLINICAL_ROLES, Actor, Role
+from zhiyi.domains.patients import service
+from zhiyi.domains.patients.schemas import DependentCreate, OneCodeScan, ProxyConfirm
+from zhiyi.http.auth import require_role, web_actor
+from zhiyi.http.tx import TxRoute, session_of
+from zhiyi.web.templating import check_csrf, locale_of, render
+
+router = APIRouter(route_class=TxRoute, include_in_schema=False)
+
+INSURANCE_LABELS = {
+    "urban_employee": N_("Urban employee basic medical insurance"),
+    "urban_rural_resident": N_("Urban and rural resident basic medical insurance"),
+    "commercial": N_("Commercial insurance"),
+    "self_pay": N_("Self-pay"),
+}
+# Relationship and link-status words shown through _(value|capitalize) in templates.
+WORDS = (N_("Child"), N_("Parent"), N_("Spouse"), N_("Grandparent"), N_("Other"), N_("Pending"), N_("Active"),
+         N_("Revoked"))
+
+
+def _patient_actor(actor: Actor) -> uuid.UUID:
+    if actor.patient_id is None:
+        raise Forbidden()
+    return actor.patient_id
+
+
+def _target(actor: Actor, raw: str | None) -> uuid.UUID:
+    if not raw:
+        return _patient_actor(actor)
+    try:
+        return uuid.UUID(raw)
+    except ValueError:
+        raise Forbidden() from None
+
+
+@router.get("/portal")
+async def portal(request: Request, actor: Actor = Depends(web_actor)):
+    family = await service.dependents(session_of(request), proxy_patient_id=_patient_actor(actor))
+    return render(request, "patients/templates/portal.html", family=family)
+
+
+@router.get("/portal/record")
+async def record(request: Request, patient: str | None = None, actor: Actor = Depends(web_actor)):
+    p, decision = await service.access_patient(session_of(request), actor=actor, patient_id=_target(actor, patient))
+    return render(request, "patients/templates/record.html", p=service.to_read(p),
+                  on_behalf=decision.on_behalf_of is not None, insurance_labels=INSURANCE_LABELS)
+
+
+@router.get("/portal/onecode")
+async def onecode(request: Request, patient: str | None = None, actor: Actor = Depends(web_actor)):
+    p, _ = await service.access_patient(session_of(request), actor=actor, patient_id=_target(actor, patient),
+                                        action="onecode")
+    token = service.issue_onecode(patient_id=p.id)
+    return render(request, "patients/templates/onecode.html", p=p, token=token, svg=service.onecode_svg(token),
+                  minutes=get_settings().qr_token_minutes, own_id=actor.patient_id)
+
+
+async def _family_page(request: Request, actor: Actor, *, message: str | None = None, ok: bool = False,
+                       status: int = 200):
+    family = await service.dependents(session_of(request), proxy_patient_id=_patient_actor(actor))
+    return render(request, "patients/templates/family.html", status=status, family=family, message=message, ok=ok)
+
+
+@router.get("/portal/family")
+async def family(request: Request, actor: Actor = Depends(web_actor)):
+    return await _family_page(request, actor)
+
+
+@router.post("/portal/family")
+async def add_family(request: Request, actor: Actor = Depends(web_actor), _csrf=Depends(check_csrf)):
+    form = await request.form()
+    t = translator(locale_of(request))
+    raw = {k: str(form.get(k, ""))[:60] for k in ("name", "id_number", "relationship", "phone")}
+    if not raw["phone"]:
+        raw.pop("phone")
+    try:
+        body = DependentCreate(**raw)
+        link = await service.add_dependent(session_of(request), proxy_patient_id=_patient_actor(actor),
+                                           requested_by_account_id=actor.account_id,
+                                           channel=get_settings().notification_channel, **body.model_dump())
+    except ValidationError:
+        return await _family_page(request, actor, message=t.gettext("Some fields are invalid."), status=422)
+    except DomainError as exc:
+        return await _family_page(request, actor, message=t.gettext(exc.message), status=exc.status)
+    audit.record(session_of(request), actor, "proxy.request", "patient_proxy", link.id,
+                 patient_id=link.dependent_patient_id)
+    return RedirectResponse("/portal/family", status_code=303)
+
+
+@router.post("/portal/family/{link_id}/confirm")
+async def confirm_family(request: Request, link_id: uuid.UUID, actor: Actor = Depends(web_actor),
+                         _csrf=Depends(check_csrf)):
+    form = await request.form()
+    t = translator(locale_of(request))
+    try:
+        body = ProxyConfirm(code=str(form.get("code", ""))[:10])
+        link = await service.confirm_dependent(session_of(request), proxy_patient_id=_patient_actor(actor),
+                                               link_id=link_id, code=body.code)
+    except ValidationError:
+        return await _family_page(request, actor, message=t.gettext("The confirmation code is wrong or has expired."),
+                                  status=422)
+    except DomainError as exc:
+        return await _family_page(request, actor, message=t.gettext(exc.message), status=exc.status)
+    audit.record(session_of(request), actor, "proxy.consent", "patient_proxy", link.id,
+                 patient_id=link.dependent_patient_id)
+    return RedirectResponse("/portal/family", status_code=303)
+
+
+@router.get("/staff")
+async def staff(request: Request, actor: Actor = Depends(web_actor)):
+    require_role(actor, *CLINICAL_ROLES, Role.admin)
+    return render(request, "patients/templates/staff.html", p=None, message=None, insurance_labels=INSURANCE_LABELS)
+
+
+@router.post("/staff/scan")
+async def staff_scan(request: Request, actor: Actor = Depends(web_actor), _csrf=Depends(check_csrf)):
+    require_role(actor, *CLINICAL_ROLES, Role.admin)
+    form = await request.form()
+    t = translator(locale_of(request))
+    try:
+        body = OneCodeScan(token=str(form.get("token", ""))[:500])
+        patient_id = service.resolve_onecode(token=body.token)
+        p, _ = await service.access_patient(session_of(request), actor=actor, patient_id=patient_id,
+                                            action="onecode.scan")
+    except ValidationError:
+        return render(request, "patients/templates/staff.html", status=422, p=None,
+                      message=t.gettext("This patient code is not valid or has expired."),
+                      insurance_labels=INSURANCE_LABELS)
+    except DomainError as exc:
+        return render(request, "patients/templates/staff.html", status=exc.status, p=None,
+                      message=t.gettext(exc.message), insurance_labels=INSURANCE_LABELS)
+    return render(request, "patients/templates/staff.html", p=p, message=None, insurance_labels=INSURANCE_LABELS)
+
+
+@router.get("/admin")
+async def admin(request: Request, mrn: str | None = None, actor: Actor = Depends(web_actor)):
+    require_role(actor, Role.admin)
+    session = session_of(request)
+    t = translator(locale_of(request))
+    if not mrn:
+        return render(request, "patients/templates/admin_audit.html", mrn=None, p=None, events=[], message=None)
+    found = await service.search_patients(session, campus_ids=None, mrn=mrn[:20], limit=1)
+    if not found:
+        return render(request, "patients/templates/admin_audit.html", status=404, mrn=mrn, p=None, events=[],
+                      message=t.gettext("No such patient."))
+    p, _ = await service.access_patient(session, actor=actor, patient_id=found[0].id, action="audit.read")
+    events = await audit.trail(session, patient_id=p.id)
+    return render(request, "patients/templates/admin_audit.html", mrn=mrn, p=p, events=events, message=None)

@@ -1,0 +1,1 @@
+"""HTTP plumbing shared by the api and web edges: transactions, actors, errors, middleware."""

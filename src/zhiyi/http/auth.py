@@ -1,0 +1,56 @@
+"""Who is calling: bearer tokens for the API, the session cookie for pages."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import Request
+from fastapi.security import OAuth2PasswordBearer
+
+from zhiyi.core.errors import Forbidden, NotAuthenticated
+from zhiyi.core.policy import Actor
+from zhiyi.domains.identity import service as identity
+from zhiyi.http.tx import session_of
+
+oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+
+
+async def api_actor(request: Request) -> Actor:
+    """The API authenticates by bearer token only (no cookies, so no CSRF surface)."""
+    token = await oauth2(request)
+    if not token:
+        raise NotAuthenticated(headers={"WWW-Authenticate": "Bearer"})
+    actor = identity.actor_from_access_token(token)
+    request.state.actor = actor
+    return actor
+
+
+async def optional_web_actor(request: Request) -> Actor | None:
+    if hasattr(request.state, "actor"):
+        return request.state.actor
+    raw = request.session.get("aid")
+    actor = None
+    if raw:
+        try:
+            account = await identity.get_account(session_of(request), account_id=uuid.UUID(raw))
+        except ValueError:
+            account = None
+        if account is not None and account.is_active and request.session.get("ver") == account.password_hash[-12:]:
+            actor = await identity.actor_for(session_of(request), account)
+            request.state.account = account
+        else:
+            request.session.clear()
+    request.state.actor = actor
+    return actor
+
+
+async def web_actor(request: Request) -> Actor:
+    actor = await optional_web_actor(request)
+    if actor is None:
+        raise NotAuthenticated()
+    return actor
+
+
+def require_role(actor: Actor, *roles: str) -> None:
+    if not (actor.roles & set(roles)):
+        raise Forbidden()

@@ -1,0 +1,78 @@
+"""The one mapping of errors to responses: JSON for the API, a friendly page for people."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException
+
+from zhiyi.core import requestctx
+from zhiyi.core.errors import DomainError, ErrorBody, FieldError
+from zhiyi.core.i18n import N_, negotiate, translator
+
+log = logging.getLogger("zhiyi.http")
+
+HTTP_CODES = {
+    400: ("bad_request", N_("The request could not be processed.")),
+    401: ("not_authenticated", N_("Authentication required.")),
+    403: ("forbidden", N_("You are not allowed to do this.")),
+    404: ("not_found", N_("Not found.")),
+    405: ("method_not_allowed", N_("This method is not allowed here.")),
+    413: ("payload_too_large", N_("The request body is too large.")),
+    415: ("unsupported_media_type", N_("Send JSON with Content-Type application/json.")),
+    429: ("too_many_requests", N_("Too many attempts; try again later.")),
+    500: ("internal_error", N_("Something went wrong on our side. The error has been logged.")),
+}
+
+
+def wants_html(request: Request) -> bool:
+    path = request.url.path
+    return not (path.startswith("/api") or path.startswith("/fhir")) and path not in ("/healthz", "/metrics")
+
+
+def _locale(request: Request) -> str:
+    return getattr(request.state, "locale", None) or negotiate(request.headers.get("accept-language"))
+
+
+def render(request: Request, status: int, body: ErrorBody, headers: dict[str, str] | None = None) -> Response:
+    t = translator(_locale(request))
+    body.message = t.gettext(body.message)
+    for e in body.errors:
+        e.message = t.gettext(e.message)
+    body.request_id = requestctx.request_id.get()
+    if wants_html(request) and status != 422:
+        page = request.app.state.error_page
+        return page(request, status, body, headers)
+    return JSONResponse(body.as_dict(), status_code=status, headers=headers)
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def domain_error(request: Request, exc: DomainError):
+        return render(request, exc.status, ErrorBody(exc.code, exc.message, list(exc.errors)), exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError):
+        errors, malformed = [], False
+        for e in exc.errors():
+            if e.get("type") == "json_invalid":
+                malformed = True
+            loc = [str(x) for x in e.get("loc", ()) if x not in ("body", "query", "path", "header", "cookie")]
+            errors.append(FieldError(".".join(loc) or "body", e.get("msg", "invalid"), e.get("type", "invalid")))
+        if malformed:
+            return render(request, 400, ErrorBody("malformed_json", N_("The request body is not valid JSON."), errors))
+        return render(request, 422, ErrorBody("validation_failed", N_("Some fields are invalid."), errors))
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException):
+        code, message = HTTP_CODES.get(exc.status_code, ("error", str(exc.detail)))
+        return render(request, exc.status_code, ErrorBody(code, message), getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception):
+        log.exception("unhandled error", extra={"path": request.url.path})
+        code, message = HTTP_CODES[500]
+        return render(request, 500, ErrorBody(code, message))

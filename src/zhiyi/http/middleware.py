@@ -1,0 +1,93 @@
+"""A single pure-ASGI middleware: request id, client address, body-size limit,
+Prometheus metrics and one structured access-log line. Pure ASGI keeps it cheap."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+
+from prometheus_client import Counter, Histogram
+from starlette.exceptions import HTTPException
+
+from zhiyi.core import ids, requestctx
+
+log = logging.getLogger("zhiyi.access")
+
+REQUESTS = Counter("zhiyi_http_requests_total", "HTTP requests", ["method", "route", "status"])
+LATENCY = Histogram("zhiyi_http_request_seconds", "HTTP request latency", ["method", "route"],
+                    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
+
+
+def _too_large(request_id: str) -> bytes:
+    return json.dumps({"code": "payload_too_large", "message": "The request body is too large.",
+                       "errors": [], "request_id": request_id}).encode()
+
+
+class EdgeMiddleware:
+    def __init__(self, app, *, max_body_bytes: int, access_log: bool = True):
+        self.app = app
+        self.max_body = max_body_bytes
+        self.access_log = access_log
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        rid = ids.request_id()
+        requestctx.request_id.set(rid)
+        client = scope.get("client")
+        requestctx.client_addr.set(client[0] if client else None)
+        start = time.perf_counter()
+        status_holder = {"status": 500}
+        headers = dict(scope.get("headers") or [])
+        length = headers.get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.max_body):
+            return await self._reject(send, rid, 413 if length.isdigit() else 400)
+
+        received = 0
+
+        async def limited_receive():
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body:
+                    raise BodyTooLarge()
+            return message
+
+        async def send_with_id(message):
+            if message["type"] == "http.response.start":
+                status_holder["status"] = message["status"]
+                message.setdefault("headers", [])
+                message["headers"] = list(message["headers"]) + [(b"x-request-id", rid.encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, send_with_id)
+        except BodyTooLarge:
+            await self._reject(send, rid, 413)
+            status_holder["status"] = 413
+        finally:
+            elapsed = time.perf_counter() - start
+            route = scope.get("route")
+            route_path = getattr(route, "path", None) or "unmatched"
+            REQUESTS.labels(scope["method"], route_path, str(status_holder["status"])).inc()
+            LATENCY.labels(scope["method"], route_path).observe(elapsed)
+            if self.access_log:
+                log.info("request", extra={"method": scope["method"], "path": scope["path"],
+                                           "status": status_holder["status"], "ms": round(elapsed * 1000, 2)})
+
+    async def _reject(self, send, rid: str, status: int) -> None:
+        body = _too_large(rid) if status == 413 else json.dumps(
+            {"code": "bad_request", "message": "Invalid Content-Length.", "errors": [], "request_id": rid}).encode()
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                                (b"x-request-id", rid.encode())]})
+        await send({"type": "http.response.body", "body": body})
+
+
+class BodyTooLarge(HTTPException):
+    """An HTTPException so FastAPI's body reader passes it through as a 413."""
+
+    def __init__(self) -> None:
+        super().__init__(status_code=413)

@@ -1,0 +1,1 @@
+"""Adapters to the outside world, each an interface implementation with a sandbox."""

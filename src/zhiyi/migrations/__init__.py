@@ -1,0 +1,1 @@
+"""Alembic migrations (kept inside the package so `zhiyi migrate` works when installed)."""

@@ -1,0 +1,148 @@
+"""The web shell: home, login, logout, sign-up, language and elderly-mode switches."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse
+
+from zhiyi.core import requestctx
+from pydantic import ValidationError
+
+from zhiyi.core.errors import DomainError
+from zhiyi.core.i18n import LOCALES, N_, translator
+from zhiyi.domains.identity import service as identity
+from zhiyi.domains.identity.schemas import CodeRequest, SignUp
+from zhiyi.domains.org import service as org
+from zhiyi.http.auth import optional_web_actor
+from zhiyi.http.tx import TxRoute, session_of
+from zhiyi.web.templating import check_csrf, locale_of, render
+
+router = APIRouter(route_class=TxRoute, include_in_schema=False)
+
+
+def safe_next(value: object, default: str = "/") -> str:
+    """Only same-site paths, so a crafted link cannot bounce a user elsewhere."""
+    if isinstance(value, str) and value.startswith("/") and not value.startswith("//") and "\\" not in value:
+        return value[:200]
+    return default
+
+
+def see_other(path: str) -> RedirectResponse:
+    return RedirectResponse(path, status_code=303)
+
+
+@router.get("/")
+async def home(request: Request, _actor=Depends(optional_web_actor)):
+    return render(request, "home.html")
+
+
+@router.get("/login")
+async def login_page(request: Request, next: str = "/", _actor=Depends(optional_web_actor)):
+    return render(request, "login.html", next=safe_next(next), username="", message=None)
+
+
+@router.post("/login")
+async def login(request: Request, _csrf=Depends(check_csrf)):
+    form = await request.form()
+    username, password = str(form.get("username", ""))[:60], str(form.get("password", ""))[:128]
+    nxt = safe_next(form.get("next"))
+    session = session_of(request)
+    try:
+        account = await identity.authenticate(session, login=username, password=password,
+                                              client_addr=requestctx.client_addr.get() or "unknown")
+    except DomainError as exc:
+        t = translator(locale_of(request))
+        return render(request, "login.html", status=exc.status, next=nxt,
+                      username=username, message=t.gettext(exc.message), headers=exc.headers)
+    request.session.clear()  # a fresh session on login (no fixation)
+    request.session.update({"aid": str(account.id), "ver": account.password_hash[-12:]})
+    if account.locale:
+        request.session["locale"] = account.locale
+    return see_other(nxt)
+
+
+@router.post("/logout")
+async def logout(request: Request, _csrf=Depends(check_csrf)):
+    locale, elderly = request.session.get("locale"), request.session.get("elderly")
+    request.session.clear()
+    if locale:
+        request.session["locale"] = locale
+    if elderly:
+        request.session["elderly"] = elderly
+    return see_other("/")
+
+
+@router.post("/prefs/lang")
+async def switch_language(request: Request, actor=Depends(optional_web_actor), _csrf=Depends(check_csrf)):
+    form = await request.form()
+    locale = form.get("locale")
+    if locale in LOCALES:
+        request.session["locale"] = locale
+        if actor is not None:
+            await identity.set_preferences(session_of(request), account_id=actor.account_id, locale=str(locale))
+    return see_other(safe_next(form.get("next")))
+
+
+@router.post("/prefs/elderly")
+async def switch_elderly(request: Request, actor=Depends(optional_web_actor), _csrf=Depends(check_csrf)):
+    form = await request.form()
+    on = form.get("on") == "1"
+    request.session["elderly"] = on
+    if actor is not None:
+        await identity.set_preferences(session_of(request), account_id=actor.account_id, elderly_mode=on)
+    return see_other(safe_next(form.get("next")))
+
+
+@router.get("/signup")
+async def signup_page(request: Request, _actor=Depends(optional_web_actor)):
+    return render(request, "signup.html", form={}, sent=False, message=None)
+
+
+@router.post("/signup/code")
+async def signup_code(request: Request, _csrf=Depends(check_csrf)):
+    form = await request.form()
+    phone = str(form.get("phone", ""))[:20]
+    t = translator(locale_of(request))
+    try:
+        body = CodeRequest(phone=phone)
+        await identity.send_phone_code(session_of(request), phone=body.phone, purpose="signup", locale=t.locale)
+    except DomainError as exc:
+        return render(request, "signup.html", status=exc.status, form={"phone": phone}, sent=False,
+                      message=t.gettext(exc.message))
+    except ValidationError:
+        return render(request, "signup.html", status=422, form={"phone": phone}, sent=False,
+                      message=t.gettext("A mainland mobile number has 11 digits starting with 1."))
+    return render(request, "signup.html", form={"phone": body.phone}, sent=True, message=None)
+
+
+@router.post("/signup")
+async def signup(request: Request, _csrf=Depends(check_csrf)):
+    form = await request.form()
+    fields = {k: str(form.get(k, ""))[:128] for k in ("phone", "code", "password", "name", "id_number")}
+    t = translator(locale_of(request))
+    session = session_of(request)
+    try:
+        body = SignUp(**fields)
+        campus = await org.campus_by_code(session, code=body.campus_code)
+        account = await identity.sign_up_patient(
+            session, phone=body.phone, code=body.code, password=body.password, name=body.name,
+            id_number=body.id_number, campus_id=campus.id)
+    except DomainError as exc:
+        detail = "; ".join(t.gettext(e.message) for e in exc.errors)
+        return render(request, "signup.html", status=exc.status, form={"phone": fields["phone"]}, sent=True,
+                      message=t.gettext(exc.message) + (f" ({detail})" if detail else ""))
+    except ValidationError as exc:
+        names = ", ".join(t.gettext(FIELD_LABELS.get(str(e["loc"][0]), str(e["loc"][0]))) for e in exc.errors())
+        return render(request, "signup.html", status=422, form={"phone": fields["phone"]}, sent=True,
+                      message=t.gettext("Please check: %(fields)s", fields=names))
+    request.session.clear()
+    request.session.update({"aid": str(account.id), "ver": account.password_hash[-12:], "locale": t.locale})
+    return see_other("/portal")
+
+
+FIELD_LABELS = {
+    "phone": N_("Mobile phone number"), "code": N_("Verification code"), "password": N_("Password"),
+    "name": N_("Name as on your ID card"), "id_number": N_("Resident ID number"),
+}

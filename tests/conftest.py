@@ -1,0 +1,141 @@
+"""Test fixtures: every database test runs on SQLite and on PostgreSQL.
+
+Each backend gets a fresh database built by the real migrations; each test runs
+inside a transaction that is rolled back at the end (the app's commits become
+savepoints), so tests never see each other's data.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+
+from zhiyi.app import create_app
+from zhiyi.core import migrate
+from zhiyi.core.config import Settings, use
+from zhiyi.core.db import _sqlite_pragmas
+from zhiyi.integrations.notifications import sandbox as sandbox_channel
+
+PG_ADMIN = os.environ.get("ZHIYI_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+IN_CI = os.environ.get("CI", "").lower() == "true"
+TEST_SECRET = "zhiyi-test-secret-0123456789abcdef0123456789"
+
+
+def pg_available() -> str | None:
+    """None when PostgreSQL answers, else the reason."""
+    try:
+        with psycopg.connect(PG_ADMIN, connect_timeout=3) as conn:
+            conn.execute("SELECT 1")
+        return None
+    except Exception as exc:  # any connection failure
+        return f"PostgreSQL not reachable at {PG_ADMIN}: {exc}"
+
+
+def test_settings(url: str) -> Settings:
+    return use(Settings(database_url=url, secret_key=TEST_SECRET, notification_channel="sandbox",
+                        in_process_worker=False, env="test", log_json=False))
+
+
+@dataclass
+class Backend:
+    name: str
+    url: str
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def backend(request, tmp_path_factory) -> Backend:
+    if request.param == "sqlite":
+        path = tmp_path_factory.mktemp("db") / "zhiyi-test.db"
+        url = f"sqlite+aiosqlite:///{path}"
+        migrate.upgrade(url)
+        yield Backend("sqlite", url)
+        return
+    reason = pg_available()
+    if reason:
+        if IN_CI:
+            pytest.fail(f"CI=true requires PostgreSQL: {reason}")
+        pytest.skip(reason)
+    name = f"zhiyi_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
+    try:
+        migrate.upgrade(url)
+        yield Backend("postgresql", url)
+    finally:
+        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+async def engine(backend):
+    settings = test_settings(backend.url)
+    eng = create_async_engine(settings.async_database_url)
+    if backend.name == "sqlite":
+        _sqlite_pragmas(eng)
+    yield eng
+    await eng.dispose()
+
+
+class TestDatabase:
+    """Stands in for core.db.Database: sessions join the test's outer transaction."""
+
+    def __init__(self, engine, connection):
+        self.engine = engine
+        self.sessionmaker = async_sessionmaker(bind=connection, expire_on_commit=False, autoflush=False,
+                                               join_transaction_mode="create_savepoint")
+
+    async def dispose(self) -> None:
+        pass
+
+
+@pytest.fixture
+async def db(engine, backend) -> AsyncIterator[TestDatabase]:
+    test_settings(backend.url)
+    async with engine.connect() as conn:
+        trans = await conn.begin()
+        try:
+            yield TestDatabase(engine, conn)
+        finally:
+            await trans.rollback()
+
+
+@pytest.fixture
+async def session(db) -> AsyncIterator[AsyncSession]:
+    async with db.sessionmaker() as s:
+        yield s
+
+
+@pytest.fixture
+def settings(backend) -> Settings:
+    return test_settings(backend.url)
+
+
+@pytest.fixture
+async def app(db, settings):
+    return create_app(settings, database=db)
+
+
+@pytest.fixture
+async def client(app) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 50000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        yield c
+
+
+@pytest.fixture
+def sandbox():
+    sandbox_channel.outbox.clear()
+    return sandbox_channel
+
+
+def data_path(*parts: str) -> Path:
+    return Path(__file__).parent / "data" / Path(*parts)

@@ -1,0 +1,38 @@
+"""Factories for the organisation domain."""
+
+from __future__ import annotations
+
+import itertools
+
+from zhiyi.domains.org.models import Campus, Department, Practitioner, PractitionerCampus
+
+_n = itertools.count(1)
+
+
+async def campus(session, *, code: str | None = None, is_main: bool = False) -> Campus:
+    n = next(_n)
+    c = Campus(code=code or f"C{n}", name_zh=f"院区{n}", name_en=f"Campus {n}", is_main=is_main)
+    session.add(c)
+    await session.flush()
+    return c
+
+
+async def department(session, *, code: str | None = None, parent: Department | None = None) -> Department:
+    n = next(_n)
+    d = Department(code=code or f"D{n}", name_zh=f"科室{n}", name_en=f"Department {n}",
+                   parent_id=parent.id if parent else None, aliases=[])
+    session.add(d)
+    await session.flush()
+    return d
+
+
+async def practitioner(session, *, department: Department, campuses: list[Campus], title: str = "attending") -> Practitioner:
+    n = next(_n)
+    p = Practitioner(code=f"S{n:05d}", name_zh=f"医生{n}", name_en=f"Doctor {n}", sex="F", title=title,
+                     department_id=department.id, specialties=[], profession="doctor")
+    session.add(p)
+    await session.flush()
+    for c in campuses:
+        session.add(PractitionerCampus(practitioner_id=p.id, campus_id=c.id))
+    await session.flush()
+    return p

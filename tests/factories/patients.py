@@ -1,0 +1,28 @@
+"""Factories for the patients domain: valid resident ID numbers, real service calls."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+
+from zhiyi.core import clock
+from zhiyi.domains.patients import resident_id
+from zhiyi.domains.patients import service as patients
+
+_seq = itertools.count(1)
+
+
+def id_number(*, age: int = 40, male: bool = True) -> str:
+    n = next(_seq)
+    today = clock.today()
+    birth = dt.date(today.year - age, 1 + n % 12, 1 + n % 28)
+    seq = (n * 2 + (1 if male else 0)) % 1000
+    return resident_id.make("310104", birth, seq)
+
+
+async def patient(session, *, campus, name: str = "张三", age: int = 40, male: bool = True,
+                  phone: str | None = None, verified: bool = True):
+    n = next(_seq)
+    return await patients.register_patient(
+        session, name=name, id_number=id_number(age=age, male=male), campus_id=campus.id,
+        phone=phone or f"139{n:08d}", verified=verified)
