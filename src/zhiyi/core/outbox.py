@@ -89,6 +89,7 @@ async def deliver_pending(session: AsyncSession, *, limit: int = 100) -> int:
             event.attempts += 1
             event.last_error = str(exc)[:500]
             event.available_at = clock.now() + dt.timedelta(seconds=2 ** min(event.attempts, 10))
+    await session.flush()
     return done
 
 

@@ -1,0 +1,64 @@
+"""The dependency rules of STYLE.md, kept true by reading every module's imports."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+SRC = Path(__file__).resolve().parents[2] / "src" / "zhiyi"
+PUBLIC = {"service", "schemas", "events"}
+
+
+def imports(path: Path) -> list[tuple[str, bool]]:
+    """(module, is_top_level) for every import in a file."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    top = {id(n) for n in tree.body}
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            found += [(n, id(node) in top) for n in names]
+        elif isinstance(node, ast.Import):
+            found += [(a.name, id(node) in top) for a in node.names]
+    return found
+
+
+def test_core_imports_no_domain_and_no_edge():
+    for path in (SRC / "core").rglob("*.py"):
+        for mod, _ in imports(path):
+            assert not mod.startswith(("zhiyi.domains", "zhiyi.http", "zhiyi.web", "zhiyi.app")), (path, mod)
+
+
+def test_domains_use_only_public_modules_of_other_domains():
+    for path in (SRC / "domains").rglob("*.py"):
+        rel = path.relative_to(SRC / "domains").parts
+        if len(rel) < 2:
+            continue  # domains/registry.py wires domains together by design
+        own = rel[0]
+        for mod, _ in imports(path):
+            parts = mod.split(".")
+            if parts[:2] == ["zhiyi", "domains"] and len(parts) >= 4 and parts[2] != own:
+                assert parts[3] in PUBLIC, f"{path.relative_to(SRC)} imports {mod}"
+
+
+def test_no_function_local_imports_of_zhiyi():
+    for path in SRC.rglob("*.py"):
+        for mod, top in imports(path):
+            if mod.startswith("zhiyi") and not top:
+                # imports inside `if TYPE_CHECKING:` or try blocks at top level still count as top level
+                raise AssertionError(f"function-local import of {mod} in {path.relative_to(SRC)}")
+
+
+def test_routes_hold_no_queries():
+    for path in SRC.rglob("*.py"):
+        if path.name in ("api.py", "web.py", "pages.py"):
+            text = path.read_text(encoding="utf-8")
+            assert "select(" not in text and "session.execute" not in text, path
+
+
+def test_modules_stay_small():
+    for path in SRC.rglob("*.py"):
+        if "migrations" in path.parts:
+            continue
+        lines = len(path.read_text(encoding="utf-8").splitlines())
+        assert lines <= 500, f"{path.relative_to(SRC)} has {lines} lines; make it a package"
