@@ -37,7 +37,7 @@ async def optional_web_actor(request: Request) -> Actor | None:
             account = None
         if account is not None and account.is_active and request.session.get("ver") == account.password_hash[-12:]:
             actor = await identity.actor_for(session_of(request), account)
-            request.state.account = account
+            request.state.prefs = (account.locale, account.elderly_mode)  # plain values outlive the session
         else:
             request.session.clear()
     request.state.actor = actor

@@ -23,17 +23,17 @@ _env = Environment(
 
 
 def locale_of(request: Request) -> str:
-    account = getattr(request.state, "account", None)
-    chosen = request.session.get("locale") or (account.locale if account else None)
+    prefs = getattr(request.state, "prefs", None)
+    chosen = request.session.get("locale") or (prefs[0] if prefs else None)
     locale = negotiate(request.headers.get("accept-language"), chosen)
     request.state.locale = locale
     return locale
 
 
 def elderly_of(request: Request) -> bool:
-    account = getattr(request.state, "account", None)
-    if account is not None:
-        return bool(account.elderly_mode)
+    prefs = getattr(request.state, "prefs", None)
+    if prefs is not None:
+        return bool(prefs[1])
     return bool(request.session.get("elderly"))
 
 

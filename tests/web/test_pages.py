@@ -1,0 +1,114 @@
+"""Pages through the HTTP client: login with CSRF, language, elderly mode, portal, staff, admin."""
+
+from __future__ import annotations
+
+import re
+from types import SimpleNamespace
+
+import pytest
+
+from tests.factories import identity as accounts
+from tests.factories import org as orgf
+from tests.factories import patients as pf
+
+
+@pytest.fixture
+async def world(session):
+    main = await orgf.campus(session, code="MAIN", is_main=True)
+    alice_p = await pf.patient(session, campus=main, name="李丽", phone="13900000031")
+    bob_p = await pf.patient(session, campus=main, name="王强", phone="13900000032")
+    await accounts.account(session, username="alice", roles={"patient"}, patient=alice_p)
+    await accounts.account(session, username="bob", roles={"patient"}, patient=bob_p)
+    await accounts.account(session, username="nurse", roles={"nurse"}, campuses=[main])
+    await accounts.account(session, username="admin", roles={"admin"}, group_wide=True)
+    await session.commit()
+    return SimpleNamespace(alice_p=alice_p, bob_p=bob_p)
+
+
+def csrf_of(html: str) -> str:
+    return re.search(r'name="csrf" value="([^"]+)"', html).group(1)
+
+
+async def web_login(client, username: str, password: str = accounts.PASSWORD, next_: str = "/"):
+    page = await client.get("/login")
+    return await client.post("/login", data={"username": username, "password": password, "next": next_,
+                                             "csrf": csrf_of(page.text)})
+
+
+async def test_login_page_then_portal(client, world):
+    r = await web_login(client, "alice", next_="/portal")
+    assert r.status_code == 303 and r.headers["location"] == "/portal"
+    portal = await client.get("/portal")
+    assert portal.status_code == 200 and "我的健康" in portal.text or "My health" in portal.text
+    record = await client.get("/portal/record")
+    assert "李丽" in record.text
+
+
+async def test_login_without_csrf_is_refused(client, world):
+    await client.get("/login")
+    r = await client.post("/login", data={"username": "alice", "password": accounts.PASSWORD})
+    assert r.status_code == 403
+    assert (await client.get("/portal")).status_code == 303  # still anonymous: sent to /login
+
+
+async def test_wrong_password_shows_error_in_the_users_language(client, world):
+    page = await client.get("/login", headers={"accept-language": "en"})
+    r = await client.post("/login", headers={"accept-language": "en"},
+                          data={"username": "alice", "password": "nope-nope-1", "csrf": csrf_of(page.text)})
+    assert r.status_code == 401 and "Wrong username or password." in r.text
+
+
+async def test_open_redirect_is_not_followed(client, world):
+    r = await web_login(client, "alice", next_="//evil.example/steal")
+    assert r.headers["location"] == "/"
+
+
+async def test_language_switch_changes_page_text(client, world):
+    zh = await client.get("/login")
+    assert 'lang="zh-CN"' in zh.text
+    r = await client.post("/prefs/lang", data={"locale": "en", "next": "/login", "csrf": csrf_of(zh.text)})
+    assert r.status_code == 303
+    en = await client.get("/login")
+    assert 'lang="en"' in en.text and "Password" in en.text
+
+
+async def test_elderly_mode_is_remembered_per_user(client, world):
+    await web_login(client, "alice")
+    home = await client.get("/")
+    assert 'class="elderly"' not in home.text
+    await client.post("/prefs/elderly", data={"on": "1", "next": "/", "csrf": csrf_of(home.text)})
+    assert 'class="elderly"' in (await client.get("/")).text
+    # log out, log in again: the account remembers
+    await client.post("/logout", data={"csrf": csrf_of((await client.get("/")).text)})
+    client.cookies.clear()
+    await web_login(client, "alice")
+    assert 'class="elderly"' in (await client.get("/portal")).text
+
+
+async def test_patient_cannot_open_another_patients_record_page(client, world):
+    await web_login(client, "alice")
+    r = await client.get(f"/portal/record?patient={world.bob_p.id}")
+    assert r.status_code == 403 and "王强" not in r.text
+
+
+async def test_staff_scan_and_admin_audit_pages(client, world):
+    await web_login(client, "alice")
+    code_page = await client.get("/portal/onecode")
+    token = re.search(r'id="onecode-token"[^>]*>([^<]+)<', code_page.text).group(1)
+    await client.post("/logout", data={"csrf": csrf_of(code_page.text)})
+    client.cookies.clear()
+    await web_login(client, "nurse")
+    staff = await client.get("/staff")
+    found = await client.post("/staff/scan", data={"token": token, "csrf": csrf_of(staff.text)})
+    assert found.status_code == 200 and "李丽" in found.text
+    client.cookies.clear()
+    await web_login(client, "admin")
+    trail = await client.get(f"/admin?mrn={world.alice_p.mrn}")
+    assert trail.status_code == 200 and "onecode" in trail.text and "allowed" in trail.text
+
+
+async def test_pages_need_login_and_roles(client, world):
+    assert (await client.get("/portal")).headers["location"].startswith("/login")
+    await web_login(client, "alice")
+    assert (await client.get("/admin")).status_code == 403
+    assert (await client.get("/staff")).status_code == 403
