@@ -64,15 +64,37 @@ def backend(request, tmp_path_factory) -> Backend:
             pytest.fail(f"CI=true requires PostgreSQL: {reason}")
         pytest.skip(reason)
     name = f"zhiyi_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
+    url = _pg_create(name)
     try:
         migrate.upgrade(url)
         yield Backend("postgresql", url)
     finally:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        _pg_drop(name)
+
+
+def _pg_create(name: str) -> str:
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
+
+
+def _pg_drop(name: str) -> None:
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def fresh_db_url(backend, tmp_path):
+    """An empty database of the current backend for tests that must really commit (CLI, seeding)."""
+    if backend.name == "sqlite":
+        yield f"sqlite:///{tmp_path / 'fresh.db'}"
+        return
+    name = f"zhiyi_fresh_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    url = _pg_create(name)
+    try:
+        yield url
+    finally:
+        _pg_drop(name)
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from zhiyi.core import logs, migrate as migrations, outbox
+from zhiyi.core import logs, outbox
+from zhiyi.core import migrate as migrations
 from zhiyi.core.config import Settings, get_settings, use
 from zhiyi.core.db import Database
 from zhiyi.core.policy import Role
@@ -64,11 +65,11 @@ async def _seed(settings: Settings, patients: int, seed: int) -> demo_seed.SeedR
         await db.dispose()
 
 
-def _print_logins(result: demo_seed.SeedResult) -> None:
+def _print_logins(logins: list[tuple[str, str, str]]) -> None:
     table = Table(title="Demo logins / 演示账号")
     for col in ("role", "username", "password"):
         table.add_column(col)
-    for role, username, password in result.logins:
+    for role, username, password in logins:
         table.add_row(role, username, password)
     console.print(table)
 
@@ -80,8 +81,9 @@ def seed(db: DbOpt = None, patients: int = typer.Option(2000, min=1, max=200_000
     settings = _settings(db)
     migrations.upgrade(settings.database_url)
     result = asyncio.run(_seed(settings, patients, seed))
-    console.print(f"[green]Seeded[/green] {result}")
-    _print_logins(result)
+    console.print(f"[green]Seeded[/green] {result.campuses} campuses, {result.departments} departments, "
+                  f"{result.practitioners} practitioners, {result.patients} patients, {result.accounts} accounts")
+    _print_logins(result.logins)
 
 
 @app.command()
@@ -103,13 +105,13 @@ def demo(host: str = "127.0.0.1", port: int = 8000, patients: int = 2000, seed: 
     """Create (once) and serve the demo hospital group on SQLite."""
     settings = _settings(db)
     migrations.upgrade(settings.database_url)
-    result = asyncio.run(_seed_if_empty(settings, patients, seed))
-    _print_logins(result)
+    asyncio.run(_seed_if_empty(settings, patients, seed))
+    _print_logins(demo_seed.DEMO_LOGINS)
     console.print(f"[bold green]Zhiyi demo: http://{host}:{port}/[/bold green]  (API docs: /docs)")
     serve(host=host, port=port, workers=1, db=db, reload=False)
 
 
-async def _seed_if_empty(settings: Settings, patients: int, seed: int) -> demo_seed.SeedResult:
+async def _seed_if_empty(settings: Settings, patients: int, seed: int) -> None:
     db = Database(settings)
     try:
         async with db.sessionmaker() as session:
@@ -118,8 +120,8 @@ async def _seed_if_empty(settings: Settings, patients: int, seed: int) -> demo_s
         await db.dispose()
     if seeded:
         console.print("Demo data already present; serving it.")
-        return demo_seed.SeedResult.existing()
-    return await _seed(settings, patients, seed)
+    else:
+        await _seed(settings, patients, seed)
 
 
 @app.command()

@@ -1,0 +1,76 @@
+"""The demo group: same seed, same data, on both backends; the demo logins work."""
+
+from __future__ import annotations
+
+import asyncio
+
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from zhiyi.cli import app
+from zhiyi.core.config import Settings
+from zhiyi.core.db import Database
+from zhiyi.demo import seed as demo
+from zhiyi.domains.identity import service as identity
+from zhiyi.domains.org.models import Department
+from zhiyi.domains.patients.models import Patient
+
+runner = CliRunner()
+TOP_LEVEL = {
+    "General Practice", "Internal Medicine", "Surgery", "Pediatrics", "Obstetrics and Gynecology", "Andrology",
+    "Oncology", "Dermatology", "Ophthalmology", "Otorhinolaryngology", "Stomatology", "Psychiatry",
+    "Infectious Diseases", "Emergency", "Rehabilitation", "Traditional Chinese Medicine",
+}
+
+
+async def test_same_seed_gives_same_people(session):
+    first = await demo.seed(session, patients=30, seed=5)
+    rows = (await session.execute(select(Patient.mrn, Patient.name, Patient.birth_date, Patient.id_number_hash)
+                                  .order_by(Patient.mrn))).all()
+    await session.rollback()
+    again = await demo.seed(session, patients=30, seed=5)
+    rows_again = (await session.execute(select(Patient.mrn, Patient.name, Patient.birth_date,
+                                               Patient.id_number_hash).order_by(Patient.mrn))).all()
+    assert rows == rows_again and len(rows) == 30
+    assert first.practitioners == again.practitioners >= 100
+    await session.rollback()
+    other = await demo.seed(session, patients=30, seed=6)
+    names_other = (await session.scalars(select(Patient.name).order_by(Patient.mrn))).all()
+    assert other.patients == 30 and list(names_other) != [r.name for r in rows]
+
+
+async def test_catalogue_and_logins(session):
+    await demo.seed(session, patients=10, seed=1)
+    tops = set((await session.scalars(select(Department.name_en).where(
+        Department.parent_id.is_(None), Department.is_clinical.is_(True)))).all())
+    assert tops == TOP_LEVEL
+    for role, username, password in demo.DEMO_LOGINS:
+        account = await identity.authenticate(session, login=username, password=password, client_addr="test")
+        assert role in account.role_set
+        identity.check_password_strength(password)  # demo passwords obey the rule people must follow
+
+
+async def test_seeding_twice_is_refused(session):
+    await demo.seed(session, patients=5, seed=1)
+    try:
+        await demo.seed(session, patients=5, seed=1)
+    except RuntimeError as exc:
+        assert "already seeded" in str(exc)
+    else:
+        raise AssertionError("second seed was accepted")
+
+
+def test_cli_seed_commits_a_demo_group(fresh_db_url):
+    r = runner.invoke(app, ["seed", "--db", fresh_db_url, "--patients", "20", "--seed", "3"])
+    assert r.exit_code == 0, r.output
+    assert "demo-patient" in r.output
+
+    async def count() -> int:
+        db = Database(Settings(database_url=fresh_db_url))
+        try:
+            async with db.sessionmaker() as s:
+                return len((await s.scalars(select(Patient.id))).all())
+        finally:
+            await db.dispose()
+
+    assert asyncio.run(count()) == 20
