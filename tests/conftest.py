@@ -112,7 +112,7 @@ class TestDatabase:
 
     def __init__(self, engine, connection):
         self.engine = engine
-        self.sessionmaker = async_sessionmaker(bind=connection, expire_on_commit=False, autoflush=False,
+        self.sessionmaker = async_sessionmaker(bind=connection, expire_on_commit=False, autoflush=True,
                                                join_transaction_mode="create_savepoint")
 
     async def dispose(self) -> None:

@@ -86,7 +86,7 @@ def _sqlite_pragmas(engine: AsyncEngine) -> None:
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=True)
 
 
 class Database:

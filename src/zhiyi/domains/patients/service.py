@@ -9,9 +9,10 @@ import uuid
 import segno
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from zhiyi.core import audit, clock, ids, notify, security
+from zhiyi.core import audit, clock, ids, notify, outbox, security
 from zhiyi.core.config import get_settings
 from zhiyi.core.policy import Actor, Decision, Resource
+from zhiyi.domains.patients import events
 from zhiyi.domains.patients import repository as repo
 from zhiyi.domains.patients import resident_id
 from zhiyi.domains.patients.errors import (
@@ -82,6 +83,7 @@ async def register_patient(
     )
     session.add(patient)
     await session.flush()
+    outbox.publish(session, events.PATIENT_REGISTERED, {"patient_id": str(patient.id), "campus_id": str(campus_id)})
     return patient
 
 
@@ -165,7 +167,15 @@ async def add_dependent(
                                                   params={"code": code, "requester": proxy.name}))
     session.add(link)
     await session.flush()
+    if link.status == ProxyStatus.active:
+        _proxy_event(session, events.PROXY_ACTIVATED, link)
     return link
+
+
+def _proxy_event(session: AsyncSession, topic: str, link: PatientProxy) -> None:
+    outbox.publish(session, topic, {"link_id": str(link.id), "proxy_patient_id": str(link.proxy_patient_id),
+                                    "dependent_patient_id": str(link.dependent_patient_id),
+                                    "method": link.consent_method})
 
 
 async def confirm_dependent(session: AsyncSession, *, proxy_patient_id: uuid.UUID, link_id: uuid.UUID,
@@ -182,6 +192,7 @@ async def confirm_dependent(session: AsyncSession, *, proxy_patient_id: uuid.UUI
         link.consent_attempts += 1
         raise ProxyCodeInvalid()
     link.status, link.consented_at, link.consent_code_hash = ProxyStatus.active, clock.now(), None
+    _proxy_event(session, events.PROXY_ACTIVATED, link)
     return link
 
 
@@ -194,6 +205,7 @@ async def approve_proxy(session: AsyncSession, *, dependent_patient_id: uuid.UUI
         raise ProxyRuleViolated("This family link is not waiting for approval.")
     link.status, link.consent_method, link.consented_at = ProxyStatus.active, "in_app", clock.now()
     link.consent_code_hash = None
+    _proxy_event(session, events.PROXY_ACTIVATED, link)
     return link
 
 
@@ -203,6 +215,7 @@ async def revoke_proxy(session: AsyncSession, *, patient_id: uuid.UUID, link_id:
     if link is None or patient_id not in (link.proxy_patient_id, link.dependent_patient_id):
         raise PatientNotFound()
     link.status, link.revoked_at = ProxyStatus.revoked, clock.now()
+    _proxy_event(session, events.PROXY_REVOKED, link)
     return link
 
 
