@@ -19,6 +19,7 @@ from zhiyi.core.db import Base, IdMixin, keep_after_rollback
 from zhiyi.core.errors import Forbidden, NotFound
 from zhiyi.core.policy import Actor, Decision, Resource, decide
 
+
 class AuditEvent(IdMixin, Base):
     __tablename__ = "audit_event"
     __table_args__ = (Index("ix_audit_event_patient_at", "patient_id", "at"),)

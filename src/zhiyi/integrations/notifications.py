@@ -9,13 +9,13 @@ from __future__ import annotations
 import logging
 
 from zhiyi.core import notify
-from zhiyi.core.i18n import translator
+from zhiyi.core.i18n import N_, translator
 
 log = logging.getLogger("zhiyi.notify")
 
 TEMPLATES = {
-    "otp.signup": "Your Zhiyi verification code is %(code)s. It expires in %(minutes)s minutes.",
-    "otp.proxy": "%(requester)s asks to manage your hospital affairs in Zhiyi. Code %(code)s; share it only if you agree.",
+    "otp.signup": N_("Your Zhiyi verification code is %(code)s. It expires in %(minutes)s minutes."),
+    "otp.proxy": N_("%(requester)s asks to manage your hospital affairs in Zhiyi. Code %(code)s; share it only if you agree."),
 }
 
 

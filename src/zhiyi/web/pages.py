@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
-
-from zhiyi.core import requestctx
 from pydantic import ValidationError
 
+from zhiyi.core import requestctx
 from zhiyi.core.errors import DomainError
 from zhiyi.core.i18n import LOCALES, N_, translator
 from zhiyi.domains.identity import service as identity

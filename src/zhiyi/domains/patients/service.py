@@ -235,7 +235,7 @@ def issue_onecode(*, patient_id: uuid.UUID) -> str:
 
 
 def onecode_svg(token: str, *, scale: int = 6) -> str:
-    return segno.make(token, error="m").svg_inline(scale=scale, dark="#000", light="#fff")
+    return segno.make(token, error="m").svg_inline(scale=scale, dark="#000", light="#fff", omitsize=True)
 
 
 def resolve_onecode(*, token: str) -> uuid.UUID:

@@ -5,10 +5,10 @@ Revises:
 Create Date: 2026-11-23 13:12:30.687192
 """
 
-from alembic import op
 import sqlalchemy as sa
-import zhiyi.core.db
+from alembic import op
 
+import zhiyi.core.db
 
 revision = '0001'
 down_revision = None
