@@ -12,9 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from zhiyi.core import audit, clock, ids, notify, outbox, security
 from zhiyi.core.config import get_settings
 from zhiyi.core.policy import Actor, Decision, Resource
-from zhiyi.domains.patients import events
+from zhiyi.domains.patients import events, resident_id
 from zhiyi.domains.patients import repository as repo
-from zhiyi.domains.patients import resident_id
 from zhiyi.domains.patients.errors import (
     OneCodeInvalid,
     PatientAlreadyRegistered,
