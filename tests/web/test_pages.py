@@ -21,6 +21,7 @@ async def world(session):
     await accounts.account(session, username="bob", roles={"patient"}, patient=bob_p)
     await accounts.account(session, username="nurse", roles={"nurse"}, campuses=[main])
     await accounts.account(session, username="admin", roles={"admin"}, group_wide=True)
+    await accounts.account(session, username="desk", roles={"registrar"}, campuses=[main])
     await session.commit()
     return SimpleNamespace(alice_p=alice_p, bob_p=bob_p)
 
@@ -112,3 +113,21 @@ async def test_pages_need_login_and_roles(client, world):
     await web_login(client, "alice")
     assert (await client.get("/admin")).status_code == 403
     assert (await client.get("/staff")).status_code == 403
+
+
+async def test_registrar_registers_and_finds_a_patient_at_the_desk(client, world, session):
+    await web_login(client, "desk")
+    page = await client.get("/desk")
+    assert page.status_code == 200
+    bad = await client.post("/desk/register", data={"name": "周杰", "id_number": "110105194912310021",
+                                                    "csrf": csrf_of(page.text)})
+    assert bad.status_code == 422
+    number = pf.id_number(age=66)
+    r = await client.post("/desk/register", data={"name": "周杰", "id_number": number, "phone": "13566667777",
+                                                  "insurance_type": "urban_employee", "csrf": csrf_of(page.text)})
+    assert r.status_code == 200 and 'id="desk-created"' in r.text
+    found = await client.get("/desk?name=周")
+    assert "周杰" in found.text and "13566667777" in found.text
+    injected = await client.post("/desk/register", data={"name": "<script>x</script>", "id_number": pf.id_number(),
+                                                         "csrf": csrf_of(page.text)})
+    assert injected.status_code == 422 and "<script>x" not in injected.text

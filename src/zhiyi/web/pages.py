@@ -8,12 +8,13 @@ from pydantic import ValidationError
 
 from zhiyi.core import requestctx
 from zhiyi.core.errors import DomainError
-from zhiyi.core.i18n import LOCALES, N_, translator
+from zhiyi.core.i18n import LOCALES, translator
 from zhiyi.domains.identity import service as identity
 from zhiyi.domains.identity.schemas import CodeRequest, SignUp
 from zhiyi.domains.org import service as org
 from zhiyi.http.auth import optional_web_actor
 from zhiyi.http.tx import TxRoute, session_of
+from zhiyi.web.forms import invalid_fields_message
 from zhiyi.web.templating import check_csrf, locale_of, render
 
 router = APIRouter(route_class=TxRoute, include_in_schema=False)
@@ -131,15 +132,9 @@ async def signup(request: Request, _csrf=Depends(check_csrf)):
         return render(request, "signup.html", status=exc.status, form={"phone": fields["phone"]}, sent=True,
                       message=t.gettext(exc.message) + (f" ({detail})" if detail else ""))
     except ValidationError as exc:
-        names = ", ".join(t.gettext(FIELD_LABELS.get(str(e["loc"][0]), str(e["loc"][0]))) for e in exc.errors())
         return render(request, "signup.html", status=422, form={"phone": fields["phone"]}, sent=True,
-                      message=t.gettext("Please check: %(fields)s", fields=names))
+                      message=invalid_fields_message(t, exc))
     request.session.clear()
     request.session.update({"aid": str(account.id), "ver": account.password_hash[-12:], "locale": t.locale})
     return see_other("/portal")
 
-
-FIELD_LABELS = {
-    "phone": N_("Mobile phone number"), "code": N_("Verification code"), "password": N_("Password"),
-    "name": N_("Name as on your ID card"), "id_number": N_("Resident ID number"),
-}

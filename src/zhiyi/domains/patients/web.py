@@ -14,9 +14,10 @@ from zhiyi.core.errors import DomainError, Forbidden
 from zhiyi.core.i18n import N_, translator
 from zhiyi.core.policy import CLINICAL_ROLES, Actor, Role
 from zhiyi.domains.patients import service
-from zhiyi.domains.patients.schemas import DependentCreate, OneCodeScan, ProxyConfirm
+from zhiyi.domains.patients.schemas import DependentCreate, OneCodeScan, PatientCreate, ProxyConfirm
 from zhiyi.http.auth import require_role, web_actor
 from zhiyi.http.tx import TxRoute, session_of
+from zhiyi.web.forms import invalid_fields_message
 from zhiyi.web.templating import check_csrf, locale_of, render
 
 router = APIRouter(route_class=TxRoute, include_in_schema=False)
@@ -92,8 +93,8 @@ async def add_family(request: Request, actor: Actor = Depends(web_actor), _csrf=
         link = await service.add_dependent(session_of(request), proxy_patient_id=_patient_actor(actor),
                                            requested_by_account_id=actor.account_id,
                                            channel=get_settings().notification_channel, **body.model_dump())
-    except ValidationError:
-        return await _family_page(request, actor, message=t.gettext("Some fields are invalid."), status=422)
+    except ValidationError as exc:
+        return await _family_page(request, actor, message=invalid_fields_message(t, exc), status=422)
     except DomainError as exc:
         return await _family_page(request, actor, message=t.gettext(exc.message), status=exc.status)
     audit.record(session_of(request), actor, "proxy.request", "patient_proxy", link.id,
@@ -144,6 +145,49 @@ async def staff_scan(request: Request, actor: Actor = Depends(web_actor), _csrf=
         return render(request, "patients/templates/staff.html", status=exc.status, p=None,
                       message=t.gettext(exc.message), insurance_labels=INSURANCE_LABELS)
     return render(request, "patients/templates/staff.html", p=p, message=None, insurance_labels=INSURANCE_LABELS)
+
+
+async def _desk_page(request: Request, actor: Actor, *, status: int = 200, **ctx):
+    ctx = {"created": None, "message": None, "found": None, "q_name": None, "q_mrn": None, **ctx}
+    return render(request, "patients/templates/desk.html", status=status, insurance_labels=INSURANCE_LABELS, **ctx)
+
+
+@router.get("/desk")
+async def desk(request: Request, name: str | None = None, mrn: str | None = None, actor: Actor = Depends(web_actor)):
+    require_role(actor, Role.registrar, Role.admin)
+    found = None
+    if name or mrn:
+        session = session_of(request)
+        found = await service.search_patients(session, campus_ids=None if actor.group_wide else actor.campus_ids,
+                                              name=(name or "").strip()[:60] or None, mrn=(mrn or "").strip()[:20] or None)
+        for p in found:
+            audit.record(session, actor, "search", "patient", p.id, patient_id=p.id)
+    return await _desk_page(request, actor, found=found, q_name=name, q_mrn=mrn)
+
+
+@router.post("/desk/register")
+async def desk_register(request: Request, actor: Actor = Depends(web_actor), _csrf=Depends(check_csrf)):
+    require_role(actor, Role.registrar, Role.admin)
+    form = await request.form()
+    t = translator(locale_of(request))
+    keys = ("name", "id_number", "phone", "insurance_type", "insurance_number", "emergency_contact_name",
+            "emergency_contact_phone")
+    raw = {k: str(form.get(k, "")).strip()[:60] for k in keys}
+    raw = {k: v for k, v in raw.items() if v}
+    campus = next(iter(sorted(actor.campus_ids)), None)
+    if campus is None:
+        raise Forbidden()
+    try:
+        body = PatientCreate(**raw)
+        session = session_of(request)
+        patient = await service.register_patient(session, campus_id=campus,
+                                                 **body.model_dump(exclude={"registered_campus_id"}))
+    except ValidationError as exc:
+        return await _desk_page(request, actor, status=422, message=invalid_fields_message(t, exc))
+    except DomainError as exc:
+        return await _desk_page(request, actor, status=exc.status, message=t.gettext(exc.message))
+    audit.record(session, actor, "create", "patient", patient.id, patient_id=patient.id)
+    return await _desk_page(request, actor, created=patient)
 
 
 @router.get("/admin")

@@ -1,0 +1,25 @@
+"""Helpers for HTML forms: readable names of invalid fields, in the user's language."""
+
+from __future__ import annotations
+
+from pydantic import ValidationError
+
+from zhiyi.core.i18n import N_, Translator
+
+FIELD_LABELS = {
+    "phone": N_("Mobile phone number"), "code": N_("Verification code"), "password": N_("Password"),
+    "name": N_("Name as on your ID card"), "id_number": N_("Resident ID number"),
+    "insurance_type": N_("Insurance"), "insurance_number": N_("Insurance number"),
+    "emergency_contact_name": N_("Emergency contact"), "emergency_contact_phone": N_("Emergency contact phone"),
+    "relationship": N_("Relationship"),
+}
+
+
+def invalid_fields_message(t: Translator, exc: ValidationError) -> str:
+    names = []
+    for e in exc.errors():
+        key = str(e["loc"][0]) if e.get("loc") else "body"
+        label = t.gettext(FIELD_LABELS.get(key, key))
+        if label not in names:
+            names.append(label)
+    return t.gettext("Please check: %(fields)s", fields=", ".join(names))
