@@ -131,3 +131,13 @@ async def test_registrar_registers_and_finds_a_patient_at_the_desk(client, world
     injected = await client.post("/desk/register", data={"name": "<script>x</script>", "id_number": pf.id_number(),
                                                          "csrf": csrf_of(page.text)})
     assert injected.status_code == 422 and "<script>x" not in injected.text
+
+
+async def test_admin_sees_accounts_and_others_do_not(client, world):
+    await web_login(client, "nurse")
+    assert (await client.get("/admin/accounts")).status_code == 403
+    client.cookies.clear()
+    await web_login(client, "admin")
+    r = await client.get("/admin/accounts")
+    assert r.status_code == 200 and "alice" in r.text and "registrar" in r.text
+    assert "password" not in r.text.lower().replace("--role", "")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from zhiyi.domains.identity import api as identity_api
 from zhiyi.domains.identity import models as identity_models  # noqa: F401  (tables)
+from zhiyi.domains.identity import web as identity_web
 from zhiyi.domains.org import api as org_api
 from zhiyi.domains.org import models as org_models  # noqa: F401
 from zhiyi.domains.patients import api as patients_api
@@ -15,7 +16,7 @@ from zhiyi.domains.patients import policy as patients_policy
 from zhiyi.domains.patients import web as patients_web
 
 API_ROUTERS = [identity_api.router, org_api.router, patients_api.router]
-WEB_ROUTERS = [patients_web.router]
+WEB_ROUTERS = [identity_web.router, patients_web.router]
 POLICIES = [patients_policy.install]
 
 
