@@ -39,7 +39,7 @@ def pg_available() -> str | None:
         return f"PostgreSQL not reachable at {PG_ADMIN}: {exc}"
 
 
-def test_settings(url: str) -> Settings:
+def make_settings(url: str) -> Settings:
     return use(Settings(database_url=url, secret_key=TEST_SECRET, notification_channel="sandbox",
                         in_process_worker=False, env="test", log_json=False))
 
@@ -99,7 +99,7 @@ def fresh_db_url(backend, tmp_path):
 
 @pytest.fixture(scope="session")
 async def engine(backend):
-    settings = test_settings(backend.url)
+    settings = make_settings(backend.url)
     eng = create_async_engine(settings.async_database_url)
     if backend.name == "sqlite":
         _sqlite_pragmas(eng)
@@ -121,7 +121,7 @@ class TestDatabase:
 
 @pytest.fixture
 async def db(engine, backend) -> AsyncIterator[TestDatabase]:
-    test_settings(backend.url)
+    make_settings(backend.url)
     async with engine.connect() as conn:
         trans = await conn.begin()
         try:
@@ -138,7 +138,7 @@ async def session(db) -> AsyncIterator[AsyncSession]:
 
 @pytest.fixture
 def settings(backend) -> Settings:
-    return test_settings(backend.url)
+    return make_settings(backend.url)
 
 
 @pytest.fixture

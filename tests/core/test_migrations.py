@@ -5,11 +5,12 @@ from __future__ import annotations
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from zhiyi.core.db import Base
+from zhiyi.core.db import Base, write_intent
 from zhiyi.domains import registry  # noqa: F401  (all tables)
 
 
 async def test_models_match_migrations(db):
+    write_intent.set(False)  # a reader beside the test's open write transaction (SQLite)
     async with db.engine.connect() as conn:
         def diff(sync_conn):
             ctx = MigrationContext.configure(sync_conn, opts={"compare_type": True})

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import AsyncIterator
+from contextvars import ContextVar
 
 from sqlalchemy import DateTime, MetaData, TypeDecorator, Uuid, event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -15,6 +16,11 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from zhiyi.core import ids
 from zhiyi.core.config import Settings, ensure_sqlite_dir
+
+# SQLite begins every transaction IMMEDIATE (even a GET writes: reads of patient data are
+# audited), so concurrent writers queue on busy_timeout instead of failing on a stale
+# snapshot. Code that only reads and must never wait sets it False. PostgreSQL ignores it.
+write_intent: ContextVar[bool] = ContextVar("write_intent", default=True)
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -82,7 +88,9 @@ def _sqlite_pragmas(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _begin(conn):
-        conn.exec_driver_sql("BEGIN")
+        # A transaction that will write takes the write lock up front: in WAL mode a reader
+        # that later tries to write fails at once (SQLITE_BUSY_SNAPSHOT) instead of waiting.
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write_intent.get() else "BEGIN")
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

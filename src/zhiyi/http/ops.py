@@ -7,11 +7,14 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
+from zhiyi.core.db import write_intent
+
 router = APIRouter(include_in_schema=True, tags=["operations"])
 
 
 @router.get("/healthz", summary="Liveness and database reachability")
 async def healthz(request: Request):
+    write_intent.set(False)  # a pure read: never wait for SQLite's write lock
     try:
         async with request.app.state.db.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
