@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
 from zhiyi.app import create_app
-from zhiyi.core import migrate
+from zhiyi.core import migrate, outbox
 from zhiyi.core.config import Settings, use
 from zhiyi.core.db import _sqlite_pragmas
 from zhiyi.integrations.notifications import sandbox as sandbox_channel
@@ -151,6 +151,19 @@ async def client(app) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 50000))
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
         yield c
+
+
+@pytest.fixture
+def drain(db):
+    """Run the outbox worker once, as the in-process worker would after a commit."""
+
+    async def run() -> int:
+        async with db.sessionmaker() as s:
+            n = await outbox.deliver_pending(s)
+            await s.commit()
+            return n
+
+    return run
 
 
 @pytest.fixture

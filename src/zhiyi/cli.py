@@ -96,7 +96,8 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1, db: DbOpt
     if workers > 1 and settings.in_process_worker:
         console.print("[yellow]Several workers: run `zhiyi worker` too, or each worker drains the outbox.[/yellow]")
     uvicorn.run("zhiyi.app:production_app", factory=True, host=host, port=port, workers=workers, reload=reload,
-                access_log=False, proxy_headers=False)
+                access_log=False, proxy_headers=True,
+                forwarded_allow_ips=settings.forwarded_allow_ips)
 
 
 @app.command()

@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 
-from zhiyi.core import clock
+from zhiyi.core import clock, security
+from zhiyi.core.config import get_settings
 from zhiyi.domains.patients import resident_id
 from zhiyi.domains.patients import service as patients
 
@@ -26,3 +27,8 @@ async def patient(session, *, campus, name: str = "张三", age: int = 40, male:
     return await patients.register_patient(
         session, name=name, id_number=id_number(age=age, male=male), campus_id=campus.id,
         phone=phone or f"139{n:08d}", verified=verified)
+
+
+def security_id(patient) -> str:
+    """The resident ID number of a registered patient (stored sealed)."""
+    return security.unseal(get_settings().secret_key, "resident-id", patient.id_number_sealed)

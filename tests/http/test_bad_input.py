@@ -177,3 +177,32 @@ async def test_unknown_route_and_method_use_the_error_shape(client):
     assert r.status_code == 404 and set(r.json()) == ERROR_KEYS
     r = await client.delete("/api/v1/org/campuses")
     assert r.status_code == 405 and r.json()["code"] == "method_not_allowed"
+
+
+async def test_text_longer_than_its_column_is_refused_not_a_500(client, world, session):
+    base = valid_bodies(world)["register"][3]
+    r = await client.post("/api/v1/patients", headers=world.desk, json={**base, "emergency_contact_relation": "父" * 21})
+    assert r.status_code == 422
+
+
+async def test_null_for_a_required_field_is_refused(client, world):
+    for field in ("name_en", "insurance_type"):
+        r = await client.patch(f"/api/v1/patients/{world.alice_p.id}", headers=world.alice, json={field: None})
+        assert r.status_code == 422, field
+    r = await client.patch(f"/api/v1/patients/{world.alice_p.id}", headers=world.alice, json={"address": None})
+    assert r.status_code == 200 and r.json()["address"] is None  # optional fields may be cleared
+
+
+async def test_nul_bytes_are_refused_everywhere(client, world):
+    r = await client.post("/api/v1/auth/token", data={"username": "al\x00ice", "password": "x"})
+    assert r.status_code == 401
+    r = await client.get("/api/v1/patients?name=%00", headers=world.desk)
+    assert r.status_code == 400 and r.json()["code"] == "bad_request"
+    r = await client.get("/desk?mrn=%00")
+    assert r.status_code == 400
+
+
+async def test_logged_out_visit_to_a_non_ascii_path_redirects_to_login(client):
+    r = await client.post("/portal/family/%E4%B8%AD/confirm?x=1")
+    assert r.status_code == 303
+    assert r.headers["location"].startswith("/login?next=%2Fportal%2Ffamily%2F")

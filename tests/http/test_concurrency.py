@@ -16,6 +16,7 @@ from zhiyi.app import create_app
 from zhiyi.core import migrate
 from zhiyi.core.audit import AuditEvent
 from zhiyi.core.db import Database
+from zhiyi.domains.patients.models import Patient
 
 
 async def test_concurrent_audited_reads_and_writes_all_succeed(fresh_db_url):
@@ -40,5 +41,26 @@ async def test_concurrent_audited_reads_and_writes_all_succeed(fresh_db_url):
         async with db.sessionmaker() as s:
             n = await s.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.patient_id == p.id))
         assert n == 40
+    finally:
+        await db.dispose()
+
+
+async def test_racing_registrations_of_one_person_give_one_record_and_clear_conflicts(fresh_db_url):
+    await asyncio.to_thread(migrate.upgrade, fresh_db_url)
+    settings = make_settings(fresh_db_url)
+    db = Database(settings)
+    try:
+        async with db.sessionmaker() as s:
+            campus = await orgf.campus(s, code="MAIN", is_main=True)
+            desk = await accounts.account(s, username="desk", roles={"registrar"}, campuses=[campus])
+            headers = await accounts.bearer(s, desk)
+            await s.commit()
+        transport = httpx.ASGITransport(app=create_app(settings, database=db))
+        body = {"name": "同一人", "id_number": pf.id_number(age=50)}
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            results = await asyncio.gather(*[client.post("/api/v1/patients", headers=headers, json=body) for _ in range(6)])
+        assert sorted(r.status_code for r in results) == [201] + [409] * 5
+        async with db.sessionmaker() as s:
+            assert await s.scalar(select(func.count()).select_from(Patient)) == 1
     finally:
         await db.dispose()

@@ -77,6 +77,13 @@ async def guard(session: AsyncSession, actor: Actor | None, action: str, resourc
     raise Forbidden()
 
 
+def keep_denied(session: AsyncSession, actor: Actor | None, action: str, resource_type: str, resource_id: object,
+                *, patient_id: uuid.UUID | None) -> None:
+    """Audit a refused attempt; the row survives the request's rollback."""
+    keep_after_rollback(session, build_event(actor, action, resource_type, resource_id, patient_id=patient_id,
+                                             outcome="denied"))
+
+
 def missing(session: AsyncSession, actor: Actor | None, action: str, resource_type: str,
             resource_id: object) -> NotFound:
     keep_after_rollback(session, build_event(actor, action, resource_type, resource_id, patient_id=None,

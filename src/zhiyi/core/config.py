@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     log_json: bool = True
     secure_cookies: bool = False
     db_pool_size: int = Field(default=10, ge=1)
+    forwarded_allow_ips: str = "127.0.0.1"  # proxies whose X-Forwarded-For is trusted (client address, audit)
 
     @property
     def is_sqlite(self) -> bool:

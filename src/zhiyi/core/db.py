@@ -10,7 +10,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextvars import ContextVar
 
-from sqlalchemy import DateTime, MetaData, TypeDecorator, Uuid, event
+from sqlalchemy import DateTime, Executable, MetaData, TypeDecorator, Uuid, event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -116,11 +116,29 @@ class Database:
 KEEP_KEY = "zhiyi.keep_after_rollback"
 
 
-def keep_after_rollback(session, obj) -> None:
-    """Rows that must be written even when the request fails (audit of denials,
-    login failures). The edge adds them after rolling the request back."""
-    session.info.setdefault(KEEP_KEY, []).append(obj)
+def keep_after_rollback(session, item) -> None:
+    """Writes that must happen whether or not the request succeeds (audit of denials,
+    login failures, counted wrong guesses): a new ORM row, or an UPDATE/INSERT statement
+    (for a counter, since a rollback discards changes made to loaded rows)."""
+    session.info.setdefault(KEEP_KEY, []).append(item)
 
 
-def take_kept(session) -> list:
-    return session.info.pop(KEEP_KEY, [])
+COMMIT_ANYWAY_KEY = "zhiyi.commit_even_if_failed"
+
+
+def commit_even_if_failed(session) -> None:
+    """The failure is the change (a recorded login failure): the edge commits this
+    transaction even though the request answers with an error, inside whatever locks
+    the transaction holds, so concurrent requests see it at once."""
+    session.info[COMMIT_ANYWAY_KEY] = True
+
+
+async def write_kept(session) -> bool:
+    """Apply the kept writes in the session's current transaction; True if there were any."""
+    kept = session.info.pop(KEEP_KEY, [])
+    for item in kept:
+        if isinstance(item, Executable):
+            await session.execute(item)
+        else:
+            session.add(item)
+    return bool(kept)

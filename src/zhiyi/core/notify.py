@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from zhiyi.core import outbox
+
 
 @dataclass(frozen=True)
 class Message:
@@ -36,3 +38,19 @@ def get(name: str) -> Channel:
 
 async def send(name: str, message: Message) -> None:
     await get(name).send(message)
+
+
+TOPIC = "core.notification_requested"
+
+
+def enqueue(session, name: str, message: Message) -> None:
+    """Send after the transaction commits: the message rides the outbox, so a code is never
+    sent for a change that did not happen."""
+    outbox.publish(session, TOPIC, {"channel": name, "to": message.to, "template": message.template,
+                                    "params": message.params, "locale": message.locale})
+
+
+@outbox.handles(TOPIC)
+async def _deliver(_session, event) -> None:
+    p = event.payload
+    await send(p["channel"], Message(to=p["to"], template=p["template"], params=p["params"], locale=p["locale"]))

@@ -7,11 +7,13 @@ import uuid
 from fastapi import Request
 from fastapi.security import OAuth2PasswordBearer
 
+from zhiyi.core import clock
 from zhiyi.core.errors import Forbidden, NotAuthenticated
 from zhiyi.core.policy import Actor
 from zhiyi.domains.identity import service as identity
 from zhiyi.http.tx import session_of
 
+WEB_SESSION_SECONDS = 12 * 3600  # an absolute limit: using the site does not extend it
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
 
@@ -35,7 +37,9 @@ async def optional_web_actor(request: Request) -> Actor | None:
             account = await identity.get_account(session_of(request), account_id=uuid.UUID(raw))
         except ValueError:
             account = None
-        if account is not None and account.is_active and request.session.get("ver") == account.password_hash[-12:]:
+        fresh = clock.now().timestamp() - int(request.session.get("iat", 0)) < WEB_SESSION_SECONDS
+        if account is not None and account.is_active and fresh and \
+                request.session.get("ver") == identity.web_session_version(account):
             actor = await identity.actor_for(session_of(request), account)
             request.state.prefs = (account.locale, account.elderly_mode)  # plain values outlive the session
         else:

@@ -7,6 +7,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException
 
 from zhiyi.core import requestctx
@@ -70,6 +71,17 @@ def install(app: FastAPI) -> None:
     async def http_error(request: Request, exc: HTTPException):
         code, message = HTTP_CODES.get(exc.status_code, ("error", str(exc.detail)))
         return render(request, exc.status_code, ErrorBody(code, message), getattr(exc, "headers", None))
+
+    @app.exception_handler(IntegrityError)
+    async def integrity_error(request: Request, exc: IntegrityError):
+        # a race lost to a concurrent request (the rule was checked, then another request won)
+        log.info("integrity conflict", extra={"path": request.url.path, "detail": str(exc.orig)[:200]})
+        return render(request, 409, ErrorBody("conflict", N_("Conflicts with the current state; please retry.")))
+
+    @app.exception_handler(DataError)
+    async def data_error(request: Request, exc: DataError):
+        log.info("data refused by the database", extra={"path": request.url.path, "detail": str(exc.orig)[:200]})
+        return render(request, 400, ErrorBody("bad_request", N_("The request could not be processed.")))
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception):

@@ -39,6 +39,9 @@ class EdgeMiddleware:
         requestctx.client_addr.set(client[0] if client else None)
         start = time.perf_counter()
         status_holder = {"status": 500}
+        if b"\x00" in scope.get("raw_path", b"") or b"%00" in scope.get("query_string", b"").lower() \
+                or "\x00" in scope.get("path", ""):
+            return await self._reject(send, rid, 400)  # NUL never belongs in a URL; databases refuse it
         headers = dict(scope.get("headers") or [])
         length = headers.get(b"content-length")
         if length is not None and (not length.isdigit() or int(length) > self.max_body):
@@ -79,7 +82,8 @@ class EdgeMiddleware:
 
     async def _reject(self, send, rid: str, status: int) -> None:
         body = _too_large(rid) if status == 413 else json.dumps(
-            {"code": "bad_request", "message": "Invalid Content-Length.", "errors": [], "request_id": rid}).encode()
+            {"code": "bad_request", "message": "The request could not be processed.", "errors": [],
+             "request_id": rid}).encode()
         await send({"type": "http.response.start", "status": status,
                     "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
                                 (b"x-request-id", rid.encode())]})

@@ -1,7 +1,8 @@
 """One database session per request, committed before the response is sent.
 
-`TxRoute` wraps every route: a 2xx/3xx commits; an error rolls back, then writes
-the rows kept for after a rollback (audit of denials, login failures) and commits those.
+`TxRoute` wraps every route: a 2xx/3xx commits; an error rolls back, then applies the
+writes kept for after a rollback (audit of denials, login failures, counted wrong
+guesses) and commits those.
 The session opens lazily, so routes that never touch the database pay nothing.
 """
 
@@ -14,14 +15,19 @@ from fastapi import Request, Response
 from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from zhiyi.core.db import take_kept
+from zhiyi.core.db import COMMIT_ANYWAY_KEY, KEEP_KEY, write_kept
 
 
 async def _rollback_keeping(session: AsyncSession) -> None:
-    kept = take_kept(session)
+    if session.info.pop(COMMIT_ANYWAY_KEY, False):
+        await write_kept(session)
+        await session.commit()
+        return
+    kept = session.info.pop(KEEP_KEY, [])
     await session.rollback()
     if kept:
-        session.add_all(kept)
+        session.info[KEEP_KEY] = kept
+        await write_kept(session)
         await session.commit()
 
 
@@ -38,6 +44,7 @@ class TxRoute(APIRoute):
                     await _rollback_keeping(session)
                     raise
                 if response.status_code < 400:
+                    await write_kept(session)  # a route that handled an error itself still keeps them
                     await session.commit()
                     worker = getattr(request.app.state, "worker", None)
                     if worker is not None and session.info.pop("zhiyi.outbox.published", False):

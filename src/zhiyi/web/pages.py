@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
 from pydantic import ValidationError
 
-from zhiyi.core import requestctx
+from zhiyi.core import clock, requestctx
 from zhiyi.core.errors import DomainError
 from zhiyi.core.i18n import LOCALES, translator
 from zhiyi.domains.identity import service as identity
@@ -25,6 +25,12 @@ def safe_next(value: object, default: str = "/") -> str:
     if isinstance(value, str) and value.startswith("/") and not value.startswith("//") and "\\" not in value:
         return value[:200]
     return default
+
+
+def start_web_session(request: Request, account) -> None:
+    request.session.clear()  # a fresh session on login (no fixation)
+    request.session.update({"aid": str(account.id), "ver": identity.web_session_version(account),
+                            "iat": int(clock.now().timestamp())})
 
 
 def see_other(path: str) -> RedirectResponse:
@@ -54,15 +60,16 @@ async def login(request: Request, _csrf=Depends(check_csrf)):
         t = translator(locale_of(request))
         return render(request, "login.html", status=exc.status, next=nxt,
                       username=username, message=t.gettext(exc.message), headers=exc.headers)
-    request.session.clear()  # a fresh session on login (no fixation)
-    request.session.update({"aid": str(account.id), "ver": account.password_hash[-12:]})
+    start_web_session(request, account)
     if account.locale:
         request.session["locale"] = account.locale
     return see_other(nxt)
 
 
 @router.post("/logout")
-async def logout(request: Request, _csrf=Depends(check_csrf)):
+async def logout(request: Request, actor=Depends(optional_web_actor), _csrf=Depends(check_csrf)):
+    if actor is not None:
+        await identity.end_web_sessions(session_of(request), account_id=actor.account_id)
     locale, elderly = request.session.get("locale"), request.session.get("elderly")
     request.session.clear()
     if locale:
@@ -105,7 +112,8 @@ async def signup_code(request: Request, _csrf=Depends(check_csrf)):
     t = translator(locale_of(request))
     try:
         body = CodeRequest(phone=phone)
-        await identity.send_phone_code(session_of(request), phone=body.phone, purpose="signup", locale=t.locale)
+        await identity.send_phone_code(session_of(request), phone=body.phone, purpose="signup", locale=t.locale,
+                                       client_addr=requestctx.client_addr.get() or "unknown")
     except DomainError as exc:
         return render(request, "signup.html", status=exc.status, form={"phone": phone}, sent=False,
                       message=t.gettext(exc.message))
@@ -134,7 +142,7 @@ async def signup(request: Request, _csrf=Depends(check_csrf)):
     except ValidationError as exc:
         return render(request, "signup.html", status=422, form={"phone": fields["phone"]}, sent=True,
                       message=invalid_fields_message(t, exc))
-    request.session.clear()
-    request.session.update({"aid": str(account.id), "ver": account.password_hash[-12:], "locale": t.locale})
+    start_web_session(request, account)
+    request.session["locale"] = t.locale
     return see_other("/portal")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
+from urllib.parse import quote
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
@@ -65,6 +66,6 @@ def render(request: Request, template: str, status: int = 200, headers: dict | N
 
 def error_page(request: Request, status: int, body: ErrorBody, headers: dict | None = None) -> HTMLResponse:
     if status == 401:
-        from_path = request.url.path
-        return HTMLResponse("", status_code=303, headers={"Location": f"/login?next={from_path}"})
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return HTMLResponse("", status_code=303, headers={"Location": "/login?next=" + quote(target, safe="")})
     return render(request, "error.html", status=status, headers=headers, error=body, status_code=status)

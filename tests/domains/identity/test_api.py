@@ -76,11 +76,13 @@ async def test_expired_access_token_is_rejected(client, alice):
     assert r.status_code == 401 and r.json()["code"] == "token_invalid"
 
 
-async def test_patient_signs_up_with_a_verified_phone(client, session, sandbox):
+async def test_patient_signs_up_with_a_verified_phone(client, session, sandbox, drain):
     await orgf.campus(session, code="MAIN", is_main=True)
     await session.commit()
     phone = "13712345678"
     assert (await client.post("/api/v1/auth/signup/code", json={"phone": phone})).status_code == 202
+    assert sandbox.last_to(phone) is None  # sent only once the request has committed
+    await drain()
     code = sandbox.last_to(phone).params["code"]
     # asking again within a minute is refused
     assert (await client.post("/api/v1/auth/signup/code", json={"phone": phone})).status_code == 429

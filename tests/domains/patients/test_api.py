@@ -66,7 +66,7 @@ async def test_unknown_patient_is_404_and_audited(client, world, session):
     assert n == 1
 
 
-async def test_dependent_readable_only_after_consent(client, world, session, sandbox):
+async def test_dependent_readable_only_after_consent(client, world, session, sandbox, drain):
     # before any link: denied
     r = await client.get(f"/api/v1/patients/{world.mother.id}", headers=world.alice)
     assert r.status_code == 403
@@ -78,6 +78,7 @@ async def test_dependent_readable_only_after_consent(client, world, session, san
     assert link["status"] == "pending"
     r = await client.get(f"/api/v1/patients/{world.mother.id}", headers=world.alice)
     assert r.status_code == 403  # pending is not consent
+    await drain()
     code = sandbox.last_to("13900000003").params["code"]
     wrong = "000000" if code != "000000" else "111111"
     r = await client.post(f"/api/v1/patients/me/dependents/{link['id']}/confirm", headers=world.alice, json={"code": wrong})
@@ -147,3 +148,17 @@ async def test_no_token_is_401(client, world):
     assert r.status_code == 401 and r.json()["code"] == "not_authenticated"
     r = await client.get(f"/api/v1/patients/{world.alice_p.id}", headers={"Authorization": "Bearer nonsense"})
     assert r.status_code == 401 and r.json()["code"] == "token_invalid"
+
+
+async def test_listing_family_is_audited_and_dependents_see_who_acts_for_them(client, world, session):
+    r = await client.post("/api/v1/patients/me/dependents", headers=world.alice,
+                          json={"name": "李小宝", "id_number": pf.id_number(age=7), "relationship": "child"})
+    assert r.status_code == 201 and r.json()["status"] == "active"
+    child_id = r.json()["dependent_patient_id"]
+    listed = await client.get("/api/v1/patients/me/dependents", headers=world.alice)
+    assert [d["dependent_name"] for d in listed.json()] == ["李小宝"]
+    n = await session.scalar(select(func.count()).select_from(AuditEvent).where(
+        AuditEvent.patient_id == uuid.UUID(child_id), AuditEvent.action == "list"))
+    assert n == 1
+    mine = await client.get("/api/v1/patients/me/proxies", headers=world.bob)
+    assert mine.status_code == 200 and mine.json() == []

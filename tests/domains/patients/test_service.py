@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from sqlalchemy import select
 
 from tests.factories import org as orgf
 from tests.factories import patients as pf
-from zhiyi.core import outbox
+from zhiyi.core import outbox, security
+from zhiyi.core.config import get_settings
 from zhiyi.core.outbox import OutboxEvent
+from zhiyi.core.policy import Actor
 from zhiyi.domains.patients import events
 from zhiyi.domains.patients import service as patients
 from zhiyi.domains.patients.errors import PatientAlreadyRegistered, ProxyRuleViolated
@@ -42,47 +46,65 @@ async def test_registration_publishes_an_event_delivered_by_the_worker(session, 
     assert str(p.id) in delivered
 
 
-async def test_child_is_linked_on_guardian_attestation(session, campus):
+def actor_for(patient) -> Actor:
+    return Actor(account_id=uuid.uuid4(), roles=frozenset({"patient"}), patient_id=patient.id)
+
+
+def id_of(patient) -> str:
+    return security.unseal(get_settings().secret_key, "resident-id", patient.id_number_sealed)
+
+
+async def link(session, me, *, name: str, id_number: str, relationship: str = "other"):
+    return await patients.add_dependent(session, actor=actor_for(me), proxy_patient_id=me.id, name=name,
+                                        id_number=id_number, relationship=relationship, channel="sandbox")
+
+
+async def test_new_child_is_registered_and_linked_on_guardian_attestation(session, campus):
     parent = await pf.patient(session, campus=campus, age=35)
-    link = await patients.add_dependent(session, proxy_patient_id=parent.id, name="张小宝",
-                                        id_number=pf.id_number(age=5), relationship="child",
-                                        requested_by_account_id=None, channel="sandbox")
-    assert link.status == "active" and link.consent_method == "guardian"
-    assert await patients.is_proxy_of(session, proxy_patient_id=parent.id, dependent_patient_id=link.dependent_patient_id)
+    new = await link(session, parent, name="张小宝", id_number=pf.id_number(age=5), relationship="child")
+    assert new.status == "active" and new.consent_method == "guardian"
+    assert await patients.is_proxy_of(session, proxy_patient_id=parent.id, dependent_patient_id=new.dependent_patient_id)
 
 
 async def test_minor_cannot_be_a_guardian(session, campus):
     teen = await pf.patient(session, campus=campus, age=15)
     with pytest.raises(ProxyRuleViolated):
-        await patients.add_dependent(session, proxy_patient_id=teen.id, name="张小宝", id_number=pf.id_number(age=2),
-                                     relationship="other", requested_by_account_id=None, channel="sandbox")
+        await link(session, teen, name="张小宝", id_number=pf.id_number(age=2))
 
 
-async def test_adult_needs_a_phone_and_name_must_match(session, campus, sandbox):
-    me = await pf.patient(session, campus=campus, age=40)
-    elder = await patients.register_patient(session, name="王奶奶", id_number=pf.id_number(age=80, male=False),
-                                            campus_id=campus.id)  # no phone on file
-    number = patients.security.unseal(patients.get_settings().secret_key, "resident-id", elder.id_number_sealed)
-    with pytest.raises(ProxyRuleViolated):
-        await patients.add_dependent(session, proxy_patient_id=me.id, name="王奶奶", id_number=number,
-                                     relationship="grandparent", requested_by_account_id=None, channel="sandbox")
-    with pytest.raises(ProxyRuleViolated):
-        await patients.add_dependent(session, proxy_patient_id=me.id, name="李奶奶", id_number=number,
-                                     relationship="grandparent", requested_by_account_id=None, channel="sandbox",
-                                     phone="13600000000")
-    link = await patients.add_dependent(session, proxy_patient_id=me.id, name="王奶奶", id_number=number,
-                                        relationship="grandparent", requested_by_account_id=None, channel="sandbox",
-                                        phone="13600000000")
-    assert link.status == "pending" and sandbox.last_to("13600000000") is not None
+async def test_an_already_registered_child_is_linked_only_at_a_desk(session, campus):
+    other_parent = await pf.patient(session, campus=campus, age=35)
+    child = await link(session, other_parent, name="李宝", id_number=(number := pf.id_number(age=6)), relationship="child")
+    stranger = await pf.patient(session, campus=campus, age=40)
+    with pytest.raises(ProxyRuleViolated, match="registration desk"):
+        await link(session, stranger, name="李宝", id_number=number, relationship="child")
+    assert not await patients.is_proxy_of(session, proxy_patient_id=stranger.id,
+                                          dependent_patient_id=child.dependent_patient_id)
+
+
+async def test_adult_consents_with_a_code_sent_to_the_phone_on_their_record(session, campus, sandbox, drain):
+    me = await pf.patient(session, campus=campus, age=40, phone="13900009999")
+    unknown_adult = pf.id_number(age=70)
+    with pytest.raises(ProxyRuleViolated, match="register first"):
+        await link(session, me, name="王奶奶", id_number=unknown_adult)
+    no_phone = await patients.register_patient(session, name="王奶奶", id_number=pf.id_number(age=80, male=False),
+                                               campus_id=campus.id)
+    with pytest.raises(ProxyRuleViolated, match="registration desk"):
+        await link(session, me, name="王奶奶", id_number=id_of(no_phone))
+    elder = await pf.patient(session, campus=campus, name="赵爷爷", age=82, phone="13600000000")
+    with pytest.raises(ProxyRuleViolated, match="registration desk"):  # wrong name: same answer as no phone
+        await link(session, me, name="李爷爷", id_number=id_of(elder))
+    pending = await link(session, me, name="赵爷爷", id_number=id_of(elder), relationship="grandparent")
+    assert pending.status == "pending"
+    await session.commit()
+    await drain()
+    assert sandbox.last_to("13600000000") is not None and sandbox.last_to("13900009999") is None
 
 
 async def test_self_link_is_refused_and_revoke_ends_access(session, campus):
     me = await pf.patient(session, campus=campus, age=40)
-    number = patients.security.unseal(patients.get_settings().secret_key, "resident-id", me.id_number_sealed)
     with pytest.raises(ProxyRuleViolated):
-        await patients.add_dependent(session, proxy_patient_id=me.id, name=me.name, id_number=number,
-                                     relationship="other", requested_by_account_id=None, channel="sandbox")
-    link = await patients.add_dependent(session, proxy_patient_id=me.id, name="张小宝", id_number=pf.id_number(age=4),
-                                        relationship="child", requested_by_account_id=None, channel="sandbox")
-    await patients.revoke_proxy(session, patient_id=me.id, link_id=link.id)
-    assert not await patients.is_proxy_of(session, proxy_patient_id=me.id, dependent_patient_id=link.dependent_patient_id)
+        await link(session, me, name=me.name, id_number=id_of(me))
+    new = await link(session, me, name="张小宝", id_number=pf.id_number(age=4), relationship="child")
+    await patients.revoke_proxy(session, patient_id=me.id, link_id=new.id)
+    assert not await patients.is_proxy_of(session, proxy_patient_id=me.id, dependent_patient_id=new.dependent_patient_id)

@@ -49,7 +49,8 @@ async def logout(request: Request, body: RefreshIn):
 @router.post("/auth/signup/code", status_code=202, summary="Send a one-time code to a phone")
 async def signup_code(request: Request, body: CodeRequest):
     locale = "en" if (request.headers.get("accept-language") or "").startswith("en") else "zh_CN"
-    await service.send_phone_code(session_of(request), phone=body.phone, purpose="signup", locale=locale)
+    await service.send_phone_code(session_of(request), phone=body.phone, purpose="signup", locale=locale,
+                                  client_addr=requestctx.client_addr.get() or "unknown")
     return {"sent": True}
 
 

@@ -25,3 +25,8 @@ class VerificationThrottled(TooManyRequests):
 
 class AccountExists(Conflict):
     code, message = "account_exists", "An account with this phone number or username already exists."
+
+
+class PatientClaimRefused(Conflict):
+    code, message = "patient_claim_refused", (
+        "This person is already registered. Please confirm your identity at a registration desk.")

@@ -25,6 +25,7 @@ class Account(IdMixin, Base):
     group_wide: Mapped[bool] = mapped_column(default=False)
     locale: Mapped[str | None] = mapped_column(String(10))
     elderly_mode: Mapped[bool] = mapped_column(default=False)
+    session_epoch: Mapped[int] = mapped_column(default=0)  # bumped to end every web session
     is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[dt.datetime]
     last_login_at: Mapped[dt.datetime | None]
@@ -63,6 +64,7 @@ class PhoneVerification(IdMixin, Base):
     expires_at: Mapped[dt.datetime]
     attempts: Mapped[int] = mapped_column(default=0)
     consumed_at: Mapped[dt.datetime | None]
+    client_addr: Mapped[str] = mapped_column(String(64), default="", index=True)
 
 
 class LoginFailure(IdMixin, Base):

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import uuid
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Update, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zhiyi.domains.identity.models import Account, AccountCampus, LoginFailure, PhoneVerification, RefreshToken
@@ -53,3 +54,43 @@ async def latest_verification(session: AsyncSession, *, phone: str, purpose: str
 
 async def list_accounts(session: AsyncSession, *, limit: int = 200) -> list[Account]:
     return list((await session.scalars(select(Account).order_by(Account.created_at).limit(limit))).all())
+
+
+def count_wrong_code(verification_id: uuid.UUID) -> Update:
+    """A statement (applied even if the request fails) counting a wrong one-time code."""
+    return (update(PhoneVerification).where(PhoneVerification.id == verification_id)
+            .values(attempts=PhoneVerification.attempts + 1))
+
+
+async def serialise_on(session: AsyncSession, key: str) -> None:
+    """Hold a per-key lock until the transaction ends (PostgreSQL advisory lock; SQLite
+    transactions already hold the database's write lock)."""
+    if session.bind.dialect.name == "postgresql":
+        k = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big", signed=True)
+        await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": k})
+
+
+async def use_refresh(session: AsyncSession, *, token_hash: str, now: dt.datetime) -> uuid.UUID | None:
+    """Revoke a live refresh token and return its account, in one statement (one winner)."""
+    stmt = (update(RefreshToken)
+            .where(RefreshToken.token_hash == token_hash, RefreshToken.revoked_at.is_(None), RefreshToken.expires_at > now)
+            .values(revoked_at=now).returning(RefreshToken.account_id))
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+def revoke_all_refresh(account_id: uuid.UUID, now: dt.datetime) -> Update:
+    return (update(RefreshToken).where(RefreshToken.account_id == account_id, RefreshToken.revoked_at.is_(None))
+            .values(revoked_at=now))
+
+
+async def codes_sent(session: AsyncSession, *, phone: str, client_addr: str, phone_since: dt.datetime,
+                     addr_since: dt.datetime) -> tuple[int, int]:
+    per_phone = await session.scalar(select(func.count()).where(PhoneVerification.phone == phone,
+                                                                PhoneVerification.created_at >= phone_since))
+    per_addr = await session.scalar(select(func.count()).where(PhoneVerification.client_addr == client_addr,
+                                                               PhoneVerification.created_at >= addr_since))
+    return int(per_phone or 0), int(per_addr or 0)
+
+
+async def patient_has_account(session: AsyncSession, patient_id: uuid.UUID) -> bool:
+    return await session.scalar(select(Account.id).where(Account.patient_id == patient_id)) is not None

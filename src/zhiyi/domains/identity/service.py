@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import uuid
 from dataclasses import dataclass
@@ -10,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from zhiyi.core import clock, notify, security
 from zhiyi.core.config import get_settings
-from zhiyi.core.db import keep_after_rollback
+from zhiyi.core.db import commit_even_if_failed, keep_after_rollback
 from zhiyi.core.errors import FieldError, ValidationFailed
 from zhiyi.core.policy import Actor, Role
 from zhiyi.domains.identity import repository as repo
@@ -18,6 +19,7 @@ from zhiyi.domains.identity.errors import (
     AccountExists,
     LoginFailed,
     LoginThrottled,
+    PatientClaimRefused,
     TokenRejected,
     VerificationFailed,
     VerificationThrottled,
@@ -26,6 +28,8 @@ from zhiyi.domains.identity.models import Account, AccountCampus, LoginFailure, 
 from zhiyi.domains.patients import service as patients
 
 RESEND_SECONDS = 60
+CODES_PER_DAY = 10
+CODES_PER_HOUR_PER_ADDRESS = 30
 MAX_CODE_ATTEMPTS = 5
 MIN_PASSWORD = 8
 
@@ -99,18 +103,25 @@ def actor_from_claims(claims: dict) -> Actor:
 # --- login ----------------------------------------------------------------------------------
 
 async def authenticate(session: AsyncSession, *, login: str, password: str, client_addr: str) -> Account:
-    """Check a password, refusing early when this name or address has failed too often."""
+    """Check a password, refusing early when this account or address has failed too often.
+
+    Attempts on one account are serialised (advisory lock on PostgreSQL, the write lock on
+    SQLite), so parallel guesses cannot all slip under the limit."""
     s = get_settings()
     login = login.strip().lower()
-    key = security.keyed_hash(_secret(), "login", login)
+    if not login or any(ord(c) < 32 for c in login) or len(login) > 60:
+        login = ""  # never a valid name; still costs a verification and counts as a failure
+    account = await repo.by_login(session, login) if login else None
+    key = security.keyed_hash(_secret(), "login", f"account:{account.id}" if account else f"name:{login}")
+    await repo.serialise_on(session, key)
     since = clock.now() - dt.timedelta(minutes=s.login_window_minutes)
     by_user, by_addr = await repo.failures_since(session, username_key=key, client_addr=client_addr, since=since)
     if by_user >= s.login_max_failures or by_addr >= s.ip_max_failures:
         raise LoginThrottled(headers={"Retry-After": str(s.login_window_minutes * 60)})
-    account = await repo.by_login(session, login)
-    ok = security.verify_password(account.password_hash if account else None, password)
+    ok = await asyncio.to_thread(security.verify_password, account.password_hash if account else None, password)
     if not ok or account is None or not account.is_active:
-        keep_after_rollback(session, LoginFailure(username_key=key, client_addr=client_addr, at=clock.now()))
+        session.add(LoginFailure(username_key=key, client_addr=client_addr, at=clock.now()))
+        commit_even_if_failed(session)  # recorded while holding the lock, so the next guess counts it
         raise LoginFailed()
     account.last_login_at = clock.now()
     return account
@@ -143,36 +154,58 @@ def actor_from_access_token(token: str) -> Actor:
 
 
 async def refresh_tokens(session: AsyncSession, *, refresh_token: str) -> TokenPair:
-    """Rotate: the used refresh token is revoked and a new pair issued."""
-    row = await repo.refresh_by_hash(session, security.keyed_hash(_secret(), "refresh", refresh_token))
-    if row is None or row.revoked_at is not None or row.expires_at < clock.now():
+    """Rotate: the used refresh token is revoked (atomically, so it works once however many
+    requests race) and a new pair issued. A revoked token presented again means it leaked:
+    every refresh token of the account is revoked."""
+    token_hash = security.keyed_hash(_secret(), "refresh", refresh_token)
+    account_id = await repo.use_refresh(session, token_hash=token_hash, now=clock.now())
+    if account_id is None:
+        row = await repo.refresh_by_hash(session, token_hash)
+        if row is not None and row.revoked_at is not None:
+            keep_after_rollback(session, repo.revoke_all_refresh(row.account_id, clock.now()))
         raise TokenRejected()
-    account = await repo.get(session, row.account_id)
+    account = await repo.get(session, account_id)
     if account is None or not account.is_active:
         raise TokenRejected()
-    row.revoked_at = clock.now()
     return await issue_tokens(session, account=account)
 
 
 async def revoke_refresh(session: AsyncSession, *, refresh_token: str) -> None:
-    row = await repo.refresh_by_hash(session, security.keyed_hash(_secret(), "refresh", refresh_token))
-    if row is not None and row.revoked_at is None:
-        row.revoked_at = clock.now()
+    await repo.use_refresh(session, token_hash=security.keyed_hash(_secret(), "refresh", refresh_token), now=clock.now())
+
+
+async def end_web_sessions(session: AsyncSession, *, account_id: uuid.UUID) -> None:
+    """Log out everywhere: signed session cookies carry the epoch, so old ones stop working."""
+    account = await repo.get(session, account_id)
+    if account is not None:
+        account.session_epoch += 1
+
+
+def web_session_version(account: Account) -> str:
+    return f"{account.session_epoch}:{account.password_hash[-12:]}"
 
 
 # --- phone verification and patient sign-up -------------------------------------------------
 
-async def send_phone_code(session: AsyncSession, *, phone: str, purpose: str, locale: str = "zh_CN") -> None:
+async def send_phone_code(session: AsyncSession, *, phone: str, purpose: str, client_addr: str,
+                          locale: str = "zh_CN") -> None:
+    """Send a one-time code, at most once a minute and CODES_PER_DAY times a day to a phone,
+    and CODES_PER_HOUR_PER_ADDRESS times an hour from one address."""
     s = get_settings()
+    now = clock.now()
     last = await repo.latest_verification(session, phone=phone, purpose=purpose)
-    if last is not None and (clock.now() - last.created_at).total_seconds() < RESEND_SECONDS:
+    if last is not None and (now - last.created_at).total_seconds() < RESEND_SECONDS:
         raise VerificationThrottled(headers={"Retry-After": str(RESEND_SECONDS)})
+    per_phone, per_addr = await repo.codes_sent(session, phone=phone, client_addr=client_addr,
+                                                phone_since=now - dt.timedelta(days=1), addr_since=now - dt.timedelta(hours=1))
+    if per_phone >= CODES_PER_DAY or per_addr >= CODES_PER_HOUR_PER_ADDRESS:
+        raise VerificationThrottled(headers={"Retry-After": "3600"})
     code = security.numeric_code()
     session.add(PhoneVerification(
         phone=phone, purpose=purpose, code_hash=security.keyed_hash(_secret(), "otp", f"{phone}:{purpose}:{code}"),
-        created_at=clock.now(), expires_at=clock.now() + dt.timedelta(minutes=s.otp_minutes), attempts=0,
+        created_at=now, expires_at=now + dt.timedelta(minutes=s.otp_minutes), attempts=0, client_addr=client_addr,
     ))
-    await notify.send(s.notification_channel, notify.Message(
+    notify.enqueue(session, s.notification_channel, notify.Message(
         to=phone, template=f"otp.{purpose}", params={"code": code, "minutes": str(s.otp_minutes)}, locale=locale))
 
 
@@ -182,8 +215,8 @@ async def check_phone_code(session: AsyncSession, *, phone: str, purpose: str, c
         raise VerificationFailed()
     expected = security.keyed_hash(_secret(), "otp", f"{phone}:{purpose}:{code}")
     if not security.constant_equals(expected, row.code_hash):
-        row.attempts += 1
-        keep_after_rollback(session, row)  # a wrong guess counts even though the request fails
+        # a wrong guess counts even though the request fails (the rollback would undo `+= 1`)
+        keep_after_rollback(session, repo.count_wrong_code(row.id))
         raise VerificationFailed()
     row.consumed_at = clock.now()
 
@@ -192,6 +225,9 @@ async def sign_up_patient(
     session: AsyncSession, *, phone: str, code: str, password: str, name: str, id_number: str,
     campus_id: uuid.UUID, insurance_type: str = "self_pay", insurance_number: str | None = None,
 ) -> Account:
+    """Create a patient account after the phone is verified. A person already registered
+    (at a desk) claims their record only with the phone on that record; anyone else is
+    sent to a desk, so knowing a name and an ID number is never enough."""
     check_password_strength(password)
     rid = patients.parse_resident_id(id_number)
     if await repo.exists(session, username=phone, phone=phone):
@@ -199,10 +235,9 @@ async def sign_up_patient(
     await check_phone_code(session, phone=phone, purpose="signup", code=code)
     existing = await patients.find_by_id_number(session, id_number=rid.number)
     if existing is not None:
-        # registered before at a desk or as someone's dependent: the owner claims the record
-        if existing.name != name:
-            raise patients.ResidentIdRuleViolated("name_mismatch")
-        patient = await patients.mark_verified(session, patient_id=existing.id, phone=phone)
+        if existing.name != name or existing.phone != phone or await repo.patient_has_account(session, existing.id):
+            raise PatientClaimRefused()
+        patient = await patients.mark_verified(session, patient_id=existing.id)
     else:
         patient = await patients.register_patient(
             session, name=name, id_number=rid.number, campus_id=campus_id, phone=phone,

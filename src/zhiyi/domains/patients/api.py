@@ -79,20 +79,30 @@ async def register(request: Request, actor: ActorDep, body: PatientCreate):
     return service.to_read(patient)
 
 
-@router.get("/me/dependents", response_model=list[ProxyRead], summary="My family members")
+@router.get("/me/dependents", response_model=list[ProxyRead], summary="Family members I act for")
 async def my_dependents(request: Request, actor: ActorDep):
-    links = await service.dependents(session_of(request), proxy_patient_id=_own_patient(actor))
+    session = session_of(request)
+    links = await service.dependents(session, proxy_patient_id=_own_patient(actor))
+    for link, p in links:
+        audit.record(session, actor, "list", "patient_proxy", link.id, patient_id=p.id)
     return [_proxy_read(link, p) for link, p in links]
+
+
+@router.get("/me/proxies", response_model=list[ProxyRead], summary="Family members who act for me")
+async def my_proxies(request: Request, actor: ActorDep):
+    links = await service.proxies(session_of(request), dependent_patient_id=_own_patient(actor))
+    return [ProxyRead(id=link.id, dependent_patient_id=link.dependent_patient_id, dependent_name=p.name,
+                      relationship=link.relationship, status=link.status, consent_method=link.consent_method)
+            for link, p in links]
 
 
 @router.post("/me/dependents", response_model=ProxyRead, status_code=201, summary="Add a family member to manage")
 async def add_dependent(request: Request, actor: ActorDep, body: DependentCreate):
     session = session_of(request)
     own = _own_patient(actor)
-    link = await service.add_dependent(session, proxy_patient_id=own, requested_by_account_id=actor.account_id,
+    link = await service.add_dependent(session, actor=actor, proxy_patient_id=own,
                                        channel=get_settings().notification_channel, **body.model_dump())
     dependent = await service.get_patient(session, patient_id=link.dependent_patient_id)
-    audit.record(session, actor, "proxy.request", "patient_proxy", link.id, patient_id=dependent.id)
     return _proxy_read(link, dependent)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import Update, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zhiyi.domains.patients.models import Patient, PatientProxy, ProxyStatus
@@ -77,3 +77,8 @@ async def search(session: AsyncSession, *, campus_ids: frozenset[uuid.UUID] | No
     if name:
         q = q.where(Patient.name.startswith(name, autoescape=True))
     return list((await session.scalars(q.order_by(Patient.mrn).limit(limit))).all())
+
+
+def count_wrong_code(link_id: uuid.UUID) -> Update:
+    """A statement (applied even if the request fails) counting a wrong consent code."""
+    return update(PatientProxy).where(PatientProxy.id == link_id).values(consent_attempts=PatientProxy.consent_attempts + 1)

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic_core import PydanticCustomError
 
 from zhiyi.core.fields import PersonName, Phone, PlainText, Strict
 from zhiyi.domains.patients.models import InsuranceType, Relationship
+
+Relation = Annotated[PlainText, StringConstraints(max_length=20)]  # e.g. 父亲, 配偶
 
 
 class PatientCreate(Strict):
@@ -20,20 +24,29 @@ class PatientCreate(Strict):
     insurance_number: str | None = Field(default=None, pattern=r"^[A-Za-z0-9]{4,30}$")
     emergency_contact_name: PersonName | None = None
     emergency_contact_phone: Phone | None = None
-    emergency_contact_relation: PlainText | None = None
+    emergency_contact_relation: Relation | None = None
     address: PlainText | None = None
     registered_campus_id: uuid.UUID | None = None
 
 
 class PatientUpdate(Strict):
+    """Only the fields sent change; `null` clears an optional field and is refused for the others."""
+
     name_en: PersonName | None = None
     phone: Phone | None = None
     insurance_type: InsuranceType | None = None
     insurance_number: str | None = Field(default=None, pattern=r"^[A-Za-z0-9]{4,30}$")
     emergency_contact_name: PersonName | None = None
     emergency_contact_phone: Phone | None = None
-    emergency_contact_relation: PlainText | None = None
+    emergency_contact_relation: Relation | None = None
     address: PlainText | None = None
+
+    @model_validator(mode="after")
+    def _required_stay_set(self):
+        for name in ("name_en", "insurance_type"):
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise PydanticCustomError("null_not_allowed", "{field} cannot be empty", {"field": name})
+        return self
 
 
 class PatientRead(BaseModel):
@@ -63,7 +76,6 @@ class DependentCreate(Strict):
     name: PersonName
     id_number: str = Field(min_length=1, max_length=18)
     relationship: Relationship
-    phone: Phone | None = None
     insurance_type: InsuranceType = InsuranceType.self_pay
 
 

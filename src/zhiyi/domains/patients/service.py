@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from zhiyi.core import audit, clock, ids, notify, outbox, security
 from zhiyi.core.config import get_settings
+from zhiyi.core.db import keep_after_rollback
 from zhiyi.core.policy import Actor, Decision, Resource
 from zhiyi.domains.patients import events, resident_id
 from zhiyi.domains.patients import repository as repo
@@ -121,54 +122,67 @@ async def is_proxy_of(session: AsyncSession, *, proxy_patient_id: uuid.UUID, dep
 
 
 async def add_dependent(
-    session: AsyncSession, *, proxy_patient_id: uuid.UUID, name: str, id_number: str, relationship: str,
-    requested_by_account_id: uuid.UUID | None, phone: str | None = None, insurance_type: str = "self_pay",
-    channel: str = "dev",
+    session: AsyncSession, *, actor: Actor, proxy_patient_id: uuid.UUID, name: str, id_number: str,
+    relationship: str, insurance_type: str = "self_pay", channel: str = "dev",
 ) -> PatientProxy:
-    """Link a family member. A minor is linked on the guardian's attestation; an adult
-    must consent with a code sent to their own phone (or approve in their own account)."""
+    """Link a family member the patient will act for.
+
+    - a child not yet registered is registered here and linked on the guardian's word;
+    - an adult must already be registered and consents with a code sent to the phone on
+      their own record (never to a number the requester types);
+    - a child already registered (by a desk or another guardian) is linked at a desk.
+    Every attempt on an existing record is audited, refused or not.
+    """
     proxy = await get_patient(session, patient_id=proxy_patient_id)
+    if age_on(proxy.birth_date, clock.today()) < ADULT_AGE:
+        raise ProxyRuleViolated("A guardian must be an adult.")
     rid = parse_resident_id(id_number)
     dependent = await repo.by_id_hash(session, id_hash(rid.number))
+    minor = age_on(rid.birth_date, clock.today()) < ADULT_AGE
     if dependent is None:
-        dependent = await register_patient(
-            session, name=name, id_number=rid.number, campus_id=proxy.registered_campus_id, phone=phone,
-            insurance_type=insurance_type, verified=False,
-        )
-    elif dependent.name != name:
-        raise ProxyRuleViolated("The name does not match the resident ID number.")
-    if dependent.id == proxy.id:
-        raise ProxyRuleViolated("You cannot be your own dependent.")
+        if not minor:
+            raise ProxyRuleViolated("An adult family member must register first, online or at a registration desk.")
+        dependent = await register_patient(session, name=name, id_number=rid.number,
+                                           campus_id=proxy.registered_campus_id, insurance_type=insurance_type)
+    else:
+        refusal = _refusal_for_existing(proxy, dependent, name=name, minor=minor)
+        if refusal:
+            audit.keep_denied(session, actor, "proxy.request", "patient", dependent.id, patient_id=dependent.id)
+            raise ProxyRuleViolated(refusal)
     existing = await repo.proxy_link(session, proxy.id, dependent.id)
     if existing is not None and existing.status != ProxyStatus.revoked:
         raise ProxyRuleViolated("This family member is already linked.")
     now = clock.now()
     link = existing or PatientProxy(id=ids.new_id(), proxy_patient_id=proxy.id, dependent_patient_id=dependent.id)
-    link.relationship = relationship
-    link.requested_at = now
-    link.requested_by_account_id = requested_by_account_id
+    link.relationship, link.requested_at, link.requested_by_account_id = relationship, now, actor.account_id
     link.consented_at = link.revoked_at = None
     link.consent_attempts = 0
-    minor = age_on(dependent.birth_date, clock.today()) < ADULT_AGE
     if minor:
-        if age_on(proxy.birth_date, clock.today()) < ADULT_AGE:
-            raise ProxyRuleViolated("A guardian must be an adult.")
         link.status, link.consent_method, link.consented_at = ProxyStatus.active, "guardian", now
     else:
-        target_phone = dependent.phone or phone
-        if not target_phone:
-            raise ProxyRuleViolated("An adult family member must consent; a phone number is needed for the code.")
         code = security.numeric_code()
         link.status, link.consent_method = ProxyStatus.pending, "sms_code"
         link.consent_code_hash = security.keyed_hash(_secret(), "proxy-code", f"{link.id}:{code}")
         link.consent_code_expires_at = now + dt.timedelta(minutes=PROXY_CODE_MINUTES)
-        await notify.send(channel, notify.Message(to=target_phone, template="otp.proxy",
-                                                  params={"code": code, "requester": proxy.name}))
+        notify.enqueue(session, channel, notify.Message(to=dependent.phone, template="otp.proxy",
+                                                        params={"code": code, "requester": proxy.name}))
     session.add(link)
     await session.flush()
+    audit.record(session, actor, "proxy.request", "patient_proxy", link.id, patient_id=dependent.id)
     if link.status == ProxyStatus.active:
         _proxy_event(session, events.PROXY_ACTIVATED, link)
     return link
+
+
+def _refusal_for_existing(proxy: Patient, dependent: Patient, *, name: str, minor: bool) -> str | None:
+    # one message for "wrong name" and "no phone", so the answer does not reveal more than needed
+    if dependent.id == proxy.id:
+        return "You cannot be your own dependent."
+    if minor:
+        return "This child is already registered; please link them at a registration desk."
+    if dependent.name != name or not dependent.phone:
+        return "We cannot link this person online; please visit a registration desk together."
+    return None
 
 
 def _proxy_event(session: AsyncSession, topic: str, link: PatientProxy) -> None:
@@ -188,7 +202,7 @@ async def confirm_dependent(session: AsyncSession, *, proxy_patient_id: uuid.UUI
         raise ProxyCodeInvalid()
     expected = security.keyed_hash(_secret(), "proxy-code", f"{link.id}:{code}")
     if not link.consent_code_hash or not security.constant_equals(expected, link.consent_code_hash):
-        link.consent_attempts += 1
+        keep_after_rollback(session, repo.count_wrong_code(link.id))
         raise ProxyCodeInvalid()
     link.status, link.consented_at, link.consent_code_hash = ProxyStatus.active, clock.now(), None
     _proxy_event(session, events.PROXY_ACTIVATED, link)
@@ -254,11 +268,9 @@ async def find_by_id_number(session: AsyncSession, *, id_number: str) -> Patient
     return await repo.by_id_hash(session, id_hash(rid.number))
 
 
-async def mark_verified(session: AsyncSession, *, patient_id: uuid.UUID, phone: str | None = None) -> Patient:
+async def mark_verified(session: AsyncSession, *, patient_id: uuid.UUID) -> Patient:
     patient = await get_patient(session, patient_id=patient_id)
     patient.verified_at = patient.verified_at or clock.now()
-    if phone:
-        patient.phone = phone
     patient.updated_at = clock.now()
     return patient
 

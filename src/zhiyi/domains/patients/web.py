@@ -50,8 +50,7 @@ def _target(actor: Actor, raw: str | None) -> uuid.UUID:
 
 @router.get("/portal")
 async def portal(request: Request, actor: Actor = Depends(web_actor)):
-    family = await service.dependents(session_of(request), proxy_patient_id=_patient_actor(actor))
-    return render(request, "patients/templates/portal.html", family=family)
+    return render(request, "patients/templates/portal.html", family=await _family(request, actor))
 
 
 @router.get("/portal/record")
@@ -70,9 +69,18 @@ async def onecode(request: Request, patient: str | None = None, actor: Actor = D
                   minutes=get_settings().qr_token_minutes, own_id=actor.patient_id)
 
 
+async def _family(request: Request, actor: Actor):
+    """The patient's family links; listing them is a read of the dependents' data, so audited."""
+    session = session_of(request)
+    family = await service.dependents(session, proxy_patient_id=_patient_actor(actor))
+    for link, p in family:
+        audit.record(session, actor, "list", "patient_proxy", link.id, patient_id=p.id)
+    return family
+
+
 async def _family_page(request: Request, actor: Actor, *, message: str | None = None, ok: bool = False,
                        status: int = 200):
-    family = await service.dependents(session_of(request), proxy_patient_id=_patient_actor(actor))
+    family = await _family(request, actor)
     return render(request, "patients/templates/family.html", status=status, family=family, message=message, ok=ok)
 
 
@@ -85,20 +93,15 @@ async def family(request: Request, actor: Actor = Depends(web_actor)):
 async def add_family(request: Request, actor: Actor = Depends(web_actor), _csrf=Depends(check_csrf)):
     form = await request.form()
     t = translator(locale_of(request))
-    raw = {k: str(form.get(k, ""))[:60] for k in ("name", "id_number", "relationship", "phone")}
-    if not raw["phone"]:
-        raw.pop("phone")
+    raw = {k: str(form.get(k, ""))[:60] for k in ("name", "id_number", "relationship")}
     try:
         body = DependentCreate(**raw)
-        link = await service.add_dependent(session_of(request), proxy_patient_id=_patient_actor(actor),
-                                           requested_by_account_id=actor.account_id,
-                                           channel=get_settings().notification_channel, **body.model_dump())
+        await service.add_dependent(session_of(request), actor=actor, proxy_patient_id=_patient_actor(actor),
+                                    channel=get_settings().notification_channel, **body.model_dump())
     except ValidationError as exc:
         return await _family_page(request, actor, message=invalid_fields_message(t, exc), status=422)
     except DomainError as exc:
         return await _family_page(request, actor, message=t.gettext(exc.message), status=exc.status)
-    audit.record(session_of(request), actor, "proxy.request", "patient_proxy", link.id,
-                 patient_id=link.dependent_patient_id)
     return RedirectResponse("/portal/family", status_code=303)
 
 
@@ -199,6 +202,7 @@ async def admin(request: Request, mrn: str | None = None, actor: Actor = Depends
         return render(request, "patients/templates/admin_audit.html", mrn=None, p=None, events=[], message=None)
     found = await service.search_patients(session, campus_ids=None, mrn=mrn[:20], limit=1)
     if not found:
+        audit.keep_denied(session, actor, "audit.read", "patient", mrn[:20], patient_id=None)
         return render(request, "patients/templates/admin_audit.html", status=404, mrn=mrn, p=None, events=[],
                       message=t.gettext("No such patient."))
     p, _ = await service.access_patient(session, actor=actor, patient_id=found[0].id, action="audit.read")

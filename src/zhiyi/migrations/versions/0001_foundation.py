@@ -1,8 +1,8 @@
-"""foundation: identity, org, patients, audit, outbox
+"""foundation: identity, org, patients, audit (append-only), outbox
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 13:12:30.687192
+Create Date: 2026-11-23 14:00:53.736836
 """
 
 import sqlalchemy as sa
@@ -95,10 +95,12 @@ def upgrade() -> None:
     sa.Column('expires_at', zhiyi.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('consumed_at', zhiyi.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('client_addr', sa.String(length=64), nullable=False),
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_phone_verification'))
     )
     with op.batch_alter_table('phone_verification', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_phone_verification_client_addr'), ['client_addr'], unique=False)
         batch_op.create_index('ix_phone_verification_phone_purpose', ['phone', 'purpose', 'created_at'], unique=False)
 
     op.create_table('building',
@@ -174,6 +176,7 @@ def upgrade() -> None:
     sa.Column('group_wide', sa.Boolean(), nullable=False),
     sa.Column('locale', sa.String(length=10), nullable=True),
     sa.Column('elderly_mode', sa.Boolean(), nullable=False),
+    sa.Column('session_epoch', sa.Integer(), nullable=False),
     sa.Column('is_active', sa.Boolean(), nullable=False),
     sa.Column('created_at', zhiyi.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('last_login_at', zhiyi.core.db.UTCDateTime(timezone=True), nullable=True),
@@ -341,6 +344,7 @@ def downgrade() -> None:
     op.drop_table('building')
     with op.batch_alter_table('phone_verification', schema=None) as batch_op:
         batch_op.drop_index('ix_phone_verification_phone_purpose')
+        batch_op.drop_index(batch_op.f('ix_phone_verification_client_addr'))
 
     op.drop_table('phone_verification')
     with op.batch_alter_table('outbox_event', schema=None) as batch_op:
