@@ -10,7 +10,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
 from zhiyi import __version__
-from zhiyi.core import audit, logs, outbox  # noqa: F401  (core tables)
+from zhiyi.core import audit, idempotency, logs, outbox  # noqa: F401  (core tables)
 from zhiyi.core.config import Settings, get_settings, use
 from zhiyi.core.db import Database
 from zhiyi.domains import registry

@@ -14,8 +14,10 @@ from zhiyi.domains.patients import api as patients_api
 from zhiyi.domains.patients import models as patients_models  # noqa: F401
 from zhiyi.domains.patients import policy as patients_policy
 from zhiyi.domains.patients import web as patients_web
+from zhiyi.domains.scheduling import api as scheduling_api
+from zhiyi.domains.scheduling import models as scheduling_models  # noqa: F401
 
-API_ROUTERS = [identity_api.router, org_api.router, patients_api.router]
+API_ROUTERS = [identity_api.router, org_api.router, patients_api.router, scheduling_api.router]
 WEB_ROUTERS = [identity_web.router, patients_web.router]
 POLICIES = [patients_policy.install]
 

@@ -7,7 +7,7 @@ import asyncio
 from alembic import context
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from zhiyi.core import audit, outbox  # noqa: F401  (core tables)
+from zhiyi.core import audit, idempotency, outbox  # noqa: F401  (core tables)
 from zhiyi.core.config import ensure_sqlite_dir, get_settings, to_async_url
 from zhiyi.core.db import Base
 from zhiyi.domains import registry  # noqa: F401  (domain tables)

@@ -3,19 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from enum import StrEnum
 
 from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from zhiyi.core.db import Base, IdMixin
-
-
-class Title(StrEnum):
-    resident = "resident"  # 住院医师
-    attending = "attending"  # 主治医师
-    associate_chief = "associate_chief"  # 副主任医师
-    chief = "chief"  # 主任医师
+from zhiyi.domains.org.schemas import Title  # noqa: F401  (re-exported: the column's values)
 
 
 class Campus(IdMixin, Base):

@@ -33,3 +33,7 @@ async def practitioners(session: AsyncSession, *, department_id: uuid.UUID | Non
         q = q.join(PractitionerCampus, PractitionerCampus.practitioner_id == Practitioner.id).where(
             PractitionerCampus.campus_id == campus_id)
     return list((await session.scalars(q.order_by(Practitioner.code).limit(limit))).all())
+
+
+async def practitioners_in(session: AsyncSession, ids: set[uuid.UUID]) -> list[Practitioner]:
+    return list((await session.scalars(select(Practitioner).where(Practitioner.id.in_(ids)))).all())

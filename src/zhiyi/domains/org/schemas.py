@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 import uuid
+from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
+
+
+class Title(StrEnum):
+    resident = "resident"  # 住院医师
+    attending = "attending"  # 主治医师
+    associate_chief = "associate_chief"  # 副主任医师
+    chief = "chief"  # 主任医师
 
 
 class CampusRead(BaseModel):

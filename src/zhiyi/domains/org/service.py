@@ -41,3 +41,21 @@ async def list_practitioners(session: AsyncSession, *, department_id: uuid.UUID 
                              campus_id: uuid.UUID | None = None, title: str | None = None,
                              limit: int = 100) -> list[Practitioner]:
     return await repo.practitioners(session, department_id=department_id, campus_id=campus_id, title=title, limit=limit)
+
+
+async def department_subtree_ids(session: AsyncSession, *, department_id: uuid.UUID) -> list[uuid.UUID]:
+    """A department and all its subspecialties (Internal Medicine -> Cardiology, ...)."""
+    rows = await repo.departments(session)
+    children: dict[uuid.UUID | None, list[uuid.UUID]] = {}
+    for d in rows:
+        children.setdefault(d.parent_id, []).append(d.id)
+    out, todo = [], [department_id]
+    while todo:
+        current = todo.pop()
+        out.append(current)
+        todo.extend(children.get(current, []))
+    return out
+
+
+async def practitioners_by_ids(session: AsyncSession, *, ids: set[uuid.UUID]) -> dict[uuid.UUID, Practitioner]:
+    return {p.id: p for p in await repo.practitioners_in(session, ids)} if ids else {}

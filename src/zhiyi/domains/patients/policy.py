@@ -4,6 +4,7 @@
 - clinical staff (doctor, nurse, pharmacist, registrar): patients of their campuses,
   or all patients when granted group-wide access; any campus's staff may look up a
   patient who presents a fresh one-code QR (their presence is their consent);
+- a registrar: bookings for any patient at the desk (the session must be at their campus);
 - an admin: the audit trail of any patient, and records of their campuses;
 - an executive: no identifiable patient data (analytics are de-identified).
 """
@@ -13,7 +14,7 @@ from __future__ import annotations
 from zhiyi.core.policy import CLINICAL_ROLES, Actor, Decision, Resource, Role, register_rule
 from zhiyi.domains.patients import repository as repo
 
-PATIENT_ACTIONS = {"read", "update", "proxy.manage", "onecode"}
+PATIENT_ACTIONS = {"read", "update", "proxy.manage", "onecode", "book"}
 STAFF_ACTIONS = {"read", "update"}
 
 
@@ -29,6 +30,9 @@ async def patient_rule(session, actor: Actor, action: str, resource: Resource) -
     if action == "onecode.scan" and actor.roles & CLINICAL_ROLES:
         # the patient presenting a fresh one-code is their consent to be looked up here
         return Decision(True, reason="patient presented one-code")
+    if action == "book" and actor.has(Role.registrar):
+        # a registration desk books for whoever stands in front of it; scheduling checks the campus
+        return Decision(True, reason="registration desk")
     if action == "audit.read" and actor.has(Role.admin):
         return Decision(True, reason="admin audit")
     if actor.roles & (CLINICAL_ROLES | {Role.admin}) and action in STAFF_ACTIONS:

@@ -142,8 +142,10 @@ async def add_dependent(
     if dependent is None:
         if not minor:
             raise ProxyRuleViolated("An adult family member must register first, online or at a registration desk.")
+        # a child's identity is vouched for by their verified guardian (real-name booking works for them)
         dependent = await register_patient(session, name=name, id_number=rid.number,
-                                           campus_id=proxy.registered_campus_id, insurance_type=insurance_type)
+                                           campus_id=proxy.registered_campus_id, insurance_type=insurance_type,
+                                           verified=proxy.verified_at is not None)
     else:
         refusal = _refusal_for_existing(proxy, dependent, name=name, minor=minor)
         if refusal:

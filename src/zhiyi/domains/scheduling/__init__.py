@@ -1,0 +1,1 @@
+"""Scheduling: clinic timetables, sessions and slots, bookings, idempotency, (later) waitlist and queues."""

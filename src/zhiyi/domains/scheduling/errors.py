@@ -1,0 +1,43 @@
+"""Errors of the scheduling domain."""
+
+from zhiyi.core.errors import Conflict, NotFound, RuleViolated
+
+
+class SlotNotFound(NotFound):
+    code, message = "slot_not_found", "No such slot."
+
+
+class BookingNotFound(NotFound):
+    code, message = "booking_not_found", "No such booking."
+
+
+class SlotFull(Conflict):
+    code, message = "slot_full", "This time is fully booked."
+
+
+class SessionClosed(Conflict):
+    code, message = "session_closed", "This clinic session has been stopped."
+
+
+class NotYetReleased(Conflict):
+    code, message = "not_yet_released", "These slots are not released yet."
+
+
+class SlotInPast(RuleViolated):
+    code, message = "slot_in_past", "This time has already passed."
+
+
+class RealNameRuleViolated(Conflict):
+    code, message = "one_booking_per_department_day", "This patient already has a booking in this department that day."
+
+
+class PatientNotVerified(RuleViolated):
+    code, message = "patient_not_verified", "Only patients with a verified identity can book."
+
+
+class CancelTooLate(RuleViolated):
+    code, message = "cancel_too_late", "It is too late to cancel online; please contact the clinic."
+
+
+class BookingNotActive(Conflict):
+    code, message = "booking_not_active", "This booking is no longer active."

@@ -1,0 +1,102 @@
+"""Every query on the scheduling domain's tables."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from sqlalchemy import exists, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from zhiyi.domains.scheduling.models import (
+    ACTIVE_BOOKING,
+    Booking,
+    ClinicSession,
+    ClinicTemplate,
+    ReleasePolicy,
+    Slot,
+)
+
+
+async def templates(session: AsyncSession) -> list[ClinicTemplate]:
+    return list((await session.scalars(select(ClinicTemplate))).all())
+
+
+async def release_policies(session: AsyncSession) -> dict[uuid.UUID, ReleasePolicy]:
+    return {p.department_id: p for p in (await session.scalars(select(ReleasePolicy))).all()}
+
+
+async def existing_session_keys(session: AsyncSession, first: dt.date, last: dt.date) -> set[tuple]:
+    rows = await session.execute(select(ClinicSession.practitioner_id, ClinicSession.session_on, ClinicSession.period)
+                                 .where(ClinicSession.session_on.between(first, last)))
+    return {tuple(r) for r in rows.all()}
+
+
+async def insert_sessions(session: AsyncSession, sessions: list[dict], slots: list[dict]) -> None:
+    """Bulk insert (executemany): thousands of slots per generation run."""
+    if sessions:
+        await session.execute(insert(ClinicSession), sessions)
+    if slots:
+        await session.execute(insert(Slot), slots)
+
+
+async def slot_with_session(session: AsyncSession, slot_id: uuid.UUID) -> tuple[Slot, ClinicSession] | None:
+    row = (await session.execute(select(Slot, ClinicSession).join(ClinicSession, ClinicSession.id == Slot.session_id)
+                                 .where(Slot.id == slot_id))).first()
+    return (row[0], row[1]) if row else None
+
+
+async def take_place(session: AsyncSession, slot_id: uuid.UUID) -> bool:
+    """Atomically take one place if any is left: the database decides, so never over capacity."""
+    result = await session.execute(update(Slot).where(Slot.id == slot_id, Slot.booked < Slot.capacity)
+                                   .values(booked=Slot.booked + 1).execution_options(synchronize_session=False))
+    return result.rowcount == 1
+
+
+async def give_back_place(session: AsyncSession, slot_id: uuid.UUID) -> None:
+    await session.execute(update(Slot).where(Slot.id == slot_id, Slot.booked > 0)
+                          .values(booked=Slot.booked - 1).execution_options(synchronize_session=False))
+
+
+async def has_active_booking(session: AsyncSession, *, patient_id: uuid.UUID, department_id: uuid.UUID,
+                             day: dt.date) -> bool:
+    return bool(await session.scalar(select(exists().where(
+        Booking.patient_id == patient_id, Booking.department_id == department_id, Booking.session_on == day,
+        Booking.status.in_(ACTIVE_BOOKING)))))
+
+
+async def get_booking(session: AsyncSession, booking_id: uuid.UUID) -> Booking | None:
+    return await session.get(Booking, booking_id)
+
+
+async def bookings_of(session: AsyncSession, patient_ids: list[uuid.UUID], since: dt.date) -> list[tuple[Booking, Slot, ClinicSession]]:
+    q = (select(Booking, Slot, ClinicSession).join(Slot, Slot.id == Booking.slot_id)
+         .join(ClinicSession, ClinicSession.id == Booking.session_id)
+         .where(Booking.patient_id.in_(patient_ids), Booking.session_on >= since)
+         .order_by(Slot.starts_at))
+    return [(b, s, c) for b, s, c in (await session.execute(q)).all()]
+
+
+async def find_sessions(session: AsyncSession, *, department_ids: list[uuid.UUID] | None, campus_id: uuid.UUID | None,
+                        practitioner_id: uuid.UUID | None, first: dt.date, last: dt.date,
+                        limit: int) -> list[tuple[ClinicSession, int, int]]:
+    """Open sessions with (capacity, booked) summed over their slots."""
+    q = (select(ClinicSession, func.sum(Slot.capacity), func.sum(Slot.booked))
+         .join(Slot, Slot.session_id == ClinicSession.id)
+         .where(ClinicSession.session_on.between(first, last), ClinicSession.status == "open")
+         .group_by(ClinicSession.id).order_by(ClinicSession.starts_at).limit(limit))
+    if department_ids is not None:
+        q = q.where(ClinicSession.department_id.in_(department_ids))
+    if campus_id is not None:
+        q = q.where(ClinicSession.campus_id == campus_id)
+    if practitioner_id is not None:
+        q = q.where(ClinicSession.practitioner_id == practitioner_id)
+    return [(s, int(c or 0), int(b or 0)) for s, c, b in (await session.execute(q)).all()]
+
+
+async def get_session(session: AsyncSession, session_id: uuid.UUID) -> ClinicSession | None:
+    return await session.get(ClinicSession, session_id)
+
+
+async def slots_of(session: AsyncSession, session_id: uuid.UUID) -> list[Slot]:
+    return list((await session.scalars(select(Slot).where(Slot.session_id == session_id).order_by(Slot.starts_at))).all())

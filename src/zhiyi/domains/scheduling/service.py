@@ -1,0 +1,196 @@
+"""Public operations of the scheduling domain: sessions from timetables, availability,
+booking and cancellation. Services never commit.
+
+Booking never oversells: one conditional UPDATE takes a place only while `booked <
+capacity`, and a partial unique index enforces the real-name rule (one active booking
+per patient, department and day), so the database itself refuses every anomaly even
+under a registration rush on several app servers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from zhiyi.core import clock, ids, outbox
+from zhiyi.core.config import get_settings
+from zhiyi.core.errors import Forbidden
+from zhiyi.core.policy import Actor, Role
+from zhiyi.domains.org import service as org
+from zhiyi.domains.patients import service as patients
+from zhiyi.domains.scheduling import events
+from zhiyi.domains.scheduling import repository as repo
+from zhiyi.domains.scheduling.errors import (
+    BookingNotActive,
+    BookingNotFound,
+    CancelTooLate,
+    NotYetReleased,
+    PatientNotVerified,
+    RealNameRuleViolated,
+    SessionClosed,
+    SlotFull,
+    SlotInPast,
+    SlotNotFound,
+)
+from zhiyi.domains.scheduling.models import ACTIVE_BOOKING, Booking, BookingStatus, ClinicSession, Slot
+from zhiyi.domains.scheduling.schemas import BookingRead, SessionRead, SlotRead
+
+PERIODS = {"am": (dt.time(8, 0), dt.time(12, 0)), "pm": (dt.time(13, 30), dt.time(17, 0)),
+           "evening": (dt.time(18, 0), dt.time(20, 30))}
+DEFAULT_DAYS_AHEAD = 7
+DEFAULT_RELEASE_TIME = dt.time(8, 0)
+DEFAULT_CANCEL_CUTOFF_HOURS = 2
+
+
+def _zone() -> ZoneInfo:
+    return ZoneInfo(get_settings().timezone)
+
+
+def local_at(day: dt.date, t: dt.time) -> dt.datetime:
+    return dt.datetime.combine(day, t, tzinfo=_zone()).astimezone(dt.UTC)
+
+
+# --- sessions from the weekly timetable ------------------------------------------------------
+
+async def generate_sessions(session: AsyncSession, *, first: dt.date, days: int) -> int:
+    """Create the sessions and slots of `days` days from the clinic timetables (idempotent:
+    a practitioner's half-day that already has a session is left alone). Returns sessions made."""
+    last = first + dt.timedelta(days=days - 1)
+    existing = await repo.existing_session_keys(session, first, last)
+    policies = await repo.release_policies(session)
+    sessions, slots = [], []
+    for template in await repo.templates(session):
+        for offset in range(days):
+            day = first + dt.timedelta(days=offset)
+            if day.weekday() != template.weekday or (template.practitioner_id, day, template.period) in existing:
+                continue
+            policy = policies.get(template.department_id)
+            days_ahead = policy.days_ahead if policy else DEFAULT_DAYS_AHEAD
+            release_time = policy.release_time if policy else DEFAULT_RELEASE_TIME
+            start_t, end_t = PERIODS[template.period]
+            starts_at, ends_at = local_at(day, start_t), local_at(day, end_t)
+            session_id = ids.new_id()
+            sessions.append({
+                "id": session_id, "practitioner_id": template.practitioner_id, "department_id": template.department_id,
+                "campus_id": template.campus_id, "room_id": template.room_id, "session_on": day,
+                "period": template.period, "clinic_type": template.clinic_type, "starts_at": starts_at,
+                "ends_at": ends_at, "release_at": local_at(day - dt.timedelta(days=days_ahead), release_time),
+                "status": "open",
+            })
+            step = dt.timedelta(minutes=template.slot_minutes)
+            at = starts_at
+            while at + step <= ends_at:
+                slots.append({"id": ids.new_id(), "session_id": session_id, "starts_at": at, "ends_at": at + step,
+                              "capacity": template.slot_capacity, "booked": 0})
+                at += step
+    await repo.insert_sessions(session, sessions, slots)
+    return len(sessions)
+
+
+async def find_sessions(session: AsyncSession, *, department_id: uuid.UUID | None = None,
+                        campus_id: uuid.UUID | None = None, practitioner_id: uuid.UUID | None = None,
+                        first: dt.date, last: dt.date, title: str | None = None, limit: int = 200) -> list[SessionRead]:
+    department_ids = await org.department_subtree_ids(session, department_id=department_id) if department_id else None
+    rows = await repo.find_sessions(session, department_ids=department_ids, campus_id=campus_id,
+                                    practitioner_id=practitioner_id, first=first, last=last, limit=limit)
+    people = await org.practitioners_by_ids(session, ids={s.practitioner_id for s, _, _ in rows})
+    now = clock.now()
+    out = []
+    for s, capacity, booked in rows:
+        p = people.get(s.practitioner_id)
+        if p is None or (title and p.title != title):
+            continue
+        out.append(SessionRead(
+            id=s.id, practitioner_id=s.practitioner_id, practitioner_name_zh=p.name_zh, practitioner_name_en=p.name_en,
+            practitioner_title=p.title, department_id=s.department_id, campus_id=s.campus_id, session_on=s.session_on,
+            period=s.period, clinic_type=s.clinic_type, starts_at=s.starts_at, ends_at=s.ends_at,
+            release_at=s.release_at, released=s.release_at <= now, capacity=capacity, available=capacity - booked))
+    return out
+
+
+async def session_slots(session: AsyncSession, *, session_id: uuid.UUID) -> list[SlotRead]:
+    if await repo.get_session(session, session_id) is None:
+        raise SlotNotFound()
+    return [SlotRead(id=s.id, starts_at=s.starts_at, ends_at=s.ends_at, capacity=s.capacity,
+                     available=s.capacity - s.booked) for s in await repo.slots_of(session, session_id)]
+
+
+# --- booking ------------------------------------------------------------------------------------
+
+def booking_read(b: Booking, slot: Slot, cs: ClinicSession) -> BookingRead:
+    return BookingRead(id=b.id, slot_id=b.slot_id, session_id=b.session_id, patient_id=b.patient_id,
+                       department_id=b.department_id, practitioner_id=cs.practitioner_id, campus_id=cs.campus_id,
+                       starts_at=slot.starts_at, ends_at=slot.ends_at, session_on=b.session_on, status=b.status,
+                       channel=b.channel)
+
+
+async def book_slot(session: AsyncSession, *, actor: Actor, slot_id: uuid.UUID, patient_id: uuid.UUID,
+                    channel: str = "online") -> BookingRead:
+    """Book one place of a slot for a patient (oneself, a dependent, or at a desk)."""
+    patient, _ = await patients.access_patient(session, actor=actor, patient_id=patient_id, action="book")
+    if patient.verified_at is None:
+        raise PatientNotVerified()
+    found = await repo.slot_with_session(session, slot_id)
+    if found is None:
+        raise SlotNotFound()
+    slot, cs = found
+    if actor.has(Role.registrar) and not actor.has(Role.patient) and not actor.group_wide \
+            and cs.campus_id not in actor.campus_ids:
+        raise Forbidden()
+    now = clock.now()
+    if cs.status != "open":
+        raise SessionClosed()
+    if slot.starts_at <= now:
+        raise SlotInPast()
+    if cs.release_at > now:
+        raise NotYetReleased()
+    if await repo.has_active_booking(session, patient_id=patient.id, department_id=cs.department_id, day=cs.session_on):
+        raise RealNameRuleViolated()
+    if not await repo.take_place(session, slot.id):
+        raise SlotFull()
+    if channel == "online" and actor.patient_id is None and actor.has(Role.registrar):
+        channel = "desk"
+    booking = Booking(id=ids.new_id(), slot_id=slot.id, session_id=cs.id, patient_id=patient.id,
+                      department_id=cs.department_id, session_on=cs.session_on, status=BookingStatus.booked,
+                      channel=channel, booked_by_account_id=actor.account_id, created_at=now)
+    try:
+        async with session.begin_nested():
+            session.add(booking)
+            await session.flush()
+    except IntegrityError:  # a concurrent booking of the same patient won the real-name race
+        raise RealNameRuleViolated() from None
+    outbox.publish(session, events.BOOKING_CREATED, {"booking_id": str(booking.id), "patient_id": str(patient.id),
+                                                     "slot_id": str(slot.id), "session_id": str(cs.id)})
+    return booking_read(booking, slot, cs)
+
+
+async def cancel_booking(session: AsyncSession, *, actor: Actor, booking_id: uuid.UUID) -> BookingRead:
+    booking = await repo.get_booking(session, booking_id)
+    if booking is None:
+        raise BookingNotFound()
+    await patients.access_patient(session, actor=actor, patient_id=booking.patient_id, action="book")
+    if booking.status not in ACTIVE_BOOKING:
+        raise BookingNotActive()
+    slot, cs = await repo.slot_with_session(session, booking.slot_id)
+    policies = await repo.release_policies(session)
+    cutoff = policies[cs.department_id].cancel_cutoff_hours if cs.department_id in policies else DEFAULT_CANCEL_CUTOFF_HOURS
+    if clock.now() > slot.starts_at - dt.timedelta(hours=cutoff):
+        raise CancelTooLate()
+    booking.status, booking.cancelled_at = BookingStatus.cancelled, clock.now()
+    await repo.give_back_place(session, slot.id)  # the place is free again at once
+    outbox.publish(session, events.BOOKING_CANCELLED, {"booking_id": str(booking.id), "patient_id": str(booking.patient_id),
+                                                       "slot_id": str(slot.id), "session_id": str(cs.id)})
+    return booking_read(booking, slot, cs)
+
+
+async def bookings_for(session: AsyncSession, *, actor: Actor, patient_ids: list[uuid.UUID]) -> list[BookingRead]:
+    allowed = []
+    for pid in patient_ids:
+        await patients.access_patient(session, actor=actor, patient_id=pid, action="book")
+        allowed.append(pid)
+    since = clock.today(get_settings().timezone) - dt.timedelta(days=30)
+    return [booking_read(b, s, c) for b, s, c in await repo.bookings_of(session, allowed, since)]

@@ -1,0 +1,25 @@
+"""Factories for the scheduling domain: a released session with slots."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from zhiyi.core import clock, ids
+from zhiyi.domains.scheduling.models import ClinicSession, Slot
+
+
+async def session_with_slots(session, *, practitioner, department, campus, starts_in: dt.timedelta = dt.timedelta(days=1),
+                             slots: int = 3, capacity: int = 1, released: bool = True, status: str = "open"):
+    now = clock.now()
+    start = (now + starts_in).replace(microsecond=0)
+    cs = ClinicSession(id=ids.new_id(), practitioner_id=practitioner.id, department_id=department.id, campus_id=campus.id,
+                       session_on=start.date(), period="am", clinic_type="general", starts_at=start,
+                       ends_at=start + dt.timedelta(minutes=10 * slots),
+                       release_at=now - dt.timedelta(hours=1) if released else now + dt.timedelta(days=1), status=status)
+    session.add(cs)
+    await session.flush()
+    made = [Slot(id=ids.new_id(), session_id=cs.id, starts_at=start + dt.timedelta(minutes=10 * i),
+                 ends_at=start + dt.timedelta(minutes=10 * (i + 1)), capacity=capacity, booked=0) for i in range(slots)]
+    session.add_all(made)
+    await session.flush()
+    return cs, made
