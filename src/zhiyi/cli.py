@@ -82,7 +82,8 @@ def seed(db: DbOpt = None, patients: int = typer.Option(2000, min=1, max=200_000
     migrations.upgrade(settings.database_url)
     result = asyncio.run(_seed(settings, patients, seed))
     console.print(f"[green]Seeded[/green] {result.campuses} campuses, {result.departments} departments, "
-                  f"{result.practitioners} practitioners, {result.patients} patients, {result.accounts} accounts")
+                  f"{result.practitioners} practitioners, {result.patients} patients, {result.accounts} accounts, "
+                  f"{result.clinic_sessions} clinic sessions over {result.days} days")
     _print_logins(result.logins)
 
 

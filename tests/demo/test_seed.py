@@ -8,12 +8,14 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from zhiyi.cli import app
+from zhiyi.core import clock
 from zhiyi.core.config import Settings
 from zhiyi.core.db import Database
 from zhiyi.demo import seed as demo
 from zhiyi.domains.identity import service as identity
 from zhiyi.domains.org.models import Department
 from zhiyi.domains.patients.models import Patient
+from zhiyi.domains.scheduling.models import ClinicSession, Slot
 
 runner = CliRunner()
 TOP_LEVEL = {
@@ -37,6 +39,17 @@ async def test_same_seed_gives_same_people(session):
     other = await demo.seed(session, patients=30, seed=6)
     names_other = (await session.scalars(select(Patient.name).order_by(Patient.mrn))).all()
     assert other.patients == 30 and list(names_other) != [r.name for r in rows]
+
+
+async def test_fourteen_days_of_clinic_sessions(session):
+    result = await demo.seed(session, patients=5, seed=1, days=14)
+    days = sorted(set((await session.scalars(select(ClinicSession.session_on))).all()))
+    assert result.clinic_sessions == len((await session.scalars(select(ClinicSession.id))).all()) > 100
+    assert days[0] == clock.today() or (days[0] - clock.today()).days <= 1
+    assert (days[-1] - clock.today()).days <= 13
+    emergency = await session.scalar(select(Department.id).where(Department.code == "EM"))
+    assert await session.scalar(select(ClinicSession.id).where(ClinicSession.department_id == emergency)) is None
+    assert await session.scalar(select(Slot.id).limit(1)) is not None
 
 
 async def test_catalogue_and_logins(session):

@@ -1,0 +1,54 @@
+"""The demo group's weekly clinic timetable (出诊表) and release policies; the scheduling
+domain turns them into dated sessions and slots."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from zhiyi.domains.org.models import Department, Practitioner, PractitionerCampus, Room
+from zhiyi.domains.scheduling import service as scheduling
+from zhiyi.domains.scheduling.models import ClinicTemplate, ReleasePolicy
+
+CLINIC_BY_TITLE = {"resident": "general", "attending": "general", "associate_chief": "specialist", "chief": "expert"}
+SLOT_BY_CLINIC = {"general": (10, 2), "specialist": (10, 1), "expert": (15, 1)}  # minutes, places per slot
+NOT_BOOKABLE = ("EM",)  # the emergency department takes no appointments
+HALF_DAYS = [(d, p) for d in range(6) for p in ("am", "pm")] + [(1, "evening"), (3, "evening")]
+
+
+async def seed_timetable(session: AsyncSession, rng: random.Random, *, first: dt.date, days: int) -> tuple[int, int]:
+    """Give every doctor 2-4 half-days a week at one of their campuses; returns (templates, sessions)."""
+    departments = {d.id: d for d in (await session.scalars(select(Department))).all()}
+    bookable = {i for i, d in departments.items() if d.is_clinical and not d.code.startswith(NOT_BOOKABLE)}
+    rooms: dict[tuple, list[Room]] = {}
+    for room in (await session.scalars(select(Room).order_by(Room.code))).all():
+        rooms.setdefault((room.department_id, room.campus_id), []).append(room)
+    campuses: dict = {}
+    for link in (await session.execute(select(PractitionerCampus).order_by(PractitionerCampus.campus_id))).scalars():
+        campuses.setdefault(link.practitioner_id, []).append(link.campus_id)
+    doctors = (await session.scalars(select(Practitioner).where(Practitioner.profession == "doctor")
+                                     .order_by(Practitioner.code))).all()
+    templates = []
+    for doc in doctors:
+        if doc.department_id not in bookable:
+            continue
+        clinic = CLINIC_BY_TITLE.get(doc.title, "general")
+        minutes, places = SLOT_BY_CLINIC[clinic]
+        for weekday, period in rng.sample(HALF_DAYS, rng.randint(2, 4)):
+            campus = rng.choice(campuses.get(doc.id) or [None])
+            if campus is None:
+                continue
+            room = rng.choice(rooms.get((doc.department_id, campus)) or [None])
+            templates.append(ClinicTemplate(
+                practitioner_id=doc.id, department_id=doc.department_id, campus_id=campus,
+                room_id=room.id if room else None, weekday=weekday, period=period, clinic_type=clinic,
+                slot_minutes=minutes, slot_capacity=places))
+    policies = [ReleasePolicy(department_id=i, days_ahead=7, release_time=dt.time(8, 0), cancel_cutoff_hours=2)
+                for i in sorted(bookable)]
+    session.add_all(templates + policies)
+    await session.flush()
+    made = await scheduling.generate_sessions(session, first=first, days=days)
+    return len(templates), made
