@@ -33,6 +33,10 @@ async def rush(fresh_db_url):
         _, (ten, fifty) = await sf.session_with_slots(s, practitioner=doc, department=dept, campus=campus, slots=2,
                                                       capacity=10)
         fifty.capacity = 50
+        # another department (the real-name rule is per department and day): 20 times of one place each
+        other = await orgf.department(s, code="SURG")
+        doc2 = await orgf.practitioner(s, department=other, campuses=[campus])
+        by_session, _ = await sf.session_with_slots(s, practitioner=doc2, department=other, campus=campus, slots=20)
         headers = []
         for i in range(200):
             p = await pf.patient(s, campus=campus, name="抢号", phone=f"137{i:08d}")
@@ -41,6 +45,7 @@ async def rush(fresh_db_url):
         await s.commit()
     transport = httpx.ASGITransport(app=create_app(settings, database=db))
     async with httpx.AsyncClient(transport=transport, base_url="http://t", timeout=120) as client:
+        client.session_20 = by_session
         yield db, client, headers, ten, fifty
     await db.dispose()
 
@@ -80,3 +85,22 @@ async def test_retried_keys_never_double_book(rush):
     async with db.sessionmaker() as s:
         assert await s.scalar(select(func.count()).select_from(Booking)) == 30
         assert await s.scalar(select(Slot.booked).where(Slot.id == fifty.id)) == 30
+
+
+async def test_booking_by_session_sells_every_place_once_and_never_says_full_too_early(rush):
+    db, client, headers, _, _ = rush
+    sid = str(client.session_20.id)
+
+    async def take(h):
+        return await client.post("/api/v1/scheduling/bookings", headers={**h, "Idempotency-Key": f"s-{uuid.uuid4().hex}"},
+                                 json={"session_id": sid})
+
+    results = await asyncio.gather(*[take(h) for h in headers[:60]])
+    codes = [r.status_code for r in results]
+    assert codes.count(201) == 20 and codes.count(409) == 40
+    slots = [r.json()["slot_id"] for r in results if r.status_code == 201]
+    assert len(set(slots)) == 20  # each time sold once
+    async with db.sessionmaker() as s:
+        free = await s.scalar(select(func.count()).select_from(Slot).where(
+            Slot.session_id == client.session_20.id, Slot.booked < Slot.capacity))
+    assert free == 0  # every "full" answer was true: nothing left unsold

@@ -56,8 +56,8 @@ async def book(request: Request, actor: ActorDep, body: BookingCreate,
     earlier = await idempotency.claim(session, account_id=actor.account_id, key=key, fingerprint=fingerprint)
     if earlier is not None:
         return JSONResponse(earlier.response, status_code=earlier.status_code, headers={"Idempotent-Replayed": "true"})
-    booking = await service.book_slot(session, actor=actor, slot_id=body.slot_id, patient_id=patient_id,
-                                      channel=body.channel)
+    booking = await service.book_slot(session, actor=actor, slot_id=body.slot_id, session_id=body.session_id,
+                                      patient_id=patient_id, channel=body.channel)
     data = booking.model_dump(mode="json")
     await idempotency.remember(session, account_id=actor.account_id, key=key, status_code=201, response=data)
     return JSONResponse(data, status_code=201)

@@ -53,6 +53,26 @@ async def take_place(session: AsyncSession, slot_id: uuid.UUID) -> bool:
     return result.rowcount == 1
 
 
+async def take_place_in_session(session: AsyncSession, session_id: uuid.UUID, now: dt.datetime) -> uuid.UUID | None:
+    """Take the earliest free place of a session; None when the session is sold out.
+
+    PostgreSQL: first skip rows other bookings hold (no queue on one hot row); if every free
+    row is held, wait for them, since a holder may yet roll back and free its place (so a
+    patient is never told "full" while a place is still to be had)."""
+    free = (select(Slot.id).where(Slot.session_id == session_id, Slot.booked < Slot.capacity, Slot.starts_at > now)
+            .order_by(Slot.starts_at, Slot.id).limit(1))
+    if session.bind.dialect.name != "postgresql":  # SQLite: the transaction holds the write lock already
+        slot_id = await session.scalar(free)
+        return slot_id if slot_id is not None and await take_place(session, slot_id) else None
+    for attempt in range(5):
+        slot_id = await session.scalar(free.with_for_update(skip_locked=attempt == 0))
+        if slot_id is not None and await take_place(session, slot_id):
+            return slot_id
+        if slot_id is None and attempt > 0:
+            return None
+    return None
+
+
 async def give_back_place(session: AsyncSession, slot_id: uuid.UUID) -> None:
     await session.execute(update(Slot).where(Slot.id == slot_id, Slot.booked > 0)
                           .values(booked=Slot.booked - 1).execution_options(synchronize_session=False))
@@ -100,3 +120,7 @@ async def get_session(session: AsyncSession, session_id: uuid.UUID) -> ClinicSes
 
 async def slots_of(session: AsyncSession, session_id: uuid.UUID) -> list[Slot]:
     return list((await session.scalars(select(Slot).where(Slot.session_id == session_id).order_by(Slot.starts_at))).all())
+
+
+async def get_slot(session: AsyncSession, slot_id: uuid.UUID) -> Slot | None:
+    return await session.get(Slot, slot_id)

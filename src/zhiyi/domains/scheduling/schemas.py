@@ -6,15 +6,25 @@ import datetime as dt
 import uuid
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, model_validator
+from pydantic_core import PydanticCustomError
 
 from zhiyi.core.fields import Strict
 
 
 class BookingCreate(Strict):
-    slot_id: uuid.UUID
+    """Book a chosen time (`slot_id`) or the earliest free time of a session (`session_id`)."""
+
+    slot_id: uuid.UUID | None = None
+    session_id: uuid.UUID | None = None
     patient_id: uuid.UUID | None = None  # default: the caller's own record
     channel: Literal["online", "desk", "phone"] = "online"
+
+    @model_validator(mode="after")
+    def _one_target(self):
+        if (self.slot_id is None) == (self.session_id is None):
+            raise PydanticCustomError("one_of", "Give exactly one of slot_id and session_id")
+        return self
 
 
 class BookingRead(BaseModel):

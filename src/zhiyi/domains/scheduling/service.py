@@ -128,33 +128,45 @@ def booking_read(b: Booking, slot: Slot, cs: ClinicSession) -> BookingRead:
                        channel=b.channel)
 
 
-async def book_slot(session: AsyncSession, *, actor: Actor, slot_id: uuid.UUID, patient_id: uuid.UUID,
-                    channel: str = "online") -> BookingRead:
-    """Book one place of a slot for a patient (oneself, a dependent, or at a desk)."""
+async def book_slot(session: AsyncSession, *, actor: Actor, patient_id: uuid.UUID, slot_id: uuid.UUID | None = None,
+                    session_id: uuid.UUID | None = None, channel: str = "online") -> BookingRead:
+    """Book a place for a patient (oneself, a dependent, or at a desk): a chosen slot, or
+    with `session_id` the earliest free time of that clinic session (号序 in order)."""
     patient, _ = await patients.access_patient(session, actor=actor, patient_id=patient_id, action="book")
     if patient.verified_at is None:
         raise PatientNotVerified()
-    found = await repo.slot_with_session(session, slot_id)
-    if found is None:
-        raise SlotNotFound()
-    slot, cs = found
+    found = None
+    if slot_id is not None:
+        found = await repo.slot_with_session(session, slot_id)
+        if found is None:
+            raise SlotNotFound()
+        cs = found[1]
+    else:
+        cs = await repo.get_session(session, session_id)
+        if cs is None:
+            raise SlotNotFound()
     if actor.has(Role.registrar) and not actor.has(Role.patient) and not actor.group_wide \
             and cs.campus_id not in actor.campus_ids:
         raise Forbidden()
     now = clock.now()
     if cs.status != "open":
         raise SessionClosed()
-    if slot.starts_at <= now:
+    if (found[0].starts_at if slot_id is not None else cs.ends_at) <= now:
         raise SlotInPast()
     if cs.release_at > now:
         raise NotYetReleased()
     if await repo.has_active_booking(session, patient_id=patient.id, department_id=cs.department_id, day=cs.session_on):
         raise RealNameRuleViolated()
-    if not await repo.take_place(session, slot.id):
-        raise SlotFull()
+    if slot_id is not None:
+        if not await repo.take_place(session, slot_id):
+            raise SlotFull()
+    else:
+        slot_id = await repo.take_place_in_session(session, cs.id, now)
+        if slot_id is None:
+            raise SlotFull()
     if channel == "online" and actor.patient_id is None and actor.has(Role.registrar):
         channel = "desk"
-    booking = Booking(id=ids.new_id(), slot_id=slot.id, session_id=cs.id, patient_id=patient.id,
+    booking = Booking(id=ids.new_id(), slot_id=slot_id, session_id=cs.id, patient_id=patient.id,
                       department_id=cs.department_id, session_on=cs.session_on, status=BookingStatus.booked,
                       channel=channel, booked_by_account_id=actor.account_id, created_at=now)
     try:
@@ -164,7 +176,8 @@ async def book_slot(session: AsyncSession, *, actor: Actor, slot_id: uuid.UUID, 
     except IntegrityError:  # a concurrent booking of the same patient won the real-name race
         raise RealNameRuleViolated() from None
     outbox.publish(session, events.BOOKING_CREATED, {"booking_id": str(booking.id), "patient_id": str(patient.id),
-                                                     "slot_id": str(slot.id), "session_id": str(cs.id)})
+                                                     "slot_id": str(slot_id), "session_id": str(cs.id)})
+    slot = found[0] if found else await repo.get_slot(session, slot_id)
     return booking_read(booking, slot, cs)
 
 
