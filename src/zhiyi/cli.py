@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 from typing import Annotated
 
@@ -12,6 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from zhiyi.bench import rush
 from zhiyi.core import logs, outbox
 from zhiyi.core import migrate as migrations
 from zhiyi.core.config import Settings, get_settings, use
@@ -24,6 +26,8 @@ from zhiyi.domains.identity import service as identity
 app = typer.Typer(help="Zhiyi (智医) smart-hospital platform", no_args_is_help=True)
 users = typer.Typer(help="Manage accounts", no_args_is_help=True)
 app.add_typer(users, name="users")
+bench = typer.Typer(help="Benchmarks; each prints one JSON object on its last line", no_args_is_help=True)
+app.add_typer(bench, name="bench")
 console = Console()
 
 DbOpt = Annotated[str | None, typer.Option("--db", help="Database URL (default: ZHIYI_DATABASE_URL or ./var/zhiyi.db)")]
@@ -168,6 +172,20 @@ def users_create(username: str, role: Annotated[list[str], typer.Option("--role"
             await database.dispose()
 
     asyncio.run(run())
+
+
+@bench.command("rush")
+def bench_rush(db: str = typer.Option(..., "--db", help="postgresql://... or sqlite:///...; a scratch database is made beside it"),
+               clients: int = typer.Option(500, min=1), doctors: int = typer.Option(20, min=1),
+               slots: int = typer.Option(50, min=1), patients: int = typer.Option(5000, min=1),
+               workers: int = typer.Option(2, min=1), procs: int = typer.Option(2, min=1, help="load-generator processes"),
+               seed: int = 1, retry_rate: float = typer.Option(0.10, min=0, max=1),
+               cancel_rate: float = typer.Option(0.05, min=0, max=1), keep: bool = False) -> None:
+    """A registration rush at the release instant, checked for anomalies, with its anchor."""
+    opts = rush.Options(db=db, clients=clients, doctors=doctors, slots=slots, patients=patients, workers=workers,
+                        procs=procs, seed=seed, retry_rate=retry_rate, cancel_rate=cancel_rate, keep=keep)
+    result = rush.run(opts, log=lambda m: console.print(f"[dim]{m}[/dim]"))
+    print(json.dumps(result))
 
 
 if __name__ == "__main__":

@@ -23,6 +23,11 @@ async def healthz(request: Request):
     return {"status": "ok", "database": "ok"}
 
 
+@router.get("/livez", summary="Liveness only (no database): the cheapest request the server answers")
+async def livez():
+    return {"status": "ok"}
+
+
 @router.get("/metrics", summary="Prometheus metrics")
 async def metrics():
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

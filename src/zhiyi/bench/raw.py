@@ -1,0 +1,148 @@
+"""The anchor: the same booking statements as the server's booking path, driven straight
+through the database driver (asyncpg, or sqlite3 for SQLite) at the same concurrency, by the
+same patient behaviour. Its decisions per second are the database's own limit for this work."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import random
+import sqlite3
+import time
+import uuid
+
+import asyncpg
+
+PG_STEPS = [
+    ("claim", "INSERT INTO idempotency_record (account_id, key, request_hash, status_code, response, created_at) "
+              "VALUES ($1, $2, 'raw', 0, '{}', now())"),
+    ("patient", "SELECT id, registered_campus_id, verified_at FROM patient WHERE id = $1"),
+    ("audit", "INSERT INTO audit_event (id, at, actor_roles, patient_id, action, resource_type, resource_id, outcome) "
+              "VALUES ($2, now(), 'patient', $1, 'book', 'patient', $3, 'allowed')"),
+    ("session", "SELECT department_id, session_on, status, release_at, ends_at FROM clinic_session WHERE id = $1"),
+    ("exists", "SELECT EXISTS (SELECT 1 FROM booking WHERE patient_id = $1 AND department_id = $2 AND session_on = $3 "
+               "AND status IN ('booked', 'checked_in'))"),
+    ("pick", "SELECT id FROM slot WHERE session_id = $1 AND booked < capacity AND starts_at > now() "
+             "ORDER BY starts_at, id LIMIT 1 FOR UPDATE SKIP LOCKED"),
+    ("take", "UPDATE slot SET booked = booked + 1 WHERE id = $1 AND booked < capacity"),
+    ("book", "INSERT INTO booking (id, slot_id, session_id, patient_id, department_id, session_on, status, channel, "
+             "booked_by_account_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, 'booked', 'online', $7, now())"),
+    ("event", "INSERT INTO outbox_event (id, topic, payload, created_at, available_at, attempts) "
+              "VALUES ($1, 'scheduling.booking_created', $2::json, now(), now(), 0)"),
+    ("remember", "UPDATE idempotency_record SET status_code = 201, response = $3::json "
+                 "WHERE account_id = $1 AND key = $2"),
+]
+SQL = dict(PG_STEPS)
+
+
+async def _pg_book(conn, patient_id: uuid.UUID, account_id: uuid.UUID, session_id: uuid.UUID) -> bool:
+    key = uuid.uuid4().hex
+    async with conn.transaction():
+        await conn.execute(SQL["claim"], account_id, key)
+        await conn.fetchrow(SQL["patient"], patient_id)
+        await conn.execute(SQL["audit"], patient_id, uuid.uuid4(), str(patient_id))
+        cs = await conn.fetchrow(SQL["session"], session_id)
+        if await conn.fetchval(SQL["exists"], patient_id, cs["department_id"], cs["session_on"]):
+            raise Refused()
+        slot_id = await conn.fetchval(SQL["pick"], session_id)
+        if slot_id is None:
+            raise Refused()
+        await conn.execute(SQL["take"], slot_id)
+        booking_id = uuid.uuid4()
+        await conn.execute(SQL["book"], booking_id, slot_id, session_id, patient_id, cs["department_id"], cs["session_on"],
+                           account_id)
+        payload = json.dumps({"booking_id": str(booking_id)})
+        await conn.execute(SQL["event"], uuid.uuid4(), payload)
+        await conn.execute(SQL["remember"], account_id, key, payload)
+    return True
+
+
+class Refused(Exception):
+    pass
+
+
+async def run_pg(url: str, *, people: list[tuple[str, str]], session_ids: list[str], concurrency: int, pool_size: int,
+                 seed: int, max_tries: int) -> tuple[int, float]:
+    """Returns (decisions, seconds)."""
+    pool = await asyncpg.create_pool("postgresql://" + url.split("://", 1)[1], min_size=pool_size, max_size=pool_size)
+    queue: asyncio.Queue = asyncio.Queue()
+    for p, a in people:
+        queue.put_nowait((uuid.UUID(p), uuid.UUID(a)))
+    sessions = [uuid.UUID(s) for s in session_ids]
+    decisions = 0
+
+    async def client(n: int) -> None:
+        nonlocal decisions
+        rng = random.Random(seed * 100_003 + n)
+        while not queue.empty():
+            pid, aid = queue.get_nowait()
+            for sid in rng.sample(sessions, min(max_tries, len(sessions))):
+                async with pool.acquire() as conn:
+                    try:
+                        await _pg_book(conn, pid, aid, sid)
+                        decisions += 1
+                        break
+                    except Refused:
+                        decisions += 1
+
+    start = time.perf_counter()
+    await asyncio.gather(*[client(n) for n in range(concurrency)])
+    seconds = time.perf_counter() - start
+    await pool.close()
+    return decisions, seconds
+
+
+def run_sqlite(path: str, *, patient_ids: list[str], session_ids: list[str], seed: int, max_tries: int) -> tuple[int, float]:
+    """SQLite serialises writers, so its limit is one connection doing the statements in turn."""
+    conn = sqlite3.connect(path, isolation_level=None, timeout=30)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    rng = random.Random(seed)
+    decisions = 0
+    start = time.perf_counter()
+    for pid in patient_ids:
+        p = uuid.UUID(pid).hex
+        for sid in rng.sample(session_ids, min(max_tries, len(session_ids))):
+            s = uuid.UUID(sid).hex
+            decisions += 1
+            if _sqlite_book(conn, p, s):
+                break
+    return decisions, time.perf_counter() - start
+
+
+def _sqlite_book(conn: sqlite3.Connection, p: str, s: str) -> bool:
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None).isoformat(sep=" ")
+    key = uuid.uuid4().hex
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        account = conn.execute("SELECT id FROM account WHERE patient_id = ?", (p,)).fetchone()[0]
+        conn.execute("INSERT INTO idempotency_record VALUES (?, ?, 'raw', 0, '{}', ?)", (account, key, now))
+        conn.execute("SELECT id, registered_campus_id, verified_at FROM patient WHERE id = ?", (p,)).fetchone()
+        conn.execute("INSERT INTO audit_event (id, at, actor_roles, patient_id, action, resource_type, resource_id, outcome)"
+                     " VALUES (?, ?, 'patient', ?, 'book', 'patient', ?, 'allowed')", (uuid.uuid4().hex, now, p, p))
+        dept, day = conn.execute("SELECT department_id, session_on FROM clinic_session WHERE id = ?", (s,)).fetchone()
+        if conn.execute("SELECT EXISTS (SELECT 1 FROM booking WHERE patient_id = ? AND department_id = ? AND session_on = ?"
+                        " AND status IN ('booked', 'checked_in'))", (p, dept, day)).fetchone()[0]:
+            conn.execute("ROLLBACK")
+            return False
+        row = conn.execute("SELECT id FROM slot WHERE session_id = ? AND booked < capacity AND starts_at > ? "
+                           "ORDER BY starts_at, id LIMIT 1", (s, now)).fetchone()
+        if row is None:
+            conn.execute("ROLLBACK")
+            return False
+        conn.execute("UPDATE slot SET booked = booked + 1 WHERE id = ? AND booked < capacity", (row[0],))
+        booking = uuid.uuid4().hex
+        conn.execute("INSERT INTO booking (id, slot_id, session_id, patient_id, department_id, session_on, status, channel,"
+                     " booked_by_account_id, created_at) VALUES (?, ?, ?, ?, ?, ?, 'booked', 'online', ?, ?)",
+                     (booking, row[0], s, p, dept, day, account, now))
+        payload = json.dumps({"booking_id": booking})
+        conn.execute("INSERT INTO outbox_event (id, topic, payload, created_at, available_at, attempts)"
+                     " VALUES (?, 'scheduling.booking_created', ?, ?, ?, 0)", (uuid.uuid4().hex, payload, now, now))
+        conn.execute("UPDATE idempotency_record SET status_code = 201, response = ? WHERE account_id = ? AND key = ?",
+                     (payload, account, key))
+        conn.execute("COMMIT")
+        return True
+    except Exception:
+        conn.execute("ROLLBACK")
+        raise

@@ -1,0 +1,190 @@
+"""`zhiyi bench rush`: a registration rush against the real server (several workers), checked
+for anomalies in the database afterwards, with the database's own limit measured in the
+same run (the anchor) and a no-op endpoint for diagnosis.
+
+Last line of output: one JSON object (see issue 4 for the fields)."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from multiprocessing import get_context
+
+import httpx
+from sqlalchemy import text, update
+
+from zhiyi.bench import loadgen, raw
+from zhiyi.bench.release import Release, reset_release, seed_release
+from zhiyi.bench.scratch import scratch_database
+from zhiyi.core import clock, security
+from zhiyi.core.config import Settings
+from zhiyi.core.db import Database
+from zhiyi.domains.scheduling.models import ClinicSession
+
+SECRET = security.random_token(32)
+POOL_PER_WORKER = 10
+
+
+@dataclass
+class Options:
+    db: str
+    clients: int = 500
+    doctors: int = 20
+    slots: int = 50
+    patients: int = 5000
+    workers: int = 2
+    procs: int = 2
+    seed: int = 1
+    retry_rate: float = 0.10
+    cancel_rate: float = 0.05
+    max_tries: int = 3
+    lead_s: float = 2.0
+    keep: bool = False
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _start_server(url: str, workers: int, port: int) -> subprocess.Popen:
+    env = {**os.environ, "ZHIYI_DATABASE_URL": url, "ZHIYI_SECRET_KEY": SECRET, "ZHIYI_ENV": "production",
+           "ZHIYI_DB_POOL_SIZE": str(POOL_PER_WORKER), "ZHIYI_LOG_JSON": "true"}
+    cmd = [sys.executable, "-m", "uvicorn", "zhiyi.app:production_app", "--factory", "--host", "127.0.0.1",
+           "--port", str(port), "--workers", str(workers), "--no-access-log", "--log-level", "warning"]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError("the server did not start")
+
+
+async def _with_db(url: str, fn):
+    db = Database(Settings(database_url=url, secret_key=SECRET))
+    try:
+        async with db.sessionmaker() as s:
+            result = await fn(s)
+            await s.commit()
+            return result
+    finally:
+        await db.dispose()
+
+
+def _run_clients(opts: Options, release: Release, base_url: str, t0: float, log) -> list[loadgen.Record]:
+    plan = loadgen.Plan(base_url=base_url, session_ids=release.session_ids, t0=t0, seed=opts.seed,
+                        retry_rate=opts.retry_rate, cancel_rate=opts.cancel_rate, max_tries=opts.max_tries)
+    people = list(enumerate(release.tokens))
+    shares = [people[i::opts.procs] for i in range(opts.procs)]
+    with ProcessPoolExecutor(opts.procs, mp_context=get_context("spawn")) as pool:
+        futures = [pool.submit(loadgen.run_process, plan, share, max(1, opts.clients // opts.procs)) for share in shares]
+        return [r for f in futures for r in f.result()]
+
+
+def _trivial(opts: Options, base_url: str) -> float:
+    with ProcessPoolExecutor(opts.procs, mp_context=get_context("spawn")) as pool:
+        futures = [pool.submit(loadgen.trivial_process, base_url, max(1, opts.clients // opts.procs), 4000)
+                   for _ in range(opts.procs)]
+        return sum(f.result() for f in futures)
+
+
+async def _check(session, records: list[loadgen.Record]) -> dict:
+    q = lambda sql: session.execute(text(sql))  # noqa: E731
+    overbooked = (await q("SELECT count(*) FROM slot WHERE booked > capacity")).scalar_one()
+    overbooked += (await q("SELECT count(*) FROM (SELECT s.id FROM slot s JOIN booking b ON b.slot_id = s.id "
+                           "WHERE b.status IN ('booked', 'checked_in') GROUP BY s.id, s.capacity "
+                           "HAVING count(*) > s.capacity) x")).scalar_one()
+    same_day = (await q("SELECT count(*) FROM (SELECT patient_id FROM booking WHERE status IN ('booked', 'checked_in') "
+                        "GROUP BY patient_id, department_id, session_on HAVING count(*) > 1) x")).scalar_one()
+    by_key: dict[str, set] = {}
+    for r in records:
+        if r[1] == "book" and r[3] == 201:
+            by_key.setdefault(r[2], set()).add(r[5])
+    twice_by_key = sum(len(v) - 1 for v in by_key.values())
+    confirmed = {r[5] for r in records if r[1] == "book" and r[3] == 201}
+    rows = (await q("SELECT id, status FROM booking")).all()
+    stored = {str(_uuid(i)): status for i, status in rows}
+    lost = len(confirmed - stored.keys())
+    responses = (await q("SELECT response FROM idempotency_record WHERE status_code = 201")).scalars().all()
+    retrievable = {(json.loads(r) if isinstance(r, str) else r).get("id") for r in responses}
+    phantom = len([i for i in stored if i not in confirmed and i not in retrievable])
+    unsold = {str(_uuid(s)) for s in (await q("SELECT DISTINCT session_id FROM slot WHERE booked < capacity")).scalars()}
+    false_full = sum(1 for r in records if r[1] == "book" and r[3] == 409 and r[4] == "slot_full" and r[7] in unsold)
+    booked = sum(1 for s in stored.values() if s in ("booked", "checked_in"))
+    return {"overbooked": int(overbooked), "duplicates": int(same_day) + twice_by_key, "lost": lost, "phantom": phantom,
+            "false_full": false_full, "booked": booked, "unsold_sessions": len(unsold)}
+
+
+def _uuid(value) -> str:
+    """SQLite gives hex strings, PostgreSQL UUID objects: one canonical text form."""
+    return str(uuid.UUID(str(value)))
+
+
+def run(opts: Options, log=print) -> dict:
+    with scratch_database(opts.db, keep=opts.keep) as url:
+        dialect = "sqlite" if url.startswith("sqlite") else "postgresql"
+        log(f"seeding {opts.doctors} doctors x {opts.slots} slots, {opts.patients} patients ({dialect})")
+        far = clock.now() + dt.timedelta(hours=1)
+        release = asyncio.run(_with_db(url, lambda s: seed_release(
+            s, secret=SECRET, doctors=opts.doctors, slots_per_doctor=opts.slots, patients=opts.patients,
+            release_at=far)))
+        port = _free_port()
+        log(f"starting the server: {opts.workers} workers on port {port}")
+        server = _start_server(url, opts.workers, port)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            t0 = time.time() + opts.lead_s + 3.0
+            at = dt.datetime.fromtimestamp(t0, dt.UTC)
+            asyncio.run(_with_db(url, lambda s: s.execute(update(ClinicSession).values(release_at=at))))
+            log(f"rush: {opts.clients} clients, release in {t0 - time.time():.1f} s")
+            records = _run_clients(opts, release, base, t0, log)
+            log("trivial endpoint")
+            trivial = _trivial(opts, base)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+        checks = asyncio.run(_with_db(url, lambda s: _check(s, records)))
+        books = [r for r in records if r[1] == "book"]
+        decisions = [r for r in books if r[3] == 201 or (r[3] == 409 and r[4] == "slot_full")]
+        end = max(r[9] for r in records) if records else t0
+        latencies = sorted((r[9] - r[8]) * 1000 for r in books)
+        sold = [r[9] for r in books if r[3] == 201]
+        sellout = (max(sold) - t0) if sold and checks["unsold_sessions"] == 0 else None
+        log("anchor: the same statements straight through the driver")
+        asyncio.run(_with_db(url, reset_release))
+        people = list(zip(release.patient_ids, release.account_ids, strict=True))
+        if dialect == "postgresql":
+            n, secs = asyncio.run(raw.run_pg(url, people=people, session_ids=release.session_ids,
+                                             concurrency=opts.clients, pool_size=opts.workers * POOL_PER_WORKER,
+                                             seed=opts.seed, max_tries=opts.max_tries))
+        else:
+            n, secs = raw.run_sqlite(url.split(":///", 1)[1], patient_ids=release.patient_ids,
+                                     session_ids=release.session_ids, seed=opts.seed, max_tries=opts.max_tries)
+        raw_rate = n / secs if secs else 0.0
+        rate = len(decisions) / (end - t0) if end > t0 else 0.0
+        return {
+            "db": dialect, "clients": opts.clients, "slots": release.slots, "requests": len(books),
+            "booked": checks["booked"], "overbooked": checks["overbooked"], "duplicates": checks["duplicates"],
+            "lost": checks["lost"], "phantom": checks["phantom"], "false_full": checks["false_full"],
+            "errors": sum(1 for r in records if r[3] not in (200, 201, 409)),
+            "decisions_per_s": round(rate, 1), "sellout_s": round(sellout, 3) if sellout is not None else None,
+            "p50_ms": round(statistics.median(latencies), 1) if latencies else None,
+            "p99_ms": round(latencies[int(0.99 * (len(latencies) - 1))], 1) if latencies else None,
+            "raw_db_decisions_per_s": round(raw_rate, 1), "ratio_to_db": round(rate / raw_rate, 3) if raw_rate else None,
+            "trivial_rps": round(trivial, 1), "workers": opts.workers,
+        }
