@@ -144,6 +144,9 @@ def run(opts: Options, log=print) -> dict:
             s, secret=SECRET, doctors=opts.doctors, slots_per_doctor=opts.slots, patients=opts.patients,
             release_at=far)))
         port = _free_port()
+        if dialect == "sqlite" and opts.workers > 1:
+            log("SQLite is the embedded tier: one server process")
+            opts.workers = 1
         log(f"starting the server: {opts.workers} workers on port {port}")
         server = _start_server(url, opts.workers, port)
         base = f"http://127.0.0.1:{port}"

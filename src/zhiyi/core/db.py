@@ -64,7 +64,9 @@ def make_engine(settings: Settings) -> AsyncEngine:
     url = settings.async_database_url
     if url.startswith("sqlite"):
         ensure_sqlite_dir(url)
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        # one connection: SQLite has one writer at a time, and waiting for it in the pool (an
+        # asyncio wait) is far cheaper than SQLite's busy handler sleeping and retrying
+        engine = create_async_engine(url, connect_args={"timeout": 30}, pool_size=1, max_overflow=0, pool_timeout=300)
         _sqlite_pragmas(engine)
     else:
         engine = create_async_engine(

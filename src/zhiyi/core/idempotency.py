@@ -1,7 +1,7 @@
 """Idempotency keys: the first answer to a request is stored with its key and replayed
 for every retry, so a retried request can never act twice.
 
-The key is claimed inside the request's transaction (in a savepoint). A concurrent
+The key is claimed inside the request's transaction. A concurrent
 request with the same key blocks on the primary key until the first commits or rolls
 back: if it committed, the second replays its answer; if it rolled back (say the slot
 was full), the second proceeds as a fresh attempt.
@@ -16,8 +16,9 @@ import re
 import uuid
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import JSON, ForeignKey, String, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -57,27 +58,31 @@ def request_hash(payload: Any) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
+def _insert(dialect: str):
+    return (pg_insert if dialect == "postgresql" else sqlite_insert)(IdempotencyRecord)
+
+
 async def claim(session: AsyncSession, *, account_id: uuid.UUID, key: str, fingerprint: str) -> IdempotencyRecord | None:
     """Claim `key` for this request. Returns None when it is ours to answer, or the stored
-    record of the earlier request with this key (to replay)."""
-    record = IdempotencyRecord(account_id=account_id, key=key, request_hash=fingerprint, status_code=0, response={},
-                               created_at=clock.now())
-    try:
-        async with session.begin_nested():
-            session.add(record)
-            await session.flush()
+    record of the earlier request with this key (to replay).
+
+    One INSERT .. ON CONFLICT DO NOTHING: on PostgreSQL it waits for a concurrent holder of
+    the key to commit (then we replay) or roll back (then the key is ours)."""
+    stmt = (_insert(session.bind.dialect.name)
+            .values(account_id=account_id, key=key, request_hash=fingerprint, status_code=0, response={},
+                    created_at=clock.now())
+            .on_conflict_do_nothing(index_elements=["account_id", "key"]).returning(IdempotencyRecord.key))
+    if (await session.execute(stmt)).first() is not None:
         return None
-    except IntegrityError:
-        earlier = await session.get(IdempotencyRecord, (account_id, key), populate_existing=True)
-        if earlier is None:  # the other request rolled back between our insert and read
-            return await claim(session, account_id=account_id, key=key, fingerprint=fingerprint)
-        if earlier.request_hash != fingerprint:
-            raise IdempotencyKeyReused() from None
-        return earlier
+    earlier = (await session.execute(select(IdempotencyRecord).where(
+        IdempotencyRecord.account_id == account_id, IdempotencyRecord.key == key))).scalar_one()
+    if earlier.request_hash != fingerprint:
+        raise IdempotencyKeyReused()
+    return earlier
 
 
 async def remember(session: AsyncSession, *, account_id: uuid.UUID, key: str, status_code: int,
                    response: dict[str, Any]) -> None:
-    record = await session.get(IdempotencyRecord, (account_id, key))
-    record.status_code = status_code
-    record.response = response
+    await session.execute(update(IdempotencyRecord)
+                          .where(IdempotencyRecord.account_id == account_id, IdempotencyRecord.key == key)
+                          .values(status_code=status_code, response=response))
