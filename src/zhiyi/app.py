@@ -25,6 +25,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     settings = use(settings or get_settings())
     db = database or Database(settings)
     registry.install_policies()
+    registry.install_shortcuts()
     notifications.install()
 
     @asynccontextmanager

@@ -9,6 +9,7 @@ from zhiyi.core import clock, security
 from zhiyi.core.config import get_settings
 from zhiyi.domains.patients import resident_id
 from zhiyi.domains.patients import service as patients
+from zhiyi.domains.patients.models import PatientProxy
 
 _seq = itertools.count(1)
 
@@ -32,3 +33,14 @@ async def patient(session, *, campus, name: str = "张三", age: int = 40, male:
 def security_id(patient) -> str:
     """The resident ID number of a registered patient (stored sealed)."""
     return security.unseal(get_settings().secret_key, "resident-id", patient.id_number_sealed)
+
+
+async def family_link(session, *, proxy, dependent, relationship: str = "parent"):
+    """An active family proxy link (as after the dependent's SMS consent)."""
+    now = clock.now()
+    link = PatientProxy(proxy_patient_id=proxy.id, dependent_patient_id=dependent.id, relationship=relationship,
+                        status="active", consent_method="sms_code", consent_attempts=0, requested_at=now,
+                        consented_at=now)
+    session.add(link)
+    await session.flush()
+    return link

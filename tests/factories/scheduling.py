@@ -1,11 +1,11 @@
-"""Factories for the scheduling domain: a released session with slots."""
+"""Factories for the scheduling domain: a released session with slots, a booking made earlier."""
 
 from __future__ import annotations
 
 import datetime as dt
 
 from zhiyi.core import clock, ids
-from zhiyi.domains.scheduling.models import ClinicSession, Slot
+from zhiyi.domains.scheduling.models import Booking, ClinicSession, Slot
 
 
 async def session_with_slots(session, *, practitioner, department, campus, starts_in: dt.timedelta = dt.timedelta(days=1),
@@ -23,3 +23,14 @@ async def session_with_slots(session, *, practitioner, department, campus, start
     session.add_all(made)
     await session.flush()
     return cs, made
+
+
+async def booking(session, *, cs, slot, patient, account, status: str = "completed") -> Booking:
+    """A booking as history left it (a visit last week, say), written directly: book_slot refuses the past."""
+    b = Booking(id=ids.new_id(), slot_id=slot.id, session_id=cs.id, patient_id=patient.id, department_id=cs.department_id,
+                session_on=cs.session_on, status=status, channel="online", booked_by_account_id=account.id,
+                created_at=clock.now())
+    slot.booked += 1
+    session.add(b)
+    await session.flush()
+    return b

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from babel.messages.pofile import read_po
 from babel.support import Format
+
+from zhiyi.core.config import get_settings
 
 LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
 LOCALES = ("zh_CN", "en")
@@ -37,7 +40,8 @@ class Translator:
 
     @property
     def format(self) -> Format:
-        return Format(self.locale)
+        """Dates and times in the hospital's zone (stored times are UTC)."""
+        return Format(self.locale, tzinfo=ZoneInfo(get_settings().timezone))
 
 
 @lru_cache(maxsize=len(LOCALES))

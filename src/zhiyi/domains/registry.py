@@ -16,12 +16,20 @@ from zhiyi.domains.patients import policy as patients_policy
 from zhiyi.domains.patients import web as patients_web
 from zhiyi.domains.scheduling import api as scheduling_api
 from zhiyi.domains.scheduling import models as scheduling_models  # noqa: F401
+from zhiyi.domains.scheduling import web as scheduling_web
+from zhiyi.web import shortcuts
 
 API_ROUTERS = [identity_api.router, org_api.router, patients_api.router, scheduling_api.router]
-WEB_ROUTERS = [identity_web.router, patients_web.router]
+WEB_ROUTERS = [identity_web.router, patients_web.router, scheduling_web.router]
 POLICIES = [patients_policy.install]
+SHORTCUTS = [scheduling_web.book_again_shortcuts]  # offered on the home pages (web/shortcuts.py)
 
 
 def install_policies() -> None:
     for install in POLICIES:
         install()
+
+
+def install_shortcuts() -> None:
+    for provider in SHORTCUTS:
+        shortcuts.install(provider)

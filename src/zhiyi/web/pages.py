@@ -14,6 +14,7 @@ from zhiyi.domains.identity.schemas import CodeRequest, SignUp
 from zhiyi.domains.org import service as org
 from zhiyi.http.auth import optional_web_actor
 from zhiyi.http.tx import TxRoute, session_of
+from zhiyi.web import shortcuts
 from zhiyi.web.forms import invalid_fields_message
 from zhiyi.web.templating import check_csrf, locale_of, render
 
@@ -38,8 +39,8 @@ def see_other(path: str) -> RedirectResponse:
 
 
 @router.get("/")
-async def home(request: Request, _actor=Depends(optional_web_actor)):
-    return render(request, "home.html")
+async def home(request: Request, actor=Depends(optional_web_actor)):
+    return render(request, "home.html", shortcuts=await shortcuts.for_actor(request, actor))
 
 
 @router.get("/login")

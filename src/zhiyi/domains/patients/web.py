@@ -17,6 +17,7 @@ from zhiyi.domains.patients import service
 from zhiyi.domains.patients.schemas import DependentCreate, OneCodeScan, PatientCreate, ProxyConfirm
 from zhiyi.http.auth import require_role, web_actor
 from zhiyi.http.tx import TxRoute, session_of
+from zhiyi.web import shortcuts
 from zhiyi.web.forms import invalid_fields_message
 from zhiyi.web.templating import check_csrf, locale_of, render
 
@@ -50,7 +51,8 @@ def _target(actor: Actor, raw: str | None) -> uuid.UUID:
 
 @router.get("/portal")
 async def portal(request: Request, actor: Actor = Depends(web_actor)):
-    return render(request, "patients/templates/portal.html", family=await _family(request, actor))
+    return render(request, "patients/templates/portal.html", family=await _family(request, actor),
+                  shortcuts=await shortcuts.for_actor(request, actor))
 
 
 @router.get("/portal/record")

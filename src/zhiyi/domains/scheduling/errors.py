@@ -7,6 +7,10 @@ class SlotNotFound(NotFound):
     code, message = "slot_not_found", "No such slot."
 
 
+class SessionNotFound(NotFound):
+    code, message = "session_not_found", "No such clinic session."
+
+
 class BookingNotFound(NotFound):
     code, message = "booking_not_found", "No such booking."
 

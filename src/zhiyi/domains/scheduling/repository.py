@@ -124,3 +124,9 @@ async def slots_of(session: AsyncSession, session_id: uuid.UUID) -> list[Slot]:
 
 async def get_slot(session: AsyncSession, slot_id: uuid.UUID) -> Slot | None:
     return await session.get(Slot, slot_id)
+
+
+async def departments_with_sessions(session: AsyncSession, *, first: dt.date, last: dt.date) -> set[uuid.UUID]:
+    q = (select(ClinicSession.department_id).distinct()
+         .where(ClinicSession.session_on.between(first, last), ClinicSession.status == "open"))
+    return set((await session.scalars(q)).all())

@@ -67,3 +67,4 @@ class SessionRead(BaseModel):
     released: bool
     capacity: int
     available: int
+    status: str = "open"

@@ -32,6 +32,7 @@ from zhiyi.domains.scheduling.errors import (
     PatientNotVerified,
     RealNameRuleViolated,
     SessionClosed,
+    SessionNotFound,
     SlotFull,
     SlotInPast,
     SlotNotFound,
@@ -44,6 +45,7 @@ PERIODS = {"am": (dt.time(8, 0), dt.time(12, 0)), "pm": (dt.time(13, 30), dt.tim
 DEFAULT_DAYS_AHEAD = 7
 DEFAULT_RELEASE_TIME = dt.time(8, 0)
 DEFAULT_CANCEL_CUTOFF_HOURS = 2
+SEARCH_DAYS = 14  # how far ahead patients look for a doctor
 
 
 def _zone() -> ZoneInfo:
@@ -99,24 +101,51 @@ async def find_sessions(session: AsyncSession, *, department_id: uuid.UUID | Non
                                     practitioner_id=practitioner_id, first=first, last=last, limit=limit)
     people = await org.practitioners_by_ids(session, ids={s.practitioner_id for s, _, _ in rows})
     now = clock.now()
-    out = []
-    for s, capacity, booked in rows:
-        p = people.get(s.practitioner_id)
-        if p is None or (title and p.title != title):
-            continue
-        out.append(SessionRead(
-            id=s.id, practitioner_id=s.practitioner_id, practitioner_name_zh=p.name_zh, practitioner_name_en=p.name_en,
-            practitioner_title=p.title, department_id=s.department_id, campus_id=s.campus_id, session_on=s.session_on,
-            period=s.period, clinic_type=s.clinic_type, starts_at=s.starts_at, ends_at=s.ends_at,
-            release_at=s.release_at, released=s.release_at <= now, capacity=capacity, available=capacity - booked))
-    return out
+    return [_session_read(s, people[s.practitioner_id], capacity, booked, now) for s, capacity, booked in rows
+            if s.practitioner_id in people and not (title and people[s.practitioner_id].title != title)]
+
+
+def _session_read(s: ClinicSession, p, capacity: int, booked: int, now: dt.datetime) -> SessionRead:
+    return SessionRead(
+        id=s.id, practitioner_id=s.practitioner_id, practitioner_name_zh=p.name_zh, practitioner_name_en=p.name_en,
+        practitioner_title=p.title, department_id=s.department_id, campus_id=s.campus_id, session_on=s.session_on,
+        period=s.period, clinic_type=s.clinic_type, starts_at=s.starts_at, ends_at=s.ends_at,
+        release_at=s.release_at, released=s.release_at <= now, capacity=capacity, available=capacity - booked,
+        status=s.status)
+
+
+async def departments_with_sessions(session: AsyncSession, *, first: dt.date, last: dt.date) -> set[uuid.UUID]:
+    """Departments holding an open session between the two days (what a patient can look for)."""
+    return await repo.departments_with_sessions(session, first=first, last=last)
+
+
+async def get_session(session: AsyncSession, *, session_id: uuid.UUID) -> SessionRead:
+    cs = await repo.get_session(session, session_id)
+    people = await org.practitioners_by_ids(session, ids={cs.practitioner_id}) if cs else {}
+    if cs is None or cs.practitioner_id not in people:
+        raise SessionNotFound()
+    slots = await repo.slots_of(session, cs.id)
+    return _session_read(cs, people[cs.practitioner_id], sum(s.capacity for s in slots), sum(s.booked for s in slots),
+                         clock.now())
+
+
+async def slot_detail(session: AsyncSession, *, slot_id: uuid.UUID) -> tuple[SlotRead, SessionRead]:
+    """A slot and the session it belongs to (what a confirmation page shows)."""
+    found = await repo.slot_with_session(session, slot_id)
+    if found is None:
+        raise SlotNotFound()
+    slot, cs = found
+    return _slot_read(slot), await get_session(session, session_id=cs.id)
+
+
+def _slot_read(s: Slot) -> SlotRead:
+    return SlotRead(id=s.id, starts_at=s.starts_at, ends_at=s.ends_at, capacity=s.capacity, available=s.capacity - s.booked)
 
 
 async def session_slots(session: AsyncSession, *, session_id: uuid.UUID) -> list[SlotRead]:
     if await repo.get_session(session, session_id) is None:
         raise SlotNotFound()
-    return [SlotRead(id=s.id, starts_at=s.starts_at, ends_at=s.ends_at, capacity=s.capacity,
-                     available=s.capacity - s.booked) for s in await repo.slots_of(session, session_id)]
+    return [_slot_read(s) for s in await repo.slots_of(session, session_id)]
 
 
 # --- booking ------------------------------------------------------------------------------------
@@ -207,3 +236,36 @@ async def bookings_for(session: AsyncSession, *, actor: Actor, patient_ids: list
         allowed.append(pid)
     since = clock.today(get_settings().timezone) - dt.timedelta(days=30)
     return [booking_read(b, s, c) for b, s, c in await repo.bookings_of(session, allowed, since)]
+
+
+async def get_booking(session: AsyncSession, *, actor: Actor, booking_id: uuid.UUID) -> BookingRead:
+    booking = await repo.get_booking(session, booking_id)
+    if booking is None:
+        raise BookingNotFound()
+    await patients.access_patient(session, actor=actor, patient_id=booking.patient_id, action="book")
+    slot, cs = await repo.slot_with_session(session, booking.slot_id)
+    return booking_read(booking, slot, cs)
+
+
+async def book_again(session: AsyncSession, *, actor: Actor, patient_ids: list[uuid.UUID],
+                     limit: int = 3) -> list[tuple[BookingRead, SessionRead | None]]:
+    """Return visits: the departments these patients booked lately (most recent first, one per patient and
+    department, leaving out those they are already booked into again), each with the earliest released
+    session that has places left, starts later and falls on a day the real-name rule still allows (None
+    when there is none in the search window)."""
+    bookings = await bookings_for(session, actor=actor, patient_ids=patient_ids)
+    today, now = clock.today(get_settings().timezone), clock.now()
+    taken = {(b.patient_id, b.department_id, b.session_on) for b in bookings if b.status in ACTIVE_BOOKING}
+    coming = {(b.patient_id, b.department_id) for b in bookings if b.status in ACTIVE_BOOKING and b.ends_at > now}
+    recent: dict[tuple[uuid.UUID, uuid.UUID], BookingRead] = {}
+    for b in sorted(bookings, key=lambda b: b.starts_at, reverse=True):
+        pair = (b.patient_id, b.department_id)
+        if b.status != BookingStatus.cancelled and pair not in coming and len(recent) < limit:
+            recent.setdefault(pair, b)
+    out = []
+    for b in recent.values():
+        sessions = await find_sessions(session, department_id=b.department_id, first=today,
+                                       last=today + dt.timedelta(days=SEARCH_DAYS - 1))
+        out.append((b, next((s for s in sessions if s.released and s.available > 0 and s.starts_at > now
+                             and (b.patient_id, s.department_id, s.session_on) not in taken), None)))
+    return out
