@@ -19,7 +19,7 @@ async def _record(session, event):
 
 async def test_event_is_written_with_the_transaction_and_delivered_once(session):
     seen.clear()
-    outbox.publish(session, "test.thing_happened", {"name": "a"})
+    await outbox.publish(session, "test.thing_happened", {"name": "a"})
     await session.commit()
     assert await outbox.deliver_pending(session) == 1
     await session.commit()
@@ -31,7 +31,7 @@ async def test_event_is_written_with_the_transaction_and_delivered_once(session)
 async def test_rolled_back_change_publishes_nothing(session):
     seen.clear()
     async with session.begin_nested():
-        outbox.publish(session, "test.thing_happened", {"name": "ghost"})
+        await outbox.publish(session, "test.thing_happened", {"name": "ghost"})
         await session.flush()
         await session.rollback()
     assert await outbox.deliver_pending(session) == 0
@@ -40,8 +40,8 @@ async def test_rolled_back_change_publishes_nothing(session):
 
 async def test_failing_handler_is_retried_later_without_blocking_others(session):
     seen.clear()
-    outbox.publish(session, "test.thing_happened", {"name": "x", "fail": True})
-    outbox.publish(session, "test.thing_happened", {"name": "b"})
+    await outbox.publish(session, "test.thing_happened", {"name": "x", "fail": True})
+    await outbox.publish(session, "test.thing_happened", {"name": "b"})
     await session.commit()
     assert await outbox.deliver_pending(session) == 1
     assert seen == ["b"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import Index, String, select
+from sqlalchemy import Index, String, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -40,7 +40,13 @@ class AuditEvent(IdMixin, Base):
 def build_event(actor: Actor | None, action: str, resource_type: str, resource_id: object,
                 *, patient_id: uuid.UUID | None, outcome: str,
                 on_behalf_of: uuid.UUID | None = None) -> AuditEvent:
-    return AuditEvent(
+    return AuditEvent(**event_values(actor, action, resource_type, resource_id, patient_id=patient_id,
+                                     outcome=outcome, on_behalf_of=on_behalf_of))
+
+
+def event_values(actor: Actor | None, action: str, resource_type: str, resource_id: object,
+                 *, patient_id: uuid.UUID | None, outcome: str, on_behalf_of: uuid.UUID | None = None) -> dict:
+    return dict(
         id=ids.new_id(),
         at=clock.now(),
         actor_account_id=actor.account_id if actor else None,
@@ -69,8 +75,10 @@ async def guard(session: AsyncSession, actor: Actor | None, action: str, resourc
     """Decide through core.policy and audit the attempt, allowed or not."""
     decision = await decide(session, actor, action, resource)
     if decision.allowed:
-        record(session, actor, action, resource.kind, resource.id, patient_id=patient_id,
-               on_behalf_of=decision.on_behalf_of)
+        # one INSERT now (the hot paths all pass here): no unit-of-work bookkeeping
+        await session.execute(insert(AuditEvent).values(event_values(
+            actor, action, resource.kind, resource.id, patient_id=patient_id, outcome="allowed",
+            on_behalf_of=decision.on_behalf_of)))
         return decision
     keep_after_rollback(session, build_event(actor, action, resource.kind, resource.id, patient_id=patient_id,
                                outcome="denied"))

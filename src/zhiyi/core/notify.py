@@ -43,10 +43,10 @@ async def send(name: str, message: Message) -> None:
 TOPIC = "core.notification_requested"
 
 
-def enqueue(session, name: str, message: Message) -> None:
+async def enqueue(session, name: str, message: Message) -> None:
     """Send after the transaction commits: the message rides the outbox, so a code is never
     sent for a change that did not happen."""
-    outbox.publish(session, TOPIC, {"channel": name, "to": message.to, "template": message.template,
+    await outbox.publish(session, TOPIC, {"channel": name, "to": message.to, "template": message.template,
                                     "params": message.params, "locale": message.locale})
 
 

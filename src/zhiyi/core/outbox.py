@@ -13,15 +13,16 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import uuid
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from sqlalchemy import JSON, Index, String, select
+from sqlalchemy import JSON, Index, String, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
-from zhiyi.core import clock
+from zhiyi.core import clock, ids
 from zhiyi.core.db import Base, IdMixin
 
 log = logging.getLogger("zhiyi.outbox")
@@ -52,12 +53,14 @@ def handles(topic: str) -> Callable[[Handler], Handler]:
     return register
 
 
-def publish(session: AsyncSession, topic: str, payload: dict[str, Any]) -> OutboxEvent:
+async def publish(session: AsyncSession, topic: str, payload: dict[str, Any]) -> uuid.UUID:
+    """Write the event in the caller's transaction (one INSERT, no unit-of-work bookkeeping)."""
     at = clock.now()
-    event = OutboxEvent(topic=topic, payload=payload, created_at=at, available_at=at, attempts=0)
-    session.add(event)
+    event_id = ids.new_id()
+    await session.execute(insert(OutboxEvent).values(id=event_id, topic=topic, payload=payload, created_at=at,
+                                                     available_at=at, attempts=0))
     session.info["zhiyi.outbox.published"] = True  # lets the edge wake the worker
-    return event
+    return event_id
 
 
 async def _claim(session: AsyncSession, limit: int) -> list[OutboxEvent]:

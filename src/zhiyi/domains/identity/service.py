@@ -205,7 +205,7 @@ async def send_phone_code(session: AsyncSession, *, phone: str, purpose: str, cl
         phone=phone, purpose=purpose, code_hash=security.keyed_hash(_secret(), "otp", f"{phone}:{purpose}:{code}"),
         created_at=now, expires_at=now + dt.timedelta(minutes=s.otp_minutes), attempts=0, client_addr=client_addr,
     ))
-    notify.enqueue(session, s.notification_channel, notify.Message(
+    await notify.enqueue(session, s.notification_channel, notify.Message(
         to=phone, template=f"otp.{purpose}", params={"code": code, "minutes": str(s.otp_minutes)}, locale=locale))
 
 

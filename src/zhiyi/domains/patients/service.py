@@ -83,7 +83,7 @@ async def register_patient(
     )
     session.add(patient)
     await session.flush()
-    outbox.publish(session, events.PATIENT_REGISTERED, {"patient_id": str(patient.id), "campus_id": str(campus_id)})
+    await outbox.publish(session, events.PATIENT_REGISTERED, {"patient_id": str(patient.id), "campus_id": str(campus_id)})
     return patient
 
 
@@ -166,13 +166,13 @@ async def add_dependent(
         link.status, link.consent_method = ProxyStatus.pending, "sms_code"
         link.consent_code_hash = security.keyed_hash(_secret(), "proxy-code", f"{link.id}:{code}")
         link.consent_code_expires_at = now + dt.timedelta(minutes=PROXY_CODE_MINUTES)
-        notify.enqueue(session, channel, notify.Message(to=dependent.phone, template="otp.proxy",
+        await notify.enqueue(session, channel, notify.Message(to=dependent.phone, template="otp.proxy",
                                                         params={"code": code, "requester": proxy.name}))
     session.add(link)
     await session.flush()
     audit.record(session, actor, "proxy.request", "patient_proxy", link.id, patient_id=dependent.id)
     if link.status == ProxyStatus.active:
-        _proxy_event(session, events.PROXY_ACTIVATED, link)
+        await _proxy_event(session, events.PROXY_ACTIVATED, link)
     return link
 
 
@@ -187,8 +187,8 @@ def _refusal_for_existing(proxy: Patient, dependent: Patient, *, name: str, mino
     return None
 
 
-def _proxy_event(session: AsyncSession, topic: str, link: PatientProxy) -> None:
-    outbox.publish(session, topic, {"link_id": str(link.id), "proxy_patient_id": str(link.proxy_patient_id),
+async def _proxy_event(session: AsyncSession, topic: str, link: PatientProxy) -> None:
+    await outbox.publish(session, topic, {"link_id": str(link.id), "proxy_patient_id": str(link.proxy_patient_id),
                                     "dependent_patient_id": str(link.dependent_patient_id),
                                     "method": link.consent_method})
 
@@ -207,7 +207,7 @@ async def confirm_dependent(session: AsyncSession, *, proxy_patient_id: uuid.UUI
         keep_after_rollback(session, repo.count_wrong_code(link.id))
         raise ProxyCodeInvalid()
     link.status, link.consented_at, link.consent_code_hash = ProxyStatus.active, clock.now(), None
-    _proxy_event(session, events.PROXY_ACTIVATED, link)
+    await _proxy_event(session, events.PROXY_ACTIVATED, link)
     return link
 
 
@@ -220,7 +220,7 @@ async def approve_proxy(session: AsyncSession, *, dependent_patient_id: uuid.UUI
         raise ProxyRuleViolated("This family link is not waiting for approval.")
     link.status, link.consent_method, link.consented_at = ProxyStatus.active, "in_app", clock.now()
     link.consent_code_hash = None
-    _proxy_event(session, events.PROXY_ACTIVATED, link)
+    await _proxy_event(session, events.PROXY_ACTIVATED, link)
     return link
 
 
@@ -230,7 +230,7 @@ async def revoke_proxy(session: AsyncSession, *, patient_id: uuid.UUID, link_id:
     if link is None or patient_id not in (link.proxy_patient_id, link.dependent_patient_id):
         raise PatientNotFound()
     link.status, link.revoked_at = ProxyStatus.revoked, clock.now()
-    _proxy_event(session, events.PROXY_REVOKED, link)
+    await _proxy_event(session, events.PROXY_REVOKED, link)
     return link
 
 

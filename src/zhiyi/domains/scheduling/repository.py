@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import exists, func, insert, select, update
+from sqlalchemy import Row, exists, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zhiyi.domains.scheduling.models import (
@@ -46,14 +46,16 @@ async def slot_with_session(session: AsyncSession, slot_id: uuid.UUID) -> tuple[
     return (row[0], row[1]) if row else None
 
 
-async def take_place(session: AsyncSession, slot_id: uuid.UUID) -> bool:
-    """Atomically take one place if any is left: the database decides, so never over capacity."""
+async def take_place(session: AsyncSession, slot_id: uuid.UUID) -> Row | None:
+    """Atomically take one place if any is left: the database decides, so never over capacity.
+    Returns the slot's (id, starts_at, ends_at), or None when it was full."""
     result = await session.execute(update(Slot).where(Slot.id == slot_id, Slot.booked < Slot.capacity)
-                                   .values(booked=Slot.booked + 1).execution_options(synchronize_session=False))
-    return result.rowcount == 1
+                                   .values(booked=Slot.booked + 1).returning(Slot.id, Slot.starts_at, Slot.ends_at)
+                                   .execution_options(synchronize_session=False))
+    return result.first()
 
 
-async def take_place_in_session(session: AsyncSession, session_id: uuid.UUID, now: dt.datetime) -> uuid.UUID | None:
+async def take_place_in_session(session: AsyncSession, session_id: uuid.UUID, now: dt.datetime) -> Row | None:
     """Take the earliest free place of a session; None when the session is sold out.
 
     PostgreSQL: first skip rows other bookings hold (no queue on one hot row); if every free
@@ -63,14 +65,20 @@ async def take_place_in_session(session: AsyncSession, session_id: uuid.UUID, no
             .order_by(Slot.starts_at, Slot.id).limit(1))
     if session.bind.dialect.name != "postgresql":  # SQLite: the transaction holds the write lock already
         slot_id = await session.scalar(free)
-        return slot_id if slot_id is not None and await take_place(session, slot_id) else None
+        return await take_place(session, slot_id) if slot_id is not None else None
     for attempt in range(5):
         slot_id = await session.scalar(free.with_for_update(skip_locked=attempt == 0))
-        if slot_id is not None and await take_place(session, slot_id):
-            return slot_id
+        taken = await take_place(session, slot_id) if slot_id is not None else None
+        if taken is not None:
+            return taken
         if slot_id is None and attempt > 0:
             return None
     return None
+
+
+async def insert_booking(session: AsyncSession, values: dict) -> None:
+    """One INSERT (no unit-of-work bookkeeping on the booking hot path)."""
+    await session.execute(insert(Booking).values(**values))
 
 
 async def give_back_place(session: AsyncSession, slot_id: uuid.UUID) -> None:
@@ -120,10 +128,6 @@ async def get_session(session: AsyncSession, session_id: uuid.UUID) -> ClinicSes
 
 async def slots_of(session: AsyncSession, session_id: uuid.UUID) -> list[Slot]:
     return list((await session.scalars(select(Slot).where(Slot.session_id == session_id).order_by(Slot.starts_at))).all())
-
-
-async def get_slot(session: AsyncSession, slot_id: uuid.UUID) -> Slot | None:
-    return await session.get(Slot, slot_id)
 
 
 async def departments_with_sessions(session: AsyncSession, *, first: dt.date, last: dt.date) -> set[uuid.UUID]:

@@ -186,28 +186,25 @@ async def book_slot(session: AsyncSession, *, actor: Actor, patient_id: uuid.UUI
         raise NotYetReleased()
     if await repo.has_active_booking(session, patient_id=patient.id, department_id=cs.department_id, day=cs.session_on):
         raise RealNameRuleViolated()
-    if slot_id is not None:
-        if not await repo.take_place(session, slot_id):
-            raise SlotFull()
-    else:
-        slot_id = await repo.take_place_in_session(session, cs.id, now)
-        if slot_id is None:
-            raise SlotFull()
+    taken = await (repo.take_place(session, slot_id) if slot_id is not None
+                   else repo.take_place_in_session(session, cs.id, now))
+    if taken is None:
+        raise SlotFull()
     if channel == "online" and actor.patient_id is None and actor.has(Role.registrar):
         channel = "desk"
-    booking = Booking(id=ids.new_id(), slot_id=slot_id, session_id=cs.id, patient_id=patient.id,
-                      department_id=cs.department_id, session_on=cs.session_on, status=BookingStatus.booked,
-                      channel=channel, booked_by_account_id=actor.account_id, created_at=now)
+    booking = {"id": ids.new_id(), "slot_id": taken.id, "session_id": cs.id, "patient_id": patient.id,
+               "department_id": cs.department_id, "session_on": cs.session_on, "status": BookingStatus.booked.value,
+               "channel": channel, "booked_by_account_id": actor.account_id, "created_at": now}
     try:
-        async with session.begin_nested():
-            session.add(booking)
-            await session.flush()
+        await repo.insert_booking(session, booking)
     except IntegrityError:  # a concurrent booking of the same patient won the real-name race
         raise RealNameRuleViolated() from None
-    outbox.publish(session, events.BOOKING_CREATED, {"booking_id": str(booking.id), "patient_id": str(patient.id),
-                                                     "slot_id": str(slot_id), "session_id": str(cs.id)})
-    slot = found[0] if found else await repo.get_slot(session, slot_id)
-    return booking_read(booking, slot, cs)
+    await outbox.publish(session, events.BOOKING_CREATED, {"booking_id": str(booking["id"]), "patient_id": str(patient.id),
+                                                           "slot_id": str(taken.id), "session_id": str(cs.id)})
+    return BookingRead(id=booking["id"], slot_id=taken.id, session_id=cs.id, patient_id=patient.id,
+                       department_id=cs.department_id, practitioner_id=cs.practitioner_id, campus_id=cs.campus_id,
+                       starts_at=taken.starts_at, ends_at=taken.ends_at, session_on=cs.session_on,
+                       status=booking["status"], channel=channel)
 
 
 async def cancel_booking(session: AsyncSession, *, actor: Actor, booking_id: uuid.UUID) -> BookingRead:
@@ -224,7 +221,7 @@ async def cancel_booking(session: AsyncSession, *, actor: Actor, booking_id: uui
         raise CancelTooLate()
     booking.status, booking.cancelled_at = BookingStatus.cancelled, clock.now()
     await repo.give_back_place(session, slot.id)  # the place is free again at once
-    outbox.publish(session, events.BOOKING_CANCELLED, {"booking_id": str(booking.id), "patient_id": str(booking.patient_id),
+    await outbox.publish(session, events.BOOKING_CANCELLED, {"booking_id": str(booking.id), "patient_id": str(booking.patient_id),
                                                        "slot_id": str(slot.id), "session_id": str(cs.id)})
     return booking_read(booking, slot, cs)
 
