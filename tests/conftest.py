@@ -7,6 +7,7 @@ savepoints), so tests never see each other's data.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator
@@ -21,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_asyn
 from zhiyi.app import create_app
 from zhiyi.core import migrate, outbox
 from zhiyi.core.config import Settings, use
-from zhiyi.core.db import _sqlite_pragmas
+from zhiyi.core.db import Database, _sqlite_pragmas
 from zhiyi.integrations.notifications import sandbox as sandbox_channel
 
 PG_ADMIN = os.environ.get("ZHIYI_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -95,6 +96,27 @@ def fresh_db_url(backend, tmp_path):
         yield url
     finally:
         _pg_drop(name)
+
+
+@dataclass
+class LiveApp:
+    """The real app on a fresh, migrated database with its own pooled connections and real
+    commits: for races, which a single rolled-back test connection would serialise away."""
+
+    db: Database
+    client: httpx.AsyncClient
+
+
+@pytest.fixture
+async def live_app(fresh_db_url) -> AsyncIterator[LiveApp]:
+    await asyncio.to_thread(migrate.upgrade, fresh_db_url)
+    db = Database(make_settings(fresh_db_url))
+    transport = httpx.ASGITransport(app=create_app(db.settings, database=db))
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://t", timeout=120) as client:
+            yield LiveApp(db, client)
+    finally:
+        await db.dispose()
 
 
 @pytest.fixture(scope="session")

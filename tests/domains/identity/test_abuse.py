@@ -6,17 +6,12 @@ from __future__ import annotations
 import asyncio
 import re
 
-import httpx
 import pytest
 from sqlalchemy import select
 
-from tests.conftest import make_settings
 from tests.factories import identity as accounts
 from tests.factories import org as orgf
 from tests.factories import patients as pf
-from zhiyi.app import create_app
-from zhiyi.core import migrate
-from zhiyi.core.db import Database
 from zhiyi.domains.identity.models import Account
 from zhiyi.domains.patients.models import Patient
 
@@ -120,19 +115,13 @@ async def test_logged_out_cookie_cannot_be_replayed(client, session, main_campus
 # --- races, on a real database with its own connections -----------------------------------
 
 @pytest.fixture
-async def live(fresh_db_url):
-    await asyncio.to_thread(migrate.upgrade, fresh_db_url)
-    settings = make_settings(fresh_db_url)
-    db = Database(settings)
-    async with db.sessionmaker() as s:
+async def live(live_app):
+    async with live_app.db.sessionmaker() as s:
         campus = await orgf.campus(s, code="MAIN", is_main=True)
         p = await pf.patient(s, campus=campus, name="竞态")
         await accounts.account(s, username="racer", roles={"patient"}, patient=p)
         await s.commit()
-    transport = httpx.ASGITransport(app=create_app(settings, database=db))
-    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-        yield client
-    await db.dispose()
+    return live_app.client
 
 
 async def test_a_refresh_token_works_once_however_many_race(live):

@@ -6,26 +6,19 @@ from __future__ import annotations
 import asyncio
 import uuid
 
-import httpx
 import pytest
 from sqlalchemy import func, select
 
-from tests.conftest import make_settings
 from tests.factories import identity as accounts
 from tests.factories import org as orgf
 from tests.factories import patients as pf
 from tests.factories import scheduling as sf
-from zhiyi.app import create_app
-from zhiyi.core import migrate
-from zhiyi.core.db import Database
 from zhiyi.domains.scheduling.models import Booking, Slot
 
 
 @pytest.fixture
-async def rush(fresh_db_url):
-    await asyncio.to_thread(migrate.upgrade, fresh_db_url)
-    settings = make_settings(fresh_db_url)
-    db = Database(settings)
+async def rush(live_app):
+    db, client = live_app.db, live_app.client
     async with db.sessionmaker() as s:
         campus = await orgf.campus(s, code="MAIN", is_main=True)
         dept = await orgf.department(s, code="IM.CARD")
@@ -43,11 +36,8 @@ async def rush(fresh_db_url):
             acct = await accounts.account(s, username=f"rush{i}", roles={"patient"}, patient=p)
             headers.append(await accounts.bearer(s, acct))
         await s.commit()
-    transport = httpx.ASGITransport(app=create_app(settings, database=db))
-    async with httpx.AsyncClient(transport=transport, base_url="http://t", timeout=120) as client:
-        client.session_20 = by_session
-        yield db, client, headers, ten, fifty
-    await db.dispose()
+    client.session_20 = by_session
+    return db, client, headers, ten, fifty
 
 
 async def post(client, headers, slot, key):
