@@ -37,6 +37,9 @@ class AuditEvent(IdMixin, Base):
     client_addr: Mapped[str | None] = mapped_column(String(64))
 
 
+_INSERT = insert(AuditEvent.__table__)  # Core, built once: no ORM bulk machinery per request
+
+
 def build_event(actor: Actor | None, action: str, resource_type: str, resource_id: object,
                 *, patient_id: uuid.UUID | None, outcome: str,
                 on_behalf_of: uuid.UUID | None = None) -> AuditEvent:
@@ -76,9 +79,9 @@ async def guard(session: AsyncSession, actor: Actor | None, action: str, resourc
     decision = await decide(session, actor, action, resource)
     if decision.allowed:
         # one INSERT now (the hot paths all pass here): no unit-of-work bookkeeping
-        await session.execute(insert(AuditEvent).values(event_values(
+        await session.execute(_INSERT, event_values(
             actor, action, resource.kind, resource.id, patient_id=patient_id, outcome="allowed",
-            on_behalf_of=decision.on_behalf_of)))
+            on_behalf_of=decision.on_behalf_of))
         return decision
     keep_after_rollback(session, build_event(actor, action, resource.kind, resource.id, patient_id=patient_id,
                                outcome="denied"))

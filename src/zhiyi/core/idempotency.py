@@ -16,7 +16,7 @@ import re
 import uuid
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String, select, update
+from sqlalchemy import JSON, ForeignKey, String, Uuid, bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -58,6 +58,10 @@ def request_hash(payload: Any) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
+_t = IdempotencyRecord.__table__
+_REMEMBER = update(_t).where(_t.c.account_id == bindparam("a", type_=Uuid()), _t.c.key == bindparam("k"))  # built once
+
+
 def _insert(dialect: str):
     return (pg_insert if dialect == "postgresql" else sqlite_insert)(IdempotencyRecord)
 
@@ -83,6 +87,4 @@ async def claim(session: AsyncSession, *, account_id: uuid.UUID, key: str, finge
 
 async def remember(session: AsyncSession, *, account_id: uuid.UUID, key: str, status_code: int,
                    response: dict[str, Any]) -> None:
-    await session.execute(update(IdempotencyRecord)
-                          .where(IdempotencyRecord.account_id == account_id, IdempotencyRecord.key == key)
-                          .values(status_code=status_code, response=response))
+    await session.execute(_REMEMBER, {"a": account_id, "k": key, "status_code": status_code, "response": response})

@@ -45,6 +45,9 @@ class OutboxEvent(IdMixin, Base):
     last_error: Mapped[str | None] = mapped_column(String(500))
 
 
+_INSERT = insert(OutboxEvent.__table__)  # Core, built once
+
+
 def handles(topic: str) -> Callable[[Handler], Handler]:
     def register(fn: Handler) -> Handler:
         _handlers[topic].append(fn)
@@ -57,8 +60,8 @@ async def publish(session: AsyncSession, topic: str, payload: dict[str, Any]) ->
     """Write the event in the caller's transaction (one INSERT, no unit-of-work bookkeeping)."""
     at = clock.now()
     event_id = ids.new_id()
-    await session.execute(insert(OutboxEvent).values(id=event_id, topic=topic, payload=payload, created_at=at,
-                                                     available_at=at, attempts=0))
+    await session.execute(_INSERT, {"id": event_id, "topic": topic, "payload": payload, "created_at": at,
+                                    "available_at": at, "attempts": 0})
     session.info["zhiyi.outbox.published"] = True  # lets the edge wake the worker
     return event_id
 

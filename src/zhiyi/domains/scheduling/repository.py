@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import Row, exists, func, insert, select, update
+from sqlalchemy import Row, Uuid, bindparam, exists, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zhiyi.domains.scheduling.models import (
@@ -46,13 +46,17 @@ async def slot_with_session(session: AsyncSession, slot_id: uuid.UUID) -> tuple[
     return (row[0], row[1]) if row else None
 
 
+_slot = Slot.__table__
+# Core statements built once (the booking hot path pays no statement building or ORM DML bookkeeping)
+_TAKE = (update(_slot).where(_slot.c.id == bindparam("slot_id", type_=Uuid()), _slot.c.booked < _slot.c.capacity)
+         .values(booked=_slot.c.booked + 1).returning(_slot.c.id, _slot.c.starts_at, _slot.c.ends_at))
+_INSERT_BOOKING = insert(Booking.__table__)
+
+
 async def take_place(session: AsyncSession, slot_id: uuid.UUID) -> Row | None:
     """Atomically take one place if any is left: the database decides, so never over capacity.
     Returns the slot's (id, starts_at, ends_at), or None when it was full."""
-    result = await session.execute(update(Slot).where(Slot.id == slot_id, Slot.booked < Slot.capacity)
-                                   .values(booked=Slot.booked + 1).returning(Slot.id, Slot.starts_at, Slot.ends_at)
-                                   .execution_options(synchronize_session=False))
-    return result.first()
+    return (await session.execute(_TAKE, {"slot_id": slot_id})).first()
 
 
 async def take_place_in_session(session: AsyncSession, session_id: uuid.UUID, now: dt.datetime) -> Row | None:
@@ -78,7 +82,7 @@ async def take_place_in_session(session: AsyncSession, session_id: uuid.UUID, no
 
 async def insert_booking(session: AsyncSession, values: dict) -> None:
     """One INSERT (no unit-of-work bookkeeping on the booking hot path)."""
-    await session.execute(insert(Booking).values(**values))
+    await session.execute(_INSERT_BOOKING, values)
 
 
 async def give_back_place(session: AsyncSession, slot_id: uuid.UUID) -> None:
