@@ -141,3 +141,8 @@ async def test_unverified_patient_cannot_book(client, world, session):
     await session.commit()
     r = await book(client, h, world.slots[1])
     assert r.status_code == 422 and r.json()["code"] == "patient_not_verified"
+
+
+async def test_far_off_dates_are_refused_not_a_500(client):
+    r = await client.get("/api/v1/scheduling/sessions", params={"date_from": "9999-12-30"})
+    assert r.status_code == 422

@@ -94,3 +94,14 @@ async def test_booking_by_session_sells_every_place_once_and_never_says_full_too
         free = await s.scalar(select(func.count()).select_from(Slot).where(
             Slot.session_id == client.session_20.id, Slot.booked < Slot.capacity))
     assert free == 0  # every "full" answer was true: nothing left unsold
+
+
+async def test_concurrent_cancels_of_one_booking_give_the_place_back_once(rush):
+    db, client, headers, ten, _ = rush
+    made = [await post(client, h, ten, f"c-{uuid.uuid4().hex}") for h in headers[:2]]
+    booking = made[0].json()["id"]
+    results = await asyncio.gather(*[client.post(f"/api/v1/scheduling/bookings/{booking}/cancel", headers=headers[0])
+                                     for _ in range(6)])
+    assert sorted(r.status_code for r in results) == [200] + [409] * 5
+    async with db.sessionmaker() as s:
+        assert await s.scalar(select(Slot.booked).where(Slot.id == ten.id)) == 1  # one active booking left

@@ -23,6 +23,7 @@ from zhiyi.http.tx import TxRoute, session_of
 router = APIRouter(prefix="/api/v1/scheduling", tags=["scheduling"], route_class=TxRoute)
 ActorDep = Annotated[Actor, Depends(api_actor)]
 MAX_RANGE_DAYS = 31
+MAX_DAYS_FROM_TODAY = 366
 
 
 @router.get("/sessions", response_model=list[SessionRead], summary="Find clinic sessions with free places")
@@ -32,6 +33,8 @@ async def find_sessions(request: Request, department_id: uuid.UUID | None = None
                         limit: Annotated[int, Query(ge=1, le=500)] = 200):
     today = clock.today(get_settings().timezone)
     first = date_from or today
+    if abs((first - today).days) > MAX_DAYS_FROM_TODAY:
+        raise ValidationFailed(errors=[FieldError("date_from", "Choose a range of at most 31 days.", "range")])
     last = date_to or first + dt.timedelta(days=13)
     if last < first or (last - first).days > MAX_RANGE_DAYS:
         raise ValidationFailed(errors=[FieldError("date_to", "Choose a range of at most 31 days.", "range")])

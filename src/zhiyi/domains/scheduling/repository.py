@@ -85,6 +85,13 @@ async def insert_booking(session: AsyncSession, values: dict) -> None:
     await session.execute(_INSERT_BOOKING, values)
 
 
+async def mark_cancelled(session: AsyncSession, booking_id: uuid.UUID, at: dt.datetime) -> bool:
+    result = await session.execute(update(Booking).where(Booking.id == booking_id, Booking.status.in_(ACTIVE_BOOKING))
+                                   .values(status="cancelled", cancelled_at=at).returning(Booking.id)
+                                   .execution_options(synchronize_session=False))
+    return result.first() is not None
+
+
 async def give_back_place(session: AsyncSession, slot_id: uuid.UUID) -> None:
     await session.execute(update(Slot).where(Slot.id == slot_id, Slot.booked > 0)
                           .values(booked=Slot.booked - 1).execution_options(synchronize_session=False))

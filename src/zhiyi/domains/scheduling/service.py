@@ -174,9 +174,7 @@ async def book_slot(session: AsyncSession, *, actor: Actor, patient_id: uuid.UUI
         cs = await repo.get_session(session, session_id)
         if cs is None:
             raise SlotNotFound()
-    if actor.has(Role.registrar) and not actor.has(Role.patient) and not actor.group_wide \
-            and cs.campus_id not in actor.campus_ids:
-        raise Forbidden()
+    _check_desk_campus(actor, cs)
     now = clock.now()
     if cs.status != "open":
         raise SessionClosed()
@@ -196,7 +194,8 @@ async def book_slot(session: AsyncSession, *, actor: Actor, patient_id: uuid.UUI
                "department_id": cs.department_id, "session_on": cs.session_on, "status": BookingStatus.booked.value,
                "channel": channel, "booked_by_account_id": actor.account_id, "created_at": now}
     try:
-        await repo.insert_booking(session, booking)
+        async with session.begin_nested():  # keeps the transaction usable for a page that explains the refusal
+            await repo.insert_booking(session, booking)
     except IntegrityError:  # a concurrent booking of the same patient won the real-name race
         raise RealNameRuleViolated() from None
     await outbox.publish(session, events.BOOKING_CREATED, {"booking_id": str(booking["id"]), "patient_id": str(patient.id),
@@ -207,6 +206,13 @@ async def book_slot(session: AsyncSession, *, actor: Actor, patient_id: uuid.UUI
                        status=booking["status"], channel=channel)
 
 
+def _check_desk_campus(actor: Actor, cs: ClinicSession) -> None:
+    """A registration desk works for its own campuses (patients and proxies are not limited)."""
+    if actor.has(Role.registrar) and actor.patient_id is None and not actor.group_wide \
+            and cs.campus_id not in actor.campus_ids:
+        raise Forbidden()
+
+
 async def cancel_booking(session: AsyncSession, *, actor: Actor, booking_id: uuid.UUID) -> BookingRead:
     booking = await repo.get_booking(session, booking_id)
     if booking is None:
@@ -215,11 +221,15 @@ async def cancel_booking(session: AsyncSession, *, actor: Actor, booking_id: uui
     if booking.status not in ACTIVE_BOOKING:
         raise BookingNotActive()
     slot, cs = await repo.slot_with_session(session, booking.slot_id)
+    _check_desk_campus(actor, cs)
     policies = await repo.release_policies(session)
     cutoff = policies[cs.department_id].cancel_cutoff_hours if cs.department_id in policies else DEFAULT_CANCEL_CUTOFF_HOURS
     if clock.now() > slot.starts_at - dt.timedelta(hours=cutoff):
         raise CancelTooLate()
-    booking.status, booking.cancelled_at = BookingStatus.cancelled, clock.now()
+    # one conditional UPDATE decides: of concurrent cancels of one booking, only one gives the place back
+    if not await repo.mark_cancelled(session, booking.id, clock.now()):
+        raise BookingNotActive()
+    await session.refresh(booking)
     await repo.give_back_place(session, slot.id)  # the place is free again at once
     await outbox.publish(session, events.BOOKING_CANCELLED, {"booking_id": str(booking.id), "patient_id": str(booking.patient_id),
                                                        "slot_id": str(slot.id), "session_id": str(cs.id)})
