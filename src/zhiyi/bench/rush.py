@@ -86,7 +86,7 @@ async def _with_db(url: str, fn):
         await db.dispose()
 
 
-def _run_clients(opts: Options, release: Release, base_url: str, t0: float, log) -> list[loadgen.Record]:
+def _run_clients(opts: Options, release: Release, base_url: str, t0: float) -> list[loadgen.Record]:
     plan = loadgen.Plan(base_url=base_url, session_ids=release.session_ids, t0=t0, seed=opts.seed,
                         retry_rate=opts.retry_rate, cancel_rate=opts.cancel_rate, max_tries=opts.max_tries)
     people = list(enumerate(release.tokens))
@@ -162,7 +162,7 @@ def run(opts: Options, log=print) -> dict:
             at = dt.datetime.fromtimestamp(t0, dt.UTC)
             asyncio.run(_with_db(url, lambda s: s.execute(update(ClinicSession).values(release_at=at))))
             log(f"rush: {opts.clients} clients, release in {t0 - time.time():.1f} s")
-            records = _run_clients(opts, release, base, t0, log)
+            records = _run_clients(opts, release, base, t0)
             log("trivial endpoint")
             trivial = _trivial(opts, base)
         finally:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import AsyncIterator
 from contextvars import ContextVar
 
 from sqlalchemy import DateTime, Executable, MetaData, TypeDecorator, Uuid, event
@@ -106,10 +105,6 @@ class Database:
         self.settings = settings
         self.engine = make_engine(settings)
         self.sessionmaker = make_sessionmaker(self.engine)
-
-    async def session(self) -> AsyncIterator[AsyncSession]:
-        async with self.sessionmaker() as s:
-            yield s
 
     async def dispose(self) -> None:
         await self.engine.dispose()

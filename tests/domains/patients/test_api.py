@@ -72,7 +72,7 @@ async def test_dependent_readable_only_after_consent(client, world, session, san
     assert r.status_code == 403
     # request the link: an adult must consent with the code sent to her phone
     r = await client.post("/api/v1/patients/me/dependents", headers=world.alice, json={
-        "name": "李母", "id_number": _id_number_of(world.mother, sandbox), "relationship": "parent"})
+        "name": "李母", "id_number": pf.security_id(world.mother), "relationship": "parent"})
     assert r.status_code == 201, r.text
     link = r.json()
     assert link["status"] == "pending"
@@ -94,13 +94,6 @@ async def test_dependent_readable_only_after_consent(client, world, session, san
     # bob still cannot
     r = await client.get(f"/api/v1/patients/{world.mother.id}", headers=world.bob)
     assert r.status_code == 403
-
-
-def _id_number_of(patient, sandbox) -> str:
-    from zhiyi.core import security
-    from zhiyi.core.config import get_settings
-
-    return security.unseal(get_settings().secret_key, "resident-id", patient.id_number_sealed)
 
 
 async def test_staff_see_patients_of_their_campus_only(client, world):
@@ -132,7 +125,7 @@ async def test_one_code_token_is_opaque_and_staff_scan_finds_patient(client, wor
     assert r.status_code == 200
     token = r.json()["token"]
     assert "<svg" in r.json()["svg"]
-    sealed_id = _id_number_of(world.alice_p, None)
+    sealed_id = pf.security_id(world.alice_p)
     assert sealed_id not in token and str(world.alice_p.id) not in token
     r = await client.post("/api/v1/patients/onecode/scan", headers=world.doctor, json={"token": token})
     assert r.status_code == 200 and r.json()["id"] == str(world.alice_p.id)

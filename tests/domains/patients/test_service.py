@@ -9,8 +9,7 @@ from sqlalchemy import select
 
 from tests.factories import org as orgf
 from tests.factories import patients as pf
-from zhiyi.core import outbox, security
-from zhiyi.core.config import get_settings
+from zhiyi.core import outbox
 from zhiyi.core.outbox import OutboxEvent
 from zhiyi.core.policy import Actor
 from zhiyi.domains.patients import events
@@ -50,10 +49,6 @@ def actor_for(patient) -> Actor:
     return Actor(account_id=uuid.uuid4(), roles=frozenset({"patient"}), patient_id=patient.id)
 
 
-def id_of(patient) -> str:
-    return security.unseal(get_settings().secret_key, "resident-id", patient.id_number_sealed)
-
-
 async def link(session, me, *, name: str, id_number: str, relationship: str = "other"):
     return await patients.add_dependent(session, actor=actor_for(me), proxy_patient_id=me.id, name=name,
                                         id_number=id_number, relationship=relationship, channel="sandbox")
@@ -90,11 +85,11 @@ async def test_adult_consents_with_a_code_sent_to_the_phone_on_their_record(sess
     no_phone = await patients.register_patient(session, name="王奶奶", id_number=pf.id_number(age=80, male=False),
                                                campus_id=campus.id)
     with pytest.raises(ProxyRuleViolated, match="registration desk"):
-        await link(session, me, name="王奶奶", id_number=id_of(no_phone))
+        await link(session, me, name="王奶奶", id_number=pf.security_id(no_phone))
     elder = await pf.patient(session, campus=campus, name="赵爷爷", age=82, phone="13600000000")
     with pytest.raises(ProxyRuleViolated, match="registration desk"):  # wrong name: same answer as no phone
-        await link(session, me, name="李爷爷", id_number=id_of(elder))
-    pending = await link(session, me, name="赵爷爷", id_number=id_of(elder), relationship="grandparent")
+        await link(session, me, name="李爷爷", id_number=pf.security_id(elder))
+    pending = await link(session, me, name="赵爷爷", id_number=pf.security_id(elder), relationship="grandparent")
     assert pending.status == "pending"
     await session.commit()
     await drain()
@@ -104,7 +99,7 @@ async def test_adult_consents_with_a_code_sent_to_the_phone_on_their_record(sess
 async def test_self_link_is_refused_and_revoke_ends_access(session, campus):
     me = await pf.patient(session, campus=campus, age=40)
     with pytest.raises(ProxyRuleViolated):
-        await link(session, me, name=me.name, id_number=id_of(me))
+        await link(session, me, name=me.name, id_number=pf.security_id(me))
     new = await link(session, me, name="张小宝", id_number=pf.id_number(age=4), relationship="child")
     await patients.revoke_proxy(session, patient_id=me.id, link_id=new.id)
     assert not await patients.is_proxy_of(session, proxy_patient_id=me.id, dependent_patient_id=new.dependent_patient_id)

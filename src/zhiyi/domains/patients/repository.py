@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import Update, exists, func, select, update
+from sqlalchemy import Update, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zhiyi.domains.patients.models import Patient, PatientProxy, ProxyStatus
@@ -20,10 +20,6 @@ async def by_id_hash(session: AsyncSession, id_hash: str) -> Patient | None:
 
 async def by_mrn(session: AsyncSession, mrn: str) -> Patient | None:
     return await session.scalar(select(Patient).where(Patient.mrn == mrn))
-
-
-async def count(session: AsyncSession) -> int:
-    return int(await session.scalar(select(func.count()).select_from(Patient)) or 0)
 
 
 async def is_active_proxy(session: AsyncSession, proxy_id: uuid.UUID, dependent_id: uuid.UUID) -> bool:

@@ -94,10 +94,6 @@ async def get_patient(session: AsyncSession, *, patient_id: uuid.UUID) -> Patien
     return patient
 
 
-async def find_patient(session: AsyncSession, *, patient_id: uuid.UUID) -> Patient | None:
-    return await repo.get(session, patient_id)
-
-
 async def update_patient(session: AsyncSession, *, patient_id: uuid.UUID, changes: dict) -> Patient:
     patient = await get_patient(session, patient_id=patient_id)
     for key, value in changes.items():
@@ -109,10 +105,6 @@ async def update_patient(session: AsyncSession, *, patient_id: uuid.UUID, change
 async def search_patients(session: AsyncSession, *, campus_ids: frozenset[uuid.UUID] | None,
                           name: str | None = None, mrn: str | None = None, limit: int = 50) -> list[Patient]:
     return await repo.search(session, campus_ids=campus_ids, name=name, mrn=mrn, limit=limit)
-
-
-async def count_patients(session: AsyncSession) -> int:
-    return await repo.count(session)
 
 
 # --- family proxy -------------------------------------------------------------------------
@@ -236,6 +228,12 @@ async def revoke_proxy(session: AsyncSession, *, patient_id: uuid.UUID, link_id:
 
 async def dependents(session: AsyncSession, *, proxy_patient_id: uuid.UUID) -> list[tuple[PatientProxy, Patient]]:
     return await repo.links_of_proxy(session, proxy_patient_id)
+
+
+async def active_dependents(session: AsyncSession, *, proxy_patient_id: uuid.UUID) -> list[tuple[PatientProxy, Patient]]:
+    """The family members a patient may act for now (consented, not revoked)."""
+    return [(link, p) for link, p in await repo.links_of_proxy(session, proxy_patient_id)
+            if link.status == ProxyStatus.active]
 
 
 async def proxies(session: AsyncSession, *, dependent_patient_id: uuid.UUID) -> list[tuple[PatientProxy, Patient]]:

@@ -69,9 +69,10 @@ async def book(request: Request, actor: ActorDep, body: BookingCreate,
 @router.get("/bookings/mine", response_model=list[BookingRead], summary="My and my family's bookings")
 async def mine(request: Request, actor: ActorDep):
     session = session_of(request)
-    ids = [actor.patient_id] if actor.patient_id else []
-    ids += [p.id for link, p in await patients.dependents(session, proxy_patient_id=actor.patient_id)
-            if link.status == "active"] if actor.patient_id else []
+    ids = []
+    if actor.patient_id:
+        family = await patients.active_dependents(session, proxy_patient_id=actor.patient_id)
+        ids = [actor.patient_id] + [p.id for _, p in family]
     return await service.bookings_for(session, actor=actor, patient_ids=ids)
 
 

@@ -133,10 +133,9 @@ async def _people(request: Request, actor: Actor) -> dict[uuid.UUID, Person]:
     session = session_of(request)
     me = await patients.get_patient(session, patient_id=actor.patient_id)
     people = {me.id: Person(me.id, me.name, None)}
-    for link, p in await patients.dependents(session, proxy_patient_id=me.id):
-        if link.status == "active":
-            audit.record(session, actor, "list", "patient_proxy", link.id, patient_id=p.id)
-            people[p.id] = Person(p.id, p.name, link.relationship)
+    for link, p in await patients.active_dependents(session, proxy_patient_id=me.id):
+        audit.record(session, actor, "list", "patient_proxy", link.id, patient_id=p.id)
+        people[p.id] = Person(p.id, p.name, link.relationship)
     return people
 
 
