@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 
-from zhiyi.domains.org.models import Campus, Department, Practitioner, PractitionerCampus
+from zhiyi.domains.org.models import Campus, Department, Practitioner, PractitionerCampus, Room
 
 _n = itertools.count(1)
 
@@ -36,3 +36,11 @@ async def practitioner(session, *, department: Department, campuses: list[Campus
         session.add(PractitionerCampus(practitioner_id=p.id, campus_id=c.id))
     await session.flush()
     return p
+
+
+async def room(session, *, campus: Campus, code: str | None = None) -> Room:
+    n = next(_n)
+    r = Room(campus_id=campus.id, code=code or f"R{n}", name_zh=f"{n}诊室", name_en=f"Room {n}")
+    session.add(r)
+    await session.flush()
+    return r

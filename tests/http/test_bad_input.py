@@ -8,6 +8,7 @@ from types import SimpleNamespace
 import pytest
 from pydantic import BaseModel
 from sqlalchemy import func, select
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from tests.factories import identity as accounts
 from tests.factories import org as orgf
@@ -16,6 +17,7 @@ from zhiyi.domains.identity.models import Account
 from zhiyi.domains.identity.schemas import SignUp
 from zhiyi.domains.patients.models import Patient, PatientProxy
 from zhiyi.domains.patients.schemas import DependentCreate, PatientCreate, PatientUpdate
+from zhiyi.domains.scheduling import service as scheduling
 
 INJECTIONS = [
     "' OR '1'='1",
@@ -206,3 +208,12 @@ async def test_logged_out_visit_to_a_non_ascii_path_redirects_to_login(client):
     r = await client.post("/portal/family/%E4%B8%AD/confirm?x=1")
     assert r.status_code == 303
     assert r.headers["location"].startswith("/login?next=%2Fportal%2Ffamily%2F")
+
+
+async def test_an_exhausted_database_pool_answers_503_with_retry_after(client, monkeypatch):
+    async def busy(*_a, **_k):
+        raise PoolTimeout("QueuePool limit of size 10 overflow 10 reached")
+
+    monkeypatch.setattr(scheduling, "find_sessions", busy)
+    r = await client.get("/api/v1/scheduling/sessions")
+    assert r.status_code == 503 and r.json()["code"] == "busy" and r.headers["retry-after"] == "2"

@@ -1,7 +1,12 @@
 """The rush's simulated patients: processes of asyncio tasks on aiohttp (keep-alive),
 so the generator is not the bottleneck. Each patient, at the release instant, asks for the
 earliest free time of a random doctor, tries another doctor when told "full", sometimes
-retries a request with the same Idempotency-Key, and sometimes cancels what it got."""
+retries a request with the same Idempotency-Key, and sometimes cancels what it got.
+
+A request that gets no answer (connection refused or dropped, a truncated or late response:
+the server was killed) is sent again, after a backoff and until the server is back, with the
+same key and body, as a phone app would; the stored answer of an attempt that committed is
+then replayed."""
 
 from __future__ import annotations
 
@@ -24,10 +29,13 @@ class Plan:
     retry_rate: float
     cancel_rate: float
     max_tries: int
+    give_up_s: float = 60.0  # how long one request is sent again while no answer comes
 
 
-# a record: (patient_index, kind, key, status, code, booking_id, slot_id, session_id, started, ended)
+# a record, one per attempt: (patient_index, kind, key, status, code, booking_id, slot_id, session_id, started,
+# ended, replayed). status 0: no answer (code "no_answer:..."; sent again) or, last, "gave_up:...".
 Record = tuple
+NO_ANSWER, GAVE_UP = "no_answer:", "gave_up:"
 
 
 async def _post(http: aiohttp.ClientSession, url: str, token: str, key: str | None, body: dict | None):
@@ -39,13 +47,32 @@ async def _post(http: aiohttp.ClientSession, url: str, token: str, key: str | No
         async with http.post(url, headers=headers, json=body) as r:
             data = await r.read()
             status = r.status
-    except aiohttp.ClientError as exc:
-        return 0, {"code": f"client_error:{type(exc).__name__}"}, started, time.time()
+            replayed = r.headers.get("Idempotent-Replayed") == "true"
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        return 0, {"code": f"{NO_ANSWER}{type(exc).__name__}"}, started, time.time(), False
+    if status == 503:  # busy (Retry-After): like a phone app, send the same request again shortly
+        return 0, {"code": f"{NO_ANSWER}busy"}, started, time.time(), False
     try:
         payload = json.loads(data) if data else {}
     except ValueError:
         payload = {"code": "not_json"}
-    return status, payload, started, time.time()
+    return status, payload, started, time.time(), replayed
+
+
+async def _answered(http, plan: Plan, url: str, token: str, key: str | None, body: dict | None, note) -> tuple[int, dict]:
+    """Sends until an answer comes (or `give_up_s` passed), the same key and body every time;
+    `note(status, payload, started, ended, replayed)` records each attempt."""
+    give_up = time.time() + plan.give_up_s
+    backoff = 0.05
+    while True:
+        status, payload, started, ended, replayed = await _post(http, url, token, key, body)
+        if status == 0 and time.time() > give_up:
+            payload = {"code": GAVE_UP + payload["code"].removeprefix(NO_ANSWER)}
+        note(status, payload, started, ended, replayed)
+        if status != 0 or payload["code"].startswith(GAVE_UP):
+            return status, payload
+        await asyncio.sleep(backoff * random.uniform(0.5, 1.5))  # jittered: a crowd must not return in step
+        backoff = min(1.0, backoff * 2)
 
 
 async def _patient(http, plan: Plan, rng: random.Random, index: int, token: str, out: list) -> None:
@@ -54,15 +81,22 @@ async def _patient(http, plan: Plan, rng: random.Random, index: int, token: str,
         key = uuid.uuid4().hex
         sends = 2 if rng.random() < plan.retry_rate else 1
         status, body = 0, {}
+
+        def booked(st, b, started, ended, replayed, key=key, sid=sid):
+            out.append((index, "book", key, st, b.get("code"), b.get("id"), b.get("slot_id"), sid, started, ended,
+                        replayed))
+
         for _ in range(sends):
-            status, body, started, ended = await _post(http, url, token, key, {"session_id": sid})
-            out.append((index, "book", key, status, body.get("code"), body.get("id"), body.get("slot_id"), sid,
-                        started, ended))
+            status, body = await _answered(http, plan, url, token, key, {"session_id": sid}, booked)
+            if status == 0:
+                return  # gave up: this patient never learns the outcome (the checker sees it in the database)
         if status == 201:
             if rng.random() < plan.cancel_rate:
-                c_status, c_body, started, ended = await _post(http, f"{url}/{body['id']}/cancel", token, None, None)
-                out.append((index, "cancel", key, c_status, c_body.get("code"), body["id"], body.get("slot_id"), sid,
-                            started, ended))
+                def cancelled(st, b, started, ended, replayed, key=key, sid=sid, booking=body):
+                    out.append((index, "cancel", key, st, b.get("code"), booking["id"], booking.get("slot_id"), sid,
+                                started, ended, replayed))
+
+                await _answered(http, plan, f"{url}/{body['id']}/cancel", token, None, None, cancelled)
             return
         if not (status == 409 and body.get("code") == "slot_full"):
             return  # an unexpected answer ends this patient's attempts; it is counted by the checker

@@ -22,7 +22,8 @@ PG_STEPS = [
               "VALUES ($2, now(), 'patient', $1, 'book', 'patient', $3, 'allowed')"),
     ("session", "SELECT department_id, session_on, status, release_at, ends_at FROM clinic_session WHERE id = $1"),
     ("exists", "SELECT EXISTS (SELECT 1 FROM booking WHERE patient_id = $1 AND department_id = $2 AND session_on = $3 "
-               "AND status IN ('booked', 'checked_in'))"),
+               "AND status IN ('booked', 'checked_in')), "
+               "(SELECT ends_at FROM booking_suspension WHERE patient_id = $1 AND ends_at > now())"),
     ("pick", "SELECT id FROM slot WHERE session_id = $1 AND booked < capacity AND starts_at > now() "
              "ORDER BY starts_at, id LIMIT 1 FOR UPDATE SKIP LOCKED"),
     ("take", "UPDATE slot SET booked = booked + 1 WHERE id = $1 AND booked < capacity"),
@@ -43,7 +44,8 @@ async def _pg_book(conn, patient_id: uuid.UUID, account_id: uuid.UUID, session_i
         await conn.fetchrow(SQL["patient"], patient_id)
         await conn.execute(SQL["audit"], patient_id, uuid.uuid4(), str(patient_id))
         cs = await conn.fetchrow(SQL["session"], session_id)
-        if await conn.fetchval(SQL["exists"], patient_id, cs["department_id"], cs["session_on"]):
+        taken, suspended = await conn.fetchrow(SQL["exists"], patient_id, cs["department_id"], cs["session_on"])
+        if taken or suspended:
             raise Refused()
         slot_id = await conn.fetchval(SQL["pick"], session_id)
         if slot_id is None:
@@ -122,8 +124,11 @@ def _sqlite_book(conn: sqlite3.Connection, p: str, s: str) -> bool:
         conn.execute("INSERT INTO audit_event (id, at, actor_roles, patient_id, action, resource_type, resource_id, outcome)"
                      " VALUES (?, ?, 'patient', ?, 'book', 'patient', ?, 'allowed')", (uuid.uuid4().hex, now, p, p))
         dept, day = conn.execute("SELECT department_id, session_on FROM clinic_session WHERE id = ?", (s,)).fetchone()
-        if conn.execute("SELECT EXISTS (SELECT 1 FROM booking WHERE patient_id = ? AND department_id = ? AND session_on = ?"
-                        " AND status IN ('booked', 'checked_in'))", (p, dept, day)).fetchone()[0]:
+        taken, suspended = conn.execute(
+            "SELECT EXISTS (SELECT 1 FROM booking WHERE patient_id = ? AND department_id = ? AND session_on = ?"
+            " AND status IN ('booked', 'checked_in')),"
+            " (SELECT ends_at FROM booking_suspension WHERE patient_id = ? AND ends_at > ?)", (p, dept, day, p, now)).fetchone()
+        if taken or suspended:
             conn.execute("ROLLBACK")
             return False
         row = conn.execute("SELECT id FROM slot WHERE session_id = ? AND booked < capacity AND starts_at > ? "

@@ -9,30 +9,27 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-import os
 import socket
 import statistics
-import subprocess
-import sys
 import time
 import uuid
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from multiprocessing import get_context
 
-import httpx
 from sqlalchemy import text, update
 
 from zhiyi.bench import loadgen, raw
 from zhiyi.bench.release import Release, reset_release, seed_release
 from zhiyi.bench.scratch import scratch_database
+from zhiyi.bench.server import POOL_PER_WORKER, KillAt, Server
 from zhiyi.core import clock, security
 from zhiyi.core.config import Settings
 from zhiyi.core.db import Database
 from zhiyi.domains.scheduling.models import ClinicSession
 
 SECRET = security.random_token(32)
-POOL_PER_WORKER = 10
+ACTIVE = ("booked", "checked_in")
 
 
 @dataclass
@@ -50,29 +47,15 @@ class Options:
     max_tries: int = 3
     lead_s: float = 2.0
     keep: bool = False
+    kill_at: float | None = None  # seconds after the release: SIGKILL the server's process group, restart it
+    trivial_requests: int = 4000  # per load-generator process
+    draw_seconds: float = 0.0  # the release draw's window (0: first come, first served, the raw anchor's rule)
 
 
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def _start_server(url: str, workers: int, port: int) -> subprocess.Popen:
-    env = {**os.environ, "ZHIYI_DATABASE_URL": url, "ZHIYI_SECRET_KEY": SECRET, "ZHIYI_ENV": "production",
-           "ZHIYI_DB_POOL_SIZE": str(POOL_PER_WORKER), "ZHIYI_LOG_JSON": "true"}
-    cmd = [sys.executable, "-m", "uvicorn", "zhiyi.app:production_app", "--factory", "--host", "127.0.0.1",
-           "--port", str(port), "--workers", str(workers), "--no-access-log", "--log-level", "warning"]
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError("the server did not start")
 
 
 async def _with_db(url: str, fn):
@@ -98,12 +81,14 @@ def _run_clients(opts: Options, release: Release, base_url: str, t0: float) -> l
 
 def _trivial(opts: Options, base_url: str) -> float:
     with ProcessPoolExecutor(opts.procs, mp_context=get_context("spawn")) as pool:
-        futures = [pool.submit(loadgen.trivial_process, base_url, max(1, opts.clients // opts.procs), 4000)
-                   for _ in range(opts.procs)]
+        per_proc = max(1, opts.clients // opts.procs)
+        futures = [pool.submit(loadgen.trivial_process, base_url, per_proc, opts.trivial_requests) for _ in range(opts.procs)]
         return sum(f.result() for f in futures)
 
 
-async def _check(session, records: list[loadgen.Record]) -> dict:
+async def _check(session, records: list[loadgen.Record], accounts: list[str]) -> dict:
+    """Compares the database with what the clients were told. Attempts that got no answer (the
+    server was killed) confirm nothing; the retry of the same key tells the client what happened."""
     q = lambda sql: session.execute(text(sql))  # noqa: E731
     overbooked = (await q("SELECT count(*) FROM slot WHERE booked > capacity")).scalar_one()
     overbooked += (await q("SELECT count(*) FROM (SELECT s.id FROM slot s JOIN booking b ON b.slot_id = s.id "
@@ -119,9 +104,12 @@ async def _check(session, records: list[loadgen.Record]) -> dict:
     confirmed = {r[5] for r in records if r[1] == "book" and r[3] == 201}
     rows = (await q("SELECT id, status FROM booking")).all()
     stored = {str(_uuid(i)): status for i, status in rows}
-    lost = len(confirmed - stored.keys())
-    responses = (await q("SELECT response FROM idempotency_record WHERE status_code = 201")).scalars().all()
-    retrievable = {(json.loads(r) if isinstance(r, str) else r).get("id") for r in responses}
+    lost = _lost(records, stored)
+    # phantom: in the database, never confirmed to anyone, and not retrievable by a key its client
+    # holds (a booking whose answer died with the server is replayed to a retry of its key)
+    sent = {(accounts[r[0]], r[2]) for r in records if r[1] == "book"}
+    responses = (await q("SELECT account_id, key, response FROM idempotency_record WHERE status_code = 201")).all()
+    retrievable = {(json.loads(r) if isinstance(r, str) else r).get("id") for a, k, r in responses if (_uuid(a), k) in sent}
     phantom = len([i for i in stored if i not in confirmed and i not in retrievable])
     # a session had a place never taken by anyone (cancelled bookings count as taken: a "full"
     # answer before a later cancellation was true when given)
@@ -131,10 +119,57 @@ async def _check(session, records: list[loadgen.Record]) -> dict:
     drift = (await q("SELECT count(*) FROM slot s WHERE s.booked <> (SELECT count(*) FROM booking b "
                      "WHERE b.slot_id = s.id AND b.status IN ('booked', 'checked_in'))")).scalar_one()
     false_full = sum(1 for r in records if r[1] == "book" and r[3] == 409 and r[4] == "slot_full" and r[7] in unsold)
-    booked = sum(1 for s in stored.values() if s in ("booked", "checked_in"))
+    booked = sum(1 for s in stored.values() if s in ACTIVE)
     return {"overbooked": int(overbooked), "counter_mismatch": int(drift),
             "duplicates": int(same_day) + twice_by_key, "lost": lost, "phantom": phantom,
             "false_full": false_full, "booked": booked, "unsold_sessions": len(unsold)}
+
+
+def _lost(records: list[loadgen.Record], stored: dict[str, str]) -> int:
+    """Confirmed to a client, not so in the database: a booking missing, or cancelled though its
+    holder never asked; or a cancellation the holder was told of that did not happen. A holder
+    whose cancel never got an answer (given up) cannot tell, so either state is true to it."""
+    confirmed = {r[5] for r in records if r[1] == "book" and r[3] == 201}
+    cancelled = _cancelled(records)
+    undecided = {r[5] for r in records if r[1] == "cancel" and r[3] == 0 and r[4].startswith(loadgen.GAVE_UP)}
+    return (len(confirmed - stored.keys())
+            + sum(1 for b in confirmed - cancelled - undecided if b in stored and stored[b] not in ACTIVE)
+            + sum(1 for b in cancelled if stored.get(b) in ACTIVE))
+
+
+def _cancelled(records: list[loadgen.Record]) -> set[str]:
+    """Bookings whose holders were told they are cancelled: "cancelled", or "not active" to a
+    cancel sent again after an attempt that got no answer (that attempt did it; nobody else
+    cancels a bench patient's booking). The checker holds the database to this."""
+    unanswered = {r[5] for r in records if r[1] == "cancel" and r[3] == 0}
+    return {r[5] for r in records if r[1] == "cancel" and (r[3] == 200 or (_not_active(r) and r[5] in unanswered))}
+
+
+def _not_active(r: loadgen.Record) -> bool:
+    return r[3] == 409 and r[4] == "booking_not_active"
+
+
+def _errors(records: list[loadgen.Record]) -> int:
+    """Answers a patient should not get: unexpected statuses, requests given up unanswered, and
+    "not active" to a first cancel attempt (no earlier attempt can have done it)."""
+    unanswered = {(r[1], r[2]) for r in records if r[3] == 0}
+    return sum(1 for r in records if r[3] not in (0, 200, 201, 409)
+               or (r[3] == 0 and r[4].startswith(loadgen.GAVE_UP))
+               or (r[1] == "cancel" and _not_active(r) and (r[1], r[2]) not in unanswered))
+
+
+def _outage(records: list[loadgen.Record]) -> dict:
+    """Attempts that got no answer, and bookings whose answer was lost that a retry of the key replayed."""
+    unanswered, first_answer = set(), {}
+    for r in records:  # a key's attempts are in the order they were made
+        if r[1] != "book":
+            continue
+        if r[3] == 0:
+            unanswered.add(r[2])
+        else:
+            first_answer.setdefault(r[2], r)
+    recovered = sum(1 for k in unanswered if k in first_answer and first_answer[k][3] == 201 and first_answer[k][10])
+    return {"unanswered": sum(1 for r in records if r[3] == 0), "recovered": recovered}
 
 
 def _uuid(value) -> str:
@@ -155,21 +190,26 @@ def run(opts: Options, log=print) -> dict:
             log("SQLite is the embedded tier: one server process")
             opts.workers = 1
         log(f"starting the server: {opts.workers} workers on port {port}")
-        server = _start_server(url, opts.workers, port)
-        base = f"http://127.0.0.1:{port}"
+        server = Server(url, secret=SECRET, workers=opts.workers, port=port, draw_seconds=opts.draw_seconds)
+        server.start()
+        base = server.base_url
         try:
             t0 = time.time() + opts.lead_s + 3.0
             at = dt.datetime.fromtimestamp(t0, dt.UTC)
             asyncio.run(_with_db(url, lambda s: s.execute(update(ClinicSession).values(release_at=at))))
-            log(f"rush: {opts.clients} clients, release in {t0 - time.time():.1f} s")
-            records = _run_clients(opts, release, base, t0)
+            kill = f", SIGKILL to the server {opts.kill_at:g} s after it" if opts.kill_at is not None else ""
+            log(f"rush: {opts.clients} clients, release in {t0 - time.time():.1f} s{kill}")
+            killer = KillAt(server, t0 + opts.kill_at, log).start() if opts.kill_at is not None else None
+            try:
+                records = _run_clients(opts, release, base, t0)
+            finally:
+                restarts = killer.finish() if killer else 0
             log("trivial endpoint")
             trivial = _trivial(opts, base)
         finally:
-            server.terminate()
-            server.wait(timeout=30)
-        checks = asyncio.run(_with_db(url, lambda s: _check(s, records)))
-        books = [r for r in records if r[1] == "book"]
+            server.stop()
+        checks = asyncio.run(_with_db(url, lambda s: _check(s, records, release.account_ids)))
+        books = [r for r in records if r[1] == "book" and r[3] != 0]
         decisions = [r for r in books if r[3] == 201 or (r[3] == 409 and r[4] == "slot_full")]
         end = max(r[9] for r in records) if records else t0
         latencies = sorted((r[9] - r[8]) * 1000 for r in books)
@@ -192,10 +232,11 @@ def run(opts: Options, log=print) -> dict:
             "booked": checks["booked"], "overbooked": checks["overbooked"], "duplicates": checks["duplicates"],
             "lost": checks["lost"], "phantom": checks["phantom"], "false_full": checks["false_full"],
             "counter_mismatch": checks["counter_mismatch"],
-            "errors": sum(1 for r in records if r[3] not in (200, 201, 409)),
+            "errors": _errors(records),
             "decisions_per_s": round(rate, 1), "sellout_s": round(sellout, 3) if sellout is not None else None,
             "p50_ms": round(statistics.median(latencies), 1) if latencies else None,
             "p99_ms": round(latencies[int(0.99 * (len(latencies) - 1))], 1) if latencies else None,
             "raw_db_decisions_per_s": round(raw_rate, 1), "ratio_to_db": round(rate / raw_rate, 3) if raw_rate else None,
-            "trivial_rps": round(trivial, 1), "workers": opts.workers,
+            "trivial_rps": round(trivial, 1), "workers": opts.workers, "draw_seconds": opts.draw_seconds,
+            "kill_at": opts.kill_at, "restarts": restarts, **_outage(records),
         }

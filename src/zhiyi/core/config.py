@@ -32,7 +32,23 @@ class Settings(BaseSettings):
     log_json: bool = True
     secure_cookies: bool = False
     db_pool_size: int = Field(default=10, ge=1)
+    checkin_opens_minutes: int = Field(default=60, ge=0)  # check-in opens this long before the appointment
+    checkin_late_minutes: int = Field(default=30, ge=0)  # "I have arrived" on the phone until this long after it
+    release_draw_seconds: float = Field(default=3.0, ge=0)  # requests this soon after a release are drawn by lot
+    release_draw_spread_seconds: float = Field(default=2.0, ge=0)  # drawn requests are served over this long
+    booking_requests_per_minute: int = Field(default=30, ge=1)  # per account, on each server process
+    reminder_hours_before: int = Field(default=24, ge=1)  # appointment reminders go out this long before
+    reminder_sweep_seconds: float = Field(default=300, gt=0)
+    queue_poll_seconds: float = Field(default=1.0, gt=0)  # how often live queue pages look for changes
+    queue_stream_seconds: float = Field(default=600, gt=0)  # a live stream then ends; browsers reconnect
     forwarded_allow_ips: str = "127.0.0.1"  # proxies whose X-Forwarded-For is trusted (client address, audit)
+    waitlist_hold_minutes: int = Field(default=15, ge=1)  # a freed place is held this long for the next waiting patient
+    waitlist_sweep_seconds: float = Field(default=15.0, gt=0)  # how often workers expire holds that ran out
+    no_show_grace_minutes: int = Field(default=30, ge=0)  # still "booked" this long after the slot's end: a no-show
+    no_show_limit: int = Field(default=3, ge=1)  # this many no-shows ...
+    no_show_window_days: int = Field(default=90, ge=1)  # ... within this many days ...
+    no_show_suspension_days: int = Field(default=30, ge=1)  # ... suspend online booking this long after the last
+    no_show_sweep_seconds: float = Field(default=300.0, gt=0)  # how often workers mark no-shows
 
     @property
     def is_sqlite(self) -> bool:

@@ -23,13 +23,15 @@ class DomainError(Exception):
     message = "The request could not be processed."
 
     def __init__(self, message: str | None = None, *, code: str | None = None,
-                 errors: list[FieldError] | None = None, headers: dict[str, str] | None = None):
+                 errors: list[FieldError] | None = None, headers: dict[str, str] | None = None,
+                 params: dict[str, str] | None = None):
         super().__init__(message or self.message)
         self.message = message or self.message
         if code:
             self.code = code
         self.errors = errors or []
         self.headers = headers or {}
+        self.params = params or {}  # fill the message's %(name)s after translation
 
 
 class NotAuthenticated(DomainError):
@@ -66,6 +68,7 @@ class ErrorBody:
     message: str
     errors: list[FieldError] = field(default_factory=list)
     request_id: str | None = None
+    params: dict[str, str] = field(default_factory=dict)  # for the message, after translation; not sent
 
     def as_dict(self) -> dict:
         return {

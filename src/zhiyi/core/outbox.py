@@ -22,7 +22,7 @@ from sqlalchemy import JSON, Index, String, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
-from zhiyi.core import clock, ids
+from zhiyi.core import clock, ids, jobs
 from zhiyi.core.db import Base, IdMixin
 
 log = logging.getLogger("zhiyi.outbox")
@@ -100,7 +100,7 @@ async def deliver_pending(session: AsyncSession, *, limit: int = 100) -> int:
 
 
 class Worker:
-    """Drains the outbox in the background of a process."""
+    """Drains the outbox in the background of a process, and runs the periodic jobs (core.jobs)."""
 
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], interval: float = 1.0):
         self.sessionmaker = sessionmaker
@@ -108,6 +108,7 @@ class Worker:
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
         self._stopping = False
+        self._jobs = jobs.Schedule()
 
     def wake(self) -> None:
         self._wake.set()
@@ -118,6 +119,10 @@ class Worker:
             await session.commit()
             return n
 
+    async def run_jobs(self) -> int:
+        """Run the periodic jobs that are due (each in its own transaction)."""
+        return await self._jobs.run_due(self.sessionmaker)
+
     async def run(self) -> None:
         while not self._stopping:
             try:
@@ -125,6 +130,7 @@ class Worker:
             except Exception:
                 log.exception("outbox worker pass failed")
                 n = 0
+            n += await self.run_jobs()
             if n:
                 continue
             self._wake.clear()

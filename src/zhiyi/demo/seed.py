@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from zhiyi.core import clock, ids, security
 from zhiyi.core.policy import Role
 from zhiyi.demo import catalog as cat
+from zhiyi.demo.clinic_now import seed_clinic_now
 from zhiyi.demo.people import Names, People, between, pick, stream
 from zhiyi.demo.timetable import seed_timetable
 from zhiyi.domains.identity.service import create_account
@@ -383,9 +384,13 @@ async def seed(session: AsyncSession, *, patients: int = 2000, seed: int = 42, p
     # The weekly timetable and `days` days of clinic sessions generated from it (today first).
     report(STEP_SESSIONS, 0, 1)
     templates, sessions = await seed_timetable(session, stream(seed, "timetable"), first=today, days=days)
+    # ... and an extra clinic of the demo doctor starting now, with patients waiting (the queue pages)
+    await seed_clinic_now(session, practitioner_id=staff.demo_doctor.id, department_id=staff.demo_doctor.department_id,
+                          campus_id=main_id, desk_account_id=accounts["demo-registrar"].id,
+                          patient_ids=[p.id for p in created[4:]])
     report(STEP_SESSIONS, 1, 1)
     return SeedResult(
         **org.counts, practitioners=staff.count, patients=len(created), accounts=len(accounts),
-        family_links=len(links), days=days, clinic_templates=templates, clinic_sessions=sessions,
+        family_links=len(links), days=days, clinic_templates=templates, clinic_sessions=sessions + 1,
         logins=list(DEMO_LOGINS),
     )

@@ -1,4 +1,4 @@
-"""The list of installed domains: their models, policies, routers and handlers.
+"""The list of installed domains: their models, policies, routers, handlers and periodic jobs.
 
 app.py, migrations and tests read this one list instead of naming domains themselves.
 """
@@ -14,15 +14,23 @@ from zhiyi.domains.patients import api as patients_api
 from zhiyi.domains.patients import models as patients_models  # noqa: F401
 from zhiyi.domains.patients import policy as patients_policy
 from zhiyi.domains.patients import web as patients_web
+from zhiyi.domains.queueing import api as queueing_api
+from zhiyi.domains.queueing import models as queueing_models  # noqa: F401
+from zhiyi.domains.queueing import policy as queueing_policy
+from zhiyi.domains.queueing import web as queueing_web
 from zhiyi.domains.scheduling import api as scheduling_api
+from zhiyi.domains.scheduling import jobs as scheduling_jobs  # noqa: F401  (periodic jobs, run by workers)
 from zhiyi.domains.scheduling import models as scheduling_models  # noqa: F401
+from zhiyi.domains.scheduling import waitlist_web as scheduling_waitlist_web
 from zhiyi.domains.scheduling import web as scheduling_web
 from zhiyi.web import shortcuts
 
-API_ROUTERS = [identity_api.router, org_api.router, patients_api.router, scheduling_api.router]
-WEB_ROUTERS = [identity_web.router, patients_web.router, scheduling_web.router]
-POLICIES = [patients_policy.install]
-SHORTCUTS = [scheduling_web.book_again_shortcuts]  # offered on the home pages (web/shortcuts.py)
+API_ROUTERS = [identity_api.router, org_api.router, patients_api.router, scheduling_api.router,
+               queueing_api.router]
+WEB_ROUTERS = [identity_web.router, patients_web.router, scheduling_web.router, scheduling_waitlist_web.router,
+               queueing_web.router]
+POLICIES = [patients_policy.install, queueing_policy.install]
+SHORTCUTS = [queueing_web.arrival_shortcuts, scheduling_web.book_again_shortcuts]  # offered on the home pages (web/shortcuts.py)
 
 
 def install_policies() -> None:

@@ -8,6 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 
 from zhiyi.core import requestctx
@@ -40,7 +41,7 @@ def _locale(request: Request) -> str:
 
 def render(request: Request, status: int, body: ErrorBody, headers: dict[str, str] | None = None) -> Response:
     t = translator(_locale(request))
-    body.message = t.gettext(body.message)
+    body.message = t.gettext(body.message, **body.params)
     for e in body.errors:
         e.message = t.gettext(e.message)
     body.request_id = requestctx.request_id.get()
@@ -53,7 +54,8 @@ def render(request: Request, status: int, body: ErrorBody, headers: dict[str, st
 def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError):
-        return render(request, exc.status, ErrorBody(exc.code, exc.message, list(exc.errors)), exc.headers)
+        return render(request, exc.status, ErrorBody(exc.code, exc.message, list(exc.errors), params=exc.params),
+                      exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError):
@@ -82,6 +84,13 @@ def install(app: FastAPI) -> None:
     async def data_error(request: Request, exc: DataError):
         log.info("data refused by the database", extra={"path": request.url.path, "detail": str(exc.orig)[:200]})
         return render(request, 400, ErrorBody("bad_request", N_("The request could not be processed.")))
+
+    @app.exception_handler(PoolTimeout)
+    async def overloaded(request: Request, exc: PoolTimeout):
+        # every database connection stayed busy for the pool's timeout: a load to shed, not a bug
+        log.warning("database pool exhausted", extra={"path": request.url.path})
+        return render(request, 503, ErrorBody("busy", N_("The hospital's system is very busy; please try again in a "
+                                                         "moment.")), {"Retry-After": "2"})
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception):

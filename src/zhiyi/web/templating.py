@@ -55,13 +55,17 @@ async def check_csrf(request: Request) -> None:
         raise Forbidden("The form has expired; reload the page and try again.", code="csrf_failed")
 
 
-def render(request: Request, template: str, status: int = 200, headers: dict | None = None, **ctx) -> HTMLResponse:
+def render_text(request: Request, template: str, **ctx) -> str:
+    """A page or a fragment of one (live pages stream fragments) in the reader's language."""
     t = translator(locale_of(request))
-    html = _env.get_template(template).render(
+    return _env.get_template(template).render(
         request=request, _=t.gettext, gettext=t.gettext, ngettext=t.ngettext, t=t, lang=t.html_lang,
         locale=t.locale, elderly=elderly_of(request), csrf=csrf_token(request),
         actor=getattr(request.state, "actor", None), **ctx)
-    return HTMLResponse(html, status_code=status, headers=headers)
+
+
+def render(request: Request, template: str, status: int = 200, headers: dict | None = None, **ctx) -> HTMLResponse:
+    return HTMLResponse(render_text(request, template, **ctx), status_code=status, headers=headers)
 
 
 def error_page(request: Request, status: int, body: ErrorBody, headers: dict | None = None) -> HTMLResponse:

@@ -7,7 +7,7 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from zhiyi.domains.org.models import Campus, Department, Practitioner, PractitionerCampus
+from zhiyi.domains.org.models import Campus, Department, Practitioner, PractitionerCampus, Room
 
 
 async def campuses(session: AsyncSession) -> list[Campus]:
@@ -37,3 +37,7 @@ async def practitioners(session: AsyncSession, *, department_id: uuid.UUID | Non
 
 async def practitioners_in(session: AsyncSession, ids: set[uuid.UUID]) -> list[Practitioner]:
     return list((await session.scalars(select(Practitioner).where(Practitioner.id.in_(ids)))).all())
+
+
+async def rooms_in(session: AsyncSession, ids: set[uuid.UUID]) -> list[Room]:
+    return list((await session.scalars(select(Room).where(Room.id.in_(ids)))).all())

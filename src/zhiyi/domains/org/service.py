@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from zhiyi.core.errors import NotFound
 from zhiyi.domains.org import repository as repo
-from zhiyi.domains.org.models import Campus, Practitioner
+from zhiyi.domains.org.models import Campus, Practitioner, Room
 from zhiyi.domains.org.schemas import DepartmentNode
 
 
@@ -59,3 +59,7 @@ async def department_subtree_ids(session: AsyncSession, *, department_id: uuid.U
 
 async def practitioners_by_ids(session: AsyncSession, *, ids: set[uuid.UUID]) -> dict[uuid.UUID, Practitioner]:
     return {p.id: p for p in await repo.practitioners_in(session, ids)} if ids else {}
+
+
+async def rooms_by_ids(session: AsyncSession, *, ids: set[uuid.UUID]) -> dict[uuid.UUID, Room]:
+    return {r.id: r for r in await repo.rooms_in(session, ids)} if ids else {}

@@ -14,6 +14,10 @@ async def get(session: AsyncSession, patient_id: uuid.UUID) -> Patient | None:
     return await session.get(Patient, patient_id)
 
 
+async def get_many(session: AsyncSession, patient_ids: set[uuid.UUID]) -> list[Patient]:
+    return list((await session.scalars(select(Patient).where(Patient.id.in_(patient_ids)))).all())
+
+
 async def by_id_hash(session: AsyncSession, id_hash: str) -> Patient | None:
     return await session.scalar(select(Patient).where(Patient.id_number_hash == id_hash))
 

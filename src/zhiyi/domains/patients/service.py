@@ -94,6 +94,11 @@ async def get_patient(session: AsyncSession, *, patient_id: uuid.UUID) -> Patien
     return patient
 
 
+async def patients_by_ids(session: AsyncSession, *, ids: set[uuid.UUID]) -> dict[uuid.UUID, Patient]:
+    """Records without an access decision: the caller has decided and audits what it shows."""
+    return {p.id: p for p in await repo.get_many(session, ids)} if ids else {}
+
+
 async def update_patient(session: AsyncSession, *, patient_id: uuid.UUID, changes: dict) -> Patient:
     patient = await get_patient(session, patient_id=patient_id)
     for key, value in changes.items():

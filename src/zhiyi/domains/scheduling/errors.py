@@ -1,6 +1,6 @@
 """Errors of the scheduling domain."""
 
-from zhiyi.core.errors import Conflict, NotFound, RuleViolated
+from zhiyi.core.errors import Conflict, Forbidden, NotFound, RuleViolated
 
 
 class SlotNotFound(NotFound):
@@ -45,3 +45,29 @@ class CancelTooLate(RuleViolated):
 
 class BookingNotActive(Conflict):
     code, message = "booking_not_active", "This booking is no longer active."
+
+
+class WaitlistEntryNotFound(NotFound):
+    code, message = "waitlist_entry_not_found", "No such waiting-list entry."
+
+
+class PlacesAvailable(Conflict):
+    code, message = "places_available", "This clinic still has free places: book one instead of waiting."
+
+
+class AlreadyWaiting(Conflict):
+    code, message = "already_waiting", "This patient is already on the waiting list of this clinic."
+
+
+class NotWaiting(Conflict):
+    code, message = "not_waiting", "This patient is no longer on the waiting list."
+
+
+class OfferNotOpen(Conflict):
+    code, message = "offer_not_open", "There is no place held for this patient (the offer was taken, declined or has expired)."
+
+
+class OnlineBookingSuspended(Forbidden):
+    code = "online_booking_suspended"
+    message = ("Online booking is suspended until %(until)s after repeated missed appointments. "
+               "Please book at a registration desk or by phone.")

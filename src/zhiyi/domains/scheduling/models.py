@@ -23,6 +23,7 @@ class Period(StrEnum):
     am = "am"
     pm = "pm"
     evening = "evening"
+    extra = "extra"  # 加诊: an extra clinic outside the timetable
 
 
 class SessionStatus(StrEnum):
@@ -123,4 +124,79 @@ class Booking(IdMixin, Base):
     booked_by_account_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("account.id"))
     created_at: Mapped[dt.datetime]
     cancelled_at: Mapped[dt.datetime | None]
+    reminded_at: Mapped[dt.datetime | None]  # when the reminder was sent (once)
 
+
+
+class WaitlistStatus(StrEnum):
+    waiting = "waiting"  # in line for a place of a full session
+    offered = "offered"  # a freed place is held for this patient until hold_expires_at
+    booked = "booked"  # the offer was accepted: booking_id
+    declined = "declined"
+    expired = "expired"  # the hold ran out; the place went to the next patient
+    left = "left"  # the patient left the waiting list
+    closed = "closed"  # the session was stopped or is over
+
+
+LIVE_WAITLIST = (WaitlistStatus.waiting.value, WaitlistStatus.offered.value)
+
+
+class WaitlistEntry(IdMixin, Base):
+    """A patient waiting for a place in a full clinic session (候补). A freed place is offered to
+    the first in line and held for them: the slot's `booked` counter keeps counting it, so the
+    place is never on open sale while it is held."""
+
+    __tablename__ = "waitlist_entry"
+    __table_args__ = (
+        # one live entry per patient and session (a patient who left may join again, at the back)
+        Index("uq_waitlist_entry_live", "session_id", "patient_id", unique=True,
+              postgresql_where=text("status IN ('waiting', 'offered')"),
+              sqlite_where=text("status IN ('waiting', 'offered')")),
+        Index("ix_waitlist_entry_line", "session_id", "created_at",
+              postgresql_where=text("status = 'waiting'"), sqlite_where=text("status = 'waiting'")),
+        Index("ix_waitlist_entry_hold", "hold_expires_at",
+              postgresql_where=text("status = 'offered'"), sqlite_where=text("status = 'offered'")),
+        Index("ix_waitlist_entry_patient", "patient_id", "session_on"),
+        CheckConstraint("status <> 'offered' OR (slot_id IS NOT NULL AND hold_expires_at IS NOT NULL)",
+                        name="offer_holds_a_place"),
+    )
+
+    session_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clinic_session.id"))
+    patient_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("patient.id"))
+    department_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("department.id"))
+    session_on: Mapped[dt.date]
+    status: Mapped[str] = mapped_column(String(10), default=WaitlistStatus.waiting)
+    channel: Mapped[str] = mapped_column(String(10))  # online (patient or proxy) | desk
+    joined_by_account_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("account.id"))
+    created_at: Mapped[dt.datetime]  # the order of the line
+    slot_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("slot.id"))  # the held place
+    offered_at: Mapped[dt.datetime | None]
+    hold_expires_at: Mapped[dt.datetime | None]
+    booking_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("booking.id"))
+    closed_at: Mapped[dt.datetime | None]
+
+
+class BookingSuspension(Base):
+    """Online booking suspended after repeated no-shows (written when the limit is reached, so the
+    booking path reads one row by primary key)."""
+
+    __tablename__ = "booking_suspension"
+
+    patient_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("patient.id"), primary_key=True)
+    starts_at: Mapped[dt.datetime]
+    ends_at: Mapped[dt.datetime]
+    no_shows: Mapped[int]  # counted in the window when the suspension was last set
+    updated_at: Mapped[dt.datetime]
+
+
+class DrawEntry(Base):
+    """A patient's one ticket in the draw of a release instant (放号抽签, see scheduling/draw.py)."""
+
+    __tablename__ = "release_draw_entry"
+    __table_args__ = (Index("ix_release_draw_entry_order", "release_at", "ticket"),)
+
+    release_at: Mapped[dt.datetime] = mapped_column(primary_key=True)
+    patient_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("patient.id"), primary_key=True)
+    ticket: Mapped[float]  # uniform in [0, 1): the order in which the draw's requests are served
+    idempotency_key: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime]

@@ -5,12 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import Row, Uuid, bindparam, exists, func, insert, select, update
+from sqlalchemy import Date, Row, Uuid, bindparam, exists, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from zhiyi.core.db import UTCDateTime
 from zhiyi.domains.scheduling.models import (
     ACTIVE_BOOKING,
     Booking,
+    BookingSuspension,
     ClinicSession,
     ClinicTemplate,
     ReleasePolicy,
@@ -104,6 +106,26 @@ async def has_active_booking(session: AsyncSession, *, patient_id: uuid.UUID, de
         Booking.status.in_(ACTIVE_BOOKING)))))
 
 
+_booking, _suspension = Booking.__table__, BookingSuspension.__table__
+_BLOCKERS = select(
+    exists().where(_booking.c.patient_id == bindparam("patient_id", type_=Uuid()),
+                   _booking.c.department_id == bindparam("department_id", type_=Uuid()),
+                   _booking.c.session_on == bindparam("day", type_=Date()), _booking.c.status.in_(ACTIVE_BOOKING)),
+    select(_suspension.c.ends_at).where(_suspension.c.patient_id == bindparam("patient_id", type_=Uuid()),
+                                        _suspension.c.ends_at > bindparam("now", type_=UTCDateTime()))
+    .scalar_subquery(),
+)
+
+
+async def booking_blockers(session: AsyncSession, *, patient_id: uuid.UUID, department_id: uuid.UUID, day: dt.date,
+                           now: dt.datetime) -> tuple[bool, dt.datetime | None]:
+    """(an active booking this department and day, the end of an online-booking suspension): one
+    statement on the booking hot path, two index lookups (the real-name index, a primary key)."""
+    row = (await session.execute(_BLOCKERS, {"patient_id": patient_id, "department_id": department_id, "day": day,
+                                             "now": now})).one()
+    return bool(row[0]), row[1]
+
+
 async def get_booking(session: AsyncSession, booking_id: uuid.UUID) -> Booking | None:
     return await session.get(Booking, booking_id)
 
@@ -145,3 +167,18 @@ async def departments_with_sessions(session: AsyncSession, *, first: dt.date, la
     q = (select(ClinicSession.department_id).distinct()
          .where(ClinicSession.session_on.between(first, last), ClinicSession.status == "open"))
     return set((await session.scalars(q)).all())
+
+
+async def bookings_on(session: AsyncSession, patient_id: uuid.UUID, day: dt.date) -> list[tuple[Booking, Slot, ClinicSession]]:
+    q = (select(Booking, Slot, ClinicSession).join(Slot, Slot.id == Booking.slot_id)
+         .join(ClinicSession, ClinicSession.id == Booking.session_id)
+         .where(Booking.patient_id == patient_id, Booking.session_on == day).order_by(Slot.starts_at))
+    return [(b, s, c) for b, s, c in (await session.execute(q)).all()]
+
+
+async def change_status(session: AsyncSession, booking_id: uuid.UUID, *, old: tuple[str, ...], new: str) -> bool:
+    """One conditional UPDATE: of concurrent changes, exactly one finds the old status."""
+    result = await session.execute(update(Booking).where(Booking.id == booking_id, Booking.status.in_(old))
+                                   .values(status=new).returning(Booking.id)
+                                   .execution_options(synchronize_session=False))
+    return result.first() is not None

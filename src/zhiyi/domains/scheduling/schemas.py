@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from typing import Literal
 
-from pydantic import BaseModel, model_validator
+from pydantic import AwareDatetime, BaseModel, model_validator
 from pydantic_core import PydanticCustomError
 
 from zhiyi.core.fields import Strict
@@ -68,3 +68,41 @@ class SessionRead(BaseModel):
     capacity: int
     available: int
     status: str = "open"
+    room_id: uuid.UUID | None = None
+
+
+class WaitlistJoin(Strict):
+    """Wait for a place in a full clinic session."""
+
+    session_id: uuid.UUID
+    patient_id: uuid.UUID | None = None  # default: the caller's own record
+
+
+class WaitlistEntryRead(BaseModel):
+    id: uuid.UUID
+    session_id: uuid.UUID
+    patient_id: uuid.UUID
+    department_id: uuid.UUID
+    practitioner_id: uuid.UUID
+    campus_id: uuid.UUID
+    session_on: dt.date
+    period: str
+    status: str  # waiting | offered | booked | declined | expired | left
+    joined_at: dt.datetime
+    position: int | None = None  # place in line while waiting (1 = next)
+    slot_id: uuid.UUID | None = None  # the held place, once offered
+    slot_starts_at: dt.datetime | None = None
+    slot_ends_at: dt.datetime | None = None
+    hold_expires_at: dt.datetime | None = None  # accept before this
+    booking_id: uuid.UUID | None = None  # once accepted
+
+
+class SessionMove(Strict):
+    starts_at: AwareDatetime  # the new start (with its UTC offset); the session keeps its length
+
+
+class SessionChangeRead(BaseModel):
+    session_id: uuid.UUID
+    rebooked: list[uuid.UUID]  # the new bookings of patients moved elsewhere
+    cancelled: list[uuid.UUID]  # bookings left without a place (the patients are told)
+    moved: list[uuid.UUID]  # bookings that followed a moved session

@@ -22,7 +22,7 @@ from zhiyi.core.errors import Forbidden
 from zhiyi.core.policy import Actor, Role
 from zhiyi.domains.org import service as org
 from zhiyi.domains.patients import service as patients
-from zhiyi.domains.scheduling import events
+from zhiyi.domains.scheduling import events, holds, no_shows
 from zhiyi.domains.scheduling import repository as repo
 from zhiyi.domains.scheduling.errors import (
     BookingNotActive,
@@ -93,6 +93,25 @@ async def generate_sessions(session: AsyncSession, *, first: dt.date, days: int)
     return len(sessions)
 
 
+async def add_extra_session(session: AsyncSession, *, practitioner_id: uuid.UUID, department_id: uuid.UUID,
+                            campus_id: uuid.UUID, room_id: uuid.UUID | None, starts_at: dt.datetime,
+                            ends_at: dt.datetime, slot_minutes: int = 10, slot_capacity: int = 1,
+                            clinic_type: str = "general", release_at: dt.datetime | None = None) -> uuid.UUID:
+    """An extra clinic (加诊) outside the weekly timetable, released at once unless told otherwise."""
+    session_id, step = ids.new_id(), dt.timedelta(minutes=slot_minutes)
+    day = starts_at.astimezone(_zone()).date()
+    slots, at = [], starts_at
+    while at + step <= ends_at:
+        slots.append({"id": ids.new_id(), "session_id": session_id, "starts_at": at, "ends_at": at + step,
+                      "capacity": slot_capacity, "booked": 0})
+        at += step
+    await repo.insert_sessions(session, [{
+        "id": session_id, "practitioner_id": practitioner_id, "department_id": department_id, "campus_id": campus_id,
+        "room_id": room_id, "session_on": day, "period": "extra", "clinic_type": clinic_type, "starts_at": starts_at,
+        "ends_at": ends_at, "release_at": release_at or clock.now(), "status": "open"}], slots)
+    return session_id
+
+
 async def find_sessions(session: AsyncSession, *, department_id: uuid.UUID | None = None,
                         campus_id: uuid.UUID | None = None, practitioner_id: uuid.UUID | None = None,
                         first: dt.date, last: dt.date, title: str | None = None, limit: int = 200) -> list[SessionRead]:
@@ -111,7 +130,7 @@ def _session_read(s: ClinicSession, p, capacity: int, booked: int, now: dt.datet
         practitioner_title=p.title, department_id=s.department_id, campus_id=s.campus_id, session_on=s.session_on,
         period=s.period, clinic_type=s.clinic_type, starts_at=s.starts_at, ends_at=s.ends_at,
         release_at=s.release_at, released=s.release_at <= now, capacity=capacity, available=capacity - booked,
-        status=s.status)
+        status=s.status, room_id=s.room_id)
 
 
 async def departments_with_sessions(session: AsyncSession, *, first: dt.date, last: dt.date) -> set[uuid.UUID]:
@@ -182,8 +201,9 @@ async def book_slot(session: AsyncSession, *, actor: Actor, patient_id: uuid.UUI
         raise SlotInPast()
     if cs.release_at > now:
         raise NotYetReleased()
-    if await repo.has_active_booking(session, patient_id=patient.id, department_id=cs.department_id, day=cs.session_on):
-        raise RealNameRuleViolated()
+    # one statement: online booking not suspended after no-shows, and the real-name rule
+    await no_shows.check_may_book(session, actor=actor, patient_id=patient.id, department_id=cs.department_id,
+                                  day=cs.session_on, now=now)
     taken = await (repo.take_place(session, slot_id) if slot_id is not None
                    else repo.take_place_in_session(session, cs.id, now))
     if taken is None:
@@ -230,7 +250,8 @@ async def cancel_booking(session: AsyncSession, *, actor: Actor, booking_id: uui
     if not await repo.mark_cancelled(session, booking.id, clock.now()):
         raise BookingNotActive()
     await session.refresh(booking)
-    await repo.give_back_place(session, slot.id)  # the place is free again at once
+    # the place is free again at once: held for the first patient on the waiting list, else on open sale
+    await holds.pass_place(session, slot=slot, cs=cs, now=clock.now())
     await outbox.publish(session, events.BOOKING_CANCELLED, {"booking_id": str(booking.id), "patient_id": str(booking.patient_id),
                                                        "slot_id": str(slot.id), "session_id": str(cs.id)})
     return booking_read(booking, slot, cs)
@@ -276,3 +297,30 @@ async def book_again(session: AsyncSession, *, actor: Actor, patient_ids: list[u
         out.append((b, next((s for s in sessions if s.released and s.available > 0 and s.starts_at > now
                              and (b.patient_id, s.department_id, s.session_on) not in taken), None)))
     return out
+
+
+# --- arrival (used by the queueing domain, which checks access itself) ---------------------------
+
+async def booking_record(session: AsyncSession, *, booking_id: uuid.UUID) -> BookingRead | None:
+    """A booking without an access decision: for a domain that has made its own."""
+    booking = await repo.get_booking(session, booking_id)
+    if booking is None:
+        return None
+    slot, cs = await repo.slot_with_session(session, booking.slot_id)
+    return booking_read(booking, slot, cs)
+
+
+async def bookings_on(session: AsyncSession, *, patient_id: uuid.UUID, day: dt.date) -> list[BookingRead]:
+    """A patient's bookings of one day, without an access decision (the caller made it)."""
+    return [booking_read(b, s, c) for b, s, c in await repo.bookings_on(session, patient_id, day)]
+
+
+async def mark_checked_in(session: AsyncSession, *, booking_id: uuid.UUID) -> bool:
+    """booked -> checked_in; False when the booking was not (or no longer) booked."""
+    return await repo.change_status(session, booking_id, old=(BookingStatus.booked.value,),
+                                    new=BookingStatus.checked_in.value)
+
+
+async def mark_completed(session: AsyncSession, *, booking_id: uuid.UUID) -> bool:
+    return await repo.change_status(session, booking_id, old=(BookingStatus.checked_in.value,),
+                                    new=BookingStatus.completed.value)

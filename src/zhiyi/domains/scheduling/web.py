@@ -1,14 +1,16 @@
 """Pages of the scheduling domain: find a doctor, choose a time, confirm (idempotent, like the API),
-my appointments with cancelling, and the "Book again" shortcuts of the patient's home pages."""
+my appointments with cancelling and waiting lists (the forms of waiting lists: waitlist_web.py),
+and the "Book again" shortcuts of the patient's home pages."""
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
 from dataclasses import dataclass
+from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,12 +18,13 @@ from zhiyi.core import audit, clock, idempotency
 from zhiyi.core.config import get_settings
 from zhiyi.core.errors import DomainError, Forbidden
 from zhiyi.core.i18n import N_, Translator, translator
-from zhiyi.core.policy import Actor
+from zhiyi.core.policy import Actor, Role
 from zhiyi.domains.org import service as org
 from zhiyi.domains.org.schemas import DepartmentNode
 from zhiyi.domains.patients import service as patients
-from zhiyi.domains.scheduling import service
+from zhiyi.domains.scheduling import draw, service, waitlist
 from zhiyi.domains.scheduling.errors import BookingNotFound, SessionNotFound, SlotNotFound
+from zhiyi.domains.scheduling.models import LIVE_WAITLIST
 from zhiyi.domains.scheduling.schemas import BookingCreate, SessionRead
 from zhiyi.http.auth import web_actor
 from zhiyi.http.tx import TxRoute, session_of
@@ -34,9 +37,15 @@ TITLES = {"resident": N_("Resident physician"), "attending": N_("Attending physi
           "associate_chief": N_("Associate chief physician"), "chief": N_("Chief physician")}
 CLINIC_TYPES = {"general": N_("General clinic"), "specialist": N_("Specialist clinic"),
                 "expert": N_("Expert clinic"), "special_needs": N_("Special-needs clinic")}
-PERIODS = {"am": N_("Morning"), "pm": N_("Afternoon"), "evening": N_("Evening")}
+PERIODS = {"am": N_("Morning"), "pm": N_("Afternoon"), "evening": N_("Evening"), "extra": N_("Extra clinic")}
+WAITLIST_NOTES = {"joined": N_("You are on the waiting list. When a place is freed it is held for you and we send you a message."),
+                  "left": N_("You have left the waiting list."),
+                  "declined": N_("You declined the place; it goes to the next patient in line.")}
 STATUSES = {"booked": N_("Booked"), "checked_in": N_("Checked in"), "completed": N_("Seen"),
             "cancelled": N_("Cancelled"), "no_show": N_("Missed")}
+
+
+DESK, DESK_PATIENT = "desk", "zhiyi.desk_patient"
 
 
 @dataclass(frozen=True)
@@ -100,6 +109,8 @@ class View:
             return "—"
         if p.relationship is None:
             return self.t.gettext("Myself (%(name)s)", name=p.name)
+        if p.relationship == DESK:
+            return self.t.gettext("%(name)s (at the desk)", name=p.name)
         return f"{p.name} · {self.t.gettext(p.relationship.capitalize())}"
 
 
@@ -127,10 +138,15 @@ def _today() -> dt.date:
 
 async def _people(request: Request, actor: Actor) -> dict[uuid.UUID, Person]:
     """The user and the family members they act for (active links only); listing them is audited as on
-    the portal. Booking pages are for patients: other accounts are refused."""
-    if actor.patient_id is None:
-        raise Forbidden()
+    the portal. A registration desk books for the patient it chose (/desk/book/<id>); other accounts
+    without a patient record are refused."""
     session = session_of(request)
+    if actor.patient_id is None:
+        chosen = _uuid(request.session.get(DESK_PATIENT)) if actor.has(Role.registrar) else None
+        if chosen is None:
+            raise Forbidden()
+        p, _ = await patients.access_patient(session, actor=actor, patient_id=chosen, action="book")
+        return {p.id: Person(p.id, p.name, DESK)}
     me = await patients.get_patient(session, patient_id=actor.patient_id)
     people = {me.id: Person(me.id, me.name, None)}
     for link, p in await patients.active_dependents(session, proxy_patient_id=me.id):
@@ -182,6 +198,17 @@ def _department_groups(tree: list[DepartmentNode], bookable: set[uuid.UUID], v: 
     return groups
 
 
+@router.get("/desk/book/{patient_id}")
+async def desk_book(request: Request, patient_id: uuid.UUID, actor: Actor = Depends(web_actor)):
+    """A registration desk (or phone agent) books for a patient it found: the booking pages then act
+    for that patient, and the bookings are made as desk bookings at the desk's campuses."""
+    if not actor.has(Role.registrar) or actor.patient_id is not None:
+        raise Forbidden()
+    await patients.access_patient(session_of(request), actor=actor, patient_id=patient_id, action="book")
+    request.session[DESK_PATIENT] = str(patient_id)
+    return RedirectResponse("/book", status_code=303)
+
+
 @router.get("/book")
 async def find(request: Request, department: str | None = None, campus: str | None = None, day: str | None = None,
                title: str | None = None, actor: Actor = Depends(web_actor)):
@@ -206,18 +233,32 @@ async def find(request: Request, department: str | None = None, campus: str | No
 
 @router.get("/book/session/{session_id}")
 async def times(request: Request, session_id: str, patient: str | None = None, actor: Actor = Depends(web_actor)):
-    session = session_of(request)
-    people = await _people(request, actor)
     sid = _uuid(session_id)
     if sid is None:
         raise SessionNotFound()
+    return await session_page(request, actor, sid, _uuid(patient))
+
+
+async def session_page(request: Request, actor: Actor, sid: uuid.UUID, chosen: uuid.UUID | None, *,
+                       message: str | None = None, status: int = 200):
+    """The free times of a session; when it is full, its waiting list (who of the family waits, and
+    the form to join for the others)."""
+    session = session_of(request)
+    people = await _people(request, actor)
     s = await service.get_session(session, session_id=sid)
     now = clock.now()
     free = [x for x in await service.session_slots(session, session_id=sid) if x.available > 0 and x.starts_at > now]
-    chosen = _uuid(patient)
-    return render(request, "scheduling/templates/session.html", v=await _view(session, translator(locale_of(request))),
-                  s=s, free=free, people=list(people.values()),
-                  chosen=chosen if chosen in people else actor.patient_id)
+    waiting = []
+    if not free and s.released and s.status == "open" and s.ends_at > now:
+        waiting = [e for e in await waitlist.waitlist_for(session, actor=actor, patient_ids=list(people))
+                   if e.session_id == sid and e.status in LIVE_WAITLIST]
+    others = [p for p in people.values() if p.id not in {e.patient_id for e in waiting}]
+    chosen = chosen if chosen in people else actor.patient_id
+    return render(request, "scheduling/templates/session.html", status=status,
+                  v=await _view(session, translator(locale_of(request))), s=s, free=free, people=list(people.values()),
+                  chosen=chosen, waiting=waiting, others=others, person_of=people, now=now, message=message,
+                  hold_minutes=get_settings().waitlist_hold_minutes,
+                  join_chosen=chosen if chosen in {p.id for p in others} else (others[0].id if others else None))
 
 
 @router.get("/book/confirm")
@@ -248,6 +289,9 @@ async def confirm(request: Request, actor: Actor = Depends(web_actor), _csrf=Dep
         if slot_id is None:
             raise SlotNotFound()
         body = BookingCreate(slot_id=slot_id, patient_id=patient_id)
+        draw.limit(actor)
+        await draw.wait_turn(session, actor=actor, patient_id=patient_id, slot_id=slot_id, session_id=None,
+                             idempotency_key=key)  # at a release instant: served in the order of the draw
         fingerprint = idempotency.request_hash({"op": "book", **body.model_dump(mode="json"),
                                                 "patient_id": str(patient_id)})
         earlier = await idempotency.claim(session, account_id=actor.account_id, key=key, fingerprint=fingerprint)
@@ -261,7 +305,8 @@ async def confirm(request: Request, actor: Actor = Depends(web_actor), _csrf=Dep
         return await _failed(request, slot_id, people.get(patient_id), status=422,
                              message=t.gettext("The form has expired; reload the page and try again."))
     except DomainError as exc:
-        return await _failed(request, slot_id, people.get(patient_id), status=exc.status, message=t.gettext(exc.message))
+        return await _failed(request, slot_id, people.get(patient_id), status=exc.status,
+                             message=t.gettext(exc.message, **exc.params))
     return RedirectResponse(f"/book/done/{booking.id}", status_code=303)
 
 
@@ -300,16 +345,26 @@ async def _appointments_page(request: Request, actor: Actor, *, message: str | N
     upcoming = [b for b in bookings if b.status in service.ACTIVE_BOOKING and b.ends_at > now]
     coming = {b.id for b in upcoming}
     earlier = sorted((b for b in bookings if b.id not in coming), key=lambda b: b.starts_at, reverse=True)
-    v = await _view(session, translator(locale_of(request)), practitioner_ids={b.practitioner_id for b in bookings})
+    # waiting lists: held places first (an offer is shown only while its hold lasts), then places in line
+    entries = [e for e in await waitlist.waitlist_for(session, actor=actor, patient_ids=list(people))
+               if (e.status == "offered" and e.hold_expires_at > now and e.slot_starts_at > now)
+               or (e.status == "waiting" and e.session_on >= _today())]
+    entries.sort(key=lambda e: (e.status != "offered", e.session_on))
+    v = await _view(session, translator(locale_of(request)),
+                    practitioner_ids={b.practitioner_id for b in bookings} | {e.practitioner_id for e in entries})
     return render(request, "scheduling/templates/appointments.html", status=status, v=v, people=people,
-                  upcoming=sorted(upcoming, key=lambda b: b.starts_at), earlier=earlier, message=message, ok=ok)
+                  upcoming=sorted(upcoming, key=lambda b: b.starts_at), earlier=earlier, message=message, ok=ok, today=_today(),
+                  entries=entries, offer_keys={e.id: uuid.uuid4().hex for e in entries if e.status == "offered"})
 
 
 @router.get("/appointments")
-async def appointments(request: Request, cancelled: str | None = None, actor: Actor = Depends(web_actor)):
+async def appointments(request: Request, cancelled: str | None = None,
+                       note: Annotated[str | None, Query(alias="waitlist")] = None, actor: Actor = Depends(web_actor)):
     t = translator(locale_of(request))
-    return await _appointments_page(request, actor, ok=True,
-                                    message=t.gettext("The appointment is cancelled.") if cancelled else None)
+    message = t.gettext("The appointment is cancelled.") if cancelled else None
+    if note in WAITLIST_NOTES:
+        message = t.gettext(WAITLIST_NOTES[note])
+    return await _appointments_page(request, actor, ok=True, message=message)
 
 
 @router.post("/appointments/{booking_id}/cancel")
@@ -321,5 +376,5 @@ async def cancel(request: Request, booking_id: str, actor: Actor = Depends(web_a
             raise BookingNotFound()
         await service.cancel_booking(session_of(request), actor=actor, booking_id=bid)
     except DomainError as exc:
-        return await _appointments_page(request, actor, message=t.gettext(exc.message), status=exc.status)
+        return await _appointments_page(request, actor, message=t.gettext(exc.message, **exc.params), status=exc.status)
     return RedirectResponse("/appointments?cancelled=1", status_code=303)

@@ -1,0 +1,1 @@
+"""Check-in and smart queues: arrival by one-code QR or phone, call next, live positions."""

@@ -1,0 +1,77 @@
+"""Every query on the queueing domain's tables."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from zhiyi.domains.queueing.models import EntryStatus, QueueBoard, QueueEntry
+
+RECENT_CONSULTATIONS = 10
+
+
+async def bump_board(session: AsyncSession, session_id: uuid.UUID, *, take_number: bool = False) -> tuple[int, int]:
+    """Bump the session board's version (and hand out the next number): the row lock this
+    takes on PostgreSQL serialises every change to one queue. Returns (version, last_number)."""
+    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    await session.execute(insert(QueueBoard).values(session_id=session_id, last_number=0, version=0)
+                          .on_conflict_do_nothing(index_elements=["session_id"]))
+    values = {"version": QueueBoard.version + 1}
+    if take_number:
+        values["last_number"] = QueueBoard.last_number + 1
+    row = (await session.execute(update(QueueBoard).where(QueueBoard.session_id == session_id).values(**values)
+                                 .returning(QueueBoard.version, QueueBoard.last_number))).one()
+    return row[0], row[1]
+
+
+async def board_version(session: AsyncSession, session_id: uuid.UUID) -> int:
+    return int(await session.scalar(select(QueueBoard.version).where(QueueBoard.session_id == session_id)) or 0)
+
+
+async def add_entry(session: AsyncSession, entry: QueueEntry) -> QueueEntry:
+    session.add(entry)
+    await session.flush()
+    return entry
+
+
+async def entry_of_booking(session: AsyncSession, booking_id: uuid.UUID) -> QueueEntry | None:
+    return await session.scalar(select(QueueEntry).where(QueueEntry.booking_id == booking_id))
+
+
+async def get_entry(session: AsyncSession, entry_id: uuid.UUID) -> QueueEntry | None:
+    return await session.get(QueueEntry, entry_id)
+
+
+async def entries_of_session(session: AsyncSession, session_id: uuid.UUID) -> list[QueueEntry]:
+    """Every entry of one clinic session, in queue order (priority first, then appointment time)."""
+    q = (select(QueueEntry).where(QueueEntry.session_id == session_id)
+         .order_by(QueueEntry.priority.desc(), QueueEntry.order_at, QueueEntry.checked_in_at, QueueEntry.id))
+    return list((await session.scalars(q)).all())
+
+
+async def finish_called(session: AsyncSession, session_id: uuid.UUID, at: dt.datetime) -> list[uuid.UUID]:
+    """The patient in the room is done: returns the bookings finished."""
+    rows = await session.execute(update(QueueEntry).where(QueueEntry.session_id == session_id,
+                                                          QueueEntry.status == EntryStatus.called)
+                                 .values(status=EntryStatus.done, finished_at=at).returning(QueueEntry.booking_id)
+                                 .execution_options(synchronize_session=False))
+    return [r[0] for r in rows.all()]
+
+
+async def recent_durations(session: AsyncSession, practitioner_id: uuid.UUID) -> list[tuple[dt.datetime, dt.datetime]]:
+    """(called_at, finished_at) of the practitioner's latest finished consultations."""
+    q = (select(QueueEntry.called_at, QueueEntry.finished_at)
+         .where(QueueEntry.practitioner_id == practitioner_id, QueueEntry.status == EntryStatus.done,
+                QueueEntry.called_at.is_not(None), QueueEntry.finished_at.is_not(None))
+         .order_by(QueueEntry.finished_at.desc()).limit(RECENT_CONSULTATIONS))
+    return [(a, b) for a, b in (await session.execute(q)).all()]
+
+
+async def count_waiting(session: AsyncSession, session_id: uuid.UUID) -> int:
+    return int(await session.scalar(select(func.count()).select_from(QueueEntry).where(
+        QueueEntry.session_id == session_id, QueueEntry.status == EntryStatus.waiting)) or 0)

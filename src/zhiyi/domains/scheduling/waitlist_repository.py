@@ -1,0 +1,206 @@
+"""Every query on the waiting lists, their held places, no-shows and online-booking suspensions."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from sqlalchemy import Row, and_, case, exists, func, insert, or_, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from zhiyi.domains.scheduling.models import (
+    ACTIVE_BOOKING,
+    Booking,
+    BookingStatus,
+    BookingSuspension,
+    ClinicSession,
+    Slot,
+    WaitlistEntry,
+    WaitlistStatus,
+)
+
+WAITING, OFFERED = WaitlistStatus.waiting.value, WaitlistStatus.offered.value
+NO_SHOW_LOCK = 7_424_960_001  # PostgreSQL advisory lock: one no-show marking at a time, so counts see each other
+
+
+def _pg(session: AsyncSession) -> bool:
+    return session.bind.dialect.name == "postgresql"
+
+
+async def lock_sessions(session: AsyncSession, session_ids: list[uuid.UUID]) -> None:
+    """Serialise changes to the waiting lists of these clinic sessions: a row lock per session,
+    always taken in id order (no deadlock between two sweeps) and before any entry is touched.
+    FOR NO KEY UPDATE leaves bookings' foreign-key checks on the session row free.
+    SQLite has one writer at a time already."""
+    if _pg(session) and session_ids:
+        await session.execute(select(ClinicSession.id).where(ClinicSession.id.in_(session_ids))
+                              .order_by(ClinicSession.id).with_for_update(key_share=True))
+
+
+async def places(session: AsyncSession, session_id: uuid.UUID, now: dt.datetime) -> tuple[int, int]:
+    """(times still to come, of them with a free place) of a clinic session."""
+    row = (await session.execute(select(func.count(), func.coalesce(func.sum(case((Slot.booked < Slot.capacity, 1),
+                                                                                  else_=0)), 0))
+                                 .where(Slot.session_id == session_id, Slot.starts_at > now))).one()
+    return int(row[0]), int(row[1])
+
+
+async def live_entry(session: AsyncSession, session_id: uuid.UUID, patient_id: uuid.UUID) -> WaitlistEntry | None:
+    return await session.scalar(select(WaitlistEntry).where(
+        WaitlistEntry.session_id == session_id, WaitlistEntry.patient_id == patient_id,
+        WaitlistEntry.status.in_((WAITING, OFFERED))))
+
+
+async def insert_entry(session: AsyncSession, values: dict) -> None:
+    await session.execute(insert(WaitlistEntry), values)
+
+
+async def get_entry(session: AsyncSession, entry_id: uuid.UUID) -> WaitlistEntry | None:
+    return await session.get(WaitlistEntry, entry_id, populate_existing=True)
+
+
+async def entries_of(session: AsyncSession, patient_ids: list[uuid.UUID],
+                     since: dt.date) -> list[tuple[WaitlistEntry, ClinicSession, Slot | None]]:
+    q = (select(WaitlistEntry, ClinicSession, Slot).join(ClinicSession, ClinicSession.id == WaitlistEntry.session_id)
+         .outerjoin(Slot, Slot.id == WaitlistEntry.slot_id)
+         .where(WaitlistEntry.patient_id.in_(patient_ids), WaitlistEntry.session_on >= since)
+         .order_by(ClinicSession.starts_at, WaitlistEntry.created_at))
+    return [(e, c, s) for e, c, s in (await session.execute(q)).all()]
+
+
+async def position(session: AsyncSession, entry: WaitlistEntry) -> int:
+    """1 for the next in line."""
+    ahead = await session.scalar(select(func.count()).select_from(WaitlistEntry).where(
+        WaitlistEntry.session_id == entry.session_id, WaitlistEntry.status == WAITING,
+        or_(WaitlistEntry.created_at < entry.created_at,
+            and_(WaitlistEntry.created_at == entry.created_at, WaitlistEntry.id < entry.id))))
+    return int(ahead or 0) + 1
+
+
+def _eligible(now: dt.datetime):
+    """Waiting patients who may take a place now: none holding an active booking in the department
+    that day (the real-name rule), none with online booking suspended who joined online."""
+    booked = exists().where(Booking.patient_id == WaitlistEntry.patient_id,
+                            Booking.department_id == WaitlistEntry.department_id,
+                            Booking.session_on == WaitlistEntry.session_on, Booking.status.in_(ACTIVE_BOOKING))
+    suspended = exists().where(BookingSuspension.patient_id == WaitlistEntry.patient_id, BookingSuspension.ends_at > now)
+    return and_(~booked, or_(WaitlistEntry.channel != "online", ~suspended))
+
+
+async def next_in_line(session: AsyncSession, session_id: uuid.UUID, now: dt.datetime) -> WaitlistEntry | None:
+    """The first eligible waiting patient, in the order they joined (the caller holds the session's lock)."""
+    return await session.scalar(select(WaitlistEntry).where(
+        WaitlistEntry.session_id == session_id, WaitlistEntry.status == WAITING, _eligible(now))
+        .order_by(WaitlistEntry.created_at, WaitlistEntry.id).limit(1))
+
+
+def _change(entry_id: uuid.UUID, old: str, **values):
+    return (update(WaitlistEntry).where(WaitlistEntry.id == entry_id, WaitlistEntry.status == old).values(**values)
+            .execution_options(synchronize_session=False))
+
+
+async def make_offer(session: AsyncSession, entry_id: uuid.UUID, *, slot_id: uuid.UUID, now: dt.datetime,
+                     hold_until: dt.datetime) -> bool:
+    """waiting -> offered, holding a place of `slot_id` (whose counter still counts it)."""
+    result = await session.execute(_change(entry_id, WAITING, status=OFFERED, slot_id=slot_id, offered_at=now,
+                                           hold_expires_at=hold_until).returning(WaitlistEntry.id))
+    return result.first() is not None
+
+
+async def close_offer(session: AsyncSession, entry_id: uuid.UUID, *, status: str, now: dt.datetime,
+                      expired_only: bool = False) -> uuid.UUID | None:
+    """offered -> declined or expired: the slot whose place is to pass on, or None when the offer
+    was no longer open (accepted, declined or expired by someone else first)."""
+    stmt = _change(entry_id, OFFERED, status=status, closed_at=now)
+    if expired_only:
+        stmt = stmt.where(WaitlistEntry.hold_expires_at <= now)
+    return (await session.execute(stmt.returning(WaitlistEntry.slot_id))).scalar()
+
+
+async def accept_offer(session: AsyncSession, entry_id: uuid.UUID, *, booking_id: uuid.UUID, now: dt.datetime) -> bool:
+    """offered -> booked while the hold lasts: of an accept and the hold's expiry, exactly one wins."""
+    stmt = (_change(entry_id, OFFERED, status=WaitlistStatus.booked.value, booking_id=booking_id, closed_at=now)
+            .where(WaitlistEntry.hold_expires_at > now).returning(WaitlistEntry.id))
+    return (await session.execute(stmt)).first() is not None
+
+
+async def leave(session: AsyncSession, entry_id: uuid.UUID, *, now: dt.datetime) -> bool:
+    result = await session.execute(_change(entry_id, WAITING, status=WaitlistStatus.left.value, closed_at=now)
+                                   .returning(WaitlistEntry.id))
+    return result.first() is not None
+
+
+async def overdue_holds(session: AsyncSession, now: dt.datetime, limit: int) -> list[Row]:
+    """(id, session_id) of offers whose hold ran out (the partial index of open offers)."""
+    q = (select(WaitlistEntry.id, WaitlistEntry.session_id)
+         .where(WaitlistEntry.status == OFFERED, WaitlistEntry.hold_expires_at <= now)
+         .order_by(WaitlistEntry.hold_expires_at, WaitlistEntry.id).limit(limit))
+    return list((await session.execute(q)).all())
+
+
+async def lines_beside_free_places(session: AsyncSession, now: dt.datetime, limit: int) -> list[uuid.UUID]:
+    """Open sessions where patients wait while a place is on open sale."""
+    q = (select(WaitlistEntry.session_id).distinct()
+         .join(Slot, Slot.session_id == WaitlistEntry.session_id)
+         .join(ClinicSession, ClinicSession.id == WaitlistEntry.session_id)
+         .where(WaitlistEntry.status == WAITING, Slot.booked < Slot.capacity, Slot.starts_at > now,
+                ClinicSession.status == "open", ClinicSession.release_at <= now)
+         .limit(limit))
+    return list((await session.scalars(q)).all())
+
+
+async def close_lines(session: AsyncSession, now: dt.datetime) -> int:
+    """waiting -> closed in sessions that were stopped or are over."""
+    over = select(ClinicSession.id).where(or_(ClinicSession.status != "open", ClinicSession.ends_at <= now))
+    stmt = (update(WaitlistEntry).where(WaitlistEntry.status == WAITING, WaitlistEntry.session_id.in_(over))
+            .values(status=WaitlistStatus.closed.value, closed_at=now).returning(WaitlistEntry.id)
+            .execution_options(synchronize_session=False))
+    return len((await session.execute(stmt)).all())
+
+
+# --- no-shows and suspensions ------------------------------------------------------------------
+
+async def overdue_bookings(session: AsyncSession, *, ended_before: dt.datetime, last_day: dt.date,
+                           limit: int) -> list[uuid.UUID]:
+    """Bookings still `booked` whose time ended before `ended_before` (open sessions only: a stopped
+    clinic is nobody's no-show). The status terms let both databases use the partial real-name index."""
+    q = (select(Booking.id).join(Slot, Slot.id == Booking.slot_id)
+         .join(ClinicSession, ClinicSession.id == Booking.session_id)
+         .where(Booking.status.in_(ACTIVE_BOOKING), Booking.status == BookingStatus.booked.value,
+                Booking.session_on <= last_day, Slot.ends_at <= ended_before, ClinicSession.status == "open")
+         .order_by(Booking.session_on).limit(limit))
+    return list((await session.scalars(q)).all())
+
+
+async def serialize_no_show_marking(session: AsyncSession) -> None:
+    """Until commit, no other transaction marks no-shows (PostgreSQL), so every count of a
+    patient's no-shows sees the others' marks; SQLite has one writer already."""
+    if _pg(session):
+        await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": NO_SHOW_LOCK})
+
+
+async def mark_no_shows(session: AsyncSession, booking_ids: list[uuid.UUID]) -> list[Row]:
+    """booked -> no_show; (id, patient_id, slot_id, session_id) of the bookings this call changed."""
+    stmt = (update(Booking).where(Booking.id.in_(booking_ids), Booking.status == BookingStatus.booked.value)
+            .values(status=BookingStatus.no_show.value)
+            .returning(Booking.id, Booking.patient_id, Booking.slot_id, Booking.session_id)
+            .execution_options(synchronize_session=False))
+    return list((await session.execute(stmt)).all())
+
+
+async def no_shows_since(session: AsyncSession, patient_id: uuid.UUID, since: dt.datetime) -> tuple[int, dt.datetime | None]:
+    """(how many, the latest appointment time) of a patient's no-shows with times after `since`."""
+    row = (await session.execute(select(func.count(), func.max(Slot.starts_at)).select_from(Booking)
+                                 .join(Slot, Slot.id == Booking.slot_id)
+                                 .where(Booking.patient_id == patient_id, Booking.status == BookingStatus.no_show.value,
+                                        Slot.starts_at > since))).one()
+    return int(row[0]), row[1]
+
+
+async def get_suspension(session: AsyncSession, patient_id: uuid.UUID) -> BookingSuspension | None:
+    return await session.get(BookingSuspension, patient_id)
+
+
+async def add_suspension(session: AsyncSession, suspension: BookingSuspension) -> None:
+    session.add(suspension)
+    await session.flush()
