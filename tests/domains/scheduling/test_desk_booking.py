@@ -8,6 +8,7 @@ from sqlalchemy import select
 from tests.domains.scheduling.test_web import confirm_form, count, login, world  # noqa: F401  (fixture)
 from tests.factories import identity as accounts
 from tests.factories import org as orgf
+from tests.factories import patients as pf
 from zhiyi.domains.scheduling.models import Booking
 
 
@@ -45,3 +46,18 @@ async def test_a_desk_of_another_campus_cannot_book_here(client, world, session)
 async def test_patients_cannot_use_the_desk_route(client, world, session):  # noqa: F811
     await login(client, "me")
     assert (await client.get(f"/desk/book/{world.other.id}")).status_code == 403
+
+
+async def test_a_registrar_who_is_also_a_patient_is_still_held_to_the_desks_campus(client, world, session):  # noqa: F811
+    east = await orgf.campus(session, code="EAST")
+    own = await pf.patient(session, campus=east, name="挂号员", phone="13900000099")
+    acct = await accounts.account(session, username="deskpatient", roles={"registrar", "patient"}, campuses=[east],
+                                  patient=own)
+    await session.commit()
+    h = await accounts.bearer(session, acct)
+    other = await client.post("/api/v1/scheduling/bookings", headers={**h, "Idempotency-Key": "k-desk-pt-1"},
+                              json={"slot_id": str(world.slots[0].id), "patient_id": str(world.other.id)})
+    assert other.status_code == 403 and await count(session) == 0
+    mine = await client.post("/api/v1/scheduling/bookings", headers={**h, "Idempotency-Key": "k-desk-pt-2"},
+                             json={"slot_id": str(world.slots[1].id)})
+    assert mine.status_code == 201, mine.text  # as a patient, any campus

@@ -50,7 +50,8 @@ class DrawPosition(BaseModel):
 async def find_sessions(request: Request, department_id: uuid.UUID | None = None, campus_id: uuid.UUID | None = None,
                         practitioner_id: uuid.UUID | None = None, date_from: dt.date | None = None,
                         date_to: dt.date | None = None, title: Title | None = None,
-                        limit: Annotated[int, Query(ge=1, le=500)] = 200):
+                        limit: Annotated[int, Query(ge=1, le=500)] = 200,
+                        weekends: Annotated[bool, Query(description="only Saturdays, Sundays and public holidays")] = False):
     today = clock.today(get_settings().timezone)
     first = date_from or today
     if abs((first - today).days) > MAX_DAYS_FROM_TODAY:
@@ -59,7 +60,8 @@ async def find_sessions(request: Request, department_id: uuid.UUID | None = None
     if last < first or (last - first).days > MAX_RANGE_DAYS:
         raise ValidationFailed(errors=[FieldError("date_to", "Choose a range of at most 31 days.", "range")])
     return await service.find_sessions(session_of(request), department_id=department_id, campus_id=campus_id,
-                                       practitioner_id=practitioner_id, first=first, last=last, title=title, limit=limit)
+                                       practitioner_id=practitioner_id, first=first, last=last, title=title, limit=limit,
+                                       weekends=weekends)
 
 
 @router.get("/sessions/{session_id}/slots", response_model=list[SlotRead], summary="The times of a session")

@@ -57,6 +57,7 @@ class ClinicTemplate(IdMixin, Base):
     clinic_type: Mapped[str] = mapped_column(String(20))
     slot_minutes: Mapped[int] = mapped_column(default=10)
     slot_capacity: Mapped[int] = mapped_column(default=1)
+    on_holidays: Mapped[bool] = mapped_column(default=False, server_default=text("false"))  # holiday clinic
 
 
 class ReleasePolicy(Base):
@@ -200,3 +201,13 @@ class DrawEntry(Base):
     ticket: Mapped[float]  # uniform in [0, 1): the order in which the draw's requests are served
     idempotency_key: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[dt.datetime]
+
+
+class Holiday(Base):
+    """A public holiday (节假日): the timetable holds only its holiday clinics that day."""
+
+    __tablename__ = "holiday"
+
+    day: Mapped[dt.date] = mapped_column(primary_key=True)
+    name_zh: Mapped[str] = mapped_column(String(50))
+    name_en: Mapped[str] = mapped_column(String(100))

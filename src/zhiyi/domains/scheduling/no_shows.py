@@ -38,6 +38,12 @@ async def check_may_book(session: AsyncSession, *, actor: Actor, patient_id, dep
     exempt), no other active booking in the department that day (the real-name rule)."""
     taken, suspended_until = await repo.booking_blockers(session, patient_id=patient_id, department_id=department_id,
                                                          day=day, now=now)
+    refuse_if_blocked(actor, taken=taken, suspended_until=suspended_until)
+
+
+def refuse_if_blocked(actor: Actor, *, taken: bool, suspended_until: dt.datetime | None) -> None:
+    """The rules of check_may_book, on blockers already read (the booking path reads them with its
+    session: repository.booking_target)."""
     if suspended_until is not None and not at_desk(actor):
         raise OnlineBookingSuspended(params={"until": local(suspended_until)})
     if taken:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import Date, Row, Uuid, bindparam, exists, func, insert, select, update
+from sqlalchemy import Date, Row, Uuid, bindparam, exists, func, insert, literal, select, text, true, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zhiyi.core.db import UTCDateTime
@@ -15,6 +17,7 @@ from zhiyi.domains.scheduling.models import (
     BookingSuspension,
     ClinicSession,
     ClinicTemplate,
+    Holiday,
     ReleasePolicy,
     Slot,
 )
@@ -26,6 +29,15 @@ async def templates(session: AsyncSession) -> list[ClinicTemplate]:
 
 async def release_policies(session: AsyncSession) -> dict[uuid.UUID, ReleasePolicy]:
     return {p.department_id: p for p in (await session.scalars(select(ReleasePolicy))).all()}
+
+
+async def holidays(session: AsyncSession, first: dt.date, last: dt.date) -> dict[dt.date, Holiday]:
+    return {h.day: h for h in (await session.scalars(select(Holiday).where(Holiday.day.between(first, last)))).all()}
+
+
+async def add_holidays(session: AsyncSession, rows: list[dict]) -> None:
+    if rows:
+        await session.execute(insert(Holiday), rows)
 
 
 async def existing_session_keys(session: AsyncSession, first: dt.date, last: dt.date) -> set[tuple]:
@@ -54,11 +66,36 @@ _TAKE = (update(_slot).where(_slot.c.id == bindparam("slot_id", type_=Uuid()), _
          .values(booked=_slot.c.booked + 1).returning(_slot.c.id, _slot.c.starts_at, _slot.c.ends_at))
 _INSERT_BOOKING = insert(Booking.__table__)
 
+# PostgreSQL, the first try at a session's earliest free place: take one no other booking holds (SKIP
+# LOCKED) and say, in the same statement, whether any place is free at all (held ones included), so
+# that a sold-out session costs one round trip. (The plain read sees the statement's snapshot, not
+# the place this statement takes; it only matters when none was taken.)
+_free = _slot.alias("free")
+
+
+def _free_in_session(s):
+    return (s.c.session_id == bindparam("session_id", type_=Uuid()), s.c.booked < s.c.capacity,
+            s.c.starts_at > bindparam("now", type_=UTCDateTime()))
+
+
+_took = (update(_slot)
+         .where(_slot.c.id == select(_free.c.id).where(*_free_in_session(_free))
+                .order_by(_free.c.starts_at, _free.c.id).limit(1).with_for_update(skip_locked=True).scalar_subquery(),
+                _slot.c.booked < _slot.c.capacity)
+         .values(booked=_slot.c.booked + 1).returning(_slot.c.id, _slot.c.starts_at, _slot.c.ends_at).cte("took"))
+_one_row = select(literal(1).label("one")).subquery("one_row")
+_TAKE_FIRST_FREE = (select(_took.c.id, _took.c.starts_at, _took.c.ends_at,
+                           exists().where(*_free_in_session(_free)).label("any_free"))
+                    .select_from(_one_row.outerjoin(_took, true())))
+
 
 async def take_place(session: AsyncSession, slot_id: uuid.UUID) -> Row | None:
     """Atomically take one place if any is left: the database decides, so never over capacity.
     Returns the slot's (id, starts_at, ends_at), or None when it was full."""
     return (await session.execute(_TAKE, {"slot_id": slot_id})).first()
+
+
+TAKE_ATTEMPTS = 20  # bounded: under extreme contention a patient is told "full" rather than kept forever
 
 
 async def take_place_in_session(session: AsyncSession, session_id: uuid.UUID, now: dt.datetime) -> Row | None:
@@ -72,12 +109,21 @@ async def take_place_in_session(session: AsyncSession, session_id: uuid.UUID, no
     if session.bind.dialect.name != "postgresql":  # SQLite: the transaction holds the write lock already
         slot_id = await session.scalar(free)
         return await take_place(session, slot_id) if slot_id is not None else None
-    for attempt in range(5):
-        slot_id = await session.scalar(free.with_for_update(skip_locked=attempt == 0))
-        taken = await take_place(session, slot_id) if slot_id is not None else None
-        if taken is not None:
-            return taken
-        if slot_id is None and attempt > 0:
+    first = (await session.execute(_TAKE_FIRST_FREE, {"session_id": session_id, "now": now})).one()
+    if first.id is not None:
+        return first
+    if not first.any_free:  # nothing free, held or not: sold out (one round trip)
+        return None
+    for _ in range(TAKE_ATTEMPTS - 1):  # every free place is held by another booking: wait for one
+        slot_id = await session.scalar(free.with_for_update())
+        if slot_id is not None:
+            taken = await take_place(session, slot_id)
+            if taken is not None:
+                return taken
+            continue
+        # A locking read that waited re-checks only the row it waited for: if that one filled up, it
+        # finds nothing though other places may be free. Say "full" only when a plain read agrees.
+        if await session.scalar(free) is None:
             return None
     return None
 
@@ -85,6 +131,27 @@ async def take_place_in_session(session: AsyncSession, session_id: uuid.UUID, no
 async def insert_booking(session: AsyncSession, values: dict) -> None:
     """One INSERT (no unit-of-work bookkeeping on the booking hot path)."""
     await session.execute(_INSERT_BOOKING, values)
+
+
+def _insert_unless_booked_that_day(insert_of_dialect):
+    # the conflict target is the real-name index; its predicate is spelled as in the index (literals,
+    # so that PostgreSQL can match the partial index when it plans the statement)
+    return (insert_of_dialect(Booking.__table__)
+            .on_conflict_do_nothing(index_elements=["patient_id", "department_id", "session_on"],
+                                    index_where=text("status IN ('booked', 'checked_in')"))
+            .returning(Booking.__table__.c.id))
+
+
+_INSERT_BOOKING_UNLESS_BOOKED = {"postgresql": _insert_unless_booked_that_day(pg_insert),
+                                 "sqlite": _insert_unless_booked_that_day(sqlite_insert)}
+
+
+async def insert_booking_unless_booked(session: AsyncSession, values: dict) -> bool:
+    """Insert an active booking unless the patient already holds one in that department that day
+    (the real-name index decides, also against a concurrent booking, which it waits for): False then.
+    One statement, no savepoint: the transaction stays usable either way."""
+    stmt = _INSERT_BOOKING_UNLESS_BOOKED[session.bind.dialect.name]
+    return (await session.execute(stmt, values)).first() is not None
 
 
 async def mark_cancelled(session: AsyncSession, booking_id: uuid.UUID, at: dt.datetime) -> bool:
@@ -124,6 +191,38 @@ async def booking_blockers(session: AsyncSession, *, patient_id: uuid.UUID, depa
     row = (await session.execute(_BLOCKERS, {"patient_id": patient_id, "department_id": department_id, "day": day,
                                              "now": now})).one()
     return bool(row[0]), row[1]
+
+
+# The booking hot path reads the session it books in (and a chosen slot's start) together with the
+# patient's blockers there: one statement, where session, blockers (and slot) were two round trips.
+_cs = ClinicSession.__table__
+_TARGET_COLUMNS = (_cs.c.id, _cs.c.practitioner_id, _cs.c.department_id, _cs.c.campus_id, _cs.c.session_on,
+                   _cs.c.status, _cs.c.release_at, _cs.c.ends_at)
+_TAKEN_THAT_DAY = exists().where(
+    _booking.c.patient_id == bindparam("patient_id", type_=Uuid()), _booking.c.department_id == _cs.c.department_id,
+    _booking.c.session_on == _cs.c.session_on, _booking.c.status.in_(ACTIVE_BOOKING)).label("taken")
+_SUSPENDED_UNTIL = (select(_suspension.c.ends_at)
+                    .where(_suspension.c.patient_id == bindparam("patient_id", type_=Uuid()),
+                           _suspension.c.ends_at > bindparam("now", type_=UTCDateTime()))
+                    .scalar_subquery().label("suspended_until"))
+_TARGET_OF_SESSION = select(*_TARGET_COLUMNS, _cs.c.ends_at.label("bookable_until"), _TAKEN_THAT_DAY,
+                            _SUSPENDED_UNTIL).where(_cs.c.id == bindparam("session_id", type_=Uuid()))
+_TARGET_OF_SLOT = (select(*_TARGET_COLUMNS, _slot.c.starts_at.label("bookable_until"), _TAKEN_THAT_DAY, _SUSPENDED_UNTIL)
+                   .select_from(_slot.join(_cs, _cs.c.id == _slot.c.session_id))
+                   .where(_slot.c.id == bindparam("slot_id", type_=Uuid())))
+
+
+async def booking_target(session: AsyncSession, *, slot_id: uuid.UUID | None, session_id: uuid.UUID | None,
+                         patient_id: uuid.UUID, now: dt.datetime) -> Row | None:
+    """The clinic session a booking goes into (of the slot when one is chosen) with, in the same
+    statement, what may stop this patient there (see booking_blockers). Columns: the session's id,
+    practitioner_id, department_id, campus_id, session_on, status, release_at, ends_at; bookable_until
+    (the chosen slot's start, else the session's end); taken; suspended_until. None: no such slot/session."""
+    if slot_id is not None:
+        return (await session.execute(_TARGET_OF_SLOT, {"slot_id": slot_id, "patient_id": patient_id,
+                                                        "now": now})).first()
+    return (await session.execute(_TARGET_OF_SESSION, {"session_id": session_id, "patient_id": patient_id,
+                                                       "now": now})).first()
 
 
 async def get_booking(session: AsyncSession, booking_id: uuid.UUID) -> Booking | None:

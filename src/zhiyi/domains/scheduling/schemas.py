@@ -69,6 +69,7 @@ class SessionRead(BaseModel):
     available: int
     status: str = "open"
     room_id: uuid.UUID | None = None
+    holiday: bool = False  # on a public holiday
 
 
 class WaitlistJoin(Strict):

@@ -13,13 +13,12 @@ import datetime as dt
 import uuid
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zhiyi.core import clock, ids, outbox
 from zhiyi.core.config import get_settings
 from zhiyi.core.errors import Forbidden
-from zhiyi.core.policy import Actor, Role
+from zhiyi.core.policy import Actor, Decision, Role
 from zhiyi.domains.org import service as org
 from zhiyi.domains.patients import service as patients
 from zhiyi.domains.scheduling import events, holds, no_shows
@@ -60,15 +59,19 @@ def local_at(day: dt.date, t: dt.time) -> dt.datetime:
 
 async def generate_sessions(session: AsyncSession, *, first: dt.date, days: int) -> int:
     """Create the sessions and slots of `days` days from the clinic timetables (idempotent:
-    a practitioner's half-day that already has a session is left alone). Returns sessions made."""
+    a practitioner's half-day that already has a session is left alone; on public holidays only
+    the timetable's holiday clinics). Returns sessions made."""
     last = first + dt.timedelta(days=days - 1)
     existing = await repo.existing_session_keys(session, first, last)
     policies = await repo.release_policies(session)
+    off = await repo.holidays(session, first, last)
     sessions, slots = [], []
     for template in await repo.templates(session):
         for offset in range(days):
             day = first + dt.timedelta(days=offset)
             if day.weekday() != template.weekday or (template.practitioner_id, day, template.period) in existing:
+                continue
+            if day in off and not template.on_holidays:  # public holidays hold only the holiday clinics
                 continue
             policy = policies.get(template.department_id)
             days_ahead = policy.days_ahead if policy else DEFAULT_DAYS_AHEAD
@@ -114,23 +117,34 @@ async def add_extra_session(session: AsyncSession, *, practitioner_id: uuid.UUID
 
 async def find_sessions(session: AsyncSession, *, department_id: uuid.UUID | None = None,
                         campus_id: uuid.UUID | None = None, practitioner_id: uuid.UUID | None = None,
-                        first: dt.date, last: dt.date, title: str | None = None, limit: int = 200) -> list[SessionRead]:
+                        first: dt.date, last: dt.date, title: str | None = None, limit: int = 200,
+                        weekends: bool = False) -> list[SessionRead]:
+    """Open sessions; `weekends`: only those on Saturdays, Sundays and public holidays."""
     department_ids = await org.department_subtree_ids(session, department_id=department_id) if department_id else None
     rows = await repo.find_sessions(session, department_ids=department_ids, campus_id=campus_id,
                                     practitioner_id=practitioner_id, first=first, last=last, limit=limit)
     people = await org.practitioners_by_ids(session, ids={s.practitioner_id for s, _, _ in rows})
+    off = await repo.holidays(session, first, last)
     now = clock.now()
-    return [_session_read(s, people[s.practitioner_id], capacity, booked, now) for s, capacity, booked in rows
-            if s.practitioner_id in people and not (title and people[s.practitioner_id].title != title)]
+    found = [_session_read(s, people[s.practitioner_id], capacity, booked, now, holiday=s.session_on in off)
+             for s, capacity, booked in rows
+             if s.practitioner_id in people and not (title and people[s.practitioner_id].title != title)]
+    return [s for s in found if s.holiday or s.session_on.weekday() >= 5] if weekends else found
 
 
-def _session_read(s: ClinicSession, p, capacity: int, booked: int, now: dt.datetime) -> SessionRead:
+async def add_holidays(session: AsyncSession, *, holidays: list[tuple[dt.date, str, str]]) -> None:
+    """Public holidays (day, Chinese name, English name); run before generating their sessions."""
+    await repo.add_holidays(session, [{"day": d, "name_zh": zh, "name_en": en} for d, zh, en in holidays])
+
+
+def _session_read(s: ClinicSession, p, capacity: int, booked: int, now: dt.datetime, *,
+                  holiday: bool = False) -> SessionRead:
     return SessionRead(
         id=s.id, practitioner_id=s.practitioner_id, practitioner_name_zh=p.name_zh, practitioner_name_en=p.name_en,
         practitioner_title=p.title, department_id=s.department_id, campus_id=s.campus_id, session_on=s.session_on,
         period=s.period, clinic_type=s.clinic_type, starts_at=s.starts_at, ends_at=s.ends_at,
         release_at=s.release_at, released=s.release_at <= now, capacity=capacity, available=capacity - booked,
-        status=s.status, room_id=s.room_id)
+        status=s.status, room_id=s.room_id, holiday=holiday)
 
 
 async def departments_with_sessions(session: AsyncSession, *, first: dt.date, last: dt.date) -> set[uuid.UUID]:
@@ -180,30 +194,23 @@ async def book_slot(session: AsyncSession, *, actor: Actor, patient_id: uuid.UUI
                     session_id: uuid.UUID | None = None, channel: str = "online") -> BookingRead:
     """Book a place for a patient (oneself, a dependent, or at a desk): a chosen slot, or
     with `session_id` the earliest free time of that clinic session (号序 in order)."""
-    patient, _ = await patients.access_patient(session, actor=actor, patient_id=patient_id, action="book")
+    patient, decision = await patients.access_patient(session, actor=actor, patient_id=patient_id, action="book")
     if patient.verified_at is None:
         raise PatientNotVerified()
-    found = None
-    if slot_id is not None:
-        found = await repo.slot_with_session(session, slot_id)
-        if found is None:
-            raise SlotNotFound()
-        cs = found[1]
-    else:
-        cs = await repo.get_session(session, session_id)
-        if cs is None:
-            raise SlotNotFound()
-    _check_desk_campus(actor, cs)
     now = clock.now()
+    # one statement: the session (and the chosen slot's start), whether online booking is suspended
+    # after no-shows, and whether the real-name rule already holds the patient that day
+    cs = await repo.booking_target(session, slot_id=slot_id, session_id=session_id, patient_id=patient.id, now=now)
+    if cs is None:
+        raise SlotNotFound()
+    _check_desk_campus(actor, cs, decision)
     if cs.status != "open":
         raise SessionClosed()
-    if (found[0].starts_at if slot_id is not None else cs.ends_at) <= now:
+    if cs.bookable_until <= now:
         raise SlotInPast()
     if cs.release_at > now:
         raise NotYetReleased()
-    # one statement: online booking not suspended after no-shows, and the real-name rule
-    await no_shows.check_may_book(session, actor=actor, patient_id=patient.id, department_id=cs.department_id,
-                                  day=cs.session_on, now=now)
+    no_shows.refuse_if_blocked(actor, taken=cs.taken, suspended_until=cs.suspended_until)
     taken = await (repo.take_place(session, slot_id) if slot_id is not None
                    else repo.take_place_in_session(session, cs.id, now))
     if taken is None:
@@ -213,11 +220,10 @@ async def book_slot(session: AsyncSession, *, actor: Actor, patient_id: uuid.UUI
     booking = {"id": ids.new_id(), "slot_id": taken.id, "session_id": cs.id, "patient_id": patient.id,
                "department_id": cs.department_id, "session_on": cs.session_on, "status": BookingStatus.booked.value,
                "channel": channel, "booked_by_account_id": actor.account_id, "created_at": now}
-    try:
-        async with session.begin_nested():  # keeps the transaction usable for a page that explains the refusal
-            await repo.insert_booking(session, booking)
-    except IntegrityError:  # a concurrent booking of the same patient won the real-name race
-        raise RealNameRuleViolated() from None
+    # the real-name index settles a race with a concurrent booking of the same patient (no savepoint:
+    # the transaction stays usable for a page that explains the refusal)
+    if not await repo.insert_booking_unless_booked(session, booking):
+        raise RealNameRuleViolated()
     await outbox.publish(session, events.BOOKING_CREATED, {"booking_id": str(booking["id"]), "patient_id": str(patient.id),
                                                            "slot_id": str(taken.id), "session_id": str(cs.id)})
     return BookingRead(id=booking["id"], slot_id=taken.id, session_id=cs.id, patient_id=patient.id,
@@ -226,10 +232,13 @@ async def book_slot(session: AsyncSession, *, actor: Actor, patient_id: uuid.UUI
                        status=booking["status"], channel=channel)
 
 
-def _check_desk_campus(actor: Actor, cs: ClinicSession) -> None:
-    """A registration desk works for its own campuses (patients and proxies are not limited)."""
-    if actor.has(Role.registrar) and actor.patient_id is None and not actor.group_wide \
-            and cs.campus_id not in actor.campus_ids:
+DESK_REASON = "registration desk"  # patients.policy: the decision that lets a desk act for anyone
+
+
+def _check_desk_campus(actor: Actor, cs: ClinicSession, decision: Decision) -> None:
+    """A registration desk works for its own campuses (patients and proxies are not limited, also
+    when a registrar books for themself or their family as a patient)."""
+    if decision.reason == DESK_REASON and not actor.group_wide and cs.campus_id not in actor.campus_ids:
         raise Forbidden()
 
 
@@ -237,11 +246,11 @@ async def cancel_booking(session: AsyncSession, *, actor: Actor, booking_id: uui
     booking = await repo.get_booking(session, booking_id)
     if booking is None:
         raise BookingNotFound()
-    await patients.access_patient(session, actor=actor, patient_id=booking.patient_id, action="book")
+    _, decision = await patients.access_patient(session, actor=actor, patient_id=booking.patient_id, action="book")
     if booking.status not in ACTIVE_BOOKING:
         raise BookingNotActive()
     slot, cs = await repo.slot_with_session(session, booking.slot_id)
-    _check_desk_campus(actor, cs)
+    _check_desk_campus(actor, cs, decision)
     policies = await repo.release_policies(session)
     cutoff = policies[cs.department_id].cancel_cutoff_hours if cs.department_id in policies else DEFAULT_CANCEL_CUTOFF_HOURS
     if clock.now() > slot.starts_at - dt.timedelta(hours=cutoff):

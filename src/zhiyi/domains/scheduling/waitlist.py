@@ -66,13 +66,13 @@ async def join_waitlist(session: AsyncSession, *, actor: Actor, patient_id: uuid
     booking: access (oneself, a dependent, a desk of the session's campus), a verified identity,
     online booking not suspended, and the real-name rule (no waiting for a department and day
     where the patient already holds a booking)."""
-    patient, _ = await patients.access_patient(session, actor=actor, patient_id=patient_id, action="book")
+    patient, decision = await patients.access_patient(session, actor=actor, patient_id=patient_id, action="book")
     if patient.verified_at is None:
         raise PatientNotVerified()
     cs = await repo.get_session(session, session_id)
     if cs is None:
         raise SessionNotFound()
-    service._check_desk_campus(actor, cs)
+    service._check_desk_campus(actor, cs, decision)
     now = clock.now()
     if cs.status != SessionStatus.open:
         raise SessionClosed()
@@ -110,9 +110,9 @@ async def _entry_for(session: AsyncSession, actor: Actor, entry_id: uuid.UUID) -
     entry = await wrepo.get_entry(session, entry_id)
     if entry is None:
         raise WaitlistEntryNotFound()
-    await patients.access_patient(session, actor=actor, patient_id=entry.patient_id, action="book")
+    _, decision = await patients.access_patient(session, actor=actor, patient_id=entry.patient_id, action="book")
     cs = await repo.get_session(session, entry.session_id)
-    service._check_desk_campus(actor, cs)
+    service._check_desk_campus(actor, cs, decision)
     return entry, cs
 
 

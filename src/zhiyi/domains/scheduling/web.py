@@ -211,19 +211,21 @@ async def desk_book(request: Request, patient_id: uuid.UUID, actor: Actor = Depe
 
 @router.get("/book")
 async def find(request: Request, department: str | None = None, campus: str | None = None, day: str | None = None,
-               title: str | None = None, actor: Actor = Depends(web_actor)):
+               title: str | None = None, weekends: str | None = None, actor: Actor = Depends(web_actor)):
     session = session_of(request)
     people = await _people(request, actor)
     v = await _view(session, translator(locale_of(request)))
     today = _today()
     days = [today + dt.timedelta(days=i) for i in range(service.SEARCH_DAYS)]
     q = {"department": _uuid(department), "campus": _uuid(campus),
-         "day": next((d for d in days if d.isoformat() == day), None), "title": title if title in TITLES else None}
+         "day": next((d for d in days if d.isoformat() == day), None), "title": title if title in TITLES else None,
+         "weekends": weekends == "1"}
     sessions = None
     if q["department"]:
         now = clock.now()
         found = await service.find_sessions(session, department_id=q["department"], campus_id=q["campus"],
-                                            first=q["day"] or days[0], last=q["day"] or days[-1], title=q["title"])
+                                            first=q["day"] or days[0], last=q["day"] or days[-1], title=q["title"],
+                                            weekends=q["weekends"])
         sessions = [s for s in found if s.ends_at > now]
     bookable = await service.departments_with_sessions(session, first=days[0], last=days[-1])
     return render(request, "scheduling/templates/book.html", v=v, q=q, days=days, titles=TITLES,
