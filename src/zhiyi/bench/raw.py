@@ -20,15 +20,26 @@ PG_STEPS = [
     ("patient", "SELECT id, registered_campus_id, verified_at FROM patient WHERE id = $1"),
     ("audit", "INSERT INTO audit_event (id, at, actor_roles, patient_id, action, resource_type, resource_id, outcome) "
               "VALUES ($2, now(), 'patient', $1, 'book', 'patient', $3, 'allowed')"),
-    ("session", "SELECT department_id, session_on, status, release_at, ends_at FROM clinic_session WHERE id = $1"),
-    ("exists", "SELECT EXISTS (SELECT 1 FROM booking WHERE patient_id = $1 AND department_id = $2 AND session_on = $3 "
-               "AND status IN ('booked', 'checked_in')), "
-               "(SELECT ends_at FROM booking_suspension WHERE patient_id = $1 AND ends_at > now())"),
-    ("pick", "SELECT id FROM slot WHERE session_id = $1 AND booked < capacity AND starts_at > now() "
-             "ORDER BY starts_at, id LIMIT 1 FOR UPDATE SKIP LOCKED"),
-    ("take", "UPDATE slot SET booked = booked + 1 WHERE id = $1 AND booked < capacity"),
+    # the session with the patient's blockers there (real-name rule, no-show suspension): one statement
+    ("session", "SELECT cs.id, cs.practitioner_id, cs.department_id, cs.campus_id, cs.session_on, cs.status, "
+                "cs.release_at, cs.ends_at, cs.ends_at AS bookable_until, "
+                "EXISTS (SELECT 1 FROM booking b WHERE b.patient_id = $2 AND b.department_id = cs.department_id "
+                "AND b.session_on = cs.session_on AND b.status IN ('booked', 'checked_in')) AS taken, "
+                "(SELECT ends_at FROM booking_suspension WHERE patient_id = $2 AND ends_at > now()) AS suspended_until "
+                "FROM clinic_session cs WHERE cs.id = $1"),
+    # the earliest place nobody holds, taken, and whether any place is free at all: one statement
+    ("take", "WITH took AS (UPDATE slot SET booked = booked + 1 WHERE slot.id = (SELECT free.id FROM slot AS free "
+             "WHERE free.session_id = $1 AND free.booked < free.capacity AND free.starts_at > now() "
+             "ORDER BY free.starts_at, free.id LIMIT 1 FOR UPDATE SKIP LOCKED) AND slot.booked < slot.capacity "
+             "RETURNING slot.id, slot.starts_at, slot.ends_at) "
+             "SELECT took.id, took.starts_at, took.ends_at, EXISTS (SELECT 1 FROM slot AS free WHERE free.session_id = $1 "
+             "AND free.booked < free.capacity AND free.starts_at > now()) AS any_free "
+             "FROM (SELECT 1) AS one_row LEFT JOIN took ON true"),
+    # the real-name index settles a race (no savepoint)
     ("book", "INSERT INTO booking (id, slot_id, session_id, patient_id, department_id, session_on, status, channel, "
-             "booked_by_account_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, 'booked', 'online', $7, now())"),
+             "booked_by_account_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, 'booked', 'online', $7, now()) "
+             "ON CONFLICT (patient_id, department_id, session_on) WHERE status IN ('booked', 'checked_in') DO NOTHING "
+             "RETURNING id"),
     ("event", "INSERT INTO outbox_event (id, topic, payload, created_at, available_at, attempts) "
               "VALUES ($1, 'scheduling.booking_created', $2::json, now(), now(), 0)"),
     ("remember", "UPDATE idempotency_record SET status_code = 201, response = $3::json "
@@ -43,17 +54,16 @@ async def _pg_book(conn, patient_id: uuid.UUID, account_id: uuid.UUID, session_i
         await conn.execute(SQL["claim"], account_id, key)
         await conn.fetchrow(SQL["patient"], patient_id)
         await conn.execute(SQL["audit"], patient_id, uuid.uuid4(), str(patient_id))
-        cs = await conn.fetchrow(SQL["session"], session_id)
-        taken, suspended = await conn.fetchrow(SQL["exists"], patient_id, cs["department_id"], cs["session_on"])
-        if taken or suspended:
+        cs = await conn.fetchrow(SQL["session"], session_id, patient_id)
+        if cs["taken"] or cs["suspended_until"]:
             raise Refused()
-        slot_id = await conn.fetchval(SQL["pick"], session_id)
-        if slot_id is None:
+        took = await conn.fetchrow(SQL["take"], session_id)
+        if took["id"] is None:
             raise Refused()
-        await conn.execute(SQL["take"], slot_id)
         booking_id = uuid.uuid4()
-        await conn.execute(SQL["book"], booking_id, slot_id, session_id, patient_id, cs["department_id"], cs["session_on"],
-                           account_id)
+        if await conn.fetchval(SQL["book"], booking_id, took["id"], session_id, patient_id, cs["department_id"],
+                               cs["session_on"], account_id) is None:
+            raise Refused()
         payload = json.dumps({"booking_id": str(booking_id)})
         await conn.execute(SQL["event"], uuid.uuid4(), payload)
         await conn.execute(SQL["remember"], account_id, key, payload)
@@ -123,11 +133,12 @@ def _sqlite_book(conn: sqlite3.Connection, p: str, s: str) -> bool:
         conn.execute("SELECT id, registered_campus_id, verified_at FROM patient WHERE id = ?", (p,)).fetchone()
         conn.execute("INSERT INTO audit_event (id, at, actor_roles, patient_id, action, resource_type, resource_id, outcome)"
                      " VALUES (?, ?, 'patient', ?, 'book', 'patient', ?, 'allowed')", (uuid.uuid4().hex, now, p, p))
-        dept, day = conn.execute("SELECT department_id, session_on FROM clinic_session WHERE id = ?", (s,)).fetchone()
-        taken, suspended = conn.execute(
-            "SELECT EXISTS (SELECT 1 FROM booking WHERE patient_id = ? AND department_id = ? AND session_on = ?"
-            " AND status IN ('booked', 'checked_in')),"
-            " (SELECT ends_at FROM booking_suspension WHERE patient_id = ? AND ends_at > ?)", (p, dept, day, p, now)).fetchone()
+        dept, day, taken, suspended = conn.execute(
+            "SELECT cs.department_id, cs.session_on, EXISTS (SELECT 1 FROM booking b WHERE b.patient_id = ?"
+            " AND b.department_id = cs.department_id AND b.session_on = cs.session_on"
+            " AND b.status IN ('booked', 'checked_in')),"
+            " (SELECT ends_at FROM booking_suspension WHERE patient_id = ? AND ends_at > ?)"
+            " FROM clinic_session cs WHERE cs.id = ?", (p, p, now, s)).fetchone()
         if taken or suspended:
             conn.execute("ROLLBACK")
             return False
@@ -138,9 +149,12 @@ def _sqlite_book(conn: sqlite3.Connection, p: str, s: str) -> bool:
             return False
         conn.execute("UPDATE slot SET booked = booked + 1 WHERE id = ? AND booked < capacity", (row[0],))
         booking = uuid.uuid4().hex
-        conn.execute("INSERT INTO booking (id, slot_id, session_id, patient_id, department_id, session_on, status, channel,"
-                     " booked_by_account_id, created_at) VALUES (?, ?, ?, ?, ?, ?, 'booked', 'online', ?, ?)",
-                     (booking, row[0], s, p, dept, day, account, now))
+        if conn.execute("INSERT INTO booking (id, slot_id, session_id, patient_id, department_id, session_on, status,"
+                        " channel, booked_by_account_id, created_at) VALUES (?, ?, ?, ?, ?, ?, 'booked', 'online', ?, ?)"
+                        " ON CONFLICT (patient_id, department_id, session_on) WHERE status IN ('booked', 'checked_in')"
+                        " DO NOTHING RETURNING id", (booking, row[0], s, p, dept, day, account, now)).fetchone() is None:
+            conn.execute("ROLLBACK")
+            return False
         payload = json.dumps({"booking_id": booking})
         conn.execute("INSERT INTO outbox_event (id, topic, payload, created_at, available_at, attempts)"
                      " VALUES (?, 'scheduling.booking_created', ?, ?, ?, 0)", (uuid.uuid4().hex, payload, now, now))

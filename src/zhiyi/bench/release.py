@@ -77,6 +77,6 @@ async def seed_release(session: AsyncSession, *, secret: str, doctors: int, slot
 
 async def reset_release(session: AsyncSession) -> None:
     """Undo a rush (for the anchor run on the same data)."""
-    for stmt in ("DELETE FROM booking", "DELETE FROM idempotency_record", "DELETE FROM outbox_event",
-                 "UPDATE slot SET booked = 0"):
+    for stmt in ("DELETE FROM waitlist_entry", "DELETE FROM booking", "DELETE FROM idempotency_record",
+                 "DELETE FROM outbox_event", "UPDATE slot SET booked = 0"):
         await session.execute(text(stmt))

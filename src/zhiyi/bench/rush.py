@@ -2,6 +2,10 @@
 for anomalies in the database afterwards, with the database's own limit measured in the
 same run (the anchor) and a no-op endpoint for diagnosis.
 
+Simulated patients told "full" join waiting lists, accept (or decline) the places offered to them when
+others cancel, and the holds still open when the rush is over are made to run out so that the server's
+sweep passes them on; the checks hold the database to bookings, held places and what every patient was told.
+
 Last line of output: one JSON object (see issue 4 for the fields)."""
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from multiprocessing import get_context
 
-from sqlalchemy import text, update
+from sqlalchemy import func, select, text, update
 
 from zhiyi.bench import loadgen, raw
 from zhiyi.bench.release import Release, reset_release, seed_release
@@ -26,10 +30,15 @@ from zhiyi.bench.server import POOL_PER_WORKER, KillAt, Server
 from zhiyi.core import clock, security
 from zhiyi.core.config import Settings
 from zhiyi.core.db import Database
-from zhiyi.domains.scheduling.models import ClinicSession
+from zhiyi.domains.scheduling.models import ClinicSession, WaitlistEntry
 
 SECRET = security.random_token(32)
 ACTIVE = ("booked", "checked_in")
+BOOKS = ("book", "accept")  # requests whose 201 answer is a booking (sent with an Idempotency-Key)
+# answers that say an earlier attempt did it already: true only after an attempt that got no answer
+DONE_ALREADY = {"cancel": ("booking_not_active",), "join": ("already_waiting",), "decline": ("offer_not_open",),
+                "leave": ("not_waiting", "offer_not_open")}
+CLOSED_BY = {"decline": ("declined",), "leave": ("left", "declined")}  # an entry's status once its patient was told
 
 
 @dataclass
@@ -50,6 +59,15 @@ class Options:
     kill_at: float | None = None  # seconds after the release: SIGKILL the server's process group, restart it
     trivial_requests: int = 4000  # per load-generator process
     draw_seconds: float = 0.0  # the release draw's window (0: first come, first served, the raw anchor's rule)
+    waitlist_rate: float = 0.2  # share of patients who, told "full", join that session's waiting list
+    decline_rate: float = 0.1  # share of offers declined (the place goes to the next in line)
+    ignore_rate: float = 0.1  # share of offers whose patients stop looking (their holds run out after the rush)
+    cancel_after_s: float = 2.0  # cancelling patients cancel this long (x 0.5..1.5) after booking
+    poll_s: float = 2.0  # waiting patients look at their offers this often (x 0.5..1.5) ...
+    linger_s: float = 5.0  # ... until this long after their load generator's rush is over
+    hold_minutes: int = 10  # the server's waitlist_hold_minutes: long enough to see and accept an offer
+    sweep_seconds: float = 1.0  # the server's waitlist_sweep_seconds (expired holds are passed on this soon)
+    run_out_holds: bool = True  # after the rush, the holds still open run out and the server's sweep passes them on
 
 
 def _free_port() -> int:
@@ -71,7 +89,9 @@ async def _with_db(url: str, fn):
 
 def _run_clients(opts: Options, release: Release, base_url: str, t0: float) -> list[loadgen.Record]:
     plan = loadgen.Plan(base_url=base_url, session_ids=release.session_ids, t0=t0, seed=opts.seed,
-                        retry_rate=opts.retry_rate, cancel_rate=opts.cancel_rate, max_tries=opts.max_tries)
+                        retry_rate=opts.retry_rate, cancel_rate=opts.cancel_rate, max_tries=opts.max_tries,
+                        waitlist_rate=opts.waitlist_rate, decline_rate=opts.decline_rate, ignore_rate=opts.ignore_rate,
+                        cancel_after_s=opts.cancel_after_s, poll_s=opts.poll_s, linger_s=opts.linger_s)
     people = list(enumerate(release.tokens))
     shares = [people[i::opts.procs] for i in range(opts.procs)]
     with ProcessPoolExecutor(opts.procs, mp_context=get_context("spawn")) as pool:
@@ -88,53 +108,79 @@ def _trivial(opts: Options, base_url: str) -> float:
 
 async def _check(session, records: list[loadgen.Record], accounts: list[str]) -> dict:
     """Compares the database with what the clients were told. Attempts that got no answer (the
-    server was killed) confirm nothing; the retry of the same key tells the client what happened."""
+    server was killed) confirm nothing; the retry of the same key tells the client what happened.
+    A place held for the first in line (an open offer) is counted by its slot like a booking."""
     q = lambda sql: session.execute(text(sql))  # noqa: E731
+    active = "(SELECT count(*) FROM booking b WHERE b.slot_id = s.id AND b.status IN ('booked', 'checked_in'))"
+    held = "(SELECT count(*) FROM waitlist_entry w WHERE w.slot_id = s.id AND w.status = 'offered')"
     overbooked = (await q("SELECT count(*) FROM slot WHERE booked > capacity")).scalar_one()
-    overbooked += (await q("SELECT count(*) FROM (SELECT s.id FROM slot s JOIN booking b ON b.slot_id = s.id "
-                           "WHERE b.status IN ('booked', 'checked_in') GROUP BY s.id, s.capacity "
-                           "HAVING count(*) > s.capacity) x")).scalar_one()
+    overbooked += (await q(f"SELECT count(*) FROM slot s WHERE {active} + {held} > s.capacity")).scalar_one()
     same_day = (await q("SELECT count(*) FROM (SELECT patient_id FROM booking WHERE status IN ('booked', 'checked_in') "
                         "GROUP BY patient_id, department_id, session_on HAVING count(*) > 1) x")).scalar_one()
     by_key: dict[str, set] = {}
     for r in records:
-        if r[1] == "book" and r[3] == 201:
+        if r[1] in BOOKS and r[3] == 201:
             by_key.setdefault(r[2], set()).add(r[5])
     twice_by_key = sum(len(v) - 1 for v in by_key.values())
-    confirmed = {r[5] for r in records if r[1] == "book" and r[3] == 201}
+    confirmed = {r[5] for r in records if r[1] in BOOKS and r[3] == 201}
     rows = (await q("SELECT id, status FROM booking")).all()
-    stored = {str(_uuid(i)): status for i, status in rows}
-    lost = _lost(records, stored)
+    stored = {_uuid(i): status for i, status in rows}
+    entries = {_uuid(i): (status, _uuid(b) if b else None, offered is not None) for i, status, b, offered in (await q(
+        "SELECT id, status, booking_id, offered_at FROM waitlist_entry")).all()}
+    lost = _lost(records, stored, entries)
     # phantom: in the database, never confirmed to anyone, and not retrievable by a key its client
-    # holds (a booking whose answer died with the server is replayed to a retry of its key)
-    sent = {(accounts[r[0]], r[2]) for r in records if r[1] == "book"}
+    # holds (a booking, or an accepted offer, whose answer died with the server is replayed to a retry of its key)
+    sent = {(accounts[r[0]], r[2]) for r in records if r[1] in BOOKS}
     responses = (await q("SELECT account_id, key, response FROM idempotency_record WHERE status_code = 201")).all()
     retrievable = {(json.loads(r) if isinstance(r, str) else r).get("id") for a, k, r in responses if (_uuid(a), k) in sent}
     phantom = len([i for i in stored if i not in confirmed and i not in retrievable])
-    # a session had a place never taken by anyone (cancelled bookings count as taken: a "full"
-    # answer before a later cancellation was true when given)
-    unsold = {str(_uuid(s)) for s in (await q(
-        "SELECT s.session_id FROM slot s GROUP BY s.session_id HAVING sum(s.capacity) > "
-        "(SELECT count(*) FROM booking b WHERE b.session_id = s.session_id)")).scalars()}
-    drift = (await q("SELECT count(*) FROM slot s WHERE s.booked <> (SELECT count(*) FROM booking b "
-                     "WHERE b.slot_id = s.id AND b.status IN ('booked', 'checked_in'))")).scalar_one()
+    # a place never taken by anyone: no booking and never held for the line (cancelled bookings and
+    # held places count as taken: a "full" answer before a later cancellation, or while the place was
+    # held for the first in line, was true when given)
+    unsold = {_uuid(s) for s in (await q(
+        "SELECT DISTINCT s.session_id FROM slot s WHERE s.capacity > "
+        "(SELECT count(*) FROM booking b WHERE b.slot_id = s.id) + "
+        "(SELECT count(*) FROM waitlist_entry w WHERE w.slot_id = s.id AND w.booking_id IS NULL)")).scalars()}
+    drift = (await q(f"SELECT count(*) FROM slot s WHERE s.booked <> {active} + {held}")).scalar_one()
     false_full = sum(1 for r in records if r[1] == "book" and r[3] == 409 and r[4] == "slot_full" and r[7] in unsold)
     booked = sum(1 for s in stored.values() if s in ACTIVE)
+    statuses = [status for status, _, _ in entries.values()]
     return {"overbooked": int(overbooked), "counter_mismatch": int(drift),
             "duplicates": int(same_day) + twice_by_key, "lost": lost, "phantom": phantom,
-            "false_full": false_full, "booked": booked, "unsold_sessions": len(unsold)}
+            "false_full": false_full, "booked": booked, "unsold_sessions": len(unsold),
+            "waitlisted": len(entries), "offers": sum(1 for _, _, offered in entries.values() if offered),
+            "accepted": statuses.count("booked"), "declined": statuses.count("declined"),
+            "expired": statuses.count("expired"), "held": statuses.count("offered")}
 
 
-def _lost(records: list[loadgen.Record], stored: dict[str, str]) -> int:
-    """Confirmed to a client, not so in the database: a booking missing, or cancelled though its
-    holder never asked; or a cancellation the holder was told of that did not happen. A holder
-    whose cancel never got an answer (given up) cannot tell, so either state is true to it."""
-    confirmed = {r[5] for r in records if r[1] == "book" and r[3] == 201}
+def _lost(records: list[loadgen.Record], stored: dict[str, str], entries: dict[str, tuple] | None = None) -> int:
+    """Confirmed to a client, not so in the database: a booking (or an accepted offer's booking)
+    missing, or cancelled though its holder never asked; or a cancellation the holder was told of
+    that did not happen. A holder whose cancel never got an answer (given up) cannot tell, so
+    either state is true to it. With the waiting-list entries (id -> (status, booking, offered)):
+    a joined entry missing, an accepted offer whose entry does not name its booking, an entry still
+    in its line (or holding a place) though its patient was told it declined or left."""
+    confirmed = {r[5] for r in records if r[1] in BOOKS and r[3] == 201}
     cancelled = _cancelled(records)
     undecided = {r[5] for r in records if r[1] == "cancel" and r[3] == 0 and r[4].startswith(loadgen.GAVE_UP)}
-    return (len(confirmed - stored.keys())
+    lost = (len(confirmed - stored.keys())
             + sum(1 for b in confirmed - cancelled - undecided if b in stored and stored[b] not in ACTIVE)
             + sum(1 for b in cancelled if stored.get(b) in ACTIVE))
+    if entries is None:
+        return lost
+    joined = {r[5] for r in records if r[1] == "join" and r[3] == 201}
+    accepted = {r[5] for r in records if r[1] == "accept" and r[3] == 201}
+    from_offers = {b for status, b, _ in entries.values() if status == "booked"}
+    return (lost + len(joined - entries.keys()) + len(accepted - from_offers)
+            + sum(1 for e, kind in _closed(records).items() if entries.get(e, ("",))[0] not in CLOSED_BY[kind]))
+
+
+def _closed(records: list[loadgen.Record]) -> dict[str, str]:
+    """Entries whose patients were told they declined or left (an answer, or "done already" to a
+    request sent again after an attempt that got no answer): entry -> "decline" or "leave"."""
+    unanswered = {(r[1], r[2]) for r in records if r[3] == 0}
+    return {r[5]: r[1] for r in records if r[1] in CLOSED_BY
+            and (r[3] == 200 or (_done_already(r) and (r[1], r[2]) in unanswered))}
 
 
 def _cancelled(records: list[loadgen.Record]) -> set[str]:
@@ -149,20 +195,28 @@ def _not_active(r: loadgen.Record) -> bool:
     return r[3] == 409 and r[4] == "booking_not_active"
 
 
+def _done_already(r: loadgen.Record) -> bool:
+    return r[3] == 409 and r[4] in DONE_ALREADY.get(r[1], ())
+
+
 def _errors(records: list[loadgen.Record]) -> int:
-    """Answers a patient should not get: unexpected statuses, requests given up unanswered, and
-    "not active" to a first cancel attempt (no earlier attempt can have done it)."""
+    """Answers a patient should not get: unexpected statuses, requests given up unanswered, "done
+    already" (not active, already waiting, offer not open, not waiting) to a first attempt (no
+    earlier attempt can have done it), and any refusal to accept an offer its patient was just
+    shown (the hold lasts `hold_minutes`, and a patient accepts while it holds no booking)."""
     unanswered = {(r[1], r[2]) for r in records if r[3] == 0}
     return sum(1 for r in records if r[3] not in (0, 200, 201, 409)
                or (r[3] == 0 and r[4].startswith(loadgen.GAVE_UP))
-               or (r[1] == "cancel" and _not_active(r) and (r[1], r[2]) not in unanswered))
+               or (_done_already(r) and (r[1], r[2]) not in unanswered)
+               or (r[1] == "accept" and r[3] == 409))
 
 
 def _outage(records: list[loadgen.Record]) -> dict:
-    """Attempts that got no answer, and bookings whose answer was lost that a retry of the key replayed."""
+    """Attempts that got no answer, and bookings (or accepted offers) whose answer was lost that a retry
+    of the key replayed."""
     unanswered, first_answer = set(), {}
     for r in records:  # a key's attempts are in the order they were made
-        if r[1] != "book":
+        if r[1] not in BOOKS:
             continue
         if r[3] == 0:
             unanswered.add(r[2])
@@ -170,6 +224,30 @@ def _outage(records: list[loadgen.Record]) -> dict:
             first_answer.setdefault(r[2], r)
     recovered = sum(1 for k in unanswered if k in first_answer and first_answer[k][3] == 201 and first_answer[k][10])
     return {"unanswered": sum(1 for r in records if r[3] == 0), "recovered": recovered}
+
+
+async def _run_out_holds(url: str, timeout: float = 30.0) -> tuple[int, int]:
+    """Every hold still open runs out now: its end is moved to the past, as if the hold time had
+    passed with nobody answering. The server's sweep (`expire_holds`, every `sweep_seconds` in each
+    worker) must expire each and pass its place to the next in line or back on sale. Returns (holds
+    made to run out, holds still overdue when `timeout` passed)."""
+    db = Database(Settings(database_url=url, secret_key=SECRET))
+    try:
+        async with db.sessionmaker() as s:
+            ran_out = (await s.execute(update(WaitlistEntry).where(WaitlistEntry.status == "offered")
+                                       .values(hold_expires_at=clock.now() - dt.timedelta(seconds=1))
+                                       .returning(WaitlistEntry.id).execution_options(synchronize_session=False))).all()
+            await s.commit()
+        deadline = time.monotonic() + timeout
+        while True:
+            async with db.sessionmaker() as s:
+                overdue = await s.scalar(select(func.count()).select_from(WaitlistEntry).where(
+                    WaitlistEntry.status == "offered", WaitlistEntry.hold_expires_at <= clock.now()))
+            if not overdue or time.monotonic() > deadline:
+                return len(ran_out), int(overdue or 0)
+            await asyncio.sleep(0.25)
+    finally:
+        await db.dispose()
 
 
 def _uuid(value) -> str:
@@ -190,7 +268,8 @@ def run(opts: Options, log=print) -> dict:
             log("SQLite is the embedded tier: one server process")
             opts.workers = 1
         log(f"starting the server: {opts.workers} workers on port {port}")
-        server = Server(url, secret=SECRET, workers=opts.workers, port=port, draw_seconds=opts.draw_seconds)
+        server = Server(url, secret=SECRET, workers=opts.workers, port=port, draw_seconds=opts.draw_seconds,
+                        hold_minutes=opts.hold_minutes, sweep_seconds=opts.sweep_seconds)
         server.start()
         base = server.base_url
         try:
@@ -204,6 +283,10 @@ def run(opts: Options, log=print) -> dict:
                 records = _run_clients(opts, release, base, t0)
             finally:
                 restarts = killer.finish() if killer else 0
+            ran_out, overdue = 0, 0
+            if opts.run_out_holds:
+                ran_out, overdue = asyncio.run(_run_out_holds(url))
+                log(f"{ran_out} holds still open ran out; {overdue} still overdue after the server's sweeps")
             log("trivial endpoint")
             trivial = _trivial(opts, base)
         finally:
@@ -211,7 +294,7 @@ def run(opts: Options, log=print) -> dict:
         checks = asyncio.run(_with_db(url, lambda s: _check(s, records, release.account_ids)))
         books = [r for r in records if r[1] == "book" and r[3] != 0]
         decisions = [r for r in books if r[3] == 201 or (r[3] == 409 and r[4] == "slot_full")]
-        end = max(r[9] for r in records) if records else t0
+        end = max((r[9] for r in records if r[1] == "book"), default=t0)  # the rush's last booking answer
         latencies = sorted((r[9] - r[8]) * 1000 for r in books)
         sold = [r[9] for r in books if r[3] == 201]
         sellout = (max(sold) - t0) if sold and checks["unsold_sessions"] == 0 else None  # every place was taken once
@@ -239,4 +322,7 @@ def run(opts: Options, log=print) -> dict:
             "raw_db_decisions_per_s": round(raw_rate, 1), "ratio_to_db": round(rate / raw_rate, 3) if raw_rate else None,
             "trivial_rps": round(trivial, 1), "workers": opts.workers, "draw_seconds": opts.draw_seconds,
             "kill_at": opts.kill_at, "restarts": restarts, **_outage(records),
+            "waitlisted": checks["waitlisted"], "offers": checks["offers"], "accepted": checks["accepted"],
+            "declined": checks["declined"], "expired": checks["expired"], "held": checks["held"],
+            "holds_run_out": ran_out, "holds_overdue": overdue,
         }

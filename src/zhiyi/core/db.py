@@ -5,13 +5,18 @@ One async session per request or job, opened at the edge; services never commit.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import uuid
+from collections import deque
 from contextvars import ContextVar
 
 from sqlalchemy import DateTime, Executable, MetaData, TypeDecorator, Uuid, event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.pool import AsyncAdaptedQueuePool
+from sqlalchemy.util import await_
+from sqlalchemy.util.queue import Empty, Full, QueueCommon
 
 from zhiyi.core import ids
 from zhiyi.core.config import Settings, ensure_sqlite_dir
@@ -59,6 +64,72 @@ class IdMixin:
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=ids.new_id)
 
 
+class FairQueue(QueueCommon):
+    """The idle connections of a pool, handed out first come, first served.
+
+    SQLAlchemy's asyncio pool queue lets a request that arrives just as a connection comes back
+    take it before the request that was woken for it, which then queues again at the back: under a
+    rush some requests wait for the pool's whole timeout (and are answered 503) while others pass.
+    Here a connection given back goes straight to the longest waiter, and a newcomer waits behind
+    everyone already waiting."""
+
+    def __init__(self, maxsize: int = 0, use_lifo: bool = False):
+        self.maxsize, self.use_lifo = maxsize, use_lifo
+        self._idle: deque = deque()
+        self._waiters: deque[asyncio.Future] = deque()
+
+    def empty(self) -> bool:
+        return not self._idle
+
+    def full(self) -> bool:
+        return 0 < self.maxsize <= len(self._idle)
+
+    def qsize(self) -> int:
+        return len(self._idle)
+
+    def put_nowait(self, item) -> None:
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():  # skip those that timed out or were cancelled
+                waiter.set_result(item)
+                return
+        if self.full():
+            raise Full()
+        self._idle.append(item)
+
+    def put(self, item, block: bool = True, timeout: float | None = None) -> None:
+        self.put_nowait(item)
+
+    def get_nowait(self):
+        if not self._idle:
+            raise Empty()
+        return self._idle.pop() if self.use_lifo else self._idle.popleft()
+
+    def get(self, block: bool = True, timeout: float | None = None):
+        if self._idle or not block:
+            return self.get_nowait()
+        try:
+            return await_(self._wait(timeout))
+        except TimeoutError:
+            raise Empty() from None
+
+    async def _wait(self, timeout: float | None):
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            async with asyncio.timeout(timeout):
+                return await waiter
+        except BaseException:
+            if waiter.done() and not waiter.cancelled():  # handed over just as we gave up: pass it on
+                self.put_nowait(waiter.result())
+            waiter.cancel()
+            raise
+
+
+class FairPool(AsyncAdaptedQueuePool):
+    _queue_class = FairQueue
+
+
 def make_engine(settings: Settings) -> AsyncEngine:
     url = settings.async_database_url
     if url.startswith("sqlite"):
@@ -69,7 +140,8 @@ def make_engine(settings: Settings) -> AsyncEngine:
         _sqlite_pragmas(engine)
     else:
         engine = create_async_engine(
-            url, pool_size=settings.db_pool_size, max_overflow=settings.db_pool_size, pool_pre_ping=False
+            url, poolclass=FairPool, pool_size=settings.db_pool_size, max_overflow=settings.db_pool_size,
+            pool_pre_ping=False
         )
     return engine
 

@@ -62,8 +62,14 @@ _t = IdempotencyRecord.__table__
 _REMEMBER = update(_t).where(_t.c.account_id == bindparam("a", type_=Uuid()), _t.c.key == bindparam("k"))  # built once
 
 
-def _insert(dialect: str):
-    return (pg_insert if dialect == "postgresql" else sqlite_insert)(IdempotencyRecord)
+def _claim_statement(insert_of_dialect):
+    return (insert_of_dialect(_t).on_conflict_do_nothing(index_elements=["account_id", "key"])
+            .returning(_t.c.key))
+
+
+# Core, built once per dialect: every booking claims a key, so no statement building or ORM insert
+# bookkeeping per request
+_CLAIM = {"postgresql": _claim_statement(pg_insert), "sqlite": _claim_statement(sqlite_insert)}
 
 
 async def claim(session: AsyncSession, *, account_id: uuid.UUID, key: str, fingerprint: str) -> IdempotencyRecord | None:
@@ -72,11 +78,10 @@ async def claim(session: AsyncSession, *, account_id: uuid.UUID, key: str, finge
 
     One INSERT .. ON CONFLICT DO NOTHING: on PostgreSQL it waits for a concurrent holder of
     the key to commit (then we replay) or roll back (then the key is ours)."""
-    stmt = (_insert(session.bind.dialect.name)
-            .values(account_id=account_id, key=key, request_hash=fingerprint, status_code=0, response={},
-                    created_at=clock.now())
-            .on_conflict_do_nothing(index_elements=["account_id", "key"]).returning(IdempotencyRecord.key))
-    if (await session.execute(stmt)).first() is not None:
+    claimed = await session.execute(_CLAIM[session.bind.dialect.name], {
+        "account_id": account_id, "key": key, "request_hash": fingerprint, "status_code": 0, "response": {},
+        "created_at": clock.now()})
+    if claimed.first() is not None:
         return None
     earlier = (await session.execute(select(IdempotencyRecord).where(
         IdempotencyRecord.account_id == account_id, IdempotencyRecord.key == key))).scalar_one()

@@ -15,6 +15,7 @@ from zhiyi.domains.patients import models as patients_models  # noqa: F401
 from zhiyi.domains.patients import policy as patients_policy
 from zhiyi.domains.patients import web as patients_web
 from zhiyi.domains.queueing import api as queueing_api
+from zhiyi.domains.queueing import handlers as queueing_handlers  # noqa: F401  (outbox handlers)
 from zhiyi.domains.queueing import models as queueing_models  # noqa: F401
 from zhiyi.domains.queueing import policy as queueing_policy
 from zhiyi.domains.queueing import web as queueing_web

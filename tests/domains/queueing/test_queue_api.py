@@ -9,7 +9,7 @@ import uuid
 from types import SimpleNamespace
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from tests.factories import identity as accounts
 from tests.factories import org as orgf
@@ -224,3 +224,45 @@ async def test_concurrent_arrivals_get_distinct_numbers_and_one_entry_each(live_
         assert pair[0].json()["id"] == pair[1].json()["id"]
         numbers[i] = pair[0].json()["number"]
     assert sorted(numbers.values()) == [1, 2, 3, 4]
+
+
+async def test_desks_use_the_one_code_not_the_patients_phone_route(client, world, session):
+    for headers in (world.desk, world.east_desk):
+        r = await client.post(f"{Q}/bookings/{world.b[0].id}/arrive", headers=headers)
+        assert r.status_code == 403
+        assert (await client.get(f"{Q}/bookings/{world.b[0].id}/position", headers=headers)).status_code == 403
+    assert await entries(session) == 0
+
+
+async def test_a_double_tap_on_call_next_does_not_finish_the_patient_just_called(client, world, session):
+    for i in (0, 1, 2):
+        await arrive(client, world, i)
+    board = (await client.get(f"{Q}/sessions/{world.cs.id}/board", headers=world.doc)).json()
+    body = {"action": "call_next", "expected_version": board["version"]}
+    first = await client.post(f"{Q}/sessions/{world.cs.id}/actions", headers=world.doc, json=body)
+    again = await client.post(f"{Q}/sessions/{world.cs.id}/actions", headers=world.doc, json=body)
+    assert first.status_code == 200 and again.status_code == 409 and again.json()["code"] == "queue_changed"
+    assert [await status_of(session, world.b[i]) for i in (0, 1, 2)] == ["checked_in"] * 3
+    assert (await position(client, world, 0))["status"] == "called"
+
+
+async def test_a_cancelled_booking_leaves_the_queue_and_is_never_called(client, world, session, drain):
+    for i in (0, 1):
+        await arrive(client, world, i)
+    await session.execute(update(Booking).where(Booking.id == world.b[0].id).values(status="cancelled"))
+    await session.commit()  # cancelled a moment ago (say at a desk); the event is not handled yet
+    called = await act(client, world, "call_next")
+    assert called.json()["booking_id"] == str(world.b[1].id)  # the cancelled one is passed over
+    assert (await position(client, world, 0))["status"] == "cancelled"
+
+
+async def test_stopping_the_clinic_empties_its_queue(client, world, session, drain):
+    office = await accounts.account(session, username="office", roles={"registrar"}, campuses=[world.main])
+    await session.commit()
+    for i in (0, 1):
+        await arrive(client, world, i)
+    r = await client.post(f"/api/v1/scheduling/sessions/{world.cs.id}/stop", headers=await accounts.bearer(session, office))
+    assert r.status_code == 200, r.text
+    await drain()
+    assert [(await position(client, world, i))["status"] for i in (0, 1)] == ["cancelled", "cancelled"]
+    assert (await act(client, world, "call_next")).json() is None  # nobody is called

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from tests.domains.scheduling.test_web import confirm_form, count, login, world  # noqa: F401  (fixture)
+from tests.domains.scheduling.test_web import confirm_form, count, csrf_of, login, world  # noqa: F401  (fixture)
 from tests.factories import identity as accounts
 from tests.factories import org as orgf
 from tests.factories import patients as pf
+from tests.factories import scheduling as sf
 from zhiyi.domains.scheduling.models import Booking
 
 
@@ -61,3 +62,20 @@ async def test_a_registrar_who_is_also_a_patient_is_still_held_to_the_desks_camp
     mine = await client.post("/api/v1/scheduling/bookings", headers={**h, "Idempotency-Key": "k-desk-pt-2"},
                              json={"slot_id": str(world.slots[1].id)})
     assert mine.status_code == 201, mine.text  # as a patient, any campus
+
+
+async def test_a_desk_sees_a_patients_bookings_at_its_own_campuses_only(client, world, session):  # noqa: F811
+    b = await sf.booking(session, cs=world.cs, slot=world.slots[0], patient=world.other, account=world.other_acct,
+                         status="booked")
+    east = await orgf.campus(session, code="EAST")
+    await accounts.account(session, username="eastdesk", roles={"registrar"}, campuses=[east])
+    await accounts.account(session, username="maindesk", roles={"registrar"}, campuses=[world.main])
+    await session.commit()
+    await login(client, "eastdesk")
+    await client.get(f"/desk/book/{world.other.id}")
+    page = await client.get("/appointments")
+    assert page.status_code == 200 and f'data-booking="{b.id}"' not in page.text
+    await client.post("/logout", data={"csrf": csrf_of(page.text)})
+    await login(client, "maindesk")
+    await client.get(f"/desk/book/{world.other.id}")
+    assert f'data-booking="{b.id}"' in (await client.get("/appointments")).text

@@ -12,7 +12,7 @@ import datetime as dt
 import uuid
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from tests.factories import identity as accounts
 from tests.factories import org as orgf
@@ -23,7 +23,7 @@ from zhiyi.core.config import get_settings
 from zhiyi.core.errors import TooManyRequests
 from zhiyi.core.ratelimit import Limiter
 from zhiyi.domains.scheduling import draw
-from zhiyi.domains.scheduling.models import Booking, DrawEntry
+from zhiyi.domains.scheduling.models import Booking, DrawEntry, Slot
 
 N = 8
 URL = "/api/v1/scheduling/bookings"
@@ -146,3 +146,37 @@ async def test_a_patient_hammering_the_booking_endpoint_is_slowed_down(client, s
     desk_codes = {(await client.post(URL, headers={**d, "Idempotency-Key": uuid.uuid4().hex},
                                      json={**body, "patient_id": str(p.id)})).status_code for _ in range(5)}
     assert 429 not in desk_codes  # desks and phone agents book for many people
+
+
+async def one_place(app, slot) -> None:
+    async with app.db.sessionmaker() as s:
+        await s.execute(update(Slot).where(Slot.id == slot.id).values(capacity=1))
+        await s.commit()
+
+
+async def test_asking_just_after_the_window_overtakes_nobody_in_the_draw(release, monkeypatch):
+    app, cs, slot, people, heads = release
+    await one_place(app, slot)
+    monkeypatch.setattr(draw, "ticket", lambda _p, _at: 0.5)  # served at 1.0 + 0.5 x 1.6 = 1.8 s
+
+    async def after_window():
+        await asyncio.sleep(1.05)
+        return await book(app.client, heads[1], slot)
+
+    drawn, late = await asyncio.gather(book(app.client, heads[0], slot), after_window())
+    assert drawn.status_code == 201 and late.status_code == 409
+
+
+async def test_a_bad_ticket_gains_nothing_by_asking_again_after_the_window(release, monkeypatch):
+    app, cs, slot, people, heads = release
+    await one_place(app, slot)
+    monkeypatch.setattr(draw, "ticket", lambda p, _at: 0.2 if p == people[0].id else 0.95)
+
+    async def bad_twice():
+        first = asyncio.create_task(book(app.client, heads[1], slot))  # in the draw, ticket 0.95
+        await asyncio.sleep(1.05)
+        second = await book(app.client, heads[1], slot)  # a new key, after the window
+        return await first, second
+
+    good, (first, second) = await asyncio.gather(book(app.client, heads[0], slot), bad_twice())
+    assert good.status_code == 201 and first.status_code == 409 and second.status_code == 409

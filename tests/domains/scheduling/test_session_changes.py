@@ -113,7 +113,8 @@ async def test_moving_to_a_day_already_booked_cancels_that_booking_only(client, 
     assert await session.scalar(select(Slot.booked).where(Slot.id == world.slots[0].id)) == 0  # the place is free
 
 
-@pytest.mark.parametrize("starts_at", ["2020-01-01T08:00:00+08:00", "tomorrow", "2030-01-01T08:00:00", None])
+@pytest.mark.parametrize("starts_at", ["2020-01-01T08:00:00+08:00", "tomorrow", "2030-01-01T08:00:00", None,
+                                       "9999-12-31T23:00:00+00:00", "2031-01-01T08:00:00+08:00"])
 async def test_bad_moves_are_refused_and_change_nothing(client, world, session, starts_at):
     r = await client.post(f"{API}/sessions/{world.stopped.id}/move", headers=world.office,
                           json={"starts_at": starts_at})

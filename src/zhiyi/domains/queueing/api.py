@@ -45,4 +45,5 @@ async def board(request: Request, actor: ActorDep, session_id: uuid.UUID):
 @router.post("/sessions/{session_id}/actions", response_model=EntryRead | None,
              summary="Call next, recall, skip, send for tests, finish")
 async def act(request: Request, actor: ActorDep, session_id: uuid.UUID, body: QueueAction):
-    return await service.run_queue(session_of(request), actor=actor, session_id=session_id, action=body.action)
+    return await service.run_queue(session_of(request), actor=actor, session_id=session_id, action=body.action,
+                                   expected_version=body.expected_version)

@@ -37,3 +37,7 @@ class BookingNotFound(NotFound):
 
 class CheckInClosed(RuleViolated):
     code, message = "checkin_closed", "This clinic session is over; check-in has closed."
+
+
+class QueueChanged(Conflict):
+    code, message = "queue_changed", "The queue changed meanwhile; look again before calling."

@@ -18,6 +18,7 @@ class EntryStatus(StrEnum):
     away = "away"  # sent for tests; comes back with the results (回诊)
     skipped = "skipped"  # called and did not come (过号); rejoins at the back on return
     done = "done"  # consultation finished
+    cancelled = "cancelled"  # the booking was cancelled or the clinic stopped
 
 
 class Priority(IntEnum):

@@ -75,3 +75,14 @@ async def recent_durations(session: AsyncSession, practitioner_id: uuid.UUID) ->
 async def count_waiting(session: AsyncSession, session_id: uuid.UUID) -> int:
     return int(await session.scalar(select(func.count()).select_from(QueueEntry).where(
         QueueEntry.session_id == session_id, QueueEntry.status == EntryStatus.waiting)) or 0)
+
+
+async def cancel_entries(session: AsyncSession, *, booking_id: uuid.UUID | None = None,
+                         session_id: uuid.UUID | None = None) -> int:
+    """Entries of a cancelled booking, or of every booking of a stopped clinic, leave the queue."""
+    q = update(QueueEntry).where(QueueEntry.status.not_in((EntryStatus.done, EntryStatus.cancelled)))
+    q = q.where(QueueEntry.booking_id == booking_id) if booking_id is not None else \
+        q.where(QueueEntry.session_id == session_id)
+    done = await session.execute(q.values(status=EntryStatus.cancelled).returning(QueueEntry.id)
+                                 .execution_options(synchronize_session=False))
+    return len(done.all())

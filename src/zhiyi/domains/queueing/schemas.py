@@ -64,3 +64,4 @@ class Board(BaseModel):
 
 class QueueAction(Strict):
     action: Literal["call_next", "recall", "skip", "away", "finish"]
+    expected_version: int | None = None  # the board's version the caller saw (refused if it changed)

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from zhiyi.core import audit, clock, ids, outbox
 from zhiyi.core.config import get_settings
+from zhiyi.core.errors import Forbidden
 from zhiyi.core.policy import Actor, Resource
 from zhiyi.domains.patients import service as patients
 from zhiyi.domains.queueing import events
@@ -31,6 +32,7 @@ from zhiyi.domains.queueing.errors import (
     NobodyInRoom,
     NoBookingToday,
     NotCheckedIn,
+    QueueChanged,
     TooEarly,
     TooLate,
 )
@@ -72,9 +74,17 @@ async def arrive(session: AsyncSession, *, actor: Actor, booking_id: uuid.UUID) 
     booking = await scheduling.booking_record(session, booking_id=booking_id)
     if booking is None:
         raise audit.missing(session, actor, "queue.arrive", "booking", booking_id) from None
-    patient, _ = await patients.access_patient(session, actor=actor, patient_id=booking.patient_id, action="book")
+    patient, decision = await patients.access_patient(session, actor=actor, patient_id=booking.patient_id,
+                                                      action="book")
+    _patient_side(decision)
     cs = await scheduling.get_session(session, session_id=booking.session_id)
     return await _check_in(session, booking, cs, patient, method="phone", reason=None, staff=False)
+
+
+def _patient_side(decision) -> None:
+    """The phone's pages are the patient's and their family's: a desk checks in by the one-code."""
+    if decision.reason == scheduling.DESK_REASON:
+        raise Forbidden()
 
 
 async def arrivals(session: AsyncSession, *, actor: Actor, token: str) -> tuple[object, list[BookingRead]]:
@@ -164,19 +174,24 @@ async def _rejoin(session: AsyncSession, entry: QueueEntry, now: dt.datetime) ->
 
 # --- the doctor's side --------------------------------------------------------------------------
 
-async def run_queue(session: AsyncSession, *, actor: Actor, session_id: uuid.UUID, action: str) -> EntryRead | None:
+async def run_queue(session: AsyncSession, *, actor: Actor, session_id: uuid.UUID, action: str,
+                    expected_version: int | None = None) -> EntryRead | None:
     """call_next (finishes whoever is in the room and calls the next), recall, skip (missed the
-    call), away (sent for tests), finish. Returns the entry acted on (None: nobody left to call)."""
+    call), away (sent for tests), finish. Returns the entry acted on (None: nobody left to call).
+    With `expected_version` (the board the doctor saw), a queue that changed meanwhile is refused:
+    a double tap or a resent form never finishes the patient just called."""
     cs = await scheduling.get_session(session, session_id=session_id)
     await _authorize(session, actor, "queue.run", cs)
     now = clock.now()
-    await repo.bump_board(session, cs.id)
+    version, _ = await repo.bump_board(session, cs.id)
+    if expected_version is not None and version != expected_version + 1:
+        raise QueueChanged()
     entries = await repo.entries_of_session(session, cs.id)
     current = next((e for e in entries if e.status == EntryStatus.called), None)
     if action == "call_next":
         if current is not None:
             await _finish(session, current, now)
-        following = next((e for e in entries if e.status == EntryStatus.waiting), None)
+        following = await _next_waiting(session, entries)
         if following is not None:
             following.status, following.called_at = EntryStatus.called, now
             await session.flush()
@@ -196,6 +211,18 @@ async def run_queue(session: AsyncSession, *, actor: Actor, session_id: uuid.UUI
         await _finish(session, current, now)
     await session.flush()
     return entry_read(current)
+
+
+async def _next_waiting(session: AsyncSession, entries: list[QueueEntry]) -> QueueEntry | None:
+    """The first waiting entry whose booking still stands (one cancelled a moment ago leaves the queue)."""
+    for e in entries:
+        if e.status != EntryStatus.waiting:
+            continue
+        booking = await scheduling.booking_record(session, booking_id=e.booking_id)
+        if booking is not None and booking.status == "checked_in":
+            return e
+        e.status = EntryStatus.cancelled
+    return None
 
 
 async def _finish(session: AsyncSession, entry: QueueEntry, now: dt.datetime) -> None:
@@ -246,7 +273,8 @@ async def position(session: AsyncSession, *, actor: Actor, booking_id: uuid.UUID
     booking = await scheduling.booking_record(session, booking_id=booking_id)
     if booking is None:
         raise BookingNotFound()
-    await patients.access_patient(session, actor=actor, patient_id=booking.patient_id, action="book")
+    _, decision = await patients.access_patient(session, actor=actor, patient_id=booking.patient_id, action="book")
+    _patient_side(decision)
     return await position_of(session, booking_id=booking.id)
 
 

@@ -22,6 +22,7 @@ from zhiyi.core.policy import Actor, Role
 from zhiyi.domains.org import service as org
 from zhiyi.domains.patients import service as patients
 from zhiyi.domains.queueing import service
+from zhiyi.domains.queueing.errors import QueueChanged
 from zhiyi.domains.queueing.schemas import Board, Position
 from zhiyi.domains.scheduling import service as scheduling
 from zhiyi.domains.scheduling.schemas import SessionRead
@@ -236,7 +237,12 @@ async def doctor_act(request: Request, session_id: uuid.UUID, action: str, actor
                      _csrf=Depends(check_csrf)):
     if action not in ACTIONS:
         raise NotFound()
-    await service.run_queue(session_of(request), actor=actor, session_id=session_id, action=action)
+    seen = str((await request.form()).get("version") or "")
+    try:
+        await service.run_queue(session_of(request), actor=actor, session_id=session_id, action=action,
+                                expected_version=int(seen) if seen.isdigit() else None)
+    except QueueChanged:
+        pass  # a double tap or a stale page: show the queue as it is now, change nothing
     return RedirectResponse(f"/queue/doctor/{session_id}", status_code=303)
 
 

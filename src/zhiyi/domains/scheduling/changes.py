@@ -33,11 +33,16 @@ from zhiyi.domains.scheduling.errors import SessionClosed, SessionNotFound
 from zhiyi.domains.scheduling.models import Booking, BookingStatus, ClinicSession
 
 REBOOK_DAYS = 14
+MOVE_DAYS = 90  # a clinic moves within the next three months
 TEMPLATES = ("session.stopped.rebooked", "session.stopped", "session.moved", "session.moved.cancelled")
 
 
 class DoctorBusy(Conflict):
     code, message = "doctor_busy", "The doctor already holds a clinic at that time."
+
+
+class MoveTooFar(RuleViolated):
+    code, message = "move_too_far", "A session can be moved at most 90 days ahead."
 
 
 class MoveInPast(RuleViolated):
@@ -150,10 +155,13 @@ async def move_session(session: AsyncSession, *, actor: Actor, session_id: uuid.
     now = clock.now()
     if starts_at <= now:
         raise MoveInPast()
+    if starts_at > now + dt.timedelta(days=MOVE_DAYS):
+        raise MoveTooFar()
     local = starts_at.astimezone(ZoneInfo(get_settings().timezone))
     day, period = local.date(), cs.period if cs.period == "extra" else _period(local.time())
     if await crepo.doctor_busy(session, practitioner_id=cs.practitioner_id, day=day, period=period, besides=cs.id):
         raise DoctorBusy()
+    await holds.lock_session(session, cs.id)  # first, as cancelling does: the session, then its slots
     slots = await crepo.lock_slots(session, cs.id)
     result, delta = ChangeResult(cs.id), starts_at - cs.starts_at
     cs.period = period
@@ -166,6 +174,9 @@ async def move_session(session: AsyncSession, *, actor: Actor, session_id: uuid.
             if await repo.mark_cancelled(session, booking.id, now):
                 freed.append(booking.slot_id)
                 result.cancelled.append(booking.id)
+                await outbox.publish(session, events.BOOKING_CANCELLED, {
+                    "booking_id": str(booking.id), "patient_id": str(booking.patient_id),
+                    "slot_id": str(booking.slot_id), "session_id": str(cs.id)})
                 await _tell(session, booking, "session.moved.cancelled", when=_local(old[booking.slot_id]))
     await crepo.shift(session, cs, slots, delta, day)
     by_id = {s.id: s for s in slots}

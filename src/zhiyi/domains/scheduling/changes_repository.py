@@ -48,7 +48,8 @@ async def shift(session: AsyncSession, cs: ClinicSession, slots: list[Slot], del
     for s in slots:
         s.starts_at, s.ends_at = s.starts_at + delta, s.ends_at + delta
     await session.execute(update(Booking).where(Booking.session_id == cs.id, Booking.status.in_(ACTIVE_BOOKING))
-                          .values(session_on=day).execution_options(synchronize_session=False))
+                          .values(session_on=day, reminded_at=None)  # reminded again of the new time
+                          .execution_options(synchronize_session=False))
     await session.execute(update(WaitlistEntry).where(WaitlistEntry.session_id == cs.id).values(session_on=day)
                           .execution_options(synchronize_session=False))  # the line's real-name checks follow
     await session.flush()

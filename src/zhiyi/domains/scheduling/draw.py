@@ -14,7 +14,9 @@ lottery in the sense of Hakimov, Heller, Kübler and Kurino, AER 2021):
 - when the window closes, requests are served in ticket order: each waits until
   `window + ticket x release_draw_spread_seconds` after the release and then books as usual,
   so the places go to the lowest tickets;
-- after the window, booking is first come, first served again (nothing is rushed by then).
+- a request after the window waits until the draw has been served (window + spread), so
+  asking just after the window, or again with a new key, overtakes nobody in the draw;
+- after that, booking is first come, first served again (nothing is rushed by then).
 
 So sending more requests, sending them earlier in the window or from faster machines does
 not raise a patient's chance; only the ticket decides. Per-account rate limits
@@ -70,13 +72,22 @@ def in_window(release_at: dt.datetime, now: dt.datetime) -> bool:
 async def wait_turn(session: AsyncSession, *, actor: Actor, patient_id: uuid.UUID, slot_id: uuid.UUID | None,
                     session_id: uuid.UUID | None, idempotency_key: str) -> float | None:
     """During a release's draw window: enter the patient's ticket, commit, and wait for the turn
-    the ticket gives. Outside the window: return at once. Returns the ticket (None: no draw)."""
+    the ticket gives. After the window, while the draw is still being served: wait until it is
+    (nobody overtakes the draw by asking just after the window). Later: return at once.
+    Returns the ticket (None: not in the draw)."""
     settings = get_settings()
     if settings.release_draw_seconds <= 0:
         return None
     release_at = await repo.release_at_of(session, slot_id=slot_id, session_id=session_id)
     now = clock.now()
-    if release_at is None or not in_window(release_at, now):
+    if release_at is None or now < release_at:
+        return None
+    served_until = release_at + dt.timedelta(seconds=settings.release_draw_seconds
+                                             + settings.release_draw_spread_seconds)
+    if not in_window(release_at, now):
+        if now < served_until:  # the draw is still being served: later requests come after all of it
+            await session.commit()
+            await asyncio.sleep((served_until - now).total_seconds())
         return None
     await patients.access_patient(session, actor=actor, patient_id=patient_id, action="book")
     mine = ticket(patient_id, release_at)

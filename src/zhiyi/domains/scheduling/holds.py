@@ -43,6 +43,11 @@ def local(at: dt.datetime) -> str:
     return at.astimezone(ZoneInfo(get_settings().timezone)).strftime("%Y-%m-%d %H:%M")
 
 
+async def lock_session(session: AsyncSession, session_id: uuid.UUID) -> None:
+    """The lock every change to a session's line (and to its bookings' places) takes first."""
+    await wrepo.lock_sessions(session, [session_id])
+
+
 async def pass_place(session: AsyncSession, *, slot: Slot, cs: ClinicSession, now: dt.datetime,
                      locked: bool = False) -> uuid.UUID | None:
     """A place of `slot` is free (still counted by the slot): hold it for the next patient in line,

@@ -1,4 +1,4 @@
-"""The no-show policy (爽约): a booking still `booked` when its time has ended (plus a grace) is a
+"""The no-show policy (爽约): a booking still `booked` when its clinic session has ended (plus a grace) is a
 no-show; `no_show_limit` no-shows within `no_show_window_days` suspend the patient's ONLINE
 booking (by the patient or a family proxy) for `no_show_suspension_days` from the last one.
 Registration desks (and their phone bookings) still book for them.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import Date, Row, Uuid, bindparam, exists, func, insert, literal, select, text, true, update
+from sqlalchemy import Date, Row, Uuid, bindparam, exists, func, insert, literal_column, select, text, true, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -74,8 +74,9 @@ _free = _slot.alias("free")
 
 
 def _free_in_session(s):
-    return (s.c.session_id == bindparam("session_id", type_=Uuid()), s.c.booked < s.c.capacity,
-            s.c.starts_at > bindparam("now", type_=UTCDateTime()))
+    # parameters named unlike slot's columns: the UPDATE below would take them for values to SET
+    return (s.c.session_id == bindparam("in_session", type_=Uuid()), s.c.booked < s.c.capacity,
+            s.c.starts_at > bindparam("after", type_=UTCDateTime()))
 
 
 _took = (update(_slot)
@@ -83,7 +84,7 @@ _took = (update(_slot)
                 .order_by(_free.c.starts_at, _free.c.id).limit(1).with_for_update(skip_locked=True).scalar_subquery(),
                 _slot.c.booked < _slot.c.capacity)
          .values(booked=_slot.c.booked + 1).returning(_slot.c.id, _slot.c.starts_at, _slot.c.ends_at).cte("took"))
-_one_row = select(literal(1).label("one")).subquery("one_row")
+_one_row = select(literal_column("1").label("one")).subquery("one_row")
 _TAKE_FIRST_FREE = (select(_took.c.id, _took.c.starts_at, _took.c.ends_at,
                            exists().where(*_free_in_session(_free)).label("any_free"))
                     .select_from(_one_row.outerjoin(_took, true())))
@@ -109,7 +110,7 @@ async def take_place_in_session(session: AsyncSession, session_id: uuid.UUID, no
     if session.bind.dialect.name != "postgresql":  # SQLite: the transaction holds the write lock already
         slot_id = await session.scalar(free)
         return await take_place(session, slot_id) if slot_id is not None else None
-    first = (await session.execute(_TAKE_FIRST_FREE, {"session_id": session_id, "now": now})).one()
+    first = (await session.execute(_TAKE_FIRST_FREE, {"in_session": session_id, "after": now})).one()
     if first.id is not None:
         return first
     if not first.any_free:  # nothing free, held or not: sold out (one round trip)

@@ -217,8 +217,11 @@ async def book_slot(session: AsyncSession, *, actor: Actor, patient_id: uuid.UUI
         raise SlotFull()
     if channel == "online" and actor.patient_id is None and actor.has(Role.registrar):
         channel = "desk"
+    # the day as the slot now has it: a move of the session that held the slot's lock while we
+    # waited for it shifted the slot, and the booking follows (the real-name index checks that day)
+    day = taken.starts_at.astimezone(_zone()).date()
     booking = {"id": ids.new_id(), "slot_id": taken.id, "session_id": cs.id, "patient_id": patient.id,
-               "department_id": cs.department_id, "session_on": cs.session_on, "status": BookingStatus.booked.value,
+               "department_id": cs.department_id, "session_on": day, "status": BookingStatus.booked.value,
                "channel": channel, "booked_by_account_id": actor.account_id, "created_at": now}
     # the real-name index settles a race with a concurrent booking of the same patient (no savepoint:
     # the transaction stays usable for a page that explains the refusal)
@@ -228,7 +231,7 @@ async def book_slot(session: AsyncSession, *, actor: Actor, patient_id: uuid.UUI
                                                            "slot_id": str(taken.id), "session_id": str(cs.id)})
     return BookingRead(id=booking["id"], slot_id=taken.id, session_id=cs.id, patient_id=patient.id,
                        department_id=cs.department_id, practitioner_id=cs.practitioner_id, campus_id=cs.campus_id,
-                       starts_at=taken.starts_at, ends_at=taken.ends_at, session_on=cs.session_on,
+                       starts_at=taken.starts_at, ends_at=taken.ends_at, session_on=day,
                        status=booking["status"], channel=channel)
 
 
@@ -255,12 +258,14 @@ async def cancel_booking(session: AsyncSession, *, actor: Actor, booking_id: uui
     cutoff = policies[cs.department_id].cancel_cutoff_hours if cs.department_id in policies else DEFAULT_CANCEL_CUTOFF_HOURS
     if clock.now() > slot.starts_at - dt.timedelta(hours=cutoff):
         raise CancelTooLate()
+    # the session's lock before the booking's: the order stopping and moving a session take them in
+    await holds.lock_session(session, cs.id)
     # one conditional UPDATE decides: of concurrent cancels of one booking, only one gives the place back
     if not await repo.mark_cancelled(session, booking.id, clock.now()):
         raise BookingNotActive()
     await session.refresh(booking)
     # the place is free again at once: held for the first patient on the waiting list, else on open sale
-    await holds.pass_place(session, slot=slot, cs=cs, now=clock.now())
+    await holds.pass_place(session, slot=slot, cs=cs, now=clock.now(), locked=True)
     await outbox.publish(session, events.BOOKING_CANCELLED, {"booking_id": str(booking.id), "patient_id": str(booking.patient_id),
                                                        "slot_id": str(slot.id), "session_id": str(cs.id)})
     return booking_read(booking, slot, cs)

@@ -141,6 +141,10 @@ async def accept_offer(session: AsyncSession, *, actor: Actor, entry_id: uuid.UU
     """Take the held place: it becomes a normal booking (the rules of booking are checked again).
     The place is already counted by its slot, so nothing is taken from open sale."""
     entry, cs = await _entry_for(session, actor, entry_id)
+    # the session's lock first, like every change to a line; then its state as a stop or a move
+    # that held the lock left it
+    await wrepo.lock_sessions(session, [cs.id])
+    await session.refresh(cs)
     now = clock.now()
     if entry.status != WaitlistStatus.offered or entry.hold_expires_at <= now:
         raise OfferNotOpen()

@@ -162,12 +162,14 @@ async def close_lines(session: AsyncSession, now: dt.datetime) -> int:
 
 async def overdue_bookings(session: AsyncSession, *, ended_before: dt.datetime, last_day: dt.date,
                            limit: int) -> list[uuid.UUID]:
-    """Bookings still `booked` whose time ended before `ended_before` (open sessions only: a stopped
-    clinic is nobody's no-show). The status terms let both databases use the partial real-name index."""
-    q = (select(Booking.id).join(Slot, Slot.id == Booking.slot_id)
+    """Bookings still `booked` whose clinic session ended before `ended_before` (a desk may check a late
+    patient in until the session ends; open sessions only: a stopped clinic is nobody's no-show).
+    The status terms let both databases use the partial real-name index."""
+    q = (select(Booking.id)
          .join(ClinicSession, ClinicSession.id == Booking.session_id)
          .where(Booking.status.in_(ACTIVE_BOOKING), Booking.status == BookingStatus.booked.value,
-                Booking.session_on <= last_day, Slot.ends_at <= ended_before, ClinicSession.status == "open")
+                Booking.session_on <= last_day, ClinicSession.ends_at <= ended_before,
+                ClinicSession.status == "open")
          .order_by(Booking.session_on).limit(limit))
     return list((await session.scalars(q)).all())
 

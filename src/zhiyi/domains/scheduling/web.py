@@ -338,11 +338,18 @@ async def done(request: Request, booking_id: str, actor: Actor = Depends(web_act
                   b=b, slot=x, s=s, person=people.get(b.patient_id))
 
 
+def _at_desk(actor: Actor, people: dict[uuid.UUID, Person]) -> bool:
+    return not actor.group_wide and any(p.relationship == DESK for p in people.values())
+
+
 async def _appointments_page(request: Request, actor: Actor, *, message: str | None = None, ok: bool = False,
                              status: int = 200):
     session = session_of(request)
     people = await _people(request, actor)
     bookings = await service.bookings_for(session, actor=actor, patient_ids=list(people))
+    desk = _at_desk(actor, people)
+    if desk:  # a desk sees the patient's bookings at its own campuses only
+        bookings = [b for b in bookings if b.campus_id in actor.campus_ids]
     now = clock.now()
     upcoming = [b for b in bookings if b.status in service.ACTIVE_BOOKING and b.ends_at > now]
     coming = {b.id for b in upcoming}
@@ -351,6 +358,8 @@ async def _appointments_page(request: Request, actor: Actor, *, message: str | N
     entries = [e for e in await waitlist.waitlist_for(session, actor=actor, patient_ids=list(people))
                if (e.status == "offered" and e.hold_expires_at > now and e.slot_starts_at > now)
                or (e.status == "waiting" and e.session_on >= _today())]
+    if desk:
+        entries = [e for e in entries if e.campus_id in actor.campus_ids]
     entries.sort(key=lambda e: (e.status != "offered", e.session_on))
     v = await _view(session, translator(locale_of(request)),
                     practitioner_ids={b.practitioner_id for b in bookings} | {e.practitioner_id for e in entries})
