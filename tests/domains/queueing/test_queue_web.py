@@ -17,7 +17,9 @@ from tests.factories import org as orgf
 from tests.factories import scheduling as sf
 from zhiyi.core import audit
 from zhiyi.core.config import get_settings
+from zhiyi.core.errors import Forbidden
 from zhiyi.domains.patients import service as patients
+from zhiyi.domains.queueing import service as qservice
 from zhiyi.domains.queueing.models import QueueEntry
 
 
@@ -151,3 +153,23 @@ async def test_two_taps_from_home_to_the_queue(client, world, session):
     home = await client.get("/")
     assert f'href="/queue/position/{world.b[0].id}"' in home.text  # now: the place in the queue
     assert (await client.get(f"/queue/arrive/{world.b[1].id}")).status_code in (403, 404)  # not theirs
+
+
+async def test_the_stream_stops_and_reloads_when_the_reader_may_no_longer_see(client, world, session, monkeypatch):
+    monkeypatch.setattr(get_settings(), "queue_stream_seconds", 0.5)
+    monkeypatch.setattr(get_settings(), "queue_poll_seconds", 0.1)
+    await login(client, "q0")
+    page = await client.get("/appointments")
+    await client.post(f"/queue/arrive/{world.b[0].id}", data={"csrf": csrf_of(page.text)})
+    real, calls = qservice.position, []
+
+    async def revoked_after_the_first(*args, **kwargs):  # say a family link was revoked meanwhile
+        calls.append(1)
+        if len(calls) > 1:
+            raise Forbidden()
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(qservice, "position", revoked_after_the_first)
+    r = await client.get(f"/queue/position/{world.b[0].id}/events")
+    events = [json.loads(line[6:]) for line in r.text.splitlines() if line.startswith("data: ")]
+    assert events and events[-1].get("reload") is True and "html" not in events[-1]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from zoneinfo import ZoneInfo
@@ -34,6 +35,7 @@ from zhiyi.web.templating import check_csrf, locale_of, render, render_text
 router = APIRouter(route_class=TxRoute, include_in_schema=False)
 
 HEARTBEAT_SECONDS = 15
+MAX_WATCHED = 10_000  # clinic sessions whose versions this process remembers
 ACTIONS = ("call_next", "recall", "skip", "away", "finish")
 REASONS = {"aged_80": N_("Aged 80 or over"), "disabled": N_("Disability"), "pregnant": N_("Pregnant"),
            "returning_with_results": N_("Back with test results")}
@@ -78,20 +80,43 @@ async def _session(session: AsyncSession, session_id: uuid.UUID | None) -> Sessi
     return await scheduling.get_session(session, session_id=session_id)
 
 
+_versions: dict[uuid.UUID, tuple[float, int]] = {}  # session -> (when looked, version), this process
+
+
+async def _version(db, session_id: uuid.UUID, poll: float) -> int:
+    """The board's version, looked up at most once per poll interval per process, however many
+    pages follow it (a waiting-room screen and a hundred phones cost one query)."""
+    seen = _versions.get(session_id)
+    if seen is not None and time.monotonic() - seen[0] < poll * 0.9:
+        return seen[1]
+    async with db.sessionmaker() as session:
+        version = await service.version(session, session_id=session_id)
+    _versions[session_id] = (time.monotonic(), version)
+    if len(_versions) > MAX_WATCHED:
+        del _versions[next(iter(_versions))]
+    return version
+
+
 def _stream(request: Request, session_id: uuid.UUID,
             fragment: Callable[[AsyncSession], Awaitable[dict]]) -> StreamingResponse:
-    """Server-Sent Events: whenever the queue's version changes, send what the page shows now.
-    Each look opens its own short database session (nothing is held between looks)."""
+    """Server-Sent Events: whenever the queue's version changes, send what the page shows now
+    (built in a short database session of its own, committed: reads of patient data are audited).
+    If the reader may no longer see it (a family link revoked), the page is told to reload."""
     db, poll, lifetime = request.app.state.db, get_settings().queue_poll_seconds, get_settings().queue_stream_seconds
 
     async def events() -> AsyncIterator[str]:
         last, quiet, waited = None, 0.0, 0.0
         yield "retry: 2000\n\n"
         while waited < lifetime and not await request.is_disconnected():
-            async with db.sessionmaker() as session:
-                version = await service.version(session, session_id=session_id)
-                data = await fragment(session) if version != last else None
-            if data is not None:
+            version = await _version(db, session_id, poll)
+            if version != last:
+                try:
+                    async with db.sessionmaker() as session:
+                        data = await fragment(session)
+                        await session.commit()
+                except DomainError:
+                    yield f"data: {json.dumps({'version': version, 'reload': True})}\n\n"
+                    return
                 last, quiet = version, 0.0
                 yield f"data: {json.dumps({'version': version, **data}, ensure_ascii=False)}\n\n"
             elif quiet >= HEARTBEAT_SECONDS:
@@ -129,11 +154,11 @@ async def position_page(request: Request, booking_id: uuid.UUID, actor: Actor = 
 @router.get("/queue/position/{booking_id}/events")
 async def position_events(request: Request, booking_id: uuid.UUID, actor: Actor = Depends(web_actor)):
     session = session_of(request)
-    p = await service.position(session, actor=actor, booking_id=booking_id)  # decided and audited once
+    p = await service.position(session, actor=actor, booking_id=booking_id)
     names = await _names(request, session, await _session(session, p.session_id))
 
-    async def fragment(s: AsyncSession) -> dict:
-        now = await service.position_of(s, booking_id=booking_id)
+    async def fragment(s: AsyncSession) -> dict:  # decided and audited again at every change
+        now = await service.position(s, actor=actor, booking_id=booking_id)
         return {"html": _position_html(request, now, names), "status": now.status, "ahead": now.ahead}
 
     return _stream(request, p.session_id, fragment)
