@@ -59,12 +59,12 @@ class Options:
     kill_at: float | None = None  # seconds after the release: SIGKILL the server's process group, restart it
     trivial_requests: int = 4000  # per load-generator process
     draw_seconds: float = 0.0  # the release draw's window (0: first come, first served, the raw anchor's rule)
-    waitlist_rate: float = 0.2  # share of patients who, told "full", join that session's waiting list
+    waitlist_rate: float = 0.05  # share of patients who, told "full", join that session's waiting list
     decline_rate: float = 0.1  # share of offers declined (the place goes to the next in line)
     ignore_rate: float = 0.1  # share of offers whose patients stop looking (their holds run out after the rush)
-    cancel_after_s: float = 2.0  # cancelling patients cancel this long (x 0.5..1.5) after booking
-    poll_s: float = 2.0  # waiting patients look at their offers this often (x 0.5..1.5) ...
-    linger_s: float = 5.0  # ... until this long after their load generator's rush is over
+    cancel_after_s: float = 10.0  # cancelling patients cancel this long (x 0.5..1.5) after booking
+    poll_s: float = 5.0  # waiting patients look at their offers this often (x 0.5..1.5) ...
+    linger_s: float = 10.0  # ... until this long after their load generator's rush is over
     hold_minutes: int = 10  # the server's waitlist_hold_minutes: long enough to see and accept an offer
     sweep_seconds: float = 1.0  # the server's waitlist_sweep_seconds (expired holds are passed on this soon)
     run_out_holds: bool = True  # after the rush, the holds still open run out and the server's sweep passes them on
