@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Request
@@ -80,13 +81,19 @@ async def book(request: Request, actor: ActorDep, body: BookingCreate,
     session = session_of(request)
     await draw.wait_turn(session, actor=actor, patient_id=patient_id, slot_id=body.slot_id, session_id=body.session_id,
                          idempotency_key=key)  # at a release instant: served in the order of the draw
-    fingerprint = idempotency.request_hash({"op": "book", **body.model_dump(mode="json"), "patient_id": str(patient_id)})
-    earlier = await idempotency.claim(session, account_id=actor.account_id, key=key, fingerprint=fingerprint)
+    return await _once(session, actor, key, {"op": "book", **body.model_dump(mode="json"), "patient_id": str(patient_id)},
+                       lambda: service.book_slot(session, actor=actor, slot_id=body.slot_id, session_id=body.session_id,
+                                                 patient_id=patient_id, channel=body.channel))
+
+
+async def _once(session, actor: Actor, key: str, request: dict, make: Callable[[], Awaitable[BaseModel]]) -> JSONResponse:
+    """Idempotent creation: a key already answered replays its stored answer; otherwise `make` runs
+    and its answer is stored under the key in the same transaction."""
+    earlier = await idempotency.claim(session, account_id=actor.account_id, key=key,
+                                      fingerprint=idempotency.request_hash(request))
     if earlier is not None:
         return JSONResponse(earlier.response, status_code=earlier.status_code, headers={"Idempotent-Replayed": "true"})
-    booking = await service.book_slot(session, actor=actor, slot_id=body.slot_id, session_id=body.session_id,
-                                      patient_id=patient_id, channel=body.channel)
-    data = booking.model_dump(mode="json")
+    data = (await make()).model_dump(mode="json")
     await idempotency.remember(session, account_id=actor.account_id, key=key, status_code=201, response=data)
     return JSONResponse(data, status_code=201)
 
@@ -164,14 +171,8 @@ async def accept_offer(request: Request, actor: ActorDep, entry_id: uuid.UUID,
                        idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None):
     key = idempotency.check_key(idempotency_key)
     session = session_of(request)
-    fingerprint = idempotency.request_hash({"op": "accept_offer", "entry_id": str(entry_id)})
-    earlier = await idempotency.claim(session, account_id=actor.account_id, key=key, fingerprint=fingerprint)
-    if earlier is not None:
-        return JSONResponse(earlier.response, status_code=earlier.status_code, headers={"Idempotent-Replayed": "true"})
-    booking = await waitlist.accept_offer(session, actor=actor, entry_id=entry_id)
-    data = booking.model_dump(mode="json")
-    await idempotency.remember(session, account_id=actor.account_id, key=key, status_code=201, response=data)
-    return JSONResponse(data, status_code=201)
+    return await _once(session, actor, key, {"op": "accept_offer", "entry_id": str(entry_id)},
+                       lambda: waitlist.accept_offer(session, actor=actor, entry_id=entry_id))
 
 
 @router.post("/waitlist/{entry_id}/decline", response_model=WaitlistEntryRead,
