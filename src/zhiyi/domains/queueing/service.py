@@ -106,16 +106,16 @@ async def check_in_by_token(session: AsyncSession, *, actor: Actor, token: str, 
         found = [b for b in found if b.id == booking_id]
     if not found:
         raise NoBookingToday()
+    sessions = {b.id: await scheduling.get_session(session, session_id=b.session_id) for b in found}
     chosen = found[0]
     if len(found) > 1:
         now = clock.now()
-        sessions = {b.id: await scheduling.get_session(session, session_id=b.session_id) for b in found}
         open_now = [b for b in found if b.status == "booked"
                     and check_in_window(b, sessions[b.id], staff=True)[0] <= now <= sessions[b.id].ends_at]
         if len(open_now) != 1:
             raise ChooseBooking()
         chosen = open_now[0]
-    cs = await scheduling.get_session(session, session_id=chosen.session_id)
+    cs = sessions[chosen.id]
     await _authorize(session, actor, "queue.check_in", cs)
     return await _check_in(session, chosen, cs, patient, method=method, reason=priority_reason, staff=True)
 

@@ -73,10 +73,6 @@ async def _load(session: AsyncSession, actor: Actor, session_id: uuid.UUID) -> C
     return cs
 
 
-def _local(at: dt.datetime) -> str:
-    return at.astimezone(ZoneInfo(get_settings().timezone)).strftime("%Y-%m-%d %H:%M")
-
-
 async def _tell(session: AsyncSession, booking: Booking, template: str, **params: str) -> None:
     patient = await patients.get_patient(session, patient_id=booking.patient_id)
     s = get_settings()
@@ -95,14 +91,14 @@ async def stop_session(session: AsyncSession, *, actor: Actor, session_id: uuid.
     for booking in await crepo.active_bookings(session, cs.id):
         if not await repo.mark_cancelled(session, booking.id, now):
             continue
-        when = _local(old_slots[booking.slot_id])
+        when = holds.local(old_slots[booking.slot_id])
         moved = await _rebook(session, actor, booking, cs, now)
         if moved is None:
             result.cancelled.append(booking.id)
             await _tell(session, booking, "session.stopped", when=when)
         else:
             result.rebooked.append(moved.id)
-            await _tell(session, booking, "session.stopped.rebooked", when=when, new_when=_local(moved.starts_at))
+            await _tell(session, booking, "session.stopped.rebooked", when=when, new_when=holds.local(moved.starts_at))
     await crepo.close_slots(session, cs.id)
     await outbox.publish(session, events.SESSION_STOPPED, {"session_id": str(cs.id), "rebooked": len(result.rebooked),
                                                            "cancelled": len(result.cancelled)})
@@ -177,7 +173,7 @@ async def move_session(session: AsyncSession, *, actor: Actor, session_id: uuid.
                 await outbox.publish(session, events.BOOKING_CANCELLED, {
                     "booking_id": str(booking.id), "patient_id": str(booking.patient_id),
                     "slot_id": str(booking.slot_id), "session_id": str(cs.id)})
-                await _tell(session, booking, "session.moved.cancelled", when=_local(old[booking.slot_id]))
+                await _tell(session, booking, "session.moved.cancelled", when=holds.local(old[booking.slot_id]))
     await crepo.shift(session, cs, slots, delta, day)
     by_id = {s.id: s for s in slots}
     for slot_id in freed:  # to the first in the session's waiting list, or back on sale
@@ -185,7 +181,7 @@ async def move_session(session: AsyncSession, *, actor: Actor, session_id: uuid.
     for booking in bookings:
         if booking.id not in result.cancelled:
             result.moved.append(booking.id)
-            await _tell(session, booking, "session.moved", when=_local(old[booking.slot_id]),
-                        new_when=_local(old[booking.slot_id] + delta))
+            await _tell(session, booking, "session.moved", when=holds.local(old[booking.slot_id]),
+                        new_when=holds.local(old[booking.slot_id] + delta))
     await outbox.publish(session, events.SESSION_MOVED, {"session_id": str(cs.id), "delta_seconds": delta.total_seconds()})
     return result

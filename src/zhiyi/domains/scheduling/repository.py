@@ -282,3 +282,13 @@ async def change_status(session: AsyncSession, booking_id: uuid.UUID, *, old: tu
                                    .values(status=new).returning(Booking.id)
                                    .execution_options(synchronize_session=False))
     return result.first() is not None
+
+
+async def claim_reminders(session: AsyncSession, *, now: dt.datetime, until: dt.datetime) -> list[Row]:
+    """Bookings still to be reminded whose time falls before `until`, marked reminded by one
+    conditional UPDATE (several workers never claim one twice): (patient_id, slot_id, booked_by)."""
+    soon = select(Slot.id).where(Slot.starts_at > now, Slot.starts_at <= until)
+    return list((await session.execute(
+        update(Booking).where(Booking.status == "booked", Booking.reminded_at.is_(None), Booking.slot_id.in_(soon))
+        .values(reminded_at=now).returning(Booking.patient_id, Booking.slot_id, Booking.booked_by_account_id)
+        .execution_options(synchronize_session=False))).all())
