@@ -11,6 +11,7 @@ Last line of output: one JSON object (see issue 4 for the fields)."""
 from __future__ import annotations
 
 import asyncio
+import collections
 import datetime as dt
 import json
 import socket
@@ -200,15 +201,19 @@ def _done_already(r: loadgen.Record) -> bool:
 
 
 def _errors(records: list[loadgen.Record]) -> int:
+    return len(_error_records(records))
+
+
+def _error_records(records: list[loadgen.Record]) -> list[loadgen.Record]:
     """Answers a patient should not get: unexpected statuses, requests given up unanswered, "done
     already" (not active, already waiting, offer not open, not waiting) to a first attempt (no
     earlier attempt can have done it), and any refusal to accept an offer its patient was just
     shown (the hold lasts `hold_minutes`, and a patient accepts while it holds no booking)."""
     unanswered = {(r[1], r[2]) for r in records if r[3] == 0}
-    return sum(1 for r in records if r[3] not in (0, 200, 201, 409)
-               or (r[3] == 0 and r[4].startswith(loadgen.GAVE_UP))
-               or (_done_already(r) and (r[1], r[2]) not in unanswered)
-               or (r[1] == "accept" and r[3] == 409))
+    return [r for r in records if r[3] not in (0, 200, 201, 409)
+            or (r[3] == 0 and r[4].startswith(loadgen.GAVE_UP))
+            or (_done_already(r) and (r[1], r[2]) not in unanswered)
+            or (r[1] == "accept" and r[3] == 409)]
 
 
 def _outage(records: list[loadgen.Record]) -> dict:
@@ -292,6 +297,9 @@ def run(opts: Options, log=print) -> dict:
         finally:
             server.stop()
         checks = asyncio.run(_with_db(url, lambda s: _check(s, records, release.account_ids)))
+        wrong = collections.Counter((r[1], r[3], r[4]) for r in _error_records(records))
+        for (kind, status, code), count in wrong.most_common():
+            log(f"error: {kind} answered {status} {code} x{count}")
         books = [r for r in records if r[1] == "book" and r[3] != 0]
         decisions = [r for r in books if r[3] == 201 or (r[3] == 409 and r[4] == "slot_full")]
         end = max((r[9] for r in records if r[1] == "book"), default=t0)  # the rush's last booking answer
