@@ -70,3 +70,14 @@ def test_lost_holds_the_waiting_lists_to_what_patients_were_told():
     left = [_rec("leave", "l1", 0, NO_ANSWER, "e1"), _rec("leave", "l1", 409, "not_waiting", "e1")]
     assert rush._lost(left, {}, {"e1": ("left", None, False)}) == 0
     assert rush._lost(left, {}, {"e1": ("waiting", None, False)}) == 1  # told "not waiting", still in line
+
+
+def test_leaving_a_line_the_server_closed_first_is_no_error():
+    """Between a patient's look at its lines and its "leave", a hold can run out (or the session
+    close): "not waiting" is then the truth, not an error; for a line closed by the patient it is."""
+    for kind, code in (("leave", "not_waiting"), ("leave", "offer_not_open"), ("decline", "offer_not_open")):
+        record = [_rec(kind, "k1", 409, code, target="e1")]
+        assert rush._errors(record, {"e1": "expired"}) == 0, kind
+        assert rush._errors(record, {"e1": "closed"}) == 0, kind
+        assert rush._errors(record, {"e1": "left"}) == 1, kind
+        assert rush._errors(record) == 1, kind

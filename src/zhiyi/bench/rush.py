@@ -40,6 +40,7 @@ BOOKS = ("book", "accept")  # requests whose 201 answer is a booking (sent with 
 DONE_ALREADY = {"cancel": ("booking_not_active",), "join": ("already_waiting",), "decline": ("offer_not_open",),
                 "leave": ("not_waiting", "offer_not_open")}
 CLOSED_BY = {"decline": ("declined",), "leave": ("left", "declined")}  # an entry's status once its patient was told
+SERVER_CLOSED = ("expired", "closed")  # statuses only the server gives (a hold ran out, the session closed)
 
 
 @dataclass
@@ -151,7 +152,8 @@ async def _check(session, records: list[loadgen.Record], accounts: list[str]) ->
             "false_full": false_full, "booked": booked, "unsold_sessions": len(unsold),
             "waitlisted": len(entries), "offers": sum(1 for _, _, offered in entries.values() if offered),
             "accepted": statuses.count("booked"), "declined": statuses.count("declined"),
-            "expired": statuses.count("expired"), "held": statuses.count("offered")}
+            "expired": statuses.count("expired"), "held": statuses.count("offered"),
+            "entry_status": {e: status for e, (status, _, _) in entries.items()}}
 
 
 def _lost(records: list[loadgen.Record], stored: dict[str, str], entries: dict[str, tuple] | None = None) -> int:
@@ -200,19 +202,24 @@ def _done_already(r: loadgen.Record) -> bool:
     return r[3] == 409 and r[4] in DONE_ALREADY.get(r[1], ())
 
 
-def _errors(records: list[loadgen.Record]) -> int:
-    return len(_error_records(records))
+def _errors(records: list[loadgen.Record], entry_status: dict[str, str] | None = None) -> int:
+    return len(_error_records(records, entry_status))
 
 
-def _error_records(records: list[loadgen.Record]) -> list[loadgen.Record]:
+def _error_records(records: list[loadgen.Record], entry_status: dict[str, str] | None = None) -> list[loadgen.Record]:
     """Answers a patient should not get: unexpected statuses, requests given up unanswered, "done
     already" (not active, already waiting, offer not open, not waiting) to a first attempt (no
     earlier attempt can have done it), and any refusal to accept an offer its patient was just
-    shown (the hold lasts `hold_minutes`, and a patient accepts while it holds no booking)."""
+    shown (the hold lasts `hold_minutes`, and a patient accepts while it holds no booking).
+    A leave or decline told "done already" is no error when the server itself closed the entry
+    first (its hold ran out, or its session closed, between the patient's look and the request):
+    `entry_status` (entry -> status at the end) tells."""
     unanswered = {(r[1], r[2]) for r in records if r[3] == 0}
+    entry_status = entry_status or {}
     return [r for r in records if r[3] not in (0, 200, 201, 409)
             or (r[3] == 0 and r[4].startswith(loadgen.GAVE_UP))
-            or (_done_already(r) and (r[1], r[2]) not in unanswered)
+            or (_done_already(r) and (r[1], r[2]) not in unanswered
+                and not (r[1] in CLOSED_BY and entry_status.get(r[5]) in SERVER_CLOSED))
             or (r[1] == "accept" and r[3] == 409)]
 
 
@@ -297,7 +304,7 @@ def run(opts: Options, log=print) -> dict:
         finally:
             server.stop()
         checks = asyncio.run(_with_db(url, lambda s: _check(s, records, release.account_ids)))
-        wrong = collections.Counter((r[1], r[3], r[4]) for r in _error_records(records))
+        wrong = collections.Counter((r[1], r[3], r[4]) for r in _error_records(records, checks["entry_status"]))
         for (kind, status, code), count in wrong.most_common():
             log(f"error: {kind} answered {status} {code} x{count}")
         books = [r for r in records if r[1] == "book" and r[3] != 0]
@@ -323,7 +330,7 @@ def run(opts: Options, log=print) -> dict:
             "booked": checks["booked"], "overbooked": checks["overbooked"], "duplicates": checks["duplicates"],
             "lost": checks["lost"], "phantom": checks["phantom"], "false_full": checks["false_full"],
             "counter_mismatch": checks["counter_mismatch"],
-            "errors": _errors(records),
+            "errors": _errors(records, checks["entry_status"]),
             "decisions_per_s": round(rate, 1), "sellout_s": round(sellout, 3) if sellout is not None else None,
             "p50_ms": round(statistics.median(latencies), 1) if latencies else None,
             "p99_ms": round(latencies[int(0.99 * (len(latencies) - 1))], 1) if latencies else None,
