@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo test install browser-deps lock lint clean
+.PHONY: demo test install browser-deps triage-model lock lint clean
 
 install: $(STAMP)
 
@@ -24,10 +24,14 @@ browser-deps:
 	  || { if [ "$$CI" = "true" ]; then echo "apt-get failed and CI needs a browser" >&2; exit 1; \
 	       else echo "apt-get failed: browser tests will skip"; fi; }; fi
 
-demo: install
+# The triage classifier, built from the data in the repository (kept under var/triage until that data changes).
+triage-model: install
+	$(BIN)/zhiyi triage build
+
+demo: install triage-model
 	$(BIN)/zhiyi demo
 
-test: install browser-deps
+test: install browser-deps triage-model
 	$(BIN)/pytest
 
 lock:

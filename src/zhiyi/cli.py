@@ -22,12 +22,14 @@ from zhiyi.core.policy import Role
 from zhiyi.demo import seed as demo_seed
 from zhiyi.domains import registry
 from zhiyi.domains.identity import service as identity
+from zhiyi.domains.triage import cli as triage_cli
 
 app = typer.Typer(help="Zhiyi (智医) smart-hospital platform", no_args_is_help=True)
 users = typer.Typer(help="Manage accounts", no_args_is_help=True)
 app.add_typer(users, name="users")
 bench = typer.Typer(help="Benchmarks; each prints one JSON object on its last line", no_args_is_help=True)
 app.add_typer(bench, name="bench")
+app.add_typer(triage_cli.app, name="triage")
 console = Console()
 
 DbOpt = Annotated[str | None, typer.Option("--db", help="Database URL (default: ZHIYI_DATABASE_URL or ./var/zhiyi.db)")]

@@ -9,6 +9,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -34,7 +36,13 @@ def _zhiyi() -> str:
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory):
     """Seeds a small demo group and serves it; yields the base URL."""
-    base = tmp_path_factory.mktemp("live")
+    with demo_server(tmp_path_factory.mktemp("live")) as root:
+        yield root
+
+
+@contextmanager
+def demo_server(base: Path) -> Iterator[str]:
+    """A freshly seeded demo served from `base` (a journey that must not share the queue's state)."""
     url = f"sqlite:///{base / 'demo.db'}"
     env = {**os.environ, "ZHIYI_DATABASE_URL": url, "ZHIYI_SECRET_KEY": "browser-test-secret-0123456789abcdef",
            "ZHIYI_LOG_JSON": "false"}

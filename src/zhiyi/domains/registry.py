@@ -14,6 +14,10 @@ from zhiyi.domains.patients import api as patients_api
 from zhiyi.domains.patients import models as patients_models  # noqa: F401
 from zhiyi.domains.patients import policy as patients_policy
 from zhiyi.domains.patients import web as patients_web
+from zhiyi.domains.preconsult import api as preconsult_api
+from zhiyi.domains.preconsult import models as preconsult_models  # noqa: F401
+from zhiyi.domains.preconsult import policy as preconsult_policy
+from zhiyi.domains.preconsult import web as preconsult_web
 from zhiyi.domains.queueing import api as queueing_api
 from zhiyi.domains.queueing import handlers as queueing_handlers  # noqa: F401  (outbox handlers)
 from zhiyi.domains.queueing import models as queueing_models  # noqa: F401
@@ -24,14 +28,19 @@ from zhiyi.domains.scheduling import jobs as scheduling_jobs  # noqa: F401  (per
 from zhiyi.domains.scheduling import models as scheduling_models  # noqa: F401
 from zhiyi.domains.scheduling import waitlist_web as scheduling_waitlist_web
 from zhiyi.domains.scheduling import web as scheduling_web
+from zhiyi.domains.triage import api as triage_api
+from zhiyi.domains.triage import models as triage_models  # noqa: F401
+from zhiyi.domains.triage import policy as triage_policy
+from zhiyi.domains.triage import web as triage_web
 from zhiyi.web import shortcuts
 
 API_ROUTERS = [identity_api.router, org_api.router, patients_api.router, scheduling_api.router,
-               queueing_api.router]
+               queueing_api.router, preconsult_api.router, triage_api.router]
 WEB_ROUTERS = [identity_web.router, patients_web.router, scheduling_web.router, scheduling_waitlist_web.router,
-               queueing_web.router]
-POLICIES = [patients_policy.install, queueing_policy.install]
-SHORTCUTS = [queueing_web.arrival_shortcuts, scheduling_web.book_again_shortcuts]  # offered on the home pages (web/shortcuts.py)
+               queueing_web.router, preconsult_web.router, triage_web.router]
+POLICIES = [patients_policy.install, queueing_policy.install, preconsult_policy.install, triage_policy.install]
+# offered on the home pages (web/shortcuts.py)
+SHORTCUTS = [queueing_web.arrival_shortcuts, scheduling_web.book_again_shortcuts, triage_web.triage_shortcuts]
 
 
 def install_policies() -> None:

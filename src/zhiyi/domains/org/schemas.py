@@ -7,12 +7,18 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
+from zhiyi.core.i18n import N_
+
 
 class Title(StrEnum):
     resident = "resident"  # 住院医师
     attending = "attending"  # 主治医师
     associate_chief = "associate_chief"  # 副主任医师
     chief = "chief"  # 主任医师
+
+
+TITLE_LABELS = {Title.resident: N_("Resident physician"), Title.attending: N_("Attending physician"),
+                Title.associate_chief: N_("Associate chief physician"), Title.chief: N_("Chief physician")}
 
 
 class CampusRead(BaseModel):

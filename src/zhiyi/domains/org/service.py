@@ -7,8 +7,9 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zhiyi.core.errors import NotFound
+from zhiyi.domains.org import catalogue
 from zhiyi.domains.org import repository as repo
-from zhiyi.domains.org.models import Campus, Practitioner, Room
+from zhiyi.domains.org.models import Campus, Department, Practitioner, Room
 from zhiyi.domains.org.schemas import DepartmentNode
 
 
@@ -63,3 +64,13 @@ async def practitioners_by_ids(session: AsyncSession, *, ids: set[uuid.UUID]) ->
 
 async def rooms_by_ids(session: AsyncSession, *, ids: set[uuid.UUID]) -> dict[uuid.UUID, Room]:
     return {r.id: r for r in await repo.rooms_in(session, ids)} if ids else {}
+
+
+async def departments_by_code(session: AsyncSession) -> dict[str, Department]:
+    """The catalogue as this hospital group has it, by stable code."""
+    return {d.code: d for d in await repo.departments(session)}
+
+
+def department_catalogue() -> tuple[catalogue.DepartmentSpec, ...]:
+    """The group-wide clinical catalogue as shipped (codes, names, aliases, hierarchy), without a database."""
+    return catalogue.DEPARTMENTS

@@ -22,11 +22,13 @@ from zhiyi.core.i18n import N_, translator
 from zhiyi.core.policy import Actor, Role
 from zhiyi.domains.org import service as org
 from zhiyi.domains.patients import service as patients
+from zhiyi.domains.preconsult import service as preconsult
 from zhiyi.domains.queueing import service
 from zhiyi.domains.queueing.errors import QueueChanged
 from zhiyi.domains.queueing.schemas import Board, Position
 from zhiyi.domains.scheduling import service as scheduling
 from zhiyi.domains.scheduling.schemas import SessionRead
+from zhiyi.domains.triage import service as triage
 from zhiyi.http.auth import web_actor
 from zhiyi.http.tx import TxRoute, session_of
 from zhiyi.web.shortcuts import Shortcut
@@ -253,7 +255,16 @@ async def doctor_queue(request: Request, session_id: uuid.UUID, actor: Actor = D
     session = session_of(request)
     board, people = await service.staff_board(session, actor=actor, session_id=session_id)
     names = await _names(request, session, await _session(session, session_id))
-    return render(request, "queueing/templates/doctor.html", b=board, people=people, n=names,
+    shown = ([board.current] if board.current else []) + board.waiting
+    # the pre-visit forms of the patients in the room and waiting (the session's own doctor only; each read audited)
+    summaries = await preconsult.pre_visit_summaries(session, actor=actor, session_id=session_id, locale=locale_of(request),
+                                                     bookings=[(e.booking_id, e.patient_id) for e in shown])
+    # what triage made of the complaint of the patient in the room (the doctor may name the right department)
+    lang = "zh" if names.zh else "en"
+    triaged = (await triage.note_for_doctor(session, actor=actor, patient_id=board.current.patient_id, lang=lang)
+               if board.current else None)
+    return render(request, "queueing/templates/doctor.html", b=board, people=people, n=names, summaries=summaries,
+                  triaged=triaged, departments=triage.department_choices(lang) if triaged else [],
                   events=f"/queue/doctor/{session_id}/events")
 
 

@@ -20,7 +20,7 @@ from zhiyi.core.errors import DomainError, Forbidden
 from zhiyi.core.i18n import N_, Translator, translator
 from zhiyi.core.policy import Actor, Role
 from zhiyi.domains.org import service as org
-from zhiyi.domains.org.schemas import DepartmentNode
+from zhiyi.domains.org.schemas import TITLE_LABELS, DepartmentNode
 from zhiyi.domains.patients import service as patients
 from zhiyi.domains.scheduling import draw, service, waitlist
 from zhiyi.domains.scheduling.errors import BookingNotFound, SessionNotFound, SlotNotFound
@@ -33,8 +33,7 @@ from zhiyi.web.templating import check_csrf, locale_of, render
 
 router = APIRouter(route_class=TxRoute, include_in_schema=False)
 
-TITLES = {"resident": N_("Resident physician"), "attending": N_("Attending physician"),
-          "associate_chief": N_("Associate chief physician"), "chief": N_("Chief physician")}
+TITLES = {str(k): v for k, v in TITLE_LABELS.items()}
 CLINIC_TYPES = {"general": N_("General clinic"), "specialist": N_("Specialist clinic"),
                 "expert": N_("Expert clinic"), "special_needs": N_("Special-needs clinic")}
 PERIODS = {"am": N_("Morning"), "pm": N_("Afternoon"), "evening": N_("Evening"), "extra": N_("Extra clinic")}

@@ -1,0 +1,25 @@
+"""Who may work on triage's records. Registered with core.policy.
+
+- "triage_handover" (a patient's request for a person): the service desk (registrars and
+  nurses) may list, read and take waiting requests; writing and closing are for the agent who
+  took one (checked in the service, which knows who took it).
+Assessments themselves belong to the account that asked; reading one about a patient goes
+through the patients policy ("read"), so family proxies and campus staff are handled there.
+"""
+
+from __future__ import annotations
+
+from zhiyi.core.policy import Actor, Decision, Resource, Role, register_rule
+
+HANDOVER = "triage_handover"
+AGENT_ROLES = (Role.registrar, Role.nurse)
+
+
+async def handover_rule(_session, actor: Actor, action: str, resource: Resource) -> Decision:
+    if action.startswith("triage.handover.") and any(actor.has(r) for r in AGENT_ROLES):
+        return Decision(True, reason="service desk")
+    return Decision(False)
+
+
+def install() -> None:
+    register_rule(HANDOVER, handover_rule)
