@@ -233,6 +233,7 @@ async def _wait(crowd: Crowd, rng: random.Random, index: int, token: str) -> Non
     share of them, or stops looking at a share of them), then leaves the other lines."""
     plan = crowd.plan
     keys: dict[str, str] = {}  # entry -> the Idempotency-Key of its acceptance, the same on every try
+    declined: set[str] = set()  # entries this patient declined: not left again after an acceptance
     stop = time.time() + plan.wait_cap_s
     while time.time() < stop and not crowd.waiting_over():
         await asyncio.sleep(plan.poll_s * rng.uniform(0.5, 1.5))
@@ -251,11 +252,12 @@ async def _wait(crowd: Crowd, rng: random.Random, index: int, token: str) -> Non
                     return  # stops looking: its holds run out
                 if choice < plan.ignore_rate + plan.decline_rate:
                     await crowd.leave(index, token, e, "decline")
+                    declined.add(e["id"])
                     continue
             status, _ = await crowd.accept(rng, index, token, e, keys.setdefault(e["id"], uuid.uuid4().hex))
             if status == 201:
                 for other in live:
-                    if other is not e:
+                    if other is not e and other["id"] not in declined:
                         await crowd.leave(index, token, other)
                 return
             if status == 0:

@@ -304,9 +304,10 @@ def run(opts: Options, log=print) -> dict:
         finally:
             server.stop()
         checks = asyncio.run(_with_db(url, lambda s: _check(s, records, release.account_ids)))
-        wrong = collections.Counter((r[1], r[3], r[4]) for r in _error_records(records, checks["entry_status"]))
-        for (kind, status, code), count in wrong.most_common():
-            log(f"error: {kind} answered {status} {code} x{count}")
+        wrong = collections.Counter((r[1], r[3], r[4], checks["entry_status"].get(r[5], "-") if r[1] in CLOSED_BY else "-")
+                                    for r in _error_records(records, checks["entry_status"]))
+        for (kind, status, code, entry_now), count in wrong.most_common():
+            log(f"error: {kind} answered {status} {code} (entry now {entry_now}) x{count}")
         books = [r for r in records if r[1] == "book" and r[3] != 0]
         decisions = [r for r in books if r[3] == 201 or (r[3] == 409 and r[4] == "slot_full")]
         end = max((r[9] for r in records if r[1] == "book"), default=t0)  # the rush's last booking answer
