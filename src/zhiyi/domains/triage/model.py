@@ -81,7 +81,7 @@ def read_jsonl(path: Path) -> list[dict]:
 def corpus(kn: knowledge.Knowledge, outcomes: list[Example] | None = None) -> list[Example]:
     """The shipped training lines, one line per lexicon phrasing (labelled with its symptom's most
     usual department; its body part on a share of them, as a body-map tap would add), and outcomes."""
-    rows = read_jsonl(knowledge.DATA / "train.jsonl")
+    rows = [r for path in training_files() for r in read_jsonl(path)]
     out = [Example(text=r["text"], department=r["department"], age=r.get("age"), sex=r.get("sex"),
                    pregnant=bool(r.get("pregnant"))) for r in rows if r["department"] in kn.catalogue.parent]
     rng = random.Random(7)
@@ -98,10 +98,16 @@ def corpus(kn: knowledge.Knowledge, outcomes: list[Example] | None = None) -> li
     return out + list(outcomes or [])
 
 
+def training_files() -> list[Path]:
+    """The shipped corpus: train.jsonl and any further train-*.jsonl beside it."""
+    return sorted(knowledge.DATA.glob("train*.jsonl"))
+
+
 def fingerprint(outcomes: list[Example] | None = None) -> str:
     h = hashlib.sha256(FEATURES_VERSION.encode())
-    for name in ("train.jsonl", "symptoms.json", "body_parts.json"):
-        h.update((knowledge.DATA / name).read_bytes())
+    for path in [*training_files(), knowledge.DATA / "symptoms.json", knowledge.DATA / "body_parts.json"]:
+        h.update(path.name.encode())
+        h.update(path.read_bytes())
     h.update(Path(__file__).read_bytes())
     h.update(Path(T.__file__).read_bytes())
     for o in outcomes or []:
