@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from tests.web.test_browser_booking import shot
 
@@ -73,7 +74,13 @@ def test_book_check_in_by_qr_and_watch_the_queue_move(browser, live_server):
         assert patient.locator(".queue-status").get_attribute("data-ahead") == "3"
         patient.wait_for_function("document.documentElement.getAttribute('data-live-version') !== null")
         shot(patient, "queue-position-before")
-        doctor.reload()
+        # the doctor's page reloads itself when the queue changes (the check-in): wait for that rather
+        # than racing it with a reload of our own (which the page's own reload aborts)
+        try:
+            doctor.wait_for_selector(f'#waiting-list li[data-booking="{booking_id}"]', timeout=15000)
+        except PlaywrightTimeoutError:
+            doctor.reload()
+        doctor.wait_for_load_state()
         doctor.locator("#call-next").click()
         doctor.wait_for_load_state()
         assert re.match(r"\d+ · ", doctor.locator("#current-patient").inner_text())

@@ -316,6 +316,23 @@ async def test_the_doctor_sees_a_form_filled_after_triage_for_the_department_wit
     assert r.status_code == 404 and r.json()["code"] == "response_not_found"
 
 
+async def test_the_doctor_of_a_cancelled_or_earlier_booking_does_not_read_later_forms(client, world, session):
+    body = qf.response(qf.cardiology_answers())
+    url = f"{P}/bookings/{world.b['man'].id}/summary"
+    world.b["man"].status = "cancelled"  # he cancelled, and fills the department's form for another doctor
+    await session.commit()
+    assert (await client.put(f"{P}/departments/IM.CARD/response", headers=world.h["man"], json=body)).status_code == 200
+    assert (await client.get(url, headers=world.h["doc"])).status_code == 403
+    assert (await client.get(f"{P}/bookings/{world.b['man'].id}/response", headers=world.h["doc"])).status_code == 403
+    world.b["man"].status = "completed"  # a visit that is over: a form filled afterwards is for another visit
+    await session.commit()
+    row = await only_row(session)
+    row.completed_at = world.cs.ends_at + dt.timedelta(minutes=5)
+    await session.commit()
+    r = await client.get(url, headers=world.h["doc"])
+    assert r.status_code == 404 and r.json()["code"] == "response_not_found"
+
+
 async def test_a_form_of_another_department_is_not_shown(client, world):
     body = qf.response({"cc-text": [qf.text("皮疹")], "cc-duration": [qf.code("4-7d")], "meds-any": [qf.yes(False)],
                         "allergy-any": [qf.yes(False)]})

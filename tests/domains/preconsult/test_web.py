@@ -85,6 +85,8 @@ async def test_someone_elses_booking_or_department_form_is_refused(client, world
     assert (await client.get("/preconsult/booking/not-a-uuid")).status_code == 404
     assert (await client.get("/preconsult/department/NOPE")).status_code == 404
     assert (await client.get(f"/preconsult/department/DERM?patient={world.woman.id}")).status_code == 403
+    # a mangled family member is refused, not silently replaced by the user's own record
+    assert (await client.get("/preconsult/department/DERM?patient=not-a-uuid")).status_code == 404
     assert await stored(session) == 0
 
 

@@ -120,3 +120,34 @@ def test_red_flag_words_said_strongly_or_typed_with_curly_quotes_still_count():
 def test_an_age_in_months_beats_an_age_of_zero_years():
     assert engine.assess("儿子8个月，有点低烧37.8", age=0).outcome is not Outcome.emergency
     assert engine.assess("宝宝出生20天，发烧38度", age=0).outcome is Outcome.emergency
+
+
+# --- review fixes: code paths that used to skip a red flag ----------------------------------------------
+
+@pytest.mark.parametrize("text", [
+    "not sure why my face is drooping",  # "not sure" is no denial of what follows
+    "no idea why my face is drooping",
+    "半小时之前突然口角歪斜",  # "之前" after a recent time is now, not past history
+    "10分钟之前突然一侧手脚无力",
+    "in the past 30 minutes my face is drooping",
+    "之前好好的突然胸口剧痛大汗",
+    "时不时胸口剧痛出冷汗",  # 不时 is "now and then", not a negation
+])
+def test_cues_that_only_look_like_negation_or_history_do_not_hide_a_red_flag(text):
+    a = engine.assess(text)
+    assert a.outcome is Outcome.emergency and a.red_flags != ("classifier",), (text, a)
+
+
+def test_a_fever_answered_to_the_question_counts_for_a_young_infant():
+    assert engine.assess("宝宝哭闹", age=0.1, answers={"fever": "yes"}).outcome is Outcome.emergency
+    assert engine.assess("宝宝哭闹", age=0.1, answers={"fever": "no"}).outcome is not Outcome.emergency
+
+
+def test_an_infant_age_in_the_text_counts_when_a_parent_asks_as_themselves():
+    a = engine.assess("我家2个月大的宝宝发烧38.5度", age=35.0, sex="F")
+    assert a.outcome is Outcome.emergency and "young_infant_fever" in a.red_flags
+
+
+def test_pregnancy_in_the_text_counts_whoever_types_it():
+    a = engine.assess("我老婆怀孕32周，阴道出血很多", age=33.0, sex="M")
+    assert a.outcome is Outcome.emergency and "pregnancy_emergency" in a.red_flags

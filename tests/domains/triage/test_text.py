@@ -25,6 +25,11 @@ def at(text: str, term: str) -> tuple[bool, bool]:
     ("I have chest pain", "chest pain", False),
     ("not really any chest pain", "chest pain", True),
     ("no fever but a bad headache", "headache", False),  # "but" closes the negation
+    ("not sure why my face is drooping", "face", False),  # pseudo-negations deny nothing
+    ("no idea why my chest hurts", "chest", False),
+    ("not feeling well with chest pain", "chest pain", False),
+    ("时不时胸痛", "胸痛", False),
+    ("没法呼吸", "呼吸", False),
 ])
 def test_negation(text, term, negated):
     assert at(text, term)[0] is negated
@@ -35,6 +40,10 @@ def test_negation(text, term, negated):
     ("去年中风，今天突然说话不清", "说话不清", False),
     ("history of stroke, here for follow-up", "stroke", True),
     ("sudden weakness of my left arm", "weakness", False),
+    ("一个小时之前突然胸痛", "胸痛", False),  # a recent time is not history
+    ("in the past hour crushing chest pain", "chest pain", False),
+    ("previously healthy now chest pain", "chest pain", False),
+    ("十年之前中风过", "中风", True),
 ])
 def test_past_history(text, term, historical):
     assert at(text, term)[1] is historical

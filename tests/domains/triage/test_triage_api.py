@@ -182,3 +182,45 @@ async def test_body_map_lists_regions_with_common_complaints(client, world):
     tapped = await client.post(f"{A}/assessments", headers=world.h,
                                json={"text": regions["mouth_teeth"]["complaints"][0]["name_zh"], "body_part": "mouth_teeth"})
     assert tapped.json()["departments"][0]["code"] == "STOM"
+
+
+@pytest.mark.parametrize("text", ["\x00头痛", "头痛\ud800"])
+async def test_control_characters_are_a_422_and_store_nothing(client, world, session, text):
+    # PostgreSQL cannot store NUL in text: this used to be a 500 there
+    escaped = text.encode("unicode_escape").decode().replace("\\x00", "\\u0000")
+    body = ('{"text": "' + escaped + '"}').encode()
+    r = await client.post(f"{A}/assessments", headers={**world.h, "content-type": "application/json"}, content=body)
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "text", r.text
+    r = await client.post(f"{A}/handovers", headers=world.h, json={"text": "\x00help"})
+    assert r.status_code == 422
+    assert await count(session, TriageAssessment) == 0 and await count(session, TriageHandover) == 0
+
+
+async def test_closing_a_closed_conversation_again_changes_nothing(client, world, session):
+    a = (await client.post(f"{A}/assessments", headers=world.h, json={"text": "不舒服"})).json()
+    hid = (await client.post(f"{A}/handovers", headers=world.h, json={"assessment_id": a["id"]})).json()["id"]
+    await client.post(f"{A}/desk/handovers/{hid}/take", headers=world.nurse)
+    first = await client.post(f"{A}/desk/handovers/{hid}/close", headers=world.nurse, json={"department_code": "IM.GAST"})
+    assert first.status_code == 200
+    again = await client.post(f"{A}/desk/handovers/{hid}/close", headers=world.nurse, json={"department_code": "ENT"})
+    assert again.status_code == 409 and again.json()["code"] == "handover_closed"
+    row = await session.get(TriageHandover, uuid.UUID(hid))
+    await session.refresh(row)
+    assert row.department_code == "IM.GAST"
+
+
+async def test_each_campus_reviews_and_answers_its_own_patients(client, world, session):
+    east = await orgf.campus(session, code="EAST")
+    east_nurse = await accounts.account(session, username="ten", roles={"nurse"}, campuses=[east])
+    await session.commit()
+    east_h = await accounts.bearer(session, east_nurse)
+    flagged = (await client.post(f"{A}/assessments", headers=world.h, json={"text": "我想自杀"})).json()
+    assert (await client.get(f"{A}/emergencies", headers=east_h)).json() == []  # the patient is registered at MAIN
+    assert (await client.post(f"{A}/emergencies/{flagged['id']}/reviewed", headers=east_h)).status_code == 404
+    assert [e["id"] for e in (await client.get(f"{A}/emergencies", headers=world.nurse)).json()] == [flagged["id"]]
+    asked = (await client.post(f"{A}/handovers", headers=world.h, json={"text": "挂什么科"})).json()
+    assert (await client.get(f"{A}/desk/handovers", headers=east_h)).json() == []
+    assert (await client.post(f"{A}/desk/handovers/{asked['id']}/take", headers=east_h)).status_code == 403
+    # nobody has taken it: answering or closing first is refused with a reason
+    closed = await client.post(f"{A}/desk/handovers/{asked['id']}/close", headers=world.nurse, json={})
+    assert closed.status_code == 409 and closed.json()["code"] == "handover_not_taken"

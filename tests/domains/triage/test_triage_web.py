@@ -120,3 +120,9 @@ async def test_the_doctor_sees_the_triage_and_names_the_right_department(client,
     row = await session.get(TriageAssessment, uuid.UUID(aid))
     await session.refresh(row)
     assert row.reassigned_code == "IM"
+
+
+async def test_a_mangled_family_member_is_refused_not_replaced_by_oneself(client, world, session):
+    await login(client, "q0")
+    status, _ = await ask(client, "头痛", patient="not-a-uuid")
+    assert status == 404 and await count(session) == 0

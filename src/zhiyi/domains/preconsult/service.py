@@ -234,12 +234,18 @@ def response_read(row: PreconsultResponse) -> ResponseRead:
 
 # --- reading -----------------------------------------------------------------------------------------------
 
+def _doctor_of(booking: BookingRead) -> uuid.UUID | None:
+    """The doctor who may read the forms of a booking: none once it was cancelled (the patient is
+    no longer booked into that clinic)."""
+    return booking.practitioner_id if booking.status != "cancelled" else None
+
+
 async def _practitioner_of(session: AsyncSession, booking_id: uuid.UUID | None, patient_id: uuid.UUID) -> uuid.UUID | None:
     """The doctor of the clinic session a form's booking is in (who may read it besides the family)."""
     if booking_id is None:
         return None
     booking = await scheduling.booking_record(session, booking_id=booking_id)
-    return booking.practitioner_id if booking is not None and booking.patient_id == patient_id else None
+    return _doctor_of(booking) if booking is not None and booking.patient_id == patient_id else None
 
 
 async def get_response(session: AsyncSession, *, actor: Actor, response_id: uuid.UUID) -> PreconsultResponse:
@@ -261,7 +267,7 @@ async def latest_for_booking(session: AsyncSession, *, actor: Actor, booking_id:
         raise BookingNotFound()
     row = await repo.latest_for_booking(session, booking.id)
     await _guard(session, actor, READ, patient_id=booking.patient_id, resource_id=row.id if row else booking.id,
-                 practitioner_id=booking.practitioner_id)
+                 practitioner_id=_doctor_of(booking))
     if row is None:
         raise ResponseNotFound()
     return row
@@ -279,9 +285,11 @@ def summary_read(row: PreconsultResponse, locale: str) -> SummaryRead:
 
 
 async def _visit_candidates(session: AsyncSession, *, department_id: uuid.UUID,
-                            bookings: list[tuple[uuid.UUID, uuid.UUID]]) -> dict[uuid.UUID, PreconsultResponse]:
+                            bookings: list[tuple[uuid.UUID, uuid.UUID]],
+                            until: dt.datetime | None = None) -> dict[uuid.UUID, PreconsultResponse]:
     """booking -> the latest submitted form of its patient from the last 14 days, for the clinic's
-    department lineage or linked to that booking."""
+    department lineage or linked to that booking; none submitted after `until` (the clinic's end:
+    a later form is for another visit, not for this one's doctor)."""
     deps = await departments(session)
     lineage = deps.lineage(deps.code_of[department_id])
     since = clock.now() - dt.timedelta(days=WINDOW_DAYS)
@@ -290,6 +298,7 @@ async def _visit_candidates(session: AsyncSession, *, department_id: uuid.UUID,
     found = {}
     for booking_id, patient_id in bookings:
         row = next((r for r in rows if r.patient_id == patient_id
+                    and (until is None or r.completed_at is None or r.completed_at <= until)
                     and (r.booking_id == booking_id or r.department_code in lineage)), None)
         if row is not None:
             found[booking_id] = row
@@ -303,10 +312,10 @@ async def summary_for_booking(session: AsyncSession, *, actor: Actor, booking_id
         audit.missing(session, actor, READ, "booking", booking_id)
         raise BookingNotFound()
     found = await _visit_candidates(session, department_id=booking.department_id,
-                                    bookings=[(booking.id, booking.patient_id)])
+                                    bookings=[(booking.id, booking.patient_id)], until=booking.ends_at)
     row = found.get(booking.id)
     await _guard(session, actor, READ, patient_id=booking.patient_id, resource_id=row.id if row else booking.id,
-                 practitioner_id=booking.practitioner_id)
+                 practitioner_id=_doctor_of(booking))
     if row is None:
         raise ResponseNotFound()
     return summary_read(row, locale)
@@ -321,7 +330,8 @@ async def pre_visit_summaries(session: AsyncSession, *, actor: Actor, session_id
     if actor.practitioner_id is None or actor.practitioner_id != cs.practitioner_id or not bookings:
         return {}
     out = {}
-    for booking_id, row in (await _visit_candidates(session, department_id=cs.department_id, bookings=bookings)).items():
+    for booking_id, row in (await _visit_candidates(session, department_id=cs.department_id, bookings=bookings,
+                                                       until=cs.ends_at)).items():
         booking = await scheduling.booking_record(session, booking_id=booking_id)
         if booking is None or booking.session_id != cs.id or booking.patient_id != row.patient_id:
             continue  # the page named a booking of another clinic: show nothing for it

@@ -182,6 +182,8 @@ async def department_form(request: Request, code: str, patient: str | None = Non
     """The form of a department for the current patient (or `?patient=` a family member): the triage
     page links here."""
     pid = _uuid(patient)
+    if patient and pid is None:
+        raise ResponseNotFound()  # a mangled ?patient= must not fall back to the user's own record
     target = await service.target_for_department(session_of(request), actor=actor, code=code[:40], patient_id=pid)
     return await _page(request, target, action=_department_action(target.department_code, pid), saved=bool(saved),
                        choices=await _for_whom(request, actor, target.department_code))
@@ -191,6 +193,8 @@ async def department_form(request: Request, code: str, patient: str | None = Non
 async def department_save(request: Request, code: str, patient: str | None = None, actor: Actor = Depends(web_actor),
                           _csrf=Depends(check_csrf)):
     pid = _uuid(patient)
+    if patient and pid is None:
+        raise ResponseNotFound()  # a mangled ?patient= must not fall back to the user's own record
     target = await service.target_for_department(session_of(request), actor=actor, code=code[:40], patient_id=pid)
     return await _save(request, actor, target, action=_department_action(target.department_code, pid))
 

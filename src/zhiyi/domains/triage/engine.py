@@ -92,11 +92,18 @@ def assess(text: str, *, age: float | None = None, sex: str | None = None, pregn
     # symptoms not negated: the complaint now, or its history (which still names the department)
     present = list(dict.fromkeys(f.symptom_id for f in found if not f.negated))
 
-    flags = findings.red_flags(kn, normalized, age_years=age, pregnant=is_pregnant)
+    # red flags err towards the emergency: a fever answered to our question counts, pregnancy
+    # written in the text counts whoever types it ("我老婆怀孕32周"), and an age written in the text
+    # ("我家2个月大的宝宝") counts as well as the one on the record of the account that asks
+    flag_text = normalized + ("，发热" if answers.get("fever") == "yes" else "")
+    flag_pregnant = is_pregnant or findings.mentions_pregnancy(normalized)
+    flags = findings.red_flags(kn, flag_text, age_years=age, pregnant=flag_pregnant)
+    if not flags and written is not None and written != age:
+        flags = findings.red_flags(kn, flag_text, age_years=written, pregnant=flag_pregnant)
     if flags:
         return Assessment(Outcome.emergency, lang, (Suggestion(EMERGENCY, 1.0, tuple(present)),),
                           red_flags=tuple(f.id for f in flags), symptom_ids=tuple(present), age_years=age,
-                          pregnant=is_pregnant)
+                          pregnant=flag_pregnant)
     if not T.has_content(normalized) and not body:
         return Assessment(Outcome.handover, lang, age_years=age, notes={"why": "no_content"})
 

@@ -1,8 +1,9 @@
 """Who may work on triage's records. Registered with core.policy.
 
 - "triage_handover" (a patient's request for a person): the service desk (registrars and
-  nurses) may list, read and take waiting requests; writing and closing are for the agent who
-  took one (checked in the service, which knows who took it).
+  nurses) of the patient's campus (any, for group-wide staff) may list, read and take waiting
+  requests; writing and closing are for the agent who took one (checked in the service, which
+  knows who took it).
 Assessments themselves belong to the account that asked; reading one about a patient goes
 through the patients policy ("read"), so family proxies and campus staff are handled there.
 """
@@ -16,7 +17,9 @@ AGENT_ROLES = (Role.registrar, Role.nurse)
 
 
 async def handover_rule(_session, actor: Actor, action: str, resource: Resource) -> Decision:
-    if action.startswith("triage.handover.") and any(actor.has(r) for r in AGENT_ROLES):
+    campus = resource.attrs.get("campus_id")
+    on_campus = actor.group_wide or campus is None or campus in actor.campus_ids
+    if action.startswith("triage.handover.") and any(actor.has(r) for r in AGENT_ROLES) and on_campus:
         return Decision(True, reason="service desk")
     return Decision(False)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import unicodedata
 import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -57,6 +58,10 @@ class HandoverTaken(Conflict):
     code, message = "handover_taken", "Another agent has taken this request."
 
 
+class HandoverNotTaken(Conflict):
+    code, message = "handover_not_taken", "Take this request before answering or closing it."
+
+
 class HandoverClosed(Conflict):
     code, message = "handover_closed", "This conversation is closed."
 
@@ -83,6 +88,13 @@ QUESTION_TEXT = {
 REVIEW_ROLES = (Role.doctor, Role.nurse)
 
 
+def _check_text(field: str, text: str) -> None:
+    """Control characters and lone surrogates are refused (PostgreSQL cannot store NUL in text)."""
+    if any(unicodedata.category(c) in ("Cc", "Cs") and c not in "\n\r\t" for c in text):
+        raise ValidationFailed(errors=[FieldError(field, "The text contains characters that are not allowed.",
+                                                  "invalid_text")])
+
+
 def _translator(lang: str) -> i18n.Translator:
     return i18n.translator("zh_CN" if lang == "zh" else "en")
 
@@ -105,6 +117,7 @@ async def assess(session: AsyncSession, *, actor: Actor, ask: TriageAsk) -> Asse
     kn = knowledge.knowledge()
     if len(ask.text) > T.MAX_CHARS:
         raise ValidationFailed(errors=[FieldError("text", "Describe the problem in at most 2,000 characters.", "too_long")])
+    _check_text("text", ask.text)
     if not ask.text.strip() and not ask.body_part:
         raise ValidationFailed(errors=[FieldError("text", MESSAGES["empty"], "missing")])
     if ask.body_part is not None and ask.body_part not in kn.body_parts:
@@ -270,15 +283,35 @@ async def emergencies(session: AsyncSession, *, actor: Actor) -> list[TriageAsse
     """Emergency answers nobody has reviewed yet (clinical staff; each is audited as a read)."""
     if not any(actor.has(r) for r in REVIEW_ROLES):
         raise Forbidden()
-    rows = await repo.emergencies_to_review(session)
+    rows = await _on_campuses(session, actor, await repo.emergencies_to_review(session))
     for r in rows:
         audit.record(session, actor, "triage.review.read", KIND, r.id, patient_id=r.patient_id)
     return rows
 
 
+async def _campus_of(session: AsyncSession, patient_id: uuid.UUID | None) -> uuid.UUID | None:
+    if patient_id is None:
+        return None
+    found = await patients.patients_by_ids(session, ids={patient_id})
+    return found[patient_id].registered_campus_id if patient_id in found else None
+
+
+async def _on_campuses(session: AsyncSession, actor: Actor, rows: list) -> list:
+    """The rows about patients registered at the actor's campuses (every row for group-wide staff);
+    a row about no patient (staff trying the tool) is everyone's."""
+    if actor.group_wide:
+        return rows
+    people = await patients.patients_by_ids(session, ids={r.patient_id for r in rows if r.patient_id})
+    return [r for r in rows if r.patient_id is None
+            or (r.patient_id in people and people[r.patient_id].registered_campus_id in actor.campus_ids)]
+
+
 async def mark_reviewed(session: AsyncSession, *, actor: Actor, assessment_id: uuid.UUID) -> None:
     if not any(actor.has(r) for r in REVIEW_ROLES):
         raise Forbidden()
+    row = await repo.get_assessment(session, assessment_id)
+    if row is None or not await _on_campuses(session, actor, [row]):
+        raise AssessmentNotFound()
     if not await repo.mark_reviewed(session, assessment_id, by=actor.account_id, at=clock.now()):
         raise AssessmentNotFound()
 
@@ -303,6 +336,7 @@ async def request_handover(session: AsyncSession, *, actor: Actor, assessment_id
     open_one = await repo.open_handover_of(session, account_id=actor.account_id)
     if open_one is not None:
         return await _handover_read(session, open_one)
+    _check_text("text", text)
     assessment = await _own(session, actor, assessment_id) if assessment_id else None
     if assessment is None and not text.strip():
         raise ValidationFailed(errors=[FieldError("text", MESSAGES["empty"], "missing")])
@@ -330,8 +364,8 @@ async def _as_agent(session: AsyncSession, actor: Actor, handover_id: uuid.UUID,
     row = await repo.get_handover(session, handover_id, lock=lock)
     if row is None:
         raise HandoverNotFound()
-    await audit.guard(session, actor, action, Resource(HANDOVER, row.id, {"agent": row.agent_account_id}),
-                      patient_id=row.patient_id)
+    attrs = {"agent": row.agent_account_id, "campus_id": await _campus_of(session, row.patient_id)}
+    await audit.guard(session, actor, action, Resource(HANDOVER, row.id, attrs), patient_id=row.patient_id)
     return row
 
 
@@ -341,6 +375,7 @@ async def handover_queue(session: AsyncSession, *, actor: Actor) -> list[Handove
         raise Forbidden()
     rows = await repo.handovers(session, statuses=(HandoverStatus.waiting, HandoverStatus.taken))
     rows = [r for r in rows if r.status == HandoverStatus.waiting or r.agent_account_id == actor.account_id]
+    rows = await _on_campuses(session, actor, rows)  # each desk answers the patients of its campuses
     out = []
     for r in rows:
         audit.record(session, actor, "triage.handover.list", HANDOVER, r.id, patient_id=r.patient_id)
@@ -363,11 +398,14 @@ async def take_handover(session: AsyncSession, *, actor: Actor, handover_id: uui
 
 
 async def send_message(session: AsyncSession, *, actor: Actor, handover_id: uuid.UUID, text: str) -> HandoverRead:
+    _check_text("text", text)
     row = await repo.get_handover(session, handover_id)
     if row is not None and row.account_id == actor.account_id:
         sender = "patient"
     else:
         row = await _as_agent(session, actor, handover_id, "triage.handover.write")
+        if row.status == HandoverStatus.waiting:
+            raise HandoverNotTaken()
         if row.agent_account_id != actor.account_id:
             raise HandoverTaken()
         sender = "agent"
@@ -380,9 +418,13 @@ async def send_message(session: AsyncSession, *, actor: Actor, handover_id: uuid
 
 async def close_handover(session: AsyncSession, *, actor: Actor, handover_id: uuid.UUID,
                          department_code: str | None) -> HandoverRead:
-    row = await _as_agent(session, actor, handover_id, "triage.handover.close")
+    row = await _as_agent(session, actor, handover_id, "triage.handover.close", lock=True)
+    if row.status == HandoverStatus.waiting:
+        raise HandoverNotTaken()
     if row.agent_account_id != actor.account_id:
         raise HandoverTaken()
+    if row.status == HandoverStatus.closed:
+        raise HandoverClosed()  # a second close (a double submit) must not rewrite the advice given
     if department_code is not None and department_code not in await org.departments_by_code(session):
         raise ValidationFailed(errors=[FieldError("department_code", "No such department.", "invalid")])
     row.status, row.closed_at, row.department_code = HandoverStatus.closed, clock.now(), department_code

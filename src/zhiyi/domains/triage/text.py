@@ -26,8 +26,15 @@ _NEG_EN = re.compile(r"\b(no|not|without|denies|deny|denied|never|none|nor|free 
                      r"doesn't have|does not have|didn't have|haven't had|no sign of|no signs of|negative for)"
                      r"(\s+\w+){0,3}\s*$")
 _NEG_ZH_FALSE = ("不知道", "不舒服", "不停", "不了", "不好", "不住", "不少", "不断", "不知", "不行", "不清楚为什么",
-                 "不一定", "不能", "不会")
+                 "不一定", "不能", "不会", "不时", "没事", "没法", "没办法")
+# English cues that do not deny what follows ("not sure why my face is drooping")
+_NEG_EN_FALSE = ("not sure", "not certain", "no idea", "not know", "don't know", "do not know", "not feeling",
+                 "no reason", "not only", "no matter", "not well")
 # a cue before a term in its clause says it is past history, not what is happening now
+# recent times are not history: "一个小时之前", "in the past hour", "previously well"
+_RECENT = re.compile(r"(?:\d+|[一两二三四五六七八九十几半]+)\s*(?:个)?多?\s*(?:分钟|分|小时|钟头|天|日)(?:之前|以前)"
+                     r"|\bin the (?:past|last) (?:(?:few|couple of|\d+|one|two|three|several) )?"
+                     r"(?:minutes?|mins?|hours?|hrs?|days?)\b|previously (?:well|healthy|fine)|之前(?:都)?好好的")
 _HISTORY = re.compile(r"(以前|之前|曾经|曾|去年|前年|多年前|年前|既往|病史|history of|\bhad an? \w+ (?:last|years?)|"
                       r"years ago|last year|previous|previously|in the past|复查|随访|follow[- ]up)")
 # ages, not durations: "3个月大", "出生20天", "20天的宝宝", "3岁", "2 week old", "aged 5", "5 month baby"
@@ -111,8 +118,11 @@ def negated(text: str, start: int) -> bool:
     if not before.strip():
         return False
     tail = before.rstrip()
-    if _NEG_EN.search(tail):
-        return True
+    m = _NEG_EN.search(tail)
+    while m is not None:
+        if not tail[m.start():].startswith(_NEG_EN_FALSE):
+            return True
+        m = _NEG_EN.search(tail, m.start() + 1)
     m = _NEG_ZH.search(tail)
     if m is None:
         return False
@@ -122,7 +132,7 @@ def negated(text: str, start: int) -> bool:
 
 def historical(text: str, start: int) -> bool:
     """Whether the clause before the term at `start` says it is past history."""
-    return bool(_HISTORY.search(text[clause_start(text, start):start]))
+    return bool(_HISTORY.search(_RECENT.sub(" ", text[clause_start(text, start):start])))
 
 
 @functools.cache

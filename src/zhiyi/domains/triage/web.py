@@ -113,6 +113,8 @@ async def ask(request: Request, actor: Actor = Depends(web_actor), _csrf=Depends
     if complaint in kn.symptoms and not text.strip():  # tapped, not typed
         text = kn.symptoms[complaint].name(_lang(request))
     answers = {q: str(form.get(f"answer_{q}", "")) for q in ("duration", "fever", "body") if form.get(f"answer_{q}")}
+    if form.get("patient") and _uuid(form.get("patient")) is None:
+        raise NotFound()  # a mangled patient must not fall back to the user's own record
     try:
         ask_ = TriageAsk(text=text, patient_id=_uuid(form.get("patient")) or None,
                          pregnant=True if form.get("pregnant") == "1" else None,
