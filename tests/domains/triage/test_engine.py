@@ -151,3 +151,8 @@ def test_an_infant_age_in_the_text_counts_when_a_parent_asks_as_themselves():
 def test_pregnancy_in_the_text_counts_whoever_types_it():
     a = engine.assess("我老婆怀孕32周，阴道出血很多", age=33.0, sex="M")
     assert a.outcome is Outcome.emergency and "pregnancy_emergency" in a.red_flags
+
+
+def test_a_child_described_by_an_adult_is_routed_as_a_child():
+    a = engine.assess("我儿子5岁，咳嗽有痰好几天了", age=35, sex="F")
+    assert tops(a)[0] == "PED"

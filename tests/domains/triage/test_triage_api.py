@@ -4,6 +4,7 @@ outcomes, hand-overs to the service desk, who may see what, and bad input."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import uuid
 from types import SimpleNamespace
@@ -224,3 +225,18 @@ async def test_each_campus_reviews_and_answers_its_own_patients(client, world, s
     # nobody has taken it: answering or closing first is refused with a reason
     closed = await client.post(f"{A}/desk/handovers/{asked['id']}/close", headers=world.nurse, json={})
     assert closed.status_code == 409 and closed.json()["code"] == "handover_not_taken"
+
+
+async def test_requests_for_a_person_at_the_same_moment_open_one(live_app):
+    async with live_app.db.sessionmaker() as s:
+        campus = await orgf.campus(s, code="MAIN", is_main=True)
+        p = await pf.patient(s, campus=campus, name="同时")
+        acct = await accounts.account(s, username="twice", roles={"patient"}, patient=p)
+        headers = await accounts.bearer(s, acct)
+        await s.commit()
+    results = await asyncio.gather(*[live_app.client.post(f"{A}/handovers", headers=headers, json={"text": f"在吗{i}"})
+                                     for i in range(6)])
+    assert {r.status_code for r in results} == {201}, [r.text for r in results]
+    assert len({r.json()["id"] for r in results}) == 1
+    async with live_app.db.sessionmaker() as s:
+        assert await count(s, TriageHandover) == 1

@@ -85,6 +85,8 @@ def assess(text: str, *, age: float | None = None, sex: str | None = None, pregn
     written = T.age_from_text(normalized)
     if age is None or (age < 1 and written is not None and written < 1):
         age = written if written is not None else age  # "8个月" says more than an age of 0 years
+    elif written is not None and written < rules.CHILD_AGE <= age:
+        age = written  # an adult asking about a child ("我家2个月大的宝宝"): the child's age routes
     is_pregnant = sex != "M" and (bool(pregnant) or findings.mentions_pregnancy(normalized))
     found = findings.symptoms(kn, normalized)
     if answers.get("fever") == "yes" and "fever" in kn.symptoms and not any(f.symptom_id == "fever" and f.present for f in found):

@@ -7,7 +7,7 @@ import datetime as dt
 import uuid
 from enum import StrEnum
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from zhiyi.core.db import Base, IdMixin
@@ -52,7 +52,10 @@ class TriageHandover(IdMixin, Base):
     """A chat request to the service desk: the assessment was unsure or the patient asked for a person."""
 
     __tablename__ = "triage_handover"
-    __table_args__ = (Index("ix_triage_handover_status_at", "status", "created_at"),)
+    __table_args__ = (Index("ix_triage_handover_status_at", "status", "created_at"),
+                      # one open request per account, also when two arrive at once
+                      Index("uq_triage_handover_open_account", "account_id", unique=True,
+                            sqlite_where=text("status != 'closed'"), postgresql_where=text("status != 'closed'")))
 
     assessment_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("triage_assessment.id"))
     account_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("account.id"))

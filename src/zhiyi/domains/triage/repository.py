@@ -6,6 +6,7 @@ import datetime as dt
 import uuid
 
 from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zhiyi.domains.triage.models import HandoverMessage, HandoverStatus, TriageAssessment, TriageHandover
@@ -60,6 +61,18 @@ async def get_handover(session: AsyncSession, handover_id: uuid.UUID, *, lock: b
     if lock:
         q = q.with_for_update()
     return await session.scalar(q)
+
+
+async def add_open_handover(session: AsyncSession, row: TriageHandover) -> bool:
+    """Inserts an open request unless the account already has one (the partial unique index decides
+    between two at once; the savepoint keeps the transaction usable after a refusal)."""
+    try:
+        async with session.begin_nested():
+            session.add(row)
+            await session.flush()
+    except IntegrityError:
+        return False
+    return True
 
 
 async def open_handover_of(session: AsyncSession, *, account_id: uuid.UUID) -> TriageHandover | None:

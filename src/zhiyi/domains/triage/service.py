@@ -340,10 +340,12 @@ async def request_handover(session: AsyncSession, *, actor: Actor, assessment_id
     assessment = await _own(session, actor, assessment_id) if assessment_id else None
     if assessment is None and not text.strip():
         raise ValidationFailed(errors=[FieldError("text", MESSAGES["empty"], "missing")])
-    row = await repo.add(session, TriageHandover(
+    row = TriageHandover(
         id=ids.new_id(), assessment_id=assessment.id if assessment else None, account_id=actor.account_id,
         patient_id=assessment.patient_id if assessment else actor.patient_id, status=HandoverStatus.waiting,
-        created_at=clock.now()))
+        created_at=clock.now())
+    if not await repo.add_open_handover(session, row):  # another request of this account won the race
+        return await _handover_read(session, await repo.open_handover_of(session, account_id=actor.account_id))
     if text.strip():
         await repo.add(session, HandoverMessage(id=ids.new_id(), handover_id=row.id, sender="patient",
                                                 account_id=actor.account_id, text=text.strip(), at=clock.now()))

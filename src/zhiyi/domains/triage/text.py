@@ -47,10 +47,9 @@ _AGE = re.compile(
     r"|(?P<e>\d{1,3})\s*[- ]?\s*(?P<eu>days?|weeks?|months?)\s*[- ]?\s*(?:old\s*)?" + _KID +
     r"|\baged?\s*(?P<f>\d{1,3})"
     r"|" + _KID + r"\s*(?:才|刚)?\s*(?P<g>\d{1,3})\s*(?P<gu>天|周|个月|个多月)", re.I)
-_CN_NUM = {"一": 1, "两": 2, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10,
-           "十一": 11, "十二": 12, "半": 0.5}
-_AGE_CN = re.compile(r"(?P<n>十[一二]?|[一两二三四五六七八九十半])\s*(?:(?P<u>个月|个多月|周|天)\s*(?:大|"
-                     + _KID + r")|(?P<y>岁))")
+_CN_NUM = {"一": 1, "两": 2, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "半": 0.5}
+_AGE_CN = re.compile(r"(?<![一二两三四五六七八九十百])(?P<n>[一二两三四五六七八九]?十[一二三四五六七八九]?|[一两二三四五六七八九半])"
+                     r"\s*(?:(?P<u>个月|个多月|周|天)\s*(?:大|" + _KID + r")|(?P<y>岁))")
 _NEWBORN = re.compile(r"新生儿|刚出生|出生不久|newborn|new-born|neonate")
 
 
@@ -185,11 +184,19 @@ def age_from_text(text: str) -> float | None:
             if m.group(n):
                 ages.append(_years(float(m.group(n)), (m.group(u) or "岁").lower() if u else "岁"))
     for m in _AGE_CN.finditer(text):
-        ages.append(_years(float(_CN_NUM.get(m.group("n"), 0)), m.group("u") or "岁"))
+        ages.append(_years(_chinese_number(m.group("n")), m.group("u") or "岁"))
     if _NEWBORN.search(text):
         ages.append(0.02)
     plausible = [a for a in ages if 0 <= a <= 120]
     return min(plausible) if plausible else None
+
+
+def _chinese_number(text: str) -> float:
+    """一 .. 九十九 (and 半) as a number: "九十" -> 90, "十二" -> 12, "两" -> 2."""
+    if "十" not in text:
+        return float(_CN_NUM.get(text, 0))
+    tens, _, ones = text.partition("十")
+    return float(_CN_NUM.get(tens, 1) * 10 + _CN_NUM.get(ones, 0))
 
 
 def _years(n: float, unit: str) -> float:
