@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from pydantic import ValidationError
 
 from zhiyi.core.i18n import N_, Translator
@@ -23,3 +25,11 @@ def invalid_fields_message(t: Translator, exc: ValidationError) -> str:
         if label not in names:
             names.append(label)
     return t.gettext("Please check: %(fields)s", fields=", ".join(names))
+
+
+def parse_uuid(raw: object) -> uuid.UUID | None:
+    """An id from a path, query or form field; None when missing or malformed (the page answers 404)."""
+    try:
+        return uuid.UUID(str(raw)) if raw else None
+    except ValueError:
+        return None

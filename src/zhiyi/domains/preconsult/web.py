@@ -27,16 +27,10 @@ from zhiyi.domains.preconsult.responses import answers_from_page, field_name
 from zhiyi.domains.preconsult.service import FormState, Target
 from zhiyi.http.auth import web_actor
 from zhiyi.http.tx import TxRoute, session_of
+from zhiyi.web.forms import parse_uuid
 from zhiyi.web.templating import check_csrf, locale_of, render
 
 router = APIRouter(route_class=TxRoute, include_in_schema=False)
-
-
-def _uuid(raw: object) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(raw)) if raw else None
-    except ValueError:
-        return None
 
 
 def _js_value(v: Value) -> object:
@@ -145,7 +139,7 @@ async def _save(request: Request, actor: Actor, target: Target, *, action: str):
 
 @router.get("/preconsult/booking/{booking_id}")
 async def booking_form(request: Request, booking_id: str, saved: str | None = None, actor: Actor = Depends(web_actor)):
-    bid = _uuid(booking_id)
+    bid = parse_uuid(booking_id)
     if bid is None:
         raise BookingNotFound()
     target = await service.target_for_booking(session_of(request), actor=actor, booking_id=bid)
@@ -154,7 +148,7 @@ async def booking_form(request: Request, booking_id: str, saved: str | None = No
 
 @router.post("/preconsult/booking/{booking_id}")
 async def booking_save(request: Request, booking_id: str, actor: Actor = Depends(web_actor), _csrf=Depends(check_csrf)):
-    bid = _uuid(booking_id)
+    bid = parse_uuid(booking_id)
     if bid is None:
         raise BookingNotFound()
     target = await service.target_for_booking(session_of(request), actor=actor, booking_id=bid)
@@ -166,7 +160,7 @@ async def _for_whom(request: Request, actor: Actor, code: str) -> list[tuple[str
     if actor.patient_id is None:
         raise Forbidden()
     family = await patients.active_dependents(session_of(request), proxy_patient_id=actor.patient_id)
-    chosen = _uuid(request.query_params.get("patient")) or actor.patient_id
+    chosen = parse_uuid(request.query_params.get("patient")) or actor.patient_id
     t = translator(locale_of(request))
     people = [(f"/preconsult/department/{code}", t.gettext("Myself"), chosen == actor.patient_id)]
     return people + [(f"/preconsult/department/{code}?patient={p.id}", p.name, chosen == p.id) for _, p in family]
@@ -181,7 +175,7 @@ async def department_form(request: Request, code: str, patient: str | None = Non
                           actor: Actor = Depends(web_actor)):
     """The form of a department for the current patient (or `?patient=` a family member): the triage
     page links here."""
-    pid = _uuid(patient)
+    pid = parse_uuid(patient)
     if patient and pid is None:
         raise ResponseNotFound()  # a mangled ?patient= must not fall back to the user's own record
     target = await service.target_for_department(session_of(request), actor=actor, code=code[:40], patient_id=pid)
@@ -192,7 +186,7 @@ async def department_form(request: Request, code: str, patient: str | None = Non
 @router.post("/preconsult/department/{code}")
 async def department_save(request: Request, code: str, patient: str | None = None, actor: Actor = Depends(web_actor),
                           _csrf=Depends(check_csrf)):
-    pid = _uuid(patient)
+    pid = parse_uuid(patient)
     if patient and pid is None:
         raise ResponseNotFound()  # a mangled ?patient= must not fall back to the user's own record
     target = await service.target_for_department(session_of(request), actor=actor, code=code[:40], patient_id=pid)
@@ -201,7 +195,7 @@ async def department_save(request: Request, code: str, patient: str | None = Non
 
 @router.get("/preconsult/done/{response_id}")
 async def done(request: Request, response_id: str, actor: Actor = Depends(web_actor)):
-    rid = _uuid(response_id)
+    rid = parse_uuid(response_id)
     if rid is None:
         raise ResponseNotFound()
     if actor.patient_id is None:

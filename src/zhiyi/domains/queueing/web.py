@@ -31,6 +31,7 @@ from zhiyi.domains.scheduling.schemas import SessionRead
 from zhiyi.domains.triage import service as triage
 from zhiyi.http.auth import web_actor
 from zhiyi.http.tx import TxRoute, session_of
+from zhiyi.web.forms import parse_uuid
 from zhiyi.web.shortcuts import Shortcut
 from zhiyi.web.templating import check_csrf, locale_of, render, render_text
 
@@ -42,13 +43,6 @@ ACTIONS = ("call_next", "recall", "skip", "away", "finish")
 REASONS = {"aged_80": N_("Aged 80 or over"), "disabled": N_("Disability"), "pregnant": N_("Pregnant"),
            "returning_with_results": N_("Back with test results")}
 DESK_ROLES = {Role.registrar, Role.nurse, Role.doctor}
-
-
-def _uuid(raw: object) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(raw)) if raw else None
-    except ValueError:
-        return None
 
 
 class Names:
@@ -225,7 +219,7 @@ async def desk_check_in(request: Request, actor: Actor = Depends(web_actor), _cs
         return render(request, "queueing/templates/desk.html", status=422, error=t.gettext("Scan the patient's code."), **ctx)
     session = session_of(request)
     try:
-        entry = await service.check_in_by_token(session, actor=actor, token=token, booking_id=_uuid(form.get("booking")),
+        entry = await service.check_in_by_token(session, actor=actor, token=token, booking_id=parse_uuid(form.get("booking")),
                                                 priority_reason=reason if reason in ("disabled", "pregnant") else None)
     except DomainError as e:
         if e.code != "choose_booking":

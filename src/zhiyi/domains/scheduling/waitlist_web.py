@@ -12,9 +12,10 @@ from zhiyi.core.i18n import translator
 from zhiyi.core.policy import Actor
 from zhiyi.domains.scheduling import waitlist
 from zhiyi.domains.scheduling.errors import SessionNotFound, WaitlistEntryNotFound
-from zhiyi.domains.scheduling.web import _appointments_page, _people, _uuid, session_page
+from zhiyi.domains.scheduling.web import _appointments_page, _people, session_page
 from zhiyi.http.auth import web_actor
 from zhiyi.http.tx import TxRoute, session_of
+from zhiyi.web.forms import parse_uuid
 from zhiyi.web.templating import check_csrf, locale_of
 
 router = APIRouter(route_class=TxRoute, include_in_schema=False)
@@ -22,12 +23,12 @@ router = APIRouter(route_class=TxRoute, include_in_schema=False)
 
 @router.post("/book/session/{session_id}/waitlist")
 async def join(request: Request, session_id: str, actor: Actor = Depends(web_actor), _csrf=Depends(check_csrf)):
-    sid = _uuid(session_id)
+    sid = parse_uuid(session_id)
     if sid is None:
         raise SessionNotFound()
     form = await request.form()
     people = await _people(request, actor)
-    patient_id = _uuid(form.get("patient_id")) or actor.patient_id
+    patient_id = parse_uuid(form.get("patient_id")) or actor.patient_id
     try:
         if patient_id not in people:
             raise Forbidden()
@@ -41,7 +42,7 @@ async def join(request: Request, session_id: str, actor: Actor = Depends(web_act
 
 async def _entry_action(request: Request, actor: Actor, entry_id: str, action, note: str):
     try:
-        eid = _uuid(entry_id)
+        eid = parse_uuid(entry_id)
         if eid is None:
             raise WaitlistEntryNotFound()
         await action(session_of(request), actor=actor, entry_id=eid)
@@ -67,7 +68,7 @@ async def accept(request: Request, entry_id: str, actor: Actor = Depends(web_act
     session = session_of(request)
     t = translator(locale_of(request))
     try:
-        eid = _uuid(entry_id)
+        eid = parse_uuid(entry_id)
         if eid is None:
             raise WaitlistEntryNotFound()
         key = idempotency.check_key(str(form.get("key", "")) or None)

@@ -28,6 +28,7 @@ from zhiyi.domains.scheduling.models import LIVE_WAITLIST
 from zhiyi.domains.scheduling.schemas import BookingCreate, SessionRead
 from zhiyi.http.auth import web_actor
 from zhiyi.http.tx import TxRoute, session_of
+from zhiyi.web.forms import parse_uuid
 from zhiyi.web.shortcuts import Shortcut
 from zhiyi.web.templating import check_csrf, locale_of, render
 
@@ -124,13 +125,6 @@ async def _view(session: AsyncSession, t: Translator, *, practitioner_ids: set[u
     return View(t, await org.department_tree(session), await org.list_campuses(session), doctors)
 
 
-def _uuid(raw: object) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(raw)) if raw else None
-    except ValueError:
-        return None
-
-
 def _today() -> dt.date:
     return clock.today(get_settings().timezone)
 
@@ -141,7 +135,7 @@ async def _people(request: Request, actor: Actor) -> dict[uuid.UUID, Person]:
     without a patient record are refused."""
     session = session_of(request)
     if actor.patient_id is None:
-        chosen = _uuid(request.session.get(DESK_PATIENT)) if actor.has(Role.registrar) else None
+        chosen = parse_uuid(request.session.get(DESK_PATIENT)) if actor.has(Role.registrar) else None
         if chosen is None:
             raise Forbidden()
         p, _ = await patients.access_patient(session, actor=actor, patient_id=chosen, action="book")
@@ -216,7 +210,7 @@ async def find(request: Request, department: str | None = None, campus: str | No
     v = await _view(session, translator(locale_of(request)))
     today = _today()
     days = [today + dt.timedelta(days=i) for i in range(service.SEARCH_DAYS)]
-    q = {"department": _uuid(department), "campus": _uuid(campus),
+    q = {"department": parse_uuid(department), "campus": parse_uuid(campus),
          "day": next((d for d in days if d.isoformat() == day), None), "title": title if title in TITLES else None,
          "weekends": weekends == "1"}
     sessions = None
@@ -234,10 +228,10 @@ async def find(request: Request, department: str | None = None, campus: str | No
 
 @router.get("/book/session/{session_id}")
 async def times(request: Request, session_id: str, patient: str | None = None, actor: Actor = Depends(web_actor)):
-    sid = _uuid(session_id)
+    sid = parse_uuid(session_id)
     if sid is None:
         raise SessionNotFound()
-    return await session_page(request, actor, sid, _uuid(patient))
+    return await session_page(request, actor, sid, parse_uuid(patient))
 
 
 async def session_page(request: Request, actor: Actor, sid: uuid.UUID, chosen: uuid.UUID | None, *,
@@ -267,7 +261,7 @@ async def confirm_page(request: Request, slot: str | None = None, patient: str |
                        actor: Actor = Depends(web_actor)):
     session = session_of(request)
     people = await _people(request, actor)
-    slot_id, patient_id = _uuid(slot), _uuid(patient) or actor.patient_id
+    slot_id, patient_id = parse_uuid(slot), parse_uuid(patient) or actor.patient_id
     if slot_id is None:
         raise SlotNotFound()
     if patient_id not in people:
@@ -284,7 +278,7 @@ async def confirm(request: Request, actor: Actor = Depends(web_actor), _csrf=Dep
     session = session_of(request)
     t = translator(locale_of(request))
     people = await _people(request, actor)
-    slot_id, patient_id = _uuid(form.get("slot_id")), _uuid(form.get("patient_id")) or actor.patient_id
+    slot_id, patient_id = parse_uuid(form.get("slot_id")), parse_uuid(form.get("patient_id")) or actor.patient_id
     try:
         key = idempotency.check_key(str(form.get("key", "")) or None)
         if slot_id is None:
@@ -328,7 +322,7 @@ async def _failed(request: Request, slot_id: uuid.UUID | None, person: Person | 
 async def done(request: Request, booking_id: str, actor: Actor = Depends(web_actor)):
     session = session_of(request)
     people = await _people(request, actor)
-    bid = _uuid(booking_id)
+    bid = parse_uuid(booking_id)
     if bid is None:
         raise BookingNotFound()
     b = await service.get_booking(session, actor=actor, booking_id=bid)
@@ -381,7 +375,7 @@ async def appointments(request: Request, cancelled: str | None = None,
 async def cancel(request: Request, booking_id: str, actor: Actor = Depends(web_actor), _csrf=Depends(check_csrf)):
     t = translator(locale_of(request))
     try:
-        bid = _uuid(booking_id)
+        bid = parse_uuid(booking_id)
         if bid is None:
             raise BookingNotFound()
         await service.cancel_booking(session_of(request), actor=actor, booking_id=bid)

@@ -24,7 +24,7 @@ from zhiyi.domains.triage.policy import AGENT_ROLES
 from zhiyi.domains.triage.schemas import TriageAsk
 from zhiyi.http.auth import web_actor
 from zhiyi.http.tx import TxRoute, session_of
-from zhiyi.web.forms import invalid_fields_message
+from zhiyi.web.forms import invalid_fields_message, parse_uuid
 from zhiyi.web.pages import safe_next
 from zhiyi.web.shortcuts import Shortcut
 from zhiyi.web.templating import check_csrf, locale_of, render
@@ -68,13 +68,6 @@ async def _people(request: Request, actor: Actor) -> list[Person]:
     return out
 
 
-def _uuid(raw: object) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(raw)) if raw else None
-    except ValueError:
-        return None
-
-
 def _regions(lang: str) -> list[dict]:
     kn = knowledge.knowledge()
     out = []
@@ -113,10 +106,10 @@ async def ask(request: Request, actor: Actor = Depends(web_actor), _csrf=Depends
     if complaint in kn.symptoms and not text.strip():  # tapped, not typed
         text = kn.symptoms[complaint].name(_lang(request))
     answers = {q: str(form.get(f"answer_{q}", "")) for q in ("duration", "fever", "body") if form.get(f"answer_{q}")}
-    if form.get("patient") and _uuid(form.get("patient")) is None:
+    if form.get("patient") and parse_uuid(form.get("patient")) is None:
         raise NotFound()  # a mangled patient must not fall back to the user's own record
     try:
-        ask_ = TriageAsk(text=text, patient_id=_uuid(form.get("patient")) or None,
+        ask_ = TriageAsk(text=text, patient_id=parse_uuid(form.get("patient")) or None,
                          pregnant=True if form.get("pregnant") == "1" else None,
                          body_part=str(form.get("body_part")) or None if form.get("body_part") else None,
                          answers=answers)
@@ -147,7 +140,7 @@ async def desk(request: Request, actor: Actor = Depends(web_actor)):
 
 @router.get("/triage/desk/{handover_id}")
 async def desk_chat(request: Request, handover_id: str, actor: Actor = Depends(web_actor)):
-    hid = _uuid(handover_id)
+    hid = parse_uuid(handover_id)
     if hid is None:
         raise NotFound()
     h = await service.agent_view(session_of(request), actor=actor, handover_id=hid)
@@ -162,7 +155,7 @@ def _departments(request: Request) -> list[tuple[str, str]]:
 @router.post("/triage/desk/{handover_id}/{action}")
 async def desk_act(request: Request, handover_id: str, action: str, actor: Actor = Depends(web_actor),
                    _csrf=Depends(check_csrf)):
-    hid = _uuid(handover_id)
+    hid = parse_uuid(handover_id)
     if hid is None or action not in ("take", "message", "close"):
         raise NotFound()
     form = await request.form()
@@ -191,7 +184,7 @@ async def emergencies(request: Request, actor: Actor = Depends(web_actor)):
 
 @router.post("/triage/emergencies/{assessment_id}/reviewed")
 async def reviewed(request: Request, assessment_id: str, actor: Actor = Depends(web_actor), _csrf=Depends(check_csrf)):
-    aid = _uuid(assessment_id)
+    aid = parse_uuid(assessment_id)
     if aid is None:
         raise NotFound()
     await service.mark_reviewed(session_of(request), actor=actor, assessment_id=aid)
@@ -201,14 +194,14 @@ async def reviewed(request: Request, assessment_id: str, actor: Actor = Depends(
 @router.post("/triage/handover")
 async def handover(request: Request, actor: Actor = Depends(web_actor), _csrf=Depends(check_csrf)):
     form = await request.form()
-    h = await service.request_handover(session_of(request), actor=actor, assessment_id=_uuid(form.get("assessment")),
+    h = await service.request_handover(session_of(request), actor=actor, assessment_id=parse_uuid(form.get("assessment")),
                                        text=str(form.get("text", ""))[:2000])
     return RedirectResponse(f"/triage/handover/{h.id}", status_code=303)
 
 
 @router.get("/triage/handover/{handover_id}")
 async def handover_page(request: Request, handover_id: str, actor: Actor = Depends(web_actor)):
-    hid = _uuid(handover_id)
+    hid = parse_uuid(handover_id)
     if hid is None:
         raise NotFound()
     h = await service.my_handover(session_of(request), actor=actor, handover_id=hid)
@@ -218,7 +211,7 @@ async def handover_page(request: Request, handover_id: str, actor: Actor = Depen
 @router.post("/triage/handover/{handover_id}/message")
 async def handover_message(request: Request, handover_id: str, actor: Actor = Depends(web_actor),
                            _csrf=Depends(check_csrf)):
-    hid = _uuid(handover_id)
+    hid = parse_uuid(handover_id)
     if hid is None:
         raise NotFound()
     form = await request.form()
@@ -230,7 +223,7 @@ async def handover_message(request: Request, handover_id: str, actor: Actor = De
 
 @router.get("/triage/{assessment_id}")
 async def result(request: Request, assessment_id: str, actor: Actor = Depends(web_actor)):
-    aid = _uuid(assessment_id)
+    aid = parse_uuid(assessment_id)
     if aid is None:
         raise NotFound()
     a = await service.get_assessment(session_of(request), actor=actor, assessment_id=aid)
@@ -243,7 +236,7 @@ async def result(request: Request, assessment_id: str, actor: Actor = Depends(we
 @router.post("/triage/{assessment_id}/reassign")
 async def reassign(request: Request, assessment_id: str, actor: Actor = Depends(web_actor), _csrf=Depends(check_csrf)):
     """From the doctor's queue page: the department that was right for this complaint."""
-    aid = _uuid(assessment_id)
+    aid = parse_uuid(assessment_id)
     if aid is None:
         raise NotFound()
     form = await request.form()
@@ -254,7 +247,7 @@ async def reassign(request: Request, assessment_id: str, actor: Actor = Depends(
 
 @router.post("/triage/{assessment_id}/feedback")
 async def feedback(request: Request, assessment_id: str, actor: Actor = Depends(web_actor), _csrf=Depends(check_csrf)):
-    aid = _uuid(assessment_id)
+    aid = parse_uuid(assessment_id)
     if aid is None:
         raise NotFound()
     form = await request.form()
