@@ -7,18 +7,11 @@ the demo patient's language)."""
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
+from tests.web.test_browser_booking import shot
+
 pytestmark = pytest.mark.browser
-SHOTS = os.environ.get("ZHIYI_SCREENSHOTS")
-
-
-def shot(page, name: str) -> None:
-    if SHOTS:
-        os.makedirs(SHOTS, exist_ok=True)
-        page.screenshot(path=os.path.join(SHOTS, f"{name}.png"), full_page=True)
 
 
 def log_in(page, live_server, username="demo-patient2", password="Patient123"):

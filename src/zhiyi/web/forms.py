@@ -6,6 +6,7 @@ import uuid
 
 from pydantic import ValidationError
 
+from zhiyi.core.errors import NotFound
 from zhiyi.core.i18n import N_, Translator
 
 FIELD_LABELS = {
@@ -33,3 +34,11 @@ def parse_uuid(raw: object) -> uuid.UUID | None:
         return uuid.UUID(str(raw)) if raw else None
     except ValueError:
         return None
+
+
+def path_id(raw: object) -> uuid.UUID:
+    """An id in a page's path: a malformed one is a page that does not exist (404)."""
+    found = parse_uuid(raw)
+    if found is None:
+        raise NotFound()
+    return found

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from dataclasses import dataclass
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
@@ -13,6 +14,15 @@ from zhiyi.core.fields import PersonName, Phone, PlainText, Strict
 from zhiyi.domains.patients.models import InsuranceType, Relationship
 
 Relation = Annotated[PlainText, StringConstraints(max_length=20)]  # e.g. 父亲, 配偶
+
+
+@dataclass(frozen=True)
+class FamilyMember:
+    """Someone a user acts for on the pages: themself or a family member."""
+
+    id: uuid.UUID
+    name: str
+    relationship: str | None  # None: the user themself
 
 
 class PatientCreate(Strict):

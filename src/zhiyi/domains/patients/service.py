@@ -24,7 +24,7 @@ from zhiyi.domains.patients.errors import (
     ResidentIdRuleViolated,
 )
 from zhiyi.domains.patients.models import Patient, PatientProxy, ProxyStatus
-from zhiyi.domains.patients.schemas import PatientRead
+from zhiyi.domains.patients.schemas import FamilyMember, PatientRead
 
 ADULT_AGE = 18
 PROXY_CODE_MINUTES = 30
@@ -239,6 +239,19 @@ async def active_dependents(session: AsyncSession, *, proxy_patient_id: uuid.UUI
     """The family members a patient may act for now (consented, not revoked)."""
     return [(link, p) for link, p in await repo.links_of_proxy(session, proxy_patient_id)
             if link.status == ProxyStatus.active]
+
+
+async def me_and_family(session: AsyncSession, *, actor: Actor) -> list[FamilyMember]:
+    """The user's own record and the family members they may act for now; listing the family is
+    audited (as on the portal). Empty for an account without a patient record."""
+    if actor.patient_id is None:
+        return []
+    me = await get_patient(session, patient_id=actor.patient_id)
+    out = [FamilyMember(me.id, me.name, None)]
+    for link, p in await active_dependents(session, proxy_patient_id=me.id):
+        audit.record(session, actor, "list", "patient_proxy", link.id, patient_id=p.id)
+        out.append(FamilyMember(p.id, p.name, link.relationship))
+    return out
 
 
 async def proxies(session: AsyncSession, *, dependent_patient_id: uuid.UUID) -> list[tuple[PatientProxy, Patient]]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from dataclasses import dataclass
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
@@ -14,7 +13,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from zhiyi.core import audit, clock, idempotency
+from zhiyi.core import clock, idempotency
 from zhiyi.core.config import get_settings
 from zhiyi.core.errors import DomainError, Forbidden
 from zhiyi.core.i18n import N_, Translator, translator
@@ -22,6 +21,7 @@ from zhiyi.core.policy import Actor, Role
 from zhiyi.domains.org import service as org
 from zhiyi.domains.org.schemas import TITLE_LABELS, DepartmentNode
 from zhiyi.domains.patients import service as patients
+from zhiyi.domains.patients.schemas import FamilyMember as Person
 from zhiyi.domains.scheduling import draw, service, waitlist
 from zhiyi.domains.scheduling.errors import BookingNotFound, SessionNotFound, SlotNotFound
 from zhiyi.domains.scheduling.models import LIVE_WAITLIST
@@ -46,13 +46,6 @@ STATUSES = {"booked": N_("Booked"), "checked_in": N_("Checked in"), "completed":
 
 
 DESK, DESK_PATIENT = "desk", "zhiyi.desk_patient"
-
-
-@dataclass(frozen=True)
-class Person:
-    id: uuid.UUID
-    name: str
-    relationship: str | None  # None: the user themself
 
 
 class View:
@@ -140,12 +133,7 @@ async def _people(request: Request, actor: Actor) -> dict[uuid.UUID, Person]:
             raise Forbidden()
         p, _ = await patients.access_patient(session, actor=actor, patient_id=chosen, action="book")
         return {p.id: Person(p.id, p.name, DESK)}
-    me = await patients.get_patient(session, patient_id=actor.patient_id)
-    people = {me.id: Person(me.id, me.name, None)}
-    for link, p in await patients.active_dependents(session, proxy_patient_id=me.id):
-        audit.record(session, actor, "list", "patient_proxy", link.id, patient_id=p.id)
-        people[p.id] = Person(p.id, p.name, link.relationship)
-    return people
+    return {m.id: m for m in await patients.me_and_family(session, actor=actor)}
 
 
 async def _book_again(request: Request, actor: Actor, people: dict[uuid.UUID, Person], v: View) -> list[Shortcut]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import enum
 import functools
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sklearn.pipeline import Pipeline
 
@@ -49,7 +49,6 @@ class Assessment:
     questions: tuple[str, ...] = ()
     age_years: float | None = None
     pregnant: bool = False
-    notes: dict = field(default_factory=dict)
 
 
 _lock = threading.Lock()
@@ -62,7 +61,7 @@ def _model() -> Pipeline:
 
 
 def warm() -> None:
-    """Loads the knowledge, the segmenter and the model (about a second), so the first patient does not wait."""
+    """Loads the knowledge, the segmenter and the model (about a second), so that timings measure triage alone."""
     kn = knowledge.knowledge()
     T.tokens("预热")
     _model()
@@ -107,7 +106,7 @@ def assess(text: str, *, age: float | None = None, sex: str | None = None, pregn
                           red_flags=tuple(f.id for f in flags), symptom_ids=tuple(present), age_years=age,
                           pregnant=flag_pregnant)
     if not T.has_content(normalized) and not body:
-        return Assessment(Outcome.handover, lang, age_years=age, notes={"why": "no_content"})
+        return Assessment(Outcome.handover, lang, age_years=age)  # nothing medical in the text
 
     extra = [f"ANS:{k}={v}" for k, v in answers.items() if k != "body"]
     feats = model.features(kn, normalized, age=age, sex=sex, pregnant=is_pregnant, body=body, found=found, extra=extra)
@@ -136,14 +135,19 @@ def assess(text: str, *, age: float | None = None, sex: str | None = None, pregn
     outcome = Outcome.departments
     questions: tuple[str, ...] = ()
     if top < UNSURE_BELOW:
-        questions = tuple(q for q in QUESTIONS if q not in answers and not (q == "body" and body)
-                          and not (q == "fever" and "fever" in present))
+        questions = open_questions(answers=answers, body=body, present=present)
         if questions and not answers:
             outcome = Outcome.ask
         elif not present or top < HANDOVER_BELOW:
             outcome = Outcome.handover  # the best guesses go with it, for the person who takes over
     return Assessment(outcome, lang, suggestions, symptom_ids=tuple(present), rules=tuple(applied),
                       questions=questions if outcome is Outcome.ask else (), age_years=age, pregnant=is_pregnant)
+
+
+def open_questions(*, answers: dict, body: str | None, present: list[str] | set[str]) -> tuple[str, ...]:
+    """The questions still worth asking: not answered, and not already told (a body part, a fever)."""
+    return tuple(q for q in QUESTIONS if q not in answers and not (q == "body" and body)
+                 and not (q == "fever" and "fever" in present))
 
 
 def _lexicon_scores(kn: knowledge.Knowledge, present: list[str], body: str | None) -> dict[str, float]:

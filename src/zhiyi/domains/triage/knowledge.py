@@ -16,8 +16,19 @@ from zhiyi.domains.triage import text as T
 DATA = Path(__file__).parent / "data"
 
 
+class _Named:
+    """Data with a Chinese and an English name."""
+
+    __slots__ = ()
+    name_zh: str
+    name_en: str
+
+    def name(self, lang: str) -> str:
+        return self.name_zh if lang == "zh" else self.name_en
+
+
 @dataclass(frozen=True, slots=True)
-class Symptom:
+class Symptom(_Named):
     id: str
     name_zh: str
     name_en: str
@@ -28,12 +39,9 @@ class Symptom:
     sex: str | None = None
     pregnancy: bool = False
 
-    def name(self, lang: str) -> str:
-        return self.name_zh if lang == "zh" else self.name_en
-
 
 @dataclass(frozen=True, slots=True)
-class RedFlag:
+class RedFlag(_Named):
     id: str
     name_zh: str
     name_en: str
@@ -46,20 +54,14 @@ class RedFlag:
     unless: tuple[str, ...] = ()
     acute: tuple[str, ...] = ()
 
-    def name(self, lang: str) -> str:
-        return self.name_zh if lang == "zh" else self.name_en
-
 
 @dataclass(frozen=True, slots=True)
-class BodyPart:
+class BodyPart(_Named):
     id: str
     view: str
     name_zh: str
     name_en: str
     complaints: tuple[str, ...]
-
-    def name(self, lang: str) -> str:
-        return self.name_zh if lang == "zh" else self.name_en
 
 
 @dataclass(frozen=True)

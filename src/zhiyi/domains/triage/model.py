@@ -144,10 +144,7 @@ def build(force: bool = False) -> Path:
         return path
     kn = knowledge.knowledge()
     pipe = train(kn, corpus(kn))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")  # builders in several processes do not collide
-    joblib.dump({"pipeline": pipe, "base": fingerprint()}, tmp)
-    os.replace(tmp, path)
+    _save(path, {"pipeline": pipe, "base": fingerprint()})
     for old in path.parent.glob("base-*.joblib"):  # models of earlier data
         if old != path:
             old.unlink(missing_ok=True)
@@ -160,11 +157,17 @@ def retrain(outcomes: list[Example]) -> Path:
     kn = knowledge.knowledge()
     pipe = train(kn, corpus(kn, outcomes))
     path = model_dir() / RETRAINED
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")  # builders in several processes do not collide
-    joblib.dump({"pipeline": pipe, "base": fingerprint(), "outcomes": len(outcomes)}, tmp)
-    os.replace(tmp, path)
+    _save(path, {"pipeline": pipe, "base": fingerprint(), "outcomes": len(outcomes)})
     return path
+
+
+def _save(path: Path, saved: dict) -> None:
+    """Written beside and renamed into place: a reader never sees half a file, and builders in
+    several processes do not collide."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    joblib.dump(saved, tmp)
+    os.replace(tmp, path)
 
 
 def load() -> Pipeline:

@@ -164,7 +164,7 @@ async def _read(session: AsyncSession, row: TriageAssessment, kn: knowledge.Know
                 doctors=await _doctors(session, dept.id, lang) if dept else []))
     questions = []
     if row.outcome == "ask":
-        for q in _questions_of(row, kn):
+        for q in engine.open_questions(answers=row.answers, body=row.body_part, present=row.symptoms):
             text, options = QUESTION_TEXT[q]
             opts = ([Option(value=v, label=t.gettext(label)) for v, label in options] if options else
                     [Option(value=p.id, label=p.name(lang)) for p in kn.body_parts.values()])
@@ -176,12 +176,6 @@ async def _read(session: AsyncSession, row: TriageAssessment, kn: knowledge.Know
         departments=departments, symptoms=[kn.symptoms[x].name(lang) for x in row.symptoms if x in kn.symptoms],
         rules=[t.gettext(RULE_TEXT[r]) for r in row.rules if r in RULE_TEXT],
         questions=questions, created_at=row.created_at)
-
-
-def _questions_of(row: TriageAssessment, kn: knowledge.Knowledge) -> list[str]:
-    present = set(row.symptoms)
-    return [q for q in engine.QUESTIONS if q not in row.answers and not (q == "body" and row.body_part)
-            and not (q == "fever" and "fever" in present)]
 
 
 async def _doctors(session: AsyncSession, department_id: uuid.UUID, lang: str) -> list[DoctorSlot]:

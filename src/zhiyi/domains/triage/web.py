@@ -5,15 +5,12 @@ with the service desk) and the service desk's own pages; the review of emergency
 
 from __future__ import annotations
 
-import uuid
-from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
 from pydantic import ValidationError
 
-from zhiyi.core import audit
 from zhiyi.core.config import get_settings
 from zhiyi.core.errors import DomainError, Forbidden, NotFound
 from zhiyi.core.i18n import N_, translator
@@ -24,7 +21,7 @@ from zhiyi.domains.triage.policy import AGENT_ROLES
 from zhiyi.domains.triage.schemas import TriageAsk
 from zhiyi.http.auth import web_actor
 from zhiyi.http.tx import TxRoute, session_of
-from zhiyi.web.forms import invalid_fields_message, parse_uuid
+from zhiyi.web.forms import invalid_fields_message, parse_uuid, path_id
 from zhiyi.web.pages import safe_next
 from zhiyi.web.shortcuts import Shortcut
 from zhiyi.web.templating import check_csrf, locale_of, render
@@ -48,24 +45,8 @@ SHAPES: dict[str, tuple[str, str]] = {
 ELDERLY_SHORTLIST = 8
 
 
-@dataclass(frozen=True)
-class Person:
-    id: uuid.UUID
-    name: str
-    relationship: str | None
-
-
-async def _people(request: Request, actor: Actor) -> list[Person]:
-    """The patient and the family members they act for (active links; listing them is audited)."""
-    if actor.patient_id is None:
-        return []
-    session = session_of(request)
-    me = await patients.get_patient(session, patient_id=actor.patient_id)
-    out = [Person(me.id, me.name, None)]
-    for link, p in await patients.active_dependents(session, proxy_patient_id=me.id):
-        audit.record(session, actor, "list", "patient_proxy", link.id, patient_id=p.id)
-        out.append(Person(p.id, p.name, link.relationship))
-    return out
+async def _people(request: Request, actor: Actor):
+    return await patients.me_and_family(session_of(request), actor=actor)
 
 
 def _regions(lang: str) -> list[dict]:
@@ -140,23 +121,17 @@ async def desk(request: Request, actor: Actor = Depends(web_actor)):
 
 @router.get("/triage/desk/{handover_id}")
 async def desk_chat(request: Request, handover_id: str, actor: Actor = Depends(web_actor)):
-    hid = parse_uuid(handover_id)
-    if hid is None:
-        raise NotFound()
+    hid = path_id(handover_id)
     h = await service.agent_view(session_of(request), actor=actor, handover_id=hid)
-    return render(request, T + "desk_chat.html", h=h, departments=_departments(request),
-                  mine=True, zone=ZoneInfo(get_settings().timezone))
-
-
-def _departments(request: Request) -> list[tuple[str, str]]:
-    return service.department_choices(_lang(request))
+    return render(request, T + "desk_chat.html", h=h, departments=service.department_choices(_lang(request)),
+                  zone=ZoneInfo(get_settings().timezone))
 
 
 @router.post("/triage/desk/{handover_id}/{action}")
 async def desk_act(request: Request, handover_id: str, action: str, actor: Actor = Depends(web_actor),
                    _csrf=Depends(check_csrf)):
-    hid = parse_uuid(handover_id)
-    if hid is None or action not in ("take", "message", "close"):
+    hid = path_id(handover_id)
+    if action not in ("take", "message", "close"):
         raise NotFound()
     form = await request.form()
     session = session_of(request)
@@ -184,9 +159,7 @@ async def emergencies(request: Request, actor: Actor = Depends(web_actor)):
 
 @router.post("/triage/emergencies/{assessment_id}/reviewed")
 async def reviewed(request: Request, assessment_id: str, actor: Actor = Depends(web_actor), _csrf=Depends(check_csrf)):
-    aid = parse_uuid(assessment_id)
-    if aid is None:
-        raise NotFound()
+    aid = path_id(assessment_id)
     await service.mark_reviewed(session_of(request), actor=actor, assessment_id=aid)
     return RedirectResponse("/triage/emergencies", status_code=303)
 
@@ -201,9 +174,7 @@ async def handover(request: Request, actor: Actor = Depends(web_actor), _csrf=De
 
 @router.get("/triage/handover/{handover_id}")
 async def handover_page(request: Request, handover_id: str, actor: Actor = Depends(web_actor)):
-    hid = parse_uuid(handover_id)
-    if hid is None:
-        raise NotFound()
+    hid = path_id(handover_id)
     h = await service.my_handover(session_of(request), actor=actor, handover_id=hid)
     return render(request, T + "handover.html", h=h, zone=ZoneInfo(get_settings().timezone))
 
@@ -211,9 +182,7 @@ async def handover_page(request: Request, handover_id: str, actor: Actor = Depen
 @router.post("/triage/handover/{handover_id}/message")
 async def handover_message(request: Request, handover_id: str, actor: Actor = Depends(web_actor),
                            _csrf=Depends(check_csrf)):
-    hid = parse_uuid(handover_id)
-    if hid is None:
-        raise NotFound()
+    hid = path_id(handover_id)
     form = await request.form()
     text = str(form.get("text", "")).strip()[:2000]
     if text:
@@ -223,22 +192,16 @@ async def handover_message(request: Request, handover_id: str, actor: Actor = De
 
 @router.get("/triage/{assessment_id}")
 async def result(request: Request, assessment_id: str, actor: Actor = Depends(web_actor)):
-    aid = parse_uuid(assessment_id)
-    if aid is None:
-        raise NotFound()
+    aid = path_id(assessment_id)
     a = await service.get_assessment(session_of(request), actor=actor, assessment_id=aid)
-    kn = knowledge.knowledge()
-    return render(request, T + "result.html", a=a, regions=_regions(_lang(request)),
-                  body_names={p.id: p.name(_lang(request)) for p in kn.body_parts.values()},
-                  zone=ZoneInfo(get_settings().timezone), thanks=request.query_params.get("thanks") == "1")
+    return render(request, T + "result.html", a=a, zone=ZoneInfo(get_settings().timezone),
+                  thanks=request.query_params.get("thanks") == "1")
 
 
 @router.post("/triage/{assessment_id}/reassign")
 async def reassign(request: Request, assessment_id: str, actor: Actor = Depends(web_actor), _csrf=Depends(check_csrf)):
     """From the doctor's queue page: the department that was right for this complaint."""
-    aid = parse_uuid(assessment_id)
-    if aid is None:
-        raise NotFound()
+    aid = path_id(assessment_id)
     form = await request.form()
     await service.reassign(session_of(request), actor=actor, assessment_id=aid,
                            department_code=str(form.get("department", ""))[:40])
@@ -247,9 +210,7 @@ async def reassign(request: Request, assessment_id: str, actor: Actor = Depends(
 
 @router.post("/triage/{assessment_id}/feedback")
 async def feedback(request: Request, assessment_id: str, actor: Actor = Depends(web_actor), _csrf=Depends(check_csrf)):
-    aid = parse_uuid(assessment_id)
-    if aid is None:
-        raise NotFound()
+    aid = path_id(assessment_id)
     form = await request.form()
     await service.give_feedback(session_of(request), actor=actor, assessment_id=aid, helped=form.get("helped") == "1")
     return RedirectResponse(f"/triage/{aid}?thanks=1", status_code=303)
