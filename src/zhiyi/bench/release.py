@@ -1,5 +1,5 @@
 """Seeds a slot release for the rush: one department, N doctors with one session each
-tomorrow (M one-place slots each), P verified patients with accounts, and an access token
+the day after tomorrow (M one-place slots each), P verified patients with accounts, and an access token
 per patient (minted directly: tokens are stateless, so no login storm is needed)."""
 
 from __future__ import annotations
@@ -39,7 +39,9 @@ async def seed_release(session: AsyncSession, *, secret: str, doctors: int, slot
              "title": "chief", "department_id": dept.id, "specialties": [], "profession": "doctor", "active": True}
             for i in range(doctors)]
     await session.execute(insert(Practitioner), docs)
-    day = (now + dt.timedelta(days=1)).date()
+    # the day after tomorrow: "tomorrow at 00:30 UTC" is under two hours away late in a UTC day, and
+    # cancellations so close to the appointment are refused (the cancel cut-off)
+    day = (now + dt.timedelta(days=2)).date()
     start = dt.datetime.combine(day, dt.time(0, 30), tzinfo=dt.UTC)
     sessions, slots = [], []
     for d in docs:

@@ -341,4 +341,6 @@ def run(opts: Options, log=print) -> dict:
             "waitlisted": checks["waitlisted"], "offers": checks["offers"], "accepted": checks["accepted"],
             "declined": checks["declined"], "expired": checks["expired"], "held": checks["held"],
             "holds_run_out": ran_out, "holds_overdue": overdue,
+            # every attempt the clients made, by kind (the waiting patients' polls share the server with the rush)
+            "attempts": dict(collections.Counter(r[1] for r in records)),
         }

@@ -34,7 +34,8 @@ from zhiyi.domains.triage import policy as triage_policy
 from zhiyi.domains.triage import web as triage_web
 from zhiyi.web import shortcuts
 
-API_ROUTERS = [identity_api.router, org_api.router, patients_api.router, scheduling_api.router,
+# matched in this order (FastAPI tries routes in turn): bookings first, since a release rush is nearly all bookings
+API_ROUTERS = [scheduling_api.router, identity_api.router, org_api.router, patients_api.router,
                queueing_api.router, preconsult_api.router, triage_api.router]
 WEB_ROUTERS = [identity_web.router, patients_web.router, scheduling_web.router, scheduling_waitlist_web.router,
                queueing_web.router, preconsult_web.router, triage_web.router]

@@ -18,7 +18,8 @@ from zhiyi.core.errors import FieldError, NotFound, ValidationFailed
 from zhiyi.core.policy import Actor
 from zhiyi.domains.org.schemas import Title
 from zhiyi.domains.patients import service as patients
-from zhiyi.domains.scheduling import changes, draw, service, waitlist
+from zhiyi.domains.scheduling import changes, draw, service, sold_out, waitlist
+from zhiyi.domains.scheduling.errors import SlotFull
 from zhiyi.domains.scheduling.schemas import (
     BookingCreate,
     BookingRead,
@@ -81,7 +82,11 @@ async def book(request: Request, actor: ActorDep, body: BookingCreate,
     session = session_of(request)
     await draw.wait_turn(session, actor=actor, patient_id=patient_id, slot_id=body.slot_id, session_id=body.session_id,
                          idempotency_key=key)  # at a release instant: served in the order of the draw
-    return await _once(session, actor, key, {"op": "book", **body.model_dump(mode="json"), "patient_id": str(patient_id)},
+    asked = {"op": "book", **body.model_dump(mode="json"), "patient_id": str(patient_id)}
+    if body.slot_id is None and patient_id == actor.patient_id and await sold_out.refuse(
+            session, account_id=actor.account_id, key=key, request=asked, session_id=body.session_id, now=clock.now()):
+        raise SlotFull()  # a patient's own booking of a session seen sold out, asked the short way
+    return await _once(session, actor, key, asked,
                        lambda: service.book_slot(session, actor=actor, slot_id=body.slot_id, session_id=body.session_id,
                                                  patient_id=patient_id, channel=body.channel))
 

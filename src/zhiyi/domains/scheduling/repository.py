@@ -100,7 +100,15 @@ TAKE_ATTEMPTS = 20  # bounded: under extreme contention a patient is told "full"
 
 
 async def take_place_in_session(session: AsyncSession, session_id: uuid.UUID, now: dt.datetime) -> Row | None:
-    """Take the earliest free place of a session; None when the session is sold out.
+    """Take the earliest free place of a session; None when the session is sold out."""
+    return (await take_place_or_sold_out(session, session_id, now))[0]
+
+
+async def take_place_or_sold_out(session: AsyncSession, session_id: uuid.UUID,
+                                 now: dt.datetime) -> tuple[Row | None, bool]:
+    """Take the earliest free place of a session: (the slot's id, starts_at, ends_at; None when
+    none was taken) and whether a read of committed rows found no place free at all (sold out,
+    not merely given up on after TAKE_ATTEMPTS).
 
     PostgreSQL: first skip rows other bookings hold (no queue on one hot row); if every free
     row is held, wait for them, since a holder may yet roll back and free its place (so a
@@ -109,24 +117,24 @@ async def take_place_in_session(session: AsyncSession, session_id: uuid.UUID, no
             .order_by(Slot.starts_at, Slot.id).limit(1))
     if session.bind.dialect.name != "postgresql":  # SQLite: the transaction holds the write lock already
         slot_id = await session.scalar(free)
-        return await take_place(session, slot_id) if slot_id is not None else None
+        return (await take_place(session, slot_id), False) if slot_id is not None else (None, True)
     first = (await session.execute(_TAKE_FIRST_FREE, {"in_session": session_id, "after": now})).one()
     if first.id is not None:
-        return first
+        return first, False
     if not first.any_free:  # nothing free, held or not: sold out (one round trip)
-        return None
+        return None, True
     for _ in range(TAKE_ATTEMPTS - 1):  # every free place is held by another booking: wait for one
         slot_id = await session.scalar(free.with_for_update())
         if slot_id is not None:
             taken = await take_place(session, slot_id)
             if taken is not None:
-                return taken
+                return taken, False
             continue
         # A locking read that waited re-checks only the row it waited for: if that one filled up, it
         # finds nothing though other places may be free. Say "full" only when a plain read agrees.
         if await session.scalar(free) is None:
-            return None
-    return None
+            return None, True
+    return None, False
 
 
 async def insert_booking(session: AsyncSession, values: dict) -> None:

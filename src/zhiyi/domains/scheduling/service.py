@@ -21,7 +21,7 @@ from zhiyi.core.errors import Forbidden
 from zhiyi.core.policy import Actor, Decision, Role
 from zhiyi.domains.org import service as org
 from zhiyi.domains.patients import service as patients
-from zhiyi.domains.scheduling import events, holds, no_shows
+from zhiyi.domains.scheduling import events, holds, no_shows, sold_out
 from zhiyi.domains.scheduling import repository as repo
 from zhiyi.domains.scheduling.errors import (
     BookingNotActive,
@@ -211,8 +211,12 @@ async def book_slot(session: AsyncSession, *, actor: Actor, patient_id: uuid.UUI
     if cs.release_at > now:
         raise NotYetReleased()
     no_shows.refuse_if_blocked(actor, taken=cs.taken, suspended_until=cs.suspended_until)
-    taken = await (repo.take_place(session, slot_id) if slot_id is not None
-                   else repo.take_place_in_session(session, cs.id, now))
+    if slot_id is not None:
+        taken = await repo.take_place(session, slot_id)
+    else:
+        taken, sold = await repo.take_place_or_sold_out(session, cs.id, now)
+        if sold:
+            sold_out.note(cs.id)  # later bookings of it ask the short way first (sold_out.py)
     if taken is None:
         raise SlotFull()
     if channel == "online" and actor.patient_id is None and actor.has(Role.registrar):

@@ -1,0 +1,83 @@
+"""Sold-out sessions (已约满): the rush's common answer, cheaply and still exactly.
+
+At a release of 1,000 places to 5,000 patients, nine answers in ten are "full". Asked the usual
+way, each costs the whole booking transaction: the Idempotency-Key claimed, the patient loaded and
+the access audited, the session and the patient's blockers read, a place looked for, and a
+rollback. So each server process notes the sessions it has seen sold out (a hint, kept for
+`HINT_SECONDS`), and a patient's own booking of a noted session first asks one question, in one
+round trip on the database driver (a PostgreSQL function, migration 0010):
+
+- claim the request's Idempotency-Key (as every booking does: a request with this key still being
+  answered is waited for, and one already answered is replayed by the usual path below);
+- is the session still open, released and not over, with no place free at all (a place another
+  booking holds uncommitted counts as free, since that booking may yet roll back)?
+
+The function undoes its claim before it returns. Claimed and sold out: the answer is "full"
+(a "full" is never stored under a key, as on the usual path). A key answered before goes the usual
+way (which replays its answer). Otherwise (a place was given back, the session was stopped or
+moved) the hint is forgotten and the booking goes the usual way. So a hint only ever costs one
+short statement; it never decides an answer on its own.
+
+What the short path does not look at: whether the patient is verified, suspended after no-shows,
+or already booked that day in the department. "Full" is true for them too. A desk or a family
+member booking for someone else always goes the usual way (whom one may book for is checked first).
+SQLite (the one-process tier) always goes the usual way.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+import uuid
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from zhiyi.core import idempotency
+
+HINT_SECONDS = 60.0  # a session seen sold out is asked about the short way this long
+MAX_HINTS = 10_000  # sessions of one day's releases; beyond this the oldest are dropped
+_hints: dict[uuid.UUID, float] = {}  # session -> monotonic time the hint lapses
+
+# migration 0010: claims the key, reads the session, undoes the claim; one round trip, nothing kept
+_ASK = "SELECT scheduling_ask_sold_out($1, $2, $3, $4, $5)"
+
+
+def noted(session_id: uuid.UUID | None) -> bool:
+    until = _hints.get(session_id) if session_id is not None else None
+    if until is None:
+        return False
+    if until <= time.monotonic():
+        _hints.pop(session_id, None)
+        return False
+    return True
+
+
+def note(session_id: uuid.UUID) -> None:
+    """The database has just shown this session sold out."""
+    if len(_hints) >= MAX_HINTS:
+        for old in sorted(_hints, key=_hints.__getitem__)[: MAX_HINTS // 10]:
+            del _hints[old]
+    _hints[session_id] = time.monotonic() + HINT_SECONDS
+
+
+def forget(session_id: uuid.UUID) -> None:
+    _hints.pop(session_id, None)
+
+
+async def refuse(session: AsyncSession, *, account_id: uuid.UUID, key: str, request: dict,
+                 session_id: uuid.UUID | None, now: dt.datetime) -> bool:
+    """True when this booking of a noted session is answered "full" (see the module's text);
+    False: book the usual way."""
+    if not noted(session_id) or session.bind.dialect.name != "postgresql":
+        return False
+    import asyncpg
+
+    conn = await session.connection()  # the request's pooled connection
+    driver = (await conn.get_raw_connection()).driver_connection
+    try:
+        outcome = await driver.fetchval(_ASK, account_id, key, idempotency.request_hash(request), session_id, now)
+    except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
+        return False  # the usual path meets the same trouble and handles it as it does
+    if outcome == "ask_again":
+        forget(session_id)
+    return outcome == "full"
