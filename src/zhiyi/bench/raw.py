@@ -1,6 +1,7 @@
-"""The anchor: the same booking statements as the server's booking path, driven straight
-through the database driver (asyncpg, or sqlite3 for SQLite) at the same concurrency, by the
-same patient behaviour. Its decisions per second are the database's own limit for this work."""
+"""The anchor: the same booking statements as the server's booking path (with its short
+question for sessions seen sold out, on PostgreSQL), driven straight through the database
+driver (asyncpg, or sqlite3 for SQLite) at the same concurrency, by the same patient behaviour.
+Its decisions per second are the database's own limit for this work."""
 
 from __future__ import annotations
 
@@ -48,8 +49,19 @@ PG_STEPS = [
 SQL = dict(PG_STEPS)
 
 
-async def _pg_book(conn, patient_id: uuid.UUID, account_id: uuid.UUID, session_id: uuid.UUID) -> bool:
+# the server's short question for a session it has seen sold out (scheduling/sold_out.py, migration 0010)
+ASK_SOLD_OUT = "SELECT scheduling_ask_sold_out($1, $2, $3, $4, now())"
+
+
+async def _pg_book(conn, patient_id: uuid.UUID, account_id: uuid.UUID, session_id: uuid.UUID,
+                   sold_out: set[uuid.UUID]) -> bool:
+    """One booking attempt as the server makes it: a session seen sold out is asked about in one
+    round trip first ("full", or on to the whole transaction); `sold_out` is the hint."""
     key = uuid.uuid4().hex
+    if session_id in sold_out:
+        if await conn.fetchval(ASK_SOLD_OUT, account_id, key, "raw", session_id) == "full":
+            raise Refused()
+        sold_out.discard(session_id)
     async with conn.transaction():
         await conn.execute(SQL["claim"], account_id, key)
         await conn.fetchrow(SQL["patient"], patient_id)
@@ -59,6 +71,8 @@ async def _pg_book(conn, patient_id: uuid.UUID, account_id: uuid.UUID, session_i
             raise Refused()
         took = await conn.fetchrow(SQL["take"], session_id)
         if took["id"] is None:
+            if not took["any_free"]:
+                sold_out.add(session_id)
             raise Refused()
         booking_id = uuid.uuid4()
         if await conn.fetchval(SQL["book"], booking_id, took["id"], session_id, patient_id, cs["department_id"],
@@ -74,15 +88,22 @@ class Refused(Exception):
     pass
 
 
+class _NeverNoted(set):
+    def add(self, _item) -> None:
+        pass
+
+
 async def run_pg(url: str, *, people: list[tuple[str, str]], session_ids: list[str], concurrency: int, pool_size: int,
-                 seed: int, max_tries: int) -> tuple[int, float]:
-    """Returns (decisions, seconds)."""
+                 seed: int, max_tries: int, short: bool = True) -> tuple[int, float]:
+    """Returns (decisions, seconds). `short=False`: every attempt goes through the whole booking
+    transaction (the anchor of earlier sessions, before the server had its short question)."""
     pool = await asyncpg.create_pool("postgresql://" + url.split("://", 1)[1], min_size=pool_size, max_size=pool_size)
     queue: asyncio.Queue = asyncio.Queue()
     for p, a in people:
         queue.put_nowait((uuid.UUID(p), uuid.UUID(a)))
     sessions = [uuid.UUID(s) for s in session_ids]
     decisions = 0
+    sold_out: set[uuid.UUID] = set() if short else _NeverNoted()
 
     async def client(n: int) -> None:
         nonlocal decisions
@@ -92,7 +113,7 @@ async def run_pg(url: str, *, people: list[tuple[str, str]], session_ids: list[s
             for sid in rng.sample(sessions, min(max_tries, len(sessions))):
                 async with pool.acquire() as conn:
                     try:
-                        await _pg_book(conn, pid, aid, sid)
+                        await _pg_book(conn, pid, aid, sid, sold_out)
                         decisions += 1
                         break
                     except Refused:

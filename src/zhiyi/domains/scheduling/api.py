@@ -80,12 +80,14 @@ async def book(request: Request, actor: ActorDep, body: BookingCreate,
     if patient_id is None:
         raise ValidationFailed(errors=[FieldError("patient_id", "Say whom the booking is for.", "missing")])
     session = session_of(request)
-    await draw.wait_turn(session, actor=actor, patient_id=patient_id, slot_id=body.slot_id, session_id=body.session_id,
-                         idempotency_key=key)  # at a release instant: served in the order of the draw
     asked = {"op": "book", **body.model_dump(mode="json"), "patient_id": str(patient_id)}
+    # a patient's own booking of a session seen sold out is asked the short way (before the draw:
+    # a session is only seen sold out once its draw has been served, and waiting changes nothing then)
     if body.slot_id is None and patient_id == actor.patient_id and await sold_out.refuse(
             session, account_id=actor.account_id, key=key, request=asked, session_id=body.session_id, now=clock.now()):
-        raise SlotFull()  # a patient's own booking of a session seen sold out, asked the short way
+        raise SlotFull()
+    await draw.wait_turn(session, actor=actor, patient_id=patient_id, slot_id=body.slot_id, session_id=body.session_id,
+                         idempotency_key=key)  # at a release instant: served in the order of the draw
     return await _once(session, actor, key, asked,
                        lambda: service.book_slot(session, actor=actor, slot_id=body.slot_id, session_id=body.session_id,
                                                  patient_id=patient_id, channel=body.channel))

@@ -30,6 +30,7 @@ import datetime as dt
 import time
 import uuid
 
+import asyncpg
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zhiyi.core import idempotency
@@ -70,10 +71,10 @@ async def refuse(session: AsyncSession, *, account_id: uuid.UUID, key: str, requ
     False: book the usual way."""
     if not noted(session_id) or session.bind.dialect.name != "postgresql":
         return False
-    import asyncpg
-
     conn = await session.connection()  # the request's pooled connection
     driver = (await conn.get_raw_connection()).driver_connection
+    if driver.is_in_transaction():
+        return False  # the request has begun its transaction (the release draw read it): keep to one way
     try:
         outcome = await driver.fetchval(_ASK, account_id, key, idempotency.request_hash(request), session_id, now)
     except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
