@@ -54,11 +54,12 @@ ASK_SOLD_OUT = "SELECT scheduling_ask_sold_out($1, $2, $3, $4, now())"
 
 
 async def _pg_book(conn, patient_id: uuid.UUID, account_id: uuid.UUID, session_id: uuid.UUID,
-                   sold_out: set[uuid.UUID]) -> bool:
+                   sold_out: set[uuid.UUID] | None) -> bool:
     """One booking attempt as the server makes it: a session seen sold out is asked about in one
-    round trip first ("full", or on to the whole transaction); `sold_out` is the hint."""
+    round trip first ("full", or on to the whole transaction); `sold_out` is the hint (None: no
+    short question, every attempt a whole transaction)."""
     key = uuid.uuid4().hex
-    if session_id in sold_out:
+    if sold_out is not None and session_id in sold_out:
         if await conn.fetchval(ASK_SOLD_OUT, account_id, key, "raw", session_id) == "full":
             raise Refused()
         sold_out.discard(session_id)
@@ -71,7 +72,7 @@ async def _pg_book(conn, patient_id: uuid.UUID, account_id: uuid.UUID, session_i
             raise Refused()
         took = await conn.fetchrow(SQL["take"], session_id)
         if took["id"] is None:
-            if not took["any_free"]:
+            if sold_out is not None and not took["any_free"]:
                 sold_out.add(session_id)
             raise Refused()
         booking_id = uuid.uuid4()
@@ -88,11 +89,6 @@ class Refused(Exception):
     pass
 
 
-class _NeverNoted(set):
-    def add(self, _item) -> None:
-        pass
-
-
 async def run_pg(url: str, *, people: list[tuple[str, str]], session_ids: list[str], concurrency: int, pool_size: int,
                  seed: int, max_tries: int, short: bool = True) -> tuple[int, float]:
     """Returns (decisions, seconds). `short=False`: every attempt goes through the whole booking
@@ -103,7 +99,7 @@ async def run_pg(url: str, *, people: list[tuple[str, str]], session_ids: list[s
         queue.put_nowait((uuid.UUID(p), uuid.UUID(a)))
     sessions = [uuid.UUID(s) for s in session_ids]
     decisions = 0
-    sold_out: set[uuid.UUID] = set() if short else _NeverNoted()
+    sold_out: set[uuid.UUID] | None = set() if short else None
 
     async def client(n: int) -> None:
         nonlocal decisions
