@@ -8,11 +8,13 @@ import enum
 import functools
 import threading
 from dataclasses import dataclass
-
-from sklearn.pipeline import Pipeline
+from typing import TYPE_CHECKING
 
 from zhiyi.domains.triage import findings, knowledge, model, rules
 from zhiyi.domains.triage import text as T
+
+if TYPE_CHECKING:
+    from sklearn.pipeline import Pipeline
 
 EMERGENCY = "EM"
 MODEL_WEIGHT = 0.7  # the classifier's share of a department's score; the lexicon's symptoms have the rest

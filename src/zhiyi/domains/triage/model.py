@@ -15,11 +15,12 @@ import os
 import random
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import joblib
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import Pipeline
+
+if TYPE_CHECKING:  # scikit-learn is imported where a model is trained or loaded, not at start-up
+    from sklearn.pipeline import Pipeline
 
 from zhiyi.domains.triage import findings, knowledge
 from zhiyi.domains.triage import text as T
@@ -118,6 +119,10 @@ def fingerprint(outcomes: list[Example] | None = None) -> str:
 def train(kn: knowledge.Knowledge, examples: list[Example]) -> Pipeline:
     docs = [features(kn, T.normalize(e.text), age=e.age, sex=e.sex, pregnant=e.pregnant, body=e.body) for e in examples]
     labels = [e.department for e in examples]
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+
     pipe = Pipeline([
         ("tfidf", TfidfVectorizer(analyzer=_identity, sublinear_tf=True, min_df=1)),
         ("clf", LogisticRegression(C=8.0, max_iter=3000)),
