@@ -62,7 +62,7 @@ async def count(db, model, *where) -> int:
 
 async def test_a_sold_out_session_is_noted_and_then_answered_full_the_short_way_leaving_nothing(full, backend,
                                                                                              monkeypatch):
-    db, client, cs, _, headers, _, _ = full
+    db, client, cs, people, headers, _, _ = full
     answers = []
 
     async def spy(*args, **kwargs):
@@ -75,11 +75,10 @@ async def test_a_sold_out_session_is_noted_and_then_answered_full_the_short_way_
     first_full = await book(client, headers[1], cs.id)  # the usual way finds it sold out and notes it
     assert first_full.status_code == 409 and first_full.json()["code"] == "slot_full"
     assert sold_out.noted(cs.id)
-    async with db.sessionmaker() as s:
-        account_id = await _account(s, "sold2")
+    account_id = people[2][1].id
     async with db.sessionmaker() as s:  # nothing begun on it yet, as at the start of a booking request
-        short = await short_way(s, account_id=account_id, key="short-key-1",
-                                      request={"op": "book"}, session_id=cs.id, now=clock.now())
+        short = await short_way(s, account_id=account_id, key="short-key-1", request={"op": "book"},
+                                session_id=cs.id, now=clock.now())
     assert short is (backend.name == "postgresql")  # SQLite always goes the usual way
     async with db.sessionmaker() as s:
         await s.execute(text("SELECT 1"))  # a transaction already begun keeps to the usual way
@@ -157,8 +156,3 @@ async def test_a_booking_for_someone_else_goes_the_usual_way(full):
                                json={"session_id": str(cs.id), "patient_id": str(stranger.id)})
     assert answer.status_code == 403  # whom one may book for is checked first, even when it is full
 
-
-async def _account(session, username: str):
-    from zhiyi.domains.identity.models import Account
-
-    return await session.scalar(select(Account.id).where(Account.username == username))

@@ -74,6 +74,7 @@ _free = _slot.alias("free")
 
 
 def _free_in_session(s):
+    # a free place; migration 0010's scheduling_ask_sold_out spells the same rule in SQL (change both)
     # parameters named unlike slot's columns: the UPDATE below would take them for values to SET
     return (s.c.session_id == bindparam("in_session", type_=Uuid()), s.c.booked < s.c.capacity,
             s.c.starts_at > bindparam("after", type_=UTCDateTime()))
