@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from sqlalchemy import select
 
 from zhiyi.core import outbox
@@ -48,3 +50,49 @@ async def test_failing_handler_is_retried_later_without_blocking_others(session)
     failed = await session.scalar(select(OutboxEvent).where(OutboxEvent.delivered_at.is_(None)))
     assert failed.attempts == 1 and "handler failed" in failed.last_error
     assert failed.available_at > failed.created_at
+
+
+async def test_events_nobody_handles_are_marked_delivered(session):
+    event_id = await outbox.publish(session, "test.nobody_listens", {"name": "n"})
+    await session.commit()
+    assert await outbox.deliver_pending(session) == 1
+    await session.commit()
+    event = await session.get(OutboxEvent, event_id)
+    assert event.delivered_at is not None and event.attempts == 0
+
+
+async def test_a_burst_of_commits_is_delivered_in_one_pass(db, monkeypatch):
+    """Woken by each of a burst of commits, the worker waits a moment and delivers them together
+    (in a rush, one transaction per event would cost the request's process as much again)."""
+    seen.clear()
+    worker = outbox.Worker(db.sessionmaker, interval=30, gather=0.3)
+
+    async def no_jobs():
+        return 0
+
+    passes: list[int] = []
+    run_once = worker.run_once
+
+    async def counted():
+        passes.append(await run_once())
+        return passes[-1]
+
+    monkeypatch.setattr(worker, "run_jobs", no_jobs)
+    monkeypatch.setattr(worker, "run_once", counted)
+    worker.start()
+    try:
+        await asyncio.sleep(0.1)  # its first pass found nothing; it waits to be woken
+        for i in range(5):
+            async with db.sessionmaker() as s:
+                await outbox.publish(s, "test.thing_happened", {"name": f"burst-{i}"})
+                await s.commit()
+            worker.wake()
+            await asyncio.sleep(0.01)
+        for _ in range(100):
+            await asyncio.sleep(0.05)
+            if len(seen) == 5:
+                break
+    finally:
+        await worker.stop()
+    assert sorted(seen) == [f"burst-{i}" for i in range(5)]
+    assert [n for n in passes if n] == [5]
