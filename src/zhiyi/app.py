@@ -57,6 +57,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "web" / "static"), name="static")
     app.add_middleware(SessionMiddleware, secret_key=settings.secret_key, session_cookie="zhiyi_session",
                        same_site="lax", https_only=settings.secure_cookies, max_age=12 * 3600)
+    for lane in registry.LANES:  # inside the edge, before the framework and its session cookie
+        app.add_middleware(lane, db=db)
     app.add_middleware(EdgeMiddleware, max_body_bytes=settings.max_body_bytes)
     return app
 

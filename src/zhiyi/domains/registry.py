@@ -26,6 +26,7 @@ from zhiyi.domains.queueing import web as queueing_web
 from zhiyi.domains.scheduling import api as scheduling_api
 from zhiyi.domains.scheduling import jobs as scheduling_jobs  # noqa: F401  (periodic jobs, run by workers)
 from zhiyi.domains.scheduling import models as scheduling_models  # noqa: F401
+from zhiyi.domains.scheduling import rush_lane as scheduling_rush_lane
 from zhiyi.domains.scheduling import waitlist_web as scheduling_waitlist_web
 from zhiyi.domains.scheduling import web as scheduling_web
 from zhiyi.domains.triage import api as triage_api
@@ -39,6 +40,8 @@ API_ROUTERS = [scheduling_api.router, identity_api.router, org_api.router, patie
                queueing_api.router, preconsult_api.router, triage_api.router]
 WEB_ROUTERS = [identity_web.router, patients_web.router, scheduling_web.router, scheduling_waitlist_web.router,
                queueing_web.router, preconsult_web.router, triage_web.router]
+# pure-ASGI layers just inside the edge middleware, each answering one hot request before the framework
+LANES = [scheduling_rush_lane.RushLane]
 POLICIES = [patients_policy.install, queueing_policy.install, preconsult_policy.install, triage_policy.install]
 # offered on the home pages (web/shortcuts.py)
 SHORTCUTS = [queueing_web.arrival_shortcuts, scheduling_web.book_again_shortcuts, triage_web.triage_shortcuts]

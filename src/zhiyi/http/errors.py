@@ -51,11 +51,22 @@ def render(request: Request, status: int, body: ErrorBody, headers: dict[str, st
     return JSONResponse(body.as_dict(), status_code=status, headers=headers)
 
 
+def domain_response(request: Request, exc: DomainError) -> Response:
+    return render(request, exc.status, ErrorBody(exc.code, exc.message, list(exc.errors), params=exc.params),
+                  exc.headers)
+
+
+def busy_response(request: Request) -> Response:
+    """Every database connection stayed busy for the pool's timeout: a load to shed, not a bug."""
+    log.warning("database pool exhausted", extra={"path": request.url.path})
+    return render(request, 503, ErrorBody("busy", N_("The hospital's system is very busy; please try again in a "
+                                                     "moment.")), {"Retry-After": "2"})
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError):
-        return render(request, exc.status, ErrorBody(exc.code, exc.message, list(exc.errors), params=exc.params),
-                      exc.headers)
+        return domain_response(request, exc)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError):
@@ -87,10 +98,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(PoolTimeout)
     async def overloaded(request: Request, exc: PoolTimeout):
-        # every database connection stayed busy for the pool's timeout: a load to shed, not a bug
-        log.warning("database pool exhausted", extra={"path": request.url.path})
-        return render(request, 503, ErrorBody("busy", N_("The hospital's system is very busy; please try again in a "
-                                                         "moment.")), {"Retry-After": "2"})
+        return busy_response(request)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception):

@@ -11,6 +11,7 @@ import uuid
 
 import pytest
 from sqlalchemy import func, select, text
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from tests.factories import identity as accounts
 from tests.factories import org as orgf
@@ -19,7 +20,8 @@ from tests.factories import scheduling as sf
 from zhiyi.core import clock
 from zhiyi.core.idempotency import IdempotencyRecord, request_hash
 from zhiyi.core.policy import Actor
-from zhiyi.domains.scheduling import changes, sold_out
+from zhiyi.core.ratelimit import Limiter
+from zhiyi.domains.scheduling import changes, draw, sold_out
 from zhiyi.domains.scheduling.models import Booking
 from zhiyi.domains.scheduling.schemas import BookingCreate
 
@@ -76,19 +78,15 @@ async def test_a_sold_out_session_is_noted_and_then_answered_full_the_short_way_
     assert first_full.status_code == 409 and first_full.json()["code"] == "slot_full"
     assert sold_out.noted(cs.id)
     account_id = people[2][1].id
-    async with db.sessionmaker() as s:  # nothing begun on it yet, as at the start of a booking request
-        short = await short_way(s, account_id=account_id, key="short-key-1", request={"op": "book"},
-                                session_id=cs.id, now=clock.now())
+    short = await short_way(db.engine, account_id=account_id, key="short-key-1", request={"op": "book"},
+                            session_id=cs.id, now=clock.now())
     assert short is (backend.name == "postgresql")  # SQLite always goes the usual way
-    async with db.sessionmaker() as s:
-        await s.execute(text("SELECT 1"))  # a transaction already begun keeps to the usual way
-        assert await short_way(s, account_id=account_id, key="short-key-3", request={"op": "book"},
-                               session_id=cs.id, now=clock.now()) is False
     again = await book(client, headers[2], cs.id, key="short-key-2")
     assert again.status_code == 409 and again.json()["code"] == "slot_full"
-    # the page's booking took the short way (the release draw, on in tests, did not stand in its way)
-    assert answers == [False, backend.name == "postgresql"]
-    assert await count(db, IdempotencyRecord, IdempotencyRecord.key.in_(["short-key-1", "short-key-2", "short-key-3"])) == 0
+    # the API's booking took the short way in the rush lane (the release draw, on in tests, did not
+    # stand in its way); SQLite has no lane
+    assert answers == ([True] if backend.name == "postgresql" else [])
+    assert await count(db, IdempotencyRecord, IdempotencyRecord.key.in_(["short-key-1", "short-key-2"])) == 0
     assert await count(db, Booking) == 1
 
 
@@ -112,7 +110,7 @@ async def test_a_request_with_the_same_key_still_being_answered_is_waited_for(fu
     # another worker is answering this key and has not committed yet (it will say "booked")
     other = db.sessionmaker()
     s1 = await other.__aenter__()
-    asked = {"op": "book", **BookingCreate(session_id=cs.id).model_dump(mode="json"), "patient_id": str(people[2][0].id)}
+    asked = BookingCreate(session_id=cs.id).fingerprint(people[2][0].id)
     await s1.execute(text("INSERT INTO idempotency_record (account_id, key, request_hash, status_code, response, created_at) "
                           "VALUES (:a, :k, :h, 201, CAST(:r AS json), now())"),
                      {"a": account.id, "k": key, "h": request_hash(asked), "r": '{"id": "answered-elsewhere"}'})
@@ -156,3 +154,82 @@ async def test_a_booking_for_someone_else_goes_the_usual_way(full):
                                json={"session_id": str(cs.id), "patient_id": str(stranger.id)})
     assert answer.status_code == 403  # whom one may book for is checked first, even when it is full
 
+
+
+async def test_the_rush_lane_answers_as_the_route_does_in_the_callers_language(full, backend, monkeypatch):
+    """The lane (rush_lane.py, PostgreSQL) sends the route's own 409: the same code and translated
+    message, with the edge's request id."""
+    _, client, cs, _, headers, _, _ = full
+    answers = []
+
+    async def spy(*args, **kwargs):
+        answers.append(await short_way(*args, **kwargs))
+        return answers[-1]
+
+    short_way = sold_out.refuse
+    monkeypatch.setattr(sold_out, "refuse", spy)
+    usual = await client.post(BOOKINGS, headers={**headers[1], "Idempotency-Key": uuid.uuid4().hex,
+                                                 "Accept-Language": "en"}, json={"session_id": str(cs.id)})
+    short = await client.post(BOOKINGS, headers={**headers[2], "Idempotency-Key": uuid.uuid4().hex,
+                                                 "Accept-Language": "en"}, json={"session_id": str(cs.id)})
+    assert answers == ([True] if backend.name == "postgresql" else [])  # only the second was noted sold out
+    for answer in (usual, short):
+        assert answer.status_code == 409 and answer.headers["x-request-id"]
+        assert answer.json() | {"request_id": ""} == {"code": "slot_full", "message": "This time is fully booked.",
+                                                      "errors": [], "request_id": ""}
+    chinese = await book(client, headers[3], cs.id)
+    assert chinese.json()["message"] == "该时段已约满。"
+
+
+@pytest.mark.parametrize("case", ["bad_key", "no_token", "bad_body", "a_slot", "not_json"])
+async def test_what_the_rush_lane_does_not_know_goes_to_the_route(full, case):
+    """Nothing the route would refuse is answered "full" by the lane; it goes on, body and all."""
+    _, client, cs, _, headers, first, _ = full
+    await book(client, headers[1], cs.id)
+    assert sold_out.noted(cs.id)
+    send = {"headers": {**headers[2], "Idempotency-Key": uuid.uuid4().hex}, "json": {"session_id": str(cs.id)}}
+    if case == "bad_key":
+        send["headers"]["Idempotency-Key"] = "not a key!"
+    elif case == "no_token":
+        del send["headers"]["Authorization"]
+    elif case == "bad_body":
+        send["json"] = {"session_id": str(cs.id), "slot_id": first.json()["slot_id"]}  # both: refused by the schema
+    elif case == "a_slot":
+        send["json"] = {"slot_id": first.json()["slot_id"]}
+    else:
+        send = {"headers": {**send["headers"], "Content-Type": "text/plain"}, "content": b'{"session_id": "x"}'}
+    answer = await client.post(BOOKINGS, **send)
+    expected = {"bad_key": (422, "idempotency_key_invalid"), "no_token": (401, "not_authenticated"),
+                "bad_body": (422, "validation_failed"), "a_slot": (409, "slot_full")}.get(case)
+    if expected:
+        assert (answer.status_code, answer.json()["code"]) == expected, answer.text
+    else:
+        assert 400 <= answer.status_code < 500 and answer.status_code != 409, answer.text
+
+
+async def test_a_request_the_lane_passes_on_is_counted_once_against_the_booking_limit(full, monkeypatch):
+    _, client, cs, _, headers, first, _ = full
+    await book(client, headers[1], cs.id)
+    assert sold_out.noted(cs.id)
+    monkeypatch.setattr(draw, "_booking_limit", Limiter(2, 60))
+    # the first patient's retry of a key that booked: the lane counts it, asks, and passes it on (replayed)
+    retry = await book(client, headers[0], cs.id, key=first.request.headers["Idempotency-Key"])
+    assert retry.status_code == 201 and retry.headers.get("Idempotent-Replayed") == "true"
+    second = await book(client, headers[0], cs.id)
+    assert second.status_code == 409, second.text  # the second request of the minute, not the third
+    third = await book(client, headers[0], cs.id)
+    assert third.status_code == 429 and third.json()["code"] == "rate_limited"
+
+
+async def test_a_busy_pool_in_the_rush_lane_is_a_503_to_retry_not_a_500(full, backend, monkeypatch):
+    if backend.name != "postgresql":
+        pytest.skip("the rush lane asks a PostgreSQL function")
+    _, client, cs, _, headers, _, _ = full
+    await book(client, headers[1], cs.id)
+
+    async def busy(*args, **kwargs):
+        raise PoolTimeout("every connection stayed busy")
+
+    monkeypatch.setattr(sold_out, "refuse", busy)
+    answer = await book(client, headers[2], cs.id)
+    assert answer.status_code == 503 and answer.json()["code"] == "busy" and answer.headers["Retry-After"] == "2"

@@ -26,6 +26,10 @@ class BookingCreate(Strict):
             raise PydanticCustomError("one_of", "Give exactly one of slot_id and session_id")
         return self
 
+    def fingerprint(self, patient_id: uuid.UUID) -> dict:
+        """What an Idempotency-Key is held to: a retry with another request is refused."""
+        return {"op": "book", **self.model_dump(mode="json"), "patient_id": str(patient_id)}
+
 
 class BookingRead(BaseModel):
     id: uuid.UUID

@@ -31,7 +31,8 @@ import time
 import uuid
 
 import asyncpg
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.util import greenlet_spawn
 
 from zhiyi.core import idempotency
 
@@ -65,20 +66,29 @@ def forget(session_id: uuid.UUID) -> None:
     _hints.pop(session_id, None)
 
 
-async def refuse(session: AsyncSession, *, account_id: uuid.UUID, key: str, request: dict,
+def any_noted() -> bool:
+    return bool(_hints)
+
+
+async def refuse(engine: AsyncEngine, *, account_id: uuid.UUID, key: str, request: dict,
                  session_id: uuid.UUID | None, now: dt.datetime) -> bool:
     """True when this booking of a noted session is answered "full" (see the module's text);
-    False: book the usual way."""
-    if not noted(session_id) or session.bind.dialect.name != "postgresql":
+    False: book the usual way. Asked before the request holds a connection of the pool (the rush
+    lane asks it before the framework), so it cannot wait on itself."""
+    if not noted(session_id) or engine.dialect.name != "postgresql":
         return False
-    conn = await session.connection()  # the request's pooled connection
-    driver = (await conn.get_raw_connection()).driver_connection
-    if driver.is_in_transaction():
-        return False  # the request has begun its transaction (the release draw read it): keep to one way
+    # straight from the pool: no ORM session, transaction or connection objects for one statement
+    pooled = await engine.raw_connection()
     try:
-        outcome = await driver.fetchval(_ASK, account_id, key, idempotency.request_hash(request), session_id, now)
-    except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
+        outcome = await pooled.driver_connection.fetchval(_ASK, account_id, key, idempotency.request_hash(request),
+                                                          session_id, now)
+    except (asyncpg.InterfaceError, asyncpg.exceptions.ConnectionDoesNotExistError, OSError):
+        pooled.invalidate()  # not given back: the pool opens a fresh one
         return False  # the usual path meets the same trouble and handles it as it does
+    except asyncpg.PostgresError:
+        return False
+    finally:
+        await greenlet_spawn(pooled.close)  # back to the pool (nothing to roll back: the function committed)
     if outcome == "ask_again":
         forget(session_id)
     return outcome == "full"

@@ -275,8 +275,7 @@ async def confirm(request: Request, actor: Actor = Depends(web_actor), _csrf=Dep
         draw.limit(actor)
         await draw.wait_turn(session, actor=actor, patient_id=patient_id, slot_id=slot_id, session_id=None,
                              idempotency_key=key)  # at a release instant: served in the order of the draw
-        fingerprint = idempotency.request_hash({"op": "book", **body.model_dump(mode="json"),
-                                                "patient_id": str(patient_id)})
+        fingerprint = idempotency.request_hash(body.fingerprint(patient_id))
         earlier = await idempotency.claim(session, account_id=actor.account_id, key=key, fingerprint=fingerprint)
         if earlier is not None:  # the same form again: show the booking it made
             return RedirectResponse(f"/book/done/{earlier.response['id']}", status_code=303)
