@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 import uuid
 from dataclasses import dataclass
+from functools import lru_cache
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -147,10 +148,21 @@ async def issue_tokens(session: AsyncSession, *, account: Account) -> TokenPair:
 
 
 def actor_from_access_token(token: str) -> Actor:
+    """A patient's phone sends the same token with every request: a process checks its signature
+    and builds its actor once (an LRU of tokens that checked out), and reads its expiry every time."""
     try:
-        return actor_from_claims(security.read_jwt(_secret(), token, typ="access"))
+        actor, expires = _access_token_actor(_secret(), token)
     except (security.TokenInvalid, KeyError, ValueError, TypeError):
         raise TokenRejected() from None
+    if expires < clock.now().timestamp():
+        raise TokenRejected()
+    return actor
+
+
+@lru_cache(maxsize=4096)
+def _access_token_actor(secret: str, token: str) -> tuple[Actor, int]:
+    claims = security.read_jwt(secret, token, typ="access")
+    return actor_from_claims(claims), int(claims["exp"])
 
 
 async def refresh_tokens(session: AsyncSession, *, refresh_token: str) -> TokenPair:

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 from pydantic import ValidationError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from starlette.datastructures import Headers
 from starlette.requests import Request
 
 from zhiyi.core import clock, idempotency
@@ -37,6 +36,7 @@ from zhiyi.http.errors import busy_response, domain_response
 
 PATH = "/api/v1/scheduling/bookings"
 COUNTED = "booking_counted"  # request state: counted against the booking limit here already
+_READ = frozenset({b"authorization", b"idempotency-key", b"content-type"})
 
 
 class _Route:
@@ -80,11 +80,14 @@ class RushLane:
 
     async def _answer(self, scope, body: bytes):
         """The "full" response, an error of the booking limit, or None: on to the route."""
-        headers = Headers(scope=scope)
-        scheme, _, token = headers.get("authorization", "").partition(" ")
-        key = headers.get("idempotency-key")
+        headers: dict[bytes, str] = {}
+        for name, value in scope["headers"]:  # one pass; the first of a repeated header counts, as in Starlette
+            if name in _READ and name not in headers:
+                headers[name] = value.decode("latin-1")
+        scheme, _, token = headers.get(b"authorization", "").partition(" ")
+        key = headers.get(b"idempotency-key")
         if scheme.lower() != "bearer" or not token or key is None or not idempotency.KEY_RE.match(key) \
-                or not headers.get("content-type", "").startswith("application/json"):
+                or not headers.get(b"content-type", "").startswith("application/json"):
             return None
         try:
             actor = identity.actor_from_access_token(token)
