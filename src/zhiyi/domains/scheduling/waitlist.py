@@ -43,12 +43,11 @@ from zhiyi.domains.scheduling.schemas import BookingRead, WaitlistEntryRead
 HISTORY_DAYS = 30  # how far back "my waiting lists" reaches
 
 
-async def entry_read(session: AsyncSession, e: WaitlistEntry, cs: ClinicSession, slot: Slot | None) -> WaitlistEntryRead:
+def entry_read(e: WaitlistEntry, cs: ClinicSession, slot: Slot | None, position: int | None) -> WaitlistEntryRead:
     return WaitlistEntryRead(
         id=e.id, session_id=e.session_id, patient_id=e.patient_id, department_id=e.department_id,
         practitioner_id=cs.practitioner_id, campus_id=cs.campus_id, session_on=e.session_on, period=cs.period,
-        status=e.status, joined_at=e.created_at,
-        position=await wrepo.position(session, e) if e.status == WaitlistStatus.waiting else None,
+        status=e.status, joined_at=e.created_at, position=position if e.status == WaitlistStatus.waiting else None,
         slot_id=e.slot_id, slot_starts_at=slot.starts_at if slot else None, slot_ends_at=slot.ends_at if slot else None,
         hold_expires_at=e.hold_expires_at, booking_id=e.booking_id)
 
@@ -57,7 +56,9 @@ async def _read(session: AsyncSession, entry_id: uuid.UUID) -> WaitlistEntryRead
     e = await wrepo.get_entry(session, entry_id)
     cs = await repo.get_session(session, e.session_id)
     found = await repo.slot_with_session(session, e.slot_id) if e.slot_id else None
-    return await entry_read(session, e, cs, found[0] if found else None)
+    position = await wrepo.position(session, session_id=e.session_id, created_at=e.created_at, entry_id=e.id) \
+        if e.status == WaitlistStatus.waiting else None
+    return entry_read(e, cs, found[0] if found else None, position)
 
 
 async def join_waitlist(session: AsyncSession, *, actor: Actor, patient_id: uuid.UUID,
@@ -89,21 +90,17 @@ async def join_waitlist(session: AsyncSession, *, actor: Actor, patient_id: uuid
         raise SlotInPast()
     if free > 0:
         raise PlacesAvailable()
-    if await wrepo.live_entry(session, cs.id, patient.id) is not None:
+    entry = WaitlistEntry(id=ids.new_id(), session_id=cs.id, patient_id=patient.id, department_id=cs.department_id,
+                          session_on=cs.session_on, status=WaitlistStatus.waiting.value,
+                          channel="desk" if no_shows.at_desk(actor) else "online", joined_by_account_id=actor.account_id,
+                          created_at=now)  # not added to the session: one INSERT below, read back from memory
+    values = {c: getattr(entry, c) for c in ("id", "session_id", "patient_id", "department_id", "session_on", "status",
+                                             "channel", "joined_by_account_id", "created_at")}
+    if not await wrepo.insert_entry_unless_waiting(session, values):  # already in this line (or a double tap)
         raise AlreadyWaiting()
-    entry_id = ids.new_id()
-    values = {"id": entry_id, "session_id": cs.id, "patient_id": patient.id, "department_id": cs.department_id,
-              "session_on": cs.session_on, "status": WaitlistStatus.waiting.value,
-              "channel": "desk" if no_shows.at_desk(actor) else "online", "joined_by_account_id": actor.account_id,
-              "created_at": now}
-    try:
-        async with session.begin_nested():
-            await wrepo.insert_entry(session, values)
-    except IntegrityError:  # the same patient joined at the same moment (a double tap)
-        raise AlreadyWaiting() from None
-    await outbox.publish(session, events.WAITLIST_JOINED, {"entry_id": str(entry_id), "patient_id": str(patient.id),
+    await outbox.publish(session, events.WAITLIST_JOINED, {"entry_id": str(entry.id), "patient_id": str(patient.id),
                                                            "session_id": str(cs.id)})
-    return await _read(session, entry_id)
+    return entry_read(entry, cs, None, await wrepo.position(session, session_id=cs.id, created_at=now, entry_id=entry.id))
 
 
 async def _entry_for(session: AsyncSession, actor: Actor, entry_id: uuid.UUID) -> tuple[WaitlistEntry, ClinicSession]:
@@ -181,4 +178,4 @@ async def waitlist_for(session: AsyncSession, *, actor: Actor, patient_ids: list
     for pid in patient_ids:
         await patients.access_patient(session, actor=actor, patient_id=pid, action="book")
     since = clock.today(get_settings().timezone) - dt.timedelta(days=HISTORY_DAYS)
-    return [await entry_read(session, e, cs, slot) for e, cs, slot in await wrepo.entries_of(session, patient_ids, since)]
+    return [entry_read(e, cs, slot, position) for e, cs, slot, position in await wrepo.entries_of(session, patient_ids, since)]

@@ -5,8 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import Row, and_, case, exists, func, insert, or_, select, text, update
+from sqlalchemy import Row, and_, case, exists, func, or_, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from zhiyi.domains.scheduling.models import (
     ACTIVE_BOOKING,
@@ -45,36 +48,52 @@ async def places(session: AsyncSession, session_id: uuid.UUID, now: dt.datetime)
     return int(row[0]), int(row[1])
 
 
-async def live_entry(session: AsyncSession, session_id: uuid.UUID, patient_id: uuid.UUID) -> WaitlistEntry | None:
-    return await session.scalar(select(WaitlistEntry).where(
-        WaitlistEntry.session_id == session_id, WaitlistEntry.patient_id == patient_id,
-        WaitlistEntry.status.in_((WAITING, OFFERED))))
+def _insert_unless_waiting(insert_of_dialect):
+    # the conflict target is the one-live-entry index; its predicate is spelled as in the index
+    t = WaitlistEntry.__table__
+    return (insert_of_dialect(t).on_conflict_do_nothing(index_elements=["session_id", "patient_id"],
+                                                        index_where=text("status IN ('waiting', 'offered')"))
+            .returning(t.c.id))
 
 
-async def insert_entry(session: AsyncSession, values: dict) -> None:
-    await session.execute(insert(WaitlistEntry), values)
+_INSERT_UNLESS_WAITING = {"postgresql": _insert_unless_waiting(pg_insert), "sqlite": _insert_unless_waiting(sqlite_insert)}
+
+
+async def insert_entry_unless_waiting(session: AsyncSession, values: dict) -> bool:
+    """Insert a live entry unless the patient already has one in this session's line (the index
+    decides, also against a concurrent join, which it waits for): False then. One statement, no
+    savepoint: the transaction stays usable either way."""
+    return (await session.execute(_INSERT_UNLESS_WAITING[session.bind.dialect.name], values)).first() is not None
 
 
 async def get_entry(session: AsyncSession, entry_id: uuid.UUID) -> WaitlistEntry | None:
     return await session.get(WaitlistEntry, entry_id, populate_existing=True)
 
 
+def _ahead_of(session_id, created_at, entry_id):
+    """Entries waiting before this one in its session's line (first come, then id)."""
+    ahead = aliased(WaitlistEntry)
+    return select(func.count()).select_from(ahead).where(
+        ahead.session_id == session_id, ahead.status == WAITING,
+        or_(ahead.created_at < created_at, and_(ahead.created_at == created_at, ahead.id < entry_id)))
+
+
 async def entries_of(session: AsyncSession, patient_ids: list[uuid.UUID],
-                     since: dt.date) -> list[tuple[WaitlistEntry, ClinicSession, Slot | None]]:
-    q = (select(WaitlistEntry, ClinicSession, Slot).join(ClinicSession, ClinicSession.id == WaitlistEntry.session_id)
+                     since: dt.date) -> list[tuple[WaitlistEntry, ClinicSession, Slot | None, int | None]]:
+    """The entries with their sessions, held places and (while waiting) places in line: one statement."""
+    place = case((WaitlistEntry.status == WAITING, _ahead_of(WaitlistEntry.session_id, WaitlistEntry.created_at,
+                                                             WaitlistEntry.id).scalar_subquery() + 1), else_=None)
+    q = (select(WaitlistEntry, ClinicSession, Slot, place).join(ClinicSession, ClinicSession.id == WaitlistEntry.session_id)
          .outerjoin(Slot, Slot.id == WaitlistEntry.slot_id)
          .where(WaitlistEntry.patient_id.in_(patient_ids), WaitlistEntry.session_on >= since)
          .order_by(ClinicSession.starts_at, WaitlistEntry.created_at))
-    return [(e, c, s) for e, c, s in (await session.execute(q)).all()]
+    return [(e, c, s, p) for e, c, s, p in (await session.execute(q)).all()]
 
 
-async def position(session: AsyncSession, entry: WaitlistEntry) -> int:
+async def position(session: AsyncSession, *, session_id: uuid.UUID, created_at: dt.datetime,
+                   entry_id: uuid.UUID) -> int:
     """1 for the next in line."""
-    ahead = await session.scalar(select(func.count()).select_from(WaitlistEntry).where(
-        WaitlistEntry.session_id == entry.session_id, WaitlistEntry.status == WAITING,
-        or_(WaitlistEntry.created_at < entry.created_at,
-            and_(WaitlistEntry.created_at == entry.created_at, WaitlistEntry.id < entry.id))))
-    return int(ahead or 0) + 1
+    return int(await session.scalar(_ahead_of(session_id, created_at, entry_id)) or 0) + 1
 
 
 def _eligible(now: dt.datetime):
