@@ -7,13 +7,15 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 
+import httpx
 import pytest
 from sqlalchemy import func, select
 
-from zhiyi.bench import raw
+from zhiyi.bench import bare, raw
 from zhiyi.bench.release import reset_release, seed_release
 from zhiyi.bench.rush import SECRET, _with_db
 from zhiyi.core import clock, migrate
+from zhiyi.core.idempotency import IdempotencyRecord
 from zhiyi.domains.scheduling.models import Booking
 
 
@@ -35,3 +37,32 @@ def test_the_short_and_the_usual_anchor_decide_alike(backend, fresh_db_url):
     # (the short way asks about a session it saw sold out: a failing question would raise here)
     assert outcomes[0] == outcomes[1]
     assert outcomes[1][1] == 6 and outcomes[1][0] >= 6 + 2 * 6
+
+
+async def test_the_bare_calibration_endpoint_books_and_answers_full(backend, fresh_db_url, monkeypatch):
+    """`--bare` rushes bench/bare.py: the anchor's statements behind one FastAPI route. It must book
+    under the client's key, answer "full" once a session is sold out (the short question included)
+    and refuse a token it cannot check."""
+    if backend.name != "postgresql":
+        pytest.skip("the bare endpoint runs the anchor's PostgreSQL statements")
+    await asyncio.to_thread(migrate.upgrade, fresh_db_url)
+    release = await _with_db(fresh_db_url, lambda s: seed_release(
+        s, secret=SECRET, doctors=1, slots_per_doctor=1, patients=3, release_at=clock.now() - dt.timedelta(minutes=1)))
+    monkeypatch.setenv("ZHIYI_DATABASE_URL", fresh_db_url)
+    monkeypatch.setenv("ZHIYI_SECRET_KEY", SECRET)
+    monkeypatch.setenv("ZHIYI_DB_POOL_SIZE", "1")
+    app = bare.make_app()
+    body = {"session_id": release.session_ids[0]}
+    async with app.router.lifespan_context(app), httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                                                   base_url="http://t") as client:
+        answers = [await client.post(bare.PATH, json=body, headers={"Authorization": f"Bearer {token}",
+                                                                    "Idempotency-Key": f"bare-key-{i}"})
+                   for i, token in enumerate(release.tokens)]
+        forged = await client.post(bare.PATH, json=body, headers={"Authorization": "Bearer x.y.z",
+                                                                  "Idempotency-Key": "bare-key-9"})
+    assert [a.status_code for a in answers] == [201, 409, 409] and forged.status_code == 401
+    assert [a.json().get("code") for a in answers[1:]] == ["slot_full", "slot_full"]
+    stored = await _with_db(fresh_db_url, lambda s: s.execute(select(Booking.id)))
+    assert [str(b) for b in stored.scalars()] == [answers[0].json()["id"]]
+    keys = await _with_db(fresh_db_url, lambda s: s.execute(select(IdempotencyRecord.key)))
+    assert list(keys.scalars()) == ["bare-key-0"]

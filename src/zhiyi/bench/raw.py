@@ -53,12 +53,13 @@ SQL = dict(PG_STEPS)
 ASK_SOLD_OUT = "SELECT scheduling_ask_sold_out($1, $2, $3, $4, now())"
 
 
-async def _pg_book(conn, patient_id: uuid.UUID, account_id: uuid.UUID, session_id: uuid.UUID,
-                   sold_out: set[uuid.UUID] | None) -> bool:
-    """One booking attempt as the server makes it: a session seen sold out is asked about in one
-    round trip first ("full", or on to the whole transaction); `sold_out` is the hint (None: no
-    short question, every attempt a whole transaction)."""
-    key = uuid.uuid4().hex
+async def pg_book(conn, patient_id: uuid.UUID, account_id: uuid.UUID, session_id: uuid.UUID,
+                  sold_out: set[uuid.UUID] | None, key: str | None = None) -> uuid.UUID:
+    """One booking attempt as the server makes it, under a new Idempotency-Key (or `key`): a
+    session seen sold out is asked about in one round trip first ("full", or on to the whole
+    transaction); `sold_out` is the hint (None: no short question, every attempt a whole
+    transaction). Returns the booking's id; raises Refused for "full" (or the patient's blockers)."""
+    key = key or uuid.uuid4().hex
     if sold_out is not None and session_id in sold_out:
         if await conn.fetchval(ASK_SOLD_OUT, account_id, key, "raw", session_id) == "full":
             raise Refused()
@@ -79,10 +80,10 @@ async def _pg_book(conn, patient_id: uuid.UUID, account_id: uuid.UUID, session_i
         if await conn.fetchval(SQL["book"], booking_id, took["id"], session_id, patient_id, cs["department_id"],
                                cs["session_on"], account_id) is None:
             raise Refused()
-        payload = json.dumps({"booking_id": str(booking_id)})
+        payload = json.dumps({"id": str(booking_id), "slot_id": str(took["id"])})
         await conn.execute(SQL["event"], uuid.uuid4(), payload)
         await conn.execute(SQL["remember"], account_id, key, payload)
-    return True
+    return booking_id
 
 
 class Refused(Exception):
@@ -109,7 +110,7 @@ async def run_pg(url: str, *, people: list[tuple[str, str]], session_ids: list[s
             for sid in rng.sample(sessions, min(max_tries, len(sessions))):
                 async with pool.acquire() as conn:
                     try:
-                        await _pg_book(conn, pid, aid, sid, sold_out)
+                        await pg_book(conn, pid, aid, sid, sold_out)
                         decisions += 1
                         break
                     except Refused:

@@ -70,6 +70,7 @@ class Options:
     hold_minutes: int = 10  # the server's waitlist_hold_minutes: long enough to see and accept an offer
     sweep_seconds: float = 1.0  # the server's waitlist_sweep_seconds (expired holds are passed on this soon)
     run_out_holds: bool = True  # after the rush, the holds still open run out and the server's sweep passes them on
+    bare: bool = False  # rush a bare FastAPI + asyncpg endpoint (bench/bare.py) instead of Zhiyi: a calibration
 
 
 def _free_port() -> int:
@@ -276,12 +277,19 @@ def run(opts: Options, log=print) -> dict:
             s, secret=SECRET, doctors=opts.doctors, slots_per_doctor=opts.slots, patients=opts.patients,
             release_at=far)))
         port = _free_port()
+        if opts.bare:
+            if dialect != "postgresql":
+                raise ValueError("--bare runs the anchor's PostgreSQL statements: give a postgresql:// database")
+            log("bare FastAPI + asyncpg endpoint: no retries, cancellations or waiting lists (it serves bookings only)")
+            opts.retry_rate = opts.cancel_rate = opts.waitlist_rate = 0.0
+            opts.run_out_holds = False
         if dialect == "sqlite" and opts.workers > 1:
             log("SQLite is the embedded tier: one server process")
             opts.workers = 1
         log(f"starting the server: {opts.workers} workers on port {port}")
         server = Server(url, secret=SECRET, workers=opts.workers, port=port, draw_seconds=opts.draw_seconds,
-                        hold_minutes=opts.hold_minutes, sweep_seconds=opts.sweep_seconds)
+                        hold_minutes=opts.hold_minutes, sweep_seconds=opts.sweep_seconds,
+                        **({"app": "zhiyi.bench.bare:make_app"} if opts.bare else {}))
         server.start()
         base = server.base_url
         try:
@@ -334,7 +342,8 @@ def run(opts: Options, log=print) -> dict:
         raw_rate = n / secs if secs else 0.0
         rate = len(decisions) / (end - t0) if end > t0 else 0.0
         return {
-            "db": dialect, "clients": opts.clients, "slots": release.slots, "requests": len(books),
+            "db": dialect, "server": "bare" if opts.bare else "zhiyi", "clients": opts.clients, "slots": release.slots,
+            "requests": len(books),
             "booked": checks["booked"], "overbooked": checks["overbooked"], "duplicates": checks["duplicates"],
             "lost": checks["lost"], "phantom": checks["phantom"], "false_full": checks["false_full"],
             "counter_mismatch": checks["counter_mismatch"],
@@ -347,6 +356,7 @@ def run(opts: Options, log=print) -> dict:
             "raw_db_usual_decisions_per_s": round(usual_rate, 1) if usual_rate else None,
             "ratio_to_usual": round(rate / usual_rate, 3) if usual_rate else None,
             "trivial_rps": round(trivial, 1), "workers": opts.workers, "draw_seconds": opts.draw_seconds,
+            "retry_rate": opts.retry_rate, "cancel_rate": opts.cancel_rate, "waitlist_rate": opts.waitlist_rate,
             "kill_at": opts.kill_at, "restarts": restarts, **_outage(records),
             "waitlisted": checks["waitlisted"], "offers": checks["offers"], "accepted": checks["accepted"],
             "declined": checks["declined"], "expired": checks["expired"], "held": checks["held"],

@@ -20,7 +20,7 @@ POOL_PER_WORKER = 10
 
 class Server:
     def __init__(self, url: str, *, secret: str, workers: int, port: int, draw_seconds: float = 0.0,
-                 hold_minutes: int = 15, sweep_seconds: float = 15.0) -> None:
+                 hold_minutes: int = 15, sweep_seconds: float = 15.0, app: str = "zhiyi.app:production_app") -> None:
         self.port = port
         # hold_minutes: how long a freed place is held for the first in line; sweep_seconds: how often
         # every worker expires holds that ran out and offers places on sale beside a waiting line
@@ -28,7 +28,8 @@ class Server:
                     "ZHIYI_DB_POOL_SIZE": str(POOL_PER_WORKER), "ZHIYI_LOG_JSON": "true",
                     "ZHIYI_RELEASE_DRAW_SECONDS": str(draw_seconds), "ZHIYI_WAITLIST_HOLD_MINUTES": str(hold_minutes),
                     "ZHIYI_WAITLIST_SWEEP_SECONDS": str(sweep_seconds)}
-        self.cmd = [sys.executable, "-m", "uvicorn", "zhiyi.app:production_app", "--factory", "--host", "127.0.0.1",
+        # app: the factory to serve (`zhiyi.bench.bare:make_app` for the calibration of --bare)
+        self.cmd = [sys.executable, "-m", "uvicorn", app, "--factory", "--host", "127.0.0.1",
                     "--port", str(port), "--workers", str(workers), "--no-access-log", "--log-level", "warning"]
         self.proc: subprocess.Popen | None = None
 
