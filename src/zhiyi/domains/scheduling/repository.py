@@ -114,16 +114,15 @@ async def take_place_or_sold_out(session: AsyncSession, session_id: uuid.UUID,
     PostgreSQL: first skip rows other bookings hold (no queue on one hot row); if every free
     row is held, wait for them, since a holder may yet roll back and free its place (so a
     patient is never told "full" while a place is still to be had)."""
-    free = (select(Slot.id).where(Slot.session_id == session_id, Slot.booked < Slot.capacity, Slot.starts_at > now)
-            .order_by(Slot.starts_at, Slot.id).limit(1))
     if session.bind.dialect.name != "postgresql":  # SQLite: the transaction holds the write lock already
-        slot_id = await session.scalar(free)
+        slot_id = await session.scalar(_earliest_free(session_id, now))
         return (await take_place(session, slot_id), False) if slot_id is not None else (None, True)
     first = (await session.execute(_TAKE_FIRST_FREE, {"in_session": session_id, "after": now})).one()
     if first.id is not None:
         return first, False
     if not first.any_free:  # nothing free, held or not: sold out (one round trip)
         return None, True
+    free = _earliest_free(session_id, now)  # built only here: the common cases above need none
     for _ in range(TAKE_ATTEMPTS - 1):  # every free place is held by another booking: wait for one
         slot_id = await session.scalar(free.with_for_update())
         if slot_id is not None:
@@ -136,6 +135,11 @@ async def take_place_or_sold_out(session: AsyncSession, session_id: uuid.UUID,
         if await session.scalar(free) is None:
             return None, True
     return None, False
+
+
+def _earliest_free(session_id: uuid.UUID, now: dt.datetime):
+    return (select(Slot.id).where(Slot.session_id == session_id, Slot.booked < Slot.capacity, Slot.starts_at > now)
+            .order_by(Slot.starts_at, Slot.id).limit(1))
 
 
 async def insert_booking(session: AsyncSession, values: dict) -> None:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import Row, and_, case, exists, func, or_, select, text, update
+from sqlalchemy import Row, Uuid, and_, bindparam, case, exists, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from zhiyi.core.db import UTCDateTime
 from zhiyi.domains.scheduling.models import (
     ACTIVE_BOOKING,
     Booking,
@@ -40,11 +41,15 @@ async def lock_sessions(session: AsyncSession, session_ids: list[uuid.UUID]) -> 
                               .order_by(ClinicSession.id).with_for_update(key_share=True))
 
 
+# built once (a rush's joins ask both): building a statement costs more than running it
+_PLACES = (select(func.count(), func.coalesce(func.sum(case((Slot.booked < Slot.capacity, 1), else_=0)), 0))
+           .where(Slot.session_id == bindparam("session_id", type_=Uuid()),
+                  Slot.starts_at > bindparam("now", type_=UTCDateTime())))
+
+
 async def places(session: AsyncSession, session_id: uuid.UUID, now: dt.datetime) -> tuple[int, int]:
     """(times still to come, of them with a free place) of a clinic session."""
-    row = (await session.execute(select(func.count(), func.coalesce(func.sum(case((Slot.booked < Slot.capacity, 1),
-                                                                                  else_=0)), 0))
-                                 .where(Slot.session_id == session_id, Slot.starts_at > now))).one()
+    row = (await session.execute(_PLACES, {"session_id": session_id, "now": now})).one()
     return int(row[0]), int(row[1])
 
 
@@ -72,18 +77,22 @@ async def get_entry(session: AsyncSession, entry_id: uuid.UUID) -> WaitlistEntry
 
 def _ahead_of(session_id, created_at, entry_id):
     """Entries waiting before this one in its session's line (first come, then id)."""
-    ahead = aliased(WaitlistEntry)
-    return select(func.count()).select_from(ahead).where(
-        ahead.session_id == session_id, ahead.status == WAITING,
-        or_(ahead.created_at < created_at, and_(ahead.created_at == created_at, ahead.id < entry_id)))
+    return select(func.count()).select_from(_ahead).where(
+        _ahead.session_id == session_id, _ahead.status == WAITING,
+        or_(_ahead.created_at < created_at, and_(_ahead.created_at == created_at, _ahead.id < entry_id)))
+
+
+_ahead = aliased(WaitlistEntry, name="ahead")
+_POSITION = _ahead_of(bindparam("session_id", type_=Uuid()), bindparam("created_at", type_=UTCDateTime()),
+                      bindparam("entry_id", type_=Uuid()))
+_PLACE_IN_LINE = case((WaitlistEntry.status == WAITING, _ahead_of(WaitlistEntry.session_id, WaitlistEntry.created_at,
+                                                                  WaitlistEntry.id).scalar_subquery() + 1), else_=None)
 
 
 async def entries_of(session: AsyncSession, patient_ids: list[uuid.UUID],
                      since: dt.date) -> list[tuple[WaitlistEntry, ClinicSession, Slot | None, int | None]]:
     """The entries with their sessions, held places and (while waiting) places in line: one statement."""
-    place = case((WaitlistEntry.status == WAITING, _ahead_of(WaitlistEntry.session_id, WaitlistEntry.created_at,
-                                                             WaitlistEntry.id).scalar_subquery() + 1), else_=None)
-    q = (select(WaitlistEntry, ClinicSession, Slot, place).join(ClinicSession, ClinicSession.id == WaitlistEntry.session_id)
+    q = (select(WaitlistEntry, ClinicSession, Slot, _PLACE_IN_LINE).join(ClinicSession, ClinicSession.id == WaitlistEntry.session_id)
          .outerjoin(Slot, Slot.id == WaitlistEntry.slot_id)
          .where(WaitlistEntry.patient_id.in_(patient_ids), WaitlistEntry.session_on >= since)
          .order_by(ClinicSession.starts_at, WaitlistEntry.created_at))
@@ -93,7 +102,8 @@ async def entries_of(session: AsyncSession, patient_ids: list[uuid.UUID],
 async def position(session: AsyncSession, *, session_id: uuid.UUID, created_at: dt.datetime,
                    entry_id: uuid.UUID) -> int:
     """1 for the next in line."""
-    return int(await session.scalar(_ahead_of(session_id, created_at, entry_id)) or 0) + 1
+    ahead = await session.scalar(_POSITION, {"session_id": session_id, "created_at": created_at, "entry_id": entry_id})
+    return int(ahead or 0) + 1
 
 
 def _eligible(now: dt.datetime):
