@@ -65,7 +65,7 @@ async def test_a_burst_of_commits_is_delivered_in_one_pass(db, monkeypatch):
     """Woken by each of a burst of commits, the worker waits a moment and delivers them together
     (in a rush, one transaction per event would cost the request's process as much again)."""
     seen.clear()
-    worker = outbox.Worker(db.sessionmaker, interval=30, gather=0.3)
+    worker = outbox.Worker(db.sessionmaker, interval=30, gather=1.0)
 
     async def no_jobs():
         return 0
@@ -81,14 +81,18 @@ async def test_a_burst_of_commits_is_delivered_in_one_pass(db, monkeypatch):
     monkeypatch.setattr(worker, "run_once", counted)
     worker.start()
     try:
-        await asyncio.sleep(0.1)  # its first pass found nothing; it waits to be woken
+        for _ in range(200):  # its first pass finds nothing; then it waits to be woken
+            if passes:
+                break
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.05)
         for i in range(5):
             async with db.sessionmaker() as s:
                 await outbox.publish(s, "test.thing_happened", {"name": f"burst-{i}"})
                 await s.commit()
             worker.wake()
             await asyncio.sleep(0.01)
-        for _ in range(100):
+        for _ in range(200):
             await asyncio.sleep(0.05)
             if len(seen) == 5:
                 break

@@ -233,3 +233,63 @@ async def test_a_busy_pool_in_the_rush_lane_is_a_503_to_retry_not_a_500(full, ba
     monkeypatch.setattr(sold_out, "refuse", busy)
     answer = await book(client, headers[2], cs.id)
     assert answer.status_code == 503 and answer.json()["code"] == "busy" and answer.headers["Retry-After"] == "2"
+
+
+async def _raw_post(app, headers: dict[str, str], chunks: list[bytes], *, then_disconnect: bool = False):
+    """POSTs a booking to the ASGI app in these body chunks (httpx sends one); returns (status, body)."""
+    messages = [{"type": "http.request", "body": c, "more_body": i < len(chunks) - 1 or then_disconnect}
+                for i, c in enumerate(chunks)]
+    if then_disconnect:
+        messages.append({"type": "http.disconnect"})
+    sent = []
+
+    async def receive():
+        if messages:
+            return messages.pop(0)
+        await asyncio.sleep(3600)
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+             "path": BOOKINGS, "raw_path": BOOKINGS.encode(), "query_string": b"", "root_path": "",
+             "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+             "client": ("127.0.0.1", 1), "server": ("t", 80), "state": {}}
+    await asyncio.wait_for(app(scope, receive, send), 30)
+    start = next((m for m in sent if m["type"] == "http.response.start"), None)
+    return (start["status"] if start else None), b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+
+
+async def test_a_body_in_several_chunks_is_read_whole_by_the_lane_and_given_on_whole(full):
+    _, client, cs, _, headers, first, _ = full
+    await book(client, headers[1], cs.id)
+    app = client._transport.app
+    send = {**headers[2], "Content-Type": "application/json", "Idempotency-Key": uuid.uuid4().hex}
+    body = f'{{"session_id": "{cs.id}"}}'.encode()
+    status, answer = await _raw_post(app, send, [body[:9], body[9:20], body[20:]])
+    assert status == 409 and b"slot_full" in answer
+    # a chosen slot is the route's: it reads the same chunks
+    slot = f'{{"slot_id": "{first.json()["slot_id"]}"}}'.encode()
+    status, answer = await _raw_post(app, {**send, "Idempotency-Key": uuid.uuid4().hex}, [slot[:5], slot[5:]])
+    assert status == 409 and b"slot_full" in answer
+
+
+async def test_a_client_gone_before_its_body_ends_is_left_to_the_route(full):
+    db, client, cs, _, headers, _, _ = full
+    await book(client, headers[1], cs.id)
+    send = {**headers[2], "Content-Type": "application/json", "Idempotency-Key": uuid.uuid4().hex}
+    status, _ = await _raw_post(client._transport.app, send, [b'{"session_id": '], then_disconnect=True)
+    assert status is None or 400 <= status < 500  # never "full" for a request never received, never a 500
+    assert await count(db, Booking) == 1
+
+
+async def test_a_token_that_expired_after_it_was_first_used_is_refused(full):
+    _, client, cs, _, headers, _, _ = full
+    await book(client, headers[1], cs.id)
+    assert (await book(client, headers[2], cs.id)).status_code == 409  # its actor is now kept
+    clock.freeze(clock.now() + dt.timedelta(days=1))
+    try:
+        answer = await book(client, headers[2], cs.id)
+    finally:
+        clock.freeze(None)
+    assert answer.status_code == 401 and answer.json()["code"] == "token_invalid"

@@ -14,8 +14,10 @@ counts the request against the patient's booking limit, asks the short question 
 database answers "full", sends the same 409 `slot_full` body the route would. Everything else,
 and every question not answered "full" (a key answered before, a place given back, a stopped
 session), goes on to the framework's route unchanged, body and all, which books the usual way.
-It never decides an answer the route would not give: the route's own checks (token, key, body,
-whom one may book for) come first here too, and anything it cannot check it leaves to the route.
+The route's own checks of token, key, body and whom one may book for come first here too, and
+what it cannot check it leaves to the route. Like the short question itself (`sold_out.py`), it
+does not look at the patient's verification, suspension or real-name clash: "full" is true for
+them too, where the route would name that reason first.
 """
 
 from __future__ import annotations
@@ -39,6 +41,12 @@ COUNTED = "booking_counted"  # request state: counted against the booking limit 
 _READ = frozenset({b"authorization", b"idempotency-key", b"content-type"})
 
 
+def _json(content_type: str) -> bool:
+    """A JSON media type, as FastAPI reads one (application/json or application/*+json)."""
+    kind, _, subtype = content_type.partition(";")[0].strip().lower().partition("/")
+    return kind == "application" and (subtype == "json" or subtype.endswith("+json"))
+
+
 class _Route:
     """What the edge middleware labels its metrics with (the route's path)."""
 
@@ -55,24 +63,20 @@ class RushLane:
         if not (self.on and scope["type"] == "http" and scope["path"] == PATH and scope["method"] == "POST"
                 and sold_out.any_noted()):
             return await self.app(scope, receive, send)
-        chunks, more = [], True
-        while more:  # the whole body (the edge middleware caps its size)
+        received = []
+        while True:  # the whole body (the edge middleware caps its size)
             message = await receive()
-            if message["type"] != "http.request":  # the client went away
-                return
-            chunks.append(message.get("body", b""))
-            more = message.get("more_body", False)
-        body = b"".join(chunks)
-        given = False
+            received.append(message)
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                break
+        pending = list(received)
 
-        async def replay():  # the route reads the same body
-            nonlocal given
-            if given:
-                return await receive()
-            given = True
-            return {"type": "http.request", "body": body, "more_body": False}
+        async def replay():  # the route reads the very messages received, then on as ever
+            return pending.pop(0) if pending else await receive()
 
-        response = await self._answer(scope, body)
+        if received[-1]["type"] != "http.request":  # the client went away: the route tells, as it always does
+            return await self.app(scope, replay, send)
+        response = await self._answer(scope, b"".join(m.get("body", b"") for m in received))
         if response is None:
             return await self.app(scope, replay, send)
         scope["route"] = _Route
@@ -87,7 +91,7 @@ class RushLane:
         scheme, _, token = headers.get(b"authorization", "").partition(" ")
         key = headers.get(b"idempotency-key")
         if scheme.lower() != "bearer" or not token or key is None or not idempotency.KEY_RE.match(key) \
-                or not headers.get(b"content-type", "").startswith("application/json"):
+                or not _json(headers.get(b"content-type", "")):
             return None
         try:
             actor = identity.actor_from_access_token(token)

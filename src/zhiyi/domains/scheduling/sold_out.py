@@ -5,7 +5,8 @@ way, each costs the whole booking transaction: the Idempotency-Key claimed, the 
 the access audited, the session and the patient's blockers read, a place looked for, and a
 rollback. So each server process notes the sessions it has seen sold out (a hint, kept for
 `HINT_SECONDS`), and a patient's own booking of a noted session first asks one question, in one
-round trip on the database driver (a PostgreSQL function, migration 0010):
+round trip on the database driver (a PostgreSQL function, migration 0010), asked by the rush lane
+(rush_lane.py) before the request reaches the web framework:
 
 - claim the request's Idempotency-Key (as every booking does: a request with this key still being
   answered is waited for, and one already answered is replayed by the usual path below);
@@ -79,15 +80,14 @@ async def refuse(engine: AsyncEngine, *, account_id: uuid.UUID, key: str, reques
         return False
     # straight from the pool: no ORM session, transaction or connection objects for one statement
     pooled = await engine.raw_connection()
+    driver = pooled.driver_connection
     try:
-        outcome = await pooled.driver_connection.fetchval(_ASK, account_id, key, idempotency.request_hash(request),
-                                                          session_id, now)
-    except (asyncpg.InterfaceError, asyncpg.exceptions.ConnectionDoesNotExistError, OSError):
-        pooled.invalidate()  # not given back: the pool opens a fresh one
+        outcome = await driver.fetchval(_ASK, account_id, key, idempotency.request_hash(request), session_id, now)
+    except (asyncpg.InterfaceError, asyncpg.PostgresError, OSError):
         return False  # the usual path meets the same trouble and handles it as it does
-    except asyncpg.PostgresError:
-        return False
     finally:
+        if driver.is_closed():  # lost, or closed by the server (a restart): not given back, the pool opens anew
+            pooled.invalidate()
         await greenlet_spawn(pooled.close)  # back to the pool (nothing to roll back: the function committed)
     if outcome == "ask_again":
         forget(session_id)
