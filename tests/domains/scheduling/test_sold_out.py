@@ -52,6 +52,20 @@ async def full(live_app, backend):
     sold_out.forget(cs.id)
 
 
+@pytest.fixture
+def short_answers(monkeypatch):
+    """The short question's answers in this test (a spy on sold_out.refuse), and the real function."""
+    answers = []
+    short_way = sold_out.refuse
+
+    async def spy(*args, **kwargs):
+        answers.append(await short_way(*args, **kwargs))
+        return answers[-1]
+
+    monkeypatch.setattr(sold_out, "refuse", spy)
+    return answers, short_way
+
+
 async def book(client, headers, session_id, *, key: str | None = None):
     return await client.post(BOOKINGS, headers={**headers, "Idempotency-Key": key or uuid.uuid4().hex},
                              json={"session_id": str(session_id)})
@@ -63,16 +77,9 @@ async def count(db, model, *where) -> int:
 
 
 async def test_a_sold_out_session_is_noted_and_then_answered_full_the_short_way_leaving_nothing(full, backend,
-                                                                                             monkeypatch):
+                                                                                             short_answers):
     db, client, cs, people, headers, _, _ = full
-    answers = []
-
-    async def spy(*args, **kwargs):
-        answers.append(await short_way(*args, **kwargs))
-        return answers[-1]
-
-    short_way = sold_out.refuse
-    monkeypatch.setattr(sold_out, "refuse", spy)
+    answers, short_way = short_answers
     assert not sold_out.noted(cs.id)
     first_full = await book(client, headers[1], cs.id)  # the usual way finds it sold out and notes it
     assert first_full.status_code == 409 and first_full.json()["code"] == "slot_full"
@@ -156,18 +163,11 @@ async def test_a_booking_for_someone_else_goes_the_usual_way(full):
 
 
 
-async def test_the_rush_lane_answers_as_the_route_does_in_the_callers_language(full, backend, monkeypatch):
+async def test_the_rush_lane_answers_as_the_route_does_in_the_callers_language(full, backend, short_answers):
     """The lane (rush_lane.py, PostgreSQL) sends the route's own 409: the same code and translated
     message, with the edge's request id."""
     _, client, cs, _, headers, _, _ = full
-    answers = []
-
-    async def spy(*args, **kwargs):
-        answers.append(await short_way(*args, **kwargs))
-        return answers[-1]
-
-    short_way = sold_out.refuse
-    monkeypatch.setattr(sold_out, "refuse", spy)
+    answers, _ = short_answers
     usual = await client.post(BOOKINGS, headers={**headers[1], "Idempotency-Key": uuid.uuid4().hex,
                                                  "Accept-Language": "en"}, json={"session_id": str(cs.id)})
     short = await client.post(BOOKINGS, headers={**headers[2], "Idempotency-Key": uuid.uuid4().hex,
