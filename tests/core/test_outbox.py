@@ -100,3 +100,38 @@ async def test_a_burst_of_commits_is_delivered_in_one_pass(db, monkeypatch):
         await worker.stop()
     assert sorted(seen) == [f"burst-{i}" for i in range(5)]
     assert [n for n in passes if n] == [5]
+
+
+async def test_a_commit_during_a_pass_that_found_nothing_is_not_forgotten(db, monkeypatch):
+    """A commit that wakes the worker while a pass is running (and finding nothing) is delivered
+    at once, not after the worker's idle interval."""
+    seen.clear()
+    worker = outbox.Worker(db.sessionmaker, interval=30, gather=0)
+    run_once = worker.run_once
+    first = True
+
+    async def no_jobs():
+        return 0
+
+    async def pass_during_which_a_commit_lands():
+        nonlocal first
+        found = await run_once()
+        if first:  # this pass found nothing; a request commits an event and wakes the worker now
+            first = False
+            async with db.sessionmaker() as s:
+                await outbox.publish(s, "test.thing_happened", {"name": "mid-pass"})
+                await s.commit()
+            worker.wake()
+        return found
+
+    monkeypatch.setattr(worker, "run_jobs", no_jobs)
+    monkeypatch.setattr(worker, "run_once", pass_during_which_a_commit_lands)
+    worker.start()
+    try:
+        for _ in range(100):
+            await asyncio.sleep(0.05)
+            if seen:
+                break
+    finally:
+        await worker.stop()
+    assert seen == ["mid-pass"]  # within 5 s, not the 30 s idle interval

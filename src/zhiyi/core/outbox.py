@@ -134,6 +134,7 @@ class Worker:
 
     async def run(self) -> None:
         while not self._stopping:
+            self._wake.clear()  # before the pass: a commit woken during it is not forgotten
             try:
                 n = await self.run_once()
             except Exception:
@@ -142,7 +143,6 @@ class Worker:
             n += await self.run_jobs()
             if n:
                 continue
-            self._wake.clear()
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout=self.interval)
             except TimeoutError:
