@@ -4,8 +4,9 @@ At a release of 1,000 places to 5,000 patients, nine answers in ten are "full", 
 come from the short question of `sold_out.py` (one round trip). Through the framework, such a
 request also pays for matching its route among every page's, solving its dependencies, a
 database session it never uses and an exception raised through four middlewares: more than
-half of its cost (in-process CPU per "full": 1.0-1.1 ms through the route, 0.45 ms here). So this pure-ASGI layer, just inside the edge middleware (request id, body
-limit, metrics and access log still apply), takes the one request it knows:
+half of its cost (in-process CPU per "full": 1.0-1.1 ms through the route, 0.45 ms here). So
+this pure-ASGI layer, just inside the edge middleware (request id, body limit, metrics and
+access log still apply), takes the one request it knows:
 
     POST /api/v1/scheduling/bookings  {"session_id": <a session this process saw sold out>}
 
