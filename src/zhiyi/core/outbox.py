@@ -87,13 +87,14 @@ async def deliver_pending(session: AsyncSession, *, limit: int = 100) -> int:
     events = await _claim(session, limit)
     done = 0
     for event in events:
-        if not _handlers.get(event.topic):  # nobody listens (yet): delivered, with no savepoint round trips
+        handlers = _handlers.get(event.topic)
+        if not handlers:  # nobody listens (yet): delivered, with no savepoint round trips
             event.delivered_at = clock.now()
             done += 1
             continue
         try:
             async with session.begin_nested():
-                for handler in _handlers.get(event.topic, []):
+                for handler in handlers:
                     await handler(session, event)
             event.delivered_at = clock.now()
             done += 1

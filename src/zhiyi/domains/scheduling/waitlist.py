@@ -90,12 +90,11 @@ async def join_waitlist(session: AsyncSession, *, actor: Actor, patient_id: uuid
         raise SlotInPast()
     if free > 0:
         raise PlacesAvailable()
-    entry = WaitlistEntry(id=ids.new_id(), session_id=cs.id, patient_id=patient.id, department_id=cs.department_id,
-                          session_on=cs.session_on, status=WaitlistStatus.waiting.value,
-                          channel="desk" if no_shows.at_desk(actor) else "online", joined_by_account_id=actor.account_id,
-                          created_at=now)  # not added to the session: one INSERT below, read back from memory
-    values = {c: getattr(entry, c) for c in ("id", "session_id", "patient_id", "department_id", "session_on", "status",
-                                             "channel", "joined_by_account_id", "created_at")}
+    values = {"id": ids.new_id(), "session_id": cs.id, "patient_id": patient.id, "department_id": cs.department_id,
+              "session_on": cs.session_on, "status": WaitlistStatus.waiting.value,
+              "channel": "desk" if no_shows.at_desk(actor) else "online", "joined_by_account_id": actor.account_id,
+              "created_at": now}
+    entry = WaitlistEntry(**values)  # not added to the session: one INSERT below, the answer read from memory
     if not await wrepo.insert_entry_unless_waiting(session, values):  # already in this line (or a double tap)
         raise AlreadyWaiting()
     await outbox.publish(session, events.WAITLIST_JOINED, {"entry_id": str(entry.id), "patient_id": str(patient.id),

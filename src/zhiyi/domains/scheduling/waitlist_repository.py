@@ -75,6 +75,9 @@ async def get_entry(session: AsyncSession, entry_id: uuid.UUID) -> WaitlistEntry
     return await session.get(WaitlistEntry, entry_id, populate_existing=True)
 
 
+_ahead = aliased(WaitlistEntry, name="ahead")
+
+
 def _ahead_of(session_id, created_at, entry_id):
     """Entries waiting before this one in its session's line (first come, then id)."""
     return select(func.count()).select_from(_ahead).where(
@@ -82,7 +85,6 @@ def _ahead_of(session_id, created_at, entry_id):
         or_(_ahead.created_at < created_at, and_(_ahead.created_at == created_at, _ahead.id < entry_id)))
 
 
-_ahead = aliased(WaitlistEntry, name="ahead")
 _POSITION = _ahead_of(bindparam("session_id", type_=Uuid()), bindparam("created_at", type_=UTCDateTime()),
                       bindparam("entry_id", type_=Uuid()))
 _PLACE_IN_LINE = case((WaitlistEntry.status == WAITING, _ahead_of(WaitlistEntry.session_id, WaitlistEntry.created_at,
