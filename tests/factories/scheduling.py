@@ -15,9 +15,12 @@ async def session_with_slots(session, *, practitioner, department, campus, start
                              slots: int = 3, capacity: int = 1, released: bool = True, status: str = "open", room=None):
     now = clock.now()
     start = (now + starts_in).replace(microsecond=0)
-    day = start.astimezone(ZoneInfo(get_settings().timezone)).date()  # the hospital's local day
+    local = start.astimezone(ZoneInfo(get_settings().timezone))
+    day = local.date()  # the hospital's local day
+    # the half-day as the hospital reads it (changes._period): a factory session at 13:00 is an afternoon clinic
+    period = "am" if local.time() < dt.time(12, 0) else "pm" if local.time() < dt.time(18, 0) else "evening"
     cs = ClinicSession(id=ids.new_id(), practitioner_id=practitioner.id, department_id=department.id, campus_id=campus.id,
-                       room_id=room.id if room else None, session_on=day, period="am", clinic_type="general", starts_at=start,
+                       room_id=room.id if room else None, session_on=day, period=period, clinic_type="general", starts_at=start,
                        ends_at=start + dt.timedelta(minutes=10 * slots),
                        release_at=now - dt.timedelta(hours=1) if released else now + dt.timedelta(days=1), status=status)
     session.add(cs)

@@ -29,6 +29,10 @@ class JsonFormatter(logging.Formatter):
 
 
 def setup(level: str = "INFO", json_logs: bool = True) -> None:
+    # what a line never shows is not gathered for every record (the logging HOWTO's "Optimization"):
+    # the caller's file and line (a stack walk), thread, process and task names
+    logging._srcfile = None
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if json_logs else logging.Formatter("%(levelname)s %(name)s %(message)s"))
     root = logging.getLogger()

@@ -31,7 +31,7 @@ HTTP_CODES = {
 
 
 def wants_html(request: Request) -> bool:
-    path = request.url.path
+    path = request.scope["path"]  # what request.url.path reads, without building the whole URL
     return not (path.startswith("/api") or path.startswith("/fhir")) and path not in ("/healthz", "/metrics")
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import Update, exists, select, update
+from sqlalchemy import Update, bindparam, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zhiyi.domains.patients.models import Patient, PatientProxy, ProxyStatus
@@ -48,14 +48,18 @@ async def get_link(session: AsyncSession, link_id: uuid.UUID) -> PatientProxy | 
     return await session.get(PatientProxy, link_id)
 
 
+# built once (a patient's family is read on every "my bookings" and "my waiting lists"): building a
+# statement costs more than running it
+_LINKS_OF_PROXY = (
+    select(PatientProxy, Patient)
+    .join(Patient, Patient.id == PatientProxy.dependent_patient_id)
+    .where(PatientProxy.proxy_patient_id == bindparam("proxy_id"), PatientProxy.status != ProxyStatus.revoked)
+    .order_by(PatientProxy.requested_at)
+)
+
+
 async def links_of_proxy(session: AsyncSession, proxy_id: uuid.UUID) -> list[tuple[PatientProxy, Patient]]:
-    q = (
-        select(PatientProxy, Patient)
-        .join(Patient, Patient.id == PatientProxy.dependent_patient_id)
-        .where(PatientProxy.proxy_patient_id == proxy_id, PatientProxy.status != ProxyStatus.revoked)
-        .order_by(PatientProxy.requested_at)
-    )
-    return [(link, p) for link, p in (await session.execute(q)).all()]
+    return [(link, p) for link, p in (await session.execute(_LINKS_OF_PROXY, {"proxy_id": proxy_id})).all()]
 
 
 async def links_to_dependent(session: AsyncSession, dependent_id: uuid.UUID) -> list[tuple[PatientProxy, Patient]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import Row, Uuid, and_, bindparam, case, exists, func, or_, select, text, update
+from sqlalchemy import Date, Row, Uuid, and_, bindparam, case, exists, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -91,14 +91,22 @@ _PLACE_IN_LINE = case((WaitlistEntry.status == WAITING, _ahead_of(WaitlistEntry.
                                                                   WaitlistEntry.id).scalar_subquery() + 1), else_=None)
 
 
+# built once: waiting patients ask for this every few seconds
+_ENTRIES_OF = (select(WaitlistEntry, ClinicSession, Slot, _PLACE_IN_LINE)
+               .join(ClinicSession, ClinicSession.id == WaitlistEntry.session_id)
+               .outerjoin(Slot, Slot.id == WaitlistEntry.slot_id)
+               .where(WaitlistEntry.patient_id.in_(bindparam("patient_ids", expanding=True)),
+                      WaitlistEntry.session_on >= bindparam("since", type_=Date()))
+               .order_by(ClinicSession.starts_at, WaitlistEntry.created_at))
+
+
 async def entries_of(session: AsyncSession, patient_ids: list[uuid.UUID],
                      since: dt.date) -> list[tuple[WaitlistEntry, ClinicSession, Slot | None, int | None]]:
     """The entries with their sessions, held places and (while waiting) places in line: one statement."""
-    q = (select(WaitlistEntry, ClinicSession, Slot, _PLACE_IN_LINE).join(ClinicSession, ClinicSession.id == WaitlistEntry.session_id)
-         .outerjoin(Slot, Slot.id == WaitlistEntry.slot_id)
-         .where(WaitlistEntry.patient_id.in_(patient_ids), WaitlistEntry.session_on >= since)
-         .order_by(ClinicSession.starts_at, WaitlistEntry.created_at))
-    return [(e, c, s, p) for e, c, s, p in (await session.execute(q)).all()]
+    if not patient_ids:
+        return []
+    rows = await session.execute(_ENTRIES_OF, {"patient_ids": list(patient_ids), "since": since})
+    return [(e, c, s, p) for e, c, s, p in rows.all()]
 
 
 async def position(session: AsyncSession, *, session_id: uuid.UUID, created_at: dt.datetime,
