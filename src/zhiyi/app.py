@@ -31,6 +31,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         worker = None
+        if settings.db_pool_open_at_start:
+            await db.open_pool()
         if settings.in_process_worker:
             worker = outbox.Worker(db.sessionmaker)
             worker.start()

@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     log_json: bool = True
     secure_cookies: bool = False
     db_pool_size: int = Field(default=10, ge=1)
+    db_pool_open_at_start: bool = True  # a server process makes its pool's connections before it serves
     checkin_opens_minutes: int = Field(default=60, ge=0)  # check-in opens this long before the appointment
     checkin_late_minutes: int = Field(default=30, ge=0)  # "I have arrived" on the phone until this long after it
     release_draw_seconds: float = Field(default=3.0, ge=0)  # requests this soon after a release are drawn by lot

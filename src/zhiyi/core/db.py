@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 import uuid
 from collections import deque
 from contextvars import ContextVar
@@ -20,6 +21,8 @@ from sqlalchemy.util.queue import Empty, Full, QueueCommon
 
 from zhiyi.core import ids
 from zhiyi.core.config import Settings, ensure_sqlite_dir
+
+_log = logging.getLogger("zhiyi.db")
 
 # SQLite begins every transaction IMMEDIATE (even a GET writes: reads of patient data are
 # audited), so concurrent writers queue on busy_timeout instead of failing on a stale
@@ -177,6 +180,25 @@ class Database:
         self.settings = settings
         self.engine = make_engine(settings)
         self.sessionmaker = make_sessionmaker(self.engine)
+
+    async def open_pool(self, timeout: float = 10.0) -> int:
+        """Makes the pool's connections now, before the process serves: at a release instant the first
+        thousand requests then wait for no connection to be made (each a TCP connect, a login and the
+        driver's type set-up). A database that does not answer is logged and left to the first requests,
+        as without this. Returns the connections opened."""
+        size = self.engine.pool.size()
+        tries = [asyncio.ensure_future(self.engine.connect().start()) for _ in range(size)]
+        done, pending = await asyncio.wait(tries, timeout=timeout)
+        for t in pending:
+            t.cancel()
+        opened = [t.result() for t in done if not t.cancelled() and t.exception() is None]
+        for conn in opened:
+            await conn.close()  # back to the pool, which keeps up to its size open
+        failed = [t.exception() for t in done if not t.cancelled() and t.exception() is not None]
+        if pending or failed:
+            _log.warning("database pool not fully opened at start",
+                         extra={"opened": len(opened), "error": type(failed[0]).__name__ if failed else "timeout"})
+        return len(opened)
 
     async def dispose(self) -> None:
         await self.engine.dispose()
