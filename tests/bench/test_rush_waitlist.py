@@ -25,6 +25,12 @@ def test_cancellations_during_a_rush_become_accepted_offers(backend, tmp_path):
     assert result["offers"] >= result["accepted"] + result["declined"] + result["expired"] + result["held"]
     assert result["holds_overdue"] == 0, result  # every hold made to run out was expired by the server's sweep
     assert result["booked"] + result["held"] <= result["slots"]
+    # what each party spent per decision, read from /proc (Linux), the server's own CPU above nothing
+    if rush.cpu.PROC.is_dir():
+        spent = result["cpu_ms_per_decision"]
+        assert (spent["server"] or 0) > 0 and (spent["clients"] or 0) > 0, spent
+        if backend.name == "postgresql":  # the anchor's clients are the bench's own process
+            assert (spent["db"] or 0) > 0 and (result["anchor_cpu_ms_per_decision"]["clients"] or 0) > 0, result
 
 
 def _rec(kind: str, key: str, status: int, code: str | None = None, target: str | None = "b1", replayed=False):

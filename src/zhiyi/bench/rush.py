@@ -24,7 +24,7 @@ from multiprocessing import get_context
 
 from sqlalchemy import func, select, text, update
 
-from zhiyi.bench import loadgen, raw
+from zhiyi.bench import cpu, loadgen, raw
 from zhiyi.bench.release import Release, reset_release, seed_release
 from zhiyi.bench.scratch import scratch_database
 from zhiyi.bench.server import POOL_PER_WORKER, KillAt, Server
@@ -299,9 +299,12 @@ def run(opts: Options, log=print) -> dict:
             kill = f", SIGKILL to the server {opts.kill_at:g} s after it" if opts.kill_at is not None else ""
             log(f"rush: {opts.clients} clients, release in {t0 - time.time():.1f} s{kill}")
             killer = KillAt(server, t0 + opts.kill_at, log).start() if opts.kill_at is not None else None
+            sampler = cpu.Sampler(lambda: server.proc.pid)  # the server's group (a restart makes a new one)
+            sampler.start()
             try:
                 records = _run_clients(opts, release, base, t0)
             finally:
+                sampler.stop()
                 restarts = killer.finish() if killer else 0
             ran_out, overdue = 0, 0
             if opts.run_out_holds:
@@ -325,7 +328,7 @@ def run(opts: Options, log=print) -> dict:
         log("anchor: the same statements straight through the driver")
         asyncio.run(_with_db(url, reset_release))
         people = list(zip(release.patient_ids, release.account_ids, strict=True))
-        usual_rate = None
+        usual_rate, anchor_cpu = None, None
         if dialect == "postgresql":
             def anchor(short: bool) -> tuple[int, float]:
                 return asyncio.run(raw.run_pg(url, people=people, session_ids=release.session_ids,
@@ -335,7 +338,16 @@ def run(opts: Options, log=print) -> dict:
             n, secs = anchor(short=False)  # every attempt through the whole transaction (earlier sessions' anchor)
             usual_rate = n / secs if secs else 0.0
             asyncio.run(_with_db(url, reset_release))
+            # the anchor's clients are this very process; its database connections end with it, so
+            # they are read while it runs
+            probe = cpu.Sampler(lambda: -1, every=0.1)
+            probe.start()
+            began, own_before = time.time(), time.process_time()
             n, secs = anchor(short=True)  # the server's statements: its short question for sessions seen sold out
+            own, ended = time.process_time() - own_before, time.time()
+            probe.stop()
+            used = probe.between(began, ended)
+            anchor_cpu = cpu.per_decision(used and {"db": used["db"], "clients": own}, n, parties=("db", "clients"))
         else:
             n, secs = raw.run_sqlite(url.split(":///", 1)[1], patient_ids=release.patient_ids,
                                      session_ids=release.session_ids, seed=opts.seed, max_tries=opts.max_tries)
@@ -363,4 +375,8 @@ def run(opts: Options, log=print) -> dict:
             "holds_run_out": ran_out, "holds_overdue": overdue,
             # every attempt the clients made, by kind (the waiting patients' polls share the server with the rush)
             "attempts": dict(collections.Counter(r[1] for r in records)),
+            # CPU per decision of each party from the release instant to the end of the rush (its waiting
+            # patients' polls included); on one machine they share the cores, so the sum bounds decisions/s
+            "cpu_ms_per_decision": cpu.per_decision(sampler.between(t0, end), len(decisions)),
+            "anchor_cpu_ms_per_decision": anchor_cpu,
         }
