@@ -31,14 +31,18 @@ def _pg(session: AsyncSession) -> bool:
     return session.bind.dialect.name == "postgresql"
 
 
+# built once, as the statements below (every join, leave, accept and sweep takes it)
+_LOCK_SESSIONS = (select(ClinicSession.id).where(ClinicSession.id.in_(bindparam("session_ids", expanding=True)))
+                  .order_by(ClinicSession.id).with_for_update(key_share=True))
+
+
 async def lock_sessions(session: AsyncSession, session_ids: list[uuid.UUID]) -> None:
     """Serialise changes to the waiting lists of these clinic sessions: a row lock per session,
     always taken in id order (no deadlock between two sweeps) and before any entry is touched.
     FOR NO KEY UPDATE leaves bookings' foreign-key checks on the session row free.
     SQLite has one writer at a time already."""
     if _pg(session) and session_ids:
-        await session.execute(select(ClinicSession.id).where(ClinicSession.id.in_(session_ids))
-                              .order_by(ClinicSession.id).with_for_update(key_share=True))
+        await session.execute(_LOCK_SESSIONS, {"session_ids": list(session_ids)})
 
 
 # built once (a rush's joins ask both): building a statement costs more than running it
@@ -169,32 +173,36 @@ async def leave(session: AsyncSession, entry_id: uuid.UUID, *, now: dt.datetime)
     return result.first() is not None
 
 
+# the sweeps' statements, built once: every worker runs them every `waitlist_sweep_seconds`
+_NOW = bindparam("now", type_=UTCDateTime())
+_OVERDUE_HOLDS = (select(WaitlistEntry.id, WaitlistEntry.session_id)
+                  .where(WaitlistEntry.status == OFFERED, WaitlistEntry.hold_expires_at <= _NOW)
+                  .order_by(WaitlistEntry.hold_expires_at, WaitlistEntry.id).limit(bindparam("limit")))
+_LINES_BESIDE_FREE_PLACES = (select(WaitlistEntry.session_id).distinct()
+                             .join(Slot, Slot.session_id == WaitlistEntry.session_id)
+                             .join(ClinicSession, ClinicSession.id == WaitlistEntry.session_id)
+                             .where(WaitlistEntry.status == WAITING, Slot.booked < Slot.capacity, Slot.starts_at > _NOW,
+                                    ClinicSession.status == "open", ClinicSession.release_at <= _NOW)
+                             .limit(bindparam("limit")))
+_OVER = select(ClinicSession.id).where(or_(ClinicSession.status != "open", ClinicSession.ends_at <= _NOW))
+_CLOSE_LINES = (update(WaitlistEntry).where(WaitlistEntry.status == WAITING, WaitlistEntry.session_id.in_(_OVER))
+                .values(status=WaitlistStatus.closed.value, closed_at=_NOW).returning(WaitlistEntry.id)
+                .execution_options(synchronize_session=False))
+
+
 async def overdue_holds(session: AsyncSession, now: dt.datetime, limit: int) -> list[Row]:
     """(id, session_id) of offers whose hold ran out (the partial index of open offers)."""
-    q = (select(WaitlistEntry.id, WaitlistEntry.session_id)
-         .where(WaitlistEntry.status == OFFERED, WaitlistEntry.hold_expires_at <= now)
-         .order_by(WaitlistEntry.hold_expires_at, WaitlistEntry.id).limit(limit))
-    return list((await session.execute(q)).all())
+    return list((await session.execute(_OVERDUE_HOLDS, {"now": now, "limit": limit})).all())
 
 
 async def lines_beside_free_places(session: AsyncSession, now: dt.datetime, limit: int) -> list[uuid.UUID]:
     """Open sessions where patients wait while a place is on open sale."""
-    q = (select(WaitlistEntry.session_id).distinct()
-         .join(Slot, Slot.session_id == WaitlistEntry.session_id)
-         .join(ClinicSession, ClinicSession.id == WaitlistEntry.session_id)
-         .where(WaitlistEntry.status == WAITING, Slot.booked < Slot.capacity, Slot.starts_at > now,
-                ClinicSession.status == "open", ClinicSession.release_at <= now)
-         .limit(limit))
-    return list((await session.scalars(q)).all())
+    return list((await session.scalars(_LINES_BESIDE_FREE_PLACES, {"now": now, "limit": limit})).all())
 
 
 async def close_lines(session: AsyncSession, now: dt.datetime) -> int:
     """waiting -> closed in sessions that were stopped or are over."""
-    over = select(ClinicSession.id).where(or_(ClinicSession.status != "open", ClinicSession.ends_at <= now))
-    stmt = (update(WaitlistEntry).where(WaitlistEntry.status == WAITING, WaitlistEntry.session_id.in_(over))
-            .values(status=WaitlistStatus.closed.value, closed_at=now).returning(WaitlistEntry.id)
-            .execution_options(synchronize_session=False))
-    return len((await session.execute(stmt)).all())
+    return len((await session.execute(_CLOSE_LINES, {"now": now})).all())
 
 
 # --- no-shows and suspensions ------------------------------------------------------------------
