@@ -27,16 +27,21 @@ def test_the_short_and_the_usual_anchor_decide_alike(backend, fresh_db_url):
         s, secret=SECRET, doctors=2, slots_per_doctor=3, patients=12, release_at=clock.now() - dt.timedelta(minutes=1))))
     people = list(zip(release.patient_ids, release.account_ids, strict=True))
     outcomes = []
-    for short in (False, True):
+    # the usual way; the short questions one by one; the short questions in batches (as the server asks them)
+    for short, batched in ((False, False), (True, False), (True, True)):
         asyncio.run(_with_db(fresh_db_url, reset_release))
         decisions, _ = asyncio.run(raw.run_pg(fresh_db_url, people=people, session_ids=release.session_ids,
-                                              concurrency=1, pool_size=1, seed=3, max_tries=2, short=short))
+                                              concurrency=1, pool_size=1, seed=3, max_tries=2, short=short,
+                                              batched=batched))
         booked = asyncio.run(_with_db(fresh_db_url, lambda s: s.scalar(select(func.count()).select_from(Booking))))
-        outcomes.append((decisions, booked))
+        kept = asyncio.run(_with_db(fresh_db_url, lambda s: s.scalar(
+            select(func.count()).select_from(IdempotencyRecord).where(IdempotencyRecord.status_code != 201))))
+        outcomes.append((decisions, booked, kept))
     # 6 places for 12 patients trying 2 sessions each: 6 bookings, and 6 patients told "full" twice
-    # (the short way asks about a session it saw sold out: a failing question would raise here)
-    assert outcomes[0] == outcomes[1]
-    assert outcomes[1][1] == 6 and outcomes[1][0] >= 6 + 2 * 6
+    # (the short way asks about a session it saw sold out: a failing question would raise here), and
+    # no question leaves a claim behind
+    assert outcomes[0] == outcomes[1] == outcomes[2]
+    assert outcomes[1][1] == 6 and outcomes[1][0] >= 6 + 2 * 6 and outcomes[1][2] == 0
 
 
 async def test_the_bare_calibration_endpoint_books_and_answers_full(backend, fresh_db_url, monkeypatch):

@@ -15,6 +15,8 @@ import uuid
 
 import asyncpg
 
+from zhiyi.domains.scheduling import sold_out as soldout
+
 PG_STEPS = [
     ("claim", "INSERT INTO idempotency_record (account_id, key, request_hash, status_code, response, created_at) "
               "VALUES ($1, $2, 'raw', 0, '{}', now())"),
@@ -91,9 +93,12 @@ class Refused(Exception):
 
 
 async def run_pg(url: str, *, people: list[tuple[str, str]], session_ids: list[str], concurrency: int, pool_size: int,
-                 seed: int, max_tries: int, short: bool = True) -> tuple[int, float]:
+                 seed: int, max_tries: int, short: bool = True, batched: bool = True) -> tuple[int, float]:
     """Returns (decisions, seconds). `short=False`: every attempt goes through the whole booking
-    transaction (the anchor of earlier sessions, before the server had its short question)."""
+    transaction (the anchor of earlier sessions, before the server had its short question).
+    `batched`: the short questions go out in batches, as the server asks them (sold_out.Batcher:
+    one round trip for the questions that came while others were under way); False: one by one,
+    each on the attempt's own connection (the anchor before the server batched them)."""
     pool = await asyncpg.create_pool("postgresql://" + url.split("://", 1)[1], min_size=pool_size, max_size=pool_size)
     queue: asyncio.Queue = asyncio.Queue()
     for p, a in people:
@@ -102,15 +107,27 @@ async def run_pg(url: str, *, people: list[tuple[str, str]], session_ids: list[s
     decisions = 0
     sold_out: set[uuid.UUID] | None = set() if short else None
 
+    async def round_trip(questions: list[tuple]) -> list[str | None]:
+        async with pool.acquire() as conn:
+            return [row[0] for row in await conn.fetch(soldout.ASK_MANY, *soldout.columns(questions))]
+
+    batcher = soldout.Batcher(round_trip) if short and batched else None
+
     async def client(n: int) -> None:
         nonlocal decisions
         rng = random.Random(seed * 100_003 + n)
         while not queue.empty():
             pid, aid = queue.get_nowait()
             for sid in rng.sample(sessions, min(max_tries, len(sessions))):
+                key = uuid.uuid4().hex
+                if batcher is not None and sid in sold_out:  # asked before a connection is taken, as the server does
+                    if await batcher.ask((aid, key, "raw", sid, dt.datetime.now(dt.UTC))) == "full":
+                        decisions += 1
+                        continue
+                    sold_out.discard(sid)  # on to the whole transaction, which asks nothing more
                 async with pool.acquire() as conn:
                     try:
-                        await pg_book(conn, pid, aid, sid, sold_out)
+                        await pg_book(conn, pid, aid, sid, sold_out, key)
                         decisions += 1
                         break
                     except Refused:

@@ -328,22 +328,26 @@ def run(opts: Options, log=print) -> dict:
         log("anchor: the same statements straight through the driver")
         asyncio.run(_with_db(url, reset_release))
         people = list(zip(release.patient_ids, release.account_ids, strict=True))
-        usual_rate, anchor_cpu = None, None
+        usual_rate, single_rate, anchor_cpu = None, None, None
         if dialect == "postgresql":
-            def anchor(short: bool) -> tuple[int, float]:
+            def anchor(short: bool, batched: bool = True) -> tuple[int, float]:
                 return asyncio.run(raw.run_pg(url, people=people, session_ids=release.session_ids,
                                               concurrency=opts.clients, pool_size=opts.workers * POOL_PER_WORKER,
-                                              seed=opts.seed, max_tries=opts.max_tries, short=short))
+                                              seed=opts.seed, max_tries=opts.max_tries, short=short, batched=batched))
 
             n, secs = anchor(short=False)  # every attempt through the whole transaction (earlier sessions' anchor)
             usual_rate = n / secs if secs else 0.0
+            asyncio.run(_with_db(url, reset_release))
+            n, secs = anchor(short=True, batched=False)  # short questions one by one (before the server batched them)
+            single_rate = n / secs if secs else 0.0
             asyncio.run(_with_db(url, reset_release))
             # the anchor's clients are this very process; its database connections end with it, so
             # they are read while it runs
             probe = cpu.Sampler(lambda: -1, every=0.1)
             probe.start()
             began, own_before = time.time(), time.process_time()
-            n, secs = anchor(short=True)  # the server's statements: its short question for sessions seen sold out
+            # the server's statements: its short questions for sessions seen sold out, batched as it asks them
+            n, secs = anchor(short=True)
             own, ended = time.process_time() - own_before, time.time()
             probe.stop()
             used = probe.between(began, ended)
@@ -367,6 +371,9 @@ def run(opts: Options, log=print) -> dict:
             # the anchor without the short question (every "full" a whole transaction), as before migration 0010
             "raw_db_usual_decisions_per_s": round(usual_rate, 1) if usual_rate else None,
             "ratio_to_usual": round(rate / usual_rate, 3) if usual_rate else None,
+            # the anchor asking its short questions one by one, as before the server batched them
+            "raw_db_single_decisions_per_s": round(single_rate, 1) if single_rate else None,
+            "ratio_to_single": round(rate / single_rate, 3) if single_rate else None,
             "trivial_rps": round(trivial, 1), "workers": opts.workers, "draw_seconds": opts.draw_seconds,
             "retry_rate": opts.retry_rate, "cancel_rate": opts.cancel_rate, "waitlist_rate": opts.waitlist_rate,
             "kill_at": opts.kill_at, "restarts": restarts, **_outage(records),

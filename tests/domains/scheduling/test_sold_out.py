@@ -293,3 +293,28 @@ async def test_a_token_that_expired_after_it_was_first_used_is_refused(full):
     finally:
         clock.freeze(None)
     assert answer.status_code == 401 and answer.json()["code"] == "token_invalid"
+
+
+async def test_questions_asked_together_share_round_trips_and_each_gets_its_own_answer(full, backend, monkeypatch):
+    if backend.name != "postgresql":
+        pytest.skip("the short question is a PostgreSQL function")
+    db, client, cs, people, headers, first, _ = full
+    await book(client, headers[1], cs.id)  # noted sold out
+    trips: list[int] = []
+    round_trip = sold_out._pool_round_trip
+
+    async def counted(engine, questions):
+        trips.append(len(questions))
+        return await round_trip(engine, questions)
+
+    monkeypatch.setattr(sold_out, "_pool_round_trip", counted)
+    used_key = first.request.headers["Idempotency-Key"]
+    asks = [(people[0][1].id, used_key)] + [(people[i % 4][1].id, f"together-{i}") for i in range(1, 40)]
+    answers = await asyncio.gather(*[
+        sold_out.refuse(db.engine, account_id=a, key=k, request={"session_id": str(cs.id)}, session_id=cs.id,
+                        now=clock.now()) for a, k in asks])
+    # the key that booked is not told "full" (the usual way replays it); every fresh key is
+    assert answers == [False] + [True] * 39
+    assert sum(trips) == 40 and len(trips) < 40  # batched: fewer round trips than questions
+    assert await count(db, IdempotencyRecord, IdempotencyRecord.key.like("together-%")) == 0  # nothing kept
+    assert await count(db, Booking) == 1

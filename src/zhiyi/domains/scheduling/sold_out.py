@@ -27,9 +27,12 @@ SQLite (the one-process tier) always goes the usual way.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import time
 import uuid
+import weakref
+from collections.abc import Awaitable, Callable
 
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -41,8 +44,13 @@ HINT_SECONDS = 60.0  # a session seen sold out is asked about the short way this
 MAX_HINTS = 10_000  # sessions of one day's releases; beyond this the oldest are dropped
 _hints: dict[uuid.UUID, float] = {}  # session -> monotonic time the hint lapses
 
-# migration 0010: claims the key, reads the session, undoes the claim; one round trip, nothing kept
-_ASK = "SELECT scheduling_ask_sold_out($1, $2, $3, $4, $5)"
+# migration 0010: claims the key, reads the session, undoes the claim (each in its own subtransaction,
+# so one question holds no claim while the next is asked); the questions of a batch in one round trip
+ASK_MANY = ("SELECT scheduling_ask_sold_out(q.account, q.key, q.hash, q.session, q.now) "
+        "FROM unnest($1::uuid[], $2::varchar[], $3::varchar[], $4::uuid[], $5::timestamptz[]) WITH ORDINALITY "
+        "AS q(account, key, hash, session, now, n) ORDER BY q.n")
+BATCH_MAX = 64  # questions asked in one round trip at most
+BATCHES_OUT = 2  # round trips under way at once per engine (each on its own pooled connection)
 
 
 def noted(session_id: uuid.UUID | None) -> bool:
@@ -78,17 +86,86 @@ async def refuse(engine: AsyncEngine, *, account_id: uuid.UUID, key: str, reques
     lane asks it before the framework), so it cannot wait on itself."""
     if not noted(session_id) or engine.dialect.name != "postgresql":
         return False
+    try:
+        outcome = await _batcher(engine).ask((account_id, key, idempotency.request_hash(request), session_id, now))
+    except (asyncpg.InterfaceError, asyncpg.PostgresError, OSError):
+        return False  # the usual path meets the same trouble and handles it as it does
+    if outcome == "ask_again":
+        forget(session_id)
+    return outcome == "full"
+
+
+class Batcher:
+    """Short questions asked in batches. A question goes out at once while fewer than `out` round
+    trips are under way; otherwise it waits and goes out with the others that came meanwhile, in one
+    statement (`ASK_MANY`) on one connection. So in a rush each round trip, connection checkout and
+    commit serve several questions; when it is quiet nothing waits. Each question is the same
+    function call, in its own subtransaction, as when asked alone. `round_trip(questions)` asks a
+    batch and returns the outcomes in order (the server's on its pool; the bench's anchor on its own)."""
+
+    def __init__(self, round_trip: Callable[[list[tuple]], Awaitable[list[str | None]]], out: int = BATCHES_OUT) -> None:
+        self.round_trip, self.max_out = round_trip, out
+        self.loop = asyncio.get_running_loop()
+        self.waiting: list[tuple[tuple, asyncio.Future]] = []
+        self.out = 0  # round trips under way
+        self.drainers: set[asyncio.Task] = set()  # held: the loop keeps only weak references to tasks
+
+    async def ask(self, question: tuple) -> str | None:
+        """(account, key, request hash, session, now) -> 'full', 'key_used' or 'ask_again'."""
+        answer = self.loop.create_future()
+        self.waiting.append((question, answer))
+        if self.out < self.max_out:
+            self.out += 1
+            drainer = self.loop.create_task(self._drain())
+            self.drainers.add(drainer)
+            drainer.add_done_callback(self.drainers.discard)
+        return await answer
+
+    async def _drain(self) -> None:
+        try:
+            while self.waiting:
+                batch, self.waiting = self.waiting[:BATCH_MAX], self.waiting[BATCH_MAX:]
+                try:
+                    outcomes = await self.round_trip([q for q, _ in batch])
+                except asyncio.CancelledError:  # the process is stopping
+                    for _, answer in batch:
+                        answer.cancel()
+                    raise
+                except Exception as exc:  # each question meets it, as when asked alone
+                    for _, answer in batch:
+                        if not answer.done():
+                            answer.set_exception(exc)
+                    continue
+                for (_, answer), outcome in zip(batch, outcomes, strict=True):
+                    if not answer.done():  # its request may have gone (a client that left)
+                        answer.set_result(outcome)
+        finally:
+            self.out -= 1
+
+
+def columns(questions: list[tuple]) -> list[list]:
+    """The batch's questions as the statement's five arrays."""
+    return [list(column) for column in zip(*questions, strict=True)]
+
+
+async def _pool_round_trip(engine: AsyncEngine, questions: list[tuple]) -> list[str | None]:
     # straight from the pool: no ORM session, transaction or connection objects for one statement
     pooled = await engine.raw_connection()
     driver = pooled.driver_connection
     try:
-        outcome = await driver.fetchval(_ASK, account_id, key, idempotency.request_hash(request), session_id, now)
-    except (asyncpg.InterfaceError, asyncpg.PostgresError, OSError):
-        return False  # the usual path meets the same trouble and handles it as it does
+        rows = await driver.fetch(ASK_MANY, *columns(questions))
     finally:
         if driver.is_closed():  # lost, or closed by the server (a restart): not given back, the pool opens anew
             pooled.invalidate()
-        await greenlet_spawn(pooled.close)  # back to the pool (nothing to roll back: the function committed)
-    if outcome == "ask_again":
-        forget(session_id)
-    return outcome == "full"
+        await greenlet_spawn(pooled.close)  # back to the pool (nothing to roll back: the statement committed)
+    return [row[0] for row in rows]
+
+
+_batchers: weakref.WeakKeyDictionary[AsyncEngine, Batcher] = weakref.WeakKeyDictionary()
+
+
+def _batcher(engine: AsyncEngine) -> Batcher:
+    batcher = _batchers.get(engine)
+    if batcher is None or batcher.loop is not asyncio.get_running_loop():  # a new event loop (tests make many)
+        batcher = _batchers[engine] = Batcher(lambda questions: _pool_round_trip(engine, questions))
+    return batcher
