@@ -55,6 +55,10 @@ class Sampler(threading.Thread):
                 self._last[(party, pid)] = seconds
         return {p: sum(s for (party, _), s in self._last.items() if party == p) for p in PARTIES}
 
+    def mark(self) -> None:
+        """A reading now, from the calling thread (a window's edge that must not wait for the thread)."""
+        self.samples.append((time.time(), self.read()))
+
     def run(self) -> None:
         while True:
             self.samples.append((time.time(), self.read()))

@@ -93,12 +93,14 @@ class Refused(Exception):
 
 
 async def run_pg(url: str, *, people: list[tuple[str, str]], session_ids: list[str], concurrency: int, pool_size: int,
-                 seed: int, max_tries: int, short: bool = True, batched: bool = True) -> tuple[int, float]:
+                 seed: int, max_tries: int, short: bool = True, batched: bool = True,
+                 batches_out: int = soldout.BATCHES_OUT) -> tuple[int, float]:
     """Returns (decisions, seconds). `short=False`: every attempt goes through the whole booking
     transaction (the anchor of earlier sessions, before the server had its short question).
     `batched`: the short questions go out in batches, as the server asks them (sold_out.Batcher:
     one round trip for the questions that came while others were under way); False: one by one,
-    each on the attempt's own connection (the anchor before the server batched them)."""
+    each on the attempt's own connection (the anchor before the server batched them). `batches_out`:
+    batches under way at once (the server has `sold_out.BATCHES_OUT` in each worker)."""
     pool = await asyncpg.create_pool("postgresql://" + url.split("://", 1)[1], min_size=pool_size, max_size=pool_size)
     queue: asyncio.Queue = asyncio.Queue()
     for p, a in people:
@@ -111,7 +113,7 @@ async def run_pg(url: str, *, people: list[tuple[str, str]], session_ids: list[s
         async with pool.acquire() as conn:
             return [row[0] for row in await conn.fetch(soldout.ASK_MANY, *soldout.columns(questions))]
 
-    batcher = soldout.Batcher(round_trip) if short and batched else None
+    batcher = soldout.Batcher(round_trip, out=batches_out) if short and batched else None
 
     async def client(n: int) -> None:
         nonlocal decisions

@@ -31,6 +31,7 @@ from zhiyi.bench.server import POOL_PER_WORKER, KillAt, Server
 from zhiyi.core import clock, security
 from zhiyi.core.config import Settings
 from zhiyi.core.db import Database
+from zhiyi.domains.scheduling import sold_out
 from zhiyi.domains.scheduling.models import ClinicSession, WaitlistEntry
 
 SECRET = security.random_token(32)
@@ -331,9 +332,11 @@ def run(opts: Options, log=print) -> dict:
         usual_rate, single_rate, anchor_cpu = None, None, None
         if dialect == "postgresql":
             def anchor(short: bool, batched: bool = True) -> tuple[int, float]:
+                # as many connections, and batches of short questions under way, as the server's workers have
                 return asyncio.run(raw.run_pg(url, people=people, session_ids=release.session_ids,
                                               concurrency=opts.clients, pool_size=opts.workers * POOL_PER_WORKER,
-                                              seed=opts.seed, max_tries=opts.max_tries, short=short, batched=batched))
+                                              seed=opts.seed, max_tries=opts.max_tries, short=short, batched=batched,
+                                              batches_out=opts.workers * sold_out.BATCHES_OUT))
 
             n, secs = anchor(short=False)  # every attempt through the whole transaction (earlier sessions' anchor)
             usual_rate = n / secs if secs else 0.0
@@ -344,6 +347,7 @@ def run(opts: Options, log=print) -> dict:
             # the anchor's clients are this very process; its database connections end with it, so
             # they are read while it runs
             probe = cpu.Sampler(lambda: -1, every=0.1)
+            probe.mark()
             probe.start()
             began, own_before = time.time(), time.process_time()
             # the server's statements: its short questions for sessions seen sold out, batched as it asks them

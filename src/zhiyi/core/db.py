@@ -191,6 +191,9 @@ class Database:
         done, pending = await asyncio.wait(tries, timeout=timeout)
         for t in pending:
             t.cancel()
+        if pending:  # settled before going on: one that connected as it was cancelled is closed below
+            finished, _ = await asyncio.wait(pending)
+            done |= finished
         opened = [t.result() for t in done if not t.cancelled() and t.exception() is None]
         for conn in opened:
             await conn.close()  # back to the pool, which keeps up to its size open

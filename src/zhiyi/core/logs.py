@@ -30,7 +30,7 @@ class JsonFormatter(logging.Formatter):
 
 def setup(level: str = "INFO", json_logs: bool = True) -> None:
     # what a line never shows is not gathered for every record (the logging HOWTO's "Optimization"):
-    # the caller's file and line (a stack walk), thread, process and task names
+    # the caller's file and line (a stack walk; stack_info=True then shows nothing), thread and process
     logging._srcfile = None
     logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
     handler = logging.StreamHandler(sys.stderr)

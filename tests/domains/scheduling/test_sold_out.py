@@ -318,3 +318,28 @@ async def test_questions_asked_together_share_round_trips_and_each_gets_its_own_
     assert sum(trips) == 40 and len(trips) < 40  # batched: fewer round trips than questions
     assert await count(db, IdempotencyRecord, IdempotencyRecord.key.like("together-%")) == 0  # nothing kept
     assert await count(db, Booking) == 1
+
+
+async def test_a_question_waiting_for_its_key_does_not_hold_up_its_batch(full, backend, monkeypatch):
+    if backend.name != "postgresql":
+        pytest.skip("row-lock interleaving: PostgreSQL")
+    db, client, cs, people, headers, _, _ = full
+    await book(client, headers[1], cs.id)  # noted sold out
+    # one round trip under way at a time: the held key goes first, alone, and the others wait for it
+    monkeypatch.setattr(sold_out._batcher(db.engine), "max_out", 1)
+    account = people[2][1]
+    other = db.sessionmaker()
+    s1 = await other.__aenter__()  # another request is answering this key and has not committed yet
+    await s1.execute(text("INSERT INTO idempotency_record (account_id, key, request_hash, status_code, response, created_at) "
+                          "VALUES (:a, 'held-key', 'h', 0, CAST('{}' AS json), now())"), {"a": account.id})
+    try:
+        asks = [("held-key", account.id)] + [(f"free-{i}", people[i % 4][1].id) for i in range(5)]
+        answers = await asyncio.wait_for(asyncio.gather(*[
+            sold_out.refuse(db.engine, account_id=a, key=k, request={"op": "book"}, session_id=cs.id, now=clock.now())
+            for k, a in asks]), 10)  # all answered while the other request still holds its key
+        # the held key goes the usual way (which waits for that answer), the others are "full"
+        assert answers == [False] + [True] * 5
+        assert sold_out.noted(cs.id)  # 'busy' is no reason to forget that the session is sold out
+    finally:
+        await s1.rollback()
+        await other.__aexit__(None, None, None)

@@ -4,9 +4,10 @@ At a release of 1,000 places to 5,000 patients, nine answers in ten are "full". 
 way, each costs the whole booking transaction: the Idempotency-Key claimed, the patient loaded and
 the access audited, the session and the patient's blockers read, a place looked for, and a
 rollback. So each server process notes the sessions it has seen sold out (a hint, kept for
-`HINT_SECONDS`), and a patient's own booking of a noted session first asks one question, in one
-round trip on the database driver (a PostgreSQL function, migration 0010), asked by the rush lane
-(rush_lane.py) before the request reaches the web framework:
+`HINT_SECONDS`), and a patient's own booking of a noted session first asks one question on the
+database driver (a PostgreSQL function, migration 0010), asked by the rush lane (rush_lane.py)
+before the request reaches the web framework, in one round trip with the questions of other
+requests that came meanwhile (`Batcher`):
 
 - claim the request's Idempotency-Key (as every booking does: a request with this key still being
   answered is waited for, and one already answered is replayed by the usual path below);
@@ -35,6 +36,7 @@ import weakref
 from collections.abc import Awaitable, Callable
 
 import asyncpg
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.util import greenlet_spawn
 
@@ -88,10 +90,12 @@ async def refuse(engine: AsyncEngine, *, account_id: uuid.UUID, key: str, reques
         return False
     try:
         outcome = await _batcher(engine).ask((account_id, key, idempotency.request_hash(request), session_id, now))
-    except (asyncpg.InterfaceError, asyncpg.PostgresError, OSError):
+    except (asyncpg.InterfaceError, asyncpg.PostgresError, OSError, DBAPIError):
         return False  # the usual path meets the same trouble and handles it as it does
     if outcome == "ask_again":
         forget(session_id)
+    # 'key_used' (answered before) and 'busy' (a request with this key is being answered: waited
+    # for at most 50 ms, migration 0011) go the usual way, which replays or waits for that answer
     return outcome == "full"
 
 
@@ -111,7 +115,7 @@ class Batcher:
         self.drainers: set[asyncio.Task] = set()  # held: the loop keeps only weak references to tasks
 
     async def ask(self, question: tuple) -> str | None:
-        """(account, key, request hash, session, now) -> 'full', 'key_used' or 'ask_again'."""
+        """(account, key, request hash, session, now) -> 'full', 'key_used', 'busy' or 'ask_again'."""
         answer = self.loop.create_future()
         self.waiting.append((question, answer))
         if self.out < self.max_out:
@@ -122,13 +126,14 @@ class Batcher:
         return await answer
 
     async def _drain(self) -> None:
+        batch: list[tuple[tuple, asyncio.Future]] = []
         try:
             while self.waiting:
                 batch, self.waiting = self.waiting[:BATCH_MAX], self.waiting[BATCH_MAX:]
                 try:
                     outcomes = await self.round_trip([q for q, _ in batch])
-                except asyncio.CancelledError:  # the process is stopping
-                    for _, answer in batch:
+                except asyncio.CancelledError:  # the process is stopping: nothing more is asked
+                    for _, answer in batch + self.waiting:
                         answer.cancel()
                     raise
                 except Exception as exc:  # each question meets it, as when asked alone
@@ -141,6 +146,9 @@ class Batcher:
                         answer.set_result(outcome)
         finally:
             self.out -= 1
+            for _, answer in batch:  # never left waiting, whatever went wrong above
+                if not answer.done():
+                    answer.set_exception(RuntimeError("the short question got no answer"))
 
 
 def columns(questions: list[tuple]) -> list[list]:
@@ -167,5 +175,10 @@ _batchers: weakref.WeakKeyDictionary[AsyncEngine, Batcher] = weakref.WeakKeyDict
 def _batcher(engine: AsyncEngine) -> Batcher:
     batcher = _batchers.get(engine)
     if batcher is None or batcher.loop is not asyncio.get_running_loop():  # a new event loop (tests make many)
-        batcher = _batchers[engine] = Batcher(lambda questions: _pool_round_trip(engine, questions))
+        held = weakref.ref(engine)  # the batcher must not keep its engine (the key) alive
+
+        async def round_trip(questions: list[tuple]) -> list[str | None]:
+            return await _pool_round_trip(held(), questions)
+
+        batcher = _batchers[engine] = Batcher(round_trip)
     return batcher
