@@ -9,16 +9,28 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 PROC = Path("/proc")
 TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 PARTIES = ("server", "db", "clients")
 
 
-def _processes():
-    """(pid, command name, parent, process group, CPU seconds) of every process still readable."""
+class Process(NamedTuple):
+    pid: int
+    name: str  # the command name
+    state: str  # R, S, ... Z (zombie), X (dead)
+    parent: int
+    group: int  # the process group
+    seconds: float  # CPU, user and system
+
+
+def processes() -> Iterator[Process]:
+    """Every process still readable in /proc (none without it)."""
+    if not PROC.is_dir():
+        return
     for entry in PROC.iterdir():
         if not entry.name.isdigit():
             continue
@@ -28,7 +40,8 @@ def _processes():
             continue  # gone meanwhile
         name = stat[stat.index("(") + 1:stat.rindex(")")]
         fields = stat[stat.rindex(")") + 2:].split()  # state, ppid, pgrp, ..., utime (12th), stime (13th)
-        yield int(entry.name), name, int(fields[1]), int(fields[2]), (int(fields[11]) + int(fields[12])) / TICK
+        yield Process(int(entry.name), name, fields[0], int(fields[1]), int(fields[2]),
+                      (int(fields[11]) + int(fields[12])) / TICK)
 
 
 class Sampler(threading.Thread):
@@ -48,11 +61,11 @@ class Sampler(threading.Thread):
         if not PROC.is_dir():
             return dict.fromkeys(PARTIES, 0.0)
         group = self.server_group()
-        for pid, name, parent, pgrp, seconds in _processes():
-            party = ("server" if pgrp == group else "db" if name == "postgres"
-                     else "clients" if parent == self.parent else None)
+        for p in processes():
+            party = ("server" if p.group == group else "db" if p.name == "postgres"
+                     else "clients" if p.parent == self.parent else None)
             if party:
-                self._last[(party, pid)] = seconds
+                self._last[(party, p.pid)] = p.seconds
         return {p: sum(s for (party, _), s in self._last.items() if party == p) for p in PARTIES}
 
     def mark(self) -> None:

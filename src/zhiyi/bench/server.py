@@ -11,9 +11,10 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import httpx
+
+from zhiyi.bench import cpu
 
 POOL_PER_WORKER = 10
 
@@ -84,25 +85,13 @@ class Server:
 def _alive_in_group(pgid: int) -> list[int]:
     """Live (not zombie) members of a process group. Killed workers whose parent died first are
     reparented and may stay zombies for a while; they hold no sockets and run no code."""
-    proc = Path("/proc")
-    if not proc.is_dir():
+    if not cpu.PROC.is_dir():
         try:
             os.killpg(pgid, 0)
         except ProcessLookupError:
             return []
         return [pgid]
-    alive = []
-    for entry in proc.iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue  # gone meanwhile
-        fields = stat.rsplit(")", 1)[1].split()  # after "pid (comm)": state, ppid, pgrp, ...
-        if int(fields[2]) == pgid and fields[0] not in ("Z", "X"):
-            alive.append(int(entry.name))
-    return alive
+    return [p.pid for p in cpu.processes() if p.group == pgid and p.state not in ("Z", "X")]
 
 
 class KillAt:
