@@ -46,11 +46,12 @@ HINT_SECONDS = 60.0  # a session seen sold out is asked about the short way this
 MAX_HINTS = 10_000  # sessions of one day's releases; beyond this the oldest are dropped
 _hints: dict[uuid.UUID, float] = {}  # session -> monotonic time the hint lapses
 
-# migration 0010: claims the key, reads the session, undoes the claim (each in its own subtransaction,
-# so one question holds no claim while the next is asked); the questions of a batch in one round trip
+# migrations 0010 and 0011: claims the key (waiting at most 50 ms for a request with the same key),
+# reads the session, undoes the claim, each question in its own subtransaction (so none holds a
+# claim while the next is asked); the questions of a batch in one round trip, answers in their order
 ASK_MANY = ("SELECT scheduling_ask_sold_out(q.account, q.key, q.hash, q.session, q.now) "
-        "FROM unnest($1::uuid[], $2::varchar[], $3::varchar[], $4::uuid[], $5::timestamptz[]) WITH ORDINALITY "
-        "AS q(account, key, hash, session, now, n) ORDER BY q.n")
+            "FROM unnest($1::uuid[], $2::varchar[], $3::varchar[], $4::uuid[], $5::timestamptz[]) WITH ORDINALITY "
+            "AS q(account, key, hash, session, now, n) ORDER BY q.n")
 BATCH_MAX = 64  # questions asked in one round trip at most
 BATCHES_OUT = 2  # round trips under way at once per engine (each on its own pooled connection)
 
@@ -135,6 +136,7 @@ class Batcher:
                 except asyncio.CancelledError:  # the process is stopping: nothing more is asked
                     for _, answer in batch + self.waiting:
                         answer.cancel()
+                    self.waiting = []
                     raise
                 except Exception as exc:  # each question meets it, as when asked alone
                     for _, answer in batch:
