@@ -111,7 +111,7 @@ async def run_pg(url: str, *, people: list[tuple[str, str]], session_ids: list[s
 
     async def round_trip(questions: list[tuple]) -> list[str | None]:
         async with pool.acquire() as conn:
-            return [row[0] for row in await conn.fetch(soldout.ASK_MANY, *soldout.columns(questions))]
+            return await soldout.ask_many(conn, questions)
 
     batcher = soldout.Batcher(round_trip, out=batches_out) if short and batched else None
 

@@ -49,7 +49,7 @@ _hints: dict[uuid.UUID, float] = {}  # session -> monotonic time the hint lapses
 # migrations 0010 and 0011: claims the key (waiting at most 50 ms for a request with the same key),
 # reads the session, undoes the claim, each question in its own subtransaction (so none holds a
 # claim while the next is asked); the questions of a batch in one round trip, answers in their order
-ASK_MANY = ("SELECT scheduling_ask_sold_out(q.account, q.key, q.hash, q.session, q.now) "
+_ASK_MANY = ("SELECT scheduling_ask_sold_out(q.account, q.key, q.hash, q.session, q.now) "
             "FROM unnest($1::uuid[], $2::varchar[], $3::varchar[], $4::uuid[], $5::timestamptz[]) WITH ORDINALITY "
             "AS q(account, key, hash, session, now, n) ORDER BY q.n")
 BATCH_MAX = 64  # questions asked in one round trip at most
@@ -103,7 +103,7 @@ async def refuse(engine: AsyncEngine, *, account_id: uuid.UUID, key: str, reques
 class Batcher:
     """Short questions asked in batches. A question goes out at once while fewer than `out` round
     trips are under way; otherwise it waits and goes out with the others that came meanwhile, in one
-    statement (`ASK_MANY`) on one connection. So in a rush each round trip, connection checkout and
+    statement (`ask_many`) on one connection. So in a rush each round trip, connection checkout and
     commit serve several questions; when it is quiet nothing waits. Each question is the same
     function call, in its own subtransaction, as when asked alone. `round_trip(questions)` asks a
     batch and returns the outcomes in order (the server's on its pool; the bench's anchor on its own)."""
@@ -153,9 +153,10 @@ class Batcher:
                     answer.set_exception(RuntimeError("the short question got no answer"))
 
 
-def columns(questions: list[tuple]) -> list[list]:
-    """The batch's questions as the statement's five arrays."""
-    return [list(column) for column in zip(*questions, strict=True)]
+async def ask_many(driver: asyncpg.Connection, questions: list[tuple]) -> list[str | None]:
+    """One batch's questions in one round trip on a driver connection: their outcomes, in order."""
+    rows = await driver.fetch(_ASK_MANY, *[list(column) for column in zip(*questions, strict=True)])
+    return [row[0] for row in rows]
 
 
 async def _pool_round_trip(engine: AsyncEngine, questions: list[tuple]) -> list[str | None]:
@@ -163,12 +164,11 @@ async def _pool_round_trip(engine: AsyncEngine, questions: list[tuple]) -> list[
     pooled = await engine.raw_connection()
     driver = pooled.driver_connection
     try:
-        rows = await driver.fetch(ASK_MANY, *columns(questions))
+        return await ask_many(driver, questions)
     finally:
         if driver.is_closed():  # lost, or closed by the server (a restart): not given back, the pool opens anew
             pooled.invalidate()
         await greenlet_spawn(pooled.close)  # back to the pool (nothing to roll back: the statement committed)
-    return [row[0] for row in rows]
 
 
 _batchers: weakref.WeakKeyDictionary[AsyncEngine, Batcher] = weakref.WeakKeyDictionary()
