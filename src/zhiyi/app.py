@@ -10,7 +10,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
 from zhiyi import __version__
-from zhiyi.core import audit, idempotency, logs, outbox  # noqa: F401  (core tables)
+from zhiyi.core import audit, i18n, idempotency, logs, outbox  # noqa: F401  (core tables)
 from zhiyi.core.config import Settings, get_settings, use
 from zhiyi.core.db import Database
 from zhiyi.domains import registry
@@ -31,6 +31,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         worker = None
+        for locale in i18n.LOCALES:  # read the message catalogues now, not in the first requests' time
+            i18n.translator(locale)
         if settings.db_pool_open_at_start:
             await db.open_pool()
         if settings.in_process_worker:

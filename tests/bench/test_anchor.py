@@ -1,6 +1,7 @@
 """The bench's anchor drives the server's statements straight through the driver, its short
-question for sessions seen sold out included (PostgreSQL): one patient at a time, the short way
-and the usual way reach the same decisions and sell every place once."""
+question for sessions seen sold out and its one-statement own booking included (PostgreSQL): one
+patient at a time, the short way, the one statement and the usual way reach the same decisions and
+sell every place once."""
 
 from __future__ import annotations
 
@@ -27,7 +28,8 @@ def test_the_short_and_the_usual_anchor_decide_alike(backend, fresh_db_url):
         s, secret=SECRET, doctors=2, slots_per_doctor=3, patients=12, release_at=clock.now() - dt.timedelta(minutes=1))))
     people = list(zip(release.patient_ids, release.account_ids, strict=True))
     outcomes = []
-    # the usual way; the short questions one by one; the short questions in batches (as the server asks them)
+    # the usual way; the short questions one by one; the short questions and the one-statement bookings in
+    # batches (as the server asks them)
     for short, batched in ((False, False), (True, False), (True, True)):
         asyncio.run(_with_db(fresh_db_url, reset_release))
         decisions, _ = asyncio.run(raw.run_pg(fresh_db_url, people=people, session_ids=release.session_ids,

@@ -1,7 +1,8 @@
-"""The anchor: the same booking statements as the server's booking path (with its short
-question for sessions seen sold out, on PostgreSQL), driven straight through the database
-driver (asyncpg, or sqlite3 for SQLite) at the same concurrency, by the same patient behaviour.
-Its decisions per second are the database's own limit for this work."""
+"""The anchor: the same booking statements as the server's booking path (on PostgreSQL: its short
+question for sessions seen sold out and its one-statement own booking, each asked in batches as the
+server asks them, and the whole transaction where those send a booking the usual way), driven
+straight through the database driver (asyncpg, or sqlite3 for SQLite) at the same concurrency, by
+the same patient behaviour. Its decisions per second are the database's own limit for this work."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import uuid
 
 import asyncpg
 
+from zhiyi.domains.scheduling import batches, own_booking
 from zhiyi.domains.scheduling import sold_out as soldout
 
 PG_STEPS = [
@@ -94,13 +96,15 @@ class Refused(Exception):
 
 async def run_pg(url: str, *, people: list[tuple[str, str]], session_ids: list[str], concurrency: int, pool_size: int,
                  seed: int, max_tries: int, short: bool = True, batched: bool = True,
-                 batches_out: int = soldout.BATCHES_OUT) -> tuple[int, float]:
+                 batches_out: int = batches.BATCHES_OUT) -> tuple[int, float]:
     """Returns (decisions, seconds). `short=False`: every attempt goes through the whole booking
     transaction (the anchor of earlier sessions, before the server had its short question).
-    `batched`: the short questions go out in batches, as the server asks them (sold_out.Batcher:
-    one round trip for the questions that came while others were under way); False: one by one,
-    each on the attempt's own connection (the anchor before the server batched them). `batches_out`:
-    batches under way at once (the server has `sold_out.BATCHES_OUT` in each worker)."""
+    `batched` (the server's way): the short questions and the bookings go out in batches, as the
+    server asks them (batches.Batcher: one round trip for the questions that came while others were
+    under way), each booking the one statement of own_booking.py; False: the short questions one by
+    one, each on the attempt's own connection, and every booking the whole transaction (the anchor
+    before the server batched them). `batches_out`: batches of each kind under way at once (the
+    server has `batches.BATCHES_OUT` in each worker)."""
     pool = await asyncpg.create_pool("postgresql://" + url.split("://", 1)[1], min_size=pool_size, max_size=pool_size)
     queue: asyncio.Queue = asyncio.Queue()
     for p, a in people:
@@ -109,11 +113,15 @@ async def run_pg(url: str, *, people: list[tuple[str, str]], session_ids: list[s
     decisions = 0
     sold_out: set[uuid.UUID] | None = set() if short else None
 
-    async def round_trip(questions: list[tuple]) -> list[str | None]:
-        async with pool.acquire() as conn:
-            return await soldout.ask_many(conn, questions)
+    def batcher_of(ask_many) -> batches.Batcher:
+        async def round_trip(questions: list[tuple]) -> list:
+            async with pool.acquire() as conn:
+                return await ask_many(conn, questions)
 
-    batcher = soldout.Batcher(round_trip, out=batches_out) if short and batched else None
+        return batches.Batcher(round_trip, out=batches_out)
+
+    batcher = batcher_of(soldout.ask_many) if short and batched else None
+    booker = batcher_of(own_booking.book_many) if short and batched else None
 
     async def client(n: int) -> None:
         nonlocal decisions
@@ -127,6 +135,17 @@ async def run_pg(url: str, *, people: list[tuple[str, str]], session_ids: list[s
                         decisions += 1
                         continue
                     sold_out.discard(sid)  # on to the whole transaction, which asks nothing more
+                elif booker is not None:  # the one statement (no draw in the rush; no request id or address)
+                    outcome = await booker.ask((aid, key, "raw", pid, sid, dt.datetime.now(dt.UTC), 0.0,
+                                                "Asia/Shanghai", uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), "patient",
+                                                None, None))
+                    if outcome.startswith("{"):
+                        decisions += 1
+                        break
+                    if outcome == "full":
+                        sold_out.add(sid)
+                        decisions += 1
+                        continue
                 async with pool.acquire() as conn:
                     try:
                         await pg_book(conn, pid, aid, sid, sold_out, key)

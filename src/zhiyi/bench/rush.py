@@ -31,7 +31,7 @@ from zhiyi.bench.server import POOL_PER_WORKER, KillAt, Server
 from zhiyi.core import clock, security
 from zhiyi.core.config import Settings
 from zhiyi.core.db import Database
-from zhiyi.domains.scheduling import sold_out
+from zhiyi.domains.scheduling import batches
 from zhiyi.domains.scheduling.models import ClinicSession, WaitlistEntry
 
 SECRET = security.random_token(32)
@@ -336,12 +336,13 @@ def run(opts: Options, log=print) -> dict:
                 return asyncio.run(raw.run_pg(url, people=people, session_ids=release.session_ids,
                                               concurrency=opts.clients, pool_size=opts.workers * POOL_PER_WORKER,
                                               seed=opts.seed, max_tries=opts.max_tries, short=short, batched=batched,
-                                              batches_out=opts.workers * sold_out.BATCHES_OUT))
+                                              batches_out=opts.workers * batches.BATCHES_OUT))
 
             n, secs = anchor(short=False)  # every attempt through the whole transaction (earlier sessions' anchor)
             usual_rate = n / secs if secs else 0.0
             asyncio.run(_with_db(url, reset_release))
-            n, secs = anchor(short=True, batched=False)  # short questions one by one (before the server batched them)
+            # short questions one by one, bookings the whole transaction (before the server batched them)
+            n, secs = anchor(short=True, batched=False)
             single_rate = n / secs if secs else 0.0
             asyncio.run(_with_db(url, reset_release))
             # the anchor's clients are this very process; its database connections end with it, so
@@ -350,7 +351,8 @@ def run(opts: Options, log=print) -> dict:
             probe.mark()
             probe.start()
             began, own_before = time.time(), time.process_time()
-            # the server's statements: its short questions for sessions seen sold out, batched as it asks them
+            # the server's statements: its short questions for sessions seen sold out and its one-statement
+            # bookings, batched as it asks them
             n, secs = anchor(short=True)
             own, ended = time.process_time() - own_before, time.time()
             probe.stop()

@@ -7,7 +7,7 @@ rollback. So each server process notes the sessions it has seen sold out (a hint
 `HINT_SECONDS`), and a patient's own booking of a noted session first asks one question on the
 database driver (a PostgreSQL function, migration 0010), asked by the rush lane (rush_lane.py)
 before the request reaches the web framework, in one round trip with the questions of other
-requests that came meanwhile (`Batcher`):
+requests that came meanwhile (`batches.py`):
 
 - claim the request's Idempotency-Key (as every booking does: a request with this key still being
   answered is waited for, and one already answered is replayed by the usual path below);
@@ -28,19 +28,16 @@ SQLite (the one-process tier) always goes the usual way.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import time
 import uuid
-import weakref
-from collections.abc import Awaitable, Callable
 
 import asyncpg
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlalchemy.util import greenlet_spawn
 
 from zhiyi.core import idempotency
+from zhiyi.domains.scheduling import batches
 
 HINT_SECONDS = 60.0  # a session seen sold out is asked about the short way this long
 MAX_HINTS = 10_000  # sessions of one day's releases; beyond this the oldest are dropped
@@ -52,8 +49,6 @@ _hints: dict[uuid.UUID, float] = {}  # session -> monotonic time the hint lapses
 _ASK_MANY = ("SELECT scheduling_ask_sold_out(q.account, q.key, q.hash, q.session, q.now) "
             "FROM unnest($1::uuid[], $2::varchar[], $3::varchar[], $4::uuid[], $5::timestamptz[]) WITH ORDINALITY "
             "AS q(account, key, hash, session, now, n) ORDER BY q.n")
-BATCH_MAX = 64  # questions asked in one round trip at most
-BATCHES_OUT = 2  # round trips under way at once per engine (each on its own pooled connection)
 
 
 def noted(session_id: uuid.UUID | None) -> bool:
@@ -100,59 +95,6 @@ async def refuse(engine: AsyncEngine, *, account_id: uuid.UUID, key: str, reques
     return outcome == "full"
 
 
-class Batcher:
-    """Short questions asked in batches. A question goes out at once while fewer than `out` round
-    trips are under way; otherwise it waits and goes out with the others that came meanwhile, in one
-    statement (`ask_many`) on one connection. So in a rush each round trip, connection checkout and
-    commit serve several questions; when it is quiet nothing waits. Each question is the same
-    function call, in its own subtransaction, as when asked alone. `round_trip(questions)` asks a
-    batch and returns the outcomes in order (the server's on its pool; the bench's anchor on its own)."""
-
-    def __init__(self, round_trip: Callable[[list[tuple]], Awaitable[list[str | None]]], out: int = BATCHES_OUT) -> None:
-        self.round_trip, self.max_out = round_trip, out
-        self.loop = asyncio.get_running_loop()
-        self.waiting: list[tuple[tuple, asyncio.Future]] = []
-        self.out = 0  # round trips under way
-        self.drainers: set[asyncio.Task] = set()  # held: the loop keeps only weak references to tasks
-
-    async def ask(self, question: tuple) -> str | None:
-        """(account, key, request hash, session, now) -> 'full', 'key_used', 'busy' or 'ask_again'."""
-        answer = self.loop.create_future()
-        self.waiting.append((question, answer))
-        if self.out < self.max_out:
-            self.out += 1
-            drainer = self.loop.create_task(self._drain())
-            self.drainers.add(drainer)
-            drainer.add_done_callback(self.drainers.discard)
-        return await answer
-
-    async def _drain(self) -> None:
-        batch: list[tuple[tuple, asyncio.Future]] = []
-        try:
-            while self.waiting:
-                batch, self.waiting = self.waiting[:BATCH_MAX], self.waiting[BATCH_MAX:]
-                try:
-                    outcomes = await self.round_trip([q for q, _ in batch])
-                except asyncio.CancelledError:  # the process is stopping: nothing more is asked
-                    for _, answer in batch + self.waiting:
-                        answer.cancel()
-                    self.waiting = []
-                    raise
-                except Exception as exc:  # each question meets it, as when asked alone
-                    for _, answer in batch:
-                        if not answer.done():
-                            answer.set_exception(exc)
-                    continue
-                for (_, answer), outcome in zip(batch, outcomes, strict=True):
-                    if not answer.done():  # its request may have gone (a client that left)
-                        answer.set_result(outcome)
-        finally:
-            self.out -= 1
-            for _, answer in batch:  # never left waiting, whatever went wrong above
-                if not answer.done():
-                    answer.set_exception(RuntimeError("the short question got no answer"))
-
-
 async def ask_many(driver: asyncpg.Connection, questions: list[tuple]) -> list[str | None]:
     """One batch's questions in one round trip on a driver connection: their outcomes, in order."""
     rows = await driver.fetch(_ASK_MANY, *[list(column) for column in zip(*questions, strict=True)])
@@ -160,27 +102,8 @@ async def ask_many(driver: asyncpg.Connection, questions: list[tuple]) -> list[s
 
 
 async def _pool_round_trip(engine: AsyncEngine, questions: list[tuple]) -> list[str | None]:
-    # straight from the pool: no ORM session, transaction or connection objects for one statement
-    pooled = await engine.raw_connection()
-    driver = pooled.driver_connection
-    try:
-        return await ask_many(driver, questions)
-    finally:
-        if driver.is_closed():  # lost, or closed by the server (a restart): not given back, the pool opens anew
-            pooled.invalidate()
-        await greenlet_spawn(pooled.close)  # back to the pool (nothing to roll back: the statement committed)
+    return await batches.pool_round_trip(engine, ask_many, questions)
 
 
-_batchers: weakref.WeakKeyDictionary[AsyncEngine, Batcher] = weakref.WeakKeyDictionary()
-
-
-def _batcher(engine: AsyncEngine) -> Batcher:
-    batcher = _batchers.get(engine)
-    if batcher is None or batcher.loop is not asyncio.get_running_loop():  # a new event loop (tests make many)
-        held = weakref.ref(engine)  # the batcher must not keep its engine (the key) alive
-
-        async def round_trip(questions: list[tuple]) -> list[str | None]:
-            return await _pool_round_trip(held(), questions)
-
-        batcher = _batchers[engine] = Batcher(round_trip)
-    return batcher
+# the round trip looked up when asked (tests count them)
+_batcher = batches.per_engine(lambda engine, questions: _pool_round_trip(engine, questions))

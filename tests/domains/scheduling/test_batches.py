@@ -1,4 +1,4 @@
-"""The short questions of sold-out sessions go out in batches (sold_out.Batcher): a question asked
+"""The short questions of sold-out sessions go out in batches (batches.Batcher): a question asked
 while others are under way waits for them and goes out with the ones that came meanwhile; each gets
 its own answer, and a failed round trip fails only the questions it carried."""
 
@@ -8,7 +8,7 @@ import asyncio
 
 import pytest
 
-from zhiyi.domains.scheduling import sold_out
+from zhiyi.domains.scheduling import batches
 
 
 class Database:
@@ -40,7 +40,7 @@ def _question(n: int) -> tuple:
 
 async def test_questions_asked_while_one_is_under_way_go_out_together():
     db = Database()
-    batcher = sold_out.Batcher(db.round_trip, out=1)
+    batcher = batches.Batcher(db.round_trip, out=1)
     first = asyncio.ensure_future(batcher.ask(_question(0)))
     await settle()  # the first goes out at once, alone
     rest = [asyncio.ensure_future(batcher.ask(_question(n))) for n in range(1, 6)]
@@ -54,7 +54,7 @@ async def test_questions_asked_while_one_is_under_way_go_out_together():
 async def test_a_quiet_question_waits_for_nothing_and_two_go_out_side_by_side():
     db = Database()
     db.go.set()
-    batcher = sold_out.Batcher(db.round_trip, out=2)
+    batcher = batches.Batcher(db.round_trip, out=2)
     assert await batcher.ask(_question(0)) == "answer to key-0"
     db.go.clear()
     a = asyncio.ensure_future(batcher.ask(_question(1)))
@@ -69,7 +69,7 @@ async def test_a_quiet_question_waits_for_nothing_and_two_go_out_side_by_side():
 
 async def test_a_failed_round_trip_fails_only_its_own_questions():
     db = Database(fail={1})
-    batcher = sold_out.Batcher(db.round_trip, out=1)
+    batcher = batches.Batcher(db.round_trip, out=1)
     first = asyncio.ensure_future(batcher.ask(_question(0)))
     await settle()
     second = asyncio.ensure_future(batcher.ask(_question(1)))  # waits: goes out in the next round trip
@@ -83,7 +83,7 @@ async def test_a_failed_round_trip_fails_only_its_own_questions():
 
 async def test_a_question_whose_request_went_away_does_not_stop_the_others():
     db = Database()
-    batcher = sold_out.Batcher(db.round_trip, out=1)
+    batcher = batches.Batcher(db.round_trip, out=1)
     first = asyncio.ensure_future(batcher.ask(_question(0)))
     await settle()
     gone = asyncio.ensure_future(batcher.ask(_question(1)))
@@ -96,9 +96,9 @@ async def test_a_question_whose_request_went_away_does_not_stop_the_others():
 
 
 async def test_no_more_than_the_batch_limit_go_out_in_one_round_trip(monkeypatch):
-    monkeypatch.setattr(sold_out, "BATCH_MAX", 3)
+    monkeypatch.setattr(batches, "BATCH_MAX", 3)
     db = Database()
-    batcher = sold_out.Batcher(db.round_trip, out=1)
+    batcher = batches.Batcher(db.round_trip, out=1)
     first = asyncio.ensure_future(batcher.ask(_question(0)))
     await settle()
     rest = [asyncio.ensure_future(batcher.ask(_question(n))) for n in range(1, 8)]

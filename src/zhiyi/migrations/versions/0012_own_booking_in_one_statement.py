@@ -1,0 +1,132 @@
+"""scheduling: a patient's own booking of a session in one statement (PostgreSQL function; see scheduling/own_booking.py)
+
+Revision ID: 0012
+Revises: 0011
+Create Date: 2026-11-24 06:00:00
+"""
+
+from alembic import op
+
+revision = '0012'
+down_revision = '0011'
+branch_labels = None
+depends_on = None
+
+# The booking of scheduling/service.py book_slot (session_id given, by a patient for themself, online),
+# every step in the database: claim the Idempotency-Key, check the patient and the session, take the
+# earliest free place, insert the booking, its audit row and its outbox event, store the answer under
+# the key. Each question in its own subtransaction (the batch's other questions are unaffected by
+# one's failure). Whatever the usual path would explain or wait for (a key used before or in use, an
+# unknown or unverified patient, a suspension, the real-name rule, a session not open, not released,
+# over or still in its release's draw, a place held by an uncommitted booking, any error) is undone
+# and answered 'usual' or 'busy' (a lock waited for 50 ms): the request then books the usual way.
+# 'full': no place free at all (held ones included), as scheduling_ask_sold_out says it, claim undone.
+# Booked: the answer's JSON (BookingRead), also stored under the key.
+# Change together with service.book_slot, repository.booking_target / take_place_or_sold_out and
+# core/audit.py, core/outbox.py (tests/scheduling/test_own_booking.py holds the two paths to each other).
+# A time as the API's JSON has it (Pydantic's: UTC, "Z", microseconds only when there are any).
+JSON_TIME = r"""
+CREATE OR REPLACE FUNCTION scheduling_json_time(t timestamptz) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+    SELECT to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS')
+           || CASE WHEN date_trunc('second', t) = t THEN '' ELSE to_char(t AT TIME ZONE 'UTC', '.US') END || 'Z'
+$$;
+"""
+
+BOOK = r"""
+CREATE OR REPLACE FUNCTION scheduling_book_own(p_account uuid, p_key varchar, p_hash varchar, p_patient uuid,
+                                               p_session uuid, p_now timestamptz, p_draw_seconds double precision,
+                                               p_zone text, p_booking uuid, p_event uuid, p_audit uuid,
+                                               p_roles varchar, p_request varchar, p_client varchar)
+RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    target record;
+    taken record;
+    day date;
+    body json;
+    outcome text := 'usual';
+BEGIN
+    PERFORM set_config('lock_timeout', '50ms', true);
+    BEGIN
+        INSERT INTO idempotency_record (account_id, key, request_hash, status_code, response, created_at)
+        VALUES (p_account, p_key, p_hash, 0, '{}'::json, p_now)
+        ON CONFLICT (account_id, key) DO NOTHING;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION USING ERRCODE = 'ZY000';
+        END IF;
+        SELECT cs.id, cs.practitioner_id, cs.department_id, cs.campus_id INTO target
+        FROM clinic_session cs JOIN patient p ON p.id = p_patient
+        WHERE cs.id = p_session AND cs.status = 'open' AND cs.ends_at > p_now
+          AND cs.release_at + make_interval(secs => p_draw_seconds) <= p_now
+          AND p.verified_at IS NOT NULL
+          AND NOT EXISTS (SELECT 1 FROM booking b WHERE b.patient_id = p_patient
+                          AND b.department_id = cs.department_id AND b.session_on = cs.session_on
+                          AND b.status IN ('booked', 'checked_in'))
+          AND NOT EXISTS (SELECT 1 FROM booking_suspension s WHERE s.patient_id = p_patient AND s.ends_at > p_now);
+        IF NOT FOUND THEN
+            RAISE EXCEPTION USING ERRCODE = 'ZY000';
+        END IF;
+        UPDATE slot SET booked = booked + 1
+        WHERE id = (SELECT f.id FROM slot f
+                    WHERE f.session_id = p_session AND f.booked < f.capacity AND f.starts_at > p_now
+                    ORDER BY f.starts_at, f.id LIMIT 1 FOR UPDATE SKIP LOCKED)
+          AND booked < capacity
+        RETURNING id, starts_at, ends_at INTO taken;
+        IF NOT FOUND THEN
+            IF NOT EXISTS (SELECT 1 FROM slot f WHERE f.session_id = p_session AND f.booked < f.capacity
+                           AND f.starts_at > p_now) THEN
+                outcome := 'full';
+            END IF;
+            RAISE EXCEPTION USING ERRCODE = 'ZY000';
+        END IF;
+        day := (taken.starts_at AT TIME ZONE p_zone)::date;
+        INSERT INTO booking (id, slot_id, session_id, patient_id, department_id, session_on, status, channel,
+                             booked_by_account_id, created_at)
+        VALUES (p_booking, taken.id, p_session, p_patient, target.department_id, day, 'booked', 'online',
+                p_account, p_now)
+        ON CONFLICT (patient_id, department_id, session_on) WHERE status IN ('booked', 'checked_in') DO NOTHING;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION USING ERRCODE = 'ZY000';
+        END IF;
+        INSERT INTO audit_event (id, at, actor_account_id, actor_roles, on_behalf_of_patient_id, patient_id, action,
+                                 resource_type, resource_id, outcome, request_id, client_addr)
+        VALUES (p_audit, p_now, p_account, p_roles, NULL, p_patient, 'book', 'patient', p_patient::text, 'allowed',
+                p_request, p_client);
+        INSERT INTO outbox_event (id, topic, payload, created_at, available_at, attempts)
+        VALUES (p_event, 'scheduling.booking_created',
+                json_build_object('booking_id', p_booking::text, 'patient_id', p_patient::text,
+                                  'slot_id', taken.id::text, 'session_id', p_session::text),
+                p_now, p_now, 0);
+        body := json_build_object(
+            'id', p_booking::text, 'slot_id', taken.id::text, 'session_id', p_session::text,
+            'patient_id', p_patient::text, 'department_id', target.department_id::text,
+            'practitioner_id', target.practitioner_id::text, 'campus_id', target.campus_id::text,
+            'starts_at', scheduling_json_time(taken.starts_at), 'ends_at', scheduling_json_time(taken.ends_at),
+            'session_on', to_char(day, 'YYYY-MM-DD'), 'status', 'booked', 'channel', 'online');
+        UPDATE idempotency_record SET status_code = 201, response = body
+        WHERE account_id = p_account AND key = p_key;
+        RETURN body::text;
+    EXCEPTION
+        WHEN SQLSTATE 'ZY000' THEN
+            NULL;
+        WHEN lock_not_available THEN
+            outcome := 'busy';
+        WHEN OTHERS THEN
+            outcome := 'usual';
+    END;
+    RETURN outcome;
+END
+$$;
+"""
+
+
+def upgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(JSON_TIME)
+        op.execute(BOOK)
+
+
+def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP FUNCTION IF EXISTS scheduling_book_own(uuid, varchar, varchar, uuid, uuid, timestamptz, "
+                   "double precision, text, uuid, uuid, uuid, varchar, varchar, varchar)")
+        op.execute("DROP FUNCTION IF EXISTS scheduling_json_time(timestamptz)")

@@ -1,0 +1,257 @@
+"""A patient's own booking of a session in one statement (scheduling/own_booking.py, migration 0012),
+taken by the rush lane on PostgreSQL: it keeps what the usual path keeps (the booking, the audit row of
+the access, the outbox event, the answer under the Idempotency-Key) and answers as the usual path
+does; whatever the usual path should explain or wait for goes the usual way and changes nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import uuid
+
+import pytest
+from sqlalchemy import func, select, text
+
+from tests.factories import identity as accounts
+from tests.factories import org as orgf
+from tests.factories import patients as pf
+from tests.factories import scheduling as sf
+from zhiyi.core import clock
+from zhiyi.core.audit import AuditEvent
+from zhiyi.core.config import get_settings
+from zhiyi.core.idempotency import IdempotencyRecord
+from zhiyi.core.outbox import OutboxEvent
+from zhiyi.domains.scheduling import own_booking, sold_out
+from zhiyi.domains.scheduling.models import Booking, BookingSuspension, DrawEntry, Slot
+
+BOOKINGS = "/api/v1/scheduling/bookings"
+
+
+@pytest.fixture
+async def clinic(live_app, backend):
+    """A released session of `places` one-place slots (starts in two days), and patients with their
+    accounts' bearer headers: made by `patients(n, verified=True)`."""
+    db, client = live_app.db, live_app.client
+    made = {}
+
+    async def make(places: int = 3, **kw):
+        async with db.sessionmaker() as s:
+            campus = await orgf.campus(s, code=f"C{len(made)}", is_main=not made)
+            dept = await orgf.department(s, code=f"IM.D{len(made)}")
+            doc = await orgf.practitioner(s, department=dept, campuses=[campus])
+            cs, slots = await sf.session_with_slots(s, practitioner=doc, department=dept, campus=campus, slots=places,
+                                                    starts_in=dt.timedelta(days=2), **kw)
+            await s.commit()
+        made[cs.id] = campus
+        return cs, slots
+
+    async def patients(n: int, *, verified: bool = True):
+        campus = next(iter(made.values()))
+        out = []
+        async with db.sessionmaker() as s:
+            for _ in range(n):
+                p = await pf.patient(s, campus=campus, verified=verified)
+                acct = await accounts.account(s, username=f"own{uuid.uuid4().hex[:10]}", roles={"patient"}, patient=p)
+                out.append((p, acct, await accounts.bearer(s, acct)))
+            await s.commit()
+        return out
+
+    yield db, client, make, patients
+    for cs_id in made:
+        sold_out.forget(cs_id)
+
+
+@pytest.fixture
+def one_statement(monkeypatch):
+    """The answers own_booking.book gave in this test (a spy on it)."""
+    answers = []
+    real = own_booking.book
+
+    async def spy(*args, **kwargs):
+        answers.append(await real(*args, **kwargs))
+        return answers[-1]
+
+    monkeypatch.setattr(own_booking, "book", spy)
+    return answers
+
+
+async def book(client, headers, session_id, *, key: str | None = None, **body):
+    return await client.post(BOOKINGS, headers={**headers, "Idempotency-Key": key or uuid.uuid4().hex},
+                             json={"session_id": str(session_id), **body})
+
+
+async def count(db, model, *where) -> int:
+    async with db.sessionmaker() as s:
+        return await s.scalar(select(func.count()).select_from(model).where(*where))
+
+
+async def test_an_own_booking_keeps_what_the_usual_path_keeps_and_answers_the_same(clinic, backend, one_statement):
+    db, client, make, patients = clinic
+    cs, slots = await make(places=3)
+    [(patient, acct, headers)] = await patients(1)
+    answer = await book(client, headers, cs.id, key="own-key-0001")
+    assert answer.status_code == 201, answer.text
+    body = answer.json()
+    # taken the one-statement way on PostgreSQL; SQLite has no lane
+    assert len(one_statement) == (1 if backend.name == "postgresql" else 0)
+    if one_statement:
+        assert one_statement[0] == body
+    assert body["slot_id"] == str(slots[0].id) and body["channel"] == "online" and body["status"] == "booked"
+    async with db.sessionmaker() as s:
+        booking = await s.get(Booking, uuid.UUID(body["id"]))
+        assert booking.booked_by_account_id == acct.id and booking.session_on == cs.session_on
+        assert (await s.get(Slot, slots[0].id)).booked == 1
+        audit = (await s.scalars(select(AuditEvent).where(AuditEvent.patient_id == patient.id,
+                                                          AuditEvent.action == "book"))).all()
+        assert [(a.outcome, a.actor_account_id, a.resource_type, a.resource_id, a.actor_roles) for a in audit] == [
+            ("allowed", acct.id, "patient", str(patient.id), "patient")]
+        assert audit[0].request_id == answer.headers["X-Request-ID"]
+        events = (await s.scalars(select(OutboxEvent).where(OutboxEvent.topic == "scheduling.booking_created"))).all()
+        assert [e.payload for e in events] == [{"booking_id": body["id"], "patient_id": str(patient.id),
+                                                "slot_id": body["slot_id"], "session_id": str(cs.id)}]
+        record = await s.get(IdempotencyRecord, (acct.id, "own-key-0001"))
+        assert record.status_code == 201 and record.response == body
+    # the very answer the usual path gives for this booking (types, times, order of the earliest place)
+    read = await client.get(f"{BOOKINGS}/mine", headers=headers)
+    assert read.status_code == 200 and read.json() == [body]
+    # a retry replays the stored answer and books nothing more
+    again = await book(client, headers, cs.id, key="own-key-0001")
+    assert again.status_code == 201 and again.json() == body and again.headers.get("Idempotent-Replayed") == "true"
+    assert await count(db, Booking) == 1
+    # the same key for another request is refused, as ever
+    other, _ = await make(places=1)
+    reused = await book(client, headers, other.id, key="own-key-0001")
+    assert reused.status_code == 422 and reused.json()["code"] == "idempotency_key_reused"
+
+
+async def test_refusals_the_patient_should_hear_by_name_go_the_usual_way_and_keep_nothing(clinic, backend,
+                                                                                        one_statement):
+    if backend.name != "postgresql":
+        pytest.skip("the one-statement booking is a PostgreSQL function")
+    db, client, make, patients = clinic
+    cs, _ = await make(places=4)
+    later, _ = await make(places=2, released=False)
+    closed, _ = await make(places=2, status="stopped")
+    [(unverified, _, h_unverified)] = await patients(1, verified=False)
+    (booked, _, h_booked), (suspended, _, h_suspended) = await patients(2)
+    assert (await book(client, h_booked, cs.id)).status_code == 201
+    async with db.sessionmaker() as s:
+        now = clock.now()
+        s.add(BookingSuspension(patient_id=suspended.id, starts_at=now, ends_at=now + dt.timedelta(days=30), no_shows=3,
+                                updated_at=now))
+        await s.commit()
+    before = [await count(db, m) for m in (Booking, AuditEvent, OutboxEvent, IdempotencyRecord)]
+    cases = [(h_unverified, cs.id, 422, "patient_not_verified"), (h_booked, cs.id, 409, "one_booking_per_department_day"),
+             (h_suspended, cs.id, 403, "online_booking_suspended"), (h_booked, later.id, 409, "not_yet_released"),
+             (h_booked, closed.id, 409, "session_closed")]
+    for headers, session_id, status, code in cases:
+        answer = await book(client, headers, session_id)
+        assert (answer.status_code, answer.json()["code"]) == (status, code), answer.text
+    assert one_statement[1:] == [None] * len(cases)  # each asked, each sent the usual way
+    # nothing kept by the refusals (a refused access is audited as 'denied' only when it was denied)
+    assert [await count(db, m) for m in (Booking, OutboxEvent, IdempotencyRecord)] == [before[0], before[2], before[3]]
+    assert await count(db, AuditEvent, AuditEvent.outcome == "allowed") > 0
+
+
+async def test_a_sold_out_session_is_answered_full_and_noted(clinic, backend, one_statement):
+    if backend.name != "postgresql":
+        pytest.skip("the one-statement booking is a PostgreSQL function")
+    db, client, make, patients = clinic
+    cs, _ = await make(places=1)
+    (_, _, h1), (_, a2, h2) = await patients(2)
+    assert (await book(client, h1, cs.id)).status_code == 201
+    assert not sold_out.noted(cs.id)
+    full = await book(client, h2, cs.id, key="own-full-0001")
+    assert full.status_code == 409 and full.json()["code"] == "slot_full"
+    assert one_statement[-1] == "full" and sold_out.noted(cs.id)  # later ones ask the short question
+    assert await count(db, IdempotencyRecord, IdempotencyRecord.account_id == a2.id) == 0  # "full" is never stored
+
+
+async def test_a_place_held_by_a_booking_not_yet_committed_goes_the_usual_way(clinic, backend, one_statement):
+    if backend.name != "postgresql":
+        pytest.skip("row locks: PostgreSQL")
+    db, client, make, patients = clinic
+    cs, slots = await make(places=1)
+    [(_, _, headers)] = await patients(1)
+    other = db.sessionmaker()
+    s1 = await other.__aenter__()
+    await s1.execute(text("SELECT id FROM slot WHERE id = :s FOR UPDATE"), {"s": slots[0].id})  # another booking holds it
+    try:
+        pending = asyncio.ensure_future(book(client, headers, cs.id))
+        for _ in range(200):  # the one statement answers without waiting for the held row
+            if one_statement:
+                break
+            await asyncio.sleep(0.01)
+        assert one_statement == [None] and not pending.done()  # on the usual way, which waits for the holder
+    finally:
+        await s1.rollback()  # the other booking rolled back: the place is to be had
+        await other.__aexit__(None, None, None)
+    answer = await pending
+    assert answer.status_code == 201 and answer.json()["slot_id"] == str(slots[0].id)
+
+
+async def test_concurrent_own_bookings_share_round_trips_and_never_overbook(clinic, backend, one_statement, monkeypatch):
+    if backend.name != "postgresql":
+        pytest.skip("the one-statement booking is a PostgreSQL function")
+    db, client, make, patients = clinic
+    cs, _ = await make(places=10)
+    people = await patients(40)
+    trips: list[int] = []
+    real = own_booking._pool_round_trip
+
+    async def counted(engine, questions):
+        trips.append(len(questions))
+        return await real(engine, questions)
+
+    monkeypatch.setattr(own_booking, "_pool_round_trip", counted)
+    answers = await asyncio.gather(*[book(client, h, cs.id, key=f"rush-{i:04d}") for i, (_, _, h) in enumerate(people)])
+    codes = sorted((a.status_code, a.json().get("code")) for a in answers)
+    assert codes == [(201, None)] * 10 + [(409, "slot_full")] * 30
+    assert len(trips) < 40  # batched: fewer round trips than bookings
+    async with db.sessionmaker() as s:
+        assert await s.scalar(select(func.sum(Slot.booked)).where(Slot.session_id == cs.id)) == 10
+    assert await count(db, Booking) == 10
+    assert await count(db, IdempotencyRecord, IdempotencyRecord.status_code == 201) == 10
+    assert await count(db, IdempotencyRecord, IdempotencyRecord.status_code == 0) == 0  # no claim left behind
+    booked = {a.json()["slot_id"] for a in answers if a.status_code == 201}
+    assert len(booked) == 10  # each one-place slot to one patient
+
+
+async def test_during_a_release_draw_the_booking_goes_the_usual_way(clinic, backend, one_statement, monkeypatch):
+    if backend.name != "postgresql":
+        pytest.skip("the one-statement booking is a PostgreSQL function")
+    db, client, make, patients = clinic
+    cs, _ = await make(places=2)
+    async with db.sessionmaker() as s:  # released a moment ago: its draw is still on (tests: 3 s window)
+        await s.execute(text("UPDATE clinic_session SET release_at = :at WHERE id = :id"),
+                        {"at": clock.now() - dt.timedelta(seconds=0.2), "id": cs.id})
+        await s.commit()
+    monkeypatch.setattr(get_settings(), "release_draw_seconds", 0.3)
+    monkeypatch.setattr(get_settings(), "release_draw_spread_seconds", 0.1)
+    [(_, _, headers)] = await patients(1)
+    answer = await book(client, headers, cs.id)
+    assert answer.status_code == 201
+    assert one_statement == [None]  # the draw's order is kept by the usual way
+    assert await count(db, DrawEntry) == 1  # the patient's ticket in the draw
+
+
+async def test_the_setting_turns_it_off(clinic, backend, one_statement, monkeypatch):
+    db, client, make, patients = clinic
+    cs, _ = await make(places=2)
+    [(_, _, headers)] = await patients(1)
+    monkeypatch.setattr(get_settings(), "own_booking_in_one_statement", False)
+    assert (await book(client, headers, cs.id)).status_code == 201
+    assert one_statement == []
+
+
+async def test_times_are_written_as_the_api_writes_them(clinic, backend):
+    if backend.name != "postgresql":
+        pytest.skip("a PostgreSQL function")
+    db, *_ = clinic
+    from pydantic import TypeAdapter
+    times = [dt.datetime(2026, 11, 24, 1, 2, 3, us, tzinfo=dt.UTC) for us in (0, 400000, 123456, 5)]
+    times.append(dt.datetime(2026, 11, 24, 9, 0, tzinfo=dt.timezone(dt.timedelta(hours=8))))
+    async with db.sessionmaker() as s:
+        got = [await s.scalar(text("SELECT scheduling_json_time(:t)"), {"t": t}) for t in times]
+    assert got == [TypeAdapter(dt.datetime).dump_python(t.astimezone(dt.UTC), mode="json") for t in times]
+
