@@ -51,6 +51,7 @@ PG_STEPS = [
                  "WHERE account_id = $1 AND key = $2"),
 ]
 SQL = dict(PG_STEPS)
+ZONE = "Asia/Shanghai"  # the bench hospital's
 
 
 # the server's short question for a session it has seen sold out (scheduling/sold_out.py, migration 0010)
@@ -121,7 +122,7 @@ async def run_pg(url: str, *, people: list[tuple[str, str]], session_ids: list[s
         return batches.Batcher(round_trip, out=batches_out)
 
     batcher = batcher_of(soldout.ask_many) if short and batched else None
-    booker = batcher_of(own_booking.book_many) if short and batched else None
+    booker = batcher_of(lambda conn, qs: own_booking.book_many(conn, qs, draw=0.0, zone=ZONE)) if short and batched else None
 
     async def client(n: int) -> None:
         nonlocal decisions
@@ -136,9 +137,8 @@ async def run_pg(url: str, *, people: list[tuple[str, str]], session_ids: list[s
                         continue
                     sold_out.discard(sid)  # on to the whole transaction, which asks nothing more
                 elif booker is not None:  # the one statement (no draw in the rush; no request id or address)
-                    outcome = await booker.ask((aid, key, "raw", pid, sid, dt.datetime.now(dt.UTC), 0.0,
-                                                "Asia/Shanghai", uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), "patient",
-                                                None, None))
+                    outcome = await booker.ask((aid, key, "raw", pid, sid, uuid.uuid4(), uuid.uuid4(), uuid.uuid4(),
+                                                "patient", None, None))
                     if outcome.startswith("{"):
                         decisions += 1
                         break

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 import uuid
+from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select, text, update
 
 from tests.factories import identity as accounts
 from tests.factories import org as orgf
@@ -19,10 +21,11 @@ from tests.factories import scheduling as sf
 from zhiyi.core import clock
 from zhiyi.core.audit import AuditEvent
 from zhiyi.core.config import get_settings
-from zhiyi.core.idempotency import IdempotencyRecord
+from zhiyi.core.idempotency import IdempotencyRecord, request_hash
 from zhiyi.core.outbox import OutboxEvent
-from zhiyi.domains.scheduling import own_booking, sold_out
-from zhiyi.domains.scheduling.models import Booking, BookingSuspension, DrawEntry, Slot
+from zhiyi.core.ratelimit import Limiter
+from zhiyi.domains.scheduling import draw, own_booking, sold_out
+from zhiyi.domains.scheduling.models import Booking, BookingSuspension, ClinicSession, DrawEntry, Slot
 
 BOOKINGS = "/api/v1/scheduling/bookings"
 
@@ -75,6 +78,21 @@ def one_statement(monkeypatch):
     return answers
 
 
+@pytest.fixture
+def said(monkeypatch):
+    """What the database function answered in this test, question by question (a spy on book_many)."""
+    outcomes = []
+    real = own_booking.book_many
+
+    async def spy(driver, questions, **kw):
+        got = await real(driver, questions, **kw)
+        outcomes.extend(o if o[0] != "{" else "booked" for o in got)
+        return got
+
+    monkeypatch.setattr(own_booking, "book_many", spy)
+    return outcomes
+
+
 async def book(client, headers, session_id, *, key: str | None = None, **body):
     return await client.post(BOOKINGS, headers={**headers, "Idempotency-Key": key or uuid.uuid4().hex},
                              json={"session_id": str(session_id), **body})
@@ -95,7 +113,7 @@ async def test_an_own_booking_keeps_what_the_usual_path_keeps_and_answers_the_sa
     # taken the one-statement way on PostgreSQL; SQLite has no lane
     assert len(one_statement) == (1 if backend.name == "postgresql" else 0)
     if one_statement:
-        assert one_statement[0] == body
+        assert one_statement[0] == (body, False)
     assert body["slot_id"] == str(slots[0].id) and body["channel"] == "online" and body["status"] == "booked"
     async with db.sessionmaker() as s:
         booking = await s.get(Booking, uuid.UUID(body["id"]))
@@ -114,10 +132,13 @@ async def test_an_own_booking_keeps_what_the_usual_path_keeps_and_answers_the_sa
     # the very answer the usual path gives for this booking (types, times, order of the earliest place)
     read = await client.get(f"{BOOKINGS}/mine", headers=headers)
     assert read.status_code == 200 and read.json() == [body]
-    # a retry replays the stored answer and books nothing more
+    # a retry replays the stored answer and books nothing more (on PostgreSQL the one statement replays it)
     again = await book(client, headers, cs.id, key="own-key-0001")
     assert again.status_code == 201 and again.json() == body and again.headers.get("Idempotent-Replayed") == "true"
-    assert await count(db, Booking) == 1
+    if one_statement:
+        assert one_statement[-1] == (body, True)
+    # audited: the booking and the read of "mine" (a replay shows nothing the client was not shown)
+    assert await count(db, Booking) == 1 and await count(db, AuditEvent, AuditEvent.action == "book") == 2
     # the same key for another request is refused, as ever
     other, _ = await make(places=1)
     reused = await book(client, headers, other.id, key="own-key-0001")
@@ -125,7 +146,7 @@ async def test_an_own_booking_keeps_what_the_usual_path_keeps_and_answers_the_sa
 
 
 async def test_refusals_the_patient_should_hear_by_name_go_the_usual_way_and_keep_nothing(clinic, backend,
-                                                                                        one_statement):
+                                                                                        one_statement, said):
     if backend.name != "postgresql":
         pytest.skip("the one-statement booking is a PostgreSQL function")
     db, client, make, patients = clinic
@@ -148,9 +169,10 @@ async def test_refusals_the_patient_should_hear_by_name_go_the_usual_way_and_kee
         answer = await book(client, headers, session_id)
         assert (answer.status_code, answer.json()["code"]) == (status, code), answer.text
     assert one_statement[1:] == [None] * len(cases)  # each asked, each sent the usual way
-    # nothing kept by the refusals (a refused access is audited as 'denied' only when it was denied)
-    assert [await count(db, m) for m in (Booking, OutboxEvent, IdempotencyRecord)] == [before[0], before[2], before[3]]
-    assert await count(db, AuditEvent, AuditEvent.outcome == "allowed") > 0
+    assert said == ["booked"] + ["usual"] * len(cases)  # refused by the function's rules, not by an error
+    # nothing kept by the refusals, in the function or on the usual way (not even an audit row: the
+    # usual way's access was allowed and rolled back with the refused booking)
+    assert [await count(db, m) for m in (Booking, AuditEvent, OutboxEvent, IdempotencyRecord)] == before
 
 
 async def test_a_sold_out_session_is_answered_full_and_noted(clinic, backend, one_statement):
@@ -167,7 +189,7 @@ async def test_a_sold_out_session_is_answered_full_and_noted(clinic, backend, on
     assert await count(db, IdempotencyRecord, IdempotencyRecord.account_id == a2.id) == 0  # "full" is never stored
 
 
-async def test_a_place_held_by_a_booking_not_yet_committed_goes_the_usual_way(clinic, backend, one_statement):
+async def test_a_place_held_by_a_booking_not_yet_committed_goes_the_usual_way(clinic, backend, one_statement, said):
     if backend.name != "postgresql":
         pytest.skip("row locks: PostgreSQL")
     db, client, make, patients = clinic
@@ -183,6 +205,7 @@ async def test_a_place_held_by_a_booking_not_yet_committed_goes_the_usual_way(cl
                 break
             await asyncio.sleep(0.01)
         assert one_statement == [None] and not pending.done()  # on the usual way, which waits for the holder
+        assert said == ["usual"]  # the held place was skipped, not waited for ('busy')
     finally:
         await s1.rollback()  # the other booking rolled back: the place is to be had
         await other.__aexit__(None, None, None)
@@ -213,26 +236,151 @@ async def test_concurrent_own_bookings_share_round_trips_and_never_overbook(clin
     assert await count(db, Booking) == 10
     assert await count(db, IdempotencyRecord, IdempotencyRecord.status_code == 201) == 10
     assert await count(db, IdempotencyRecord, IdempotencyRecord.status_code == 0) == 0  # no claim left behind
+    assert await count(db, AuditEvent, AuditEvent.action == "book") == 10
+    assert await count(db, OutboxEvent, OutboxEvent.topic == "scheduling.booking_created") == 10
     booked = {a.json()["slot_id"] for a in answers if a.status_code == 201}
     assert len(booked) == 10  # each one-place slot to one patient
 
 
-async def test_during_a_release_draw_the_booking_goes_the_usual_way(clinic, backend, one_statement, monkeypatch):
+async def test_the_same_key_or_patient_twice_at_once_books_once(clinic, backend, said):
+    db, client, make, patients = clinic
+    cs, _ = await make(places=4)
+    (_, _, h1), (_, _, h2) = await patients(2)
+    # a phone that sent its request twice (same key), and a patient pressing twice (two keys), at once
+    answers = await asyncio.gather(book(client, h1, cs.id, key="twice-0001"), book(client, h1, cs.id, key="twice-0001"),
+                                   book(client, h2, cs.id), book(client, h2, cs.id))
+    same_key, same_patient = answers[:2], answers[2:]
+    assert [a.status_code for a in same_key] == [201, 201] and same_key[0].json() == same_key[1].json()
+    assert sorted(a.headers.get("Idempotent-Replayed", "") for a in same_key) == ["", "true"]
+    assert sorted((a.status_code, a.json().get("code")) for a in same_patient) == [
+        (201, None), (409, "one_booking_per_department_day")]
+    assert await count(db, Booking) == 2
+    assert not [o for o in said if o.startswith("error")]
+
+
+async def test_a_booking_committed_whose_answer_was_lost_is_replayed(clinic, backend, one_statement, monkeypatch):
     if backend.name != "postgresql":
         pytest.skip("the one-statement booking is a PostgreSQL function")
     db, client, make, patients = clinic
     cs, _ = await make(places=2)
-    async with db.sessionmaker() as s:  # released a moment ago: its draw is still on (tests: 3 s window)
-        await s.execute(text("UPDATE clinic_session SET release_at = :at WHERE id = :id"),
-                        {"at": clock.now() - dt.timedelta(seconds=0.2), "id": cs.id})
+    [(_, acct, headers)] = await patients(1)
+    real = own_booking.book_many
+
+    async def lost(driver, questions, **kw):  # the batch commits, then the connection drops
+        await real(driver, questions, **kw)
+        raise OSError("connection lost")
+
+    monkeypatch.setattr(own_booking, "book_many", lost)
+    answer = await book(client, headers, cs.id, key="lost-answer-1")
+    assert one_statement == [None]  # the lane did not know: on to the usual way with the same key ...
+    assert answer.status_code == 201 and answer.headers.get("Idempotent-Replayed") == "true"  # ... which replays
+    assert await count(db, Booking) == 1
+
+
+async def test_a_key_held_by_another_request_is_waited_for_briefly_then_the_usual_way_waits(clinic, backend,
+                                                                                           one_statement, said):
+    if backend.name != "postgresql":
+        pytest.skip("row locks: PostgreSQL")
+    db, client, make, patients = clinic
+    cs, _ = await make(places=2)
+    [(patient, acct, headers)] = await patients(1)
+    fingerprint = {"op": "book", "slot_id": None, "session_id": str(cs.id), "patient_id": str(patient.id),
+                   "channel": "online"}
+    other = db.sessionmaker()
+    s1 = await other.__aenter__()  # another request is answering this key and has not committed yet
+    await s1.execute(text("INSERT INTO idempotency_record (account_id, key, request_hash, status_code, response, "
+                          "created_at) VALUES (:a, 'held-key-01', :h, 0, CAST('{}' AS json), now())"),
+                     {"a": acct.id, "h": request_hash(fingerprint)})
+    try:
+        pending = asyncio.ensure_future(book(client, headers, cs.id, key="held-key-01"))
+        for _ in range(200):
+            if said:
+                break
+            await asyncio.sleep(0.01)
+        assert said == ["busy"] and not pending.done()  # the usual way now waits for that request
+    finally:
+        await s1.rollback()  # it failed: the key is this request's to answer
+        await other.__aexit__(None, None, None)
+    answer = await pending
+    assert answer.status_code == 201 and answer.headers.get("Idempotent-Replayed") is None
+
+
+async def test_the_booking_limit_counts_a_booking_once(clinic, backend, monkeypatch):
+    db, client, make, patients = clinic
+    cs, _ = await make(places=3)
+    other, _ = await make(places=3)
+    [(_, _, headers)] = await patients(1)
+    monkeypatch.setattr(draw, "_booking_limit", Limiter(2, 60))  # two booking requests a minute
+    assert (await book(client, headers, cs.id)).status_code == 201
+    assert (await book(client, headers, other.id)).status_code == 201  # counted once each: still allowed
+    third = await book(client, headers, other.id)
+    assert third.status_code == 429 and third.json()["code"] == "rate_limited"
+
+
+async def test_the_day_of_a_booking_is_the_hospitals_day(clinic, backend, said):
+    """A clinic at 00:30 in Shanghai is 16:30 UTC the day before: the booking's day (the real-name rule's)
+    is the hospital's."""
+    db, client, make, patients = clinic
+    cs, slots = await make(places=1)
+    local = dt.datetime.combine(clock.today() + dt.timedelta(days=3), dt.time(0, 30), tzinfo=ZoneInfo("Asia/Shanghai"))
+    async with db.sessionmaker() as s:
+        starts = local.astimezone(dt.UTC)
+        ends = starts + dt.timedelta(minutes=10)
+        await s.execute(update(Slot).where(Slot.id == slots[0].id).values(starts_at=starts, ends_at=ends))
+        await s.execute(update(ClinicSession).where(ClinicSession.id == cs.id)
+                        .values(starts_at=starts, ends_at=ends, session_on=local.date()))
         await s.commit()
-    monkeypatch.setattr(get_settings(), "release_draw_seconds", 0.3)
-    monkeypatch.setattr(get_settings(), "release_draw_spread_seconds", 0.1)
     [(_, _, headers)] = await patients(1)
     answer = await book(client, headers, cs.id)
-    assert answer.status_code == 201
-    assert one_statement == [None]  # the draw's order is kept by the usual way
-    assert await count(db, DrawEntry) == 1  # the patient's ticket in the draw
+    assert answer.status_code == 201 and answer.json()["session_on"] == local.date().isoformat()
+    assert said == (["booked"] if backend.name == "postgresql" else [])
+
+
+async def test_an_unexpected_error_is_logged_and_the_usual_way_books(clinic, backend, one_statement, monkeypatch,
+                                                                     caplog):
+    if backend.name != "postgresql":
+        pytest.skip("the one-statement booking is a PostgreSQL function")
+    db, client, make, patients = clinic
+    cs, _ = await make(places=2)
+    [(_, _, headers)] = await patients(1)
+    real = own_booking.book_many
+    monkeypatch.setattr(own_booking, "book_many", lambda driver, qs, **kw: real(driver, qs, zone="Mars/Olympus_Mons"))
+    monkeypatch.setattr(own_booking, "_last_logged", -own_booking.ERROR_LOG_SECONDS)
+    with caplog.at_level(logging.ERROR, logger="zhiyi.scheduling"):
+        answer = await book(client, headers, cs.id)
+    assert answer.status_code == 201 and one_statement == [None]
+    assert "time zone" in caplog.text and "22023" in caplog.text  # the database's own words
+    assert await count(db, Booking) == 1
+
+
+@pytest.mark.parametrize("since", [0.5, 1.5], ids=["window", "spread"])
+async def test_during_a_release_draw_the_booking_goes_the_usual_way(clinic, backend, one_statement, said, monkeypatch,
+                                                                    since):
+    """Window 1 s, spread 1 s: asked 0.5 s after the release the request enters the draw; 1.5 s after,
+    it waits until the draw has been served. Either way the usual path keeps the draw's order."""
+    if backend.name != "postgresql":
+        pytest.skip("the one-statement booking is a PostgreSQL function")
+    db, client, make, patients = clinic
+    cs, _ = await make(places=2)
+    async with db.sessionmaker() as s:
+        await s.execute(text("UPDATE clinic_session SET release_at = :at WHERE id = :id"),
+                        {"at": clock.now() - dt.timedelta(seconds=since), "id": cs.id})
+        await s.commit()
+    monkeypatch.setattr(get_settings(), "release_draw_seconds", 1.0)
+    monkeypatch.setattr(get_settings(), "release_draw_spread_seconds", 1.0)
+    (_, _, h1), (_, _, h2) = await patients(2)
+    first = asyncio.ensure_future(book(client, h1, cs.id))
+    for _ in range(200):
+        if said:
+            break
+        await asyncio.sleep(0.01)
+    assert len(said) == 1 and said[0].startswith("draw ") and own_booking.in_draw(cs.id)
+    second = asyncio.ensure_future(book(client, h2, cs.id))  # while the draw is on: not asked at all
+    answers = await asyncio.gather(first, second)
+    assert [a.status_code for a in answers] == [201, 201] and one_statement == [None, None]  # both the usual way
+    assert len(said) == 1
+    assert await count(db, DrawEntry) == (2 if since < 1.0 else 0)  # tickets only inside the window
+    own_booking._draws.clear()
 
 
 async def test_the_setting_turns_it_off(clinic, backend, one_statement, monkeypatch):

@@ -18,8 +18,16 @@ import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.util import greenlet_spawn
 
-BATCH_MAX = 64  # questions asked in one round trip at most
+# questions asked in one round trip at most: each booked question leaves one committed subtransaction
+# in the batch's transaction, and PostgreSQL caches 64 per backend (PGPROC_MAX_CACHED_SUBXIDS); past
+# that every other backend's snapshot must look subtransactions up, which slows the whole database
+BATCH_MAX = 64
 BATCHES_OUT = 2  # round trips under way at once per engine and kind of question (each on its own pooled connection)
+
+
+class NoAnswer(RuntimeError):
+    """A batched question left unanswered by a round trip that ended without answers."""
+
 
 RoundTrip = Callable[[list[tuple]], Awaitable[list]]
 
@@ -69,7 +77,7 @@ class Batcher:
             self.out -= 1
             for _, answer in batch:  # never left waiting, whatever went wrong above
                 if not answer.done():
-                    answer.set_exception(RuntimeError("the batched question got no answer"))
+                    answer.set_exception(NoAnswer("the batched question got no answer"))
 
 
 async def pool_round_trip(engine: AsyncEngine, ask_many: Callable[[asyncpg.Connection, list[tuple]], Awaitable[list]],

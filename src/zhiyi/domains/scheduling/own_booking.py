@@ -12,10 +12,12 @@ in one round trip with the bookings of other requests that came meanwhile (batch
   patient verified, not suspended after no-shows, without a booking in that department that day;
 - take the earliest free place no other booking holds; insert the booking, the audit row of the
   patient's access (core/audit.py) and the outbox event (core/outbox.py), as the usual path does;
-- store the answer (BookingRead) under the key, and return it.
+- store the answer (BookingRead) under the key, and return it;
+- a key that booked before (with the same request) gets its stored answer again, as the usual path
+  replays it (a retry in a rush is common: a phone that lost its answer).
 
 Anything else goes the usual way, undone, and the usual path explains it or waits for it: a key
-answered before or still being answered, a refusal the patient should hear by name, a place held
+used for another request, or still being answered after 50 ms of waiting, a refusal the patient should hear by name, a place held
 by a booking not yet committed, any error. "Full" (no place free at all, held ones included) is
 answered here, and the session is noted sold out (sold_out.py). Whom the patient may book for needs
 no database here: their own record (patients/policy.py); the rush lane checks that first.
@@ -23,26 +25,35 @@ no database here: their own record (patients/policy.py); the rush lane checks th
 
 from __future__ import annotations
 
-import datetime as dt
 import json
+import logging
+import time
 import uuid
+from typing import NamedTuple
 
 import asyncpg
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from zhiyi.core import ids, requestctx
+from zhiyi.core import clock, ids, requestctx
 from zhiyi.core.config import get_settings
 from zhiyi.core.policy import Actor
 from zhiyi.domains.scheduling import batches, sold_out
 
-_BOOK_MANY = (
-    "SELECT scheduling_book_own(q.account, q.key, q.hash, q.patient, q.session, q.now, q.draw, q.zone, q.booking, "
-    "q.event, q.audit, q.roles, q.request, q.client) "
-    "FROM unnest($1::uuid[], $2::varchar[], $3::varchar[], $4::uuid[], $5::uuid[], $6::timestamptz[], $7::float8[], "
-    "$8::text[], $9::uuid[], $10::uuid[], $11::uuid[], $12::varchar[], $13::varchar[], $14::varchar[]) WITH ORDINALITY "
-    "AS q(account, key, hash, patient, session, now, draw, zone, booking, event, audit, roles, request, client, n) "
-    "ORDER BY q.n")
+_BOOK_MANY = (  # $1-$11: one array element per question; the time, the draw and the zone: one for the batch
+    "SELECT scheduling_book_own(q.account, q.key, q.hash, q.patient, q.session, $12, $13, $14, q.booking, q.event, "
+    "q.audit, q.roles, q.request, q.client) "
+    "FROM unnest($1::uuid[], $2::varchar[], $3::varchar[], $4::uuid[], $5::uuid[], $6::uuid[], $7::uuid[], "
+    "$8::uuid[], $9::varchar[], $10::varchar[], $11::varchar[]) WITH ORDINALITY "
+    "AS q(account, key, hash, patient, session, booking, event, audit, roles, request, client, n) ORDER BY q.n")
+
+
+REPLAY = "replay "
+ERROR_LOG_SECONDS = 10.0
+MAX_DRAWS = 10_000  # sessions whose draw is on (a day's releases); beyond this the memo starts afresh
+_draws: dict[uuid.UUID, float] = {}  # session -> epoch second its release's draw ends
+_last_logged = -ERROR_LOG_SECONDS
+log = logging.getLogger("zhiyi.scheduling")
 
 
 def on(engine: AsyncEngine) -> bool:
@@ -55,28 +66,64 @@ def draw_seconds() -> float:
     return s.release_draw_seconds + s.release_draw_spread_seconds if s.release_draw_seconds > 0 else 0.0
 
 
-async def book(engine: AsyncEngine, *, actor: Actor, key: str, request_hash: str, session_id: uuid.UUID,
-               now: dt.datetime) -> dict | str | None:
-    """The booking's answer (BookingRead's JSON data), 'full', or None: book the usual way. For a
-    patient's own online booking of `session_id`; asked before the request holds a connection."""
-    question = (actor.account_id, key, request_hash, actor.patient_id, session_id, now, draw_seconds(),
-                get_settings().timezone, ids.new_id(), ids.new_id(), ids.new_id(), ",".join(sorted(actor.roles)),
-                requestctx.request_id.get(), requestctx.client_addr.get())
+class Booked(NamedTuple):
+    answer: dict  # BookingRead's JSON data
+    replayed: bool  # the stored answer of an earlier request with this key
+
+
+async def book(engine: AsyncEngine, *, actor: Actor, key: str, request_hash: str,
+               session_id: uuid.UUID) -> Booked | str | None:
+    """The booking (made now, or by an earlier request with this key), 'full', or None: book the usual
+    way. For a patient's own online booking of `session_id`; asked before the request holds a connection."""
+    if in_draw(session_id):
+        return None
+    question = (actor.account_id, key, request_hash, actor.patient_id, session_id, ids.new_id(), ids.new_id(),
+                ids.new_id(), ",".join(sorted(actor.roles)), requestctx.request_id.get(), requestctx.client_addr.get())
     try:
         outcome = await _batcher(engine).ask(question)
-    except (asyncpg.InterfaceError, asyncpg.PostgresError, OSError, DBAPIError):
+    except (asyncpg.InterfaceError, asyncpg.PostgresError, OSError, DBAPIError, batches.NoAnswer):
         return None  # the usual path meets the same trouble and handles it as it does (a key kept is replayed)
     if outcome.startswith("{"):
-        return json.loads(outcome)
+        return Booked(json.loads(outcome), replayed=False)
+    if outcome.startswith(REPLAY):
+        return Booked(json.loads(outcome[len(REPLAY):]), replayed=True)
     if outcome == "full":
         sold_out.note(session_id)
         return "full"
-    return None  # 'usual', 'busy'
+    if outcome.startswith("draw "):
+        if len(_draws) >= MAX_DRAWS:
+            _draws.clear()
+        _draws[session_id] = float(outcome[5:])
+    elif outcome.startswith("error "):
+        _log_error(outcome[6:])
+    return None  # 'usual', 'busy', 'draw ..', 'error ..'
 
 
-async def book_many(driver: asyncpg.Connection, questions: list[tuple]) -> list[str]:
-    """One batch's bookings in one round trip on a driver connection: their outcomes, in order."""
-    rows = await driver.fetch(_BOOK_MANY, *[list(column) for column in zip(*questions, strict=True)])
+def in_draw(session_id: uuid.UUID) -> bool:
+    """This session's release draw is still on (the function said so): book the usual way, unasked."""
+    ends = _draws.get(session_id)
+    if ends is None:
+        return False
+    if ends > clock.now().timestamp():
+        return True
+    del _draws[session_id]
+    return False
+
+
+def _log_error(error: str) -> None:
+    global _last_logged
+    at = time.monotonic()
+    if at - _last_logged >= ERROR_LOG_SECONDS:  # one line a while, not one per booking of a rush
+        _last_logged = at
+        log.error("own booking in one statement failed; booking the usual way: %s", error)
+
+
+async def book_many(driver: asyncpg.Connection, questions: list[tuple], *, draw: float | None = None,
+                    zone: str | None = None) -> list[str]:
+    """One batch's bookings in one round trip on a driver connection: their outcomes, in order. The
+    time is taken as the batch goes out (a question may have waited for the round trips before it)."""
+    rows = await driver.fetch(_BOOK_MANY, *[list(column) for column in zip(*questions, strict=True)], clock.now(),
+                              draw_seconds() if draw is None else draw, zone or get_settings().timezone)
     return [row[0] for row in rows]
 
 

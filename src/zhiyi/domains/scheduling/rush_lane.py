@@ -14,11 +14,12 @@ access log still apply), takes the one request it knows:
 by a patient for themself, with a well-formed Idempotency-Key and a valid access token, on
 PostgreSQL. It counts the request against the patient's booking limit and, for a session this
 process saw sold out, asks the short question; otherwise it books in one statement. It answers
-"full" with the same 409 `slot_full` body the route would, and "booked" with the same 201 body.
-Everything else (a key answered before, a refusal the patient should hear by name, a place given
-back or held by another booking, a stopped session, the release's draw) goes on to the framework's
-route unchanged, body and all, which books the usual way. The route's own checks of token, key, body
-and whom one may book for come first here too, and what it cannot check it leaves to the route.
+"full" with the same 409 `slot_full` body the route would, and "booked" (or the replay of a key
+that booked) with the same 201 body. Everything else (a key answered otherwise, a refusal the
+patient should hear by name, a place given back or held by another booking, a stopped session, the
+release's draw) goes on to the framework's route unchanged, body and all, which books the usual way.
+The route's own checks of token, key, body and whom one may book for come first here too, and what
+it cannot check it leaves to the route.
 The short question does not look at the patient's verification, suspension or real-name clash:
 "full" is true for them too, where the route would name that reason first.
 """
@@ -124,14 +125,16 @@ class RushLane:
             else:
                 answer = await own_booking.book(self.engine, actor=actor, key=key,
                                                 request_hash=idempotency.request_hash(fingerprint),
-                                                session_id=asked.session_id, now=clock.now())
+                                                session_id=asked.session_id)
         except PoolTimeout:  # outside the framework's handlers: the same answer as theirs
             return busy_response(request)
         if answer == "full":
             return domain_response(request, SlotFull())
         if answer is None:
             return None
+        if answer.replayed:
+            return JSONResponse(answer.answer, status_code=201, headers={"Idempotent-Replayed": "true"})
         worker = getattr(scope["app"].state, "worker", None)
         if worker is not None:  # its booking event is in the outbox (the route's commit wakes it the same way)
             worker.wake()
-        return JSONResponse(answer, status_code=201)
+        return JSONResponse(answer.answer, status_code=201)

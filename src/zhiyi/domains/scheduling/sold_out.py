@@ -86,7 +86,7 @@ async def refuse(engine: AsyncEngine, *, account_id: uuid.UUID, key: str, reques
         return False
     try:
         outcome = await _batcher(engine).ask((account_id, key, idempotency.request_hash(request), session_id, now))
-    except (asyncpg.InterfaceError, asyncpg.PostgresError, OSError, DBAPIError):
+    except (asyncpg.InterfaceError, asyncpg.PostgresError, OSError, DBAPIError, batches.NoAnswer):
         return False  # the usual path meets the same trouble and handles it as it does
     if outcome == "ask_again":
         forget(session_id)

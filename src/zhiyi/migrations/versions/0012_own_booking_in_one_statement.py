@@ -17,13 +17,16 @@ depends_on = None
 # earliest free place, insert the booking, its audit row and its outbox event, store the answer under
 # the key. Each question in its own subtransaction (the batch's other questions are unaffected by
 # one's failure). Whatever the usual path would explain or wait for (a key used before or in use, an
-# unknown or unverified patient, a suspension, the real-name rule, a session not open, not released,
-# over or still in its release's draw, a place held by an uncommitted booking, any error) is undone
-# and answered 'usual' or 'busy' (a lock waited for 50 ms): the request then books the usual way.
+# unknown or unverified patient, a suspension, the real-name rule, a session not open, not released
+# or over, a place held by an uncommitted booking) is undone and answered 'usual' or 'busy' (a lock
+# waited for 10 ms: one waiting question holds up the rest of its batch, so it waits briefly); 'draw'
+# and the epoch second its release's draw ends (until then the usual path keeps the draw's order);
+# 'error', the SQLSTATE and message of anything unexpected: the request then books the usual way.
 # 'full': no place free at all (held ones included), as scheduling_ask_sold_out says it, claim undone.
-# Booked: the answer's JSON (BookingRead), also stored under the key.
+# Booked: the answer's JSON (BookingRead), also stored under the key. A key that booked before with the
+# same request: 'replay ' and the stored answer (as the usual path replays it).
 # Change together with service.book_slot, repository.booking_target / take_place_or_sold_out and
-# core/audit.py, core/outbox.py (tests/scheduling/test_own_booking.py holds the two paths to each other).
+# core/audit.py, core/outbox.py (tests/domains/scheduling/test_own_booking.py holds the two paths to each other).
 # A time as the API's JSON has it (Pydantic's: UTC, "Z", microseconds only when there are any).
 JSON_TIME = r"""
 CREATE OR REPLACE FUNCTION scheduling_json_time(t timestamptz) RETURNS text LANGUAGE sql IMMUTABLE AS $$
@@ -42,27 +45,36 @@ DECLARE
     target record;
     taken record;
     day date;
-    body json;
+    body text;
     outcome text := 'usual';
 BEGIN
-    PERFORM set_config('lock_timeout', '50ms', true);
+    PERFORM set_config('lock_timeout', '10ms', true);
     BEGIN
         INSERT INTO idempotency_record (account_id, key, request_hash, status_code, response, created_at)
         VALUES (p_account, p_key, p_hash, 0, '{}'::json, p_now)
         ON CONFLICT (account_id, key) DO NOTHING;
-        IF NOT FOUND THEN
+        IF NOT FOUND THEN  -- answered before (a request with this key still being answered was waited for)
+            SELECT r.response::text INTO body FROM idempotency_record r
+            WHERE r.account_id = p_account AND r.key = p_key AND r.request_hash = p_hash AND r.status_code = 201;
+            IF FOUND THEN
+                RETURN 'replay ' || body;
+            END IF;
             RAISE EXCEPTION USING ERRCODE = 'ZY000';
         END IF;
-        SELECT cs.id, cs.practitioner_id, cs.department_id, cs.campus_id INTO target
+        SELECT cs.id, cs.practitioner_id, cs.department_id, cs.campus_id,
+               cs.release_at + make_interval(secs => p_draw_seconds) AS draw_ends INTO target
         FROM clinic_session cs JOIN patient p ON p.id = p_patient
-        WHERE cs.id = p_session AND cs.status = 'open' AND cs.ends_at > p_now
-          AND cs.release_at + make_interval(secs => p_draw_seconds) <= p_now
+        WHERE cs.id = p_session AND cs.status = 'open' AND cs.ends_at > p_now AND cs.release_at <= p_now
           AND p.verified_at IS NOT NULL
           AND NOT EXISTS (SELECT 1 FROM booking b WHERE b.patient_id = p_patient
                           AND b.department_id = cs.department_id AND b.session_on = cs.session_on
                           AND b.status IN ('booked', 'checked_in'))
           AND NOT EXISTS (SELECT 1 FROM booking_suspension s WHERE s.patient_id = p_patient AND s.ends_at > p_now);
         IF NOT FOUND THEN
+            RAISE EXCEPTION USING ERRCODE = 'ZY000';
+        END IF;
+        IF target.draw_ends > p_now THEN  -- the release's draw is on: its order is the usual path's
+            outcome := 'draw ' || extract(epoch FROM target.draw_ends)::text;
             RAISE EXCEPTION USING ERRCODE = 'ZY000';
         END IF;
         UPDATE slot SET booked = booked + 1
@@ -101,17 +113,17 @@ BEGIN
             'patient_id', p_patient::text, 'department_id', target.department_id::text,
             'practitioner_id', target.practitioner_id::text, 'campus_id', target.campus_id::text,
             'starts_at', scheduling_json_time(taken.starts_at), 'ends_at', scheduling_json_time(taken.ends_at),
-            'session_on', to_char(day, 'YYYY-MM-DD'), 'status', 'booked', 'channel', 'online');
-        UPDATE idempotency_record SET status_code = 201, response = body
+            'session_on', to_char(day, 'YYYY-MM-DD'), 'status', 'booked', 'channel', 'online')::text;
+        UPDATE idempotency_record SET status_code = 201, response = body::json
         WHERE account_id = p_account AND key = p_key;
-        RETURN body::text;
+        RETURN body;
     EXCEPTION
         WHEN SQLSTATE 'ZY000' THEN
             NULL;
         WHEN lock_not_available THEN
             outcome := 'busy';
-        WHEN OTHERS THEN
-            outcome := 'usual';
+        WHEN OTHERS THEN  -- told, not hidden: the caller logs it and books the usual way
+            outcome := 'error ' || SQLSTATE || ' ' || SQLERRM;
     END;
     RETURN outcome;
 END
