@@ -23,6 +23,7 @@ from zhiyi.demo import seed as demo_seed
 from zhiyi.domains import registry
 from zhiyi.domains.identity import service as identity
 from zhiyi.domains.triage import cli as triage_cli
+from zhiyi.http import protocol
 
 app = typer.Typer(help="Zhiyi (智医) smart-hospital platform", no_args_is_help=True)
 users = typer.Typer(help="Manage accounts", no_args_is_help=True)
@@ -103,7 +104,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1, db: DbOpt
     if workers > 1 and settings.in_process_worker:
         console.print("[yellow]Several workers: run `zhiyi worker` too, or each worker drains the outbox.[/yellow]")
     uvicorn.run("zhiyi.app:production_app", factory=True, host=host, port=port, workers=workers, reload=reload,
-                access_log=False, proxy_headers=True,
+                access_log=False, proxy_headers=True, http=protocol.NAME,
                 forwarded_allow_ips=settings.forwarded_allow_ips)
 
 

@@ -135,3 +135,20 @@ async def test_a_commit_during_a_pass_that_found_nothing_is_not_forgotten(db, mo
     finally:
         await worker.stop()
     assert seen == ["mid-pass"]  # within 5 s, not the 30 s idle interval
+
+
+async def test_unheard_events_are_delivered_in_batches_beside_the_heard_ones(session):
+    """Events nobody listens to are delivered by one statement per pass (up to `limit`), and do not
+    crowd out the events someone listens to."""
+    seen.clear()
+    for i in range(5):
+        await outbox.publish(session, "test.nobody_listens", {"i": i})
+    await outbox.publish(session, "test.thing_happened", {"name": "heard"})
+    await session.commit()
+    assert await outbox.deliver_pending(session, limit=3) == 3 + 1  # three unheard, and the heard one
+    assert seen == ["heard"]
+    assert await outbox.deliver_pending(session, limit=3) == 2
+    assert await outbox.deliver_pending(session, limit=3) == 0
+    await session.commit()
+    pending = await session.scalars(select(OutboxEvent).where(OutboxEvent.delivered_at.is_(None)))
+    assert pending.all() == []

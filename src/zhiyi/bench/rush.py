@@ -290,7 +290,8 @@ def run(opts: Options, log=print) -> dict:
         log(f"starting the server: {opts.workers} workers on port {port}")
         server = Server(url, secret=SECRET, workers=opts.workers, port=port, draw_seconds=opts.draw_seconds,
                         hold_minutes=opts.hold_minutes, sweep_seconds=opts.sweep_seconds,
-                        **({"app": "zhiyi.bench.bare:make_app"} if opts.bare else {}))
+                        # the bare calibration runs on uvicorn as it comes: what the framework alone reaches
+                        **({"app": "zhiyi.bench.bare:make_app", "http": None} if opts.bare else {}))
         server.start()
         base = server.base_url
         try:

@@ -15,13 +15,15 @@ from collections.abc import Callable
 import httpx
 
 from zhiyi.bench import cpu
+from zhiyi.http import protocol
 
 POOL_PER_WORKER = 10
 
 
 class Server:
     def __init__(self, url: str, *, secret: str, workers: int, port: int, draw_seconds: float = 0.0,
-                 hold_minutes: int = 15, sweep_seconds: float = 15.0, app: str = "zhiyi.app:production_app") -> None:
+                 hold_minutes: int = 15, sweep_seconds: float = 15.0, app: str = "zhiyi.app:production_app",
+                 http: str | None = protocol.NAME) -> None:
         self.port = port
         # hold_minutes: how long a freed place is held for the first in line; sweep_seconds: how often
         # every worker expires holds that ran out and offers places on sale beside a waiting line
@@ -32,6 +34,8 @@ class Server:
         # app: the factory to serve (`zhiyi.bench.bare:make_app` for the calibration of --bare)
         self.cmd = [sys.executable, "-m", "uvicorn", app, "--factory", "--host", "127.0.0.1",
                     "--port", str(port), "--workers", str(workers), "--no-access-log", "--log-level", "warning"]
+        if http:  # the HTTP protocol `zhiyi serve` runs (None: uvicorn's own)
+            self.cmd += ["--http", http]
         self.proc: subprocess.Popen | None = None
 
     @property
