@@ -39,7 +39,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         for route in app.router.routes:  # FastAPI's route tables, built at the first match
             route.matches(_WARM_UP)
         if settings.db_pool_open_at_start:
-            await db.open_pool()
+            await db.open_pool(prepare=registry.prepare)
         if settings.in_process_worker:
             worker = outbox.Worker(db.sessionmaker)
             worker.start()

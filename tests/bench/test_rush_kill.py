@@ -14,8 +14,8 @@ def test_a_killed_server_loses_and_doubles_nothing(backend, tmp_path):
     db = backend.url if backend.name == "postgresql" else f"sqlite:///{tmp_path / 'kill.db'}"
     lines: list[str] = []
     # nobody waits and cancellations come at once (the waiting list: test_rush_waitlist.py), so every
-    # place freed during the rush is sold again
-    result = rush.run(rush.Options(db=db, clients=20, doctors=2, slots=10, patients=100, lead_s=0.0,
+    # place freed during the rush is sold again; 400 patients for 20 places, so that the rush outlasts the kill
+    result = rush.run(rush.Options(db=db, clients=20, doctors=2, slots=10, patients=400, lead_s=0.0,
                                    trivial_requests=200, kill_at=0.2, waitlist_rate=0.0, cancel_after_s=0.0),
                       log=lines.append)
     assert result["restarts"] == 1, lines

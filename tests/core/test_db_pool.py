@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import pytest
 
 from tests.conftest import make_settings
 from zhiyi.app import create_app
+from zhiyi.core import migrate
 from zhiyi.core.config import Settings
 from zhiyi.core.db import Database
+from zhiyi.domains import registry
+from zhiyi.domains.scheduling import own_booking, sold_out
 
 
 async def test_the_app_opens_its_pool_before_it_serves(fresh_db_url):
@@ -55,5 +59,38 @@ async def test_it_opens_as_many_as_the_pool_keeps(fresh_db_url, size, backend):
         opened = await db.open_pool()
         assert opened == db.engine.pool.size() == db.engine.pool.checkedin()
         assert opened == (1 if backend.name == "sqlite" else size)  # SQLite's pool is one connection
+    finally:
+        await db.dispose()
+
+
+async def test_statements_asked_on_the_driver_are_prepared_on_every_connection(fresh_db_url, backend, caplog):
+    """PostgreSQL: the batched statements (registry.PREPARED) are in each pooled connection's statement
+    cache before the process serves; a failure to prepare is logged and leaves the pool open."""
+    await asyncio.to_thread(migrate.upgrade, fresh_db_url)
+    db = Database(make_settings(fresh_db_url).model_copy(update={"db_pool_size": 2}))
+    prepared_on: list[int] = []
+
+    async def prepare(driver):
+        await registry.prepare(driver)
+        prepared_on.append(id(driver))
+
+    try:
+        assert await db.open_pool(prepare=prepare) == (2 if backend.name == "postgresql" else 1)
+        if backend.name != "postgresql":
+            assert prepared_on == []  # statements on the driver are PostgreSQL's
+            return
+        assert len(set(prepared_on)) == 2
+        async with db.engine.connect() as conn:
+            driver = (await conn.get_raw_connection()).driver_connection
+            cached = {row[0] for row in await driver.fetch("SELECT statement FROM pg_prepared_statements")}
+        assert {own_booking._BOOK_MANY, sold_out._ASK_MANY} <= cached
+
+        async def broken(driver):
+            raise RuntimeError("no such function")
+
+        with caplog.at_level(logging.WARNING, logger="zhiyi.db"):
+            await db.open_pool(prepare=broken)
+        assert any(r.getMessage() == "statements not prepared at start" for r in caplog.records)
+        assert db.engine.pool.checkedout() == 0
     finally:
         await db.dispose()

@@ -10,7 +10,9 @@ import datetime as dt
 import logging
 import uuid
 from collections import deque
+from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
+from typing import Any
 
 from sqlalchemy import DateTime, Executable, MetaData, TypeDecorator, Uuid, event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -181,11 +183,12 @@ class Database:
         self.engine = make_engine(settings)
         self.sessionmaker = make_sessionmaker(self.engine)
 
-    async def open_pool(self, timeout: float = 10.0) -> int:
+    async def open_pool(self, timeout: float = 10.0, prepare: Callable[[Any], Awaitable[None]] | None = None) -> int:
         """Makes the pool's connections now, before the process serves: at a release instant the first
         thousand requests then wait for no connection to be made (each a TCP connect, a login and the
-        driver's type set-up). A database that does not answer is logged and left to the first requests,
-        as without this. Returns the connections opened."""
+        driver's type set-up). `prepare(driver_connection)` runs on each of them (PostgreSQL: statements
+        asked straight on the driver). A database that does not answer is logged and left to the first
+        requests, as without this. Returns the connections opened."""
         size = self.engine.pool.size()
         tries = [asyncio.ensure_future(self.engine.connect().start()) for _ in range(size)]
         done, pending = await asyncio.wait(tries, timeout=timeout)
@@ -196,6 +199,11 @@ class Database:
             done |= finished
         opened = [t.result() for t in done if not t.cancelled() and t.exception() is None]
         for conn in opened:
+            if prepare is not None and self.engine.dialect.name == "postgresql":
+                try:
+                    await prepare((await conn.get_raw_connection()).driver_connection)
+                except Exception as exc:  # left to the first requests, as without this
+                    _log.warning("statements not prepared at start", extra={"error": type(exc).__name__})
             await conn.close()  # back to the pool, which keeps up to its size open
         failed = [t.exception() for t in done if not t.cancelled() and t.exception() is not None]
         if pending or failed:

@@ -26,7 +26,9 @@ from zhiyi.domains.queueing import web as queueing_web
 from zhiyi.domains.scheduling import api as scheduling_api
 from zhiyi.domains.scheduling import jobs as scheduling_jobs  # noqa: F401  (periodic jobs, run by workers)
 from zhiyi.domains.scheduling import models as scheduling_models  # noqa: F401
+from zhiyi.domains.scheduling import own_booking as scheduling_own_booking
 from zhiyi.domains.scheduling import rush_lane as scheduling_rush_lane
+from zhiyi.domains.scheduling import sold_out as scheduling_sold_out
 from zhiyi.domains.scheduling import waitlist_web as scheduling_waitlist_web
 from zhiyi.domains.scheduling import web as scheduling_web
 from zhiyi.domains.triage import api as triage_api
@@ -42,6 +44,9 @@ WEB_ROUTERS = [identity_web.router, patients_web.router, scheduling_web.router, 
                queueing_web.router, preconsult_web.router, triage_web.router]
 # pure-ASGI layers just inside the edge middleware, each answering one hot request before the framework
 LANES = [scheduling_rush_lane.RushLane]
+# PostgreSQL statements asked straight on the driver, prepared on each pooled connection as the pool opens
+# (a first use at a release instant costs a parse, a plan and the driver's type look-ups per connection)
+PREPARED = [scheduling_sold_out.prepare, scheduling_own_booking.prepare]
 POLICIES = [patients_policy.install, queueing_policy.install, preconsult_policy.install, triage_policy.install]
 # offered on the home pages (web/shortcuts.py)
 SHORTCUTS = [queueing_web.arrival_shortcuts, scheduling_web.book_again_shortcuts, triage_web.triage_shortcuts]
@@ -50,6 +55,12 @@ SHORTCUTS = [queueing_web.arrival_shortcuts, scheduling_web.book_again_shortcuts
 def install_policies() -> None:
     for install in POLICIES:
         install()
+
+
+async def prepare(driver) -> None:
+    """Prepares the statements of PREPARED on one PostgreSQL driver connection."""
+    for statements in PREPARED:
+        await statements(driver)
 
 
 def install_shortcuts() -> None:

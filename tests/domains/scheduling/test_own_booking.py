@@ -205,12 +205,39 @@ async def test_a_place_held_by_a_booking_not_yet_committed_goes_the_usual_way(cl
                 break
             await asyncio.sleep(0.01)
         assert one_statement == [None] and not pending.done()  # on the usual way, which waits for the holder
-        assert said == ["usual"]  # the held place was skipped, not waited for ('busy')
+        assert said == ["held"] * own_booking.HELD_ASKS  # skipped, not waited for ('busy'), and asked again
     finally:
         await s1.rollback()  # the other booking rolled back: the place is to be had
         await other.__aexit__(None, None, None)
     answer = await pending
     assert answer.status_code == 201 and answer.json()["slot_id"] == str(slots[0].id)
+
+
+async def test_a_place_given_up_by_its_holder_meanwhile_is_booked_when_asked_again(clinic, backend, one_statement,
+                                                                                   said, monkeypatch):
+    if backend.name != "postgresql":
+        pytest.skip("row locks: PostgreSQL")
+    db, client, make, patients = clinic
+    cs, slots = await make(places=1)
+    [(_, _, headers)] = await patients(1)
+    other = db.sessionmaker()
+    s1 = await other.__aenter__()
+    await s1.execute(text("SELECT id FROM slot WHERE id = :s FOR UPDATE"), {"s": slots[0].id})  # another booking holds it
+    spy = own_booking.book_many
+
+    async def holder_rolls_back_after_the_first_ask(driver, questions, **kw):
+        got = await spy(driver, questions, **kw)
+        if s1.in_transaction():
+            await s1.rollback()  # the other booking failed meanwhile
+        return got
+
+    monkeypatch.setattr(own_booking, "book_many", holder_rolls_back_after_the_first_ask)
+    try:
+        answer = await book(client, headers, cs.id)
+    finally:
+        await other.__aexit__(None, None, None)
+    assert answer.status_code == 201 and answer.json()["slot_id"] == str(slots[0].id)
+    assert said == ["held", "booked"] and one_statement[0].answer == answer.json()  # booked by the one statement
 
 
 async def test_concurrent_own_bookings_share_round_trips_and_never_overbook(clinic, backend, one_statement, monkeypatch):

@@ -17,10 +17,11 @@ in one round trip with the bookings of other requests that came meanwhile (batch
   replays it (a retry in a rush is common: a phone that lost its answer).
 
 Anything else goes the usual way, undone, and the usual path explains it or waits for it: a key
-used for another request, or still being answered after 50 ms of waiting, a refusal the patient should hear by name, a place held
-by a booking not yet committed, any error. "Full" (no place free at all, held ones included) is
-answered here, and the session is noted sold out (sold_out.py). Whom the patient may book for needs
-no database here: their own record (patients/policy.py); the rush lane checks that first.
+used for another request, or still being answered after 10 ms of waiting, a refusal the patient
+should hear by name, a place still held by a booking not yet committed after asking three times (in
+later batches), any error. "Full" (no place free at all, held ones included) is answered here, and
+the session is noted sold out (sold_out.py). Whom the patient may book for needs no database here:
+their own record (patients/policy.py); the rush lane checks that first.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from zhiyi.core.config import get_settings
 from zhiyi.core.policy import Actor
 from zhiyi.domains.scheduling import batches, sold_out
 
+QUESTION_FIELDS = 11
 _BOOK_MANY = (  # $1-$11: one array element per question; the time, the draw and the zone: one for the batch
     "SELECT scheduling_book_own(q.account, q.key, q.hash, q.patient, q.session, $12, $13, $14, q.booking, q.event, "
     "q.audit, q.roles, q.request, q.client) "
@@ -50,6 +52,10 @@ _BOOK_MANY = (  # $1-$11: one array element per question; the time, the draw and
 
 REPLAY = "replay "
 ERROR_LOG_SECONDS = 10.0
+# the last free places of a session held by bookings of other batches not yet committed: asked again
+# (in a later batch, by when those have mostly committed, so the place is taken or the session is full),
+# at most this often, before the usual way waits for them on a connection of its own
+HELD_ASKS = 3
 MAX_DRAWS = 10_000  # sessions whose draw is on (a day's releases); beyond this the memo starts afresh
 _draws: dict[uuid.UUID, float] = {}  # session -> epoch second its release's draw ends
 _last_logged = -ERROR_LOG_SECONDS
@@ -80,7 +86,10 @@ async def book(engine: AsyncEngine, *, actor: Actor, key: str, request_hash: str
     question = (actor.account_id, key, request_hash, actor.patient_id, session_id, ids.new_id(), ids.new_id(),
                 ids.new_id(), ",".join(sorted(actor.roles)), requestctx.request_id.get(), requestctx.client_addr.get())
     try:
-        outcome = await _batcher(engine).ask(question)
+        for _ in range(HELD_ASKS):
+            outcome = await _batcher(engine).ask(question)
+            if outcome != "held":
+                break
     except (asyncpg.InterfaceError, asyncpg.PostgresError, OSError, DBAPIError, batches.NoAnswer):
         return None  # the usual path meets the same trouble and handles it as it does (a key kept is replayed)
     if outcome.startswith("{"):
@@ -96,7 +105,7 @@ async def book(engine: AsyncEngine, *, actor: Actor, key: str, request_hash: str
         _draws[session_id] = float(outcome[5:])
     elif outcome.startswith("error "):
         _log_error(outcome[6:])
-    return None  # 'usual', 'busy', 'draw ..', 'error ..'
+    return None  # 'usual', 'busy', 'held' (still, after HELD_ASKS), 'draw ..', 'error ..'
 
 
 def in_draw(session_id: uuid.UUID) -> bool:
@@ -122,9 +131,15 @@ async def book_many(driver: asyncpg.Connection, questions: list[tuple], *, draw:
                     zone: str | None = None) -> list[str]:
     """One batch's bookings in one round trip on a driver connection: their outcomes, in order. The
     time is taken as the batch goes out (a question may have waited for the round trips before it)."""
-    rows = await driver.fetch(_BOOK_MANY, *[list(column) for column in zip(*questions, strict=True)], clock.now(),
+    columns = [list(column) for column in zip(*questions, strict=True)] or [[]] * QUESTION_FIELDS
+    rows = await driver.fetch(_BOOK_MANY, *columns, clock.now(),
                               draw_seconds() if draw is None else draw, zone or get_settings().timezone)
     return [row[0] for row in rows]
+
+
+async def prepare(driver: asyncpg.Connection) -> None:
+    """The batched statement, prepared on this connection (an empty batch: no function called)."""
+    await book_many(driver, [], draw=0.0, zone="UTC")
 
 
 async def _pool_round_trip(engine: AsyncEngine, questions: list[tuple]) -> list[str]:

@@ -46,6 +46,7 @@ _hints: dict[uuid.UUID, float] = {}  # session -> monotonic time the hint lapses
 # migrations 0010 and 0011: claims the key (waiting at most 50 ms for a request with the same key),
 # reads the session, undoes the claim, each question in its own subtransaction (so none holds a
 # claim while the next is asked); the questions of a batch in one round trip, answers in their order
+QUESTION_FIELDS = 5  # account, key, request hash, session, now
 _ASK_MANY = ("SELECT scheduling_ask_sold_out(q.account, q.key, q.hash, q.session, q.now) "
             "FROM unnest($1::uuid[], $2::varchar[], $3::varchar[], $4::uuid[], $5::timestamptz[]) WITH ORDINALITY "
             "AS q(account, key, hash, session, now, n) ORDER BY q.n")
@@ -97,8 +98,14 @@ async def refuse(engine: AsyncEngine, *, account_id: uuid.UUID, key: str, reques
 
 async def ask_many(driver: asyncpg.Connection, questions: list[tuple]) -> list[str | None]:
     """One batch's questions in one round trip on a driver connection: their outcomes, in order."""
-    rows = await driver.fetch(_ASK_MANY, *[list(column) for column in zip(*questions, strict=True)])
+    columns = [list(column) for column in zip(*questions, strict=True)] or [[]] * QUESTION_FIELDS
+    rows = await driver.fetch(_ASK_MANY, *columns)
     return [row[0] for row in rows]
+
+
+async def prepare(driver: asyncpg.Connection) -> None:
+    """The batched statement, prepared on this connection (an empty batch: no function called)."""
+    await ask_many(driver, [])
 
 
 async def _pool_round_trip(engine: AsyncEngine, questions: list[tuple]) -> list[str | None]:

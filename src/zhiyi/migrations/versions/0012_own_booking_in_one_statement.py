@@ -22,7 +22,8 @@ depends_on = None
 # waited for 10 ms: one waiting question holds up the rest of its batch, so it waits briefly); 'draw'
 # and the epoch second its release's draw ends (until then the usual path keeps the draw's order);
 # 'error', the SQLSTATE and message of anything unexpected: the request then books the usual way.
-# 'full': no place free at all (held ones included), as scheduling_ask_sold_out says it, claim undone.
+# 'full': no place free at all (held ones included), as scheduling_ask_sold_out says it, claim undone;
+# 'held': the free places are all held by bookings not yet committed (asked again, see own_booking.py).
 # Booked: the answer's JSON (BookingRead), also stored under the key. A key that booked before with the
 # same request: 'replay ' and the stored answer (as the usual path replays it).
 # Change together with service.book_slot, repository.booking_target / take_place_or_sold_out and
@@ -83,11 +84,9 @@ BEGIN
                     ORDER BY f.starts_at, f.id LIMIT 1 FOR UPDATE SKIP LOCKED)
           AND booked < capacity
         RETURNING id, starts_at, ends_at INTO taken;
-        IF NOT FOUND THEN
-            IF NOT EXISTS (SELECT 1 FROM slot f WHERE f.session_id = p_session AND f.booked < f.capacity
-                           AND f.starts_at > p_now) THEN
-                outcome := 'full';
-            END IF;
+        IF NOT FOUND THEN  -- no free place nobody holds: none at all, or held by bookings not yet committed
+            outcome := CASE WHEN EXISTS (SELECT 1 FROM slot f WHERE f.session_id = p_session AND f.booked < f.capacity
+                                         AND f.starts_at > p_now) THEN 'held' ELSE 'full' END;
             RAISE EXCEPTION USING ERRCODE = 'ZY000';
         END IF;
         day := (taken.starts_at AT TIME ZONE p_zone)::date;
