@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 
 import pytest
@@ -16,7 +17,7 @@ from zhiyi.domains import registry
 from zhiyi.domains.scheduling import own_booking, sold_out
 
 
-async def test_the_app_opens_its_pool_before_it_serves(fresh_db_url):
+async def test_the_app_opens_its_pool_before_it_serves_and_freezes_what_it_made(fresh_db_url):
     settings = make_settings(fresh_db_url).model_copy(update={"db_pool_size": 3, "db_pool_open_at_start": True})
     db = Database(settings)
     app = create_app(settings, database=db)
@@ -25,6 +26,9 @@ async def test_the_app_opens_its_pool_before_it_serves(fresh_db_url):
         async with app.router.lifespan_context(app):
             size = db.engine.pool.size()
             assert db.engine.pool.checkedin() == size and db.engine.pool.checkedout() == 0  # all made, none held
+            # what it made to start is out of the garbage collector's way while it serves
+            assert gc.get_freeze_count() > 10_000
+        assert gc.get_freeze_count() == 0
     finally:
         await db.dispose()
 
