@@ -9,6 +9,7 @@ import asyncio
 import datetime as dt
 import logging
 import uuid
+from contextlib import asynccontextmanager
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -96,6 +97,29 @@ def said(monkeypatch):
 async def book(client, headers, session_id, *, key: str | None = None, **body):
     return await client.post(BOOKINGS, headers={**headers, "Idempotency-Key": key or uuid.uuid4().hex},
                              json={"session_id": str(session_id), **body})
+
+
+async def soon(seen: list) -> None:
+    """Until `seen` has something (at most 2 s)."""
+    for _ in range(200):
+        if seen:
+            return
+        await asyncio.sleep(0.01)
+
+
+@asynccontextmanager
+async def another_transaction(db, sql: str, params: dict):
+    """Another request's transaction that has run `sql` (holding its locks) and not committed yet;
+    it rolls back at the end, unless the test did that already."""
+    async with db.sessionmaker() as other:
+        await other.execute(text(sql), params)
+        try:
+            yield other
+        finally:
+            await other.rollback()
+
+
+HOLD_SLOT = "SELECT id FROM slot WHERE id = :s FOR UPDATE"  # another booking holds the place
 
 
 async def count(db, model, *where) -> int:
@@ -195,20 +219,12 @@ async def test_a_place_held_by_a_booking_not_yet_committed_goes_the_usual_way(cl
     db, client, make, patients = clinic
     cs, slots = await make(places=1)
     [(_, _, headers)] = await patients(1)
-    other = db.sessionmaker()
-    s1 = await other.__aenter__()
-    await s1.execute(text("SELECT id FROM slot WHERE id = :s FOR UPDATE"), {"s": slots[0].id})  # another booking holds it
-    try:
+    async with another_transaction(db, HOLD_SLOT, {"s": slots[0].id}):
         pending = asyncio.ensure_future(book(client, headers, cs.id))
-        for _ in range(200):  # the one statement answers without waiting for the held row
-            if one_statement:
-                break
-            await asyncio.sleep(0.01)
+        await soon(one_statement)  # the one statement answers without waiting for the held row
         assert one_statement == [None] and not pending.done()  # on the usual way, which waits for the holder
         assert said == ["held"] * own_booking.HELD_ASKS  # skipped, not waited for ('busy'), and asked again
-    finally:
-        await s1.rollback()  # the other booking rolled back: the place is to be had
-        await other.__aexit__(None, None, None)
+    # the other booking rolled back: the place is to be had
     answer = await pending
     assert answer.status_code == 201 and answer.json()["slot_id"] == str(slots[0].id)
 
@@ -220,22 +236,16 @@ async def test_a_place_given_up_by_its_holder_meanwhile_is_booked_when_asked_aga
     db, client, make, patients = clinic
     cs, slots = await make(places=1)
     [(_, _, headers)] = await patients(1)
-    other = db.sessionmaker()
-    s1 = await other.__aenter__()
-    await s1.execute(text("SELECT id FROM slot WHERE id = :s FOR UPDATE"), {"s": slots[0].id})  # another booking holds it
     spy = own_booking.book_many
+    async with another_transaction(db, HOLD_SLOT, {"s": slots[0].id}) as holder:
+        async def holder_rolls_back_after_the_first_ask(driver, questions, **kw):
+            got = await spy(driver, questions, **kw)
+            if holder.in_transaction():
+                await holder.rollback()  # the other booking failed meanwhile
+            return got
 
-    async def holder_rolls_back_after_the_first_ask(driver, questions, **kw):
-        got = await spy(driver, questions, **kw)
-        if s1.in_transaction():
-            await s1.rollback()  # the other booking failed meanwhile
-        return got
-
-    monkeypatch.setattr(own_booking, "book_many", holder_rolls_back_after_the_first_ask)
-    try:
+        monkeypatch.setattr(own_booking, "book_many", holder_rolls_back_after_the_first_ask)
         answer = await book(client, headers, cs.id)
-    finally:
-        await other.__aexit__(None, None, None)
     assert answer.status_code == 201 and answer.json()["slot_id"] == str(slots[0].id)
     assert said == ["held", "booked"] and one_statement[0].answer == answer.json()  # booked by the one statement
 
@@ -313,21 +323,13 @@ async def test_a_key_held_by_another_request_is_waited_for_briefly_then_the_usua
     [(patient, acct, headers)] = await patients(1)
     fingerprint = {"op": "book", "slot_id": None, "session_id": str(cs.id), "patient_id": str(patient.id),
                    "channel": "online"}
-    other = db.sessionmaker()
-    s1 = await other.__aenter__()  # another request is answering this key and has not committed yet
-    await s1.execute(text("INSERT INTO idempotency_record (account_id, key, request_hash, status_code, response, "
-                          "created_at) VALUES (:a, 'held-key-01', :h, 0, CAST('{}' AS json), now())"),
-                     {"a": acct.id, "h": request_hash(fingerprint)})
-    try:
+    # another request is answering this key and has not committed yet; it fails at the end
+    async with another_transaction(db, "INSERT INTO idempotency_record (account_id, key, request_hash, status_code, "
+                                   "response, created_at) VALUES (:a, 'held-key-01', :h, 0, CAST('{}' AS json), now())",
+                                   {"a": acct.id, "h": request_hash(fingerprint)}):
         pending = asyncio.ensure_future(book(client, headers, cs.id, key="held-key-01"))
-        for _ in range(200):
-            if said:
-                break
-            await asyncio.sleep(0.01)
+        await soon(said)
         assert said == ["busy"] and not pending.done()  # the usual way now waits for that request
-    finally:
-        await s1.rollback()  # it failed: the key is this request's to answer
-        await other.__aexit__(None, None, None)
     answer = await pending
     assert answer.status_code == 201 and answer.headers.get("Idempotent-Replayed") is None
 
@@ -397,10 +399,7 @@ async def test_during_a_release_draw_the_booking_goes_the_usual_way(clinic, back
     monkeypatch.setattr(get_settings(), "release_draw_spread_seconds", 1.0)
     (_, _, h1), (_, _, h2) = await patients(2)
     first = asyncio.ensure_future(book(client, h1, cs.id))
-    for _ in range(200):
-        if said:
-            break
-        await asyncio.sleep(0.01)
+    await soon(said)
     assert len(said) == 1 and said[0].startswith("draw ") and own_booking.in_draw(cs.id)
     second = asyncio.ensure_future(book(client, h2, cs.id))  # while the draw is on: not asked at all
     answers = await asyncio.gather(first, second)
