@@ -38,18 +38,19 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         for locale in i18n.LOCALES:  # the message catalogues
             i18n.translator(locale)
         for route in app.router.routes:  # FastAPI's route tables, built at the first match
-            route.matches(_WARM_UP)
+            route.matches(dict(_WARM_UP))  # a scope of its own each time (the framework writes into it)
+        # what the process made to start (about 200,000 objects: modules, routes, mappers, templates) lives
+        # as long as it does: out of the collector's way, whose full passes over it took ~90 ms each, and in
+        # a rush came every few seconds, each a pause of every request of the process (frozen before the
+        # pool's connections are made: a connection the pool drops later must stay collectable)
+        gc.collect()
+        gc.freeze()
         if settings.db_pool_open_at_start:
             await db.open_pool(prepare=registry.prepare)
         if settings.in_process_worker:
             worker = outbox.Worker(db.sessionmaker)
             worker.start()
         app.state.worker = worker
-        # what the process made to start (about 200,000 objects: modules, routes, mappers, templates) lives
-        # as long as it does: out of the collector's way, whose full passes over it took ~90 ms each, and in
-        # a rush came every few seconds, each a pause of every request of the process
-        gc.collect()
-        gc.freeze()
         yield
         gc.unfreeze()  # collectable again (tests start and stop many apps in one process)
         if worker:

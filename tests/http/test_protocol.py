@@ -12,7 +12,7 @@ from starlette.applications import Starlette
 from starlette.responses import JSONResponse, StreamingResponse
 from starlette.routing import Route
 
-from zhiyi.http.protocol import CoalescingHttpToolsProtocol, CoalescingTransport
+from zhiyi.http.protocol import GATHER_BYTES, CoalescingHttpToolsProtocol, CoalescingTransport
 
 
 class FakeTransport:
@@ -47,6 +47,18 @@ async def test_writes_of_one_turn_go_out_as_one_and_close_sends_them_first():
     await asyncio.sleep(0)
     assert len(real.writes) == 2  # the scheduled flush finds nothing more to write
     assert transport.get_extra_info("peername") == ("127.0.0.1", 1234)  # the rest is the transport's own
+
+
+async def test_a_large_write_goes_out_at_once_after_what_was_gathered():
+    real = FakeTransport()
+    transport = CoalescingTransport(real, asyncio.get_running_loop())
+    transport.write(b"head")
+    big = b"x" * GATHER_BYTES
+    transport.write(big)
+    assert real.writes == [b"head" + big]  # in order, without waiting for the loop's turn
+    transport.writelines([b"a", b"b"])
+    await asyncio.sleep(0)
+    assert real.writes[-1] == b"ab"
 
 
 async def _json(request):

@@ -199,12 +199,14 @@ class Database:
             done |= finished
         opened = [t.result() for t in done if not t.cancelled() and t.exception() is None]
         for conn in opened:
-            if prepare is not None and self.engine.dialect.name == "postgresql":
-                try:
-                    await prepare((await conn.get_raw_connection()).driver_connection)
-                except Exception as exc:  # left to the first requests, as without this
-                    _log.warning("statements not prepared at start", extra={"error": type(exc).__name__})
-            await conn.close()  # back to the pool, which keeps up to its size open
+            try:
+                if prepare is not None and self.engine.dialect.name == "postgresql":
+                    driver = (await conn.get_raw_connection()).driver_connection
+                    await asyncio.wait_for(prepare(driver), timeout)
+            except Exception as exc:  # left to the first requests, as without this
+                _log.warning("statements not prepared at start", extra={"error": type(exc).__name__})
+            finally:
+                await conn.close()  # back to the pool, which keeps up to its size open
         failed = [t.exception() for t in done if not t.cancelled() and t.exception() is not None]
         if pending or failed:
             _log.warning("database pool not fully opened at start",
