@@ -122,7 +122,7 @@ async def run_pg(url: str, *, people: list[tuple[str, str]], session_ids: list[s
         return batches.Batcher(round_trip, out=batches_out)
 
     batcher = batcher_of(soldout.ask_many) if short and batched else None
-    booker = batcher_of(lambda conn, qs: own_booking.book_many(conn, qs, draw=0.0, zone=ZONE)) if short and batched else None
+    booker = batcher_of(lambda conn, qs: own_booking.book_many(conn, qs, draw_hold=0.0, zone=ZONE)) if short and batched else None
 
     async def client(n: int) -> None:
         nonlocal decisions

@@ -40,6 +40,11 @@ class AuditEvent(IdMixin, Base):
 _INSERT = insert(AuditEvent.__table__)  # Core, built once: no ORM bulk machinery per request
 
 
+def roles_of(actor: Actor) -> str:
+    """An actor's roles as an audit row records them."""
+    return ",".join(sorted(actor.roles))
+
+
 def build_event(actor: Actor | None, action: str, resource_type: str, resource_id: object,
                 *, patient_id: uuid.UUID | None, outcome: str,
                 on_behalf_of: uuid.UUID | None = None) -> AuditEvent:
@@ -53,7 +58,7 @@ def event_values(actor: Actor | None, action: str, resource_type: str, resource_
         id=ids.new_id(),
         at=clock.now(),
         actor_account_id=actor.account_id if actor else None,
-        actor_roles=",".join(sorted(actor.roles)) if actor else "",
+        actor_roles=roles_of(actor) if actor else "",
         on_behalf_of_patient_id=on_behalf_of,
         patient_id=patient_id,
         action=action,

@@ -32,6 +32,11 @@ class NoAnswer(RuntimeError):
 RoundTrip = Callable[[list[tuple]], Awaitable[list]]
 
 
+def arrays(questions: list[tuple], fields: int) -> list[list]:
+    """A batch's questions as the statement's arrays, one per field (`unnest` turns them back into rows)."""
+    return [list(column) for column in zip(*questions, strict=True)] or [[] for _ in range(fields)]
+
+
 class Batcher:
     """`round_trip(questions)` asks a batch and returns the answers in order (the server's on its
     pool; the bench's anchor on its own connections)."""

@@ -65,6 +65,12 @@ def ticket(patient_id: uuid.UUID, release_at: dt.datetime) -> float:
     return int(digest[:TICKET_DIGITS], 16) / 16**TICKET_DIGITS
 
 
+def served_seconds() -> float:
+    """How long after a release instant its draw is being served (window and spread); 0: no draw."""
+    s = get_settings()
+    return s.release_draw_seconds + s.release_draw_spread_seconds if s.release_draw_seconds > 0 else 0.0
+
+
 def in_window(release_at: dt.datetime, now: dt.datetime) -> bool:
     return release_at <= now < release_at + dt.timedelta(seconds=get_settings().release_draw_seconds)
 
@@ -82,8 +88,7 @@ async def wait_turn(session: AsyncSession, *, actor: Actor, patient_id: uuid.UUI
     now = clock.now()
     if release_at is None or now < release_at:
         return None
-    served_until = release_at + dt.timedelta(seconds=settings.release_draw_seconds
-                                             + settings.release_draw_spread_seconds)
+    served_until = release_at + dt.timedelta(seconds=served_seconds())
     if not in_window(release_at, now):
         if now < served_until:  # the draw is still being served: later requests come after all of it
             await session.commit()

@@ -36,10 +36,10 @@ import asyncpg
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from zhiyi.core import clock, ids, requestctx
+from zhiyi.core import audit, clock, ids, requestctx
 from zhiyi.core.config import get_settings
 from zhiyi.core.policy import Actor
-from zhiyi.domains.scheduling import batches, sold_out
+from zhiyi.domains.scheduling import batches, draw, sold_out
 
 QUESTION_FIELDS = 11
 _BOOK_MANY = (  # $1-$11: one array element per question; the time, the draw and the zone: one for the batch
@@ -68,12 +68,6 @@ def on(engine: AsyncEngine) -> bool:
     return engine.dialect.name == "postgresql" and get_settings().own_booking_in_one_statement
 
 
-def draw_seconds() -> float:
-    """How long after a release its draw holds bookings (draw.py): until then, the usual way."""
-    s = get_settings()
-    return s.release_draw_seconds + s.release_draw_spread_seconds if s.release_draw_seconds > 0 else 0.0
-
-
 class Booked(NamedTuple):
     answer: dict  # BookingRead's JSON data
     replayed: bool  # the stored answer of an earlier request with this key
@@ -86,7 +80,7 @@ async def book(engine: AsyncEngine, *, actor: Actor, key: str, request_hash: str
     if in_draw(session_id):
         return None
     question = (actor.account_id, key, request_hash, actor.patient_id, session_id, ids.new_id(), ids.new_id(),
-                ids.new_id(), ",".join(sorted(actor.roles)), requestctx.request_id.get(), requestctx.client_addr.get())
+                ids.new_id(), audit.roles_of(actor), requestctx.request_id.get(), requestctx.client_addr.get())
     try:
         for _ in range(HELD_ASKS):
             outcome = await _batcher(engine).ask(question)
@@ -129,19 +123,18 @@ def _log_error(error: str) -> None:
         log.error("own booking in one statement failed; booking the usual way: %s", error)
 
 
-async def book_many(driver: asyncpg.Connection, questions: list[tuple], *, draw: float | None = None,
+async def book_many(driver: asyncpg.Connection, questions: list[tuple], *, draw_hold: float | None = None,
                     zone: str | None = None) -> list[str]:
     """One batch's bookings in one round trip on a driver connection: their outcomes, in order. The
     time is taken as the batch goes out (a question may have waited for the round trips before it)."""
-    columns = [list(column) for column in zip(*questions, strict=True)] or [[]] * QUESTION_FIELDS
-    rows = await driver.fetch(_BOOK_MANY, *columns, clock.now(),
-                              draw_seconds() if draw is None else draw, zone or get_settings().timezone)
+    rows = await driver.fetch(_BOOK_MANY, *batches.arrays(questions, QUESTION_FIELDS), clock.now(),
+                              draw.served_seconds() if draw_hold is None else draw_hold, zone or get_settings().timezone)
     return [row[0] for row in rows]
 
 
 async def prepare(driver: asyncpg.Connection) -> None:
     """The batched statement, prepared on this connection (an empty batch: no function called)."""
-    await book_many(driver, [], draw=0.0, zone="UTC")
+    await book_many(driver, [], draw_hold=0.0, zone="UTC")
 
 
 async def _pool_round_trip(engine: AsyncEngine, questions: list[tuple]) -> list[str]:

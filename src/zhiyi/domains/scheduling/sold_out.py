@@ -98,8 +98,7 @@ async def refuse(engine: AsyncEngine, *, account_id: uuid.UUID, key: str, reques
 
 async def ask_many(driver: asyncpg.Connection, questions: list[tuple]) -> list[str | None]:
     """One batch's questions in one round trip on a driver connection: their outcomes, in order."""
-    columns = [list(column) for column in zip(*questions, strict=True)] or [[]] * QUESTION_FIELDS
-    rows = await driver.fetch(_ASK_MANY, *columns)
+    rows = await driver.fetch(_ASK_MANY, *batches.arrays(questions, QUESTION_FIELDS))
     return [row[0] for row in rows]
 
 
