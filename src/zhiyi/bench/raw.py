@@ -54,8 +54,8 @@ SQL = dict(PG_STEPS)
 ZONE = "Asia/Shanghai"  # the bench hospital's
 
 
-# the server's short question for a session it has seen sold out (scheduling/sold_out.py, migration 0010)
-ASK_SOLD_OUT = "SELECT scheduling_ask_sold_out($1, $2, $3, $4, now())"
+# the server's short question for a session it has seen sold out (scheduling/sold_out.py, migration 0013)
+ASK_SOLD_OUT = "SELECT scheduling_ask_sold_out($1, $2, $3, $4, $5, now())"
 
 
 async def pg_book(conn, patient_id: uuid.UUID, account_id: uuid.UUID, session_id: uuid.UUID,
@@ -66,7 +66,7 @@ async def pg_book(conn, patient_id: uuid.UUID, account_id: uuid.UUID, session_id
     transaction). Returns the booking's id; raises Refused for "full" (or the patient's blockers)."""
     key = key or uuid.uuid4().hex
     if sold_out is not None and session_id in sold_out:
-        if await conn.fetchval(ASK_SOLD_OUT, account_id, key, "raw", session_id) == "full":
+        if await conn.fetchval(ASK_SOLD_OUT, account_id, key, "raw", patient_id, session_id) == "full":
             raise Refused()
         sold_out.discard(session_id)
     async with conn.transaction():
@@ -132,7 +132,7 @@ async def run_pg(url: str, *, people: list[tuple[str, str]], session_ids: list[s
             for sid in rng.sample(sessions, min(max_tries, len(sessions))):
                 key = uuid.uuid4().hex
                 if batcher is not None and sid in sold_out:  # asked before a connection is taken, as the server does
-                    if await batcher.ask((aid, key, "raw", sid, dt.datetime.now(dt.UTC))) == "full":
+                    if await batcher.ask((aid, key, "raw", pid, sid, dt.datetime.now(dt.UTC))) == "full":
                         decisions += 1
                         continue
                     sold_out.discard(sid)  # on to the whole transaction, which asks nothing more

@@ -21,8 +21,9 @@ from zhiyi.core import clock
 from zhiyi.core.idempotency import IdempotencyRecord, request_hash
 from zhiyi.core.policy import Actor
 from zhiyi.core.ratelimit import Limiter
+from zhiyi.domains.org.models import Campus, Department
 from zhiyi.domains.scheduling import changes, draw, sold_out
-from zhiyi.domains.scheduling.models import Booking
+from zhiyi.domains.scheduling.models import Booking, BookingSuspension
 from zhiyi.domains.scheduling.schemas import BookingCreate
 
 BOOKINGS = "/api/v1/scheduling/bookings"
@@ -54,15 +55,15 @@ async def full(live_app, backend):
 
 @pytest.fixture
 def short_answers(monkeypatch):
-    """The short question's answers in this test (a spy on sold_out.refuse), and the real function."""
+    """The short question's answers in this test (a spy on sold_out.answer), and the real function."""
     answers = []
-    short_way = sold_out.refuse
+    short_way = sold_out.answer
 
     async def spy(*args, **kwargs):
         answers.append(await short_way(*args, **kwargs))
         return answers[-1]
 
-    monkeypatch.setattr(sold_out, "refuse", spy)
+    monkeypatch.setattr(sold_out, "answer", spy)
     return answers, short_way
 
 
@@ -84,15 +85,15 @@ async def test_a_sold_out_session_is_noted_and_then_answered_full_the_short_way_
     first_full = await book(client, headers[1], cs.id)  # the usual way finds it sold out and notes it
     assert first_full.status_code == 409 and first_full.json()["code"] == "slot_full"
     assert sold_out.noted(cs.id)
-    account_id = people[2][1].id
-    short = await short_way(db.engine, account_id=account_id, key="short-key-1", request={"op": "book"},
-                            session_id=cs.id, now=clock.now())
-    assert short is (backend.name == "postgresql")  # SQLite always goes the usual way
+    patient, account = people[2]
+    short = await short_way(db.engine, account_id=account.id, patient_id=patient.id, key="short-key-1",
+                            request={"op": "book"}, session_id=cs.id, now=clock.now())
+    assert short == ("full" if backend.name == "postgresql" else None)  # SQLite always goes the usual way
     again = await book(client, headers[2], cs.id, key="short-key-2")
     assert again.status_code == 409 and again.json()["code"] == "slot_full"
     # the API's booking took the short way in the rush lane (the release draw, on in tests, did not
     # stand in its way); SQLite has no lane
-    assert answers == ([True] if backend.name == "postgresql" else [])
+    assert answers == (["full"] if backend.name == "postgresql" else [])
     assert await count(db, IdempotencyRecord, IdempotencyRecord.key.in_(["short-key-1", "short-key-2"])) == 0
     assert await count(db, Booking) == 1
 
@@ -162,6 +163,42 @@ async def test_a_booking_for_someone_else_goes_the_usual_way(full):
     assert answer.status_code == 403  # whom one may book for is checked first, even when it is full
 
 
+async def test_a_patient_with_a_reason_of_their_own_hears_it_not_full_and_the_session_stays_noted(full, backend,
+                                                                                                   short_answers):
+    """The usual way names an unverified patient, a suspension and the real-name rule before "full";
+    so does the short question (migration 0013): it sends them on, keeping nothing."""
+    db, client, cs, people, headers, _, _ = full
+    answers, _ = short_answers
+    await book(client, headers[1], cs.id)  # noted sold out
+    async with db.sessionmaker() as s:
+        campus, dept = await s.get(Campus, cs.campus_id), await s.get(Department, cs.department_id)
+        doc = await orgf.practitioner(s, department=dept, campuses=[campus])
+        same_day, _ = await sf.session_with_slots(s, practitioner=doc, department=dept, campus=campus, slots=1,
+                                                  starts_in=dt.timedelta(days=2))
+        assert same_day.session_on == cs.session_on
+        unverified = await pf.patient(s, campus=campus, name="未核验", verified=False)
+        h_unverified = await accounts.bearer(s, await accounts.account(s, username="unverified", roles={"patient"},
+                                                                       patient=unverified))
+        now = clock.now()
+        s.add(BookingSuspension(patient_id=people[3][0].id, starts_at=now, ends_at=now + dt.timedelta(days=30),
+                                no_shows=3, updated_at=now))
+        await s.commit()
+    assert (await book(client, headers[2], same_day.id)).status_code == 201  # the department's one that day
+    before = [await count(db, m) for m in (Booking, IdempotencyRecord)]
+    answers.clear()
+    cases = [(h_unverified, 422, "patient_not_verified"), (headers[2], 409, "one_booking_per_department_day"),
+             (headers[3], 403, "online_booking_suspended")]
+    for h, status, code in cases:
+        answer = await book(client, h, cs.id)
+        assert (answer.status_code, answer.json()["code"]) == (status, code), answer.text
+    assert answers == ([None] * 3 if backend.name == "postgresql" else [])  # each asked, each sent the usual way
+    assert sold_out.noted(cs.id)  # still sold out for everyone else
+    assert [await count(db, m) for m in (Booking, IdempotencyRecord)] == before
+    told = await book(client, headers[1], cs.id)
+    assert told.status_code == 409 and told.json()["code"] == "slot_full"
+    assert answers[-1:] == (["full"] if backend.name == "postgresql" else [])
+
+
 
 async def test_the_rush_lane_answers_as_the_route_does_in_the_callers_language(full, backend, short_answers):
     """The lane (rush_lane.py, PostgreSQL) sends the route's own 409: the same code and translated
@@ -172,7 +209,7 @@ async def test_the_rush_lane_answers_as_the_route_does_in_the_callers_language(f
                                                  "Accept-Language": "en"}, json={"session_id": str(cs.id)})
     short = await client.post(BOOKINGS, headers={**headers[2], "Idempotency-Key": uuid.uuid4().hex,
                                                  "Accept-Language": "en"}, json={"session_id": str(cs.id)})
-    assert answers == ([True] if backend.name == "postgresql" else [])  # only the second was noted sold out
+    assert answers == (["full"] if backend.name == "postgresql" else [])  # only the second was noted sold out
     for answer in (usual, short):
         assert answer.status_code == 409 and answer.headers["x-request-id"]
         assert answer.json() | {"request_id": ""} == {"code": "slot_full", "message": "This time is fully booked.",
@@ -212,7 +249,7 @@ async def test_a_request_the_lane_passes_on_is_counted_once_against_the_booking_
     await book(client, headers[1], cs.id)
     assert sold_out.noted(cs.id)
     monkeypatch.setattr(draw, "_booking_limit", Limiter(2, 60))
-    # the first patient's retry of a key that booked: the lane counts it, asks, and passes it on (replayed)
+    # the first patient's retry of a key that booked: the lane counts it, asks, and replays its answer
     retry = await book(client, headers[0], cs.id, key=first.request.headers["Idempotency-Key"])
     assert retry.status_code == 201 and retry.headers.get("Idempotent-Replayed") == "true"
     second = await book(client, headers[0], cs.id)
@@ -230,7 +267,7 @@ async def test_a_busy_pool_in_the_rush_lane_is_a_503_to_retry_not_a_500(full, ba
     async def busy(*args, **kwargs):
         raise PoolTimeout("every connection stayed busy")
 
-    monkeypatch.setattr(sold_out, "refuse", busy)
+    monkeypatch.setattr(sold_out, "answer", busy)
     answer = await book(client, headers[2], cs.id)
     assert answer.status_code == 503 and answer.json()["code"] == "busy" and answer.headers["Retry-After"] == "2"
 
@@ -309,12 +346,15 @@ async def test_questions_asked_together_share_round_trips_and_each_gets_its_own_
 
     monkeypatch.setattr(sold_out, "_pool_round_trip", counted)
     used_key = first.request.headers["Idempotency-Key"]
-    asks = [(people[0][1].id, used_key)] + [(people[i % 4][1].id, f"together-{i}") for i in range(1, 40)]
+    first_patient, first_account = people[0]
+    asked = BookingCreate(session_id=cs.id).fingerprint(first_patient.id)  # what the first booking's key holds
+    asks = [(first_account.id, first_patient.id, used_key)] + [
+        (people[1 + i % 3][1].id, people[1 + i % 3][0].id, f"together-{i}") for i in range(1, 40)]
     answers = await asyncio.gather(*[
-        sold_out.refuse(db.engine, account_id=a, key=k, request={"session_id": str(cs.id)}, session_id=cs.id,
-                        now=clock.now()) for a, k in asks])
-    # the key that booked is not told "full" (the usual way replays it); every fresh key is
-    assert answers == [False] + [True] * 39
+        sold_out.answer(db.engine, account_id=a, patient_id=p, key=k, request=asked, session_id=cs.id,
+                        now=clock.now()) for a, p, k in asks])
+    # the key that booked gets its stored answer again; every fresh key of the others is told "full"
+    assert answers == [sold_out.Booked(first.json(), replayed=True)] + ["full"] * 39
     assert sum(trips) == 40 and len(trips) < 40  # batched: fewer round trips than questions
     assert await count(db, IdempotencyRecord, IdempotencyRecord.key.like("together-%")) == 0  # nothing kept
     assert await count(db, Booking) == 1
@@ -333,12 +373,13 @@ async def test_a_question_waiting_for_its_key_does_not_hold_up_its_batch(full, b
     await s1.execute(text("INSERT INTO idempotency_record (account_id, key, request_hash, status_code, response, created_at) "
                           "VALUES (:a, 'held-key', 'h', 0, CAST('{}' AS json), now())"), {"a": account.id})
     try:
-        asks = [("held-key", account.id)] + [(f"free-{i}", people[i % 4][1].id) for i in range(5)]
+        asks = [("held-key", people[2])] + [(f"free-{i}", people[1 + i % 3]) for i in range(5)]
         answers = await asyncio.wait_for(asyncio.gather(*[
-            sold_out.refuse(db.engine, account_id=a, key=k, request={"op": "book"}, session_id=cs.id, now=clock.now())
-            for k, a in asks]), 10)  # all answered while the other request still holds its key
+            sold_out.answer(db.engine, account_id=a.id, patient_id=p.id, key=k, request={"op": "book"},
+                            session_id=cs.id, now=clock.now())
+            for k, (p, a) in asks]), 10)  # all answered while the other request still holds its key
         # the held key goes the usual way (which waits for that answer), the others are "full"
-        assert answers == [False] + [True] * 5
+        assert answers == [None] + ["full"] * 5
         assert sold_out.noted(cs.id)  # 'busy' is no reason to forget that the session is sold out
     finally:
         await s1.rollback()

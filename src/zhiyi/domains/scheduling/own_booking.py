@@ -30,7 +30,6 @@ import json
 import logging
 import time
 import uuid
-from typing import NamedTuple
 
 import asyncpg
 from sqlalchemy.exc import DBAPIError
@@ -40,6 +39,7 @@ from zhiyi.core import audit, clock, ids, requestctx
 from zhiyi.core.config import get_settings
 from zhiyi.core.policy import Actor
 from zhiyi.domains.scheduling import batches, draw, sold_out
+from zhiyi.domains.scheduling.sold_out import REPLAY, Booked
 
 QUESTION_FIELDS = 11
 _BOOK_MANY = (  # $1-$11: one array element per question; the time, the draw and the zone: one for the batch
@@ -49,8 +49,6 @@ _BOOK_MANY = (  # $1-$11: one array element per question; the time, the draw and
     "$8::uuid[], $9::varchar[], $10::varchar[], $11::varchar[]) WITH ORDINALITY "
     "AS q(account, key, hash, patient, session, booking, event, audit, roles, request, client, n) ORDER BY q.n")
 
-
-REPLAY = "replay "
 ERROR_LOG_SECONDS = 10.0
 # the last free places of a session held by bookings of other batches not yet committed: asked again
 # (in a later batch, by when those have mostly committed, so the place is taken or the session is full),
@@ -66,11 +64,6 @@ log = logging.getLogger("zhiyi.scheduling")
 
 def on(engine: AsyncEngine) -> bool:
     return engine.dialect.name == "postgresql" and get_settings().own_booking_in_one_statement
-
-
-class Booked(NamedTuple):
-    answer: dict  # BookingRead's JSON data
-    replayed: bool  # the stored answer of an earlier request with this key
 
 
 async def book(engine: AsyncEngine, *, actor: Actor, key: str, request_hash: str,

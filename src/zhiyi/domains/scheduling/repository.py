@@ -74,7 +74,7 @@ _free = _slot.alias("free")
 
 
 def _free_in_session(s):
-    # a free place; migration 0010's scheduling_ask_sold_out spells the same rule in SQL (change both)
+    # a free place; scheduling_ask_sold_out (migration 0013) and scheduling_book_own (0012) spell the same rule in SQL (change all)
     # parameters named unlike slot's columns: the UPDATE below would take them for values to SET
     return (s.c.session_id == bindparam("in_session", type_=Uuid()), s.c.booked < s.c.capacity,
             s.c.starts_at > bindparam("after", type_=UTCDateTime()))

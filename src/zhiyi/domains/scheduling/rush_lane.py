@@ -20,8 +20,8 @@ patient should hear by name, a place given back or held by another booking, a st
 release's draw) goes on to the framework's route unchanged, body and all, which books the usual way.
 The route's own checks of token, key, body and whom one may book for come first here too, and what
 it cannot check it leaves to the route.
-The short question does not look at the patient's verification, suspension or real-name clash:
-"full" is true for them too, where the route would name that reason first.
+Neither answers "full" to a patient the route would tell a reason of their own first (not verified,
+suspended after no-shows, booked in that department that day already): those go on to the route.
 """
 
 from __future__ import annotations
@@ -119,9 +119,9 @@ class RushLane:
         fingerprint = asked.fingerprint(patient_id)
         try:
             if short:
-                answer = "full" if await sold_out.refuse(
-                    self.engine, account_id=actor.account_id, key=key, request=fingerprint,
-                    session_id=asked.session_id, now=clock.now()) else None
+                answer = await sold_out.answer(self.engine, account_id=actor.account_id, patient_id=patient_id,
+                                               key=key, request=fingerprint, session_id=asked.session_id,
+                                               now=clock.now())
             else:
                 answer = await own_booking.book(self.engine, actor=actor, key=key,
                                                 request_hash=idempotency.request_hash(fingerprint),

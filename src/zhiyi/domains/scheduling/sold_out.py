@@ -13,24 +13,29 @@ requests that came meanwhile (`batches.py`):
   answered is waited for, and one already answered is replayed by the usual path below);
 - is the session still open, released and not over, with no place free at all (a place another
   booking holds uncommitted counts as free, since that booking may yet roll back)?
+- would the usual path tell this patient "full", or name a reason of their own first: not verified,
+  online booking suspended after no-shows, or a booking in that department that day already
+  (migration 0013)?
 
-The function undoes its claim before it returns. Claimed and sold out: the answer is "full"
-(a "full" is never stored under a key, as on the usual path). A key answered before goes the usual
-way (which replays its answer). Otherwise (a place was given back, the session was stopped or
-moved) the hint is forgotten and the booking goes the usual way. So a hint only ever costs one
-short statement; it never decides an answer on its own.
+The function undoes its claim before it returns. Claimed, sold out and nothing of the patient's
+own in the way: the answer is "full" (a "full" is never stored under a key, as on the usual path).
+A key that booked before with the same request gets its stored answer again (a phone resending
+after a lost answer); a key answered otherwise goes the usual way, which explains it. The patient's
+own reason goes the usual way, which names it (the session stays noted). Otherwise (a place was
+given back, the session was stopped or moved) the hint is forgotten and the booking goes the usual
+way. So a hint only ever costs one short statement; it never decides an answer on its own.
 
-What the short path does not look at: whether the patient is verified, suspended after no-shows,
-or already booked that day in the department. "Full" is true for them too. A desk or a family
-member booking for someone else always goes the usual way (whom one may book for is checked first).
-SQLite (the one-process tier) always goes the usual way.
+A desk or a family member booking for someone else always goes the usual way (whom one may book for
+is checked first). SQLite (the one-process tier) always goes the usual way.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import time
 import uuid
+from typing import NamedTuple
 
 import asyncpg
 from sqlalchemy.exc import DBAPIError
@@ -43,13 +48,21 @@ HINT_SECONDS = 60.0  # a session seen sold out is asked about the short way this
 MAX_HINTS = 10_000  # sessions of one day's releases; beyond this the oldest are dropped
 _hints: dict[uuid.UUID, float] = {}  # session -> monotonic time the hint lapses
 
-# migrations 0010 and 0011: claims the key (waiting at most 50 ms for a request with the same key),
-# reads the session, undoes the claim, each question in its own subtransaction (so none holds a
-# claim while the next is asked); the questions of a batch in one round trip, answers in their order
-QUESTION_FIELDS = 5  # account, key, request hash, session, now
-_ASK_MANY = ("SELECT scheduling_ask_sold_out(q.account, q.key, q.hash, q.session, q.now) "
-            "FROM unnest($1::uuid[], $2::varchar[], $3::varchar[], $4::uuid[], $5::timestamptz[]) WITH ORDINALITY "
-            "AS q(account, key, hash, session, now, n) ORDER BY q.n")
+# migrations 0010, 0011 and 0013: claims the key (waiting at most 50 ms for a request with the same key),
+# reads the session and the patient, undoes the claim, each question in its own subtransaction (so none
+# holds a claim while the next is asked); the questions of a batch in one round trip, answers in their order
+QUESTION_FIELDS = 6  # account, key, request hash, patient, session, now
+_ASK_MANY = ("SELECT scheduling_ask_sold_out(q.account, q.key, q.hash, q.patient, q.session, q.now) "
+             "FROM unnest($1::uuid[], $2::varchar[], $3::varchar[], $4::uuid[], $5::uuid[], $6::timestamptz[]) "
+             "WITH ORDINALITY AS q(account, key, hash, patient, session, now, n) ORDER BY q.n")
+REPLAY = "replay "  # and the stored answer of a key that booked (scheduling_book_own answers the same)
+
+
+class Booked(NamedTuple):
+    """A booking's answer (BookingRead's JSON data): made now, or stored under the request's key."""
+
+    answer: dict
+    replayed: bool  # the stored answer of an earlier request with this key
 
 
 def noted(session_id: uuid.UUID | None) -> bool:
@@ -78,22 +91,27 @@ def any_noted() -> bool:
     return bool(_hints)
 
 
-async def refuse(engine: AsyncEngine, *, account_id: uuid.UUID, key: str, request: dict,
-                 session_id: uuid.UUID | None, now: dt.datetime) -> bool:
-    """True when this booking of a noted session is answered "full" (see the module's text);
-    False: book the usual way. Asked before the request holds a connection of the pool (the rush
-    lane asks it before the framework), so it cannot wait on itself."""
+async def answer(engine: AsyncEngine, *, account_id: uuid.UUID, patient_id: uuid.UUID, key: str, request: dict,
+                 session_id: uuid.UUID | None, now: dt.datetime) -> Booked | str | None:
+    """'full' when this patient's booking of a noted session is answered "full", the stored answer of
+    a key that booked (see the module's text), or None: book the usual way. Asked before the request
+    holds a connection of the pool (the rush lane asks it before the framework), so it cannot wait on itself."""
     if not noted(session_id) or engine.dialect.name != "postgresql":
-        return False
+        return None
+    question = (account_id, key, idempotency.request_hash(request), patient_id, session_id, now)
     try:
-        outcome = await _batcher(engine).ask((account_id, key, idempotency.request_hash(request), session_id, now))
+        outcome = await _batcher(engine).ask(question)
     except (asyncpg.InterfaceError, asyncpg.PostgresError, OSError, DBAPIError, batches.NoAnswer):
-        return False  # the usual path meets the same trouble and handles it as it does
+        return None  # the usual path meets the same trouble and handles it as it does
+    if outcome == "full":
+        return "full"
+    if outcome.startswith(REPLAY):
+        return Booked(json.loads(outcome[len(REPLAY):]), replayed=True)
     if outcome == "ask_again":
         forget(session_id)
-    # 'key_used' (answered before) and 'busy' (a request with this key is being answered: waited
-    # for at most 50 ms, migration 0011) go the usual way, which replays or waits for that answer
-    return outcome == "full"
+    # 'usual' (the patient's own reason, named there), 'key_used' (answered otherwise before) and 'busy'
+    # (a request with this key is being answered: waited for at most 50 ms) go the usual way
+    return None
 
 
 async def ask_many(driver: asyncpg.Connection, questions: list[tuple]) -> list[str | None]:
