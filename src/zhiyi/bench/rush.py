@@ -22,6 +22,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from multiprocessing import get_context
 
+import uvloop
 from sqlalchemy import func, select, text, update
 
 from zhiyi.bench import cpu, loadgen, raw
@@ -334,10 +335,10 @@ def run(opts: Options, log=print) -> dict:
         if dialect == "postgresql":
             def anchor(short: bool, batched: bool = True) -> tuple[int, float]:
                 # as many connections, and batches of short questions under way, as the server's workers have
-                return asyncio.run(raw.run_pg(url, people=people, session_ids=release.session_ids,
-                                              concurrency=opts.clients, pool_size=opts.workers * POOL_PER_WORKER,
-                                              seed=opts.seed, max_tries=opts.max_tries, short=short, batched=batched,
-                                              batches_out=opts.workers * batches.BATCHES_OUT))
+                return uvloop.run(raw.run_pg(url, people=people, session_ids=release.session_ids,
+                                             concurrency=opts.clients, pool_size=opts.workers * POOL_PER_WORKER,
+                                             seed=opts.seed, max_tries=opts.max_tries, short=short, batched=batched,
+                                             batches_out=opts.workers * batches.BATCHES_OUT))
 
             n, secs = anchor(short=False)  # every attempt through the whole transaction (earlier sessions' anchor)
             usual_rate = n / secs if secs else 0.0
