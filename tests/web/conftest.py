@@ -70,7 +70,10 @@ def demo_server(base: Path) -> Iterator[str]:
         log.close()
 
 
-@pytest.fixture(scope="session")
+# a browser per module, not per session: Playwright's sync API runs its event loop in the main thread
+# while it is open, and the async tests collected after a browser module (test_pages.py) need that
+# thread's loop free (asyncio.run refuses to start inside a running loop)
+@pytest.fixture(scope="module")
 def browser():
     if not (os.path.exists(CHROMIUM) or shutil.which("chromium")):
         if IN_CI:
