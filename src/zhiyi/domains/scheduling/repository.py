@@ -211,7 +211,7 @@ async def booking_blockers(session: AsyncSession, *, patient_id: uuid.UUID, depa
 # patient's blockers there: one statement, where session, blockers (and slot) were two round trips.
 _cs = ClinicSession.__table__
 _TARGET_COLUMNS = (_cs.c.id, _cs.c.practitioner_id, _cs.c.department_id, _cs.c.campus_id, _cs.c.session_on,
-                   _cs.c.status, _cs.c.release_at, _cs.c.ends_at)
+                   _cs.c.period, _cs.c.status, _cs.c.release_at, _cs.c.ends_at)
 _TAKEN_THAT_DAY = exists().where(
     _booking.c.patient_id == bindparam("patient_id", type_=Uuid()), _booking.c.department_id == _cs.c.department_id,
     _booking.c.session_on == _cs.c.session_on, _booking.c.status.in_(ACTIVE_BOOKING)).label("taken")
@@ -230,7 +230,7 @@ async def booking_target(session: AsyncSession, *, slot_id: uuid.UUID | None, se
                          patient_id: uuid.UUID, now: dt.datetime) -> Row | None:
     """The clinic session a booking goes into (of the slot when one is chosen) with, in the same
     statement, what may stop this patient there (see booking_blockers). Columns: the session's id,
-    practitioner_id, department_id, campus_id, session_on, status, release_at, ends_at; bookable_until
+    practitioner_id, department_id, campus_id, session_on, period, status, release_at, ends_at; bookable_until
     (the chosen slot's start, else the session's end); taken; suspended_until. None: no such slot/session."""
     if slot_id is not None:
         return (await session.execute(_TARGET_OF_SLOT, {"slot_id": slot_id, "patient_id": patient_id,

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
+from sqlalchemy import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -43,7 +44,7 @@ from zhiyi.domains.scheduling.schemas import BookingRead, WaitlistEntryRead
 HISTORY_DAYS = 30  # how far back "my waiting lists" reaches
 
 
-def entry_read(e: WaitlistEntry, cs: ClinicSession, slot: Slot | None, position: int | None) -> WaitlistEntryRead:
+def entry_read(e: WaitlistEntry, cs: ClinicSession | Row, slot: Slot | None, position: int | None) -> WaitlistEntryRead:
     return WaitlistEntryRead(
         id=e.id, session_id=e.session_id, patient_id=e.patient_id, department_id=e.department_id,
         practitioner_id=cs.practitioner_id, campus_id=cs.campus_id, session_on=e.session_on, period=cs.period,
@@ -70,19 +71,19 @@ async def join_waitlist(session: AsyncSession, *, actor: Actor, patient_id: uuid
     patient, decision = await patients.access_patient(session, actor=actor, patient_id=patient_id, action="book")
     if patient.verified_at is None:
         raise PatientNotVerified()
-    cs = await repo.get_session(session, session_id)
+    now = clock.now()
+    # one statement, as a booking reads it: the session with the patient's blockers there
+    cs = await repo.booking_target(session, slot_id=None, session_id=session_id, patient_id=patient.id, now=now)
     if cs is None:
         raise SessionNotFound()
     service._check_desk_campus(actor, cs, decision)
-    now = clock.now()
     if cs.status != SessionStatus.open:
         raise SessionClosed()
     if cs.ends_at <= now:
         raise SlotInPast()
     if cs.release_at > now:
         raise NotYetReleased()
-    await no_shows.check_may_book(session, actor=actor, patient_id=patient.id, department_id=cs.department_id,
-                                  day=cs.session_on, now=now)
+    no_shows.refuse_if_blocked(actor, taken=cs.taken, suspended_until=cs.suspended_until)
     # under the session's lock a cancellation cannot free a place between "full" and joining the line
     await wrepo.lock_sessions(session, [cs.id])
     to_come, free = await wrepo.places(session, cs.id, now)
@@ -95,11 +96,12 @@ async def join_waitlist(session: AsyncSession, *, actor: Actor, patient_id: uuid
               "channel": "desk" if no_shows.at_desk(actor) else "online", "joined_by_account_id": actor.account_id,
               "created_at": now}
     entry = WaitlistEntry(**values)  # not added to the session: one INSERT below, the answer read from memory
-    if not await wrepo.insert_entry_unless_waiting(session, values):  # already in this line (or a double tap)
+    position = await wrepo.insert_entry_unless_waiting(session, values)
+    if position is None:  # already in this line (or a double tap)
         raise AlreadyWaiting()
     await outbox.publish(session, events.WAITLIST_JOINED, {"entry_id": str(entry.id), "patient_id": str(patient.id),
                                                            "session_id": str(cs.id)})
-    return entry_read(entry, cs, None, await wrepo.position(session, session_id=cs.id, created_at=now, entry_id=entry.id))
+    return entry_read(entry, cs, None, position)
 
 
 async def _entry_for(session: AsyncSession, actor: Actor, entry_id: uuid.UUID) -> tuple[WaitlistEntry, ClinicSession]:

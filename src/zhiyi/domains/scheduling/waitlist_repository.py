@@ -57,24 +57,6 @@ async def places(session: AsyncSession, session_id: uuid.UUID, now: dt.datetime)
     return int(row[0]), int(row[1])
 
 
-def _insert_unless_waiting(insert_of_dialect):
-    # the conflict target is the one-live-entry index; its predicate is spelled as in the index
-    t = WaitlistEntry.__table__
-    return (insert_of_dialect(t).on_conflict_do_nothing(index_elements=["session_id", "patient_id"],
-                                                        index_where=text("status IN ('waiting', 'offered')"))
-            .returning(t.c.id))
-
-
-_INSERT_UNLESS_WAITING = {"postgresql": _insert_unless_waiting(pg_insert), "sqlite": _insert_unless_waiting(sqlite_insert)}
-
-
-async def insert_entry_unless_waiting(session: AsyncSession, values: dict) -> bool:
-    """Insert a live entry unless the patient already has one in this session's line (the index
-    decides, also against a concurrent join, which it waits for): False then. One statement, no
-    savepoint: the transaction stays usable either way."""
-    return (await session.execute(_INSERT_UNLESS_WAITING[session.bind.dialect.name], values)).first() is not None
-
-
 async def get_entry(session: AsyncSession, entry_id: uuid.UUID) -> WaitlistEntry | None:
     return await session.get(WaitlistEntry, entry_id, populate_existing=True)
 
@@ -87,6 +69,31 @@ def _ahead_of(session_id, created_at, entry_id):
     return select(func.count()).select_from(_ahead).where(
         _ahead.session_id == session_id, _ahead.status == WAITING,
         or_(_ahead.created_at < created_at, and_(_ahead.created_at == created_at, _ahead.id < entry_id)))
+
+
+def _insert_unless_waiting(insert_of_dialect):
+    # the conflict target is the one-live-entry index; its predicate is spelled as in the index;
+    # the new entry's place in line comes back with it (the entries ahead of it, before it was there)
+    t = WaitlistEntry.__table__
+    ahead = _ahead_of(bindparam("in_line", type_=Uuid()), bindparam("joined_at", type_=UTCDateTime()),
+                      bindparam("entry", type_=Uuid())).scalar_subquery()
+    return (insert_of_dialect(t).on_conflict_do_nothing(index_elements=["session_id", "patient_id"],
+                                                        index_where=text("status IN ('waiting', 'offered')"))
+            .returning(t.c.id, ahead))
+
+
+_INSERT_UNLESS_WAITING = {"postgresql": _insert_unless_waiting(pg_insert), "sqlite": _insert_unless_waiting(sqlite_insert)}
+
+
+async def insert_entry_unless_waiting(session: AsyncSession, values: dict) -> int | None:
+    """Insert a live entry unless the patient already has one in this session's line (the index
+    decides, also against a concurrent join, which it waits for): its place in line (1 for the
+    next), or None then. One statement, no savepoint: the transaction stays usable either way.
+    Under the session's lock (lock_sessions), as every change to its line."""
+    row = (await session.execute(_INSERT_UNLESS_WAITING[session.bind.dialect.name],
+                                 {**values, "in_line": values["session_id"], "joined_at": values["created_at"],
+                                  "entry": values["id"]})).first()
+    return None if row is None else int(row[1] or 0) + 1
 
 
 _POSITION = _ahead_of(bindparam("session_id", type_=Uuid()), bindparam("created_at", type_=UTCDateTime()),
