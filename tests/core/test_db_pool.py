@@ -12,7 +12,7 @@ from tests.conftest import make_settings
 from zhiyi.app import create_app
 from zhiyi.core import migrate
 from zhiyi.core.config import Settings
-from zhiyi.core.db import Database
+from zhiyi.core.db import BATCH_POOL_SIZE, Database
 from zhiyi.domains import registry
 from zhiyi.domains.scheduling import own_booking, sold_out
 
@@ -50,7 +50,7 @@ async def test_a_database_that_does_not_answer_is_logged_and_does_not_stop_the_s
     try:
         with caplog.at_level(logging.WARNING, logger="zhiyi.db"):
             assert await db.open_pool(timeout=5) == 0
-        assert db.engine.pool.checkedout() == 0
+        assert db.engine.pool.checkedout() == db.batch_engine.pool.checkedout() == 0
         assert any(r.getMessage() == "database pool not fully opened at start" for r in caplog.records)
     finally:
         await db.dispose()
@@ -61,15 +61,20 @@ async def test_it_opens_as_many_as_the_pool_keeps(fresh_db_url, size, backend):
     db = Database(make_settings(fresh_db_url).model_copy(update={"db_pool_size": size}))
     try:
         opened = await db.open_pool()
-        assert opened == db.engine.pool.size() == db.engine.pool.checkedin()
-        assert opened == (1 if backend.name == "sqlite" else size)  # SQLite's pool is one connection
+        assert db.engine.pool.size() == db.engine.pool.checkedin()
+        if backend.name == "sqlite":
+            assert opened == 1 and db.batch_engine is db.engine  # SQLite's pool is one connection
+        else:  # and the connections kept apart for batched statements
+            assert db.batch_engine.pool.size() == db.batch_engine.pool.checkedin() == BATCH_POOL_SIZE
+            assert opened == size + BATCH_POOL_SIZE
     finally:
         await db.dispose()
 
 
 async def test_statements_asked_on_the_driver_are_prepared_on_every_connection(fresh_db_url, backend, caplog):
-    """PostgreSQL: the batched statements (registry.PREPARED) are in each pooled connection's statement
-    cache before the process serves; a failure to prepare is logged and leaves the pool open."""
+    """PostgreSQL: the batched statements (registry.PREPARED) are in the statement cache of each
+    connection kept for them before the process serves; a failure to prepare is logged and leaves the
+    pool open."""
     await asyncio.to_thread(migrate.upgrade, fresh_db_url)
     db = Database(make_settings(fresh_db_url).model_copy(update={"db_pool_size": 2}))
     prepared_on: list[int] = []
@@ -79,12 +84,12 @@ async def test_statements_asked_on_the_driver_are_prepared_on_every_connection(f
         prepared_on.append(id(driver))
 
     try:
-        assert await db.open_pool(prepare=prepare) == (2 if backend.name == "postgresql" else 1)
+        assert await db.open_pool(prepare=prepare) == (2 + BATCH_POOL_SIZE if backend.name == "postgresql" else 1)
         if backend.name != "postgresql":
             assert prepared_on == []  # statements on the driver are PostgreSQL's
             return
-        assert len(set(prepared_on)) == 2
-        async with db.engine.connect() as conn:
+        assert len(set(prepared_on)) == BATCH_POOL_SIZE  # the batches' connections, not the shared pool's
+        async with db.batch_engine.connect() as conn:
             driver = (await conn.get_raw_connection()).driver_connection
             cached = {row[0] for row in await driver.fetch("SELECT statement FROM pg_prepared_statements")}
         assert {own_booking._BOOK_MANY, sold_out._ASK_MANY} <= cached
@@ -95,6 +100,6 @@ async def test_statements_asked_on_the_driver_are_prepared_on_every_connection(f
         with caplog.at_level(logging.WARNING, logger="zhiyi.db"):
             await db.open_pool(prepare=broken)
         assert any(r.getMessage() == "statements not prepared at start" for r in caplog.records)
-        assert db.engine.pool.checkedout() == 0
+        assert db.engine.pool.checkedout() == db.batch_engine.pool.checkedout() == 0
     finally:
         await db.dispose()

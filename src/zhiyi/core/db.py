@@ -135,7 +135,12 @@ class FairPool(AsyncAdaptedQueuePool):
     _queue_class = FairQueue
 
 
-def make_engine(settings: Settings) -> AsyncEngine:
+# connections kept apart for batched statements (scheduling/batches.py): two kinds of question, each
+# with batches.BATCHES_OUT round trips under way at most, so a batch never waits for a connection
+BATCH_POOL_SIZE = 4
+
+
+def make_engine(settings: Settings, *, batches: bool = False) -> AsyncEngine:
     url = settings.async_database_url
     if url.startswith("sqlite"):
         ensure_sqlite_dir(url)
@@ -143,6 +148,9 @@ def make_engine(settings: Settings) -> AsyncEngine:
         # asyncio wait) is far cheaper than SQLite's busy handler sleeping and retrying
         engine = create_async_engine(url, connect_args={"timeout": 30}, pool_size=1, max_overflow=0, pool_timeout=300)
         _sqlite_pragmas(engine)
+    elif batches:
+        engine = create_async_engine(url, poolclass=FairPool, pool_size=BATCH_POOL_SIZE, max_overflow=0,
+                                     pool_pre_ping=False)
     else:
         engine = create_async_engine(
             url, poolclass=FairPool, pool_size=settings.db_pool_size, max_overflow=settings.db_pool_size,
@@ -176,21 +184,35 @@ def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 
 class Database:
-    """Holds the engine and session factory of one process."""
+    """Holds the engines and session factory of one process.
+
+    PostgreSQL: `batch_engine` is a small pool of its own for the batched statements of a rush
+    (scheduling/batches.py; the rush lane asks them), each answering up to 64 requests in one round
+    trip. In the shared pool a batch waited behind single requests' transactions: in a rush, a
+    waiting-list join holds its connection for nine round trips, each a turn of a busy event loop,
+    and 40-50 of them at once took every connection, so 64 "full" answers at a time waited 30-120 ms
+    more. SQLite (one connection, one process): the same engine."""
 
     def __init__(self, settings: Settings):
         self.settings = settings
         self.engine = make_engine(settings)
         self.sessionmaker = make_sessionmaker(self.engine)
+        self.batch_engine = self.engine if self.engine.dialect.name == "sqlite" else make_engine(settings, batches=True)
 
     async def open_pool(self, timeout: float = 10.0, prepare: Callable[[Any], Awaitable[None]] | None = None) -> int:
-        """Makes the pool's connections now, before the process serves: at a release instant the first
+        """Makes the pools' connections now, before the process serves: at a release instant the first
         thousand requests then wait for no connection to be made (each a TCP connect, a login and the
-        driver's type set-up). `prepare(driver_connection)` runs on each of them (PostgreSQL: statements
-        asked straight on the driver). A database that does not answer is logged and left to the first
-        requests, as without this. Returns the connections opened."""
-        size = self.engine.pool.size()
-        tries = [asyncio.ensure_future(self.engine.connect().start()) for _ in range(size)]
+        driver's type set-up). `prepare(driver_connection)` runs on each connection kept for batches
+        (PostgreSQL: the statements asked straight on the driver). A database that does not answer is
+        logged and left to the first requests, as without this. Returns the connections opened."""
+        opened = await self._open(self.engine, timeout, None)
+        if self.batch_engine is not self.engine:
+            opened += await self._open(self.batch_engine, timeout, prepare)
+        return opened
+
+    async def _open(self, engine: AsyncEngine, timeout: float, prepare: Callable[[Any], Awaitable[None]] | None) -> int:
+        size = engine.pool.size()
+        tries = [asyncio.ensure_future(engine.connect().start()) for _ in range(size)]
         done, pending = await asyncio.wait(tries, timeout=timeout)
         for t in pending:
             t.cancel()
@@ -200,7 +222,7 @@ class Database:
         opened = [t.result() for t in done if not t.cancelled() and t.exception() is None]
         for conn in opened:
             try:
-                if prepare is not None and self.engine.dialect.name == "postgresql":
+                if prepare is not None and engine.dialect.name == "postgresql":
                     driver = (await conn.get_raw_connection()).driver_connection
                     await asyncio.wait_for(prepare(driver), timeout)
             except Exception as exc:  # left to the first requests, as without this
@@ -215,6 +237,8 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self.batch_engine is not self.engine:
+            await self.batch_engine.dispose()
 
 
 KEEP_KEY = "zhiyi.keep_after_rollback"

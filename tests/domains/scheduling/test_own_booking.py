@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select, text, update
+from sqlalchemy.util import greenlet_spawn
 
 from tests.factories import identity as accounts
 from tests.factories import org as orgf
@@ -197,6 +198,27 @@ async def test_refusals_the_patient_should_hear_by_name_go_the_usual_way_and_kee
     # nothing kept by the refusals, in the function or on the usual way (not even an audit row: the
     # usual way's access was allowed and rolled back with the refused booking)
     assert [await count(db, m) for m in (Booking, AuditEvent, OutboxEvent, IdempotencyRecord)] == before
+
+
+async def test_the_rush_lane_answers_while_other_requests_hold_every_shared_connection(clinic, backend,
+                                                                                       one_statement):
+    """The batched statements have connections of their own (core.db.Database.batch_engine): a rush's
+    bookings and "full" answers never wait behind other requests' transactions for a connection."""
+    if backend.name != "postgresql":
+        pytest.skip("the one-statement booking is a PostgreSQL function")
+    db, client, make, patients = clinic
+    cs, _ = await make(places=1)
+    (_, _, h1), (_, _, h2) = await patients(2)
+    held = [await db.engine.raw_connection() for _ in range(2 * db.settings.db_pool_size)]  # kept and overflow
+    try:
+        booked = await asyncio.wait_for(book(client, h1, cs.id), 10)
+        full = await asyncio.wait_for(book(client, h2, cs.id), 10)
+    finally:
+        for pooled in held:
+            await greenlet_spawn(pooled.close)
+    assert booked.status_code == 201, booked.text
+    assert full.status_code == 409 and full.json()["code"] == "slot_full"
+    assert [type(a).__name__ if a != "full" else a for a in one_statement] == ["Booked", "full"]
 
 
 async def test_a_sold_out_session_is_answered_full_and_noted(clinic, backend, one_statement):

@@ -61,7 +61,7 @@ class _Route:
 class RushLane:
     def __init__(self, app, *, db: Database) -> None:
         self.app = app
-        self.engine = db.engine
+        self.engine = db.batch_engine  # the batched statements' own connections (core.db.Database)
         self.on = db.engine.dialect.name == "postgresql"  # the short question is a PostgreSQL function
 
     async def __call__(self, scope, receive, send):
