@@ -30,7 +30,8 @@ from collections.abc import Coroutine
 from dataclasses import dataclass
 
 import aiohttp
-import uvloop
+
+from zhiyi.bench import loop
 
 BOOKINGS, WAITLIST = "/api/v1/scheduling/bookings", "/api/v1/scheduling/waitlist"
 LIVE = ("waiting", "offered")  # entries still in a line
@@ -308,9 +309,7 @@ async def _run(plan: Plan, patients: list[tuple[int, str]], concurrency: int) ->
 
 
 def run_process(plan: Plan, patients: list[tuple[int, str]], concurrency: int) -> list[Record]:
-    # on uvloop, as the server runs: the generator shares the machine's cores with the server and
-    # the database, and every millisecond of its CPU is one they do not get
-    return uvloop.run(_run(plan, patients, concurrency))
+    return loop.run(_run(plan, patients, concurrency))  # uvloop (see bench/loop.py)
 
 
 async def _trivial(base_url: str, concurrency: int, total: int) -> float:
@@ -332,4 +331,4 @@ async def _trivial(base_url: str, concurrency: int, total: int) -> float:
 
 
 def trivial_process(base_url: str, concurrency: int, total: int) -> float:
-    return uvloop.run(_trivial(base_url, concurrency, total))
+    return loop.run(_trivial(base_url, concurrency, total))

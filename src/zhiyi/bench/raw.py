@@ -66,9 +66,11 @@ async def pg_book(conn, patient_id: uuid.UUID, account_id: uuid.UUID, session_id
     transaction). Returns the booking's id; raises Refused for "full" (or the patient's blockers)."""
     key = key or uuid.uuid4().hex
     if sold_out is not None and session_id in sold_out:
-        if await conn.fetchval(ASK_SOLD_OUT, account_id, key, "raw", patient_id, session_id) == "full":
+        outcome = await conn.fetchval(ASK_SOLD_OUT, account_id, key, "raw", patient_id, session_id)
+        if outcome == "full":
             raise Refused()
-        sold_out.discard(session_id)
+        if outcome == "ask_again":  # as the server: the hint is dropped only when the session is not sold out
+            sold_out.discard(session_id)
     async with conn.transaction():
         await conn.execute(SQL["claim"], account_id, key)
         await conn.fetchrow(SQL["patient"], patient_id)
@@ -132,10 +134,13 @@ async def run_pg(url: str, *, people: list[tuple[str, str]], session_ids: list[s
             for sid in rng.sample(sessions, min(max_tries, len(sessions))):
                 key = uuid.uuid4().hex
                 if batcher is not None and sid in sold_out:  # asked before a connection is taken, as the server does
-                    if await batcher.ask((aid, key, "raw", pid, sid, dt.datetime.now(dt.UTC))) == "full":
+                    outcome = await batcher.ask((aid, key, "raw", pid, sid, dt.datetime.now(dt.UTC)))
+                    if outcome == "full":
                         decisions += 1
                         continue
-                    sold_out.discard(sid)  # on to the whole transaction, which asks nothing more
+                    if outcome == "ask_again":  # not sold out after all (the server forgets its hint)
+                        sold_out.discard(sid)
+                    # on to the whole transaction, which asks nothing more
                 elif booker is not None:  # the one statement (no draw in the rush; no request id or address)
                     outcome = await booker.ask((aid, key, "raw", pid, sid, uuid.uuid4(), uuid.uuid4(), uuid.uuid4(),
                                                 "patient", None, None))

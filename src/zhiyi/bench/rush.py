@@ -22,10 +22,9 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from multiprocessing import get_context
 
-import uvloop
 from sqlalchemy import func, select, text, update
 
-from zhiyi.bench import cpu, loadgen, raw
+from zhiyi.bench import cpu, loadgen, loop, raw
 from zhiyi.bench.release import Release, reset_release, seed_release
 from zhiyi.bench.scratch import scratch_database
 from zhiyi.bench.server import POOL_PER_WORKER, KillAt, Server
@@ -335,10 +334,10 @@ def run(opts: Options, log=print) -> dict:
         if dialect == "postgresql":
             def anchor(short: bool, batched: bool = True) -> tuple[int, float]:
                 # as many connections, and batches of short questions under way, as the server's workers have
-                return uvloop.run(raw.run_pg(url, people=people, session_ids=release.session_ids,
-                                             concurrency=opts.clients, pool_size=opts.workers * POOL_PER_WORKER,
-                                             seed=opts.seed, max_tries=opts.max_tries, short=short, batched=batched,
-                                             batches_out=opts.workers * batches.BATCHES_OUT))
+                return loop.run(raw.run_pg(url, people=people, session_ids=release.session_ids,
+                                           concurrency=opts.clients, pool_size=opts.workers * POOL_PER_WORKER,
+                                           seed=opts.seed, max_tries=opts.max_tries, short=short, batched=batched,
+                                           batches_out=opts.workers * batches.BATCHES_OUT))
 
             n, secs = anchor(short=False)  # every attempt through the whole transaction (earlier sessions' anchor)
             usual_rate = n / secs if secs else 0.0

@@ -5,7 +5,7 @@ way, each costs the whole booking transaction: the Idempotency-Key claimed, the 
 the access audited, the session and the patient's blockers read, a place looked for, and a
 rollback. So each server process notes the sessions it has seen sold out (a hint, kept for
 `HINT_SECONDS`), and a patient's own booking of a noted session first asks one question on the
-database driver (a PostgreSQL function, migration 0010), asked by the rush lane (rush_lane.py)
+database driver (a PostgreSQL function, migrations 0010, 0011 and 0013), asked by the rush lane (rush_lane.py)
 before the request reaches the web framework, in one round trip with the questions of other
 requests that came meanwhile (`batches.py`):
 

@@ -31,6 +31,7 @@ RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
     outcome text;
     body text;
+    target record;
 BEGIN
     PERFORM set_config('lock_timeout', '50ms', true);
     PERFORM set_config('synchronous_commit', 'off', true);
@@ -42,22 +43,24 @@ BEGIN
             SELECT r.response::text INTO body FROM idempotency_record r
             WHERE r.account_id = p_account AND r.key = p_key AND r.request_hash = p_hash AND r.status_code = 201;
             outcome := CASE WHEN body IS NULL THEN 'key_used' ELSE 'replay ' || body END;
-        ELSIF NOT EXISTS (SELECT 1 FROM clinic_session cs
-                          WHERE cs.id = p_session AND cs.status = 'open' AND cs.release_at <= p_now
-                            AND cs.ends_at > p_now
-                            AND NOT EXISTS (SELECT 1 FROM slot s WHERE s.session_id = cs.id
-                                            AND s.booked < s.capacity AND s.starts_at > p_now)) THEN
-            outcome := 'ask_again';
-        ELSIF EXISTS (SELECT 1 FROM clinic_session cs JOIN patient p ON p.id = p_patient
-                      WHERE cs.id = p_session AND p.verified_at IS NOT NULL
-                        AND NOT EXISTS (SELECT 1 FROM booking b WHERE b.patient_id = p_patient
-                                        AND b.department_id = cs.department_id AND b.session_on = cs.session_on
-                                        AND b.status IN ('booked', 'checked_in'))
-                        AND NOT EXISTS (SELECT 1 FROM booking_suspension s WHERE s.patient_id = p_patient
-                                        AND s.ends_at > p_now)) THEN
-            outcome := 'full';
         ELSE
-            outcome := 'usual';
+            SELECT cs.department_id, cs.session_on,
+                   cs.status = 'open' AND cs.release_at <= p_now AND cs.ends_at > p_now
+                   AND NOT EXISTS (SELECT 1 FROM slot s WHERE s.session_id = cs.id
+                                   AND s.booked < s.capacity AND s.starts_at > p_now) AS sold_out INTO target
+            FROM clinic_session cs WHERE cs.id = p_session;
+            IF NOT FOUND OR NOT target.sold_out THEN
+                outcome := 'ask_again';
+            ELSIF EXISTS (SELECT 1 FROM patient p WHERE p.id = p_patient AND p.verified_at IS NOT NULL)
+                  AND NOT EXISTS (SELECT 1 FROM booking b WHERE b.patient_id = p_patient
+                                  AND b.department_id = target.department_id AND b.session_on = target.session_on
+                                  AND b.status IN ('booked', 'checked_in'))
+                  AND NOT EXISTS (SELECT 1 FROM booking_suspension s WHERE s.patient_id = p_patient
+                                  AND s.ends_at > p_now) THEN
+                outcome := 'full';
+            ELSE
+                outcome := 'usual';
+            END IF;
         END IF;
         RAISE EXCEPTION USING ERRCODE = 'ZY000';
     EXCEPTION
