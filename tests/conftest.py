@@ -134,6 +134,7 @@ class TestDatabase:
 
     def __init__(self, engine, connection):
         self.engine = engine
+        self.batch_engine = engine  # the batched statements' connections (the rush lane's), outside the test's transaction
         self.sessionmaker = async_sessionmaker(bind=connection, expire_on_commit=False, autoflush=True,
                                                join_transaction_mode="create_savepoint")
 
