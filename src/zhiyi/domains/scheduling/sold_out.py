@@ -10,7 +10,7 @@ before the request reaches the web framework, in one round trip with the questio
 requests that came meanwhile (`batches.py`):
 
 - claim the request's Idempotency-Key (as every booking does: a request with this key still being
-  answered is waited for, and one already answered is replayed by the usual path below);
+  answered is waited for at most 50 ms, and one already answered is replayed, see below);
 - is the session still open, released and not over, with no place free at all (a place another
   booking holds uncommitted counts as free, since that booking may yet roll back)?
 - would the usual path tell this patient "full", or name a reason of their own first: not verified,
