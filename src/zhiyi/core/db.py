@@ -148,14 +148,10 @@ def make_engine(settings: Settings, *, batches: bool = False) -> AsyncEngine:
         # asyncio wait) is far cheaper than SQLite's busy handler sleeping and retrying
         engine = create_async_engine(url, connect_args={"timeout": 30}, pool_size=1, max_overflow=0, pool_timeout=300)
         _sqlite_pragmas(engine)
-    elif batches:
-        engine = create_async_engine(url, poolclass=FairPool, pool_size=BATCH_POOL_SIZE, max_overflow=0,
+    else:  # the batches' pool never overflows: its size is every batch that can be under way
+        size, overflow = (BATCH_POOL_SIZE, 0) if batches else (settings.db_pool_size, settings.db_pool_size)
+        engine = create_async_engine(url, poolclass=FairPool, pool_size=size, max_overflow=overflow,
                                      pool_pre_ping=False)
-    else:
-        engine = create_async_engine(
-            url, poolclass=FairPool, pool_size=settings.db_pool_size, max_overflow=settings.db_pool_size,
-            pool_pre_ping=False
-        )
     return engine
 
 
