@@ -12,10 +12,10 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from zhiyi import __version__
 from zhiyi.core import audit, i18n, idempotency, logs, outbox  # noqa: F401  (core tables)
-from zhiyi.core.config import Settings, get_settings, use
+from zhiyi.core.config import Settings, check_secrets, get_settings, use
 from zhiyi.core.db import Database
 from zhiyi.domains import registry
-from zhiyi.http import errors, ops
+from zhiyi.http import docs, errors, openapi, ops
 from zhiyi.http.middleware import EdgeMiddleware
 from zhiyi.integrations import notifications
 from zhiyi.web import pages
@@ -26,6 +26,7 @@ _WARM_UP = {"type": "http", "path": "/", "method": "GET", "root_path": "", "head
 
 def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
     settings = use(settings or get_settings())
+    check_secrets(settings)  # a public or weak secret would let anyone sign an admin's token
     db = database or Database(settings)
     registry.install_policies()
     registry.install_shortcuts()
@@ -60,7 +61,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
 
     # FastAPI's native OpenTelemetry is off: Zhiyi's metrics and access log are the edge middleware's, and
     # left on it asks the global providers (environment look-ups) on every request (~2% of a worker's CPU in a rush)
-    app = FastAPI(title="Zhiyi 智医", version=__version__, lifespan=lifespan, docs_url="/docs",
+    app = FastAPI(title="Zhiyi 智医", version=__version__, lifespan=lifespan, docs_url=None,
                   openapi_url="/openapi.json", redoc_url=None,
                   telemetry={"tracing": False, "metrics": False, "logs": False})
     app.state.db = db
@@ -68,18 +69,22 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.error_page = error_page
     app.state.worker = None
     errors.install(app)
+    openapi.install(app)
     for router in registry.API_ROUTERS:
         app.include_router(router)
     app.include_router(ops.router)
+    app.include_router(docs.router)
+    app.include_router(ops.metrics_router)
     app.include_router(pages.router)
     for router in registry.WEB_ROUTERS:
         app.include_router(router)
+    app.mount(docs.ASSETS_PATH, docs.assets(), name="api-docs-assets")
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "web" / "static"), name="static")
     app.add_middleware(SessionMiddleware, secret_key=settings.secret_key, session_cookie="zhiyi_session",
                        same_site="lax", https_only=settings.secure_cookies, max_age=12 * 3600)
     for lane in registry.LANES:  # inside the edge, before the framework and its session cookie
         app.add_middleware(lane, db=db)
-    app.add_middleware(EdgeMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(EdgeMiddleware, max_body_bytes=settings.max_body_bytes, secure=settings.secure_cookies)
     return app
 
 

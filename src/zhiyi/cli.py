@@ -16,7 +16,7 @@ from rich.table import Table
 from zhiyi.bench import rush
 from zhiyi.core import logs, outbox
 from zhiyi.core import migrate as migrations
-from zhiyi.core.config import Settings, get_settings, use
+from zhiyi.core.config import DEV_SECRET, Settings, get_settings, secret_problem, use
 from zhiyi.core.db import Database
 from zhiyi.core.policy import Role
 from zhiyi.demo import seed as demo_seed
@@ -99,6 +99,10 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1, db: DbOpt
           reload: bool = False) -> None:
     """Serve the web app and API."""
     settings = _settings(db)
+    problem = secret_problem(settings)
+    if problem:
+        console.print(f"[red]Refusing to serve:[/red] {problem}")
+        raise typer.Exit(2)
     if db:
         os.environ["ZHIYI_DATABASE_URL"] = db
     if workers > 1 and settings.in_process_worker:
@@ -113,6 +117,12 @@ def demo(host: str = "127.0.0.1", port: int = 8000, patients: int = 2000, seed: 
          db: DbOpt = None) -> None:
     """Create (once) and serve the demo hospital group on SQLite."""
     settings = _settings(db)
+    if settings.secret_key == DEV_SECRET:
+        os.environ["ZHIYI_DEV_SECRET_ALLOWED"] = "1"  # the demo only; `zhiyi serve` refuses this secret
+        settings = use(settings.model_copy(update={"dev_secret_allowed": True}))
+        console.print("[bold yellow]Running on the built-in development secret: anyone can sign tokens for this "
+                      "server. For a demo on this machine only; never serve real patients with it (set "
+                      "ZHIYI_SECRET_KEY).[/bold yellow]")
     migrations.upgrade(settings.database_url)
     asyncio.run(_seed_if_empty(settings, patients, seed))
     _print_logins(demo_seed.DEMO_LOGINS)

@@ -32,7 +32,7 @@ async def patient(session, *, campus, name: str = "张三", age: int = 40, male:
 
 def security_id(patient) -> str:
     """The resident ID number of a registered patient (stored sealed)."""
-    return security.unseal(get_settings().secret_key, "resident-id", patient.id_number_sealed)
+    return security.unseal(get_settings().data_secret, "resident-id", patient.id_number_sealed)
 
 
 async def family_link(session, *, proxy, dependent, relationship: str = "parent"):

@@ -40,7 +40,7 @@ def open_first_session_with_free_times(page, live_server) -> None:
 def test_book_the_first_free_time_for_myself_and_see_it(page, live_server):
     page.goto(f"{live_server}/login")
     page.locator("#username").fill("demo-patient")
-    page.locator("#password").fill("Patient123")
+    page.locator("#password").fill("patient-demo-2468")
     page.locator("#login-submit").click()
     page.wait_for_url(f"{live_server}/")
     assert page.locator('a.tile[href="/book"]').is_visible()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.web.conftest import demo_server
+from tests.servers import demo_server
 from tests.web.test_browser_booking import shot
 from tests.web.test_browser_queue import login
 
@@ -32,7 +32,7 @@ def set_elderly(page, on: bool) -> None:
 
 
 def stored_link_ids(live_server: str, response_id: str) -> set[str]:
-    token = httpx.post(f"{live_server}/api/v1/auth/token", data={"username": "demo-patient", "password": "Patient123"},
+    token = httpx.post(f"{live_server}/api/v1/auth/token", data={"username": "demo-patient", "password": "patient-demo-2468"},
                        timeout=30).json()["access_token"]
     r = httpx.get(f"{live_server}/api/v1/preconsult/responses/{response_id}", headers={"Authorization": f"Bearer {token}"},
                   timeout=30)
@@ -51,8 +51,8 @@ def stored_link_ids(live_server: str, response_id: str) -> set[str]:
 def test_fill_the_form_after_booking_and_the_doctor_reads_the_summary(browser, own_server):
     live_server = own_server
     contexts = [browser.new_context(locale="zh-CN", viewport={"width": 412, "height": 900}) for _ in range(2)]
-    doctor, patient = login(contexts[0], live_server, "demo-doctor", "Doctor123"), login(
-        contexts[1], live_server, "demo-patient", "Patient123")
+    doctor, patient = login(contexts[0], live_server, "demo-doctor", "doctor-demo-2468"), login(
+        contexts[1], live_server, "demo-patient", "patient-demo-2468")
     try:
         set_elderly(patient, False)
         doctor.goto(f"{live_server}/queue/doctor")

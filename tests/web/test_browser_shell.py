@@ -24,7 +24,7 @@ def test_login_switch_language_and_elderly_mode(page, live_server):
     page.goto(f"{live_server}/login")
     assert page.locator("html").get_attribute("lang") == "zh-CN"
     page.get_by_label("手机号或用户名").fill("demo-patient")
-    page.get_by_label("密码").fill("Patient123")
+    page.get_by_label("密码").fill("patient-demo-2468")
     page.locator("#login-submit").click()
     page.wait_for_url(f"{live_server}/")
     assert page.get_by_role("link", name="我的健康").first.is_visible()
@@ -50,7 +50,7 @@ def test_login_switch_language_and_elderly_mode(page, live_server):
     page.context.clear_cookies()
     page.goto(f"{live_server}/login")
     page.locator("#username").fill("demo-patient")
-    page.locator("#password").fill("Patient123")
+    page.locator("#password").fill("patient-demo-2468")
     page.locator("#login-submit").click()
     page.wait_for_url(f"{live_server}/")
     assert base_font_px(page) >= 20

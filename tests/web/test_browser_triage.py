@@ -14,7 +14,7 @@ from tests.web.test_browser_booking import shot
 pytestmark = pytest.mark.browser
 
 
-def log_in(page, live_server, username="demo-patient2", password="Patient123"):
+def log_in(page, live_server, username="demo-patient2", password="patient-demo-2468"):
     page.goto(f"{live_server}/login")
     page.locator("#username").fill(username)
     page.locator("#password").fill(password)

@@ -6,10 +6,12 @@ import re
 from types import SimpleNamespace
 
 import pytest
+from sqlalchemy import select
 
 from tests.factories import identity as accounts
 from tests.factories import org as orgf
 from tests.factories import patients as pf
+from zhiyi.domains.identity.models import Account
 
 
 @pytest.fixture
@@ -141,3 +143,26 @@ async def test_admin_sees_accounts_and_others_do_not(client, world):
     r = await client.get("/admin/accounts")
     assert r.status_code == 200 and "alice" in r.text and "registrar" in r.text
     assert "password" not in r.text.lower().replace("--role", "")
+
+
+async def test_a_throttled_login_page_offers_a_code_and_keeps_the_name_not_the_password(client, world, session,
+                                                                                          sandbox, drain):
+    """Issue 15, item 7 on the page: after the address's free tries the page says how long to wait and
+    offers a code by SMS; with the code the owner is in."""
+    alice = await session.scalar(select(Account).where(Account.username == "alice"))
+    alice.phone = "13900000031"
+    await session.commit()
+    for _ in range(5):
+        await web_login(client, "alice", password="not-it-Zq-1")
+    page = await client.get("/login", headers={"accept-language": "en"})
+    r = await client.post("/login", headers={"accept-language": "en"}, data={
+        "username": "alice", "password": accounts.PASSWORD, "csrf": csrf_of(page.text)})
+    assert r.status_code == 429 and "wait" in r.text and 'id="code"' in r.text
+    assert 'value="alice"' in r.text and accounts.PASSWORD not in r.text
+    sent = await client.post("/login/code", data={"username": "alice", "csrf": csrf_of(r.text)})
+    assert sent.status_code == 200 and 'id="code"' in sent.text
+    await drain()
+    code = sandbox.last_to("13900000031").params["code"]
+    ok = await client.post("/login", data={"username": "alice", "password": accounts.PASSWORD, "code": code,
+                                           "csrf": csrf_of(sent.text)})
+    assert ok.status_code == 303

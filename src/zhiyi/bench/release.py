@@ -1,6 +1,6 @@
 """Seeds a slot release for the rush: one department, N doctors with one session each
 the day after tomorrow (M one-place slots each), P verified patients with accounts, and an access token
-per patient (minted directly: tokens are stateless, so no login storm is needed)."""
+per patient (minted directly, with a sign-in row each for the server to find, so no login storm is needed)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,9 @@ from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zhiyi.core import clock, ids, security
-from zhiyi.domains.identity.models import Account
+from zhiyi.core.policy import Actor
+from zhiyi.domains.identity import service as identity
+from zhiyi.domains.identity.models import Account, RefreshToken
 from zhiyi.domains.org.models import Campus, Department, Practitioner
 from zhiyi.domains.patients.models import Patient
 from zhiyi.domains.scheduling.models import ClinicSession, Slot
@@ -55,7 +57,7 @@ async def seed_release(session: AsyncSession, *, secret: str, doctors: int, slot
                   for k in range(slots_per_doctor)]
     await session.execute(insert(ClinicSession), sessions)
     await session.execute(insert(Slot), slots)
-    people, accounts, tokens = [], [], []
+    people, accounts, families, tokens = [], [], [], []
     pw = security.hash_password("bench-not-for-login-1")
     for i in range(patients):
         pid, aid = ids.new_id(), ids.new_id()
@@ -66,13 +68,19 @@ async def seed_release(session: AsyncSession, *, secret: str, doctors: int, slot
                        "created_at": now, "updated_at": now})
         accounts.append({"id": aid, "username": f"bench-{i}", "phone": None, "password_hash": pw,
                          "display_name": "bench", "roles": "patient", "patient_id": pid, "group_wide": False,
-                         "elderly_mode": False, "session_epoch": 0, "is_active": True, "created_at": now})
-        tokens.append(security.issue_jwt(secret, {"sub": str(aid), "typ": "access", "roles": ["patient"],
-                                                  "pid": str(pid), "prid": None, "cids": [], "gw": False},
-                                          ttl=dt.timedelta(hours=2)))
+                         "elderly_mode": False, "session_epoch": 0, "token_version": 0, "is_active": True,
+                         "created_at": now})
+        family = ids.new_id()  # each patient signed in once (the server asks for a live sign-in)
+        families.append({"id": ids.new_id(), "account_id": aid, "family_id": family,
+                         "token_hash": hashlib.sha256(family.bytes).hexdigest(), "issued_at": now,
+                         "expires_at": now + dt.timedelta(days=1), "revoked_at": None})
+        actor = Actor(account_id=aid, roles=frozenset({"patient"}), patient_id=pid)
+        tokens.append(security.issue_jwt(secret, identity.access_claims(actor=actor, version=0, family=family),
+                                         ttl=dt.timedelta(hours=2)))
     for chunk in range(0, patients, 1000):
         await session.execute(insert(Patient), people[chunk:chunk + 1000])
         await session.execute(insert(Account), accounts[chunk:chunk + 1000])
+        await session.execute(insert(RefreshToken), families[chunk:chunk + 1000])
     return Release(session_ids=[str(s["id"]) for s in sessions], patient_ids=[str(p["id"]) for p in people],
                    account_ids=[str(a["id"]) for a in accounts], tokens=tokens, slots=len(slots), release_at=release_at)
 

@@ -35,6 +35,7 @@ class AuditEvent(IdMixin, Base):
     outcome: Mapped[str] = mapped_column(String(20))  # allowed | denied | not_found
     request_id: Mapped[str | None] = mapped_column(String(32))
     client_addr: Mapped[str | None] = mapped_column(String(64))
+    reason: Mapped[str | None] = mapped_column(String(200))  # why, when the actor had to say (a full ID number shown)
 
 
 _INSERT = insert(AuditEvent.__table__)  # Core, built once: no ORM bulk machinery per request
@@ -47,13 +48,14 @@ def roles_of(actor: Actor) -> str:
 
 def build_event(actor: Actor | None, action: str, resource_type: str, resource_id: object,
                 *, patient_id: uuid.UUID | None, outcome: str,
-                on_behalf_of: uuid.UUID | None = None) -> AuditEvent:
+                on_behalf_of: uuid.UUID | None = None, reason: str | None = None) -> AuditEvent:
     return AuditEvent(**event_values(actor, action, resource_type, resource_id, patient_id=patient_id,
-                                     outcome=outcome, on_behalf_of=on_behalf_of))
+                                     outcome=outcome, on_behalf_of=on_behalf_of, reason=reason))
 
 
 def event_values(actor: Actor | None, action: str, resource_type: str, resource_id: object,
-                 *, patient_id: uuid.UUID | None, outcome: str, on_behalf_of: uuid.UUID | None = None) -> dict:
+                 *, patient_id: uuid.UUID | None, outcome: str, on_behalf_of: uuid.UUID | None = None,
+                 reason: str | None = None) -> dict:
     return dict(
         id=ids.new_id(),
         at=clock.now(),
@@ -67,29 +69,30 @@ def event_values(actor: Actor | None, action: str, resource_type: str, resource_
         outcome=outcome,
         request_id=requestctx.request_id.get(),
         client_addr=requestctx.client_addr.get(),
+        reason=reason,
     )
 
 
 def record(session: AsyncSession, actor: Actor | None, action: str, resource_type: str,
            resource_id: object, *, patient_id: uuid.UUID | None, on_behalf_of: uuid.UUID | None = None,
-           outcome: str = "allowed") -> None:
+           outcome: str = "allowed", reason: str | None = None) -> None:
     event = build_event(actor, action, resource_type, resource_id, patient_id=patient_id,
-                        outcome=outcome, on_behalf_of=on_behalf_of)
+                        outcome=outcome, on_behalf_of=on_behalf_of, reason=reason)
     session.add(event)
 
 
 async def guard(session: AsyncSession, actor: Actor | None, action: str, resource: Resource,
-                *, patient_id: uuid.UUID | None) -> Decision:
-    """Decide through core.policy and audit the attempt, allowed or not."""
+                *, patient_id: uuid.UUID | None, reason: str | None = None) -> Decision:
+    """Decide through core.policy and audit the attempt, allowed or not (with the actor's reason, if asked)."""
     decision = await decide(session, actor, action, resource)
     if decision.allowed:
         # one INSERT now (the hot paths all pass here): no unit-of-work bookkeeping
         await session.execute(_INSERT, event_values(
             actor, action, resource.kind, resource.id, patient_id=patient_id, outcome="allowed",
-            on_behalf_of=decision.on_behalf_of))
+            on_behalf_of=decision.on_behalf_of, reason=reason))
         return decision
     keep_after_rollback(session, build_event(actor, action, resource.kind, resource.id, patient_id=patient_id,
-                               outcome="denied"))
+                               outcome="denied", reason=reason))
     raise Forbidden()
 
 

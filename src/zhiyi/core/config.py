@@ -3,20 +3,30 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DB = "sqlite+aiosqlite:///./var/zhiyi.db"
-DEV_SECRET = "zhiyi-dev-secret-change-me-in-production-0123456789"
+DEV_SECRET = "zhiyi-dev-secret-change-me-in-production-0123456789"  # public: only `zhiyi demo` and tests run on it
+MIN_SECRET_CHARS = 32
+MIN_SECRET_DISTINCT = 12  # "aaaa...a1" is 32 characters and no secret
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ZHIYI_", env_file=".env", extra="ignore")
 
-    env: str = "dev"  # dev | test | production
+    env: Literal["dev", "test", "production"] = "dev"
     database_url: str = DEFAULT_DB
-    secret_key: str = DEV_SECRET
+    secret_key: str = DEV_SECRET  # signs access tokens (by key id) and session cookies
+    # earlier signing keys, comma-separated: their tokens are accepted until they expire (rotation)
+    previous_secret_keys: str = ""
+    # seals and keys stored data (ID numbers, refresh tokens, codes); empty: the secret key. Set it to the
+    # current secret key before rotating that for the first time: stored data does not rotate with it
+    data_key: str = ""
+    dev_secret_allowed: bool = False  # set by `zhiyi demo` only; never honoured in production
+    metrics_token: str = ""  # /metrics answers a bearer of this token (or an admin); empty: admins only
     timezone: str = "Asia/Shanghai"
     default_locale: str = "zh_CN"
     max_body_bytes: int = 256 * 1024
@@ -50,7 +60,18 @@ class Settings(BaseSettings):
     no_show_limit: int = Field(default=3, ge=1)  # this many no-shows ...
     no_show_window_days: int = Field(default=90, ge=1)  # ... within this many days ...
     no_show_suspension_days: int = Field(default=30, ge=1)  # ... suspend online booking this long after the last
+    care_window_days: int = Field(default=30, ge=0)  # a booking this near today makes a care relationship
+    break_glass_hours: int = Field(default=12, ge=1)  # how long a reasoned access without one lasts
     no_show_sweep_seconds: float = Field(default=300.0, gt=0)  # how often workers mark no-shows
+
+    @property
+    def signing_secrets(self) -> tuple[str, ...]:
+        """The current signing secret first, then the earlier ones still accepted."""
+        return (self.secret_key, *(k.strip() for k in self.previous_secret_keys.split(",") if k.strip()))
+
+    @property
+    def data_secret(self) -> str:
+        return self.data_key or self.secret_key
 
     @property
     def is_sqlite(self) -> bool:
@@ -59,6 +80,38 @@ class Settings(BaseSettings):
     @property
     def async_database_url(self) -> str:
         return to_async_url(self.database_url)
+
+
+class InsecureSettings(RuntimeError):
+    """The process must not start with these settings (a public or weak secret)."""
+
+
+def _weak(secret: str) -> bool:
+    return len(secret) < MIN_SECRET_CHARS or len(set(secret)) < MIN_SECRET_DISTINCT
+
+
+def secret_problem(settings: Settings) -> str | None:
+    """Why these settings must not serve, or None. The built-in secret is public, so anyone could sign
+    an admin's token with it: only tests and `zhiyi demo` (never in production) run on it. Outside
+    development every secret must be strong."""
+    if settings.env == "test":
+        return None
+    keys = {"ZHIYI_SECRET_KEY": settings.secret_key, "ZHIYI_DATA_KEY": settings.data_key,
+            **{f"ZHIYI_PREVIOUS_SECRET_KEYS[{i}]": k for i, k in enumerate(settings.signing_secrets[1:])}}
+    for name, value in keys.items():
+        if value == DEV_SECRET and not (settings.dev_secret_allowed and settings.env == "dev"):
+            return (f"{name} is the built-in development secret, which is public; set ZHIYI_SECRET_KEY to at least "
+                    f"{MIN_SECRET_CHARS} random characters (only `zhiyi demo` runs on the built-in one)")
+        if value and value != DEV_SECRET and settings.env == "production" and _weak(value):
+            return (f"{name} is too weak for production: use at least {MIN_SECRET_CHARS} random characters "
+                    f"(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`)")
+    return None
+
+
+def check_secrets(settings: Settings) -> None:
+    problem = secret_problem(settings)
+    if problem:
+        raise InsecureSettings(problem)
 
 
 def to_async_url(url: str) -> str:

@@ -1,8 +1,11 @@
 """Validated field types shared by every domain's schemas.
 
-Free text that lands in records is held to an allow-list (letters of any script,
-digits, spaces and ordinary punctuation), so markup and SQL fragments are refused
-with a 422 at the edge instead of being stored and shown later.
+Short text that lands in records (names, addresses, relations) is held to an allow-list (letters of
+any script, digits, spaces and ordinary punctuation), so markup and SQL fragments are refused with a
+422 at the edge instead of being stored and shown later. Longer free text a person types (a
+complaint, a chat message, an answer) is `FreeText`: any script and punctuation, line breaks, but
+never NUL or another control character, a lone surrogate, a private-use character or a bidirectional
+control (U+202E and its kind reorder what a desk agent reads).
 """
 
 from __future__ import annotations
@@ -17,6 +20,21 @@ _NAME_RE = re.compile(r"^[^\W\d_](?:[^\W\d_]|[ ·.'\-])*$", re.UNICODE)
 _TEXT_PUNCT = set(" ,.'-()#/·、，。（）：:！!？?&+")
 _PHONE_RE = re.compile(r"^1[3-9]\d{9}$")
 _FORBIDDEN_SEQ = ("--", "/*", "*/")
+
+
+BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+LINE_CONTROLS = frozenset("\n\r\t")
+
+
+def is_safe_text(v: str) -> bool:
+    return not any(c in BIDI_CONTROLS or (unicodedata.category(c) in ("Cc", "Cs", "Co") and c not in LINE_CONTROLS)
+                   for c in v)
+
+
+def _safe_text(v: str) -> str:
+    if not is_safe_text(v):
+        raise ValueError("contains characters that are not allowed (control, bidirectional or unpaired)")
+    return v
 
 
 def _no_controls(v: str) -> str:
@@ -53,6 +71,7 @@ PersonName = Annotated[str, StringConstraints(min_length=1, max_length=60), Afte
 PlainText = Annotated[str, StringConstraints(max_length=200), AfterValidator(_plain_text)]
 Phone = Annotated[str, StringConstraints(min_length=11, max_length=16), AfterValidator(_phone)]
 Code = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.\-]{1,40}$")]
+FreeText = Annotated[str, AfterValidator(_safe_text)]  # bound its length where used: Field(max_length=...)
 
 
 class Strict(BaseModel):

@@ -8,6 +8,7 @@ import datetime as dt
 import hashlib
 import hmac
 import secrets
+from collections.abc import Sequence
 from functools import lru_cache
 
 from argon2 import PasswordHasher
@@ -15,7 +16,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from cryptography.fernet import Fernet, InvalidToken
 from joserfc import jwt
 from joserfc.errors import JoseError
-from joserfc.jwk import OctKey
+from joserfc.jwk import KeySet, OctKey
 
 from zhiyi.core import clock
 
@@ -39,9 +40,19 @@ def _derive(secret: str, purpose: str) -> bytes:
     return hmac.new(secret.encode(), purpose.encode(), hashlib.sha256).digest()
 
 
+def key_id(secret: str) -> str:
+    """A signing key's public name (in each token's header), which reveals nothing of the key."""
+    return hashlib.sha256(_derive(secret, "jwt-kid")).hexdigest()[:16]
+
+
 @lru_cache(maxsize=8)
 def _jwt_key(secret: str) -> OctKey:
-    return OctKey.import_key(_derive(secret, "jwt"))
+    return OctKey.import_key(_derive(secret, "jwt"), {"kid": key_id(secret)})
+
+
+@lru_cache(maxsize=8)
+def _jwt_keys(secrets_: tuple[str, ...]) -> KeySet:
+    return KeySet([_jwt_key(s) for s in secrets_])
 
 
 @lru_cache(maxsize=8)
@@ -54,17 +65,19 @@ class TokenInvalid(Exception):
 
 
 def issue_jwt(secret: str, claims: dict, *, ttl: dt.timedelta) -> str:
+    """Signed with `secret`, named in the header by its key id (so a rotated-out key is still found)."""
     now = clock.now()
     body = {**claims, "iat": int(now.timestamp()), "exp": int((now + ttl).timestamp())}
-    return jwt.encode({"alg": "HS256"}, body, _jwt_key(secret))
+    return jwt.encode({"alg": "HS256", "kid": key_id(secret)}, body, _jwt_key(secret))
 
 
-def read_jwt(secret: str, token: str, *, typ: str) -> dict:
-    """The claims of a token whose signature checks out, of this type and not expired. (The
-    identity domain keeps each access token's actor once it checked out: see
-    identity.service.actor_from_access_token.)"""
+def read_jwt(secrets_: str | Sequence[str], token: str, *, typ: str) -> dict:
+    """The claims of a token signed by one of `secrets_` (found by the key id in its header), of this
+    type and not expired. (The identity domain keeps each access token's actor once it checked out
+    and asks the account every time: see identity.service.)"""
+    keys = (secrets_,) if isinstance(secrets_, str) else tuple(secrets_)
     try:
-        claims = jwt.decode(token, _jwt_key(secret)).claims
+        claims = jwt.decode(token, _jwt_keys(keys), algorithms=["HS256"]).claims
     except (JoseError, ValueError) as exc:
         raise TokenInvalid(str(exc)) from exc
     if claims.get("typ") != typ or int(claims.get("exp", 0)) < clock.now().timestamp():

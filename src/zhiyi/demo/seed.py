@@ -64,14 +64,14 @@ STEPS = (STEP_ORG, STEP_STAFF, STEP_PATIENTS, STEP_ACCOUNTS, STEP_SESSIONS)
 
 # (role, username, password): printed by the CLI after seeding.
 DEMO_LOGINS: list[tuple[str, str, str]] = [
-    (Role.patient.value, "demo-patient", "Patient123"),
-    (Role.patient.value, "demo-patient2", "Patient123"),
-    (Role.doctor.value, "demo-doctor", "Doctor123"),
-    (Role.nurse.value, "demo-nurse", "Nurse123"),
-    (Role.pharmacist.value, "demo-pharmacist", "Pharma123"),
-    (Role.registrar.value, "demo-registrar", "Registrar123"),
-    (Role.admin.value, "demo-admin", "Admin123"),
-    (Role.executive.value, "demo-exec", "Exec1234"),
+    (Role.patient.value, "demo-patient", "patient-demo-2468"),
+    (Role.patient.value, "demo-patient2", "patient-demo-2468"),
+    (Role.doctor.value, "demo-doctor", "doctor-demo-2468"),
+    (Role.nurse.value, "demo-nurse", "nurse-demo-2468"),
+    (Role.pharmacist.value, "demo-pharmacist", "pharma-demo-2468"),
+    (Role.registrar.value, "demo-registrar", "registrar-demo-2468"),
+    (Role.admin.value, "demo-admin", "admin-demo-2468"),
+    (Role.executive.value, "demo-exec", "exec-demo-2468"),
 ]
 
 MIN_PATIENTS = 4  # the demo patient, their parent and child, and the second demo patient

@@ -24,9 +24,11 @@ from zhiyi.domains.queueing import models as queueing_models  # noqa: F401
 from zhiyi.domains.queueing import policy as queueing_policy
 from zhiyi.domains.queueing import web as queueing_web
 from zhiyi.domains.scheduling import api as scheduling_api
+from zhiyi.domains.scheduling import care as scheduling_care
 from zhiyi.domains.scheduling import jobs as scheduling_jobs  # noqa: F401  (periodic jobs, run by workers)
 from zhiyi.domains.scheduling import models as scheduling_models  # noqa: F401
 from zhiyi.domains.scheduling import own_booking as scheduling_own_booking
+from zhiyi.domains.scheduling import policy as scheduling_policy
 from zhiyi.domains.scheduling import rush_lane as scheduling_rush_lane
 from zhiyi.domains.scheduling import sold_out as scheduling_sold_out
 from zhiyi.domains.scheduling import waitlist_web as scheduling_waitlist_web
@@ -47,14 +49,20 @@ LANES = [scheduling_rush_lane.RushLane]
 # PostgreSQL statements asked straight on the driver, prepared on each pooled connection as the pool opens
 # (a first use at a release instant costs a parse, a plan and the driver's type look-ups per connection)
 PREPARED = [scheduling_sold_out.prepare, scheduling_own_booking.prepare]
-POLICIES = [patients_policy.install, queueing_policy.install, preconsult_policy.install, triage_policy.install]
+POLICIES = [patients_policy.install, scheduling_policy.install, queueing_policy.install, preconsult_policy.install, triage_policy.install]
 # offered on the home pages (web/shortcuts.py)
 SHORTCUTS = [queueing_web.arrival_shortcuts, scheduling_web.book_again_shortcuts, triage_web.triage_shortcuts]
+
+
+# whether a patient is in a clinician's care (patients/policy.py asks; the domains that know answer)
+CARE_PROVIDERS = [scheduling_care.in_care]
 
 
 def install_policies() -> None:
     for install in POLICIES:
         install()
+    for provider in CARE_PROVIDERS:
+        patients_policy.register_care_provider(provider)
 
 
 async def prepare(driver) -> None:

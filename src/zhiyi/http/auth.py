@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
-from fastapi import Request
+from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 
 from zhiyi.core import clock
@@ -17,12 +18,12 @@ WEB_SESSION_SECONDS = 12 * 3600  # an absolute limit: using the site does not ex
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
 
-async def api_actor(request: Request) -> Actor:
-    """The API authenticates by bearer token only (no cookies, so no CSRF surface)."""
-    token = await oauth2(request)
+async def api_actor(request: Request, token: Annotated[str | None, Depends(oauth2)]) -> Actor:
+    """The API authenticates by bearer token only (no cookies, so no CSRF surface), and asks the token's
+    account and sign-in on every request (a revoked token stops at once)."""
     if not token:
         raise NotAuthenticated(headers={"WWW-Authenticate": "Bearer"})
-    actor = identity.actor_from_access_token(token)
+    actor = await identity.current_actor(session_of(request), token=token)  # asks the account every time
     request.state.actor = actor
     return actor
 
@@ -38,7 +39,7 @@ async def optional_web_actor(request: Request) -> Actor | None:
         except ValueError:
             account = None
         fresh = clock.now().timestamp() - int(request.session.get("iat", 0)) < WEB_SESSION_SECONDS
-        if account is not None and account.is_active and fresh and \
+        if account is not None and account.is_active and account.deleted_at is None and fresh and \
                 request.session.get("ver") == identity.web_session_version(account):
             actor = await identity.actor_for(session_of(request), account)
             request.state.prefs = (account.locale, account.elderly_mode)  # plain values outlive the session

@@ -1,4 +1,4 @@
-"""A single pure-ASGI middleware: request id, client address, body-size limit,
+"""A single pure-ASGI middleware: request id, client address, body-size limit, security headers,
 Prometheus metrics and one structured access-log line. Pure ASGI keeps it cheap."""
 
 from __future__ import annotations
@@ -19,16 +19,47 @@ LATENCY = Histogram("zhiyi_http_request_seconds", "HTTP request latency", ["meth
                     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
 
 
+# The pages load scripts and styles from /static only (no inline script or style, no CDN); nothing may
+# frame them. The one exception is the API docs page, whose inline start-up script carries a nonce.
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+       "font-src 'self'; media-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+       "frame-ancestors 'none'")
+SECURITY_HEADERS = (
+    (b"content-security-policy", CSP.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"same-origin"),
+    (b"permissions-policy", b"camera=(), geolocation=(), microphone=(self)"),  # voice input on the triage page
+    (b"cross-origin-opener-policy", b"same-origin"),
+)
+HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
+# responses may carry patient data: kept by no browser or proxy cache (static assets excepted)
+NO_STORE = (b"cache-control", b"no-store")
+STATIC_PREFIX = "/static/"
+
+
+def security_headers(headers: list, *, path: str, secure: bool) -> list:
+    """`headers` with the security headers added (a route that set one of them keeps its own)."""
+    have = {name.lower() for name, _ in headers}
+    extra = [h for h in SECURITY_HEADERS if h[0] not in have]
+    if not path.startswith(STATIC_PREFIX) and b"cache-control" not in have:
+        extra.append(NO_STORE)
+    if secure:
+        extra.append(HSTS)
+    return list(headers) + extra
+
+
 def _too_large(request_id: str) -> bytes:
     return json.dumps({"code": "payload_too_large", "message": "The request body is too large.",
                        "errors": [], "request_id": request_id}).encode()
 
 
 class EdgeMiddleware:
-    def __init__(self, app, *, max_body_bytes: int, access_log: bool = True):
+    def __init__(self, app, *, max_body_bytes: int, access_log: bool = True, secure: bool = False):
         self.app = app
         self.max_body = max_body_bytes
         self.access_log = access_log
+        self.secure = secure  # served over HTTPS (behind a proxy that ends TLS): browsers are told to keep to it
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -58,11 +89,13 @@ class EdgeMiddleware:
                     raise BodyTooLarge()
             return message
 
+        secure = self.secure or scope.get("scheme") == "https"
+
         async def send_with_id(message):
             if message["type"] == "http.response.start":
                 status_holder["status"] = message["status"]
-                message.setdefault("headers", [])
-                message["headers"] = list(message["headers"]) + [(b"x-request-id", rid.encode())]
+                message["headers"] = security_headers(list(message.get("headers") or []) + [(b"x-request-id", rid.encode())],
+                                                      path=scope["path"], secure=secure)
             await send(message)
 
         try:
@@ -85,8 +118,9 @@ class EdgeMiddleware:
             {"code": "bad_request", "message": "The request could not be processed.", "errors": [],
              "request_id": rid}).encode()
         await send({"type": "http.response.start", "status": status,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                                (b"x-request-id", rid.encode())]})
+                    "headers": security_headers([(b"content-type", b"application/json"),
+                                                 (b"content-length", str(len(body)).encode()),
+                                                 (b"x-request-id", rid.encode())], path="", secure=self.secure)})
         await send({"type": "http.response.body", "body": body})
 
 

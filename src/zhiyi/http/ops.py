@@ -7,9 +7,17 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
+from zhiyi.core import security
+from zhiyi.core.config import get_settings
 from zhiyi.core.db import write_intent
+from zhiyi.core.errors import Forbidden, NotAuthenticated
+from zhiyi.core.policy import Role
+from zhiyi.domains.identity import service as identity
+from zhiyi.http.openapi import error_responses
+from zhiyi.http.tx import TxRoute, session_of
 
 router = APIRouter(include_in_schema=True, tags=["operations"])
+metrics_router = APIRouter(include_in_schema=True, tags=["operations"], route_class=TxRoute)
 
 
 @router.get("/healthz", summary="Liveness and database reachability")
@@ -28,6 +36,18 @@ async def livez():
     return {"status": "ok"}
 
 
-@router.get("/metrics", summary="Prometheus metrics")
-async def metrics():
+@metrics_router.get(
+    "/metrics", summary="Prometheus metrics (a bearer of ZHIYI_METRICS_TOKEN, or an admin's access token)",
+    response_class=Response, responses={200: {"content": {CONTENT_TYPE_LATEST.split(";")[0]: {"schema": {"type": "string"}}},
+                                              "description": "Prometheus text exposition format"},
+                                        **error_responses(401, 403)})
+async def metrics(request: Request):
+    scheme, _, token = (request.headers.get("authorization") or "").partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise NotAuthenticated(headers={"WWW-Authenticate": "Bearer"})
+    expected = get_settings().metrics_token
+    if not (expected and security.constant_equals(token, expected)):
+        actor = await identity.current_actor(session_of(request), token=token)  # or 401
+        if not actor.has(Role.admin):
+            raise Forbidden()
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -15,6 +15,8 @@ log = logging.getLogger("zhiyi.notify")
 
 TEMPLATES = {
     "otp.signup": N_("Your Zhiyi verification code is %(code)s. It expires in %(minutes)s minutes."),
+    "otp.login": N_("Your Zhiyi sign-in code is %(code)s. It expires in %(minutes)s minutes. If you did not try to "
+                    "sign in, someone may know your password: please change it."),
     "otp.proxy": N_("%(requester)s asks to manage your hospital affairs in Zhiyi. Code %(code)s; share it only if you agree."),
     "waitlist.offer": N_("%(name)s: a place on the waiting list is free for you at %(when)s. It is held until %(until)s: "
                          "accept it in Zhiyi (My appointments), or it goes to the next patient."),

@@ -8,7 +8,7 @@ from pydantic import ValidationError
 
 from zhiyi.core import clock, requestctx
 from zhiyi.core.errors import DomainError
-from zhiyi.core.i18n import LOCALES, translator
+from zhiyi.core.i18n import LOCALES, N_, translator
 from zhiyi.domains.identity import service as identity
 from zhiyi.domains.identity.schemas import CodeRequest, SignUp
 from zhiyi.domains.org import service as org
@@ -19,6 +19,7 @@ from zhiyi.web.forms import invalid_fields_message
 from zhiyi.web.templating import check_csrf, locale_of, render
 
 router = APIRouter(route_class=TxRoute, include_in_schema=False)
+LOGIN_CODE_SENT = N_("If this account has a phone number, a sign-in code was sent to it.")
 
 
 def safe_next(value: object, default: str = "/") -> str:
@@ -45,26 +46,40 @@ async def home(request: Request, actor=Depends(optional_web_actor)):
 
 @router.get("/login")
 async def login_page(request: Request, next: str = "/", _actor=Depends(optional_web_actor)):
-    return render(request, "login.html", next=safe_next(next), username="", message=None)
+    return render(request, "login.html", next=safe_next(next), username="", message=None, ask_code=False)
 
 
 @router.post("/login")
 async def login(request: Request, _csrf=Depends(check_csrf)):
     form = await request.form()
     username, password = str(form.get("username", ""))[:60], str(form.get("password", ""))[:128]
+    code = str(form.get("code", "")).strip()[:6]
     nxt = safe_next(form.get("next"))
     session = session_of(request)
+    t = translator(locale_of(request))
     try:
-        account = await identity.authenticate(session, login=username, password=password,
-                                              client_addr=requestctx.client_addr.get() or "unknown")
+        account = await identity.authenticate(session, login=username, password=password, code=code or None,
+                                              client_addr=requestctx.client_addr.get() or "unknown", locale=t.locale)
     except DomainError as exc:
-        t = translator(locale_of(request))
-        return render(request, "login.html", status=exc.status, next=nxt,
-                      username=username, message=t.gettext(exc.message), headers=exc.headers)
+        ask_code = exc.code in ("second_factor_required", "login_throttled") or bool(code)
+        return render(request, "login.html", status=exc.status, next=nxt, username=username, ask_code=ask_code,
+                      message=t.gettext(exc.message, **exc.params), headers=exc.headers)
     start_web_session(request, account)
     if account.locale:
         request.session["locale"] = account.locale
     return see_other(nxt)
+
+
+@router.post("/login/code")
+async def login_code(request: Request, _csrf=Depends(check_csrf)):
+    """A sign-in code to the account's phone; the page says the same whether or not the account exists."""
+    form = await request.form()
+    username, nxt = str(form.get("username", ""))[:60], safe_next(form.get("next"))
+    t = translator(locale_of(request))
+    await identity.send_login_code(session_of(request), login=username, locale=t.locale,
+                                   client_addr=requestctx.client_addr.get() or "unknown")
+    return render(request, "login.html", next=nxt, username=username, ask_code=True,
+                  message=t.gettext(LOGIN_CODE_SENT))
 
 
 @router.post("/logout")

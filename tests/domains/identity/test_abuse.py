@@ -34,7 +34,7 @@ async def test_knowing_name_and_id_number_does_not_take_over_a_record(client, se
     await session.commit()
     number = pf.security_id(victim)
     code = await send_code(client, drain, sandbox, "13722222222")
-    r = await client.post("/api/v1/auth/signup", json={"phone": "13722222222", "code": code, "password": "Secret123",
+    r = await client.post("/api/v1/auth/signup", json={"phone": "13722222222", "code": code, "password": "Kite-Lamp-4821",
                                                        "name": "钱多多", "id_number": number})
     assert r.status_code == 409 and r.json()["code"] == "patient_claim_refused"
     refreshed = await session.scalar(select(Patient).where(Patient.id == victim.id).execution_options(populate_existing=True))
@@ -46,7 +46,7 @@ async def test_the_owner_claims_a_desk_record_with_the_phone_on_it(client, sessi
     owner = await pf.patient(session, campus=main_campus, name="孙悟", phone="13633333333", verified=False)
     await session.commit()
     code = await send_code(client, drain, sandbox, "13633333333")
-    body = {"phone": "13633333333", "code": code, "password": "Secret123", "name": "孙悟", "id_number": pf.security_id(owner)}
+    body = {"phone": "13633333333", "code": code, "password": "Kite-Lamp-4821", "name": "孙悟", "id_number": pf.security_id(owner)}
     r = await client.post("/api/v1/auth/signup", json=body)
     assert r.status_code == 201 and r.json()["patient_id"] == str(owner.id)
 
@@ -54,7 +54,7 @@ async def test_the_owner_claims_a_desk_record_with_the_phone_on_it(client, sessi
 async def test_wrong_signup_codes_are_counted_until_the_code_dies(client, main_campus, sandbox, drain):
     code = await send_code(client, drain, sandbox, "13744444444")
     wrong = "000000" if code != "000000" else "111111"
-    body = {"phone": "13744444444", "password": "Secret123", "name": "周周", "id_number": pf.id_number(age=30)}
+    body = {"phone": "13744444444", "password": "Kite-Lamp-4821", "name": "周周", "id_number": pf.id_number(age=30)}
     for _ in range(5):
         assert (await client.post("/api/v1/auth/signup", json={**body, "code": wrong})).status_code == 422
     r = await client.post("/api/v1/auth/signup", json={**body, "code": code})

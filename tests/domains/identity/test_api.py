@@ -86,7 +86,7 @@ async def test_patient_signs_up_with_a_verified_phone(client, session, sandbox, 
     code = sandbox.last_to(phone).params["code"]
     # asking again within a minute is refused
     assert (await client.post("/api/v1/auth/signup/code", json={"phone": phone})).status_code == 429
-    body = {"phone": phone, "code": code, "password": "Secret123", "name": "赵敏", "id_number": pf.id_number(age=33)}
+    body = {"phone": phone, "code": code, "password": "Kite-Lamp-4821", "name": "赵敏", "id_number": pf.id_number(age=33)}
     wrong = await client.post("/api/v1/auth/signup", json={**body, "code": "000000" if code != "000000" else "111111"})
     assert wrong.status_code == 422 and wrong.json()["code"] == "verification_failed"
     r = await client.post("/api/v1/auth/signup", json=body)
@@ -94,7 +94,7 @@ async def test_patient_signs_up_with_a_verified_phone(client, session, sandbox, 
     assert r.json()["roles"] == ["patient"]
     patient = await session.scalar(select(Patient).where(Patient.phone == phone))
     assert patient is not None and patient.verified_at is not None
-    assert (await login(client, phone, "Secret123")).status_code == 200
+    assert (await login(client, phone, "Kite-Lamp-4821")).status_code == 200
     # the code is single-use
     again = await client.post("/api/v1/auth/signup", json={**body, "id_number": pf.id_number(age=34)})
     assert again.status_code in (409, 422)
@@ -116,7 +116,7 @@ async def test_account_count_unchanged_by_failed_signup(client, session, sandbox
     await session.commit()
     before = await session.scalar(select(func.count()).select_from(Account))
     r = await client.post("/api/v1/auth/signup", json={"phone": "13712340000", "code": "123456",
-                                                       "password": "Secret123", "name": "赵敏",
+                                                       "password": "Kite-Lamp-4821", "name": "赵敏",
                                                        "id_number": "11010519491231002X"})
     assert r.status_code == 422
     assert await session.scalar(select(func.count()).select_from(Account)) == before

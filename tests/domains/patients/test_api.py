@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from types import SimpleNamespace
 
@@ -44,7 +45,9 @@ async def test_patient_reads_own_record_and_it_is_audited(client, world, session
     r = await client.get(f"/api/v1/patients/{world.alice_p.id}", headers=world.alice)
     assert r.status_code == 200
     assert r.json()["name"] == "李丽"
-    assert "id_number" not in r.json() and r.json()["id_number_masked"].startswith("*")
+    body = r.json()
+    assert "id_number" not in body and re.fullmatch(r"\d{4}\*{10}[\dX]{4}", body["id_number_masked"])
+    assert body["birth_date"] is not None  # her own record: her date of birth
     assert await audit_count(session, world.alice_p.id, "allowed") == 1
 
 
@@ -96,9 +99,17 @@ async def test_dependent_readable_only_after_consent(client, world, session, san
     assert r.status_code == 403
 
 
-async def test_staff_see_patients_of_their_campus_only(client, world):
-    assert (await client.get(f"/api/v1/patients/{world.alice_p.id}", headers=world.doctor)).status_code == 200
-    assert (await client.get(f"/api/v1/patients/{world.bob_p.id}", headers=world.doctor)).status_code == 403
+async def test_a_desk_sees_patients_of_its_campus_only(client, world, session):
+    desk = await accounts.account(session, username="desk-main", roles={"registrar"}, campuses=[world.main])
+    headers = await accounts.bearer(session, desk)
+    await session.commit()
+    assert (await client.get(f"/api/v1/patients/{world.alice_p.id}", headers=headers)).status_code == 200
+    assert (await client.get(f"/api/v1/patients/{world.bob_p.id}", headers=headers)).status_code == 403
+
+
+async def test_a_doctor_without_a_care_relationship_sees_nothing(client, world):
+    """Being on the same campus is not enough for a clinician (tests/domains/patients/test_care.py)."""
+    assert (await client.get(f"/api/v1/patients/{world.alice_p.id}", headers=world.doctor)).status_code == 403
 
 
 async def test_admin_lists_audit_trail_and_trail_cannot_be_edited(client, world, session):
@@ -155,3 +166,13 @@ async def test_listing_family_is_audited_and_dependents_see_who_acts_for_them(cl
     assert n == 1
     mine = await client.get("/api/v1/patients/me/proxies", headers=world.bob)
     assert mine.status_code == 200 and mine.json() == []
+
+
+async def test_listing_who_acts_for_me_is_audited(client, world, session):
+    """Issue 15, item 9: the list names family members (their names, their links): audited per person."""
+    await pf.family_link(session, proxy=world.mother, dependent=world.alice_p)
+    await session.commit()
+    before = await audit_count(session, world.mother.id)
+    r = await client.get("/api/v1/patients/me/proxies", headers=world.alice)
+    assert r.status_code == 200 and [x["dependent_name"] for x in r.json()] == ["李母"]
+    assert await audit_count(session, world.mother.id) == before + 1

@@ -80,7 +80,7 @@ async def test_an_already_registered_child_is_linked_only_at_a_desk(session, cam
 async def test_adult_consents_with_a_code_sent_to_the_phone_on_their_record(session, campus, sandbox, drain):
     me = await pf.patient(session, campus=campus, age=40, phone="13900009999")
     unknown_adult = pf.id_number(age=70)
-    with pytest.raises(ProxyRuleViolated, match="register first"):
+    with pytest.raises(ProxyRuleViolated, match="cannot link this adult online"):
         await link(session, me, name="王奶奶", id_number=unknown_adult)
     no_phone = await patients.register_patient(session, name="王奶奶", id_number=pf.id_number(age=80, male=False),
                                                campus_id=campus.id)

@@ -199,6 +199,9 @@ async def test_a_woman_of_child_bearing_age_is_asked_about_pregnancy(client, wor
     ({"allergy-any": [{"valueBoolean": "true"}]}, "allergy-any", "wrong_type"),
     ({"card-sbp": [{"valueInteger": 1.5}]}, "card-sbp", "wrong_type"),
     ({"card-sbp": [{"valueInteger": True}]}, "card-sbp", "wrong_type"),
+    ({"card-sbp": [{"valueInteger": 999_999_999}]}, "card-sbp", "out_of_range"),  # issue 15, item 8
+    ({"card-sbp": [{"valueInteger": -5}]}, "card-sbp", "out_of_range"),
+    ({"cc-text": [qf.text("胸口\u202e痛")]}, "cc-text", "invalid_text"),  # a right-to-left override
     ({"cc-duration": [qf.code("forever")]}, "cc-duration", "not_an_option"),
     ({"cc-duration": [qf.code("1-3d"), qf.code("gt6m")]}, "cc-duration", "not_repeating"),
     ({"cc-text": [qf.text("痛" * 10_000)]}, "cc-text", "too_long"),

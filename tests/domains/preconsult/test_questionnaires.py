@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import copy
 import json
+from decimal import Decimal
 
 import pytest
 from fhir.resources.R4B.questionnaire import Questionnaire
+from starlette.datastructures import MultiDict
 
+from zhiyi.core.errors import DomainError
+from zhiyi.domains.preconsult import forms, responses
 from zhiyi.domains.preconsult.forms import FOLDER, QuestionnaireInvalid, catalogue, load_form, text
 
 FILES = sorted(FOLDER.glob("*.json"))
@@ -87,3 +91,34 @@ def break_item(link_id: str, **changes):
 def test_questionnaires_that_break_the_rules_are_refused_at_load(resource):
     with pytest.raises(QuestionnaireInvalid):
         load_form(resource, "broken")
+
+
+@pytest.mark.parametrize(("link", "value", "ok"), [
+    ("hpi-pain-score", -5, False), ("hpi-pain-score", 11, False), ("hpi-pain-score", 0, True),
+    ("hpi-pain-score", 10, True), ("hpi-temp", Decimal("999999999"), False), ("hpi-temp", Decimal("38.5"), True),
+    ("hpi-temp", Decimal("25"), False),
+])
+def test_number_answers_keep_to_the_questions_range(link, value, ok):
+    """Issue 15, item 8: a pain score of -5 or 11 and a temperature of 999,999,999 are refused."""
+    form = forms.load_form(json.loads((forms.FOLDER / "general.json").read_text(encoding="utf-8")))
+    posted = MultiDict([(responses.field_name(link), str(value))])  # the page's form, as the API's JSON is checked alike
+    if ok:
+        assert responses.answers_from_page(form, posted)[link] == [value]
+    else:
+        with pytest.raises(DomainError) as refused:
+            responses.answers_from_page(form, posted)
+        assert {"field": link, "type": "out_of_range"} in [{"field": e.field, "type": e.type} for e in refused.value.errors]
+
+
+def test_every_number_question_declares_its_range():
+    for path in sorted(forms.FOLDER.glob("*.json")):
+        form = forms.load_form(json.loads(path.read_text(encoding="utf-8")))
+        for item in form.items.values():
+            if item.type in ("integer", "decimal"):
+                assert item.min_value is not None and item.max_value is not None, (path.name, item.link_id)
+    resource = json.loads((forms.FOLDER / "general.json").read_text(encoding="utf-8"))
+    for raw, _ in forms.walk(resource["item"]):
+        if raw["linkId"] == "hpi-pain-score":
+            raw["extension"] = [e for e in raw["extension"] if not e["url"].endswith(("minValue", "maxValue"))]
+    with pytest.raises(forms.QuestionnaireInvalid, match="range"):
+        forms.load_form(resource)

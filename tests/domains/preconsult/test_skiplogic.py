@@ -37,7 +37,15 @@ def test_operators(op, given, expected, holds):
     assert condition_holds(op, given, expected) is holds
 
 
+def rng(typ, low=0, high=200):
+    key = "valueInteger" if typ == "integer" else "valueDecimal"
+    return [{"url": "http://hl7.org/fhir/StructureDefinition/minValue", key: low},
+            {"url": "http://hl7.org/fhir/StructureDefinition/maxValue", key: high}]
+
+
 def q(link, typ="boolean", **more):
+    if typ in ("integer", "decimal"):
+        more["extension"] = more.get("extension", []) + rng(typ)
     return {"linkId": link, "type": typ, "text": link, **more}
 
 
@@ -142,7 +150,7 @@ def test_clean_drops_disabled_answers_and_checks_required_enabled_questions():
 def test_hidden_items_take_the_records_values():
     hidden = [{"url": "http://hl7.org/fhir/StructureDefinition/questionnaire-hidden", "valueBoolean": True},
               {"url": "https://zhiyi.example/fhir/StructureDefinition/prefill", "valueCode": "patient-age"}]
-    form = form_of([{"linkId": "age", "type": "integer", "text": "age", "extension": hidden},
+    form = form_of([{"linkId": "age", "type": "integer", "text": "age", "extension": hidden + rng("integer")},
                     q("old", enableWhen=[when("age", ">", answerInteger=64)])])
     assert clean(form, {"age": [99], "old": [True]}, {"patient-age": [30]}, complete=True) == {"age": [30]}
     assert clean(form, {"old": [True]}, {"patient-age": [70]}, complete=True) == {"age": [70], "old": [True]}

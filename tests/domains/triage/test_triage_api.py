@@ -17,6 +17,7 @@ from tests.factories import org as orgf
 from tests.factories import patients as pf
 from tests.factories import scheduling as sf
 from zhiyi.core.audit import AuditEvent
+from zhiyi.domains.identity.models import Account
 from zhiyi.domains.triage import service
 from zhiyi.domains.triage.models import TriageAssessment, TriageHandover
 
@@ -134,6 +135,12 @@ async def test_odd_input_gets_a_clear_answer(client, world, text):
 
 
 async def test_feedback_and_reassignment_become_training_outcomes(client, world, session):
+    # the patient is booked with the neurologist next week: a care relationship (patients/policy.py)
+    cs, slots = await sf.session_with_slots(session, practitioner=world.doctors["IM.NEUR"], department=world.depts["IM.NEUR"],
+                                            campus=world.main, starts_in=dt.timedelta(days=7), slots=1)
+    acct = await session.scalar(select(Account).where(Account.username == "tp"))
+    await sf.booking(session, cs=cs, slot=slots[0], patient=world.me, account=acct, status="booked")
+    await session.commit()
     a = (await client.post(f"{A}/assessments", headers=world.h, json={"text": "牙龈肿痛"})).json()
     b = (await client.post(f"{A}/assessments", headers=world.h, json={"text": "头晕，走路不稳"})).json()
     assert (await client.post(f"{A}/assessments/{a['id']}/feedback", headers=world.h,
@@ -240,3 +247,36 @@ async def test_requests_for_a_person_at_the_same_moment_open_one(live_app):
     assert len({r.json()["id"] for r in results}) == 1
     async with live_app.db.sessionmaker() as s:
         assert await count(s, TriageHandover) == 1
+
+
+async def test_reading_my_request_to_the_desk_is_audited(client, world, session):
+    """Issue 15, item 9: the chat holds what the patient told the desk; reading it is a read of their data."""
+    hid = (await client.post(f"{A}/handovers", headers=world.h, json={"text": "能帮我看看挂什么科吗"})).json()["id"]
+    before = await session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.resource_id == hid,
+                                                                                     AuditEvent.action == "read"))
+    assert (await client.get(f"{A}/handovers/{hid}", headers=world.h)).status_code == 200
+    rows = (await session.scalars(select(AuditEvent).where(AuditEvent.resource_id == hid,
+                                                           AuditEvent.action == "read"))).all()
+    assert len(rows) == before + 1 and rows[-1].patient_id == world.me.id and rows[-1].outcome == "allowed"
+
+
+@pytest.mark.parametrize("raw", [
+    '{"text": "头痛", "answers": {"fever": "ye\\u0000s"}}',  # NUL in an answer
+    '{"text": "头痛", "answers": {"fever": "yes\\ud800"}}',  # a lone surrogate in an answer
+    '{"text": "头痛\\u202e发热"}',  # a right-to-left override, which reorders what the desk reads
+    '{"text": "头痛", "answers": {"fe\\u202ever": "yes"}}',
+])
+async def test_answers_and_text_refuse_nul_surrogates_and_bidi_controls(client, world, session, raw):
+    """Issue 15, item 8: one shared free-text type (core.fields.FreeText) for every free-text field."""
+    r = await client.post(f"{A}/assessments", headers={**world.h, "content-type": "application/json"},
+                          content=raw.encode())
+    assert r.status_code in (400, 422) and r.json()["code"], r.text
+    assert await count(session, TriageAssessment) == 0
+
+
+async def test_chat_messages_refuse_bidi_controls(client, world, session):
+    hid = (await client.post(f"{A}/handovers", headers=world.h, json={"text": "在吗"})).json()["id"]
+    r = await client.post(f"{A}/handovers/{hid}/messages", headers=world.h, json={"text": "请看\u202e药名"})
+    assert r.status_code == 422
+    r = await client.post(f"{A}/handovers", headers=world.h, json={"text": "帮我\u2067看看"})
+    assert r.status_code == 422  # refused for its text (before the rule of one open request per account)

@@ -2,22 +2,37 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.security import OAuth2PasswordRequestForm
 
 from zhiyi.core import requestctx
-from zhiyi.core.errors import NotAuthenticated
-from zhiyi.core.policy import Actor
+from zhiyi.core.errors import Conflict, NotAuthenticated
+from zhiyi.core.i18n import N_, translator
+from zhiyi.core.policy import Actor, Role
 from zhiyi.domains.identity import service
 from zhiyi.domains.identity.models import Account
-from zhiyi.domains.identity.schemas import CodeRequest, MeRead, Preferences, RefreshIn, SignUp, TokenRead
+from zhiyi.domains.identity.schemas import (
+    AccountChange,
+    AccountRead,
+    CodeRequest,
+    CodeSent,
+    LoginCodeRequest,
+    MeRead,
+    Preferences,
+    RefreshIn,
+    SignUp,
+    TokenRead,
+)
 from zhiyi.domains.org import service as org
-from zhiyi.http.auth import api_actor
+from zhiyi.http.auth import api_actor, require_role
 from zhiyi.http.tx import TxRoute, session_of
 
 router = APIRouter(prefix="/api/v1", tags=["identity"], route_class=TxRoute)
+SIGNUP_CODE_SENT = N_("If this number can be used to sign up, a code was sent to it.")
+LOGIN_CODE_SENT = N_("If this account has a phone number, a sign-in code was sent to it.")
 
 
 def _me(account: Account) -> MeRead:
@@ -26,11 +41,17 @@ def _me(account: Account) -> MeRead:
                   practitioner_id=account.practitioner_id, locale=account.locale, elderly_mode=account.elderly_mode)
 
 
-@router.post("/auth/token", response_model=TokenRead, summary="OAuth2 password flow")
-async def token(request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()]):
+def _locale(request: Request) -> str:
+    return "en" if (request.headers.get("accept-language") or "").startswith("en") else "zh_CN"
+
+
+@router.post("/auth/token", response_model=TokenRead, summary="OAuth2 password flow (with `code` when a second factor is asked)")
+async def token(request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()],
+                code: Annotated[str | None, Form(pattern=r"^\d{6}$", description="a sign-in code sent by SMS")] = None):
     session = session_of(request)
     account = await service.authenticate(session, login=form.username[:60], password=form.password[:128],
-                                         client_addr=requestctx.client_addr.get() or "unknown")
+                                         client_addr=requestctx.client_addr.get() or "unknown", code=code,
+                                         locale=_locale(request))
     pair = await service.issue_tokens(session, account=account)
     return TokenRead(**pair.__dict__)
 
@@ -46,12 +67,21 @@ async def logout(request: Request, body: RefreshIn):
     await service.revoke_refresh(session_of(request), refresh_token=body.refresh_token)
 
 
-@router.post("/auth/signup/code", status_code=202, summary="Send a one-time code to a phone")
-async def signup_code(request: Request, body: CodeRequest):
-    locale = "en" if (request.headers.get("accept-language") or "").startswith("en") else "zh_CN"
-    await service.send_phone_code(session_of(request), phone=body.phone, purpose="signup", locale=locale,
+@router.post("/auth/login-code", status_code=202, response_model=CodeSent,
+             summary="Send a sign-in code to the phone of an account (the answer never says whether it exists)")
+async def login_code(request: Request, body: LoginCodeRequest):
+    await service.send_login_code(session_of(request), login=body.login, locale=_locale(request),
                                   client_addr=requestctx.client_addr.get() or "unknown")
-    return {"sent": True}
+    return CodeSent(sent=True, message=translator(_locale(request)).gettext(LOGIN_CODE_SENT))
+
+
+@router.post("/auth/signup/code", status_code=202, response_model=CodeSent, summary="Send a one-time code to a phone")
+async def signup_code(request: Request, body: CodeRequest):
+    """Sent whether or not the phone already has an account (the answer is the same), so nobody learns
+    which numbers are registered here; signing up with the code then says so to the phone's owner."""
+    await service.send_phone_code(session_of(request), phone=body.phone, purpose="signup", locale=_locale(request),
+                                  client_addr=requestctx.client_addr.get() or "unknown")
+    return CodeSent(sent=True, message=translator(_locale(request)).gettext(SIGNUP_CODE_SENT))
 
 
 @router.post("/auth/signup", response_model=MeRead, status_code=201, summary="Patient sign-up with a verified phone")
@@ -78,3 +108,34 @@ async def preferences(request: Request, actor: Annotated[Actor, Depends(api_acto
     account = await service.set_preferences(session_of(request), account_id=actor.account_id,
                                             locale=body.locale, elderly_mode=body.elderly_mode)
     return _me(account)
+
+
+def _account_read(account: Account) -> AccountRead:
+    return AccountRead(id=account.id, username=account.username, display_name=account.display_name,
+                       roles=sorted(account.role_set), is_active=account.is_active)
+
+
+def _not_self(actor: Actor, account_id: uuid.UUID) -> None:
+    if actor.account_id == account_id:  # an admin cannot lock the last door behind themself
+        raise Conflict("You cannot change or delete your own account here.", code="own_account")
+
+
+@router.patch("/accounts/{account_id}", response_model=AccountRead, summary="Disable, enable or change roles (admin)")
+async def change_account(request: Request, actor: Annotated[Actor, Depends(api_actor)], account_id: uuid.UUID,
+                         body: AccountChange):
+    require_role(actor, Role.admin)
+    _not_self(actor, account_id)
+    session = session_of(request)
+    account = await service.existing_account(session, account_id=account_id)
+    if body.roles is not None:
+        account = await service.set_roles(session, account_id=account_id, roles={r.value for r in body.roles})
+    if body.is_active is not None:
+        account = await service.set_active(session, account_id=account_id, active=body.is_active)
+    return _account_read(account)
+
+
+@router.delete("/accounts/{account_id}", status_code=204, summary="Delete an account (admin): it never signs in again")
+async def delete_account(request: Request, actor: Annotated[Actor, Depends(api_actor)], account_id: uuid.UUID):
+    require_role(actor, Role.admin)
+    _not_self(actor, account_id)
+    await service.delete_account(session_of(request), account_id=account_id)

@@ -1,6 +1,6 @@
 """Errors of the identity domain."""
 
-from zhiyi.core.errors import Conflict, NotAuthenticated, RuleViolated, TooManyRequests
+from zhiyi.core.errors import Conflict, NotAuthenticated, NotFound, RuleViolated, TooManyRequests
 
 
 class LoginFailed(NotAuthenticated):
@@ -8,7 +8,14 @@ class LoginFailed(NotAuthenticated):
 
 
 class LoginThrottled(TooManyRequests):
-    code, message = "login_throttled", "Too many failed logins; try again in a few minutes."
+    code, message = "login_throttled", (
+        "Too many failed sign-ins from here: wait %(minutes)s minutes, or sign in with a code sent to your phone.")
+
+
+class SecondFactorRequired(NotAuthenticated):
+    code, message = "second_factor_required", (
+        "This account has had many failed sign-ins. We sent a code to your phone %(phone)s: enter it with your "
+        "password.")
 
 
 class TokenRejected(NotAuthenticated):
@@ -30,3 +37,7 @@ class AccountExists(Conflict):
 class PatientClaimRefused(Conflict):
     code, message = "patient_claim_refused", (
         "This person is already registered. Please confirm your identity at a registration desk.")
+
+
+class AccountNotFound(NotFound):
+    code, message = "account_not_found", "No such account."

@@ -26,7 +26,11 @@ class Account(IdMixin, Base):
     locale: Mapped[str | None] = mapped_column(String(10))
     elderly_mode: Mapped[bool] = mapped_column(default=False)
     session_epoch: Mapped[int] = mapped_column(default=0)  # bumped to end every web session
+    # in every access token; bumped when the account's tokens must stop working at once (roles changed,
+    # disabled, deleted, signed out everywhere)
+    token_version: Mapped[int] = mapped_column(default=0)
     is_active: Mapped[bool] = mapped_column(default=True)
+    deleted_at: Mapped[dt.datetime | None]  # kept (bookings and audit rows name it), never signs in again
     created_at: Mapped[dt.datetime]
     last_login_at: Mapped[dt.datetime | None]
 
@@ -44,9 +48,14 @@ class AccountCampus(Base):
 
 
 class RefreshToken(IdMixin, Base):
+    """One row per refresh token. A sign-in starts a family (one device's session); each rotation adds a
+    row to it. The family's access tokens work while one of its rows is live: signing out or a reused
+    refresh token ends them at once."""
+
     __tablename__ = "refresh_token"
 
     account_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("account.id"), index=True)
+    family_id: Mapped[uuid.UUID] = mapped_column(index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     issued_at: Mapped[dt.datetime]
     expires_at: Mapped[dt.datetime]

@@ -5,15 +5,33 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import uuid
+from dataclasses import dataclass
 
-from sqlalchemy import Update, func, or_, select, text, update
+from sqlalchemy import Update, func, or_, select, text, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zhiyi.domains.identity.models import Account, AccountCampus, LoginFailure, PhoneVerification, RefreshToken
 
 
 async def by_login(session: AsyncSession, login: str) -> Account | None:
-    return await session.scalar(select(Account).where(or_(Account.username == login, Account.phone == login)))
+    return await session.scalar(select(Account).where(or_(Account.username == login, Account.phone == login),
+                                                      Account.deleted_at.is_(None)))
+
+
+async def current_tokens(executor, *, keys: list[tuple[uuid.UUID, int, uuid.UUID]],
+                         now: dt.datetime) -> set[tuple[uuid.UUID, int, uuid.UUID]]:
+    """Of (account, token version, family) keys, those whose account is active, not deleted and at that
+    version, with a live refresh token in that family. `executor`: a session or a connection."""
+    if not keys:
+        return set()
+    key = tuple_(Account.id, Account.token_version, RefreshToken.family_id)
+    rows = await executor.execute(
+        select(Account.id, Account.token_version, RefreshToken.family_id)
+        .join(RefreshToken, RefreshToken.account_id == Account.id)
+        .where(key.in_(keys), Account.is_active.is_(True), Account.deleted_at.is_(None),
+               RefreshToken.revoked_at.is_(None), RefreshToken.expires_at > now)
+    )
+    return {(a, v, f) for a, v, f in rows}
 
 
 async def get(session: AsyncSession, account_id: uuid.UUID) -> Account | None:
@@ -31,12 +49,32 @@ async def campus_ids(session: AsyncSession, account_id: uuid.UUID) -> list[uuid.
     return list((await session.scalars(select(AccountCampus.campus_id).where(AccountCampus.account_id == account_id))).all())
 
 
-async def failures_since(session: AsyncSession, *, username_key: str, client_addr: str, since: dt.datetime) -> tuple[int, int]:
-    by_user = await session.scalar(
-        select(func.count()).where(LoginFailure.username_key == username_key, LoginFailure.at >= since))
-    by_addr = await session.scalar(
-        select(func.count()).where(LoginFailure.client_addr == client_addr, LoginFailure.at >= since))
-    return int(by_user or 0), int(by_addr or 0)
+@dataclass(frozen=True)
+class Failures:
+    by_user: int  # on this account (or unknown name), from anywhere
+    by_pair: int  # on this account, from this address
+    by_addr: int  # from this address, on any account
+    last_pair_at: dt.datetime | None
+    last_addr_at: dt.datetime | None
+
+
+async def failures_since(session: AsyncSession, *, username_key: str, client_addr: str, since: dt.datetime) -> Failures:
+    from_here = LoginFailure.client_addr == client_addr
+    by_user, by_pair, last_pair = (await session.execute(
+        select(func.count(), func.count().filter(from_here), func.max(LoginFailure.at).filter(from_here))
+        .where(LoginFailure.username_key == username_key, LoginFailure.at >= since))).one()
+    by_addr, last_addr = (await session.execute(
+        select(func.count(), func.max(LoginFailure.at)).where(from_here, LoginFailure.at >= since))).one()
+    return Failures(int(by_user or 0), int(by_pair or 0), int(by_addr or 0), _utc(last_pair), _utc(last_addr))
+
+
+def _utc(at: dt.datetime | None) -> dt.datetime | None:
+    """An aggregate's time comes back without the column's type on SQLite: naive text."""
+    if at is None:
+        return None
+    if isinstance(at, str):
+        at = dt.datetime.fromisoformat(at)
+    return at.replace(tzinfo=dt.UTC) if at.tzinfo is None else at
 
 
 async def refresh_by_hash(session: AsyncSession, token_hash: str) -> RefreshToken | None:
@@ -53,7 +91,8 @@ async def latest_verification(session: AsyncSession, *, phone: str, purpose: str
 
 
 async def list_accounts(session: AsyncSession, *, limit: int = 200) -> list[Account]:
-    return list((await session.scalars(select(Account).order_by(Account.created_at).limit(limit))).all())
+    return list((await session.scalars(select(Account).where(Account.deleted_at.is_(None))
+                                       .order_by(Account.created_at).limit(limit))).all())
 
 
 def count_wrong_code(verification_id: uuid.UUID) -> Update:
@@ -70,12 +109,19 @@ async def serialise_on(session: AsyncSession, key: str) -> None:
         await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": k})
 
 
-async def use_refresh(session: AsyncSession, *, token_hash: str, now: dt.datetime) -> uuid.UUID | None:
-    """Revoke a live refresh token and return its account, in one statement (one winner)."""
+async def use_refresh(session: AsyncSession, *, token_hash: str,
+                      now: dt.datetime) -> tuple[uuid.UUID, uuid.UUID] | None:
+    """Revoke a live refresh token and return its account and family, in one statement (one winner)."""
     stmt = (update(RefreshToken)
             .where(RefreshToken.token_hash == token_hash, RefreshToken.revoked_at.is_(None), RefreshToken.expires_at > now)
-            .values(revoked_at=now).returning(RefreshToken.account_id))
-    return (await session.execute(stmt)).scalar_one_or_none()
+            .values(revoked_at=now).returning(RefreshToken.account_id, RefreshToken.family_id))
+    row = (await session.execute(stmt)).one_or_none()
+    return (row[0], row[1]) if row is not None else None
+
+
+async def end_family(session: AsyncSession, *, family_id: uuid.UUID, now: dt.datetime) -> None:
+    await session.execute(update(RefreshToken).where(RefreshToken.family_id == family_id,
+                                                     RefreshToken.revoked_at.is_(None)).values(revoked_at=now))
 
 
 def revoke_all_refresh(account_id: uuid.UUID, now: dt.datetime) -> Update:

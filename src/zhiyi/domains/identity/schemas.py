@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from zhiyi.core.fields import PersonName, Phone, Strict
+from zhiyi.core.policy import Role
 
 
 class TokenRead(BaseModel):
@@ -23,6 +24,15 @@ class RefreshIn(Strict):
 
 class CodeRequest(Strict):
     phone: Phone
+
+
+class LoginCodeRequest(Strict):
+    login: str = Field(min_length=1, max_length=60, description="phone number or username")
+
+
+class CodeSent(BaseModel):
+    sent: bool
+    message: str
 
 
 class SignUp(Strict):
@@ -50,3 +60,18 @@ class MeRead(BaseModel):
     practitioner_id: uuid.UUID | None
     locale: str | None
     elderly_mode: bool
+
+
+class AccountChange(Strict):
+    """An admin's change of an account: takes effect at once, on every token and web session."""
+
+    is_active: bool | None = None
+    roles: list[Role] | None = Field(default=None, min_length=1, max_length=len(Role))
+
+
+class AccountRead(BaseModel):
+    id: uuid.UUID
+    username: str
+    display_name: str
+    roles: list[str]
+    is_active: bool

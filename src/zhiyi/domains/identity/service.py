@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import uuid
 from dataclasses import dataclass
@@ -10,29 +9,25 @@ from functools import lru_cache
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from zhiyi.core import clock, notify, security
+from zhiyi.core import clock, security
 from zhiyi.core.config import get_settings
-from zhiyi.core.db import commit_even_if_failed, keep_after_rollback
+from zhiyi.core.db import keep_after_rollback
 from zhiyi.core.errors import FieldError, ValidationFailed
 from zhiyi.core.policy import Actor, Role
 from zhiyi.domains.identity import repository as repo
+
+# public operations kept in modules of their own, offered here as the domain's one entry
+from zhiyi.domains.identity.codes import check_phone_code, send_phone_code  # noqa: F401
 from zhiyi.domains.identity.errors import (
     AccountExists,
-    LoginFailed,
-    LoginThrottled,
+    AccountNotFound,
     PatientClaimRefused,
     TokenRejected,
-    VerificationFailed,
-    VerificationThrottled,
 )
-from zhiyi.domains.identity.models import Account, AccountCampus, LoginFailure, PhoneVerification, RefreshToken
+from zhiyi.domains.identity.login import authenticate, send_login_code  # noqa: F401
+from zhiyi.domains.identity.models import Account, AccountCampus, RefreshToken
+from zhiyi.domains.identity.passwords import check_password_strength
 from zhiyi.domains.patients import service as patients
-
-RESEND_SECONDS = 60
-CODES_PER_DAY = 10
-CODES_PER_HOUR_PER_ADDRESS = 30
-MAX_CODE_ATTEMPTS = 5
-MIN_PASSWORD = 8
 
 
 @dataclass(frozen=True)
@@ -44,12 +39,23 @@ class TokenPair:
 
 
 def _secret() -> str:
-    return get_settings().secret_key
+    """The key of stored data (hashes of refresh tokens, codes, login keys)."""
+    return get_settings().data_secret
 
 
-def check_password_strength(password: str) -> None:
-    if len(password) < MIN_PASSWORD or password.isdigit() or password.isalpha() or len(password) > 128:
-        raise ValidationFailed(errors=[FieldError("password", "At least 8 characters, mixing letters and digits.", "password.weak")])
+@dataclass(frozen=True)
+class AccessToken:
+    """An access token whose signature checked out: its actor, and what ties it to its account (the
+    account's token version) and to its sign-in (the refresh-token family), asked on every request."""
+
+    actor: Actor
+    expires: int
+    version: int
+    family: uuid.UUID
+
+    @property
+    def key(self) -> tuple[uuid.UUID, int, uuid.UUID]:
+        return (self.actor.account_id, self.version, self.family)
 
 
 async def create_account(
@@ -58,14 +64,12 @@ async def create_account(
     campus_ids: list[uuid.UUID] | None = None, group_wide: bool = False, check_strength: bool = True,
     password_hash: str | None = None,
 ) -> Account:
-    unknown = set(roles) - {r.value for r in Role}
-    if unknown or not roles:
-        raise ValidationFailed(errors=[FieldError("roles", f"Unknown roles: {sorted(unknown)}", "roles.unknown")])
+    _check_roles(roles)
     username = username.strip().lower()
     if await repo.exists(session, username=username, phone=phone):
         raise AccountExists()
     if check_strength and password_hash is None:
-        check_password_strength(password)
+        check_password_strength(password, personal=(username, phone, display_name))
     account = Account(
         username=username, phone=phone, phone_verified_at=clock.now() if phone else None,
         password_hash=password_hash or security.hash_password(password), display_name=display_name,
@@ -103,66 +107,67 @@ def actor_from_claims(claims: dict) -> Actor:
 
 # --- login ----------------------------------------------------------------------------------
 
-async def authenticate(session: AsyncSession, *, login: str, password: str, client_addr: str) -> Account:
-    """Check a password, refusing early when this account or address has failed too often.
-
-    Attempts on one account are serialised (advisory lock on PostgreSQL, the write lock on
-    SQLite), so parallel guesses cannot all slip under the limit."""
-    s = get_settings()
-    login = login.strip().lower()
-    if not login or any(ord(c) < 32 for c in login) or len(login) > 60:
-        login = ""  # never a valid name; still costs a verification and counts as a failure
-    account = await repo.by_login(session, login) if login else None
-    key = security.keyed_hash(_secret(), "login", f"account:{account.id}" if account else f"name:{login}")
-    await repo.serialise_on(session, key)
-    since = clock.now() - dt.timedelta(minutes=s.login_window_minutes)
-    by_user, by_addr = await repo.failures_since(session, username_key=key, client_addr=client_addr, since=since)
-    if by_user >= s.login_max_failures or by_addr >= s.ip_max_failures:
-        raise LoginThrottled(headers={"Retry-After": str(s.login_window_minutes * 60)})
-    ok = await asyncio.to_thread(security.verify_password, account.password_hash if account else None, password)
-    if not ok or account is None or not account.is_active:
-        session.add(LoginFailure(username_key=key, client_addr=client_addr, at=clock.now()))
-        commit_even_if_failed(session)  # recorded while holding the lock, so the next guess counts it
-        raise LoginFailed()
-    account.last_login_at = clock.now()
-    return account
-
-
-async def issue_tokens(session: AsyncSession, *, account: Account) -> TokenPair:
-    s = get_settings()
-    actor = await actor_for(session, account)
-    claims = {
-        "sub": str(account.id), "typ": "access", "roles": sorted(actor.roles),
+def access_claims(*, actor: Actor, version: int, family: uuid.UUID) -> dict:
+    return {
+        "sub": str(actor.account_id), "typ": "access", "roles": sorted(actor.roles),
         "pid": str(actor.patient_id) if actor.patient_id else None,
         "prid": str(actor.practitioner_id) if actor.practitioner_id else None,
         "cids": sorted(str(c) for c in actor.campus_ids), "gw": actor.group_wide,
+        "ver": version, "sid": str(family), "name": actor.display_name,
     }
+
+
+async def issue_tokens(session: AsyncSession, *, account: Account, family: uuid.UUID | None = None) -> TokenPair:
+    """A new pair: a new sign-in's family, or the next of `family` (a rotation)."""
+    s = get_settings()
+    actor = await actor_for(session, account)
+    family = family or uuid.uuid4()
     ttl = dt.timedelta(minutes=s.access_token_minutes)
-    access = security.issue_jwt(_secret(), claims, ttl=ttl)
+    access = security.issue_jwt(s.secret_key, access_claims(actor=actor, version=account.token_version, family=family),
+                                ttl=ttl)
     refresh = security.random_token()
     session.add(RefreshToken(
-        account_id=account.id, token_hash=security.keyed_hash(_secret(), "refresh", refresh),
+        account_id=account.id, family_id=family, token_hash=security.keyed_hash(_secret(), "refresh", refresh),
         issued_at=clock.now(), expires_at=clock.now() + dt.timedelta(days=s.refresh_token_days),
     ))
+    await session.flush()  # the token works at once, in whichever session reads it
     return TokenPair(access_token=access, refresh_token=refresh, expires_in=int(ttl.total_seconds()))
 
 
-def actor_from_access_token(token: str) -> Actor:
-    """A patient's phone sends the same token with every request: a process checks its signature
-    and builds its actor once (an LRU of tokens that checked out), and reads its expiry every time."""
+def read_access_token(token: str) -> AccessToken:
+    """A token whose signature checks out and that has not expired; whether its account and sign-in
+    still stand is asked separately (`current_actor`, `tokens_current`). A patient's phone sends the
+    same token with every request: a process checks its signature and builds its actor once (an LRU
+    of tokens that checked out), and reads its expiry every time."""
     try:
-        actor, expires = _access_token_actor(_secret(), token)
+        found = _access_token(get_settings().signing_secrets, token)
     except (security.TokenInvalid, KeyError, ValueError, TypeError):
         raise TokenRejected() from None
-    if expires < clock.now().timestamp():
+    if found.expires < clock.now().timestamp():
         raise TokenRejected()
-    return actor
+    return found
 
 
 @lru_cache(maxsize=4096)
-def _access_token_actor(secret: str, token: str) -> tuple[Actor, int]:
-    claims = security.read_jwt(secret, token, typ="access")
-    return actor_from_claims(claims), int(claims["exp"])
+def _access_token(secrets: tuple[str, ...], token: str) -> AccessToken:
+    claims = security.read_jwt(secrets, token, typ="access")
+    return AccessToken(actor_from_claims(claims), int(claims["exp"]), int(claims["ver"]), uuid.UUID(claims["sid"]))
+
+
+async def tokens_current(executor, tokens: list[AccessToken]) -> list[bool]:
+    """For each token, whether its account still stands as the token says (active, not deleted, the same
+    token version) and its sign-in is not over (a live refresh token in its family): one indexed read
+    for them all, on a session or a connection."""
+    live = await repo.current_tokens(executor, keys=[t.key for t in tokens], now=clock.now())
+    return [t.key in live for t in tokens]
+
+
+async def current_actor(session: AsyncSession, *, token: str) -> Actor:
+    """The actor of a bearer token that still stands, or TokenRejected."""
+    found = read_access_token(token)
+    if not (await tokens_current(session, [found]))[0]:
+        raise TokenRejected()
+    return found.actor
 
 
 async def refresh_tokens(session: AsyncSession, *, refresh_token: str) -> TokenPair:
@@ -170,20 +175,79 @@ async def refresh_tokens(session: AsyncSession, *, refresh_token: str) -> TokenP
     requests race) and a new pair issued. A revoked token presented again means it leaked:
     every refresh token of the account is revoked."""
     token_hash = security.keyed_hash(_secret(), "refresh", refresh_token)
-    account_id = await repo.use_refresh(session, token_hash=token_hash, now=clock.now())
-    if account_id is None:
+    used = await repo.use_refresh(session, token_hash=token_hash, now=clock.now())
+    if used is None:
         row = await repo.refresh_by_hash(session, token_hash)
         if row is not None and row.revoked_at is not None:
+            # every sign-in of the account ends, its access tokens with it (they need a live family)
             keep_after_rollback(session, repo.revoke_all_refresh(row.account_id, clock.now()))
         raise TokenRejected()
+    account_id, family = used
     account = await repo.get(session, account_id)
-    if account is None or not account.is_active:
+    if account is None or not account.is_active or account.deleted_at is not None:
         raise TokenRejected()
-    return await issue_tokens(session, account=account)
+    return await issue_tokens(session, account=account, family=family)
 
 
 async def revoke_refresh(session: AsyncSession, *, refresh_token: str) -> None:
-    await repo.use_refresh(session, token_hash=security.keyed_hash(_secret(), "refresh", refresh_token), now=clock.now())
+    """Sign out this device: its refresh token and, with its family, its access tokens stop working."""
+    used = await repo.use_refresh(session, token_hash=security.keyed_hash(_secret(), "refresh", refresh_token),
+                                  now=clock.now())
+    if used is not None:
+        await repo.end_family(session, family_id=used[1], now=clock.now())
+
+
+async def _end_everything(session: AsyncSession, account: Account) -> None:
+    """Every token and web session of the account stops working at once, in every process."""
+    account.token_version += 1
+    account.session_epoch += 1
+    await session.execute(repo.revoke_all_refresh(account.id, clock.now()))
+
+
+async def set_roles(session: AsyncSession, *, account_id: uuid.UUID, roles: set[str]) -> Account:
+    """New roles take effect at once: tokens that carry the old ones stop working (the app refreshes)."""
+    account = await _account(session, account_id)
+    _check_roles(roles)
+    account.roles = ",".join(sorted(roles))
+    account.token_version += 1
+    return account
+
+
+async def set_active(session: AsyncSession, *, account_id: uuid.UUID, active: bool) -> Account:
+    account = await _account(session, account_id)
+    if not active and account.is_active:
+        await _end_everything(session, account)
+    account.is_active = active
+    return account
+
+
+async def delete_account(session: AsyncSession, *, account_id: uuid.UUID) -> Account:
+    """The account never signs in again; its row stays, as the bookings and audit rows that name it do."""
+    account = await _account(session, account_id)
+    await _end_everything(session, account)
+    account.is_active = False
+    account.deleted_at = clock.now()
+    account.phone = None  # the number may sign up again
+    account.username = f"deleted-{account.id.hex}"
+    return account
+
+
+async def existing_account(session: AsyncSession, *, account_id: uuid.UUID) -> Account:
+    """An account that has not been deleted, or AccountNotFound."""
+    return await _account(session, account_id)
+
+
+async def _account(session: AsyncSession, account_id: uuid.UUID) -> Account:
+    account = await repo.get(session, account_id)
+    if account is None or account.deleted_at is not None:
+        raise AccountNotFound()
+    return account
+
+
+def _check_roles(roles: set[str]) -> None:
+    unknown = set(roles) - {r.value for r in Role}
+    if unknown or not roles:
+        raise ValidationFailed(errors=[FieldError("roles", f"Unknown roles: {sorted(unknown)}", "roles.unknown")])
 
 
 async def end_web_sessions(session: AsyncSession, *, account_id: uuid.UUID) -> None:
@@ -199,40 +263,6 @@ def web_session_version(account: Account) -> str:
 
 # --- phone verification and patient sign-up -------------------------------------------------
 
-async def send_phone_code(session: AsyncSession, *, phone: str, purpose: str, client_addr: str,
-                          locale: str = "zh_CN") -> None:
-    """Send a one-time code, at most once a minute and CODES_PER_DAY times a day to a phone,
-    and CODES_PER_HOUR_PER_ADDRESS times an hour from one address."""
-    s = get_settings()
-    now = clock.now()
-    last = await repo.latest_verification(session, phone=phone, purpose=purpose)
-    if last is not None and (now - last.created_at).total_seconds() < RESEND_SECONDS:
-        raise VerificationThrottled(headers={"Retry-After": str(RESEND_SECONDS)})
-    per_phone, per_addr = await repo.codes_sent(session, phone=phone, client_addr=client_addr,
-                                                phone_since=now - dt.timedelta(days=1), addr_since=now - dt.timedelta(hours=1))
-    if per_phone >= CODES_PER_DAY or per_addr >= CODES_PER_HOUR_PER_ADDRESS:
-        raise VerificationThrottled(headers={"Retry-After": "3600"})
-    code = security.numeric_code()
-    session.add(PhoneVerification(
-        phone=phone, purpose=purpose, code_hash=security.keyed_hash(_secret(), "otp", f"{phone}:{purpose}:{code}"),
-        created_at=now, expires_at=now + dt.timedelta(minutes=s.otp_minutes), attempts=0, client_addr=client_addr,
-    ))
-    await notify.enqueue(session, s.notification_channel, notify.Message(
-        to=phone, template=f"otp.{purpose}", params={"code": code, "minutes": str(s.otp_minutes)}, locale=locale))
-
-
-async def check_phone_code(session: AsyncSession, *, phone: str, purpose: str, code: str) -> None:
-    row = await repo.latest_verification(session, phone=phone, purpose=purpose)
-    if row is None or row.consumed_at is not None or row.expires_at < clock.now() or row.attempts >= MAX_CODE_ATTEMPTS:
-        raise VerificationFailed()
-    expected = security.keyed_hash(_secret(), "otp", f"{phone}:{purpose}:{code}")
-    if not security.constant_equals(expected, row.code_hash):
-        # a wrong guess counts even though the request fails (the rollback would undo `+= 1`)
-        keep_after_rollback(session, repo.count_wrong_code(row.id))
-        raise VerificationFailed()
-    row.consumed_at = clock.now()
-
-
 async def sign_up_patient(
     session: AsyncSession, *, phone: str, code: str, password: str, name: str, id_number: str,
     campus_id: uuid.UUID, insurance_type: str = "self_pay", insurance_number: str | None = None,
@@ -240,11 +270,12 @@ async def sign_up_patient(
     """Create a patient account after the phone is verified. A person already registered
     (at a desk) claims their record only with the phone on that record; anyone else is
     sent to a desk, so knowing a name and an ID number is never enough."""
-    check_password_strength(password)
+    check_password_strength(password, personal=(phone, name, id_number))
     rid = patients.parse_resident_id(id_number)
+    # the code first: only the phone's owner learns that it has an account here already
+    await check_phone_code(session, phone=phone, purpose="signup", code=code)
     if await repo.exists(session, username=phone, phone=phone):
         raise AccountExists()
-    await check_phone_code(session, phone=phone, purpose="signup", code=code)
     existing = await patients.find_by_id_number(session, id_number=rid.number)
     if existing is not None:
         if existing.name != name or existing.phone != phone or await repo.patient_has_account(session, existing.id):

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import uuid
+
 from fastapi import APIRouter, Depends, Request
 
+from zhiyi.core.errors import Forbidden
+from zhiyi.core.i18n import translator
 from zhiyi.core.policy import Actor, Role
 from zhiyi.domains.identity import service
 from zhiyi.http.auth import require_role, web_actor
 from zhiyi.http.tx import TxRoute, session_of
-from zhiyi.web.templating import render
+from zhiyi.web.templating import check_csrf, locale_of, render
 
 router = APIRouter(route_class=TxRoute, include_in_schema=False)
 
@@ -17,4 +21,23 @@ router = APIRouter(route_class=TxRoute, include_in_schema=False)
 async def accounts(request: Request, actor: Actor = Depends(web_actor)):
     require_role(actor, Role.admin)
     rows = await service.list_accounts(session_of(request))
-    return render(request, "identity/templates/accounts.html", accounts=rows)
+    return render(request, "identity/templates/accounts.html", accounts=rows, message=None)
+
+
+@router.post("/admin/accounts/{account_id}/active")
+async def set_active(request: Request, account_id: uuid.UUID, actor: Actor = Depends(web_actor),
+                     _csrf=Depends(check_csrf)):
+    """Disable (every token and web session of the account ends at once) or enable an account."""
+    require_role(actor, Role.admin)
+    if account_id == actor.account_id:
+        raise Forbidden()
+    on = (await request.form()).get("on") == "1"
+    session = session_of(request)
+    account = await service.set_active(session, account_id=account_id, active=on)
+    t = translator(locale_of(request))
+    if on:
+        message = t.gettext("%(name)s can sign in again.", name=account.display_name)
+    else:
+        message = t.gettext("%(name)s is disabled and signed out everywhere.", name=account.display_name)
+    return render(request, "identity/templates/accounts.html", accounts=await service.list_accounts(session),
+                  message=message)

@@ -16,6 +16,7 @@ from zhiyi.core.policy import CLINICAL_ROLES, Actor, Role
 from zhiyi.domains.patients import service
 from zhiyi.domains.patients.schemas import (
     DependentCreate,
+    IdNumberRead,
     OneCodeRead,
     OneCodeScan,
     PatientCreate,
@@ -23,6 +24,7 @@ from zhiyi.domains.patients.schemas import (
     PatientUpdate,
     ProxyConfirm,
     ProxyRead,
+    Reason,
 )
 from zhiyi.http.auth import api_actor, require_role
 from zhiyi.http.tx import TxRoute, session_of
@@ -42,6 +44,7 @@ class AuditEventRead(BaseModel):
     outcome: str
     request_id: str | None
     client_addr: str | None
+    reason: str | None = None
 
 
 def _own_patient(actor: Actor) -> uuid.UUID:
@@ -55,16 +58,15 @@ def _proxy_read(link, dependent) -> ProxyRead:
                      relationship=link.relationship, status=link.status, consent_method=link.consent_method)
 
 
-@router.get("", response_model=list[PatientRead], summary="Search patients of the caller's campuses (staff)")
+@router.get("", response_model=list[PatientRead],
+            summary="Find patients by name, record number, phone or ID number (staff; never a whole list)")
 async def search(request: Request, actor: ActorDep, name: Annotated[str | None, Query(max_length=60)] = None,
-                 mrn: Annotated[str | None, Query(max_length=20)] = None):
+                 mrn: Annotated[str | None, Query(max_length=20)] = None,
+                 phone: Annotated[str | None, Query(pattern=r"^1[3-9]\d{9}$")] = None,
+                 id_number: Annotated[str | None, Query(max_length=18)] = None):
     require_role(actor, *CLINICAL_ROLES, Role.admin)
-    session = session_of(request)
-    found = await service.search_patients(session, campus_ids=None if actor.group_wide else actor.campus_ids,
-                                          name=name, mrn=mrn)
-    for p in found:
-        audit.record(session, actor, "search", "patient", p.id, patient_id=p.id)
-    return [service.to_read(p) for p in found]
+    return await service.find_patients(session_of(request), actor=actor, name=(name or "").strip() or None,
+                                       mrn=(mrn or "").strip() or None, phone=phone, id_number=id_number)
 
 
 @router.post("", response_model=PatientRead, status_code=201, summary="Register a patient at a desk")
@@ -76,7 +78,7 @@ async def register(request: Request, actor: ActorDep, body: PatientCreate):
     session = session_of(request)
     patient = await service.register_patient(session, campus_id=campus, **body.model_dump(exclude={"registered_campus_id"}))
     audit.record(session, actor, "create", "patient", patient.id, patient_id=patient.id)
-    return service.to_read(patient)
+    return service.to_read(patient, own=False)
 
 
 @router.get("/me/dependents", response_model=list[ProxyRead], summary="Family members I act for")
@@ -90,7 +92,10 @@ async def my_dependents(request: Request, actor: ActorDep):
 
 @router.get("/me/proxies", response_model=list[ProxyRead], summary="Family members who act for me")
 async def my_proxies(request: Request, actor: ActorDep):
-    links = await service.proxies(session_of(request), dependent_patient_id=_own_patient(actor))
+    session = session_of(request)
+    links = await service.proxies(session, dependent_patient_id=_own_patient(actor))
+    for link, p in links:  # the family members' names and links: a read of their data too
+        audit.record(session, actor, "list", "patient_proxy", link.id, patient_id=p.id)
     return [ProxyRead(id=link.id, dependent_patient_id=link.dependent_patient_id, dependent_name=p.name,
                       relationship=link.relationship, status=link.status, consent_method=link.consent_method)
             for link, p in links]
@@ -136,22 +141,33 @@ async def scan(request: Request, actor: ActorDep, body: OneCodeScan):
     require_role(actor, *CLINICAL_ROLES, Role.admin)
     session = session_of(request)
     patient_id = service.resolve_onecode(token=body.token)
-    patient, _ = await service.access_patient(session, actor=actor, patient_id=patient_id, action="onecode.scan")
-    return service.to_read(patient)
+    return await service.read_patient(session, actor=actor, patient_id=patient_id, action="onecode.scan")
 
 
 @router.get("/{patient_id}", response_model=PatientRead, summary="A patient's record")
 async def read(request: Request, actor: ActorDep, patient_id: uuid.UUID):
-    patient, _ = await service.access_patient(session_of(request), actor=actor, patient_id=patient_id)
-    return service.to_read(patient)
+    return await service.read_patient(session_of(request), actor=actor, patient_id=patient_id)
+
+
+@router.post("/{patient_id}/break-glass", response_model=PatientRead,
+             summary="Open a record without a care relationship (doctor or nurse; audited with the reason)")
+async def break_glass(request: Request, actor: ActorDep, patient_id: uuid.UUID, body: Reason):
+    return await service.break_glass(session_of(request), actor=actor, patient_id=patient_id, reason=body.reason)
+
+
+@router.post("/{patient_id}/id-number", response_model=IdNumberRead,
+             summary="Show a patient's full ID number (registration desk; audited with the reason)")
+async def reveal_id_number(request: Request, actor: ActorDep, patient_id: uuid.UUID, body: Reason):
+    number = await service.reveal_id_number(session_of(request), actor=actor, patient_id=patient_id, reason=body.reason)
+    return IdNumberRead(id_number=number)
 
 
 @router.patch("/{patient_id}", response_model=PatientRead, summary="Update contact and insurance details")
 async def update(request: Request, actor: ActorDep, patient_id: uuid.UUID, body: PatientUpdate):
     session = session_of(request)
-    patient, _ = await service.access_patient(session, actor=actor, patient_id=patient_id, action="update")
+    patient, decision = await service.access_patient(session, actor=actor, patient_id=patient_id, action="update")
     patient = await service.update_patient(session, patient_id=patient.id, changes=body.model_dump(exclude_unset=True))
-    return service.to_read(patient)
+    return service.to_read(patient, own=service.is_own(actor, patient, decision))
 
 
 @router.get("/{patient_id}/onecode", response_model=OneCodeRead, summary="The patient's one-code QR")

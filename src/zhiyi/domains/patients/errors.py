@@ -28,3 +28,8 @@ class ProxyCodeInvalid(RuleViolated):
 
 class OneCodeInvalid(RuleViolated):
     code, message = "onecode_invalid", "This patient code is not valid or has expired."
+
+
+class SearchNeedsAFilter(RuleViolated):
+    code, message = "search_needs_a_filter", (
+        "Search by name, record number, phone or ID number: whole lists of patients are not shown.")

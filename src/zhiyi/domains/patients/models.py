@@ -78,3 +78,19 @@ class PatientProxy(IdMixin, Base):
     requested_by_account_id: Mapped[uuid.UUID | None]
     consented_at: Mapped[dt.datetime | None]
     revoked_at: Mapped[dt.datetime | None]
+
+
+class PatientAccessGrant(IdMixin, Base):
+    """"Break the glass": a clinician without a care relationship opened a patient's record, with a reason,
+    for a while. Listed on the privacy officer's page; every use is audited as any read."""
+
+    __tablename__ = "patient_access_grant"
+    __table_args__ = (Index("ix_patient_access_grant_account_patient", "account_id", "patient_id", "expires_at"),)
+
+    account_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("account.id"))
+    actor_name: Mapped[str] = mapped_column(String(100))  # as the privacy officer reads it
+    actor_roles: Mapped[str] = mapped_column(String(100))
+    patient_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("patient.id"), index=True)
+    reason: Mapped[str] = mapped_column(String(200))
+    granted_at: Mapped[dt.datetime] = mapped_column(index=True)
+    expires_at: Mapped[dt.datetime]

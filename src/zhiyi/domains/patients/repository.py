@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
 from sqlalchemy import Update, bindparam, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from zhiyi.domains.patients.models import Patient, PatientProxy, ProxyStatus
+from zhiyi.domains.patients.models import Patient, PatientAccessGrant, PatientProxy, ProxyStatus
 
 
 async def get(session: AsyncSession, patient_id: uuid.UUID) -> Patient | None:
@@ -72,7 +73,7 @@ async def links_to_dependent(session: AsyncSession, dependent_id: uuid.UUID) -> 
 
 
 async def search(session: AsyncSession, *, campus_ids: frozenset[uuid.UUID] | None, name: str | None,
-                 mrn: str | None, limit: int) -> list[Patient]:
+                 mrn: str | None, limit: int, phone: str | None = None, id_hash: str | None = None) -> list[Patient]:
     q = select(Patient)
     if campus_ids is not None:
         q = q.where(Patient.registered_campus_id.in_(campus_ids))
@@ -80,9 +81,28 @@ async def search(session: AsyncSession, *, campus_ids: frozenset[uuid.UUID] | No
         q = q.where(Patient.mrn == mrn)
     if name:
         q = q.where(Patient.name.startswith(name, autoescape=True))
+    if phone:
+        q = q.where(Patient.phone == phone)
+    if id_hash:
+        q = q.where(Patient.id_number_hash == id_hash)
     return list((await session.scalars(q.order_by(Patient.mrn).limit(limit))).all())
 
 
 def count_wrong_code(link_id: uuid.UUID) -> Update:
     """A statement (applied even if the request fails) counting a wrong consent code."""
     return update(PatientProxy).where(PatientProxy.id == link_id).values(consent_attempts=PatientProxy.consent_attempts + 1)
+
+
+async def has_grant(session: AsyncSession, *, account_id: uuid.UUID, patient_id: uuid.UUID, now: dt.datetime) -> bool:
+    q = select(exists().where(PatientAccessGrant.account_id == account_id, PatientAccessGrant.patient_id == patient_id,
+                              PatientAccessGrant.expires_at > now))
+    return bool(await session.scalar(q))
+
+
+async def grants_since(session: AsyncSession, *, since: dt.datetime, campus_ids: frozenset[uuid.UUID] | None,
+                       limit: int = 200) -> list[tuple[PatientAccessGrant, Patient]]:
+    q = (select(PatientAccessGrant, Patient).join(Patient, Patient.id == PatientAccessGrant.patient_id)
+         .where(PatientAccessGrant.granted_at >= since).order_by(PatientAccessGrant.granted_at.desc()).limit(limit))
+    if campus_ids is not None:
+        q = q.where(Patient.registered_campus_id.in_(campus_ids))
+    return [(g, p) for g, p in (await session.execute(q)).all()]

@@ -67,8 +67,9 @@ class PatientRead(BaseModel):
     name: str
     name_en: str
     sex: str
-    birth_date: dt.date
-    id_number_masked: str | None
+    birth_date: dt.date | None = Field(description="Only to the patient and their family proxies; staff see `age`")
+    age: int
+    id_number_masked: str | None = Field(description="Region (4) and last four characters: 3413**********7804")
     phone: str | None
     insurance_type: str
     insurance_number: str | None
@@ -106,6 +107,17 @@ class OneCodeRead(BaseModel):
     token: str
     expires_in: int
     svg: str
+
+
+class Reason(Strict):
+    """Why a sensitive access is needed (a full ID number shown, a record opened without a care
+    relationship): recorded in the audit trail."""
+
+    reason: Annotated[PlainText, StringConstraints(min_length=4, max_length=200)]
+
+
+class IdNumberRead(BaseModel):
+    id_number: str
 
 
 class OneCodeScan(Strict):

@@ -12,8 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from zhiyi.core import audit, clock, ids, notify, outbox, security
 from zhiyi.core.config import get_settings
 from zhiyi.core.db import keep_after_rollback
-from zhiyi.core.policy import Actor, Decision, Resource
-from zhiyi.domains.patients import events, resident_id
+from zhiyi.core.errors import Forbidden
+from zhiyi.core.i18n import N_
+from zhiyi.core.policy import Actor, Decision, Resource, Role, decide
+from zhiyi.domains.patients import events, policy, resident_id
 from zhiyi.domains.patients import repository as repo
 from zhiyi.domains.patients.errors import (
     OneCodeInvalid,
@@ -22,17 +24,22 @@ from zhiyi.domains.patients.errors import (
     ProxyCodeInvalid,
     ProxyRuleViolated,
     ResidentIdRuleViolated,
+    SearchNeedsAFilter,
 )
-from zhiyi.domains.patients.models import Patient, PatientProxy, ProxyStatus
+from zhiyi.domains.patients.models import Patient, PatientAccessGrant, PatientProxy, ProxyStatus
 from zhiyi.domains.patients.schemas import FamilyMember, PatientRead
 
 ADULT_AGE = 18
+REVEAL_ID = "id_number.reveal"
+# one answer whether or not the adult is registered here, so an ID number's registration is not given away
+ADULT_NOT_LINKED = N_("We cannot link this adult online: they must be registered under this name with a mobile number "
+                    "on record, and they then get a code to agree. Otherwise please visit a registration desk together.")
 PROXY_CODE_MINUTES = 30
 PROXY_MAX_ATTEMPTS = 5
 
 
 def _secret() -> str:
-    return get_settings().secret_key
+    return get_settings().data_secret
 
 
 def id_hash(number: str) -> str:
@@ -50,10 +57,28 @@ def age_on(birth: dt.date, day: dt.date) -> int:
     return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
 
 
-def to_read(p: Patient) -> PatientRead:
+def mask_id_number(number: str) -> str:
+    """The region's first four and the last four characters: never the birth date (characters 7-14)."""
+    return number[:4] + "*" * (len(number) - 8) + number[-4:]
+
+
+def masked_id_number(p: Patient) -> str | None:
+    if not p.id_number_sealed:
+        return None
+    try:
+        return mask_id_number(security.unseal(_secret(), "resident-id", p.id_number_sealed))
+    except security.TokenInvalid:  # sealed under another data key: the last four are all we know
+        return "*" * 14 + (p.id_number_last4 or "****")
+
+
+def to_read(p: Patient, *, own: bool) -> PatientRead:
+    """The record as its reader may see it. The patient (and a family proxy) see their date of birth;
+    staff see the age instead, since beside the masked number the date of birth rebuilds 16 of its 18
+    characters. The full number is shown only by `reveal_id_number`."""
     return PatientRead(
-        id=p.id, mrn=p.mrn, name=p.name, name_en=p.name_en, sex=p.sex, birth_date=p.birth_date,
-        id_number_masked=(p.id_number_sealed and "*" * 14 + (p.id_number_last4 or "")) or None,
+        id=p.id, mrn=p.mrn, name=p.name, name_en=p.name_en, sex=p.sex,
+        birth_date=p.birth_date if own else None, age=age_on(p.birth_date, clock.today(get_settings().timezone)),
+        id_number_masked=masked_id_number(p),
         phone=p.phone, insurance_type=p.insurance_type, insurance_number=p.insurance_number,
         emergency_contact_name=p.emergency_contact_name, emergency_contact_phone=p.emergency_contact_phone,
         emergency_contact_relation=p.emergency_contact_relation, address=p.address,
@@ -109,7 +134,52 @@ async def update_patient(session: AsyncSession, *, patient_id: uuid.UUID, change
 
 async def search_patients(session: AsyncSession, *, campus_ids: frozenset[uuid.UUID] | None,
                           name: str | None = None, mrn: str | None = None, limit: int = 50) -> list[Patient]:
+    """Records without an access decision (the caller decides before it shows anything)."""
     return await repo.search(session, campus_ids=campus_ids, name=name, mrn=mrn, limit=limit)
+
+
+async def find_patients(session: AsyncSession, *, actor: Actor, name: str | None = None, mrn: str | None = None,
+                        phone: str | None = None, id_number: str | None = None, limit: int = 50) -> list[PatientRead]:
+    """A staff search: it needs a filter (no whole lists), and shows only the records the policy lets this
+    actor read (a desk: its campuses; a clinician: patients in their care), each read audited."""
+    if not (name or mrn or phone or id_number):
+        raise SearchNeedsAFilter()
+    id_h = id_hash(parse_resident_id(id_number).number) if id_number else None
+    campus_ids = None if actor.group_wide or not (actor.roles & {Role.registrar, Role.admin}) else actor.campus_ids
+    found = await repo.search(session, campus_ids=campus_ids, name=name, mrn=mrn, phone=phone, id_hash=id_h,
+                              limit=limit)
+    shown = []
+    for p in found:
+        resource = Resource("patient", p.id, {"campus_id": p.registered_campus_id})
+        if (await decide(session, actor, "read", resource)).allowed:
+            audit.record(session, actor, "search", "patient", p.id, patient_id=p.id)
+            shown.append(to_read(p, own=False))
+    return shown
+
+
+async def break_glass(session: AsyncSession, *, actor: Actor, patient_id: uuid.UUID, reason: str) -> PatientRead:
+    """A doctor or nurse opens the record of a patient not in their care (an emergency, a consult asked in
+    the corridor): allowed for `break_glass_hours`, with the reason, audited and listed for the privacy
+    officer (admins, on /admin/break-glass)."""
+    if not actor.roles & policy.CARE_ROLES:
+        raise Forbidden()
+    patient = await repo.get(session, patient_id)
+    if patient is None:
+        raise audit.missing(session, actor, "break_glass", "patient", patient_id)
+    now = clock.now()
+    session.add(PatientAccessGrant(account_id=actor.account_id, actor_name=actor.display_name[:100],
+                                   actor_roles=audit.roles_of(actor), patient_id=patient.id, reason=reason, granted_at=now,
+                                   expires_at=now + dt.timedelta(hours=get_settings().break_glass_hours)))
+    await session.flush()
+    audit.record(session, actor, "break_glass", "patient", patient.id, patient_id=patient.id, reason=reason)
+    return await read_patient(session, actor=actor, patient_id=patient.id)
+
+
+async def glass_broken(session: AsyncSession, *, actor: Actor, days: int = 30) -> list[tuple[PatientAccessGrant, Patient]]:
+    """The privacy officer's list: who opened which record without a care relationship, and why (their
+    campuses' patients; every campus's when group-wide)."""
+    return await repo.grants_since(session, since=clock.now() - dt.timedelta(days=days),
+                                   campus_ids=None if actor.group_wide else actor.campus_ids)
 
 
 # --- family proxy -------------------------------------------------------------------------
@@ -138,7 +208,7 @@ async def add_dependent(
     minor = age_on(rid.birth_date, clock.today()) < ADULT_AGE
     if dependent is None:
         if not minor:
-            raise ProxyRuleViolated("An adult family member must register first, online or at a registration desk.")
+            raise ProxyRuleViolated(ADULT_NOT_LINKED)  # the same answer as for a registered adult: nothing learnt
         # a child's identity is vouched for by their verified guardian (real-name booking works for them)
         dependent = await register_patient(session, name=name, id_number=rid.number,
                                            campus_id=proxy.registered_campus_id, insurance_type=insurance_type,
@@ -180,7 +250,7 @@ def _refusal_for_existing(proxy: Patient, dependent: Patient, *, name: str, mino
     if minor:
         return "This child is already registered; please link them at a registration desk."
     if dependent.name != name or not dependent.phone:
-        return "We cannot link this person online; please visit a registration desk together."
+        return ADULT_NOT_LINKED
     return None
 
 
@@ -296,11 +366,31 @@ async def mark_verified(session: AsyncSession, *, patient_id: uuid.UUID) -> Pati
 # --- guarded access (policy + audit in one call, for every edge) ------------------------------
 
 async def access_patient(session: AsyncSession, *, actor: Actor | None, patient_id: uuid.UUID,
-                         action: str = "read") -> tuple[Patient, Decision]:
+                         action: str = "read", reason: str | None = None) -> tuple[Patient, Decision]:
     """Load a patient for `actor`, deciding through core.policy and auditing the attempt."""
     patient = await repo.get(session, patient_id)
     if patient is None:
         raise audit.missing(session, actor, action, "patient", patient_id)
     resource = Resource("patient", patient.id, {"campus_id": patient.registered_campus_id})
-    decision = await audit.guard(session, actor, action, resource, patient_id=patient.id)
+    decision = await audit.guard(session, actor, action, resource, patient_id=patient.id, reason=reason)
     return patient, decision
+
+
+def is_own(actor: Actor, patient: Patient, decision: Decision) -> bool:
+    """The reader is the patient, or acts for them as family."""
+    return actor.patient_id == patient.id or decision.on_behalf_of == patient.id
+
+
+async def read_patient(session: AsyncSession, *, actor: Actor | None, patient_id: uuid.UUID,
+                       action: str = "read") -> PatientRead:
+    """A patient's record for `actor`, as they may see it (policy, audit, masking in one call)."""
+    patient, decision = await access_patient(session, actor=actor, patient_id=patient_id, action=action)
+    return to_read(patient, own=actor is not None and is_own(actor, patient, decision))
+
+
+async def reveal_id_number(session: AsyncSession, *, actor: Actor, patient_id: uuid.UUID, reason: str) -> str:
+    """The full ID number, for a role that needs it (a registration desk), audited with the reason given."""
+    patient, _ = await access_patient(session, actor=actor, patient_id=patient_id, action=REVEAL_ID, reason=reason)
+    if not patient.id_number_sealed:
+        raise PatientNotFound()
+    return security.unseal(_secret(), "resident-id", patient.id_number_sealed)

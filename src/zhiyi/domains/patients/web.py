@@ -58,7 +58,7 @@ async def portal(request: Request, actor: Actor = Depends(web_actor)):
 @router.get("/portal/record")
 async def record(request: Request, patient: str | None = None, actor: Actor = Depends(web_actor)):
     p, decision = await service.access_patient(session_of(request), actor=actor, patient_id=_target(actor, patient))
-    return render(request, "patients/templates/record.html", p=service.to_read(p),
+    return render(request, "patients/templates/record.html", p=service.to_read(p, own=service.is_own(actor, p, decision)),
                   on_behalf=decision.on_behalf_of is not None, insurance_labels=INSURANCE_LABELS)
 
 
@@ -149,7 +149,8 @@ async def staff_scan(request: Request, actor: Actor = Depends(web_actor), _csrf=
     except DomainError as exc:
         return render(request, "patients/templates/staff.html", status=exc.status, p=None,
                       message=t.gettext(exc.message), insurance_labels=INSURANCE_LABELS)
-    return render(request, "patients/templates/staff.html", p=p, message=None, insurance_labels=INSURANCE_LABELS)
+    return render(request, "patients/templates/staff.html", p=service.to_read(p, own=False), message=None,
+                  insurance_labels=INSURANCE_LABELS)
 
 
 async def _desk_page(request: Request, actor: Actor, *, status: int = 200, **ctx):
@@ -161,12 +162,9 @@ async def _desk_page(request: Request, actor: Actor, *, status: int = 200, **ctx
 async def desk(request: Request, name: str | None = None, mrn: str | None = None, actor: Actor = Depends(web_actor)):
     require_role(actor, Role.registrar, Role.admin)
     found = None
-    if name or mrn:
-        session = session_of(request)
-        found = await service.search_patients(session, campus_ids=None if actor.group_wide else actor.campus_ids,
-                                              name=(name or "").strip()[:60] or None, mrn=(mrn or "").strip()[:20] or None)
-        for p in found:
-            audit.record(session, actor, "search", "patient", p.id, patient_id=p.id)
+    name, mrn = (name or "").strip()[:60] or None, (mrn or "").strip()[:20] or None
+    if name or mrn:  # the same search as the API's: its campuses, each record shown audited
+        found = await service.find_patients(session_of(request), actor=actor, name=name, mrn=mrn)
     return await _desk_page(request, actor, found=found, q_name=name, q_mrn=mrn)
 
 
@@ -210,3 +208,11 @@ async def admin(request: Request, mrn: str | None = None, actor: Actor = Depends
     p, _ = await service.access_patient(session, actor=actor, patient_id=found[0].id, action="audit.read")
     events = await audit.trail(session, patient_id=p.id)
     return render(request, "patients/templates/admin_audit.html", mrn=mrn, p=p, events=events, message=None)
+
+
+@router.get("/admin/break-glass")
+async def break_glass_list(request: Request, actor: Actor = Depends(web_actor)):
+    """The privacy officer's page (admins): records opened without a care relationship, by whom and why."""
+    require_role(actor, Role.admin)
+    rows = await service.glass_broken(session_of(request), actor=actor)
+    return render(request, "patients/templates/break_glass.html", rows=rows)

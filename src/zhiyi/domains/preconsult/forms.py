@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 
@@ -36,6 +37,8 @@ HIDDEN = "http://hl7.org/fhir/StructureDefinition/questionnaire-hidden"
 RED_FLAG = f"{BASE}/StructureDefinition/red-flag"
 SECTION = f"{BASE}/StructureDefinition/summary-section"
 PREFILL = f"{BASE}/StructureDefinition/prefill"
+MIN_VALUE = "http://hl7.org/fhir/StructureDefinition/minValue"
+MAX_VALUE = "http://hl7.org/fhir/StructureDefinition/maxValue"
 DEPARTMENT_SYSTEM = f"{BASE}/CodeSystem/department"
 SECTIONS = ("chief-complaint", "present-illness", "past-history", "medications", "allergies", "red-flags")
 PREFILLS = ("patient-sex", "patient-age")
@@ -100,6 +103,8 @@ class Item:
     required: bool = False
     repeats: bool = False
     max_length: int | None = None
+    min_value: Decimal | None = None  # numeric items: the range an answer must fall in (FHIR minValue/maxValue)
+    max_value: Decimal | None = None
     hidden: bool = False
     prefill: str | None = None
     options: tuple[Option, ...] = ()
@@ -223,9 +228,22 @@ def _item(raw: dict, parent: str | None, section: str | None, name: str) -> Item
     if typ in ("string", "text"):
         cap = MAX_STRING if typ == "string" else MAX_TEXT
         max_length = min(max_length or cap, cap)
+    low, high = _bound(raw, MIN_VALUE, typ, where), _bound(raw, MAX_VALUE, typ, where)
+    if typ in ("integer", "decimal") and (low is None or high is None or low > high):
+        raise QuestionnaireInvalid(f"{where}: a number question declares its range (minValue and maxValue)")
     return Item(link_id=link_id, type=typ, raw=raw, parent=parent, section=section, required=bool(raw.get("required")),
-                repeats=bool(raw.get("repeats")), max_length=max_length, hidden=hidden, prefill=prefill,
-                options=tuple(options), red_rule=red)
+                repeats=bool(raw.get("repeats")), max_length=max_length, min_value=low, max_value=high, hidden=hidden,
+                prefill=prefill, options=tuple(options), red_rule=red)
+
+
+def _bound(raw: dict, url: str, typ: str, where: str) -> Decimal | None:
+    ext = _ext(raw, url)
+    if ext is None:
+        return None
+    value = ext.get(VALUE_KEYS.get(typ, ""))
+    if typ not in ("integer", "decimal") or isinstance(value, bool) or not isinstance(value, int | float):
+        raise QuestionnaireInvalid(f"{where}: minValue and maxValue go on number questions, with a number of their type")
+    return Decimal(str(value))
 
 
 def _check_red_rule(red: dict, typ: str, where: str) -> None:

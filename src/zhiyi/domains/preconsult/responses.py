@@ -197,7 +197,9 @@ def _checked(item: Item, values: list[Value], errors: _Errors) -> list[Value]:
             if not FIRST_DAY <= v <= LAST_DAY:
                 errors.add(item.link_id, N_("This date is out of range."), "out_of_range")
                 continue
-        elif not isinstance(v, bool) and isinstance(v, int | Decimal) and abs(Decimal(v)) >= MAX_NUMBER:
+        elif not isinstance(v, bool) and isinstance(v, int | Decimal) and (
+                abs(Decimal(v)) >= MAX_NUMBER or (item.min_value is not None and v < item.min_value)
+                or (item.max_value is not None and v > item.max_value)):
             errors.add(item.link_id, N_("This number is out of range."), "out_of_range")
             continue
         if v not in out:

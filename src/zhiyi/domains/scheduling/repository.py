@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import Date, Row, Uuid, bindparam, exists, func, insert, literal_column, select, text, true, update
+from sqlalchemy import Date, Row, Uuid, and_, bindparam, exists, func, insert, literal_column, or_, select, text, true, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,6 +14,7 @@ from zhiyi.core.db import UTCDateTime
 from zhiyi.domains.scheduling.models import (
     ACTIVE_BOOKING,
     Booking,
+    BookingStatus,
     BookingSuspension,
     ClinicSession,
     ClinicTemplate,
@@ -305,3 +306,24 @@ async def claim_reminders(session: AsyncSession, *, now: dt.datetime, until: dt.
         update(Booking).where(Booking.status == "booked", Booking.reminded_at.is_(None), Booking.slot_id.in_(soon))
         .values(reminded_at=now).returning(Booking.patient_id, Booking.slot_id, Booking.booked_by_account_id)
         .execution_options(synchronize_session=False))).all())
+
+
+async def booked_in_care(session: AsyncSession, *, patient_id: uuid.UUID, since: dt.date, until: dt.date,
+                         practitioner_id: uuid.UUID | None, department_id: uuid.UUID | None,
+                         campus_ids: frozenset[uuid.UUID] | None, by_campus: bool) -> bool:
+    """A booking (not cancelled) of the patient between those days in a session of that practitioner, of that
+    department at one of those campuses, or (by_campus) at one of those campuses (None: any)."""
+    whom = []
+    at_campus = true() if campus_ids is None else ClinicSession.campus_id.in_(campus_ids)
+    if practitioner_id is not None:
+        whom.append(ClinicSession.practitioner_id == practitioner_id)
+    if department_id is not None:
+        whom.append(and_(ClinicSession.department_id == department_id, at_campus))
+    if by_campus:
+        whom.append(at_campus)
+    if not whom:
+        return False
+    q = (select(Booking.id).join(ClinicSession, ClinicSession.id == Booking.session_id)
+         .where(Booking.patient_id == patient_id, Booking.status != BookingStatus.cancelled.value,
+                Booking.session_on >= since, Booking.session_on <= until, or_(*whom)).limit(1))
+    return await session.scalar(q) is not None

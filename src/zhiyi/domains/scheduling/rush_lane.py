@@ -27,7 +27,9 @@ suspended after no-shows, booked in that department that day already): those go 
 from __future__ import annotations
 
 from pydantic import ValidationError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
@@ -36,7 +38,7 @@ from zhiyi.core.db import Database
 from zhiyi.core.errors import DomainError, NotAuthenticated
 from zhiyi.core.policy import Role
 from zhiyi.domains.identity import service as identity
-from zhiyi.domains.scheduling import draw, own_booking, sold_out
+from zhiyi.domains.scheduling import batches, draw, own_booking, sold_out
 from zhiyi.domains.scheduling.errors import SlotFull
 from zhiyi.domains.scheduling.schemas import BookingCreate
 from zhiyi.http.errors import busy_response, domain_response
@@ -50,6 +52,14 @@ def _json(content_type: str) -> bool:
     """A JSON media type, as FastAPI reads one (application/json or application/*+json)."""
     kind, _, subtype = content_type.partition(";")[0].strip().lower().partition("/")
     return kind == "application" and (subtype == "json" or subtype.endswith("+json"))
+
+
+async def _tokens_current(engine: AsyncEngine, tokens: list[identity.AccessToken]) -> list[bool]:
+    async with engine.connect() as conn:
+        return await identity.tokens_current(conn, tokens)
+
+
+_tokens = batches.per_engine(_tokens_current)
 
 
 class _Route:
@@ -99,16 +109,22 @@ class RushLane:
                 or not _json(headers.get(b"content-type", "")):
             return None
         try:
-            actor = identity.actor_from_access_token(token)
+            found = identity.read_access_token(token)
             asked = BookingCreate.model_validate_json(body)
         except (NotAuthenticated, ValidationError):  # the route says why
             return None
+        actor = found.actor
         patient_id = actor.patient_id
         if asked.slot_id is not None or patient_id is None or asked.patient_id not in (None, patient_id) \
                 or not actor.has(Role.patient):
             return None
         short = sold_out.noted(asked.session_id)
         if not short and (asked.channel != "online" or not own_booking.on(self.engine)):
+            return None
+        try:  # the account and the sign-in still stand (asked with other requests' tokens, in one read)
+            if not await _tokens(self.engine).ask(found):
+                return None  # the route refuses it, as for any request
+        except (PoolTimeout, OSError, DBAPIError, batches.NoAnswer):
             return None
         request = Request(scope)
         try:

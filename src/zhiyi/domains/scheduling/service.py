@@ -15,13 +15,13 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from zhiyi.core import clock, ids, outbox
+from zhiyi.core import audit, clock, ids, outbox
 from zhiyi.core.config import get_settings
 from zhiyi.core.errors import Forbidden
-from zhiyi.core.policy import Actor, Decision, Role
+from zhiyi.core.policy import Actor, Decision, Resource, Role
 from zhiyi.domains.org import service as org
 from zhiyi.domains.patients import service as patients
-from zhiyi.domains.scheduling import events, holds, no_shows, sold_out
+from zhiyi.domains.scheduling import events, holds, no_shows, policy, sold_out
 from zhiyi.domains.scheduling import repository as repo
 from zhiyi.domains.scheduling.errors import (
     BookingNotActive,
@@ -239,7 +239,7 @@ async def book_slot(session: AsyncSession, *, actor: Actor, patient_id: uuid.UUI
                        status=booking["status"], channel=channel)
 
 
-DESK_REASON = "registration desk"  # patients.policy: the decision that lets a desk act for anyone
+DESK_REASON = policy.DESK_REASON  # patients.policy: the decision that lets a desk act for anyone
 
 
 def _check_desk_campus(actor: Actor, cs: ClinicSession, decision: Decision) -> None:
@@ -249,15 +249,22 @@ def _check_desk_campus(actor: Actor, cs: ClinicSession, decision: Decision) -> N
         raise Forbidden()
 
 
+async def access_booking(session: AsyncSession, *, actor: Actor, booking: Booking, cs: ClinicSession,
+                         action: str) -> Decision:
+    """Decide through core.policy (scheduling/policy.py) whether `actor` may see or act on a booking, and
+    audit the attempt: the one gate of every page and route that shows or changes a booking."""
+    resource = Resource(policy.KIND, booking.id, {"patient_id": booking.patient_id, "campus_id": cs.campus_id})
+    return await audit.guard(session, actor, action, resource, patient_id=booking.patient_id)
+
+
 async def cancel_booking(session: AsyncSession, *, actor: Actor, booking_id: uuid.UUID) -> BookingRead:
     booking = await repo.get_booking(session, booking_id)
     if booking is None:
         raise BookingNotFound()
-    _, decision = await patients.access_patient(session, actor=actor, patient_id=booking.patient_id, action="book")
+    slot, cs = await repo.slot_with_session(session, booking.slot_id)
+    await access_booking(session, actor=actor, booking=booking, cs=cs, action=policy.CANCEL)
     if booking.status not in ACTIVE_BOOKING:
         raise BookingNotActive()
-    slot, cs = await repo.slot_with_session(session, booking.slot_id)
-    _check_desk_campus(actor, cs, decision)
     policies = await repo.release_policies(session)
     cutoff = policies[cs.department_id].cancel_cutoff_hours if cs.department_id in policies else DEFAULT_CANCEL_CUTOFF_HOURS
     if clock.now() > slot.starts_at - dt.timedelta(hours=cutoff):
@@ -288,8 +295,8 @@ async def get_booking(session: AsyncSession, *, actor: Actor, booking_id: uuid.U
     booking = await repo.get_booking(session, booking_id)
     if booking is None:
         raise BookingNotFound()
-    await patients.access_patient(session, actor=actor, patient_id=booking.patient_id, action="book")
     slot, cs = await repo.slot_with_session(session, booking.slot_id)
+    await access_booking(session, actor=actor, booking=booking, cs=cs, action=policy.READ)
     return booking_read(booking, slot, cs)
 
 

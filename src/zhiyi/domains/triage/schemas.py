@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from zhiyi.core.fields import Code, FreeText
+
+Answer = Annotated[FreeText, StringConstraints(max_length=200)]
 
 
 class Strict(BaseModel):
@@ -16,13 +20,14 @@ class Strict(BaseModel):
 class TriageAsk(Strict):
     """A complaint in Chinese, English or both; what else is known about the patient."""
 
-    text: str = Field("", description="what is wrong, in the patient's words (at most 2,000 characters)")
+    text: FreeText = Field("", description="what is wrong, in the patient's words (at most 2,000 characters)")
     patient_id: uuid.UUID | None = Field(None, description="for a family member (default: oneself)")
     age: int | None = Field(None, ge=0, le=130, description="years; read from the patient's record when omitted")
     sex: Literal["M", "F"] | None = None
     pregnant: bool | None = None
     body_part: str | None = Field(None, max_length=30, description="a region of the body map (GET /triage/body-map)")
-    answers: dict[str, str] = Field(default_factory=dict, description="answers to the follow-up questions asked")
+    answers: dict[Code, Answer] = Field(default_factory=dict, max_length=20,
+                                        description="answers to the follow-up questions asked")
 
 
 class Option(BaseModel):
@@ -86,11 +91,11 @@ class Reassign(Strict):
 
 class HandoverAsk(Strict):
     assessment_id: uuid.UUID | None = None
-    text: str = Field("", max_length=2000)
+    text: FreeText = Field("", max_length=2000)
 
 
 class MessageSend(Strict):
-    text: str = Field(min_length=1, max_length=2000)
+    text: FreeText = Field(min_length=1, max_length=2000)
 
 
 class HandoverClose(Strict):

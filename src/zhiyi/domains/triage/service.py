@@ -7,12 +7,11 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-import unicodedata
 import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from zhiyi.core import audit, clock, i18n, ids
+from zhiyi.core import audit, clock, fields, i18n, ids
 from zhiyi.core.config import get_settings
 from zhiyi.core.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 from zhiyi.core.i18n import N_
@@ -89,8 +88,9 @@ REVIEW_ROLES = (Role.doctor, Role.nurse)
 
 
 def _check_text(field: str, text: str) -> None:
-    """Control characters and lone surrogates are refused (PostgreSQL cannot store NUL in text)."""
-    if any(unicodedata.category(c) in ("Cc", "Cs") and c not in "\n\r\t" for c in text):
+    """Control characters, lone surrogates and bidirectional controls are refused (core.fields.FreeText's
+    rule: the pages pass text here without the API's schema)."""
+    if not fields.is_safe_text(text):
         raise ValidationFailed(errors=[FieldError(field, "The text contains characters that are not allowed.",
                                                   "invalid_text")])
 
@@ -350,6 +350,8 @@ async def my_handover(session: AsyncSession, *, actor: Actor, handover_id: uuid.
     row = await repo.get_handover(session, handover_id)
     if row is None or row.account_id != actor.account_id:
         raise HandoverNotFound()
+    # the chat holds what the patient told the desk: a read of their data, audited as any other
+    audit.record(session, actor, "read", HANDOVER, row.id, patient_id=row.patient_id)
     return await _handover_read(session, row)
 
 
