@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from zhiyi.core import clock
 from zhiyi.core.errors import Forbidden, NotAuthenticated
@@ -28,19 +29,36 @@ async def api_actor(request: Request, token: Annotated[str | None, Depends(oauth
     return actor
 
 
+async def _standing_account(request: Request, session: AsyncSession):
+    """The account of the page's signed-in web session, if it still stands (active, not deleted, the
+    session not ended by a log-out everywhere, a password change or its 12-hour limit), else None."""
+    try:
+        account = await identity.get_account(session, account_id=uuid.UUID(request.session.get("aid") or ""))
+    except ValueError:
+        return None
+    fresh = clock.now().timestamp() - int(request.session.get("iat", 0)) < WEB_SESSION_SECONDS
+    if account is not None and account.is_active and account.deleted_at is None and fresh and \
+            request.session.get("ver") == identity.web_session_version(account):
+        return account
+    return None
+
+
+async def web_session_stands(request: Request, session: AsyncSession) -> bool:
+    """For long-lived answers (live queue streams): whether the page's signer-in still stands; an
+    anonymous page (the waiting-room display) has nobody to lose."""
+    if getattr(request.state, "actor", None) is None:
+        return True
+    return await _standing_account(request, session) is not None
+
+
 async def optional_web_actor(request: Request) -> Actor | None:
     if hasattr(request.state, "actor"):
         return request.state.actor
     raw = request.session.get("aid")
     actor = None
     if raw:
-        try:
-            account = await identity.get_account(session_of(request), account_id=uuid.UUID(raw))
-        except ValueError:
-            account = None
-        fresh = clock.now().timestamp() - int(request.session.get("iat", 0)) < WEB_SESSION_SECONDS
-        if account is not None and account.is_active and account.deleted_at is None and fresh and \
-                request.session.get("ver") == identity.web_session_version(account):
+        account = await _standing_account(request, session_of(request))
+        if account is not None:
             actor = await identity.actor_for(session_of(request), account)
             request.state.prefs = (account.locale, account.elderly_mode)  # plain values outlive the session
         else:

@@ -4,6 +4,7 @@ request with a reason, audited."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
@@ -12,7 +13,10 @@ from sqlalchemy import select
 from tests.factories import identity as accounts
 from tests.factories import org as orgf
 from tests.factories import patients as pf
+from zhiyi.core import clock
 from zhiyi.core.audit import AuditEvent
+from zhiyi.core.config import get_settings
+from zhiyi.domains.patients import service as patients
 
 MASKED = re.compile(r"\d{4}\*{10}[\dX]{4}")
 
@@ -44,7 +48,8 @@ async def test_staff_see_the_mask_and_the_age_only(client, world):
     assert r.status_code == 200
     body = r.json()
     assert body["id_number_masked"] == number[:4] + "*" * 10 + number[-4:]
-    assert body["birth_date"] is None and body["age"] == 40
+    born = dt.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+    assert body["birth_date"] is None and body["age"] == patients.age_on(born, clock.today(get_settings().timezone))
     no_birth_date(r.text, number)
     found = await client.get("/api/v1/patients", params={"name": "王芳"}, headers=h["desk"])
     assert found.status_code == 200 and [x["id"] for x in found.json()] == [str(p.id)]

@@ -18,8 +18,10 @@ from tests.factories import scheduling as sf
 from zhiyi.core import audit
 from zhiyi.core.config import get_settings
 from zhiyi.core.errors import Forbidden
+from zhiyi.domains.identity import service as identity
 from zhiyi.domains.patients import service as patients
 from zhiyi.domains.queueing import service as qservice
+from zhiyi.domains.queueing import web as qweb
 from zhiyi.domains.queueing.models import QueueEntry
 
 
@@ -173,3 +175,26 @@ async def test_the_stream_stops_and_reloads_when_the_reader_may_no_longer_see(cl
     r = await client.get(f"/queue/position/{world.b[0].id}/events")
     events = [json.loads(line[6:]) for line in r.text.splitlines() if line.startswith("data: ")]
     assert events and events[-1].get("reload") is True and "html" not in events[-1]
+
+
+async def test_an_open_stream_stops_when_its_account_is_disabled(client, world, session, monkeypatch):
+    """Issue 15, item 2 for live pages: a disabled account's open page gets no more at its next heartbeat."""
+    monkeypatch.setattr(get_settings(), "queue_stream_seconds", 5)
+    monkeypatch.setattr(get_settings(), "queue_poll_seconds", 0.05)
+    monkeypatch.setattr(qweb, "HEARTBEAT_SECONDS", 0.05)
+    await login(client, "q0")
+    page = await client.get("/appointments")
+    await client.post(f"/queue/arrive/{world.b[0].id}", data={"csrf": csrf_of(page.text)})
+    real, calls = qservice.position, []
+
+    async def sent_then_disabled(db_session, **kwargs):  # an admin disables the account as the first event goes
+        calls.append(1)  # (the first call is the request's own check, before the stream)
+        answer = await real(db_session, **kwargs)
+        if len(calls) == 2:
+            await identity.set_active(db_session, account_id=kwargs["actor"].account_id, active=False)
+        return answer
+
+    monkeypatch.setattr(qservice, "position", sent_then_disabled)
+    r = await client.get(f"/queue/position/{world.b[0].id}/events")
+    events = [json.loads(line[6:]) for line in r.text.splitlines() if line.startswith("data: ")]
+    assert len(events) == 2 and "html" in events[0] and events[1] == {"version": events[0]["version"], "reload": True}

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from zhiyi.core import clock
 from zhiyi.core.config import get_settings
-from zhiyi.core.errors import DomainError, Forbidden, NotFound
+from zhiyi.core.errors import DomainError, Forbidden, NotAuthenticated, NotFound
 from zhiyi.core.i18n import N_, translator
 from zhiyi.core.policy import Actor, Role
 from zhiyi.domains.org import service as org
@@ -29,7 +29,7 @@ from zhiyi.domains.queueing.schemas import Board, Position
 from zhiyi.domains.scheduling import service as scheduling
 from zhiyi.domains.scheduling.schemas import SessionRead
 from zhiyi.domains.triage import service as triage
-from zhiyi.http.auth import web_actor
+from zhiyi.http.auth import web_actor, web_session_stands
 from zhiyi.http.tx import TxRoute, session_of
 from zhiyi.web.forms import parse_uuid
 from zhiyi.web.shortcuts import Shortcut
@@ -105,19 +105,23 @@ def _stream(request: Request, session_id: uuid.UUID,
         yield "retry: 2000\n\n"
         while waited < lifetime and not await request.is_disconnected():
             version = await _version(db, session_id, poll)
-            if version != last:
+            if version != last or quiet >= HEARTBEAT_SECONDS:
                 try:
                     async with db.sessionmaker() as session:
-                        data = await fragment(session)
+                        # a disabled or signed-out account's open page stops at its next change or heartbeat
+                        if not await web_session_stands(request, session):
+                            raise NotAuthenticated()
+                        data = await fragment(session) if version != last else None
                         await session.commit()
                 except DomainError:
                     yield f"data: {json.dumps({'version': version, 'reload': True})}\n\n"
                     return
-                last, quiet = version, 0.0
-                yield f"data: {json.dumps({'version': version, **data}, ensure_ascii=False)}\n\n"
-            elif quiet >= HEARTBEAT_SECONDS:
                 quiet = 0.0
-                yield ": still here\n\n"
+                if data is None:
+                    yield ": still here\n\n"
+                else:
+                    last = version
+                    yield f"data: {json.dumps({'version': version, **data}, ensure_ascii=False)}\n\n"
             await asyncio.sleep(poll)
             quiet, waited = quiet + poll, waited + poll
 
