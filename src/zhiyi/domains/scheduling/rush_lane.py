@@ -121,7 +121,9 @@ class RushLane:
         short = sold_out.noted(asked.session_id)
         if not short and (asked.channel != "online" or not own_booking.on(self.engine)):
             return None
-        try:  # the account and the sign-in still stand (asked with other requests' tokens, in one read)
+        # the account and the sign-in still stand (asked with other requests' tokens, in one read, on the
+        # batches' own connections: the lane answers while other requests hold every shared one)
+        try:
             if not await _tokens(self.engine).ask(found):
                 return None  # the route refuses it, as for any request
         except (PoolTimeout, OSError, DBAPIError, batches.NoAnswer):
