@@ -55,8 +55,7 @@ def _json(content_type: str) -> bool:
 
 
 async def _tokens_current(engine: AsyncEngine, tokens: list[identity.AccessToken]) -> list[bool]:
-    async with engine.connect() as conn:
-        return await identity.tokens_current(conn, tokens)
+    return await batches.pool_round_trip(engine, identity.tokens_current_on_driver, tokens)
 
 
 _tokens = batches.per_engine(_tokens_current)
