@@ -123,3 +123,19 @@ async def test_staff_searches_need_a_filter_and_show_only_what_the_reader_may_se
     by_id = await client.get("/api/v1/patients", params={"id_number": pf.security_id(world.other)},
                              headers=world.h["admin"])
     assert [p["name"] for p in by_id.json()] == ["路人甲"]
+
+
+async def test_the_record_page_offers_the_glass_to_a_clinician_and_it_opens_with_a_reason(client, world, session):
+    page = await client.get("/login")
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+    await client.post("/login", data={"username": "care-derm", "password": accounts.PASSWORD, "csrf": csrf})
+    refused = await client.get(f"/portal/record?patient={world.other.id}")
+    assert refused.status_code == 403 and 'id="break-glass-form"' in refused.text
+    assert "路人甲" not in refused.text and world.other.mrn not in refused.text  # nothing of the record shown
+    csrf = re.search(r'name="csrf" value="([^"]+)"', refused.text).group(1)
+    bad = await client.post(f"/staff/patients/{world.other.id}/open", data={"reason": "<b>", "csrf": csrf})
+    assert bad.status_code == 422 and "&lt;b&gt;" in bad.text  # what was typed stays (escaped)
+    opened = await client.post(f"/staff/patients/{world.other.id}/open", data={"reason": "急诊会诊需要", "csrf": csrf})
+    assert opened.status_code == 303 and opened.headers["location"] == f"/portal/record?patient={world.other.id}"
+    record = await client.get(opened.headers["location"])
+    assert record.status_code == 200 and "路人甲" in record.text

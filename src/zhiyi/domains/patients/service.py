@@ -31,6 +31,7 @@ from zhiyi.domains.patients.schemas import FamilyMember, PatientRead
 
 ADULT_AGE = 18
 REVEAL_ID = "id_number.reveal"
+CARE_SEARCH_DEPTH = 8  # a clinician's search reads this many times its limit before the care filter
 # one answer whether or not the adult is registered here, so an ID number's registration is not given away
 ADULT_NOT_LINKED = N_("We cannot link this adult online: they must be registered under this name with a mobile number "
                     "on record, and they then get a code to agree. Otherwise please visit a registration desk together.")
@@ -145,13 +146,15 @@ async def find_patients(session: AsyncSession, *, actor: Actor, name: str | None
     if not (name or mrn or phone or id_number):
         raise SearchNeedsAFilter()
     id_h = id_hash(parse_resident_id(id_number).number) if id_number else None
-    campus_ids = None if actor.group_wide or not (actor.roles & {Role.registrar, Role.admin}) else actor.campus_ids
+    desk = bool(actor.roles & {Role.registrar, Role.admin})
+    campus_ids = None if actor.group_wide or not desk else actor.campus_ids
+    # a clinician's search is filtered by care below: look further, so a common surname does not hide them
     found = await repo.search(session, campus_ids=campus_ids, name=name, mrn=mrn, phone=phone, id_hash=id_h,
-                              limit=limit)
+                              limit=limit if desk else limit * CARE_SEARCH_DEPTH)
     shown = []
     for p in found:
         resource = Resource("patient", p.id, {"campus_id": p.registered_campus_id})
-        if (await decide(session, actor, "read", resource)).allowed:
+        if len(shown) < limit and (await decide(session, actor, "read", resource)).allowed:
             audit.record(session, actor, "search", "patient", p.id, patient_id=p.id)
             shown.append(to_read(p, own=False))
     return shown

@@ -13,8 +13,8 @@ from zhiyi.core.config import get_settings
 from zhiyi.core.errors import DomainError, Forbidden
 from zhiyi.core.i18n import N_, translator
 from zhiyi.core.policy import CLINICAL_ROLES, Actor, Role
-from zhiyi.domains.patients import service
-from zhiyi.domains.patients.schemas import DependentCreate, OneCodeScan, PatientCreate, ProxyConfirm
+from zhiyi.domains.patients import policy, service
+from zhiyi.domains.patients.schemas import DependentCreate, OneCodeScan, PatientCreate, ProxyConfirm, Reason
 from zhiyi.http.auth import require_role, web_actor
 from zhiyi.http.tx import TxRoute, session_of
 from zhiyi.web import shortcuts
@@ -57,7 +57,13 @@ async def portal(request: Request, actor: Actor = Depends(web_actor)):
 
 @router.get("/portal/record")
 async def record(request: Request, patient: str | None = None, actor: Actor = Depends(web_actor)):
-    p, decision = await service.access_patient(session_of(request), actor=actor, patient_id=_target(actor, patient))
+    target = _target(actor, patient)
+    try:
+        p, decision = await service.access_patient(session_of(request), actor=actor, patient_id=target)
+    except Forbidden:
+        if actor.roles & policy.CARE_ROLES and target != actor.patient_id:
+            return _open_page(request, target, status=403)  # not in their care: say so, and offer the glass
+        raise
     return render(request, "patients/templates/record.html", p=service.to_read(p, own=service.is_own(actor, p, decision)),
                   on_behalf=decision.on_behalf_of is not None, insurance_labels=INSURANCE_LABELS)
 
@@ -216,3 +222,28 @@ async def break_glass_list(request: Request, actor: Actor = Depends(web_actor)):
     require_role(actor, Role.admin)
     rows = await service.glass_broken(session_of(request), actor=actor)
     return render(request, "patients/templates/break_glass.html", rows=rows)
+
+
+def _open_page(request: Request, patient_id: uuid.UUID, *, status: int = 200, reason: str = "",
+               message: str | None = None):
+    return render(request, "patients/templates/break_glass_open.html", status=status, patient_id=patient_id,
+                  reason=reason, message=message)
+
+
+@router.post("/staff/patients/{patient_id}/open")
+async def break_glass(request: Request, patient_id: uuid.UUID, actor: Actor = Depends(web_actor),
+                      _csrf=Depends(check_csrf)):
+    """A doctor or nurse opens the record of a patient not in their care, giving a reason (audited, listed
+    for the privacy officer)."""
+    if not actor.roles & policy.CARE_ROLES:
+        raise Forbidden()
+    form = await request.form()
+    raw = str(form.get("reason", ""))[:200]
+    t = translator(locale_of(request))
+    try:
+        body = Reason(reason=raw)
+        await service.break_glass(session_of(request), actor=actor, patient_id=patient_id, reason=body.reason)
+    except ValidationError:
+        return _open_page(request, patient_id, status=422, reason=raw,
+                          message=t.gettext("Say why you need this record (at least 4 characters, plain text)."))
+    return RedirectResponse(f"/portal/record?patient={patient_id}", status_code=303)
