@@ -42,7 +42,7 @@ def test_the_app_refuses_to_start_on_the_public_secret_in_production():
         with pytest.raises(InsecureSettings, match="built-in development secret"):
             create_app(Settings(env="production", secret_key=DEV_SECRET, database_url="sqlite:///:memory:"))
         with pytest.raises(InsecureSettings, match="too weak"):
-            create_app(Settings(env="production", secret_key=STRONG, previous_secret_keys="old-and-weak",
+            create_app(Settings(env="production", secret_key=STRONG, previous_secret_keys="old-and-weak", data_key=STRONG,
                                 database_url="sqlite:///:memory:"))
     finally:
         use(saved)
@@ -93,3 +93,10 @@ async def test_signing_keys_rotate(client, session, monkeypatch):
     monkeypatch.setattr(settings, "previous_secret_keys", "")  # the old key retired
     assert (await client.get("/api/v1/me", headers=old_headers)).status_code == 401
     assert (await client.get("/api/v1/me", headers=new_headers)).status_code == 200
+
+
+def test_rotating_without_pinning_the_data_key_is_refused():
+    """The data key would follow the new secret: every sealed ID number unreadable, every lookup missed."""
+    rotated = Settings(env="production", secret_key=STRONG, previous_secret_keys=STRONG[::-1])
+    assert "ZHIYI_DATA_KEY" in secret_problem(rotated)
+    assert secret_problem(rotated.model_copy(update={"data_key": STRONG[::-1]})) is None

@@ -98,6 +98,10 @@ def secret_problem(settings: Settings) -> str | None:
         return None
     keys = {"ZHIYI_SECRET_KEY": settings.secret_key, "ZHIYI_DATA_KEY": settings.data_key,
             **{f"ZHIYI_PREVIOUS_SECRET_KEYS[{i}]": k for i, k in enumerate(settings.signing_secrets[1:])}}
+    if settings.signing_secrets[1:] and not settings.data_key:
+        return ("ZHIYI_PREVIOUS_SECRET_KEYS is set but ZHIYI_DATA_KEY is not: stored data (sealed ID numbers, their "
+                "lookups) is keyed by the data key, which would follow the new secret; set ZHIYI_DATA_KEY to the "
+                "secret the data was stored with")
     for name, value in keys.items():
         if value == DEV_SECRET and not (settings.dev_secret_allowed and settings.env == "dev"):
             return (f"{name} is the built-in development secret, which is public; set ZHIYI_SECRET_KEY to at least "

@@ -113,3 +113,80 @@ def test_a_strong_password_passes():
     identity.check_password_strength("Kite-Lamp-4821", personal=("13688880002", "赵敏"))
     with pytest.raises(Exception, match="invalid"):
         identity.check_password_strength("xx13688880002", personal=("13688880002",))
+
+
+def at(app, address: str) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=(address, 40000)), base_url="http://testserver")
+
+
+async def test_a_stranger_cannot_burn_the_owners_codes(client, home, owner, sandbox, drain):
+    await guess(client, 5)
+    r = await home.post(TOKEN, data={"username": "feng", "password": accounts.PASSWORD})
+    assert r.json()["code"] == "second_factor_required"
+    await drain()
+    code = sandbox.last_to("13688880001").params["code"]
+    for wrong in ("000000", "111111", "222222", "333333", "444444", "555555"):
+        if wrong != code:  # the stranger guesses codes, without the password
+            r = await client.post(TOKEN, data={"username": "feng", "password": "guess-x-Zq", "code": wrong})
+            assert r.status_code in (401, 429)
+    r = await home.post(TOKEN, data={"username": "feng", "password": accounts.PASSWORD, "code": code})
+    assert r.status_code == 200
+
+
+async def test_sign_in_codes_have_their_own_hourly_quota(client, owner, sandbox, drain):
+    start = clock.now()
+    try:
+        for i in range(12):  # a stranger asks for the owner's codes, once a minute
+            clock.freeze(start + dt.timedelta(minutes=i + 1))
+            assert (await client.post("/api/v1/auth/login-code", json={"login": "feng"})).status_code == 202
+        # sign-up's answer for the number is the one any number gets (its quota is its own)
+        r = await client.post("/api/v1/auth/signup/code", json={"phone": "13688880001"})
+        fresh = await client.post("/api/v1/auth/signup/code", json={"phone": "13688880009"})
+        assert r.status_code == fresh.status_code == 202 and r.json() == fresh.json()
+        await drain()
+        sandbox.outbox.clear()
+        clock.freeze(start + dt.timedelta(minutes=75))  # an hour later the owner gets one again
+        assert (await client.post("/api/v1/auth/login-code", json={"login": "feng"})).status_code == 202
+        await drain()
+        assert sandbox.last_to("13688880001").template == "otp.login"
+    finally:
+        clock.freeze(None)
+
+
+async def test_an_account_without_a_phone_is_not_guessed_from_many_addresses(app, session):
+    """No second factor to fall back on: its failures from anywhere make every address wait."""
+    await accounts.account(session, username="ops-root", roles={"admin"}, group_wide=True)
+    await session.commit()
+    codes = []
+    for n in range(12):
+        async with at(app, f"2001:db8::{n + 1}") as c:
+            codes += [(await c.post(TOKEN, data={"username": "ops-root", "password": f"try-{n}-{i}-Zq"})).status_code
+                      for i in range(2)]
+    assert 429 in codes and codes[:5] == [401] * 5
+    async with at(app, "2001:db8::99") as c:
+        assert (await c.post(TOKEN, data={"username": "ops-root", "password": accounts.PASSWORD})).status_code == 429
+
+
+async def test_a_deleted_patient_account_may_sign_up_again(client, session, sandbox, drain):
+    main = await orgf.campus(session, code="MAIN", is_main=True)
+    admin = await accounts.account(session, username="del-admin", roles={"admin"}, group_wide=True)
+    admin_h = await accounts.bearer(session, admin)
+    await session.commit()
+    number = pf.id_number(age=30)
+    body = {"phone": "13688880005", "password": "Kite-Lamp-4821", "name": "韩梅", "id_number": number,
+            "campus_code": main.code}
+    await client.post("/api/v1/auth/signup/code", json={"phone": "13688880005"})
+    await drain()
+    first = await client.post("/api/v1/auth/signup", json={**body, "code": sandbox.last_to("13688880005").params["code"]})
+    assert first.status_code == 201
+    assert (await client.delete(f"/api/v1/accounts/{first.json()['id']}", headers=admin_h)).status_code == 204
+    start = clock.now()
+    try:
+        clock.freeze(start + dt.timedelta(minutes=2))
+        await client.post("/api/v1/auth/signup/code", json={"phone": "13688880005"})
+        await drain()
+        again = await client.post("/api/v1/auth/signup",
+                                  json={**body, "code": sandbox.last_to("13688880005").params["code"]})
+    finally:
+        clock.freeze(None)
+    assert again.status_code == 201 and again.json()["patient_id"] == first.json()["patient_id"]

@@ -17,6 +17,7 @@ from tests.factories import org as orgf
 from tests.factories import patients as pf
 from tests.factories import scheduling as sf
 from zhiyi.app import create_app
+from zhiyi.core.audit import AuditEvent
 from zhiyi.core.db import Database
 from zhiyi.domains.identity import service as identity
 from zhiyi.domains.identity.models import Account
@@ -206,3 +207,23 @@ async def test_an_admin_disables_an_account_on_the_page_and_its_web_session_ends
         assert r.status_code == 200 and "nurse-rev" in r.text
         gone = await nurse_browser.get("/staff")
         assert gone.status_code == 303 and gone.headers["location"].startswith("/login")
+
+
+async def test_admins_manage_only_their_campuses_accounts_and_it_is_audited(client, people, session):
+    """Reviewer's finding: an admin of one campus could delete the group-wide admin, unrecorded."""
+    alice, nurse, _, p = people
+    east = await orgf.campus(session, code="EAST")
+    east_admin = await accounts.account(session, username="east-admin", roles={"admin"}, campuses=[east])
+    root = await accounts.account(session, username="root-admin", roles={"admin"}, group_wide=True)
+    await session.commit()
+    east_h = bearer(await sign_in(client, "east-admin"))
+    for target in (nurse.id, alice.id, root.id):  # MAIN's nurse, a MAIN patient, the group-wide admin
+        assert (await client.patch(f"/api/v1/accounts/{target}", json={"is_active": False},
+                                   headers=east_h)).status_code == 403
+        assert (await client.delete(f"/api/v1/accounts/{target}", headers=east_h)).status_code == 403
+    root_h = bearer(await sign_in(client, "root-admin"))
+    assert (await client.patch(f"/api/v1/accounts/{east_admin.id}", json={"is_active": False},
+                               headers=root_h)).status_code == 200
+    rows = (await session.scalars(select(AuditEvent).where(AuditEvent.resource_type == "account"))).all()
+    assert sorted((r.action, r.outcome) for r in rows) == sorted(
+        [("account.change", "denied")] * 3 + [("account.delete", "denied")] * 3 + [("account.change", "allowed")])

@@ -9,10 +9,10 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.security import OAuth2PasswordRequestForm
 
 from zhiyi.core import requestctx
-from zhiyi.core.errors import Conflict, NotAuthenticated
+from zhiyi.core.errors import NotAuthenticated
 from zhiyi.core.i18n import N_, translator
-from zhiyi.core.policy import Actor, Role
-from zhiyi.domains.identity import service
+from zhiyi.core.policy import Actor
+from zhiyi.domains.identity import admin, service
 from zhiyi.domains.identity.models import Account
 from zhiyi.domains.identity.schemas import (
     AccountChange,
@@ -27,7 +27,7 @@ from zhiyi.domains.identity.schemas import (
     TokenRead,
 )
 from zhiyi.domains.org import service as org
-from zhiyi.http.auth import api_actor, require_role
+from zhiyi.http.auth import api_actor
 from zhiyi.http.tx import TxRoute, session_of
 
 router = APIRouter(prefix="/api/v1", tags=["identity"], route_class=TxRoute)
@@ -115,27 +115,17 @@ def _account_read(account: Account) -> AccountRead:
                        roles=sorted(account.role_set), is_active=account.is_active)
 
 
-def _not_self(actor: Actor, account_id: uuid.UUID) -> None:
-    if actor.account_id == account_id:  # an admin cannot lock the last door behind themself
-        raise Conflict("You cannot change or delete your own account here.", code="own_account")
-
-
-@router.patch("/accounts/{account_id}", response_model=AccountRead, summary="Disable, enable or change roles (admin)")
+@router.patch("/accounts/{account_id}", response_model=AccountRead,
+              summary="Disable, enable or change roles (an admin of the account's campuses; audited)")
 async def change_account(request: Request, actor: Annotated[Actor, Depends(api_actor)], account_id: uuid.UUID,
                          body: AccountChange):
-    require_role(actor, Role.admin)
-    _not_self(actor, account_id)
-    session = session_of(request)
-    account = await service.existing_account(session, account_id=account_id)
-    if body.roles is not None:
-        account = await service.set_roles(session, account_id=account_id, roles={r.value for r in body.roles})
-    if body.is_active is not None:
-        account = await service.set_active(session, account_id=account_id, active=body.is_active)
+    account = await admin.change_account(session_of(request), actor=actor, account_id=account_id,
+                                         roles={r.value for r in body.roles} if body.roles is not None else None,
+                                         active=body.is_active)
     return _account_read(account)
 
 
-@router.delete("/accounts/{account_id}", status_code=204, summary="Delete an account (admin): it never signs in again")
+@router.delete("/accounts/{account_id}", status_code=204,
+               summary="Delete an account (an admin of its campuses; audited): it never signs in again")
 async def delete_account(request: Request, actor: Annotated[Actor, Depends(api_actor)], account_id: uuid.UUID):
-    require_role(actor, Role.admin)
-    _not_self(actor, account_id)
-    await service.delete_account(session_of(request), account_id=account_id)
+    await admin.delete_account(session_of(request), actor=actor, account_id=account_id)

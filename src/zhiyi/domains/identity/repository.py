@@ -105,16 +105,19 @@ class Failures:
     by_addr: int  # from this address, on any account
     last_pair_at: dt.datetime | None
     last_addr_at: dt.datetime | None
+    last_user_at: dt.datetime | None = None
 
 
 async def failures_since(session: AsyncSession, *, username_key: str, client_addr: str, since: dt.datetime) -> Failures:
     from_here = LoginFailure.client_addr == client_addr
-    by_user, by_pair, last_pair = (await session.execute(
-        select(func.count(), func.count().filter(from_here), func.max(LoginFailure.at).filter(from_here))
+    by_user, by_pair, last_pair, last_user = (await session.execute(
+        select(func.count(), func.count().filter(from_here), func.max(LoginFailure.at).filter(from_here),
+               func.max(LoginFailure.at))
         .where(LoginFailure.username_key == username_key, LoginFailure.at >= since))).one()
     by_addr, last_addr = (await session.execute(
         select(func.count(), func.max(LoginFailure.at)).where(from_here, LoginFailure.at >= since))).one()
-    return Failures(int(by_user or 0), int(by_pair or 0), int(by_addr or 0), _utc(last_pair), _utc(last_addr))
+    return Failures(int(by_user or 0), int(by_pair or 0), int(by_addr or 0), _utc(last_pair), _utc(last_addr),
+                    _utc(last_user))
 
 
 def _utc(at: dt.datetime | None) -> dt.datetime | None:
@@ -178,9 +181,11 @@ def revoke_all_refresh(account_id: uuid.UUID, now: dt.datetime) -> Update:
             .values(revoked_at=now))
 
 
-async def codes_sent(session: AsyncSession, *, phone: str, client_addr: str, phone_since: dt.datetime,
+async def codes_sent(session: AsyncSession, *, phone: str, purpose: str, client_addr: str, phone_since: dt.datetime,
                      addr_since: dt.datetime) -> tuple[int, int]:
+    """Codes of this purpose sent to the phone since `phone_since`, and of any purpose from the address."""
     per_phone = await session.scalar(select(func.count()).where(PhoneVerification.phone == phone,
+                                                                PhoneVerification.purpose == purpose,
                                                                 PhoneVerification.created_at >= phone_since))
     per_addr = await session.scalar(select(func.count()).where(PhoneVerification.client_addr == client_addr,
                                                                PhoneVerification.created_at >= addr_since))

@@ -231,7 +231,8 @@ async def delete_account(session: AsyncSession, *, account_id: uuid.UUID) -> Acc
     await _end_everything(session, account)
     account.is_active = False
     account.deleted_at = clock.now()
-    account.phone = None  # the number may sign up again
+    account.phone = None  # the number may sign up again, and claim the same patient record
+    account.patient_id = None
     account.username = f"deleted-{account.id.hex}"
     return account
 

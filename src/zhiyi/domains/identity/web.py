@@ -6,10 +6,9 @@ import uuid
 
 from fastapi import APIRouter, Depends, Request
 
-from zhiyi.core.errors import Forbidden
 from zhiyi.core.i18n import translator
 from zhiyi.core.policy import Actor, Role
-from zhiyi.domains.identity import service
+from zhiyi.domains.identity import admin, service
 from zhiyi.http.auth import require_role, web_actor
 from zhiyi.http.tx import TxRoute, session_of
 from zhiyi.web.templating import check_csrf, locale_of, render
@@ -28,12 +27,9 @@ async def accounts(request: Request, actor: Actor = Depends(web_actor)):
 async def set_active(request: Request, account_id: uuid.UUID, actor: Actor = Depends(web_actor),
                      _csrf=Depends(check_csrf)):
     """Disable (every token and web session of the account ends at once) or enable an account."""
-    require_role(actor, Role.admin)
-    if account_id == actor.account_id:
-        raise Forbidden()
     on = (await request.form()).get("on") == "1"
     session = session_of(request)
-    account = await service.set_active(session, account_id=account_id, active=on)
+    account = await admin.change_account(session, actor=actor, account_id=account_id, active=on)
     t = translator(locale_of(request))
     if on:
         message = t.gettext("%(name)s can sign in again.", name=account.display_name)

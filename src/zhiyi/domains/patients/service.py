@@ -18,6 +18,7 @@ from zhiyi.core.policy import Actor, Decision, Resource, Role, decide
 from zhiyi.domains.patients import events, policy, resident_id
 from zhiyi.domains.patients import repository as repo
 from zhiyi.domains.patients.errors import (
+    IdNumberUnreadable,
     OneCodeInvalid,
     PatientAlreadyRegistered,
     PatientNotFound,
@@ -31,7 +32,7 @@ from zhiyi.domains.patients.schemas import FamilyMember, PatientRead
 
 ADULT_AGE = 18
 REVEAL_ID = "id_number.reveal"
-CARE_SEARCH_DEPTH = 8  # a clinician's search reads this many times its limit before the care filter
+CARE_SEARCH_DEPTH = 3  # a clinician's search reads this many times its limit before the care filter
 # one answer whether or not the adult is registered here, so an ID number's registration is not given away
 ADULT_NOT_LINKED = N_("We cannot link this adult online: they must be registered under this name with a mobile number "
                     "on record, and they then get a code to agree. Otherwise please visit a registration desk together.")
@@ -148,7 +149,7 @@ async def find_patients(session: AsyncSession, *, actor: Actor, name: str | None
     id_h = id_hash(parse_resident_id(id_number).number) if id_number else None
     desk = bool(actor.roles & {Role.registrar, Role.admin})
     campus_ids = None if actor.group_wide or not desk else actor.campus_ids
-    # a clinician's search is filtered by care below: look further, so a common surname does not hide them
+    # a clinician's search is filtered by care below: look a little further (each row costs a care check)
     found = await repo.search(session, campus_ids=campus_ids, name=name, mrn=mrn, phone=phone, id_hash=id_h,
                               limit=limit if desk else limit * CARE_SEARCH_DEPTH)
     shown = []
@@ -396,4 +397,7 @@ async def reveal_id_number(session: AsyncSession, *, actor: Actor, patient_id: u
     patient, _ = await access_patient(session, actor=actor, patient_id=patient_id, action=REVEAL_ID, reason=reason)
     if not patient.id_number_sealed:
         raise PatientNotFound()
-    return security.unseal(_secret(), "resident-id", patient.id_number_sealed)
+    try:
+        return security.unseal(_secret(), "resident-id", patient.id_number_sealed)
+    except security.TokenInvalid:  # sealed under another data key (a misconfigured rotation)
+        raise IdNumberUnreadable() from None

@@ -206,7 +206,9 @@ async def admin(request: Request, mrn: str | None = None, actor: Actor = Depends
     t = translator(locale_of(request))
     if not mrn:
         return render(request, "patients/templates/admin_audit.html", mrn=None, p=None, events=[], message=None)
-    found = await service.search_patients(session, campus_ids=None, mrn=mrn[:20], limit=1)
+    # the admin's campuses only: another campus's record number answers as an unknown one does
+    found = await service.search_patients(session, campus_ids=None if actor.group_wide else actor.campus_ids,
+                                          mrn=mrn[:20], limit=1)
     if not found:
         audit.keep_denied(session, actor, "audit.read", "patient", mrn[:20], patient_id=None)
         return render(request, "patients/templates/admin_audit.html", status=404, mrn=mrn, p=None, events=[],

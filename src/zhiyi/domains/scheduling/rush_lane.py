@@ -26,6 +26,7 @@ suspended after no-shows, booked in that department that day already): those go 
 
 from __future__ import annotations
 
+import asyncpg
 from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -125,8 +126,8 @@ class RushLane:
         try:
             if not await _tokens(self.engine).ask(found):
                 return None  # the route refuses it, as for any request
-        except (PoolTimeout, OSError, DBAPIError, batches.NoAnswer):
-            return None
+        except (PoolTimeout, OSError, DBAPIError, asyncpg.InterfaceError, asyncpg.PostgresError, batches.NoAnswer):
+            return None  # the route asks again the usual way (and meets the same trouble, or not)
         request = Request(scope)
         try:
             draw.limit(actor)
