@@ -236,7 +236,8 @@ async def session_page(request: Request, actor: Actor, sid: uuid.UUID, chosen: u
         waiting = [e for e in await waitlist.waitlist_for(session, actor=actor, patient_ids=list(people))
                    if e.session_id == sid and e.status in LIVE_WAITLIST]
     others = [p for p in people.values() if p.id not in {e.patient_id for e in waiting}]
-    chosen = chosen if chosen in people else actor.patient_id
+    # by default the user themself, or the one person a desk acts for (a desk account has no patient record)
+    chosen = chosen if chosen in people else (actor.patient_id if actor.patient_id in people else next(iter(people), None))
     return render(request, "scheduling/templates/session.html", status=status,
                   v=await _view(session, translator(locale_of(request))), s=s, free=free, people=list(people.values()),
                   chosen=chosen, waiting=waiting, others=others, person_of=people, now=now, message=message,
