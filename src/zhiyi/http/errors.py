@@ -45,7 +45,7 @@ def render(request: Request, status: int, body: ErrorBody, headers: dict[str, st
     for e in body.errors:
         e.message = t.gettext(e.message)
     body.request_id = requestctx.request_id.get()
-    if wants_html(request) and status != 422:
+    if wants_html(request):  # a page meets every error as a page in its language, never as JSON
         page = request.app.state.error_page
         return page(request, status, body, headers)
     return JSONResponse(body.as_dict(), status_code=status, headers=headers)

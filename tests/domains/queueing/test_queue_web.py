@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
@@ -15,7 +16,7 @@ from tests.domains.queueing.test_queue_api import make_world
 from tests.domains.scheduling.test_web import csrf_of, login
 from tests.factories import org as orgf
 from tests.factories import scheduling as sf
-from zhiyi.core import audit
+from zhiyi.core import audit, clock
 from zhiyi.core.config import get_settings
 from zhiyi.core.errors import Forbidden
 from zhiyi.domains.identity import service as identity
@@ -198,3 +199,24 @@ async def test_an_open_stream_stops_when_its_account_is_disabled(client, world, 
     r = await client.get(f"/queue/position/{world.b[0].id}/events")
     events = [json.loads(line[6:]) for line in r.text.splitlines() if line.startswith("data: ")]
     assert len(events) == 2 and "html" in events[0] and events[1] == {"version": events[0]["version"], "reload": True}
+
+
+async def test_arriving_too_early_is_a_page_and_the_home_tile_says_when_check_in_opens(client, world, session):
+    """Issue 16, item 2: "I have arrived" before the window answered raw JSON, and the tile showed hours early."""
+    earlier = clock.now() - dt.timedelta(hours=2)
+    zone = ZoneInfo(get_settings().timezone)
+    if earlier.astimezone(zone).date() != world.cs.session_on:
+        pytest.skip("two hours ago was another day in the hospital's zone: the appointment is not today's then")
+    await login(client, "q0")
+    try:
+        clock.freeze(earlier)
+        home = await client.get("/", headers={"accept-language": "en"})
+        assert f'href="/queue/arrive/{world.b[0].id}"' not in home.text and "Check-in opens at" in home.text
+        page = await client.get("/appointments")
+        r = await client.post(f"/queue/arrive/{world.b[0].id}", data={"csrf": csrf_of(page.text)},
+                              headers={"accept-language": "en"})
+    finally:
+        clock.freeze(None)
+    assert r.status_code == 422 and r.headers["content-type"].startswith("text/html")
+    assert "Check-in has not opened yet" in r.text and '"code"' not in r.text
+    assert await entries(session) == 0

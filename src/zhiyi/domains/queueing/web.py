@@ -181,17 +181,23 @@ async def arrival_shortcuts(request: Request, actor: Actor) -> list[Shortcut]:
     session, t = session_of(request), translator(locale_of(request))
     family = await patients.active_dependents(session, proxy_patient_id=actor.patient_id)
     names = {actor.patient_id: None} | {p.id: p.name for _, p in family}
-    today = clock.today(get_settings().timezone)
+    today, now = clock.today(get_settings().timezone), clock.now()
     out = []
     for b in await scheduling.bookings_for(session, actor=actor, patient_ids=list(names)):
         if b.session_on != today or b.status not in ("booked", "checked_in"):
             continue
         who = names[b.patient_id]
-        n = await _names(request, session, await _session(session, b.session_id))
+        cs = await _session(session, b.session_id)
+        n = await _names(request, session, cs)
         detail = f"{n.time(b.starts_at)} · {n.doctor} · {n.room}"
         if b.status == "booked":
-            label = t.gettext("I have arrived") if who is None else t.gettext("%(name)s has arrived", name=who)
-            out.append(Shortcut(label, f"/queue/arrive/{b.id}", detail))
+            opens, closes = service.check_in_window(b, cs, staff=False)
+            if now < opens:  # not a button that can only fail: when it opens
+                out.append(Shortcut(t.gettext("Check-in opens at %(time)s", time=n.time(opens)), "/appointments",
+                                    detail))
+            elif now <= closes:
+                label = t.gettext("I have arrived") if who is None else t.gettext("%(name)s has arrived", name=who)
+                out.append(Shortcut(label, f"/queue/arrive/{b.id}", detail))
         else:
             label = t.gettext("My place in the queue") if who is None else t.gettext(
                 "%(name)s's place in the queue", name=who)
