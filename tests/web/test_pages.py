@@ -166,3 +166,22 @@ async def test_a_throttled_login_page_offers_a_code_and_keeps_the_name_not_the_p
     ok = await client.post("/login", data={"username": "alice", "password": accounts.PASSWORD, "code": code,
                                            "csrf": csrf_of(sent.text)})
     assert ok.status_code == 303
+
+
+@pytest.mark.parametrize(("lang", "absent"), [("zh-CN", ("缴费", "取药", "无需排队")), ("en", ("pay", "medicine"))])
+async def test_the_home_page_promises_only_what_works_today(client, lang, absent):
+    """Issue 16, item 6: no paying or medicines (they arrive with billing and pharmacy)."""
+    text = (await client.get("/", headers={"accept-language": lang})).text
+    assert not [word for word in absent if word in text]
+
+
+@pytest.mark.parametrize(("lang", "front", "back", "wrong"), [("zh-CN", "正面", "背面", "上一步"),
+                                                              ("en", "Front of the body", "Back of the body", None)])
+async def test_the_body_map_names_its_sides(client, world, lang, front, back, wrong):
+    """Issue 16, item 7: the back of the body was captioned "上一步" (the questionnaire's "Back" button)."""
+    await web_login(client, "alice")
+    page = await client.get("/triage", headers={"accept-language": lang})
+    bodymap = page.text[page.text.index('class="bodymap"'):]
+    bodymap = bodymap[:bodymap.index("</div>")] if "</div>" in bodymap else bodymap
+    assert front in page.text and back in page.text
+    assert wrong is None or wrong not in bodymap
