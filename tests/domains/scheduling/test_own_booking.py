@@ -413,13 +413,13 @@ async def test_during_a_release_draw_the_booking_goes_the_usual_way(clinic, back
         pytest.skip("the one-statement booking is a PostgreSQL function")
     db, client, make, patients = clinic
     cs, _ = await make(places=2)
+    (_, _, h1), (_, _, h2) = await patients(2)  # before the release is set: the draw's 2 s are the test's own
     async with db.sessionmaker() as s:
         await s.execute(text("UPDATE clinic_session SET release_at = :at WHERE id = :id"),
                         {"at": clock.now() - dt.timedelta(seconds=since), "id": cs.id})
         await s.commit()
     monkeypatch.setattr(get_settings(), "release_draw_seconds", 1.0)
     monkeypatch.setattr(get_settings(), "release_draw_spread_seconds", 1.0)
-    (_, _, h1), (_, _, h2) = await patients(2)
     first = asyncio.ensure_future(book(client, h1, cs.id))
     await soon(one_statement)  # the lane has read the function's answer (not merely been given it)
     assert len(said) == 1 and said[0].startswith("draw ") and own_booking.in_draw(cs.id)
