@@ -20,8 +20,9 @@ def shot(page, name: str) -> None:
         page.screenshot(path=os.path.join(SHOTS, f"{name}.png"), full_page=True)
 
 
-def open_first_session_with_free_times(page, live_server) -> None:
-    """The first department (in the select's order) whose first released clinic with places has free times."""
+def sessions_with_free_times(page, live_server):
+    """Open each released clinic with free times in turn (departments in the select's order), yielding
+    while the page shows it."""
     page.goto(f"{live_server}/book")
     departments = page.locator("#f-department option").evaluate_all("els => els.map(e => e.value).filter(Boolean)")
     assert departments, "the demo has departments with clinics"
@@ -33,7 +34,13 @@ def open_first_session_with_free_times(page, live_server) -> None:
         for href in page.locator("li.session a.choose").evaluate_all("els => els.map(e => e.getAttribute('href'))"):
             page.goto(f"{live_server}{href}")
             if page.locator("#times-form button.slot").count():
-                return
+                yield
+
+
+def open_first_session_with_free_times(page, live_server) -> None:
+    """The first department (in the select's order) whose first released clinic with places has free times."""
+    for _ in sessions_with_free_times(page, live_server):
+        return
     raise AssertionError("no released clinic with free times in the seeded demo")
 
 

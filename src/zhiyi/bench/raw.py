@@ -18,6 +18,7 @@ import asyncpg
 
 from zhiyi.domains.scheduling import batches, own_booking
 from zhiyi.domains.scheduling import sold_out as soldout
+from zhiyi.domains.scheduling.models import active_booking_sql
 
 PG_STEPS = [
     ("claim", "INSERT INTO idempotency_record (account_id, key, request_hash, status_code, response, created_at) "
@@ -29,7 +30,7 @@ PG_STEPS = [
     ("session", "SELECT cs.id, cs.practitioner_id, cs.department_id, cs.campus_id, cs.session_on, cs.status, "
                 "cs.release_at, cs.ends_at, cs.ends_at AS bookable_until, "
                 "EXISTS (SELECT 1 FROM booking b WHERE b.patient_id = $2 AND b.department_id = cs.department_id "
-                "AND b.session_on = cs.session_on AND b.status IN ('booked', 'checked_in')) AS taken, "
+                f"AND b.session_on = cs.session_on AND {active_booking_sql('b.status')}) AS taken, "
                 "(SELECT ends_at FROM booking_suspension WHERE patient_id = $2 AND ends_at > now()) AS suspended_until "
                 "FROM clinic_session cs WHERE cs.id = $1"),
     # the earliest place nobody holds, taken, and whether any place is free at all: one statement
@@ -43,7 +44,7 @@ PG_STEPS = [
     # the real-name index settles a race (no savepoint)
     ("book", "INSERT INTO booking (id, slot_id, session_id, patient_id, department_id, session_on, status, channel, "
              "booked_by_account_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, 'booked', 'online', $7, now()) "
-             "ON CONFLICT (patient_id, department_id, session_on) WHERE status IN ('booked', 'checked_in') DO NOTHING "
+             f"ON CONFLICT (patient_id, department_id, session_on) WHERE {active_booking_sql()} DO NOTHING "
              "RETURNING id"),
     ("event", "INSERT INTO outbox_event (id, topic, payload, created_at, available_at, attempts) "
               "VALUES ($1, 'scheduling.booking_created', $2::json, now(), now(), 0)"),
@@ -197,7 +198,7 @@ def _sqlite_book(conn: sqlite3.Connection, p: str, s: str) -> bool:
         dept, day, taken, suspended = conn.execute(
             "SELECT cs.department_id, cs.session_on, EXISTS (SELECT 1 FROM booking b WHERE b.patient_id = ?"
             " AND b.department_id = cs.department_id AND b.session_on = cs.session_on"
-            " AND b.status IN ('booked', 'checked_in')),"
+            f" AND {active_booking_sql('b.status')}),"
             " (SELECT ends_at FROM booking_suspension WHERE patient_id = ? AND ends_at > ?)"
             " FROM clinic_session cs WHERE cs.id = ?", (p, p, now, s)).fetchone()
         if taken or suspended:
@@ -212,7 +213,7 @@ def _sqlite_book(conn: sqlite3.Connection, p: str, s: str) -> bool:
         booking = uuid.uuid4().hex
         if conn.execute("INSERT INTO booking (id, slot_id, session_id, patient_id, department_id, session_on, status,"
                         " channel, booked_by_account_id, created_at) VALUES (?, ?, ?, ?, ?, ?, 'booked', 'online', ?, ?)"
-                        " ON CONFLICT (patient_id, department_id, session_on) WHERE status IN ('booked', 'checked_in')"
+                        f" ON CONFLICT (patient_id, department_id, session_on) WHERE {active_booking_sql()}"
                         " DO NOTHING RETURNING id", (booking, row[0], s, p, dept, day, account, now)).fetchone() is None:
             conn.execute("ROLLBACK")
             return False

@@ -32,10 +32,9 @@ from zhiyi.core import clock, security
 from zhiyi.core.config import Settings
 from zhiyi.core.db import Database
 from zhiyi.domains.scheduling import batches
-from zhiyi.domains.scheduling.models import ClinicSession, WaitlistEntry
+from zhiyi.domains.scheduling.models import ACTIVE_BOOKING, ClinicSession, WaitlistEntry, active_booking_sql
 
 SECRET = security.random_token(32)
-ACTIVE = ("booked", "checked_in")
 BOOKS = ("book", "accept")  # requests whose 201 answer is a booking (sent with an Idempotency-Key)
 # answers that say an earlier attempt did it already: true only after an attempt that got no answer
 DONE_ALREADY = {"cancel": ("booking_not_active",), "join": ("already_waiting",), "decline": ("offer_not_open",),
@@ -115,11 +114,11 @@ async def _check(session, records: list[loadgen.Record], accounts: list[str]) ->
     server was killed) confirm nothing; the retry of the same key tells the client what happened.
     A place held for the first in line (an open offer) is counted by its slot like a booking."""
     q = lambda sql: session.execute(text(sql))  # noqa: E731
-    active = "(SELECT count(*) FROM booking b WHERE b.slot_id = s.id AND b.status IN ('booked', 'checked_in'))"
+    active = f"(SELECT count(*) FROM booking b WHERE b.slot_id = s.id AND {active_booking_sql('b.status')})"
     held = "(SELECT count(*) FROM waitlist_entry w WHERE w.slot_id = s.id AND w.status = 'offered')"
     overbooked = (await q("SELECT count(*) FROM slot WHERE booked > capacity")).scalar_one()
     overbooked += (await q(f"SELECT count(*) FROM slot s WHERE {active} + {held} > s.capacity")).scalar_one()
-    same_day = (await q("SELECT count(*) FROM (SELECT patient_id FROM booking WHERE status IN ('booked', 'checked_in') "
+    same_day = (await q(f"SELECT count(*) FROM (SELECT patient_id FROM booking WHERE {active_booking_sql()} "
                         "GROUP BY patient_id, department_id, session_on HAVING count(*) > 1) x")).scalar_one()
     by_key: dict[str, set] = {}
     for r in records:
@@ -147,7 +146,7 @@ async def _check(session, records: list[loadgen.Record], accounts: list[str]) ->
         "(SELECT count(*) FROM waitlist_entry w WHERE w.slot_id = s.id AND w.booking_id IS NULL)")).scalars()}
     drift = (await q(f"SELECT count(*) FROM slot s WHERE s.booked <> {active} + {held}")).scalar_one()
     false_full = sum(1 for r in records if r[1] == "book" and r[3] == 409 and r[4] == "slot_full" and r[7] in unsold)
-    booked = sum(1 for s in stored.values() if s in ACTIVE)
+    booked = sum(1 for s in stored.values() if s in ACTIVE_BOOKING)
     statuses = [status for status, _, _ in entries.values()]
     return {"overbooked": int(overbooked), "counter_mismatch": int(drift),
             "duplicates": int(same_day) + twice_by_key, "lost": lost, "phantom": phantom,
@@ -169,8 +168,8 @@ def _lost(records: list[loadgen.Record], stored: dict[str, str], entries: dict[s
     cancelled = _cancelled(records)
     undecided = {r[5] for r in records if r[1] == "cancel" and r[3] == 0 and r[4].startswith(loadgen.GAVE_UP)}
     lost = (len(confirmed - stored.keys())
-            + sum(1 for b in confirmed - cancelled - undecided if b in stored and stored[b] not in ACTIVE)
-            + sum(1 for b in cancelled if stored.get(b) in ACTIVE))
+            + sum(1 for b in confirmed - cancelled - undecided if b in stored and stored[b] not in ACTIVE_BOOKING)
+            + sum(1 for b in cancelled if stored.get(b) in ACTIVE_BOOKING))
     if entries is None:
         return lost
     joined = {r[5] for r in records if r[1] == "join" and r[3] == 201}

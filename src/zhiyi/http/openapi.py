@@ -46,9 +46,7 @@ def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     return {code: {"model": ErrorResponse, "description": DESCRIPTIONS[code]} for code in codes}
 
 
-def _ref(components: dict) -> dict:
-    components.setdefault("schemas", {})
-    return {"$ref": "#/components/schemas/ErrorResponse"}
+ERROR_REF = {"$ref": "#/components/schemas/ErrorResponse"}
 
 
 def install(app: FastAPI) -> None:
@@ -82,7 +80,7 @@ def install(app: FastAPI) -> None:
                 responses = op.setdefault("responses", {})
                 for code in sorted(codes):
                     entry = responses.setdefault(str(code), {"description": DESCRIPTIONS[code]})
-                    entry["content"] = {"application/json": {"schema": _ref(components)}}
+                    entry["content"] = {"application/json": {"schema": ERROR_REF}}
                 if path == "/healthz":
                     responses["503"] = {"description": "The database cannot be reached", "content": {
                         "application/json": {"schema": {"type": "object", "properties": {

@@ -43,7 +43,6 @@ from zhiyi.domains.scheduling import service as scheduling
 from zhiyi.domains.scheduling.schemas import BookingRead, SessionRead
 
 DEFAULT_MINUTES_PER_PATIENT = 8
-ACTIVE = ("booked", "checked_in")
 PRIORITY_AGE = 80
 
 
@@ -93,7 +92,7 @@ async def arrivals(session: AsyncSession, *, actor: Actor, token: str) -> tuple[
     patient, _ = await patients.access_patient(session, actor=actor, patient_id=patient_id, action="onecode.scan")
     today = clock.today(get_settings().timezone)
     found = [b for b in await scheduling.bookings_on(session, patient_id=patient.id, day=today)
-             if b.status in ACTIVE and (actor.group_wide or b.campus_id in actor.campus_ids)]
+             if b.status in scheduling.ACTIVE_BOOKING and (actor.group_wide or b.campus_id in actor.campus_ids)]
     return patient, found
 
 

@@ -184,7 +184,7 @@ async def arrival_shortcuts(request: Request, actor: Actor) -> list[Shortcut]:
     today, now = clock.today(get_settings().timezone), clock.now()
     out = []
     for b in await scheduling.bookings_for(session, actor=actor, patient_ids=list(names)):
-        if b.session_on != today or b.status not in ("booked", "checked_in"):
+        if b.session_on != today or b.status not in scheduling.ACTIVE_BOOKING:
             continue
         who = names[b.patient_id]
         cs = await _session(session, b.session_id)

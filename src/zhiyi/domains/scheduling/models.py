@@ -42,6 +42,11 @@ class BookingStatus(StrEnum):
 ACTIVE_BOOKING = (BookingStatus.booked.value, BookingStatus.checked_in.value)
 
 
+def active_booking_sql(column: str = "status") -> str:
+    """The same rule as SQL text, for index predicates and statements written by hand."""
+    return f"{column} IN ({', '.join(repr(s) for s in ACTIVE_BOOKING)})"
+
+
 class ClinicTemplate(IdMixin, Base):
     """The weekly timetable (出诊表): who sits where on which half-day; sessions are generated from it."""
 
@@ -109,8 +114,8 @@ class Booking(IdMixin, Base):
     __table_args__ = (
         # the real-name rule: one active booking per patient, department and day
         Index("uq_booking_patient_department_day", "patient_id", "department_id", "session_on", unique=True,
-              postgresql_where=text("status IN ('booked', 'checked_in')"),
-              sqlite_where=text("status IN ('booked', 'checked_in')")),
+              postgresql_where=text(active_booking_sql()),
+              sqlite_where=text(active_booking_sql())),
         Index("ix_booking_slot", "slot_id"),
         Index("ix_booking_patient", "patient_id", "session_on"),
     )

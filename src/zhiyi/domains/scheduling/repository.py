@@ -21,6 +21,7 @@ from zhiyi.domains.scheduling.models import (
     Holiday,
     ReleasePolicy,
     Slot,
+    active_booking_sql,
 )
 
 
@@ -153,7 +154,7 @@ def _insert_unless_booked_that_day(insert_of_dialect):
     # so that PostgreSQL can match the partial index when it plans the statement)
     return (insert_of_dialect(Booking.__table__)
             .on_conflict_do_nothing(index_elements=["patient_id", "department_id", "session_on"],
-                                    index_where=text("status IN ('booked', 'checked_in')"))
+                                    index_where=text(active_booking_sql()))
             .returning(Booking.__table__.c.id))
 
 
