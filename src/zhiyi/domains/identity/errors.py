@@ -9,7 +9,7 @@ class LoginFailed(NotAuthenticated):
 
 class LoginThrottled(TooManyRequests):
     code, message = "login_throttled", (
-        "Too many failed sign-ins from here: wait %(minutes)s minutes, or sign in with a code sent to your phone.")
+        "Too many failed sign-ins from here: wait %(minutes)s min, or sign in with a code sent to your phone.")
 
 
 class SecondFactorRequired(NotAuthenticated):
