@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from types import SimpleNamespace
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -13,6 +14,7 @@ from tests.factories import identity as accounts
 from tests.factories import org as orgf
 from tests.factories import patients as pf
 from tests.factories import scheduling as sf
+from zhiyi.core.config import get_settings
 from zhiyi.domains.scheduling.models import Booking, ClinicSession, Slot
 
 API = "/api/v1/scheduling"
@@ -104,7 +106,8 @@ async def test_moving_to_a_day_already_booked_cancels_that_booking_only(client, 
     await sf.booking(session, cs=next_day, slot=next_slots[0], patient=world.people[0], account=world.accts[0],
                      status="booked")
     await session.commit()
-    target = world.stopped.starts_at + dt.timedelta(days=1, hours=3)
+    # the colleague's day, 10:00 there (not "a day and three hours later": late in the evening that is the day after)
+    target = dt.datetime.combine(next_day.session_on, dt.time(10, 0), tzinfo=ZoneInfo(get_settings().timezone))
     r = await client.post(f"{API}/sessions/{world.stopped.id}/move", headers=world.office,
                           json={"starts_at": target.isoformat()})
     assert r.status_code == 200, r.text

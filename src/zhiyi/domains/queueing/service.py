@@ -298,4 +298,5 @@ async def todays_sessions(session: AsyncSession, *, actor: Actor) -> list[Sessio
     if actor.practitioner_id is None:
         return []
     today = clock.today(get_settings().timezone)
-    return await scheduling.find_sessions(session, practitioner_id=actor.practitioner_id, first=today, last=today)
+    return await scheduling.find_sessions(session, practitioner_id=actor.practitioner_id, first=today, last=today,
+                                         bookable=False)

@@ -27,7 +27,7 @@ from zhiyi.core.errors import Conflict, Forbidden, RuleViolated
 from zhiyi.core.policy import Actor, Role
 from zhiyi.domains.patients import service as patients
 from zhiyi.domains.scheduling import changes_repository as crepo
-from zhiyi.domains.scheduling import events, holds, service
+from zhiyi.domains.scheduling import events, holds, overlap, service
 from zhiyi.domains.scheduling import repository as repo
 from zhiyi.domains.scheduling.errors import SessionClosed, SessionNotFound
 from zhiyi.domains.scheduling.models import Booking, BookingStatus, ClinicSession
@@ -119,7 +119,7 @@ async def _rebook(session: AsyncSession, actor: Actor, booking: Booking, stopped
         if await repo.has_active_booking(session, patient_id=booking.patient_id, department_id=s.department_id,
                                          day=s.session_on):
             continue
-        taken = await repo.take_place_in_session(session, s.id, now)
+        taken = await _free_time(session, booking.patient_id, s, now)
         if taken is None:
             continue
         values = {"id": ids.new_id(), "slot_id": taken.id, "session_id": s.id, "patient_id": booking.patient_id,
@@ -136,6 +136,18 @@ async def _rebook(session: AsyncSession, actor: Actor, booking: Booking, stopped
             "booking_id": str(values["id"]), "patient_id": str(booking.patient_id), "slot_id": str(taken.id),
             "session_id": str(s.id), "replaces": str(booking.id)})
         return taken
+    return None
+
+
+async def _free_time(session: AsyncSession, patient_id: uuid.UUID, s, now: dt.datetime):
+    """The earliest place of session `s` at a time the patient has no other booking (taken), or None."""
+    after = now
+    while (taken := await repo.take_place_in_session(session, s.id, after)) is not None:
+        if await overlap.same_time(session, patient_id=patient_id, starts_at=taken.starts_at, ends_at=taken.ends_at,
+                                   day=s.session_on) is None:
+            return taken
+        await repo.give_back_place(session, taken.id)  # the patient is elsewhere then: a later time
+        after = taken.starts_at
     return None
 
 

@@ -71,3 +71,8 @@ class OnlineBookingSuspended(Forbidden):
     code = "online_booking_suspended"
     message = ("Online booking is suspended until %(until)s after repeated missed appointments. "
                "Please book at a registration desk or by phone.")
+
+
+class BookingOverlaps(Conflict):
+    code = "booking_overlaps"
+    message = "This patient already has a booking at %(when)s, at the same time as this one. Choose another time."

@@ -241,6 +241,32 @@ async def booking_target(session: AsyncSession, *, slot_id: uuid.UUID | None, se
                                                        "now": now})).first()
 
 
+# The lock every booking of one patient takes before it checks for a booking at the same time (overlap.py):
+# its key is the server's hash of this text and the patient's id, so scheduling_book_own (migration 0017)
+# takes the same lock with the same expression.
+PATIENT_LOCK_PREFIX = "scheduling.patient:"
+_LOCK_PATIENT = text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))")
+
+
+async def lock_patient(session: AsyncSession, patient_id: uuid.UUID) -> None:
+    """Serialise the bookings of one patient until the transaction ends (PostgreSQL; a SQLite
+    transaction that writes holds the database's write lock already)."""
+    if session.bind.dialect.name == "postgresql":
+        await session.execute(_LOCK_PATIENT, {"k": PATIENT_LOCK_PREFIX + str(patient_id)})
+
+
+async def booking_at_same_time(session: AsyncSession, *, patient_id: uuid.UUID, starts_at: dt.datetime,
+                               ends_at: dt.datetime, day: dt.date) -> dt.datetime | None:
+    """The start of an active booking of the patient whose time overlaps [starts_at, ends_at), if any
+    (its day within one of `day`: a slot never spans more)."""
+    q = (select(Slot.starts_at).join(Booking, Booking.slot_id == Slot.id)
+         .where(Booking.patient_id == patient_id, Booking.status.in_(ACTIVE_BOOKING),
+                Booking.session_on.between(day - dt.timedelta(days=1), day + dt.timedelta(days=1)),
+                Slot.starts_at < ends_at, Slot.ends_at > starts_at)
+         .order_by(Slot.starts_at).limit(1))
+    return await session.scalar(q)
+
+
 async def get_booking(session: AsyncSession, booking_id: uuid.UUID) -> Booking | None:
     return await session.get(Booking, booking_id)
 
@@ -254,13 +280,16 @@ async def bookings_of(session: AsyncSession, patient_ids: list[uuid.UUID], since
 
 
 async def find_sessions(session: AsyncSession, *, department_ids: list[uuid.UUID] | None, campus_id: uuid.UUID | None,
-                        practitioner_id: uuid.UUID | None, first: dt.date, last: dt.date,
-                        limit: int) -> list[tuple[ClinicSession, int, int]]:
-    """Open sessions with (capacity, booked) summed over their slots."""
+                        practitioner_id: uuid.UUID | None, first: dt.date, last: dt.date, limit: int,
+                        after: dt.datetime | None = None) -> list[tuple[ClinicSession, int, int]]:
+    """Open sessions with (capacity, booked) summed over their slots; with `after`, over the slots
+    that start after it only, and only sessions that still have such a slot (what can still be booked)."""
     q = (select(ClinicSession, func.sum(Slot.capacity), func.sum(Slot.booked))
          .join(Slot, Slot.session_id == ClinicSession.id)
          .where(ClinicSession.session_on.between(first, last), ClinicSession.status == "open")
          .group_by(ClinicSession.id).order_by(ClinicSession.starts_at).limit(limit))
+    if after is not None:
+        q = q.where(Slot.starts_at > after)
     if department_ids is not None:
         q = q.where(ClinicSession.department_id.in_(department_ids))
     if campus_id is not None:

@@ -21,7 +21,7 @@ from zhiyi.core.errors import Forbidden
 from zhiyi.core.policy import Actor, Decision, Resource, Role
 from zhiyi.domains.org import service as org
 from zhiyi.domains.patients import service as patients
-from zhiyi.domains.scheduling import events, holds, no_shows, policy, sold_out
+from zhiyi.domains.scheduling import events, holds, no_shows, overlap, policy, sold_out
 from zhiyi.domains.scheduling import repository as repo
 from zhiyi.domains.scheduling.errors import (
     BookingNotActive,
@@ -118,14 +118,17 @@ async def add_extra_session(session: AsyncSession, *, practitioner_id: uuid.UUID
 async def find_sessions(session: AsyncSession, *, department_id: uuid.UUID | None = None,
                         campus_id: uuid.UUID | None = None, practitioner_id: uuid.UUID | None = None,
                         first: dt.date, last: dt.date, title: str | None = None, limit: int = 200,
-                        weekends: bool = False) -> list[SessionRead]:
-    """Open sessions; `weekends`: only those on Saturdays, Sundays and public holidays."""
+                        weekends: bool = False, bookable: bool = True) -> list[SessionRead]:
+    """Open sessions; `weekends`: only those on Saturdays, Sundays and public holidays. `bookable`
+    (what patients are shown): only sessions with a time still to come, their capacity and places
+    counted over those times; otherwise (a clinic's own day) every session, all its times counted."""
     department_ids = await org.department_subtree_ids(session, department_id=department_id) if department_id else None
+    now = clock.now()
     rows = await repo.find_sessions(session, department_ids=department_ids, campus_id=campus_id,
-                                    practitioner_id=practitioner_id, first=first, last=last, limit=limit)
+                                    practitioner_id=practitioner_id, first=first, last=last, limit=limit,
+                                    after=now if bookable else None)
     people = await org.practitioners_by_ids(session, ids={s.practitioner_id for s, _, _ in rows})
     off = await repo.holidays(session, first, last)
-    now = clock.now()
     found = [_session_read(s, people[s.practitioner_id], capacity, booked, now, holiday=s.session_on in off)
              for s, capacity, booked in rows
              if s.practitioner_id in people and not (title and people[s.practitioner_id].title != title)]
@@ -224,6 +227,7 @@ async def book_slot(session: AsyncSession, *, actor: Actor, patient_id: uuid.UUI
     # the day as the slot now has it: a move of the session that held the slot's lock while we
     # waited for it shifted the slot, and the booking follows (the real-name index checks that day)
     day = taken.starts_at.astimezone(_zone()).date()
+    await overlap.refuse_overlap(session, patient_id=patient.id, starts_at=taken.starts_at, ends_at=taken.ends_at, day=day)
     booking = {"id": ids.new_id(), "slot_id": taken.id, "session_id": cs.id, "patient_id": patient.id,
                "department_id": cs.department_id, "session_on": day, "status": BookingStatus.booked.value,
                "channel": channel, "booked_by_account_id": actor.account_id, "created_at": now}
@@ -257,6 +261,20 @@ async def access_booking(session: AsyncSession, *, actor: Actor, booking: Bookin
     return await audit.guard(session, actor, action, resource, patient_id=booking.patient_id)
 
 
+async def cancel_deadlines(session: AsyncSession):
+    """The rule of the online cancellation cut-off: a function of (department, start) giving the last
+    moment a booking may be cancelled online (the department's cancel_cutoff_hours before its start).
+    Pages show it when booking and hide "cancel" after it; cancel_booking refuses after it."""
+    policies = await repo.release_policies(session)
+
+    def deadline(department_id: uuid.UUID, starts_at: dt.datetime) -> dt.datetime:
+        policy = policies.get(department_id)
+        hours = policy.cancel_cutoff_hours if policy else DEFAULT_CANCEL_CUTOFF_HOURS
+        return starts_at - dt.timedelta(hours=hours)
+
+    return deadline
+
+
 async def cancel_booking(session: AsyncSession, *, actor: Actor, booking_id: uuid.UUID) -> BookingRead:
     booking = await repo.get_booking(session, booking_id)
     if booking is None:
@@ -265,9 +283,7 @@ async def cancel_booking(session: AsyncSession, *, actor: Actor, booking_id: uui
     await access_booking(session, actor=actor, booking=booking, cs=cs, action=policy.CANCEL)
     if booking.status not in ACTIVE_BOOKING:
         raise BookingNotActive()
-    policies = await repo.release_policies(session)
-    cutoff = policies[cs.department_id].cancel_cutoff_hours if cs.department_id in policies else DEFAULT_CANCEL_CUTOFF_HOURS
-    if clock.now() > slot.starts_at - dt.timedelta(hours=cutoff):
+    if clock.now() > (await cancel_deadlines(session))(cs.department_id, slot.starts_at):
         raise CancelTooLate()
     # the session's lock before the booking's: the order stopping and moving a session take them in
     await holds.lock_session(session, cs.id)

@@ -15,7 +15,7 @@ from zhiyi.core import clock, ids, outbox
 from zhiyi.core.config import get_settings
 from zhiyi.core.policy import Actor
 from zhiyi.domains.patients import service as patients
-from zhiyi.domains.scheduling import events, holds, no_shows, service
+from zhiyi.domains.scheduling import events, holds, no_shows, overlap, service
 from zhiyi.domains.scheduling import repository as repo
 from zhiyi.domains.scheduling import waitlist_repository as wrepo
 from zhiyi.domains.scheduling.errors import (
@@ -153,6 +153,8 @@ async def accept_offer(session: AsyncSession, *, actor: Actor, entry_id: uuid.UU
         raise SlotInPast()
     await no_shows.check_may_book(session, actor=actor, patient_id=entry.patient_id, department_id=cs.department_id,
                                   day=cs.session_on, now=now)
+    await overlap.refuse_overlap(session, patient_id=entry.patient_id, starts_at=slot.starts_at, ends_at=slot.ends_at,
+                                 day=cs.session_on)
     channel = "desk" if no_shows.at_desk(actor) else "online"
     booking = {"id": ids.new_id(), "slot_id": slot.id, "session_id": cs.id, "patient_id": entry.patient_id,
                "department_id": cs.department_id, "session_on": cs.session_on, "status": BookingStatus.booked.value,

@@ -230,9 +230,10 @@ async def session_page(request: Request, actor: Actor, sid: uuid.UUID, chosen: u
     people = await _people(request, actor)
     s = await service.get_session(session, session_id=sid)
     now = clock.now()
-    free = [x for x in await service.session_slots(session, session_id=sid) if x.available > 0 and x.starts_at > now]
+    to_come = [x for x in await service.session_slots(session, session_id=sid) if x.starts_at > now]
+    free = [x for x in to_come if x.available > 0]
     waiting = []
-    if not free and s.released and s.status == "open" and s.ends_at > now:
+    if not free and s.released and s.status == "open" and to_come:
         waiting = [e for e in await waitlist.waitlist_for(session, actor=actor, patient_ids=list(people))
                    if e.session_id == sid and e.status in LIVE_WAITLIST]
     others = [p for p in people.values() if p.id not in {e.patient_id for e in waiting}]
@@ -240,7 +241,7 @@ async def session_page(request: Request, actor: Actor, sid: uuid.UUID, chosen: u
     chosen = chosen if chosen in people else (actor.patient_id if actor.patient_id in people else next(iter(people), None))
     return render(request, "scheduling/templates/session.html", status=status,
                   v=await _view(session, translator(locale_of(request))), s=s, free=free, people=list(people.values()),
-                  chosen=chosen, waiting=waiting, others=others, person_of=people, now=now, message=message,
+                  chosen=chosen, waiting=waiting, others=others, person_of=people, now=now, message=message, over=not to_come,
                   hold_minutes=get_settings().waitlist_hold_minutes,
                   join_chosen=chosen if chosen in {p.id for p in others} else (others[0].id if others else None))
 
@@ -258,7 +259,8 @@ async def confirm_page(request: Request, slot: str | None = None, patient: str |
     x, s = await service.slot_detail(session, slot_id=slot_id)
     # the key is made with the form, so every submission of this form (a double tap, a reload) is one request
     return render(request, "scheduling/templates/confirm.html", v=await _view(session, translator(locale_of(request))),
-                  slot=x, s=s, person=people[patient_id], key=uuid.uuid4().hex, failed=False, message=None)
+                  slot=x, s=s, person=people[patient_id], key=uuid.uuid4().hex, failed=False, message=None,
+                  cancel_until=(await service.cancel_deadlines(session))(s.department_id, x.starts_at))
 
 
 @router.post("/book/confirm")
@@ -316,7 +318,8 @@ async def done(request: Request, booking_id: str, actor: Actor = Depends(web_act
     b = await service.get_booking(session, actor=actor, booking_id=bid)
     x, s = await service.slot_detail(session, slot_id=b.slot_id)
     return render(request, "scheduling/templates/done.html", v=await _view(session, translator(locale_of(request))),
-                  b=b, slot=x, s=s, person=people.get(b.patient_id))
+                  b=b, slot=x, s=s, person=people.get(b.patient_id),
+                  cancel_until=(await service.cancel_deadlines(session))(b.department_id, b.starts_at))
 
 
 def _at_desk(actor: Actor, people: dict[uuid.UUID, Person]) -> bool:
@@ -346,6 +349,7 @@ async def _appointments_page(request: Request, actor: Actor, *, message: str | N
                     practitioner_ids={b.practitioner_id for b in bookings} | {e.practitioner_id for e in entries})
     return render(request, "scheduling/templates/appointments.html", status=status, v=v, people=people,
                   upcoming=sorted(upcoming, key=lambda b: b.starts_at), earlier=earlier, message=message, ok=ok, today=_today(),
+                  now=now, cancel_until=await service.cancel_deadlines(session),
                   entries=entries, offer_keys={e.id: uuid.uuid4().hex for e in entries if e.status == "offered"})
 
 
