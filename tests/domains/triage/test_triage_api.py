@@ -127,11 +127,19 @@ async def test_bad_input_is_refused_and_stores_nothing(client, world, session, p
     assert await count(session, TriageAssessment) == 0
 
 
-@pytest.mark.parametrize("text", ["😀😀🤒", "<script>alert(1)</script>", "最近headache很厉害, 还有点 fever"])
+@pytest.mark.parametrize("text", ["😀😀🤒", "头痛<script>alert(1)</script>", "最近headache很厉害, 还有点 fever"])
 async def test_odd_input_gets_a_clear_answer(client, world, text):
     r = await client.post(f"{A}/assessments", headers=world.h, json={"text": text})
     assert r.status_code == 201, r.text
     assert r.json()["message"]
+
+
+@pytest.mark.parametrize("text", ["<script>alert(1)</script>", "asdfghjkl", "qwerty uiop"])
+async def test_text_with_no_word_we_know_is_asked_again_not_guessed(client, world, session, text):
+    r = await client.post(f"{A}/assessments", headers={**world.h, "accept-language": "en"}, json={"text": text})
+    assert r.status_code == 422 and r.json()["errors"][0]["type"] == "not_understood", r.text
+    assert "Describe your symptoms" in r.json()["errors"][0]["message"]
+    assert await count(session, TriageAssessment) == 0
 
 
 async def test_feedback_and_reassignment_become_training_outcomes(client, world, session):

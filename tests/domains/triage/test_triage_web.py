@@ -52,10 +52,41 @@ async def test_the_form_refuses_bad_input_and_stores_nothing(client, world, sess
         assert status == 422 and 'id="triage-error"' in html
     page = await client.get("/triage")
     assert (await client.post("/triage", data={"text": "头痛"})).status_code == 403  # no CSRF token
-    r = await client.post("/triage", data={"csrf": csrf_of(page.text), "text": "<script>alert(1)</script>"})
+    r = await client.post("/triage", data={"csrf": csrf_of(page.text), "text": "头痛<script>alert(1)</script>"})
     shown = await client.get(r.headers["location"])
     assert "<script>alert(1)</script>" not in shown.text and "&lt;script&gt;" in shown.text
     assert await count(session) == 1
+
+
+@pytest.mark.parametrize(("locale", "asked_again"), [("zh-CN", "请用几个词说说哪里不舒服"), ("en", "Describe your symptoms")])
+async def test_gibberish_is_asked_again_in_the_pages_language_not_given_a_department(client, world, session, locale,
+                                                                                      asked_again):
+    await login(client, "q0")
+    client.headers["accept-language"] = locale
+    for text in ("asdfghjkl", "qwerty uiop", "哈哈哈"):
+        status, html = await ask(client, text)
+        assert status == 422 and asked_again in html and 'class="card department"' not in html, text
+        assert f">{text}</textarea>" in html  # what was typed stays in the box
+    assert await count(session) == 0
+
+
+@pytest.mark.parametrize(("locale", "text", "department", "flag", "foreign"), [
+    ("en", "牙疼了三天，牙龈也肿了", "Stomatology", None, "口腔"),
+    ("en", "胸口痛得厉害，出冷汗", None, "chest", "胸痛"),
+    ("zh-CN", "I have had a toothache for three days", "口腔", None, "Stomatology"),
+])
+async def test_the_answer_is_in_the_pages_language_whatever_the_complaints(client, world, locale, text, department,
+                                                                         flag, foreign):
+    await login(client, "q0")
+    client.headers["accept-language"] = locale
+    status, html = await ask(client, text)
+    assert status == 200
+    answer = html.split("<main", 1)[1]
+    if department:
+        assert department in answer
+    else:
+        assert 'id="emergency"' in answer and flag in answer.lower()
+    assert foreign not in answer.replace(text, "")  # nothing in the other language but the complaint itself
 
 
 async def test_unsure_asks_questions_and_the_answers_decide(client, world):

@@ -11,9 +11,14 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 from pydantic_core import PydanticCustomError
 
 from zhiyi.core.fields import PersonName, Phone, PlainText, Strict
+from zhiyi.core.i18n import N_
 from zhiyi.domains.patients.models import InsuranceType, Relationship
 
 Relation = Annotated[PlainText, StringConstraints(max_length=20)]  # e.g. 父亲, 配偶
+
+
+RELATIONSHIP_LABELS = {"child": N_("Child"), "parent": N_("Parent"), "spouse": N_("Spouse"),
+                       "grandparent": N_("Grandparent"), "other": N_("Other")}
 
 
 @dataclass(frozen=True)
@@ -22,7 +27,15 @@ class FamilyMember:
 
     id: uuid.UUID
     name: str
-    relationship: str | None  # None: the user themself
+    relationship: str | None  # None: the user themself; "desk": the one patient a registration desk acts for
+
+    def label(self, t) -> str:
+        """How pages name this person, in the translator `t`'s language ("Myself (name)", "name · Child")."""
+        if self.relationship is None:
+            return t.gettext("Myself (%(name)s)", name=self.name)
+        if self.relationship == "desk":
+            return t.gettext("%(name)s (at the desk)", name=self.name)
+        return f"{self.name} · {t.gettext(RELATIONSHIP_LABELS.get(self.relationship, self.relationship))}"
 
 
 class PatientCreate(Strict):

@@ -98,13 +98,7 @@ class View:
         return self.t.gettext("%(day)s at %(time)s", day=self.day(local.date()), time=self.time(local))
 
     def person(self, p: Person | None) -> str:
-        if p is None:
-            return "—"
-        if p.relationship is None:
-            return self.t.gettext("Myself (%(name)s)", name=p.name)
-        if p.relationship == DESK:
-            return self.t.gettext("%(name)s (at the desk)", name=p.name)
-        return f"{p.name} · {self.t.gettext(p.relationship.capitalize())}"
+        return "—" if p is None else p.label(self.t)
 
 
 def _flatten(nodes: list[DepartmentNode]):

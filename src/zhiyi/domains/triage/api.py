@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel
 
+from zhiyi.core import i18n
 from zhiyi.core.policy import Actor
 from zhiyi.domains.triage import knowledge, service
 from zhiyi.domains.triage.schemas import (
@@ -47,12 +48,21 @@ class EmergencyRead(BaseModel):
 @router.post("/assessments", status_code=201, response_model=AssessmentRead,
              summary="Suggest departments for a complaint, or the emergency instruction on red flags")
 async def assess(request: Request, actor: ActorDep, body: TriageAsk):
-    return await service.assess(session_of(request), actor=actor, ask=body)
+    return await service.assess(session_of(request), actor=actor, ask=body, lang=_answer_lang(request))
+
+
+def _answer_lang(request: Request) -> str | None:
+    """The language of the answer: the request's Accept-Language when it names Chinese or English, else the text's."""
+    header = request.headers.get("accept-language", "")
+    if not any(t.split(";")[0].strip().lower()[:2] in ("zh", "en") for t in header.split(",")):
+        return None
+    return "zh" if i18n.negotiate(header) == "zh_CN" else "en"
 
 
 @router.get("/assessments/{assessment_id}", response_model=AssessmentRead, summary="One of my assessments")
 async def get(request: Request, actor: ActorDep, assessment_id: uuid.UUID):
-    return await service.get_assessment(session_of(request), actor=actor, assessment_id=assessment_id)
+    return await service.get_assessment(session_of(request), actor=actor, assessment_id=assessment_id,
+                                        lang=_answer_lang(request))
 
 
 @router.post("/assessments/{assessment_id}/feedback", status_code=204, summary="Did the suggestion help?")

@@ -31,6 +31,7 @@ class Outcome(enum.StrEnum):
     departments = "departments"  # up to three departments
     ask = "ask"  # departments so far, and questions whose answers would sharpen them
     handover = "handover"  # not medical enough or too unsure: a person at the service desk
+    unclear = "unclear"  # no word of it is known (gibberish, a keyboard's row): ask the person to describe it
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,9 +111,11 @@ def assess(text: str, *, age: float | None = None, sex: str | None = None, pregn
     if not T.has_content(normalized) and not body:
         return Assessment(Outcome.handover, lang, age_years=age)  # nothing medical in the text
 
+    pipe = _model()
+    if not present and not body and not answers and not _known_words(pipe, normalized):
+        return Assessment(Outcome.unclear, lang, age_years=age)  # a guess from nothing would be a department at random
     extra = [f"ANS:{k}={v}" for k, v in answers.items() if k != "body"]
     feats = model.features(kn, normalized, age=age, sex=sex, pregnant=is_pregnant, body=body, found=found, extra=extra)
-    pipe = _model()
     proba = pipe.predict_proba([feats])[0]
     scores = {str(c): float(p) for c, p in zip(pipe.classes_, proba, strict=True)}
     if scores.get(EMERGENCY, 0.0) >= EM_MODEL_THRESHOLD:
@@ -144,6 +147,12 @@ def assess(text: str, *, age: float | None = None, sex: str | None = None, pregn
             outcome = Outcome.handover  # the best guesses go with it, for the person who takes over
     return Assessment(outcome, lang, suggestions, symptom_ids=tuple(present), rules=tuple(applied),
                       questions=questions if outcome is Outcome.ask else (), age_years=age, pregnant=is_pregnant)
+
+
+def _known_words(pipe: Pipeline, normalized: str) -> bool:
+    """Whether a word of the text (two characters or more) is one the classifier learned from."""
+    vocabulary = pipe.named_steps["tfidf"].vocabulary_
+    return any(len(w) > 1 and w in vocabulary for w in T.tokens(normalized))
 
 
 def open_questions(*, answers: dict, body: str | None, present: list[str] | set[str]) -> tuple[str, ...]:

@@ -67,7 +67,7 @@ class DepartmentSuggestion(BaseModel):
 
 class AssessmentRead(BaseModel):
     id: uuid.UUID
-    outcome: Literal["emergency", "departments", "ask", "handover"]
+    outcome: Literal["emergency", "departments", "ask", "handover"]  # (engine's "unclear" is answered 422)
     text: str  # as the patient wrote it
     patient_id: uuid.UUID | None
     body_part: str | None

@@ -72,6 +72,8 @@ MESSAGES = {
     "ask": N_("A few questions will help us find the right department."),
     "handover": N_("We are not sure which department is right. A member of our service desk can help you."),
     "empty": N_("Tell us what is wrong in a few words, or tap where it hurts on the body map."),
+    "unclear": N_("We could not understand this. Describe your symptoms in a few words, or tap where it hurts "
+                  "on the body map."),
 }
 # explained to the patient (the other rules only leave out departments that would not see them)
 RULE_TEXT = {
@@ -113,7 +115,8 @@ async def _subject(session: AsyncSession, actor: Actor, patient_id: uuid.UUID | 
     return patient
 
 
-async def assess(session: AsyncSession, *, actor: Actor, ask: TriageAsk) -> AssessmentRead:
+async def assess(session: AsyncSession, *, actor: Actor, ask: TriageAsk, lang: str | None = None) -> AssessmentRead:
+    """Assess a complaint and answer in `lang` ('zh' or 'en': the asker's page; None: the text's language)."""
     kn = knowledge.knowledge()
     if len(ask.text) > T.MAX_CHARS:
         raise ValidationFailed(errors=[FieldError("text", "Describe the problem in at most 2,000 characters.", "too_long")])
@@ -132,6 +135,8 @@ async def assess(session: AsyncSession, *, actor: Actor, ask: TriageAsk) -> Asse
     # CPU work (and, the first time, loading the model): off the event loop
     result = await asyncio.to_thread(engine.assess, ask.text, age=age, sex=sex, pregnant=ask.pregnant,
                                      body=ask.body_part, answers=ask.answers, kn=kn)
+    if result.outcome is engine.Outcome.unclear:  # nothing to assess: the person is asked again, nothing kept
+        raise ValidationFailed(errors=[FieldError("text", MESSAGES["unclear"], "not_understood")])
     row = TriageAssessment(
         id=ids.new_id(), account_id=actor.account_id, patient_id=patient.id if patient else None, text=ask.text,
         age_years=result.age_years, sex=sex, pregnant=result.pregnant, body_part=ask.body_part,
@@ -144,11 +149,12 @@ async def assess(session: AsyncSession, *, actor: Actor, ask: TriageAsk) -> Asse
     if result.outcome is engine.Outcome.emergency:
         # kept for review by clinical staff (GET /triage/emergencies); the log line alerts operations
         log.warning("triage red flag %s on assessment %s", ",".join(result.red_flags), row.id)
-    return await _read(session, row, kn)
+    return await _read(session, row, kn, lang)
 
 
-async def _read(session: AsyncSession, row: TriageAssessment, kn: knowledge.Knowledge) -> AssessmentRead:
-    lang = row.language
+async def _read(session: AsyncSession, row: TriageAssessment, kn: knowledge.Knowledge,
+                lang: str | None = None) -> AssessmentRead:
+    lang = lang if lang in ("zh", "en") else row.language
     t = _translator(lang)
     by_code = await org.departments_by_code(session)
     flags = {f.id: f for f in kn.red_flags}
@@ -208,8 +214,9 @@ async def _own(session: AsyncSession, actor: Actor, assessment_id: uuid.UUID) ->
     return row
 
 
-async def get_assessment(session: AsyncSession, *, actor: Actor, assessment_id: uuid.UUID) -> AssessmentRead:
-    return await _read(session, await _own(session, actor, assessment_id), knowledge.knowledge())
+async def get_assessment(session: AsyncSession, *, actor: Actor, assessment_id: uuid.UUID,
+                         lang: str | None = None) -> AssessmentRead:
+    return await _read(session, await _own(session, actor, assessment_id), knowledge.knowledge(), lang)
 
 
 async def give_feedback(session: AsyncSession, *, actor: Actor, assessment_id: uuid.UUID, helped: bool) -> None:

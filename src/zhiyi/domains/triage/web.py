@@ -193,7 +193,7 @@ async def handover_message(request: Request, handover_id: str, actor: Actor = De
 @router.get("/triage/{assessment_id}")
 async def result(request: Request, assessment_id: str, actor: Actor = Depends(web_actor)):
     aid = path_id(assessment_id)
-    a = await service.get_assessment(session_of(request), actor=actor, assessment_id=aid)
+    a = await service.get_assessment(session_of(request), actor=actor, assessment_id=aid, lang=_lang(request))
     return render(request, T + "result.html", a=a, zone=ZoneInfo(get_settings().timezone),
                   thanks=request.query_params.get("thanks") == "1")
 
