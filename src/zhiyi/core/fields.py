@@ -16,6 +16,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
 
+from zhiyi.core.i18n import N_
+
 _NAME_RE = re.compile(r"^[^\W\d_](?:[^\W\d_]|[ ·.'\-])*$", re.UNICODE)
 _TEXT_PUNCT = set(" ,.'-()#/·、，。（）：:！!？?&+")
 _PHONE_RE = re.compile(r"^1[3-9]\d{9}$")
@@ -33,20 +35,20 @@ def is_safe_text(v: str) -> bool:
 
 def _safe_text(v: str) -> str:
     if not is_safe_text(v):
-        raise ValueError("contains characters that are not allowed (control, bidirectional or unpaired)")
+        raise ValueError(N_("contains characters that are not allowed (control, bidirectional or unpaired)"))
     return v
 
 
 def _no_controls(v: str) -> str:
     if any(unicodedata.category(c) in ("Cc", "Cf", "Cs", "Co") for c in v):
-        raise ValueError("contains control characters")
+        raise ValueError(N_("contains control characters"))
     return v
 
 
 def _person_name(v: str) -> str:
     v = " ".join(_no_controls(v).split())
     if not _NAME_RE.match(v) or "--" in v:
-        raise ValueError("a name has letters, spaces, · . ' or - only")
+        raise ValueError(N_("a name has letters, spaces, · . ' or - only"))
     return v
 
 
@@ -54,7 +56,7 @@ def _plain_text(v: str) -> str:
     v = " ".join(_no_controls(v).split())
     bad = {c for c in v if not (c.isalnum() or c in _TEXT_PUNCT)}
     if bad or any(s in v for s in _FORBIDDEN_SEQ):
-        raise ValueError("contains characters that are not allowed here")
+        raise ValueError(N_("contains characters that are not allowed here"))
     return v
 
 
@@ -63,7 +65,7 @@ def _phone(v: str) -> str:
     if v.startswith("+86"):
         v = v[3:]
     if not _PHONE_RE.match(v):
-        raise ValueError("a mainland mobile number has 11 digits starting with 1")
+        raise ValueError(N_("a mainland mobile number has 11 digits starting with 1"))
     return v
 
 

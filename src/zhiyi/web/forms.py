@@ -18,14 +18,47 @@ FIELD_LABELS = {
 }
 
 
+REQUIRED = N_("required")
+REASONS = {
+    "missing": REQUIRED, "string_pattern_mismatch": N_("not in the expected form"),
+    "literal_error": N_("choose one of the options"), "enum": N_("choose one of the options"),
+}
+
+
+def _reason(t: Translator, e: dict) -> str:
+    """Why a field was refused, in the user's language (pydantic's error as a person reads it)."""
+    kind, ctx = e.get("type", ""), e.get("ctx") or {}
+    if kind == "string_too_long":
+        return t.ngettext("at most %(num)d character", "at most %(num)d characters", int(ctx.get("max_length", 0)))
+    if kind == "string_too_short":
+        n = int(ctx.get("min_length", 1))
+        return t.gettext(REQUIRED) if n <= 1 else t.ngettext(
+            "at least %(num)d character", "at least %(num)d characters", n)
+    if kind == "value_error" and "error" in ctx:  # core.fields' rules say why in words of the catalogue
+        return t.gettext(str(ctx["error"]))
+    return t.gettext(REASONS.get(kind, N_("not valid")))
+
+
 def invalid_fields_message(t: Translator, exc: ValidationError) -> str:
-    names = []
+    """"Please check: Name as on your ID card (at most 60 characters)": each refused field and why."""
+    parts: dict[str, str] = {}
     for e in exc.errors():
         key = str(e["loc"][0]) if e.get("loc") else "body"
         label = t.gettext(FIELD_LABELS.get(key, key))
-        if label not in names:
-            names.append(label)
-    return t.gettext("Please check: %(fields)s", fields=", ".join(names))
+        parts.setdefault(label, t.gettext("%(field)s (%(reason)s)", field=label, reason=_reason(t, e)))
+    return t.gettext("Please check: %(fields)s", fields="; ".join(parts.values()))
+
+
+def domain_error_message(t: Translator, exc) -> str:
+    """A refusal's message and the reasons of its fields, each said once (a reason that repeats the
+    message, as a bad ID number's does, is not said twice)."""
+    message = t.gettext(exc.message, **getattr(exc, "params", {}))
+    details = []
+    for e in getattr(exc, "errors", None) or ():
+        text = t.gettext(e.message)
+        if text != message and text not in details:
+            details.append(text)
+    return message + (f" ({'; '.join(details)})" if details else "")
 
 
 def parse_uuid(raw: object) -> uuid.UUID | None:

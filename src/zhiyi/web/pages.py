@@ -15,7 +15,7 @@ from zhiyi.domains.org import service as org
 from zhiyi.http.auth import optional_web_actor
 from zhiyi.http.tx import TxRoute, session_of
 from zhiyi.web import shortcuts
-from zhiyi.web.forms import invalid_fields_message
+from zhiyi.web.forms import domain_error_message, invalid_fields_message
 from zhiyi.web.templating import check_csrf, locale_of, render
 
 router = APIRouter(route_class=TxRoute, include_in_schema=False)
@@ -117,8 +117,9 @@ async def switch_elderly(request: Request, actor=Depends(optional_web_actor), _c
 
 
 @router.get("/signup")
-async def signup_page(request: Request, _actor=Depends(optional_web_actor)):
-    return render(request, "signup.html", form={}, sent=False, message=None)
+async def signup_page(request: Request, have_code: str | None = None, _actor=Depends(optional_web_actor)):
+    """?have_code=1: the code form at once, for a person who was sent a code and came back to the page."""
+    return render(request, "signup.html", form={}, sent=False, have_code=have_code == "1", message=None)
 
 
 @router.post("/signup/code")
@@ -130,19 +131,21 @@ async def signup_code(request: Request, _csrf=Depends(check_csrf)):
         body = CodeRequest(phone=phone)
         await identity.send_phone_code(session_of(request), phone=body.phone, purpose="signup", locale=t.locale,
                                        client_addr=requestctx.client_addr.get() or "unknown")
-    except DomainError as exc:
+    except DomainError as exc:  # a code sent a moment ago (429): the form for it stays open
         return render(request, "signup.html", status=exc.status, form={"phone": phone}, sent=False,
-                      message=t.gettext(exc.message))
+                      have_code=exc.status == 429, message=domain_error_message(t, exc))
     except ValidationError:
-        return render(request, "signup.html", status=422, form={"phone": phone}, sent=False,
+        return render(request, "signup.html", status=422, form={"phone": phone}, sent=False, have_code=False,
                       message=t.gettext("A mainland mobile number has 11 digits starting with 1."))
-    return render(request, "signup.html", form={"phone": body.phone}, sent=True, message=None)
+    return render(request, "signup.html", form={"phone": body.phone}, sent=True, have_code=True, message=None)
 
 
 @router.post("/signup")
 async def signup(request: Request, _csrf=Depends(check_csrf)):
     form = await request.form()
-    fields = {k: str(form.get(k, ""))[:128] for k in ("phone", "code", "password", "name", "id_number")}
+    # bounded, not cut to a field's size: an over-long value is refused with the reason, never shortened and saved
+    fields = {k: str(form.get(k, ""))[:1000] for k in ("phone", "code", "password", "name", "id_number")}
+    typed = {k: fields[k][:200] for k in ("phone", "name", "id_number")}  # shown again (not the code or password)
     t = translator(locale_of(request))
     session = session_of(request)
     try:
@@ -152,11 +155,10 @@ async def signup(request: Request, _csrf=Depends(check_csrf)):
             session, phone=body.phone, code=body.code, password=body.password, name=body.name,
             id_number=body.id_number, campus_id=campus.id)
     except DomainError as exc:
-        detail = "; ".join(t.gettext(e.message) for e in exc.errors)
-        return render(request, "signup.html", status=exc.status, form={"phone": fields["phone"]}, sent=True,
-                      message=t.gettext(exc.message) + (f" ({detail})" if detail else ""))
+        return render(request, "signup.html", status=exc.status, form=typed, sent=False, have_code=True,
+                      message=domain_error_message(t, exc))
     except ValidationError as exc:
-        return render(request, "signup.html", status=422, form={"phone": fields["phone"]}, sent=True,
+        return render(request, "signup.html", status=422, form=typed, sent=False, have_code=True,
                       message=invalid_fields_message(t, exc))
     start_web_session(request, account)
     request.session["locale"] = t.locale

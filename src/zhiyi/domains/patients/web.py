@@ -18,7 +18,7 @@ from zhiyi.domains.patients.schemas import DependentCreate, OneCodeScan, Patient
 from zhiyi.http.auth import require_role, web_actor
 from zhiyi.http.tx import TxRoute, session_of
 from zhiyi.web import shortcuts
-from zhiyi.web.forms import invalid_fields_message
+from zhiyi.web.forms import domain_error_message, invalid_fields_message
 from zhiyi.web.templating import check_csrf, locale_of, render
 
 router = APIRouter(route_class=TxRoute, include_in_schema=False)
@@ -160,7 +160,7 @@ async def staff_scan(request: Request, actor: Actor = Depends(web_actor), _csrf=
 
 
 async def _desk_page(request: Request, actor: Actor, *, status: int = 200, **ctx):
-    ctx = {"created": None, "message": None, "found": None, "q_name": None, "q_mrn": None, **ctx}
+    ctx = {"created": None, "message": None, "found": None, "q_name": None, "q_mrn": None, "typed": {}, **ctx}
     return render(request, "patients/templates/desk.html", status=status, insurance_labels=INSURANCE_LABELS, **ctx)
 
 
@@ -181,8 +181,10 @@ async def desk_register(request: Request, actor: Actor = Depends(web_actor), _cs
     t = translator(locale_of(request))
     keys = ("name", "id_number", "phone", "insurance_type", "insurance_number", "emergency_contact_name",
             "emergency_contact_phone")
-    raw = {k: str(form.get(k, "")).strip()[:60] for k in keys}
+    # bounded, not cut to a field's size: an over-long name is refused with the reason, never shortened and saved
+    raw = {k: str(form.get(k, "")).strip()[:1000] for k in keys}
     raw = {k: v for k, v in raw.items() if v}
+    typed = {k: v[:200] for k, v in raw.items()}  # shown again after a refusal
     campus = next(iter(sorted(actor.campus_ids)), None)
     if campus is None:
         raise Forbidden()
@@ -192,9 +194,9 @@ async def desk_register(request: Request, actor: Actor = Depends(web_actor), _cs
         patient = await service.register_patient(session, campus_id=campus,
                                                  **body.model_dump(exclude={"registered_campus_id"}))
     except ValidationError as exc:
-        return await _desk_page(request, actor, status=422, message=invalid_fields_message(t, exc))
+        return await _desk_page(request, actor, status=422, typed=typed, message=invalid_fields_message(t, exc))
     except DomainError as exc:
-        return await _desk_page(request, actor, status=exc.status, message=t.gettext(exc.message))
+        return await _desk_page(request, actor, status=exc.status, typed=typed, message=domain_error_message(t, exc))
     audit.record(session, actor, "create", "patient", patient.id, patient_id=patient.id)
     return await _desk_page(request, actor, created=patient)
 
