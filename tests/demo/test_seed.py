@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from typer.testing import CliRunner
@@ -87,3 +89,25 @@ def test_cli_seed_commits_a_demo_group(fresh_db_url):
             await db.dispose()
 
     assert asyncio.run(count()) == 20
+
+
+async def test_no_two_clinics_of_one_doctor_or_one_room_overlap(session):
+    """Issue 16, item 10: the demo doctor's "my clinics today" showed the clinic running now over the
+    timetabled one, in the same room. Seeded on a weekday morning, when the timetable has clinics."""
+    zone = ZoneInfo("Asia/Shanghai")
+    monday = dt.date(2026, 12, 7)
+    clock.freeze(dt.datetime.combine(monday, dt.time(9, 0), tzinfo=zone))
+    try:
+        await demo.seed(session, patients=5, seed=1, days=3)
+        sessions = (await session.scalars(select(ClinicSession).where(ClinicSession.status == "open"))).all()
+    finally:
+        clock.freeze(None)
+    for key in ("practitioner_id", "room_id"):
+        by: dict = {}
+        for s in sessions:
+            if getattr(s, key) is not None:
+                by.setdefault(getattr(s, key), []).append(s)
+        for group in by.values():
+            group.sort(key=lambda s: s.starts_at)
+            clashes = [(a.id, b.id) for a, b in zip(group, group[1:], strict=False) if b.starts_at < a.ends_at]
+            assert not clashes, (key, clashes)

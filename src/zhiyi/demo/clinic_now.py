@@ -17,6 +17,7 @@ from zhiyi.domains import registry
 from zhiyi.domains.org.models import Room
 from zhiyi.domains.patients import service as patients
 from zhiyi.domains.queueing import service as queueing
+from zhiyi.domains.scheduling import changes
 from zhiyi.domains.scheduling import service as scheduling
 
 STARTS_IN_MINUTES = 10
@@ -31,11 +32,17 @@ async def seed_clinic_now(session: AsyncSession, *, practitioner_id: uuid.UUID, 
     start = (now + dt.timedelta(minutes=STARTS_IN_MINUTES)).replace(second=0, microsecond=0)
     room = await session.scalar(select(Room).where(Room.department_id == department_id, Room.campus_id == campus_id)
                                 .order_by(Room.code).limit(1))
+    desk = Actor(account_id=desk_account_id, roles=frozenset({Role.registrar}), campus_ids=frozenset({campus_id}))
+    # one doctor, one room, one clinic at a time: the doctor's timetabled clinic at this hour (or another
+    # in the room) is stopped, as the clinic office does for a 加诊 in its place (its patients rebooked)
+    for other in await scheduling.clashing_sessions(session, practitioner_id=practitioner_id,
+                                                    room_id=room.id if room else None, starts_at=start,
+                                                    ends_at=start + dt.timedelta(hours=HOURS)):
+        await changes.stop_session(session, actor=desk, session_id=other.id)
     session_id = await scheduling.add_extra_session(
         session, practitioner_id=practitioner_id, department_id=department_id, campus_id=campus_id,
         room_id=room.id if room else None, starts_at=start, ends_at=start + dt.timedelta(hours=HOURS),
         release_at=now - dt.timedelta(hours=1))
-    desk = Actor(account_id=desk_account_id, roles=frozenset({Role.registrar}), campus_ids=frozenset({campus_id}))
     for patient_id in patient_ids[:CHECKED_IN]:
         await patients.mark_verified(session, patient_id=patient_id)
         await scheduling.book_slot(session, actor=desk, patient_id=patient_id, session_id=session_id, channel="desk")

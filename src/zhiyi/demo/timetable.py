@@ -34,7 +34,7 @@ async def seed_timetable(session: AsyncSession, rng: random.Random, *, first: dt
         campuses.setdefault(link.practitioner_id, []).append(link.campus_id)
     doctors = (await session.scalars(select(Practitioner).where(Practitioner.profession == "doctor")
                                      .order_by(Practitioner.code))).all()
-    templates = []
+    templates, taken = [], set()
     for doc in doctors:
         if doc.department_id not in bookable:
             continue
@@ -44,7 +44,11 @@ async def seed_timetable(session: AsyncSession, rng: random.Random, *, first: dt
             campus = rng.choice(campuses.get(doc.id) or [None])
             if campus is None:
                 continue
-            room = rng.choice(rooms.get((doc.department_id, campus)) or [None])
+            # a room holds one clinic a half-day: a doctor with no free room that half-day sits in none named
+            free = [r for r in rooms.get((doc.department_id, campus), []) if (r.id, weekday, period) not in taken]
+            room = rng.choice(free) if free else None
+            if room is not None:
+                taken.add((room.id, weekday, period))
             templates.append(ClinicTemplate(
                 practitioner_id=doc.id, department_id=doc.department_id, campus_id=campus,
                 room_id=room.id if room else None, weekday=weekday, period=period, clinic_type=clinic,

@@ -87,7 +87,7 @@ async def test_arrive_on_the_phone_then_watch_the_position_as_the_doctor_calls(c
     assert [(await position(client, world, i))["ahead"] for i in (0, 1, 2)] == [0, 1, 2]
     assert await status_of(session, world.b[0]) == "checked_in"
     third = await position(client, world, 2)
-    assert third["minutes"] == 2 * 8 and third["calling"] is None  # no history yet: 8 minutes a patient
+    assert third["minutes"] == 2 * 10 and third["calling"] is None  # no history yet: the timetable's 10 minutes
 
     called = await act(client, world, "call_next")
     assert called.status_code == 200 and called.json()["booking_id"] == str(world.b[0].id)
@@ -105,6 +105,23 @@ async def test_arrive_on_the_phone_then_watch_the_position_as_the_doctor_calls(c
     assert (await position(client, world, 1))["status"] == "called"
     last = await position(client, world, 2)
     assert last["ahead"] == 0 and last["minutes"] == 12 // 2  # the estimate now follows the doctor's pace
+
+
+async def test_a_few_quick_calls_do_not_collapse_the_wait_estimate(client, world, session):
+    """Issue 16, item 10: three patients seen in ten seconds each (sent for tests, a signature) made the
+    average, and so every waiting patient's estimate, one minute; the median of the doctor's pace, never
+    below half the timetable's 10 minutes, keeps it honest."""
+    for i in range(4):
+        assert (await arrive(client, world, i)).status_code == 201
+    start = clock.now()
+    try:
+        for step in range(4):  # the first called at once, then each finished ten seconds after its call
+            clock.freeze(start + dt.timedelta(seconds=10 * step))
+            assert (await act(client, world, "call_next")).status_code == 200
+    finally:
+        clock.freeze(None)
+    board = (await client.get(f"{Q}/sessions/{world.cs.id}/board", headers=world.doc)).json()
+    assert board["done"] == 3 and board["minutes_per_patient"] == 5
 
 
 async def test_arriving_twice_is_one_entry_with_one_number(client, world, session):

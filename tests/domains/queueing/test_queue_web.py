@@ -121,6 +121,9 @@ async def test_doctor_page_lists_and_calls_and_audits(client, world, session):
     assert r.status_code == 303
     after = await client.get(f"/queue/doctor/{world.cs.id}")
     assert 'id="current-patient">1 · ' in after.text
+    # nobody left waiting: said as a sentence, not as the list's number 1 (it read "1. 无人候诊")
+    waiting = after.text.split('id="waiting-list"', 1)[1].split("</ol>", 1)[0]
+    assert "<li" not in waiting and 'id="nobody-waiting"' in after.text
     bad = await client.post(f"/queue/doctor/{world.cs.id}/explode", data={"csrf": csrf_of(page.text)})
     assert bad.status_code == 404
 

@@ -157,3 +157,17 @@ async def test_a_mangled_family_member_is_refused_not_replaced_by_oneself(client
     await login(client, "q0")
     status, _ = await ask(client, "头痛", patient="not-a-uuid")
     assert status == 404 and await count(session) == 0
+
+
+@pytest.mark.parametrize(("locale", "heading"), [("zh-CN", "就诊人"), ("en", "Patient")])
+async def test_the_emergency_review_names_the_patient_and_how_to_reach_them(client, world, locale, heading):
+    """Issue 16, item 10: the review list showed the complaint but not who wrote it or how to call them."""
+    await login(client, "q0")
+    status, html = await ask(client, "我爸突然嘴歪了，说话也说不清楚")
+    assert 'id="emergency"' in html
+    client.cookies.clear()
+    await login(client, "doc")
+    page = await client.get("/triage/emergencies", headers={"accept-language": locale})
+    assert page.status_code == 200 and f"<th>{heading}</th>" in page.text
+    row = page.text.split("<tbody>", 1)[1]
+    assert "排队0" in row and 'href="tel:13900000700"' in row

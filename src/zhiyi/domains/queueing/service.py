@@ -230,13 +230,19 @@ async def _finish(session: AsyncSession, entry: QueueEntry, now: dt.datetime) ->
     await scheduling.mark_completed(session, booking_id=entry.booking_id)
 
 
-async def minutes_per_patient(session: AsyncSession, practitioner_id: uuid.UUID) -> int:
-    """The doctor's recent consultations, averaged (a sensible default before there are any)."""
-    recent = await repo.recent_durations(session, practitioner_id)
+async def minutes_per_patient(session: AsyncSession, practitioner_id: uuid.UUID, session_id: uuid.UUID) -> int:
+    """What a patient's turn takes with this doctor: the median of their recent consultations (a few
+    quick ones, a patient sent for tests or one who only needed a signature, do not pull it down as they
+    did an average), never below half the time the clinic's timetable gives a patient; before there are
+    any, that time (or a default)."""
+    planned = await scheduling.minutes_per_place(session, session_id=session_id)
+    floor = max(1, round(planned / 2)) if planned else 1
+    recent = sorted((b - a).total_seconds() / 60 for a, b in await repo.recent_durations(session, practitioner_id))
     if not recent:
-        return DEFAULT_MINUTES_PER_PATIENT
-    mean = sum((b - a).total_seconds() for a, b in recent) / len(recent) / 60
-    return max(1, min(60, round(mean)))
+        return max(1, min(60, round(planned))) if planned else DEFAULT_MINUTES_PER_PATIENT
+    middle = len(recent) // 2
+    median = recent[middle] if len(recent) % 2 else (recent[middle - 1] + recent[middle]) / 2
+    return max(floor, min(60, round(median)))
 
 
 async def board(session: AsyncSession, *, session_id: uuid.UUID) -> Board:
@@ -247,7 +253,7 @@ async def board(session: AsyncSession, *, session_id: uuid.UUID) -> Board:
     return Board(session_id=cs.id, version=await repo.board_version(session, cs.id),
                  current=by[EntryStatus.called][0] if by[EntryStatus.called] else None,
                  waiting=by[EntryStatus.waiting], away=by[EntryStatus.away], skipped=by[EntryStatus.skipped],
-                 done=len(by[EntryStatus.done]), minutes_per_patient=await minutes_per_patient(session, cs.practitioner_id))
+                 done=len(by[EntryStatus.done]), minutes_per_patient=await minutes_per_patient(session, cs.practitioner_id, cs.id))
 
 
 async def staff_board(session: AsyncSession, *, actor: Actor, session_id: uuid.UUID) -> tuple[Board, dict]:
@@ -286,7 +292,7 @@ async def position_of(session: AsyncSession, *, booking_id: uuid.UUID) -> Positi
     waiting = [e.id for e in entries if e.status == EntryStatus.waiting]
     current = next((e for e in entries if e.status == EntryStatus.called), None)
     ahead = waiting.index(entry.id) if entry.id in waiting else 0
-    per = await minutes_per_patient(session, entry.practitioner_id)
+    per = await minutes_per_patient(session, entry.practitioner_id, entry.session_id)
     minutes = ahead * per + (per // 2 if current is not None else 0) if entry.status == EntryStatus.waiting else 0
     return Position(booking_id=booking_id, session_id=entry.session_id, number=entry.number, status=entry.status,
                     ahead=ahead, minutes=minutes, calling=current.number if current else None,

@@ -23,22 +23,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from zhiyi.core import clock, ids, notify, outbox
 from zhiyi.core.config import get_settings
-from zhiyi.core.errors import Conflict, Forbidden, RuleViolated
+from zhiyi.core.errors import Forbidden, RuleViolated
 from zhiyi.core.policy import Actor, Role
 from zhiyi.domains.patients import service as patients
 from zhiyi.domains.scheduling import changes_repository as crepo
 from zhiyi.domains.scheduling import events, holds, overlap, service
 from zhiyi.domains.scheduling import repository as repo
-from zhiyi.domains.scheduling.errors import SessionClosed, SessionNotFound
+from zhiyi.domains.scheduling.errors import DoctorBusy, SessionClosed, SessionNotFound
 from zhiyi.domains.scheduling.models import Booking, BookingStatus, ClinicSession
 
 REBOOK_DAYS = 14
 MOVE_DAYS = 90  # a clinic moves within the next three months
 TEMPLATES = ("session.stopped.rebooked", "session.stopped", "session.moved", "session.moved.cancelled")
-
-
-class DoctorBusy(Conflict):
-    code, message = "doctor_busy", "The doctor already holds a clinic at that time."
 
 
 class MoveTooFar(RuleViolated):

@@ -76,3 +76,11 @@ class OnlineBookingSuspended(Forbidden):
 class BookingOverlaps(Conflict):
     code = "booking_overlaps"
     message = "This patient already has a booking at %(when)s, at the same time as this one. Choose another time."
+
+
+class DoctorBusy(Conflict):
+    code, message = "doctor_busy", "The doctor already holds a clinic at that time."
+
+
+class RoomBusy(Conflict):
+    code, message = "room_busy", "Another clinic is held in that room at that time."

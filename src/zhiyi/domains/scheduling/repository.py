@@ -303,6 +303,21 @@ async def get_session(session: AsyncSession, session_id: uuid.UUID) -> ClinicSes
     return await session.get(ClinicSession, session_id)
 
 
+async def clashing_sessions(session: AsyncSession, *, practitioner_id: uuid.UUID, room_id: uuid.UUID | None,
+                            starts_at: dt.datetime, ends_at: dt.datetime) -> list[ClinicSession]:
+    """Open sessions of the practitioner, or in the room, whose time overlaps [starts_at, ends_at)."""
+    whose = ClinicSession.practitioner_id == practitioner_id
+    if room_id is not None:
+        whose = or_(whose, ClinicSession.room_id == room_id)
+    q = (select(ClinicSession).where(whose, ClinicSession.status == "open", ClinicSession.starts_at < ends_at,
+                                     ClinicSession.ends_at > starts_at).order_by(ClinicSession.starts_at))
+    return list((await session.scalars(q)).all())
+
+
+async def first_slot(session: AsyncSession, session_id: uuid.UUID) -> Slot | None:
+    return await session.scalar(select(Slot).where(Slot.session_id == session_id).order_by(Slot.starts_at).limit(1))
+
+
 async def slots_of(session: AsyncSession, session_id: uuid.UUID) -> list[Slot]:
     return list((await session.scalars(select(Slot).where(Slot.session_id == session_id).order_by(Slot.starts_at))).all())
 

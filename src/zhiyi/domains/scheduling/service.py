@@ -27,9 +27,11 @@ from zhiyi.domains.scheduling.errors import (
     BookingNotActive,
     BookingNotFound,
     CancelTooLate,
+    DoctorBusy,
     NotYetReleased,
     PatientNotVerified,
     RealNameRuleViolated,
+    RoomBusy,
     SessionClosed,
     SessionNotFound,
     SlotFull,
@@ -96,11 +98,22 @@ async def generate_sessions(session: AsyncSession, *, first: dt.date, days: int)
     return len(sessions)
 
 
+async def clashing_sessions(session: AsyncSession, *, practitioner_id: uuid.UUID, room_id: uuid.UUID | None,
+                            starts_at: dt.datetime, ends_at: dt.datetime) -> list[ClinicSession]:
+    """Open clinics of the doctor, or in the room, at a time overlapping the one given."""
+    return await repo.clashing_sessions(session, practitioner_id=practitioner_id, room_id=room_id,
+                                        starts_at=starts_at, ends_at=ends_at)
+
+
 async def add_extra_session(session: AsyncSession, *, practitioner_id: uuid.UUID, department_id: uuid.UUID,
                             campus_id: uuid.UUID, room_id: uuid.UUID | None, starts_at: dt.datetime,
                             ends_at: dt.datetime, slot_minutes: int = 10, slot_capacity: int = 1,
                             clinic_type: str = "general", release_at: dt.datetime | None = None) -> uuid.UUID:
-    """An extra clinic (加诊) outside the weekly timetable, released at once unless told otherwise."""
+    """An extra clinic (加诊) outside the weekly timetable, released at once unless told otherwise; never
+    at the same time as another open clinic of the doctor, or in the same room."""
+    for other in await clashing_sessions(session, practitioner_id=practitioner_id, room_id=room_id,
+                                         starts_at=starts_at, ends_at=ends_at):
+        raise DoctorBusy() if other.practitioner_id == practitioner_id else RoomBusy()
     session_id, step = ids.new_id(), dt.timedelta(minutes=slot_minutes)
     day = starts_at.astimezone(_zone()).date()
     slots, at = [], starts_at
@@ -176,6 +189,14 @@ async def slot_detail(session: AsyncSession, *, slot_id: uuid.UUID) -> tuple[Slo
 
 def _slot_read(s: Slot) -> SlotRead:
     return SlotRead(id=s.id, starts_at=s.starts_at, ends_at=s.ends_at, capacity=s.capacity, available=s.capacity - s.booked)
+
+
+async def minutes_per_place(session: AsyncSession, *, session_id: uuid.UUID) -> float | None:
+    """The time the timetable gives one patient in a session (its first slot's length over its places)."""
+    slot = await repo.first_slot(session, session_id)
+    if slot is None or slot.capacity <= 0:
+        return None
+    return (slot.ends_at - slot.starts_at).total_seconds() / 60 / slot.capacity
 
 
 async def session_slots(session: AsyncSession, *, session_id: uuid.UUID) -> list[SlotRead]:

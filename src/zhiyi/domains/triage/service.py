@@ -290,6 +290,13 @@ async def emergencies(session: AsyncSession, *, actor: Actor) -> list[TriageAsse
     return rows
 
 
+async def emergency_contacts(session: AsyncSession, rows: list[TriageAssessment]) -> dict[uuid.UUID, tuple[str, str | None]]:
+    """Whom to call about each emergency answer: the patient's name and phone (the rows' reads are
+    audited by `emergencies`, which found them)."""
+    people = await patients.patients_by_ids(session, ids={r.patient_id for r in rows if r.patient_id})
+    return {pid: (p.name, p.phone or p.emergency_contact_phone) for pid, p in people.items()}
+
+
 async def _campus_of(session: AsyncSession, patient_id: uuid.UUID | None) -> uuid.UUID | None:
     if patient_id is None:
         return None

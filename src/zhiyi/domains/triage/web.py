@@ -154,7 +154,8 @@ async def emergencies(request: Request, actor: Actor = Depends(web_actor)):
     kn = knowledge.knowledge()
     lang = _lang(request)
     flags = {f.id: f.name(lang) for f in kn.red_flags}
-    return render(request, T + "emergencies.html", rows=rows, flags=flags, zone=ZoneInfo(get_settings().timezone))
+    return render(request, T + "emergencies.html", rows=rows, flags=flags, zone=ZoneInfo(get_settings().timezone),
+                  contacts=await service.emergency_contacts(session_of(request), rows))
 
 
 @router.post("/triage/emergencies/{assessment_id}/reviewed")
