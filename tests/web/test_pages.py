@@ -106,8 +106,8 @@ async def test_staff_scan_and_admin_audit_pages(client, world):
     assert found.status_code == 200 and "李丽" in found.text
     client.cookies.clear()
     await web_login(client, "admin")
-    trail = await client.get(f"/admin?mrn={world.alice_p.mrn}")
-    assert trail.status_code == 200 and "onecode" in trail.text and "allowed" in trail.text
+    trail = await client.get(f"/admin?mrn={world.alice_p.mrn}", follow_redirects=True)
+    assert trail.status_code == 200 and "扫描了一码通" in trail.text and "出示了一码通" in trail.text
 
 
 async def test_pages_need_login_and_roles(client, world):

@@ -5,6 +5,8 @@ app.py, migrations and tests read this one list instead of naming domains themse
 
 from __future__ import annotations
 
+from zhiyi.core import audit
+from zhiyi.domains.identity import admin as identity_admin
 from zhiyi.domains.identity import api as identity_api
 from zhiyi.domains.identity import models as identity_models  # noqa: F401  (tables)
 from zhiyi.domains.identity import web as identity_web
@@ -58,9 +60,19 @@ SHORTCUTS = [queueing_web.arrival_shortcuts, scheduling_web.book_again_shortcuts
 CARE_PROVIDERS = [scheduling_care.in_care]
 
 
+# the audit trail's words for each domain's actions and its policy's reasons (core/audit.py)
+AUDIT_LABELS = [(patients_policy.AUDIT_ACTIONS, patients_policy.AUDIT_REASONS),
+                (scheduling_policy.AUDIT_ACTIONS, scheduling_policy.AUDIT_REASONS),
+                (queueing_policy.AUDIT_ACTIONS, queueing_policy.AUDIT_REASONS),
+                (preconsult_policy.AUDIT_ACTIONS, preconsult_policy.AUDIT_REASONS),
+                (triage_policy.AUDIT_ACTIONS, triage_policy.AUDIT_REASONS), (identity_admin.AUDIT_ACTIONS, {})]
+
+
 def install_policies() -> None:
     for install in POLICIES:
         install()
+    for actions, reasons in AUDIT_LABELS:
+        audit.register_labels(actions=actions, reasons=reasons)
     for provider in CARE_PROVIDERS:
         patients_policy.register_care_provider(provider)
 

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from zhiyi.core import audit
 from zhiyi.core.errors import Conflict, Forbidden
+from zhiyi.core.i18n import N_
 from zhiyi.core.policy import Actor, Role
 from zhiyi.domains.identity import repository as repo
 from zhiyi.domains.identity import service
@@ -62,3 +63,6 @@ async def change_account(session: AsyncSession, *, actor: Actor, account_id: uui
 async def delete_account(session: AsyncSession, *, actor: Actor, account_id: uuid.UUID) -> Account:
     account = await _managed(session, actor, account_id, "account.delete")
     return await service.delete_account(session, account_id=account.id)
+
+
+AUDIT_ACTIONS = {"account.change": N_("Changed a sign-in account"), "account.delete": N_("Deleted a sign-in account")}

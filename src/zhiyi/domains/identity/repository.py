@@ -142,6 +142,16 @@ async def latest_verification(session: AsyncSession, *, phone: str, purpose: str
     )
 
 
+async def accounts_by_ids(session: AsyncSession, ids: set[uuid.UUID]) -> list[Account]:
+    return list((await session.scalars(select(Account).where(Account.id.in_(ids)))).all()) if ids else []
+
+
+async def find_accounts(session: AsyncSession, *, text: str, limit: int) -> list[Account]:
+    """Accounts whose username is `text` or whose name starts with it."""
+    q = select(Account).where(or_(Account.username == text, Account.display_name.startswith(text, autoescape=True)))
+    return list((await session.scalars(q.order_by(Account.username).limit(limit))).all())
+
+
 async def list_accounts(session: AsyncSession, *, limit: int = 200) -> list[Account]:
     return list((await session.scalars(select(Account).where(Account.deleted_at.is_(None))
                                        .order_by(Account.created_at).limit(limit))).all())

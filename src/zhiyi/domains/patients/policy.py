@@ -23,6 +23,7 @@ from collections.abc import Awaitable, Callable
 
 from zhiyi.core import clock
 from zhiyi.core.config import get_settings
+from zhiyi.core.i18n import N_
 from zhiyi.core.policy import CLINICAL_ROLES, Actor, Decision, Resource, Role, register_rule
 from zhiyi.domains.patients import repository as repo
 
@@ -91,3 +92,22 @@ async def patient_rule(session, actor: Actor, action: str, resource: Resource) -
 
 def install() -> None:
     register_rule("patient", patient_rule)
+
+
+# the audit trail in words (core/audit.py: "action resource" before "action")
+AUDIT_ACTIONS = {
+    "read patient": N_("Opened the record"), "update patient": N_("Changed the record"),
+    "create patient": N_("Registered the patient"), "search patient": N_("Found in a search"),
+    "book patient": N_("Opened the booking pages"), "onecode patient": N_("Showed the one-code"),
+    "onecode.scan": N_("Scanned the one-code"), "audit.read": N_("Read the audit trail"),
+    "break_glass": N_("Opened without a care relationship (broke the glass)"),
+    "proxy.request": N_("Asked to manage the patient's affairs"), "proxy.consent": N_("Consented to a family manager"),
+    "proxy.revoke": N_("Revoked a family manager"), "list patient_proxy": N_("Listed family members"),
+    "id_number.reveal": N_("Showed the full ID number"),
+}
+AUDIT_REASONS = {
+    "family proxy": N_("as a family member"), "patient presented one-code": N_("the patient showed their one-code"),
+    "registration desk": N_("at a registration desk"), "admin audit": N_("privacy review"),
+    "campus staff": N_("staff of the patient's campus"), CARE_REASON: N_("in their care"),
+    GLASS_REASON: N_("broke the glass"),
+}

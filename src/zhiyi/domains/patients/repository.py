@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import Update, bindparam, exists, select, update
+from sqlalchemy import Select, Update, bindparam, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zhiyi.domains.patients.models import Patient, PatientAccessGrant, PatientProxy, ProxyStatus
@@ -86,6 +86,10 @@ async def search(session: AsyncSession, *, campus_ids: frozenset[uuid.UUID] | No
     if id_hash:
         q = q.where(Patient.id_number_hash == id_hash)
     return list((await session.scalars(q.order_by(Patient.mrn).limit(limit))).all())
+
+
+def ids_at_campuses(campus_ids: frozenset[uuid.UUID]) -> Select:
+    return select(Patient.id).where(Patient.registered_campus_id.in_(campus_ids))
 
 
 def count_wrong_code(link_id: uuid.UUID) -> Update:

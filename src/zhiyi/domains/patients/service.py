@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import secrets
 import uuid
 
@@ -138,6 +139,40 @@ async def search_patients(session: AsyncSession, *, campus_ids: frozenset[uuid.U
                           name: str | None = None, mrn: str | None = None, limit: int = 50) -> list[Patient]:
     """Records without an access decision (the caller decides before it shows anything)."""
     return await repo.search(session, campus_ids=campus_ids, name=name, mrn=mrn, limit=limit)
+
+
+async def match_patients(session: AsyncSession, *, campus_ids: frozenset[uuid.UUID] | None, text: str,
+                         limit: int = 20) -> list[Patient]:
+    """The patients a privacy officer means by what they typed: a record number, an ID number, a phone,
+    a one-code from the patient's phone, or the start of a name (no access decision: the caller audits)."""
+    text = text.strip()
+    found: list[Patient] = []
+    if re.fullmatch(r"P\d{10}", text):
+        found = await repo.search(session, campus_ids=campus_ids, name=None, mrn=text, limit=limit)
+    elif re.fullmatch(r"\d{17}[\dXx]", text):
+        try:
+            number = resident_id.parse(text, today=clock.today()).number
+        except resident_id.ResidentIdInvalid:
+            return []
+        found = await repo.search(session, campus_ids=campus_ids, name=None, mrn=None, limit=limit,
+                                  id_hash=id_hash(number))
+    elif re.fullmatch(r"1\d{10}", text):
+        found = await repo.search(session, campus_ids=campus_ids, name=None, mrn=None, phone=text, limit=limit)
+    elif len(text) > 40:  # a one-code
+        try:
+            pid = resolve_onecode(token=text)
+        except OneCodeInvalid:
+            return []
+        found = [p for p in await repo.get_many(session, {pid})
+                 if campus_ids is None or p.registered_campus_id in campus_ids]
+    elif text:
+        found = await repo.search(session, campus_ids=campus_ids, name=text, mrn=None, limit=limit)
+    return found
+
+
+def ids_at_campuses(campus_ids: frozenset[uuid.UUID]):
+    """A query of the ids of the patients registered at these campuses (to filter another query by)."""
+    return repo.ids_at_campuses(campus_ids)
 
 
 async def find_patients(session: AsyncSession, *, actor: Actor, name: str | None = None, mrn: str | None = None,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
@@ -203,21 +204,9 @@ async def desk_register(request: Request, actor: Actor = Depends(web_actor), _cs
 
 @router.get("/admin")
 async def admin(request: Request, mrn: str | None = None, actor: Actor = Depends(web_actor)):
+    """The admin's start: the audit trail (identity/audit_trail.py), of a record number when one is given."""
     require_role(actor, Role.admin)
-    session = session_of(request)
-    t = translator(locale_of(request))
-    if not mrn:
-        return render(request, "patients/templates/admin_audit.html", mrn=None, p=None, events=[], message=None)
-    # the admin's campuses only: another campus's record number answers as an unknown one does
-    found = await service.search_patients(session, campus_ids=None if actor.group_wide else actor.campus_ids,
-                                          mrn=mrn[:20], limit=1)
-    if not found:
-        audit.keep_denied(session, actor, "audit.read", "patient", mrn[:20], patient_id=None)
-        return render(request, "patients/templates/admin_audit.html", status=404, mrn=mrn, p=None, events=[],
-                      message=t.gettext("No such patient."))
-    p, _ = await service.access_patient(session, actor=actor, patient_id=found[0].id, action="audit.read")
-    events = await audit.trail(session, patient_id=p.id)
-    return render(request, "patients/templates/admin_audit.html", mrn=mrn, p=p, events=events, message=None)
+    return RedirectResponse("/admin/audit" + (f"?{urlencode({'patient': mrn[:20]})}" if mrn else ""), status_code=303)
 
 
 @router.get("/admin/break-glass")

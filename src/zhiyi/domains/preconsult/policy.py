@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+from zhiyi.core.i18n import N_
 from zhiyi.core.policy import Actor, Decision, Resource, Role, register_rule
 from zhiyi.domains.patients import service as patients
 
@@ -34,3 +35,9 @@ async def preconsult_rule(session, actor: Actor, action: str, resource: Resource
 
 def install() -> None:
     register_rule(KIND, preconsult_rule)
+
+
+AUDIT_ACTIONS = {FILL: N_("Opened the pre-consultation form"), READ: N_("Read the pre-consultation answers"),
+                 "preconsult.save": N_("Saved pre-consultation answers"),
+                 "preconsult.submit": N_("Sent pre-consultation answers")}
+AUDIT_REASONS = {"own record": N_("their own record"), "doctor of the clinic session": N_("doctor of the clinic")}

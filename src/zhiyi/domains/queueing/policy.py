@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+from zhiyi.core.i18n import N_
 from zhiyi.core.policy import Actor, Decision, Resource, Role, register_rule
 
 KIND = "clinic_queue"
@@ -28,3 +29,9 @@ async def queue_rule(_session, actor: Actor, action: str, resource: Resource) ->
 
 def install() -> None:
     register_rule(KIND, queue_rule)
+
+
+AUDIT_ACTIONS = {"read queue_entry": N_("Saw in the doctor's queue"), "queue.run": N_("Ran the clinic's queue"),
+                 "queue.check_in": N_("Checked in"), "queue.arrive": N_("Said they have arrived")}
+AUDIT_REASONS = {"own clinic": N_("their own clinic"), "campus clinic staff": N_("clinic staff of the campus"),
+                 "campus desk": N_("a desk of the campus")}

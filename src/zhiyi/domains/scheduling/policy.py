@@ -10,12 +10,14 @@ Staff of another campus get nothing (a booking names the patient, the doctor and
 
 from __future__ import annotations
 
+from zhiyi.core.i18n import N_
 from zhiyi.core.policy import Actor, Decision, Resource, Role, register_rule
 from zhiyi.domains.patients import service as patients
 
 KIND = "booking"
 READ = "booking.read"
 CANCEL = "booking.cancel"
+CREATE = "booking.create"  # audited when a booking is made (scheduling_book_own writes it too, migration 0017)
 DESK_REASON = "registration desk"  # also the patients policy's word for a desk acting for anyone
 READERS = frozenset({Role.registrar, Role.nurse, Role.doctor, Role.admin})
 
@@ -37,3 +39,8 @@ async def booking_rule(session, actor: Actor, action: str, resource: Resource) -
 
 def install() -> None:
     register_rule(KIND, booking_rule)
+
+
+AUDIT_ACTIONS = {CREATE: N_("Booked an appointment"), READ: N_("Viewed a booking"),
+                 CANCEL: N_("Cancelled an appointment")}
+AUDIT_REASONS = {"waiting list": N_("a place held from the waiting list")}

@@ -256,6 +256,8 @@ async def book_slot(session: AsyncSession, *, actor: Actor, patient_id: uuid.UUI
     # the transaction stays usable for a page that explains the refusal)
     if not await repo.insert_booking_unless_booked(session, booking):
         raise RealNameRuleViolated()
+    await audit.write(session, actor, policy.CREATE, policy.KIND, booking["id"], patient_id=patient.id,
+                      on_behalf_of=decision.on_behalf_of, reason=decision.reason)
     await outbox.publish(session, events.BOOKING_CREATED, {"booking_id": str(booking["id"]), "patient_id": str(patient.id),
                                                            "slot_id": str(taken.id), "session_id": str(cs.id)})
     return BookingRead(id=booking["id"], slot_id=taken.id, session_id=cs.id, patient_id=patient.id,

@@ -11,11 +11,11 @@ from sqlalchemy import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from zhiyi.core import clock, ids, outbox
+from zhiyi.core import audit, clock, ids, outbox
 from zhiyi.core.config import get_settings
 from zhiyi.core.policy import Actor
 from zhiyi.domains.patients import service as patients
-from zhiyi.domains.scheduling import events, holds, no_shows, overlap, service
+from zhiyi.domains.scheduling import events, holds, no_shows, overlap, policy, service
 from zhiyi.domains.scheduling import repository as repo
 from zhiyi.domains.scheduling import waitlist_repository as wrepo
 from zhiyi.domains.scheduling.errors import (
@@ -167,6 +167,8 @@ async def accept_offer(session: AsyncSession, *, actor: Actor, entry_id: uuid.UU
                 raise OfferNotOpen()
     except IntegrityError:  # a booking of the same patient, department and day won a race
         raise RealNameRuleViolated() from None
+    await audit.write(session, actor, policy.CREATE, policy.KIND, booking["id"], patient_id=entry.patient_id,
+                      reason="waiting list")
     await outbox.publish(session, events.BOOKING_CREATED, {"booking_id": str(booking["id"]),
                                                            "patient_id": str(entry.patient_id),
                                                            "slot_id": str(slot.id), "session_id": str(cs.id)})

@@ -10,6 +10,7 @@ through the patients policy ("read"), so family proxies and campus staff are han
 
 from __future__ import annotations
 
+from zhiyi.core.i18n import N_
 from zhiyi.core.policy import Actor, Decision, Resource, Role, register_rule
 
 HANDOVER = "triage_handover"
@@ -26,3 +27,11 @@ async def handover_rule(_session, actor: Actor, action: str, resource: Resource)
 
 def install() -> None:
     register_rule(HANDOVER, handover_rule)
+
+
+AUDIT_ACTIONS = {"triage.read": N_("Read a triage answer"), "triage.review.read": N_("Reviewed an emergency answer"),
+                 "triage.reassign": N_("Named the right department"), "triage.handover.list": N_("Listed service-desk requests"),
+                 "triage.handover.read": N_("Read a service-desk chat"), "triage.handover.take": N_("Took a service-desk request"),
+                 "triage.handover.write": N_("Wrote in a service-desk chat"),
+                 "triage.handover.close": N_("Closed a service-desk chat"), "read triage_handover": N_("Read a service-desk chat")}
+AUDIT_REASONS = {"service desk": N_("the service desk")}

@@ -1,4 +1,5 @@
-"""scheduling: the one-statement booking refuses a time that overlaps another booking of the patient
+"""scheduling: the one-statement booking refuses a time that overlaps another booking of the patient,
+and audits the booking made (booking.create) as book_slot does
 
 Revision ID: 0017
 Revises: 0016
@@ -14,8 +15,9 @@ depends_on = None
 
 # scheduling_book_own of 0012, with one step more after the place is taken: the patient's lock (the key
 # of repository.lock_patient) and no active booking of the patient whose time overlaps the place's
-# (scheduling/overlap.py); otherwise 'usual', and service.book_slot explains the refusal. The rest is
-# unchanged. Change together with service.book_slot and overlap.py.
+# (scheduling/overlap.py); otherwise 'usual', and service.book_slot explains the refusal. And the audit
+# row of the booking made (action booking.create on the booking), beside the row of the patient's access.
+# The rest is unchanged. Change together with service.book_slot and overlap.py.
 
 _OVERLAP_STEP = r"""        -- one patient, one place at a time (scheduling/overlap.py): the patient's lock, as every path
         -- that books takes it after its place, then no active booking of theirs at the same time
@@ -26,6 +28,13 @@ _OVERLAP_STEP = r"""        -- one patient, one place at a time (scheduling/over
                      AND s.starts_at < taken.ends_at AND s.ends_at > taken.starts_at) THEN
             RAISE EXCEPTION USING ERRCODE = 'ZY000';  -- the usual path says which booking is in the way
         END IF;
+"""
+
+_AUDIT_STEP = r"""        -- the booking made, as book_slot audits it (scheduling.policy.CREATE)
+        INSERT INTO audit_event (id, at, actor_account_id, actor_roles, on_behalf_of_patient_id, patient_id, action,
+                                 resource_type, resource_id, outcome, request_id, client_addr)
+        VALUES (gen_random_uuid(), p_now, p_account, p_roles, NULL, p_patient, 'booking.create', 'booking',
+                p_booking::text, 'allowed', p_request, p_client);
 """
 
 BOOK = r"""
@@ -103,6 +112,11 @@ BEGIN
                                  resource_type, resource_id, outcome, request_id, client_addr)
         VALUES (p_audit, p_now, p_account, p_roles, NULL, p_patient, 'book', 'patient', p_patient::text, 'allowed',
                 p_request, p_client);
+        -- the booking made, as book_slot audits it (scheduling.policy.CREATE)
+        INSERT INTO audit_event (id, at, actor_account_id, actor_roles, on_behalf_of_patient_id, patient_id, action,
+                                 resource_type, resource_id, outcome, request_id, client_addr)
+        VALUES (gen_random_uuid(), p_now, p_account, p_roles, NULL, p_patient, 'booking.create', 'booking',
+                p_booking::text, 'allowed', p_request, p_client);
         INSERT INTO outbox_event (id, topic, payload, created_at, available_at, attempts)
         VALUES (p_event, 'scheduling.booking_created',
                 json_build_object('booking_id', p_booking::text, 'patient_id', p_patient::text,
@@ -141,4 +155,4 @@ def downgrade() -> None:
         op.execute(_OLD_BOOK)
 
 
-_OLD_BOOK = BOOK.replace(_OVERLAP_STEP, "")
+_OLD_BOOK = BOOK.replace(_OVERLAP_STEP, "").replace(_AUDIT_STEP, "")
