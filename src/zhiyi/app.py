@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
+import logging
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -20,6 +22,8 @@ from zhiyi.http.middleware import EdgeMiddleware
 from zhiyi.integrations import notifications
 from zhiyi.web import pages
 from zhiyi.web.templating import error_page
+
+log = logging.getLogger("zhiyi")
 
 _WARM_UP = {"type": "http", "path": "/", "method": "GET", "root_path": "", "headers": [], "query_string": b""}
 
@@ -40,6 +44,11 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             i18n.translator(locale)
         for route in app.router.routes:  # FastAPI's route tables, built at the first match
             route.matches(dict(_WARM_UP))  # a scope of its own each time (the framework writes into it)
+        for warm in registry.WARM_UP:  # the domains' own (the triage model: the first answer took ~0.9 s more)
+            try:
+                await asyncio.to_thread(warm)
+            except Exception:  # a missing model is the first request's to report, not a reason not to start
+                log.exception("warming up %s failed", getattr(warm, "__qualname__", warm))
         # what the process made to start (about 200,000 objects: modules, routes, mappers, templates) lives
         # as long as it does: out of the collector's way, whose full passes over it took ~90 ms each, and in
         # a rush came every few seconds, each a pause of every request of the process (frozen before the

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from types import SimpleNamespace
 
+import httpx
 import pytest
 from sqlalchemy import select
 
@@ -185,3 +186,32 @@ async def test_the_body_map_names_its_sides(client, world, lang, front, back, wr
     bodymap = bodymap[:bodymap.index("</div>")] if "</div>" in bodymap else bodymap
     assert front in page.text and back in page.text
     assert wrong is None or wrong not in bodymap
+
+
+async def test_an_admin_may_scan_the_one_code_as_doctors_do(client, world, session):
+    """Issue 16: admins reached the scan page but the policy refused them (403)."""
+    await web_login(client, "alice")
+    code_page = await client.get("/portal/onecode")
+    token = re.search(r'id="onecode-token"[^>]*>([^<]+)<', code_page.text).group(1)
+    client.cookies.clear()
+    await web_login(client, "admin")
+    staff = await client.get("/staff")
+    found = await client.post("/staff/scan", data={"token": token, "csrf": csrf_of(staff.text)})
+    assert found.status_code == 200 and "李丽" in found.text
+
+
+async def test_logging_out_on_one_device_leaves_the_others_signed_in(app, client, world):
+    """Issue 16: logging out on the phone logged the account out on every device. Now it ends that
+    device's sign-in only, and a copy of its cookie stops working with it."""
+    transport = httpx.ASGITransport(app=app, client=("203.0.113.8", 50000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as tablet:
+        assert (await web_login(client, "alice")).status_code == 303
+        assert (await web_login(tablet, "alice")).status_code == 303
+        copied = dict(client.cookies)
+        page = await client.get("/portal")
+        assert page.status_code == 200
+        assert (await client.post("/logout", data={"csrf": csrf_of(page.text)})).status_code == 303
+        assert (await tablet.get("/portal")).status_code == 200  # the other device is still signed in
+        client.cookies.clear()
+        client.cookies.update(copied)  # the phone's old cookie, replayed
+        assert (await client.get("/portal")).headers["location"].startswith("/login")

@@ -36,6 +36,7 @@ from zhiyi.domains.scheduling import sold_out as scheduling_sold_out
 from zhiyi.domains.scheduling import waitlist_web as scheduling_waitlist_web
 from zhiyi.domains.scheduling import web as scheduling_web
 from zhiyi.domains.triage import api as triage_api
+from zhiyi.domains.triage import engine as triage_engine
 from zhiyi.domains.triage import models as triage_models  # noqa: F401
 from zhiyi.domains.triage import policy as triage_policy
 from zhiyi.domains.triage import web as triage_web
@@ -59,6 +60,10 @@ SHORTCUTS = [queueing_web.arrival_shortcuts, scheduling_web.book_again_shortcuts
 # whether a patient is in a clinician's care (patients/policy.py asks; the domains that know answer)
 CARE_PROVIDERS = [scheduling_care.in_care]
 
+
+# what the first requests would otherwise load (the triage model, its lexicon and the segmenter: ~1 s), loaded
+# as the process starts, in a thread (app.py)
+WARM_UP = [triage_engine.warm]
 
 # the audit trail's words for each domain's actions and its policy's reasons (core/audit.py)
 AUDIT_LABELS = [(patients_policy.AUDIT_ACTIONS, patients_policy.AUDIT_REASONS),

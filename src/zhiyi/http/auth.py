@@ -31,14 +31,20 @@ async def api_actor(request: Request, token: Annotated[str | None, Depends(oauth
 
 async def _standing_account(request: Request, session: AsyncSession):
     """The account of the page's signed-in web session, if it still stands (active, not deleted, the
-    session not ended by a log-out everywhere, a password change or its 12-hour limit), else None."""
+    session not signed out on this device, not ended by a log-out everywhere, a password change or its
+    12-hour limit), else None."""
     try:
         account = await identity.get_account(session, account_id=uuid.UUID(request.session.get("aid") or ""))
     except ValueError:
         return None
+    try:
+        family = uuid.UUID(request.session.get("sid") or "")
+    except ValueError:
+        return None
     fresh = clock.now().timestamp() - int(request.session.get("iat", 0)) < WEB_SESSION_SECONDS
     if account is not None and account.is_active and account.deleted_at is None and fresh and \
-            request.session.get("ver") == identity.web_session_version(account):
+            request.session.get("ver") == identity.web_session_version(account) and \
+            await identity.web_sign_in_live(session, account_id=account.id, family=family):
         return account
     return None
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
 from pydantic import ValidationError
@@ -12,7 +14,7 @@ from zhiyi.core.i18n import LOCALES, N_, translator
 from zhiyi.domains.identity import service as identity
 from zhiyi.domains.identity.schemas import CodeRequest, SignUp
 from zhiyi.domains.org import service as org
-from zhiyi.http.auth import optional_web_actor
+from zhiyi.http.auth import WEB_SESSION_SECONDS, optional_web_actor
 from zhiyi.http.tx import TxRoute, session_of
 from zhiyi.web import shortcuts
 from zhiyi.web.forms import domain_error_message, invalid_fields_message
@@ -29,10 +31,12 @@ def safe_next(value: object, default: str = "/") -> str:
     return default
 
 
-def start_web_session(request: Request, account) -> None:
-    request.session.clear()  # a fresh session on login (no fixation)
+async def start_web_session(request: Request, account) -> None:
+    """A fresh session on login (no fixation), with a sign-in of its own: logging out ends this device only."""
+    family = await identity.start_web_sign_in(session_of(request), account=account, seconds=WEB_SESSION_SECONDS)
+    request.session.clear()
     request.session.update({"aid": str(account.id), "ver": identity.web_session_version(account),
-                            "iat": int(clock.now().timestamp())})
+                            "sid": str(family), "iat": int(clock.now().timestamp())})
 
 
 def see_other(path: str) -> RedirectResponse:
@@ -64,7 +68,7 @@ async def login(request: Request, _csrf=Depends(check_csrf)):
         ask_code = exc.code in ("second_factor_required", "login_throttled") or bool(code)
         return render(request, "login.html", status=exc.status, next=nxt, username=username, ask_code=ask_code,
                       message=t.gettext(exc.message, **exc.params), headers=exc.headers)
-    start_web_session(request, account)
+    await start_web_session(request, account)
     if account.locale:
         request.session["locale"] = account.locale
     return see_other(nxt)
@@ -84,8 +88,9 @@ async def login_code(request: Request, _csrf=Depends(check_csrf)):
 
 @router.post("/logout")
 async def logout(request: Request, actor=Depends(optional_web_actor), _csrf=Depends(check_csrf)):
-    if actor is not None:
-        await identity.end_web_sessions(session_of(request), account_id=actor.account_id)
+    if actor is not None:  # this device's sign-in ends; the account's other devices stay signed in
+        await identity.end_web_sign_in(session_of(request), account_id=actor.account_id,
+                                       family=uuid.UUID(request.session["sid"]))
     locale, elderly = request.session.get("locale"), request.session.get("elderly")
     request.session.clear()
     if locale:
@@ -160,7 +165,7 @@ async def signup(request: Request, _csrf=Depends(check_csrf)):
     except ValidationError as exc:
         return render(request, "signup.html", status=422, form=typed, sent=False, have_code=True,
                       message=invalid_fields_message(t, exc))
-    start_web_session(request, account)
+    await start_web_session(request, account)
     request.session["locale"] = t.locale
     return see_other("/portal")
 

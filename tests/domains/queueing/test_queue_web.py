@@ -22,8 +22,8 @@ from zhiyi.core.errors import Forbidden
 from zhiyi.domains.identity import service as identity
 from zhiyi.domains.patients import service as patients
 from zhiyi.domains.queueing import service as qservice
-from zhiyi.domains.queueing import web as qweb
 from zhiyi.domains.queueing.models import QueueEntry
+from zhiyi.web import live
 
 
 @pytest.fixture
@@ -185,7 +185,7 @@ async def test_an_open_stream_stops_when_its_account_is_disabled(client, world, 
     """Issue 15, item 2 for live pages: a disabled account's open page gets no more at its next heartbeat."""
     monkeypatch.setattr(get_settings(), "queue_stream_seconds", 5)
     monkeypatch.setattr(get_settings(), "queue_poll_seconds", 0.05)
-    monkeypatch.setattr(qweb, "HEARTBEAT_SECONDS", 0.05)
+    monkeypatch.setattr(live, "HEARTBEAT_SECONDS", 0.05)
     await login(client, "q0")
     page = await client.get("/appointments")
     await client.post(f"/queue/arrive/{world.b[0].id}", data={"csrf": csrf_of(page.text)})

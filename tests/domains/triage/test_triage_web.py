@@ -4,14 +4,20 @@ department from the queue page."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import re
 import uuid
 
+import httpx
 import pytest
 from sqlalchemy import func, select
 
 from tests.domains.queueing.test_queue_api import make_world
 from tests.domains.scheduling.test_web import csrf_of, login
+from zhiyi.core.config import get_settings
+from zhiyi.domains.org.models import Department
+from zhiyi.domains.triage import service
 from zhiyi.domains.triage.models import TriageAssessment
 
 
@@ -117,7 +123,7 @@ async def test_elderly_mode_offers_the_body_map_and_a_short_list(client, world):
     assert 'data-code="STOM"' in shown.text
 
 
-async def test_talk_to_a_person_and_the_service_desk_answers(client, world):
+async def test_talk_to_a_person_and_the_service_desk_answers(client, world, session):
     await login(client, "q0")
     status, html = await ask(client, "说不上来哪里不舒服")
     aid = re.search(r'name="assessment" value="([^"]+)"', html).group(1)
@@ -134,6 +140,14 @@ async def test_talk_to_a_person_and_the_service_desk_answers(client, world):
     page = await client.get(f"/triage/desk/{hid}")
     await client.post(f"/triage/desk/{hid}/message", data={"csrf": csrf_of(page.text), "text": "请挂全科医学科"})
     assert "请挂全科医学科" in (await client.get(f"/triage/desk/{hid}")).text
+    # closed with the department to go to: the patient's page offers to book it (it only named it)
+    closed = await client.post(f"/triage/desk/{hid}/close", data={"csrf": csrf_of(page.text), "department": "IM"})
+    assert closed.status_code == 303
+    await client.post("/logout", data={"csrf": csrf_of(page.text)})
+    await login(client, "q0")
+    mine = await client.get(chat)
+    im = await session.scalar(select(Department.id).where(Department.code == "IM"))
+    assert f'id="handover-book" href="/book?department={im}"' in mine.text
 
 
 async def test_the_doctor_sees_the_triage_and_names_the_right_department(client, world, session):
@@ -171,3 +185,43 @@ async def test_the_emergency_review_names_the_patient_and_how_to_reach_them(clie
     assert page.status_code == 200 and f"<th>{heading}</th>" in page.text
     row = page.text.split("<tbody>", 1)[1]
     assert "排队0" in row and 'href="tel:13900000700"' in row
+
+
+async def test_the_chat_shows_replies_without_a_refresh(live_app, monkeypatch):
+    """Issue 16: the patient had to refresh the page to see the service desk's answer. The page follows a
+    stream that sends the messages again whenever one is written (and reloads when the status changes)."""
+    monkeypatch.setattr(get_settings(), "queue_stream_seconds", 2)
+    monkeypatch.setattr(get_settings(), "queue_poll_seconds", 0.05)
+    client = live_app.client
+    async with live_app.db.sessionmaker() as s:
+        await make_world(s)
+    await login(client, "q0")
+    status, html = await ask(client, "说不上来哪里不舒服")
+    aid = re.search(r'name="assessment" value="([^"]+)"', html).group(1)
+    chat = (await client.post("/triage/handover", data={"csrf": csrf_of(html), "assessment": aid})).headers["location"]
+    hid = chat.rsplit("/", 1)[1]
+    agent = httpx.AsyncClient(transport=client._transport, base_url="http://testserver")
+    await login(agent, "desk")
+    desk = await agent.get(f"/triage/desk/{hid}")
+    await agent.post(f"/triage/desk/{hid}/take", data={"csrf": csrf_of(desk.text)})
+    page = await client.get(chat)  # the patient's page, the conversation taken
+    assert 'src="/static/zhiyi-live.js"' in page.text and ">Refresh<" not in page.text
+    events = re.search(r'data-events="([^"]+)"', page.text).group(1).replace("&amp;", "&")
+    shown, real = asyncio.Event(), service.my_handover
+    calls = []
+
+    async def spy(*args, **kwargs):  # the route's own check, then the stream's first message
+        answer = await real(*args, **kwargs)
+        calls.append(1)
+        if len(calls) == 2:
+            shown.set()
+        return answer
+
+    monkeypatch.setattr(service, "my_handover", spy)
+    following = asyncio.create_task(client.get(events))  # the open page's stream (it ends after 2 s)
+    await asyncio.wait_for(shown.wait(), 5)
+    await agent.post(f"/triage/desk/{hid}/message", data={"csrf": csrf_of(desk.text), "text": "请挂全科医学科"})
+    await agent.aclose()
+    sent = [json.loads(x[6:]) for x in (await following).text.splitlines() if x.startswith("data: ")]
+    assert "请挂全科医学科" not in sent[0]["html"]  # as the page showed it
+    assert any("请挂全科医学科" in e.get("html", "") for e in sent[1:])  # then the reply, without a refresh

@@ -181,9 +181,18 @@ async def use_refresh(session: AsyncSession, *, token_hash: str,
     return (row[0], row[1]) if row is not None else None
 
 
-async def end_family(session: AsyncSession, *, family_id: uuid.UUID, now: dt.datetime) -> None:
-    await session.execute(update(RefreshToken).where(RefreshToken.family_id == family_id,
-                                                     RefreshToken.revoked_at.is_(None)).values(revoked_at=now))
+async def end_family(session: AsyncSession, *, family_id: uuid.UUID, now: dt.datetime,
+                     account_id: uuid.UUID | None = None) -> None:
+    q = update(RefreshToken).where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
+    if account_id is not None:  # a family named by a client: only ever its own account's
+        q = q.where(RefreshToken.account_id == account_id)
+    await session.execute(q.values(revoked_at=now))
+
+
+async def family_live(session: AsyncSession, *, account_id: uuid.UUID, family_id: uuid.UUID, now: dt.datetime) -> bool:
+    return await session.scalar(select(RefreshToken.id).where(
+        RefreshToken.family_id == family_id, RefreshToken.account_id == account_id, RefreshToken.revoked_at.is_(None),
+        RefreshToken.expires_at > now).limit(1)) is not None
 
 
 def revoke_all_refresh(account_id: uuid.UUID, now: dt.datetime) -> Update:

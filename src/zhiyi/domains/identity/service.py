@@ -255,11 +255,25 @@ def _check_roles(roles: set[str]) -> None:
         raise ValidationFailed(errors=[FieldError("roles", f"Unknown roles: {sorted(unknown)}", "roles.unknown")])
 
 
-async def end_web_sessions(session: AsyncSession, *, account_id: uuid.UUID) -> None:
-    """Log out everywhere: signed session cookies carry the epoch, so old ones stop working."""
-    account = await repo.get(session, account_id)
-    if account is not None:
-        account.session_epoch += 1
+async def start_web_sign_in(session: AsyncSession, *, account: Account, seconds: int) -> uuid.UUID:
+    """One device's web sign-in: a refresh-token family of its own (its one row is never given out), so
+    that signing out ends this device's session and no other, and a copy of its cookie stops with it."""
+    family = uuid.uuid4()
+    session.add(RefreshToken(
+        account_id=account.id, family_id=family,
+        token_hash=security.keyed_hash(_secret(), "refresh", security.random_token()),
+        issued_at=clock.now(), expires_at=clock.now() + dt.timedelta(seconds=seconds)))
+    await session.flush()
+    return family
+
+
+async def web_sign_in_live(session: AsyncSession, *, account_id: uuid.UUID, family: uuid.UUID) -> bool:
+    return await repo.family_live(session, account_id=account_id, family_id=family, now=clock.now())
+
+
+async def end_web_sign_in(session: AsyncSession, *, account_id: uuid.UUID, family: uuid.UUID) -> None:
+    """Sign this device out (its family ended); the account's other devices stay signed in."""
+    await repo.end_family(session, family_id=family, now=clock.now(), account_id=account_id)
 
 
 def web_session_version(account: Account) -> str:

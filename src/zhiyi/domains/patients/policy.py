@@ -28,7 +28,7 @@ from zhiyi.core.policy import CLINICAL_ROLES, Actor, Decision, Resource, Role, r
 from zhiyi.domains.patients import repository as repo
 
 PATIENT_ACTIONS = {"read", "update", "proxy.manage", "onecode", "book"}
-STAFF_ACTIONS = {"read", "update"}
+STAFF_ACTIONS = {"read", "update", "onecode.scan"}  # an admin scans the one-codes of their campuses' patients too
 CARE_ROLES = frozenset({Role.doctor, Role.nurse})
 CARE_REASON, GLASS_REASON = "care relationship", "break the glass"
 # (session, actor, patient_id, since, until) -> whether the patient is in the actor's care: registered by the

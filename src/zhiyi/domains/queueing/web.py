@@ -4,11 +4,9 @@ waiting-area screen. Live pages follow a Server-Sent Events stream (static/zhiyi
 
 from __future__ import annotations
 
-import asyncio
-import json
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Request
@@ -17,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from zhiyi.core import clock
 from zhiyi.core.config import get_settings
-from zhiyi.core.errors import DomainError, Forbidden, NotAuthenticated, NotFound
+from zhiyi.core.errors import DomainError, Forbidden, NotFound
 from zhiyi.core.i18n import N_, translator
 from zhiyi.core.policy import Actor, Role
 from zhiyi.domains.org import service as org
@@ -29,15 +27,15 @@ from zhiyi.domains.queueing.schemas import Board, Position
 from zhiyi.domains.scheduling import service as scheduling
 from zhiyi.domains.scheduling.schemas import SessionRead
 from zhiyi.domains.triage import service as triage
-from zhiyi.http.auth import web_actor, web_session_stands
+from zhiyi.http.auth import web_actor
 from zhiyi.http.tx import TxRoute, session_of
+from zhiyi.web import live
 from zhiyi.web.forms import parse_uuid
 from zhiyi.web.shortcuts import Shortcut
 from zhiyi.web.templating import check_csrf, locale_of, render, render_text
 
 router = APIRouter(route_class=TxRoute, include_in_schema=False)
 
-HEARTBEAT_SECONDS = 15
 MAX_WATCHED = 10_000  # clinic sessions whose versions this process remembers
 ACTIONS = ("call_next", "recall", "skip", "away", "finish")
 REASONS = {"aged_80": N_("Aged 80 or over"), "disabled": N_("Disability"), "pregnant": N_("Pregnant"),
@@ -95,38 +93,14 @@ async def _version(db, session_id: uuid.UUID, poll: float) -> int:
 
 def _stream(request: Request, session_id: uuid.UUID,
             fragment: Callable[[AsyncSession], Awaitable[dict]]) -> StreamingResponse:
-    """Server-Sent Events: whenever the queue's version changes, send what the page shows now
-    (built in a short database session of its own, committed: reads of patient data are audited).
-    If the reader may no longer see it (a family link revoked), the page is told to reload."""
-    db, poll, lifetime = request.app.state.db, get_settings().queue_poll_seconds, get_settings().queue_stream_seconds
+    """The page follows its clinic session's queue (web/live.py): sent again whenever it changes."""
+    db, poll = request.app.state.db, get_settings().queue_poll_seconds
 
-    async def events() -> AsyncIterator[str]:
-        last, quiet, waited = None, 0.0, 0.0
-        yield "retry: 2000\n\n"
-        while waited < lifetime and not await request.is_disconnected():
-            version = await _version(db, session_id, poll)
-            if version != last or quiet >= HEARTBEAT_SECONDS:
-                try:
-                    async with db.sessionmaker() as session:
-                        # a disabled or signed-out account's open page stops at its next change or heartbeat
-                        if not await web_session_stands(request, session):
-                            raise NotAuthenticated()
-                        data = await fragment(session) if version != last else None
-                        await session.commit()
-                except DomainError:
-                    yield f"data: {json.dumps({'version': version, 'reload': True})}\n\n"
-                    return
-                quiet = 0.0
-                if data is None:
-                    yield ": still here\n\n"
-                else:
-                    last = version
-                    yield f"data: {json.dumps({'version': version, **data}, ensure_ascii=False)}\n\n"
-            await asyncio.sleep(poll)
-            quiet, waited = quiet + poll, waited + poll
+    async def version() -> int:
+        return await _version(db, session_id, poll)
 
-    return StreamingResponse(events(), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+    return live.stream(request, version=version, fragment=fragment, poll=poll,
+                       lifetime=get_settings().queue_stream_seconds)
 
 
 # --- the patient's phone ------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -101,3 +101,11 @@ async def messages(session: AsyncSession, handover_id: uuid.UUID) -> list[Handov
     q = select(HandoverMessage).where(HandoverMessage.handover_id == handover_id).order_by(HandoverMessage.at,
                                                                                         HandoverMessage.id)
     return list((await session.scalars(q)).all())
+
+
+async def handover_version(session: AsyncSession, handover_id: uuid.UUID) -> int:
+    """What a chat page shows changes with this number: its messages counted, and its status."""
+    status = await session.scalar(select(TriageHandover.status).where(TriageHandover.id == handover_id))
+    count = await session.scalar(select(func.count()).select_from(HandoverMessage)
+                                 .where(HandoverMessage.handover_id == handover_id))
+    return int(count or 0) * 4 + ("waiting", "taken", "closed").index(status) if status else -1

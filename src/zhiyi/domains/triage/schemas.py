@@ -116,6 +116,7 @@ class HandoverRead(BaseModel):
     suggestions: list[str] = []  # the department names triage had in mind
     department_code: str | None = None
     department_name: str | None = None
+    department_id: uuid.UUID | None = None  # where the advised department can be booked (None: not at this group)
     created_at: dt.datetime
     messages: list[MessageRead] = []
 

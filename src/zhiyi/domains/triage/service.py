@@ -395,6 +395,11 @@ async def handover_queue(session: AsyncSession, *, actor: Actor) -> list[Handove
     return out
 
 
+async def handover_version(session: AsyncSession, *, handover_id: uuid.UUID) -> int:
+    """Changes whenever a chat's page would (a message, a status): live pages follow it."""
+    return await repo.handover_version(session, handover_id)
+
+
 async def agent_view(session: AsyncSession, *, actor: Actor, handover_id: uuid.UUID) -> HandoverRead:
     return await _handover_read(session, await _as_agent(session, actor, handover_id, "triage.handover.read"))
 
@@ -448,6 +453,14 @@ async def close_handover(session: AsyncSession, *, actor: Actor, handover_id: uu
     return await _handover_read(session, row)
 
 
+async def _department_id(session: AsyncSession, code: str | None) -> uuid.UUID | None:
+    """The hospital's department of a catalogue code (where the patient can book), if it has one."""
+    if not code:
+        return None
+    dept = (await org.departments_by_code(session)).get(code)
+    return dept.id if dept else None
+
+
 async def _handover_read(session: AsyncSession, row: TriageHandover, *, messages: bool = True) -> HandoverRead:
     kn = knowledge.knowledge()
     assessment = await repo.get_assessment(session, row.assessment_id) if row.assessment_id else None
@@ -460,5 +473,6 @@ async def _handover_read(session: AsyncSession, row: TriageHandover, *, messages
                      if s["code"] in kn.catalogue.names],
         department_code=row.department_code,
         department_name=kn.catalogue.name(row.department_code, lang) if row.department_code in kn.catalogue.names else None,
+        department_id=await _department_id(session, row.department_code),
         created_at=row.created_at,
         messages=[MessageRead(sender=m.sender, text=m.text, at=m.at) for m in msgs])

@@ -8,7 +8,7 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import RedirectResponse
+from fastapi.responses import RedirectResponse, StreamingResponse
 from pydantic import ValidationError
 
 from zhiyi.core.config import get_settings
@@ -21,10 +21,11 @@ from zhiyi.domains.triage.policy import AGENT_ROLES
 from zhiyi.domains.triage.schemas import TriageAsk
 from zhiyi.http.auth import web_actor
 from zhiyi.http.tx import TxRoute, session_of
+from zhiyi.web import live
 from zhiyi.web.forms import invalid_fields_message, parse_uuid, path_id
 from zhiyi.web.pages import safe_next
 from zhiyi.web.shortcuts import Shortcut
-from zhiyi.web.templating import check_csrf, locale_of, render
+from zhiyi.web.templating import check_csrf, locale_of, render, render_text
 
 router = APIRouter(route_class=TxRoute, include_in_schema=False)
 T = "triage/templates/"
@@ -124,7 +125,34 @@ async def desk_chat(request: Request, handover_id: str, actor: Actor = Depends(w
     hid = path_id(handover_id)
     h = await service.agent_view(session_of(request), actor=actor, handover_id=hid)
     return render(request, T + "desk_chat.html", h=h, departments=service.department_choices(_lang(request)),
-                  zone=ZoneInfo(get_settings().timezone))
+                  zone=ZoneInfo(get_settings().timezone), events=f"/triage/desk/{hid}/events",
+                  version=await service.handover_version(session_of(request), handover_id=hid))
+
+
+def _chat_stream(request: Request, hid, status: str, read) -> StreamingResponse:
+    """A chat page's messages, sent again whenever one is written (no refresh needed); the page reloads
+    when the conversation's status changes (taken, closed: its forms change)."""
+    db, zone = request.app.state.db, ZoneInfo(get_settings().timezone)
+
+    async def version() -> int:
+        async with db.sessionmaker() as s:
+            return await service.handover_version(s, handover_id=hid)
+
+    async def fragment(s) -> dict:
+        h = await read(s)
+        if h.status != status:
+            return {"reload": True}
+        return {"html": render_text(request, T + "_messages.html", h=h, zone=zone)}
+
+    return live.stream(request, version=version, fragment=fragment, poll=get_settings().queue_poll_seconds,
+                       lifetime=get_settings().queue_stream_seconds)
+
+
+@router.get("/triage/desk/{handover_id}/events")
+async def desk_chat_events(request: Request, handover_id: str, status: str = "", actor: Actor = Depends(web_actor)):
+    hid = path_id(handover_id)
+    await service.agent_view(session_of(request), actor=actor, handover_id=hid)  # may they? (audited)
+    return _chat_stream(request, hid, status, lambda s: service.agent_view(s, actor=actor, handover_id=hid))
 
 
 @router.post("/triage/desk/{handover_id}/{action}")
@@ -177,7 +205,16 @@ async def handover(request: Request, actor: Actor = Depends(web_actor), _csrf=De
 async def handover_page(request: Request, handover_id: str, actor: Actor = Depends(web_actor)):
     hid = path_id(handover_id)
     h = await service.my_handover(session_of(request), actor=actor, handover_id=hid)
-    return render(request, T + "handover.html", h=h, zone=ZoneInfo(get_settings().timezone))
+    return render(request, T + "handover.html", h=h, zone=ZoneInfo(get_settings().timezone),
+                  events=f"/triage/handover/{hid}/events",
+                  version=await service.handover_version(session_of(request), handover_id=hid))
+
+
+@router.get("/triage/handover/{handover_id}/events")
+async def handover_events(request: Request, handover_id: str, status: str = "", actor: Actor = Depends(web_actor)):
+    hid = path_id(handover_id)
+    await service.my_handover(session_of(request), actor=actor, handover_id=hid)  # may they? (audited)
+    return _chat_stream(request, hid, status, lambda s: service.my_handover(s, actor=actor, handover_id=hid))
 
 
 @router.post("/triage/handover/{handover_id}/message")
