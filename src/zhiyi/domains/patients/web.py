@@ -15,7 +15,7 @@ from zhiyi.core.errors import DomainError, Forbidden
 from zhiyi.core.i18n import N_, translator
 from zhiyi.core.policy import CLINICAL_ROLES, Actor, Role
 from zhiyi.domains.patients import policy, service
-from zhiyi.domains.patients.schemas import DependentCreate, OneCodeScan, PatientCreate, ProxyConfirm, Reason
+from zhiyi.domains.patients.schemas import DependentCreate, OneCodeScan, PatientCreate, PatientUpdate, ProxyConfirm, Reason
 from zhiyi.http.auth import require_role, web_actor
 from zhiyi.http.tx import TxRoute, session_of
 from zhiyi.web import shortcuts
@@ -65,8 +65,36 @@ async def record(request: Request, patient: str | None = None, actor: Actor = De
         if actor.roles & policy.CARE_ROLES and target != actor.patient_id:
             return _open_page(request, target, status=403)  # not in their care: say so, and offer the glass
         raise
-    return render(request, "patients/templates/record.html", p=service.to_read(p, own=service.is_own(actor, p, decision)),
-                  on_behalf=decision.on_behalf_of is not None, insurance_labels=INSURANCE_LABELS)
+    own = service.is_own(actor, p, decision)
+    return render(request, "patients/templates/record.html", p=service.to_read(p, own=own), own=own, typed=None,
+                  on_behalf=decision.on_behalf_of is not None, insurance_labels=INSURANCE_LABELS, message=None)
+
+
+EDITABLE = ("phone", "insurance_type", "insurance_number", "emergency_contact_name", "emergency_contact_phone")
+
+
+@router.post("/portal/record/{patient_id}")
+async def edit_record(request: Request, patient_id: uuid.UUID, actor: Actor = Depends(web_actor),
+                      _csrf=Depends(check_csrf)):
+    """The patient (or their family manager) changes their phone, insurance and emergency contact; an
+    empty field clears it (insurance type excepted). Refused changes keep what was typed and say why."""
+    form = await request.form()
+    t = translator(locale_of(request))
+    session = session_of(request)
+    p, decision = await service.access_patient(session, actor=actor, patient_id=patient_id, action="update")
+    if not service.is_own(actor, p, decision):
+        raise Forbidden()  # staff change records at the desk, not here
+    typed = {k: str(form.get(k, "")).strip()[:200] for k in EDITABLE}
+    try:
+        body = PatientUpdate(**{k: (v or None) for k, v in typed.items()})
+    except ValidationError as exc:
+        return render(request, "patients/templates/record.html", status=422, p=service.to_read(p, own=True), own=True,
+                      typed=typed, on_behalf=decision.on_behalf_of is not None, insurance_labels=INSURANCE_LABELS,
+                      message=invalid_fields_message(t, exc))
+    updated = await service.update_patient(session, patient_id=p.id, changes=body.model_dump(include=set(EDITABLE)))
+    return render(request, "patients/templates/record.html", p=service.to_read(updated, own=True), own=True,
+                  typed=None, on_behalf=decision.on_behalf_of is not None, insurance_labels=INSURANCE_LABELS,
+                  message=t.gettext("Your details are saved."), saved=True)
 
 
 @router.get("/portal/onecode")
@@ -87,10 +115,21 @@ async def _family(request: Request, actor: Actor):
     return family
 
 
+async def _managers(request: Request, actor: Actor):
+    """Who manages the patient's own affairs (their names: a read of their data, so audited)."""
+    session = session_of(request)
+    links = [(link, p) for link, p in await service.proxies(session, dependent_patient_id=_patient_actor(actor))
+             if link.status in ("active", "pending")]
+    for link, p in links:
+        audit.record(session, actor, "list", "patient_proxy", link.id, patient_id=p.id)
+    return links
+
+
 async def _family_page(request: Request, actor: Actor, *, message: str | None = None, ok: bool = False,
                        status: int = 200):
     family = await _family(request, actor)
-    return render(request, "patients/templates/family.html", status=status, family=family, message=message, ok=ok)
+    return render(request, "patients/templates/family.html", status=status, family=family, message=message, ok=ok,
+                  managers=await _managers(request, actor))
 
 
 @router.get("/portal/family")
@@ -131,6 +170,33 @@ async def confirm_family(request: Request, link_id: uuid.UUID, actor: Actor = De
     audit.record(session_of(request), actor, "proxy.consent", "patient_proxy", link.id,
                  patient_id=link.dependent_patient_id)
     return RedirectResponse("/portal/family", status_code=303)
+
+
+@router.post("/portal/family/{link_id}/end")
+async def end_family_link(request: Request, link_id: uuid.UUID, actor: Actor = Depends(web_actor),
+                          _csrf=Depends(check_csrf)):
+    """Either side ends a family link: a consenting adult stops a relative managing her affairs, or a
+    manager stops managing (audited)."""
+    link = await service.revoke_proxy(session_of(request), patient_id=_patient_actor(actor), link_id=link_id)
+    audit.record(session_of(request), actor, "proxy.revoke", "patient_proxy", link.id,
+                 patient_id=link.dependent_patient_id)
+    t = translator(locale_of(request))
+    return await _family_page(request, actor, ok=True, message=t.gettext("The family link is ended."))
+
+
+@router.post("/portal/family/{link_id}/approve")
+async def approve_family_link(request: Request, link_id: uuid.UUID, actor: Actor = Depends(web_actor),
+                              _csrf=Depends(check_csrf)):
+    """The adult asked about approves a relative's request to manage her affairs, in her own account."""
+    t = translator(locale_of(request))
+    try:
+        link = await service.approve_proxy(session_of(request), dependent_patient_id=_patient_actor(actor),
+                                           link_id=link_id)
+    except DomainError as exc:
+        return await _family_page(request, actor, message=domain_error_message(t, exc), status=exc.status)
+    audit.record(session_of(request), actor, "proxy.consent", "patient_proxy", link.id,
+                 patient_id=link.dependent_patient_id)
+    return await _family_page(request, actor, ok=True, message=t.gettext("Approved."))
 
 
 @router.get("/staff")
