@@ -16,7 +16,9 @@ from sqlalchemy import (
     Uuid,
     and_,
     bindparam,
+    delete,
     func,
+    insert,
     literal,
     or_,
     select,
@@ -150,6 +152,30 @@ async def find_accounts(session: AsyncSession, *, text: str, limit: int) -> list
     """Accounts whose username is `text` or whose name starts with it."""
     q = select(Account).where(or_(Account.username == text, Account.display_name.startswith(text, autoescape=True)))
     return list((await session.scalars(q.order_by(Account.username).limit(limit))).all())
+
+
+async def replace_campuses(session: AsyncSession, account_id: uuid.UUID, campus_ids: set[uuid.UUID]) -> None:
+    await session.execute(delete(AccountCampus).where(AccountCampus.account_id == account_id))
+    if campus_ids:
+        await session.execute(insert(AccountCampus), [{"account_id": account_id, "campus_id": c} for c in campus_ids])
+
+
+async def staff_accounts(session: AsyncSession, *, campus_ids: frozenset[uuid.UUID] | None,
+                         limit: int = 500) -> list[tuple[Account, list[uuid.UUID]]]:
+    """Staff accounts (any role but only "patient"), not deleted, with their campuses; with `campus_ids`,
+    those holding one of them and not group-wide."""
+    q = select(Account).where(Account.deleted_at.is_(None), Account.roles != "patient")
+    if campus_ids is not None:
+        q = q.where(Account.group_wide.is_(False), Account.id.in_(
+            select(AccountCampus.account_id).where(AccountCampus.campus_id.in_(campus_ids))))
+    accounts = list((await session.scalars(q.order_by(Account.username).limit(limit))).all())
+    links: dict[uuid.UUID, list[uuid.UUID]] = {a.id: [] for a in accounts}
+    if accounts:
+        rows = await session.execute(select(AccountCampus.account_id, AccountCampus.campus_id)
+                                     .where(AccountCampus.account_id.in_(list(links))))
+        for aid, cid in rows.all():
+            links[aid].append(cid)
+    return [(a, links[a.id]) for a in accounts]
 
 
 async def list_accounts(session: AsyncSession, *, limit: int = 200) -> list[Account]:

@@ -75,3 +75,10 @@ class AccountRead(BaseModel):
     display_name: str
     roles: list[str]
     is_active: bool
+
+
+class StaffCreate(Strict):
+    """A staff account made on the admin's page."""
+
+    username: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]{2,39}$")
+    display_name: PersonName

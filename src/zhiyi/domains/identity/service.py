@@ -217,6 +217,23 @@ async def set_roles(session: AsyncSession, *, account_id: uuid.UUID, roles: set[
     return account
 
 
+async def set_campuses(session: AsyncSession, *, account_id: uuid.UUID, campus_ids: set[uuid.UUID]) -> Account:
+    """The campuses whose patients a staff account sees; at once (tokens carrying the old ones stop)."""
+    account = await _account(session, account_id)
+    await repo.replace_campuses(session, account.id, campus_ids)
+    account.token_version += 1
+    return account
+
+
+async def reset_password(session: AsyncSession, *, account_id: uuid.UUID) -> tuple[Account, str]:
+    """A new random password (to be handed to its owner once, and changed); every session ends."""
+    account = await _account(session, account_id)
+    password = security.random_token(12)
+    account.password_hash = security.hash_password(password)
+    await _end_everything(session, account)
+    return account, password
+
+
 async def set_active(session: AsyncSession, *, account_id: uuid.UUID, active: bool) -> Account:
     account = await _account(session, account_id)
     if not active and account.is_active:
