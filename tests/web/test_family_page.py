@@ -95,3 +95,16 @@ async def test_nobody_changes_another_patients_details_on_this_page(client, sess
         assert r.status_code == 403, who
     await session.refresh(other)
     assert other.phone == "13900000088"
+
+
+async def test_adding_a_family_member_keeps_what_was_typed_after_a_refusal(client, session):
+    main = await orgf.campus(session, code="MAIN", is_main=True)
+    me = await pf.patient(session, campus=main, name="张敏", phone="13900000089")
+    await accounts.account(session, username="min", roles={"patient"}, patient=me)
+    await session.commit()
+    await web_login(client, "min")
+    page = await client.get("/portal/family")
+    r = await client.post("/portal/family", data={"csrf": csrf_of(page.text), "name": "张小敏",
+                                                  "id_number": "110105194912310021", "relationship": "child"})
+    assert r.status_code == 422 and 'value="张小敏"' in r.text and 'value="110105194912310021"' in r.text
+    assert '<option value="child" selected>' in r.text

@@ -126,10 +126,10 @@ async def _managers(request: Request, actor: Actor):
 
 
 async def _family_page(request: Request, actor: Actor, *, message: str | None = None, ok: bool = False,
-                       status: int = 200):
+                       status: int = 200, typed: dict | None = None):
     family = await _family(request, actor)
     return render(request, "patients/templates/family.html", status=status, family=family, message=message, ok=ok,
-                  managers=await _managers(request, actor))
+                  managers=await _managers(request, actor), typed=typed or {})
 
 
 @router.get("/portal/family")
@@ -141,15 +141,15 @@ async def family(request: Request, actor: Actor = Depends(web_actor)):
 async def add_family(request: Request, actor: Actor = Depends(web_actor), _csrf=Depends(check_csrf)):
     form = await request.form()
     t = translator(locale_of(request))
-    raw = {k: str(form.get(k, ""))[:60] for k in ("name", "id_number", "relationship")}
+    raw = {k: str(form.get(k, ""))[:200] for k in ("name", "id_number", "relationship")}  # refused if too long, not cut
     try:
         body = DependentCreate(**raw)
         await service.add_dependent(session_of(request), actor=actor, proxy_patient_id=_patient_actor(actor),
                                     channel=get_settings().notification_channel, **body.model_dump())
     except ValidationError as exc:
-        return await _family_page(request, actor, message=invalid_fields_message(t, exc), status=422)
+        return await _family_page(request, actor, message=invalid_fields_message(t, exc), status=422, typed=raw)
     except DomainError as exc:
-        return await _family_page(request, actor, message=t.gettext(exc.message), status=exc.status)
+        return await _family_page(request, actor, message=domain_error_message(t, exc), status=exc.status, typed=raw)
     return RedirectResponse("/portal/family", status_code=303)
 
 
