@@ -74,10 +74,6 @@ class Settings(BaseSettings):
         return self.data_key or self.secret_key
 
     @property
-    def is_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite")
-
-    @property
     def async_database_url(self) -> str:
         return to_async_url(self.database_url)
 

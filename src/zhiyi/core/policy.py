@@ -1,6 +1,8 @@
 """Access control in one place.
 
-`authorize(actor, action, resource)` is the only decision routes and services ask for.
+`decide(actor, action, resource)` is the only decision; `core.audit.guard` asks it and audits the
+attempt, and the domains' gates (`patients.service.access_patient`, `scheduling.service.access_booking`)
+are built on that.
 Domains register the rules for their resource kinds in their own policy.py
 (`register_rule("patient", rule)`); core stays ignorant of what a patient is.
 A rule returns a `Decision`: allowed or not, and for whom the actor acts.
@@ -13,8 +15,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
-
-from zhiyi.core.errors import Forbidden
 
 
 class Role(StrEnum):
@@ -80,10 +80,3 @@ async def decide(session: Any, actor: Actor | None, action: str, resource: Resou
     if rule is None:  # unknown kinds are denied, never allowed by default
         return Decision(False, reason="no rule")
     return await rule(session, actor, action, resource)
-
-
-async def authorize(session: Any, actor: Actor | None, action: str, resource: Resource) -> Decision:
-    decision = await decide(session, actor, action, resource)
-    if not decision.allowed:
-        raise Forbidden()
-    return decision

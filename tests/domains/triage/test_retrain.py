@@ -10,22 +10,22 @@ from typer.testing import CliRunner
 
 from zhiyi.cli import app
 from zhiyi.core.config import get_settings, use
-from zhiyi.domains.triage import engine, model
+from zhiyi.domains.triage import classifier, engine
 
 TEXT = "三伏贴在哪里贴"
 
 
 @pytest.fixture
 def model_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv(model.MODEL_DIR_ENV, str(tmp_path / "models"))
+    monkeypatch.setenv(classifier.MODEL_DIR_ENV, str(tmp_path / "models"))
     engine.reload()
     yield tmp_path / "models"
     engine.reload()  # later tests use the base model again
 
 
 def test_outcomes_teach_the_model(model_dir):
-    outcomes = [model.Example(text=TEXT, department="TCM.ACU")] * 30
-    path = model.retrain(outcomes)
+    outcomes = [classifier.Example(text=TEXT, department="TCM.ACU")] * 30
+    path = classifier.retrain(outcomes)
     assert path.exists() and path.parent == model_dir
     engine.reload()
     assert engine.assess(TEXT).suggestions[0].code == "TCM.ACU"
@@ -42,4 +42,4 @@ def test_retrain_command_reads_the_database(model_dir, tmp_path):
         use(before)  # --db switches the process's settings
     assert result.exit_code == 0, result.output
     assert json.loads(result.output.strip().splitlines()[-1])["outcomes"] == 0
-    assert (model_dir / model.RETRAINED).exists()
+    assert (model_dir / classifier.RETRAINED).exists()

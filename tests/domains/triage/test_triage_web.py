@@ -17,7 +17,7 @@ from tests.domains.queueing.test_queue_api import make_world
 from tests.domains.scheduling.test_web import csrf_of, login
 from zhiyi.core.config import get_settings
 from zhiyi.domains.org.models import Department
-from zhiyi.domains.triage import service
+from zhiyi.domains.triage import handover
 from zhiyi.domains.triage.models import TriageAssessment
 
 
@@ -207,7 +207,7 @@ async def test_the_chat_shows_replies_without_a_refresh(live_app, monkeypatch):
     page = await client.get(chat)  # the patient's page, the conversation taken
     assert 'src="/static/zhiyi-live.js"' in page.text and ">Refresh<" not in page.text
     events = re.search(r'data-events="([^"]+)"', page.text).group(1).replace("&amp;", "&")
-    shown, real = asyncio.Event(), service.my_handover
+    shown, real = asyncio.Event(), handover.my_handover
     calls = []
 
     async def spy(*args, **kwargs):  # the route's own check, then the stream's first message
@@ -217,7 +217,7 @@ async def test_the_chat_shows_replies_without_a_refresh(live_app, monkeypatch):
             shown.set()
         return answer
 
-    monkeypatch.setattr(service, "my_handover", spy)
+    monkeypatch.setattr(handover, "my_handover", spy)
     following = asyncio.create_task(client.get(events))  # the open page's stream (it ends after 2 s)
     await asyncio.wait_for(shown.wait(), 5)
     await agent.post(f"/triage/desk/{hid}/message", data={"csrf": csrf_of(desk.text), "text": "请挂全科医学科"})

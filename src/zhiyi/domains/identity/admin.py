@@ -13,19 +13,16 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zhiyi.core import audit, security
-from zhiyi.core.errors import Conflict, FieldError, Forbidden, ValidationFailed
+from zhiyi.core.errors import FieldError, Forbidden, ValidationFailed
 from zhiyi.core.i18n import N_
 from zhiyi.core.policy import Actor, Role
 from zhiyi.domains.identity import repository as repo
 from zhiyi.domains.identity import service
+from zhiyi.domains.identity.errors import NotYourCampus, OwnAccount
 from zhiyi.domains.identity.models import Account
 from zhiyi.domains.patients import service as patients
 
 KIND = "account"
-
-
-class OwnAccount(Conflict):
-    code, message = "own_account", "You cannot change or delete your own account here."
 
 
 async def _campuses_of(session: AsyncSession, account: Account) -> frozenset[uuid.UUID]:
@@ -62,10 +59,6 @@ async def change_account(session: AsyncSession, *, actor: Actor, account_id: uui
 
 
 STAFF_ROLE_CHOICES = (Role.doctor, Role.nurse, Role.pharmacist, Role.registrar, Role.admin, Role.executive)
-
-
-class NotYourCampus(Forbidden):
-    code, message = "not_your_campus", "Choose campuses you manage."
 
 
 def _staff_roles(roles: set[str]) -> set[str]:

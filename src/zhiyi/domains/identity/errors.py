@@ -1,6 +1,6 @@
 """Errors of the identity domain."""
 
-from zhiyi.core.errors import Conflict, NotAuthenticated, NotFound, RuleViolated, TooManyRequests
+from zhiyi.core.errors import Conflict, Forbidden, NotAuthenticated, NotFound, RuleViolated, TooManyRequests
 
 
 class LoginFailed(NotAuthenticated):
@@ -41,3 +41,11 @@ class PatientClaimRefused(Conflict):
 
 class AccountNotFound(NotFound):
     code, message = "account_not_found", "No such account."
+
+
+class OwnAccount(Conflict):
+    code, message = "own_account", "You cannot change or delete your own account here."
+
+
+class NotYourCampus(Forbidden):
+    code, message = "not_your_campus", "Choose campuses you manage."

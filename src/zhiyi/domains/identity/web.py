@@ -13,6 +13,7 @@ from zhiyi.core.errors import DomainError, ValidationFailed
 from zhiyi.core.i18n import N_, translator
 from zhiyi.core.policy import Actor, Role
 from zhiyi.domains.identity import admin, audit_trail
+from zhiyi.domains.identity.errors import NotYourCampus, OwnAccount
 from zhiyi.domains.identity.schemas import StaffCreate
 from zhiyi.domains.org import service as org
 from zhiyi.http.auth import require_role, web_actor
@@ -80,7 +81,7 @@ async def change_access(request: Request, account_id: uuid.UUID, actor: Actor = 
     try:
         account = await admin.change_access(session_of(request), actor=actor, account_id=account_id,
                                             roles=_chosen(form, "role"), campus_ids=_campus_ids(form))
-    except (admin.NotYourCampus, admin.OwnAccount, ValidationFailed) as exc:  # said on the page; others: error pages
+    except (NotYourCampus, OwnAccount, ValidationFailed) as exc:  # said on the page; others: error pages
         return await _accounts_page(request, actor, status=exc.status, ok=False, message=domain_error_message(t, exc))
     return await _accounts_page(request, actor, message=t.gettext("%(name)s's access is changed.", name=account.display_name))
 

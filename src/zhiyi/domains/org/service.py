@@ -6,15 +6,11 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from zhiyi.core.errors import NotFound
 from zhiyi.domains.org import catalogue
 from zhiyi.domains.org import repository as repo
+from zhiyi.domains.org.errors import CampusNotFound
 from zhiyi.domains.org.models import Campus, Department, Practitioner, Room
 from zhiyi.domains.org.schemas import DepartmentNode
-
-
-class CampusNotFound(NotFound):
-    code, message = "campus_not_found", "No such campus."
 
 
 async def list_campuses(session: AsyncSession) -> list[Campus]:

@@ -23,10 +23,6 @@ async def by_id_hash(session: AsyncSession, id_hash: str) -> Patient | None:
     return await session.scalar(select(Patient).where(Patient.id_number_hash == id_hash))
 
 
-async def by_mrn(session: AsyncSession, mrn: str) -> Patient | None:
-    return await session.scalar(select(Patient).where(Patient.mrn == mrn))
-
-
 async def is_active_proxy(session: AsyncSession, proxy_id: uuid.UUID, dependent_id: uuid.UUID) -> bool:
     q = select(
         exists().where(

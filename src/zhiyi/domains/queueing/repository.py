@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -54,15 +54,6 @@ async def entries_of_session(session: AsyncSession, session_id: uuid.UUID) -> li
     return list((await session.scalars(q)).all())
 
 
-async def finish_called(session: AsyncSession, session_id: uuid.UUID, at: dt.datetime) -> list[uuid.UUID]:
-    """The patient in the room is done: returns the bookings finished."""
-    rows = await session.execute(update(QueueEntry).where(QueueEntry.session_id == session_id,
-                                                          QueueEntry.status == EntryStatus.called)
-                                 .values(status=EntryStatus.done, finished_at=at).returning(QueueEntry.booking_id)
-                                 .execution_options(synchronize_session=False))
-    return [r[0] for r in rows.all()]
-
-
 async def recent_durations(session: AsyncSession, practitioner_id: uuid.UUID) -> list[tuple[dt.datetime, dt.datetime]]:
     """(called_at, finished_at) of the practitioner's latest finished consultations."""
     q = (select(QueueEntry.called_at, QueueEntry.finished_at)
@@ -70,11 +61,6 @@ async def recent_durations(session: AsyncSession, practitioner_id: uuid.UUID) ->
                 QueueEntry.called_at.is_not(None), QueueEntry.finished_at.is_not(None))
          .order_by(QueueEntry.finished_at.desc()).limit(RECENT_CONSULTATIONS))
     return [(a, b) for a, b in (await session.execute(q)).all()]
-
-
-async def count_waiting(session: AsyncSession, session_id: uuid.UUID) -> int:
-    return int(await session.scalar(select(func.count()).select_from(QueueEntry).where(
-        QueueEntry.session_id == session_id, QueueEntry.status == EntryStatus.waiting)) or 0)
 
 
 async def cancel_entries(session: AsyncSession, *, booking_id: uuid.UUID | None = None,

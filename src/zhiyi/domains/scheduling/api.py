@@ -14,11 +14,12 @@ from pydantic import BaseModel
 
 from zhiyi.core import clock, idempotency
 from zhiyi.core.config import get_settings
-from zhiyi.core.errors import FieldError, NotFound, ValidationFailed
+from zhiyi.core.errors import FieldError, ValidationFailed
 from zhiyi.core.policy import Actor
 from zhiyi.domains.org.schemas import Title
 from zhiyi.domains.patients import service as patients
 from zhiyi.domains.scheduling import changes, draw, rush_lane, service, waitlist
+from zhiyi.domains.scheduling.errors import NotInDraw
 from zhiyi.domains.scheduling.schemas import (
     BookingCreate,
     BookingRead,
@@ -36,10 +37,6 @@ router = APIRouter(prefix="/api/v1/scheduling", tags=["scheduling"], route_class
 ActorDep = Annotated[Actor, Depends(api_actor)]
 MAX_RANGE_DAYS = 31
 MAX_DAYS_FROM_TODAY = 366
-
-
-class NotInDraw(NotFound):
-    code, message = "not_in_draw", "This patient has no request in this release's draw."
 
 
 class DrawPosition(BaseModel):

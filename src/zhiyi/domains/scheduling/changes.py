@@ -23,26 +23,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from zhiyi.core import clock, ids, notify, outbox
 from zhiyi.core.config import get_settings
-from zhiyi.core.errors import Forbidden, RuleViolated
+from zhiyi.core.errors import Forbidden
 from zhiyi.core.policy import Actor, Role
 from zhiyi.domains.patients import service as patients
 from zhiyi.domains.scheduling import changes_repository as crepo
 from zhiyi.domains.scheduling import events, holds, overlap, service
 from zhiyi.domains.scheduling import repository as repo
-from zhiyi.domains.scheduling.errors import DoctorBusy, SessionClosed, SessionNotFound
+from zhiyi.domains.scheduling.errors import DoctorBusy, MoveInPast, MoveTooFar, SessionClosed, SessionNotFound
 from zhiyi.domains.scheduling.models import Booking, BookingStatus, ClinicSession
 
 REBOOK_DAYS = 14
 MOVE_DAYS = 90  # a clinic moves within the next three months
 TEMPLATES = ("session.stopped.rebooked", "session.stopped", "session.moved", "session.moved.cancelled")
-
-
-class MoveTooFar(RuleViolated):
-    code, message = "move_too_far", "A session can be moved at most 90 days ahead."
-
-
-class MoveInPast(RuleViolated):
-    code, message = "move_in_past", "A session can only be moved to a time that has not passed."
 
 
 @dataclass

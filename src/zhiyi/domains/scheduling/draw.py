@@ -34,18 +34,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from zhiyi.core import clock, security
 from zhiyi.core.config import get_settings
-from zhiyi.core.errors import Conflict
 from zhiyi.core.policy import Actor, Role
 from zhiyi.core.ratelimit import Limiter
 from zhiyi.domains.patients import service as patients
 from zhiyi.domains.scheduling import draw_repository as repo
+from zhiyi.domains.scheduling.errors import AlreadyInDraw
 
 TICKET_DIGITS = 13  # 52 bits of the hash: a float in [0, 1) without rounding
 _booking_limit: Limiter | None = None
-
-
-class AlreadyInDraw(Conflict):
-    code, message = "already_in_draw", "This patient already has a request in this release's draw; wait for its answer."
 
 
 def limit(actor: Actor) -> None:

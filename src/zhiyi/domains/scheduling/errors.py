@@ -84,3 +84,19 @@ class DoctorBusy(Conflict):
 
 class RoomBusy(Conflict):
     code, message = "room_busy", "Another clinic is held in that room at that time."
+
+
+class AlreadyInDraw(Conflict):
+    code, message = "already_in_draw", "This patient already has a request in this release's draw; wait for its answer."
+
+
+class NotInDraw(NotFound):
+    code, message = "not_in_draw", "This patient has no request in this release's draw."
+
+
+class MoveTooFar(RuleViolated):
+    code, message = "move_too_far", "A session can be moved at most 90 days ahead."
+
+
+class MoveInPast(RuleViolated):
+    code, message = "move_in_past", "A session can only be moved to a time that has not passed."

@@ -12,20 +12,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 from zhiyi.core.db import Base, IdMixin
 
 
-class ClinicType(StrEnum):
-    general = "general"  # 普通门诊
-    specialist = "specialist"  # 专科门诊
-    expert = "expert"  # 专家门诊
-    special_needs = "special_needs"  # 特需门诊
-
-
-class Period(StrEnum):
-    am = "am"
-    pm = "pm"
-    evening = "evening"
-    extra = "extra"  # 加诊: an extra clinic outside the timetable
-
-
 class SessionStatus(StrEnum):
     open = "open"
     stopped = "stopped"  # 停诊
@@ -58,8 +44,8 @@ class ClinicTemplate(IdMixin, Base):
     campus_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("campus.id"))
     room_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("room.id"))
     weekday: Mapped[int]  # 0 Monday .. 6 Sunday
-    period: Mapped[str] = mapped_column(String(10))
-    clinic_type: Mapped[str] = mapped_column(String(20))
+    period: Mapped[str] = mapped_column(String(10))  # am | pm | evening
+    clinic_type: Mapped[str] = mapped_column(String(20))  # general 普通 | specialist 专科 | expert 专家 | special_needs 特需
     slot_minutes: Mapped[int] = mapped_column(default=10)
     slot_capacity: Mapped[int] = mapped_column(default=1)
     on_holidays: Mapped[bool] = mapped_column(default=False, server_default=text("false"))  # holiday clinic
@@ -87,8 +73,8 @@ class ClinicSession(IdMixin, Base):
     campus_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("campus.id"))
     room_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("room.id"))
     session_on: Mapped[dt.date]
-    period: Mapped[str] = mapped_column(String(10))
-    clinic_type: Mapped[str] = mapped_column(String(20))
+    period: Mapped[str] = mapped_column(String(10))  # am | pm | evening | extra (加诊, outside the timetable)
+    clinic_type: Mapped[str] = mapped_column(String(20))  # general 普通 | specialist 专科 | expert 专家 | special_needs 特需
     starts_at: Mapped[dt.datetime]
     ends_at: Mapped[dt.datetime]
     release_at: Mapped[dt.datetime]

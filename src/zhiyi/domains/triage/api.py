@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from zhiyi.core import i18n
 from zhiyi.core.policy import Actor
-from zhiyi.domains.triage import knowledge, service
+from zhiyi.domains.triage import handover, knowledge, service
 from zhiyi.domains.triage.schemas import (
     AssessmentRead,
     Feedback,
@@ -99,33 +99,33 @@ async def reviewed(request: Request, actor: ActorDep, assessment_id: uuid.UUID):
 
 
 @router.post("/handovers", status_code=201, response_model=HandoverRead, summary="Ask for a person at the service desk")
-async def handover(request: Request, actor: ActorDep, body: HandoverAsk):
-    return await service.request_handover(session_of(request), actor=actor, assessment_id=body.assessment_id,
+async def ask_for_a_person(request: Request, actor: ActorDep, body: HandoverAsk):
+    return await handover.request_handover(session_of(request), actor=actor, assessment_id=body.assessment_id,
                                           text=body.text)
 
 
 @router.get("/handovers/{handover_id}", response_model=HandoverRead, summary="My request to the service desk")
 async def my_handover(request: Request, actor: ActorDep, handover_id: uuid.UUID):
-    return await service.my_handover(session_of(request), actor=actor, handover_id=handover_id)
+    return await handover.my_handover(session_of(request), actor=actor, handover_id=handover_id)
 
 
 @router.post("/handovers/{handover_id}/messages", response_model=HandoverRead, summary="Write in a hand-over's chat")
 async def message(request: Request, actor: ActorDep, handover_id: uuid.UUID, body: MessageSend):
-    return await service.send_message(session_of(request), actor=actor, handover_id=handover_id, text=body.text)
+    return await handover.send_message(session_of(request), actor=actor, handover_id=handover_id, text=body.text)
 
 
 @router.get("/desk/handovers", response_model=list[HandoverRead], summary="The service desk's queue")
 async def desk_queue(request: Request, actor: ActorDep):
-    return await service.handover_queue(session_of(request), actor=actor)
+    return await handover.handover_queue(session_of(request), actor=actor)
 
 
 @router.post("/desk/handovers/{handover_id}/take", response_model=HandoverRead, summary="Take a waiting request")
 async def take(request: Request, actor: ActorDep, handover_id: uuid.UUID):
-    return await service.take_handover(session_of(request), actor=actor, handover_id=handover_id)
+    return await handover.take_handover(session_of(request), actor=actor, handover_id=handover_id)
 
 
 @router.post("/desk/handovers/{handover_id}/close", response_model=HandoverRead,
              summary="Close a conversation, with the department advised")
 async def close(request: Request, actor: ActorDep, handover_id: uuid.UUID, body: HandoverClose):
-    return await service.close_handover(session_of(request), actor=actor, handover_id=handover_id,
+    return await handover.close_handover(session_of(request), actor=actor, handover_id=handover_id,
                                         department_code=body.department_code)

@@ -15,7 +15,7 @@ from rich.table import Table
 
 from zhiyi.core.config import get_settings, use
 from zhiyi.core.db import Database
-from zhiyi.domains.triage import evaluation, knowledge, model, service
+from zhiyi.domains.triage import classifier, evaluation, knowledge, service
 
 app = typer.Typer(help="Smart triage: build, evaluate and retrain the department classifier", no_args_is_help=True)
 console = Console(stderr=True)
@@ -25,7 +25,7 @@ console = Console(stderr=True)
 def build(force: Annotated[bool, typer.Option(help="build again even if the model is current")] = False) -> None:
     """Build the classifier from the data in the repository (kept until that data changes)."""
     with console.status("Building the triage model"):
-        path = model.build(force=force)
+        path = classifier.build(force=force)
     console.print(f"[green]Triage model:[/green] {path}")
 
 
@@ -78,7 +78,7 @@ def retrain(db: Annotated[str | None, typer.Option("--db", help="database URL (d
     if db:
         settings = use(settings.model_copy(update={"database_url": db}))
 
-    async def outcomes() -> list[model.Example]:
+    async def outcomes() -> list[classifier.Example]:
         database = Database(settings)
         try:
             async with database.sessionmaker() as session:
@@ -88,6 +88,6 @@ def retrain(db: Annotated[str | None, typer.Option("--db", help="database URL (d
 
     found = asyncio.run(outcomes())
     with console.status(f"Retraining with {len(found)} outcomes"):
-        path = model.retrain(found)
+        path = classifier.retrain(found)
     console.print(f"[green]Retrained[/green] with {len(found)} stored outcomes: {path}")
     print(json.dumps({"outcomes": len(found), "model": str(path)}))

@@ -10,7 +10,7 @@ import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from zhiyi.domains.triage import findings, knowledge, model, rules
+from zhiyi.domains.triage import classifier, findings, knowledge, rules
 from zhiyi.domains.triage import text as T
 
 if TYPE_CHECKING:
@@ -60,7 +60,7 @@ _lock = threading.Lock()
 @functools.cache
 def _model() -> Pipeline:
     with _lock:
-        return model.load()
+        return classifier.load()
 
 
 def warm() -> None:
@@ -115,7 +115,7 @@ def assess(text: str, *, age: float | None = None, sex: str | None = None, pregn
     if not present and not body and not answers and not _known_words(pipe, normalized):
         return Assessment(Outcome.unclear, lang, age_years=age)  # a guess from nothing would be a department at random
     extra = [f"ANS:{k}={v}" for k, v in answers.items() if k != "body"]
-    feats = model.features(kn, normalized, age=age, sex=sex, pregnant=is_pregnant, body=body, found=found, extra=extra)
+    feats = classifier.features(kn, normalized, age=age, sex=sex, pregnant=is_pregnant, body=body, found=found, extra=extra)
     proba = pipe.predict_proba([feats])[0]
     scores = {str(c): float(p) for c, p in zip(pipe.classes_, proba, strict=True)}
     if scores.get(EMERGENCY, 0.0) >= EM_MODEL_THRESHOLD:

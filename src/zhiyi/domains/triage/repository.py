@@ -22,12 +22,6 @@ async def get_assessment(session: AsyncSession, assessment_id: uuid.UUID) -> Tri
     return await session.get(TriageAssessment, assessment_id)
 
 
-async def recent_assessments(session: AsyncSession, *, account_id: uuid.UUID, limit: int = 10) -> list[TriageAssessment]:
-    q = (select(TriageAssessment).where(TriageAssessment.account_id == account_id)
-         .order_by(TriageAssessment.created_at.desc()).limit(limit))
-    return list((await session.scalars(q)).all())
-
-
 async def latest_for_patient(session: AsyncSession, *, patient_id: uuid.UUID, since: dt.datetime) -> list[TriageAssessment]:
     q = (select(TriageAssessment).where(TriageAssessment.patient_id == patient_id, TriageAssessment.created_at >= since)
          .order_by(TriageAssessment.created_at.desc()).limit(20))

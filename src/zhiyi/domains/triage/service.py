@@ -1,6 +1,6 @@
 """Public operations of the triage domain: assess a complaint (stored, and audited when it is
-about a patient), the patient's "did this help?", a doctor's reassignment, the review of
-emergency answers, and hand-overs to a person at the service desk."""
+about a patient), the patient's "did this help?", a doctor's reassignment and the review of
+emergency answers. Hand-overs to a person at the service desk are handover.py."""
 
 from __future__ import annotations
 
@@ -13,24 +13,24 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from zhiyi.core import audit, clock, fields, i18n, ids
 from zhiyi.core.config import get_settings
-from zhiyi.core.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
+from zhiyi.core.errors import FieldError, Forbidden, ValidationFailed
 from zhiyi.core.i18n import N_
-from zhiyi.core.policy import Actor, Resource, Role
+from zhiyi.core.policy import Actor, Role
 from zhiyi.domains.org import service as org
 from zhiyi.domains.org.schemas import TITLE_LABELS
 from zhiyi.domains.patients import service as patients
 from zhiyi.domains.scheduling import service as scheduling
-from zhiyi.domains.triage import engine, knowledge, model
+from zhiyi.domains.triage import classifier, engine, knowledge
 from zhiyi.domains.triage import repository as repo
 from zhiyi.domains.triage import text as T
-from zhiyi.domains.triage.models import HandoverMessage, HandoverStatus, TriageAssessment, TriageHandover
-from zhiyi.domains.triage.policy import AGENT_ROLES, HANDOVER
+from zhiyi.domains.triage.errors import (
+    AssessmentNotFound,
+)
+from zhiyi.domains.triage.models import TriageAssessment
 from zhiyi.domains.triage.schemas import (
     AssessmentRead,
     DepartmentSuggestion,
     DoctorSlot,
-    HandoverRead,
-    MessageRead,
     Option,
     Question,
     RedFlagRead,
@@ -43,26 +43,6 @@ DOCTORS_PER_DEPARTMENT = 3
 SEARCH_DAYS = 14
 RECENT_DAYS = 14
 KIND = "triage"
-
-
-class AssessmentNotFound(NotFound):
-    code, message = "assessment_not_found", "No such triage assessment."
-
-
-class HandoverNotFound(NotFound):
-    code, message = "handover_not_found", "No such request to the service desk."
-
-
-class HandoverTaken(Conflict):
-    code, message = "handover_taken", "Another agent has taken this request."
-
-
-class HandoverNotTaken(Conflict):
-    code, message = "handover_not_taken", "Take this request before answering or closing it."
-
-
-class HandoverClosed(Conflict):
-    code, message = "handover_closed", "This conversation is closed."
 
 
 MESSAGES = {
@@ -89,7 +69,7 @@ QUESTION_TEXT = {
 REVIEW_ROLES = (Role.doctor, Role.nurse)
 
 
-def _check_text(field: str, text: str) -> None:
+def check_text(field: str, text: str) -> None:
     """Control characters, lone surrogates and bidirectional controls are refused (core.fields.FreeText's
     rule: the pages pass text here without the API's schema)."""
     if not fields.is_safe_text(text):
@@ -120,7 +100,7 @@ async def assess(session: AsyncSession, *, actor: Actor, ask: TriageAsk, lang: s
     kn = knowledge.knowledge()
     if len(ask.text) > T.MAX_CHARS:
         raise ValidationFailed(errors=[FieldError("text", "Describe the problem in at most 2,000 characters.", "too_long")])
-    _check_text("text", ask.text)
+    check_text("text", ask.text)
     if not ask.text.strip() and not ask.body_part:
         raise ValidationFailed(errors=[FieldError("text", MESSAGES["empty"], "missing")])
     if ask.body_part is not None and ask.body_part not in kn.body_parts:
@@ -205,7 +185,7 @@ async def _doctors(session: AsyncSession, department_id: uuid.UUID, lang: str) -
     return list(seen.values())
 
 
-async def _own(session: AsyncSession, actor: Actor, assessment_id: uuid.UUID) -> TriageAssessment:
+async def own_assessment(session: AsyncSession, actor: Actor, assessment_id: uuid.UUID) -> TriageAssessment:
     row = await repo.get_assessment(session, assessment_id)
     if row is None or row.account_id != actor.account_id:
         raise AssessmentNotFound()
@@ -216,11 +196,11 @@ async def _own(session: AsyncSession, actor: Actor, assessment_id: uuid.UUID) ->
 
 async def get_assessment(session: AsyncSession, *, actor: Actor, assessment_id: uuid.UUID,
                          lang: str | None = None) -> AssessmentRead:
-    return await _read(session, await _own(session, actor, assessment_id), knowledge.knowledge(), lang)
+    return await _read(session, await own_assessment(session, actor, assessment_id), knowledge.knowledge(), lang)
 
 
 async def give_feedback(session: AsyncSession, *, actor: Actor, assessment_id: uuid.UUID, helped: bool) -> None:
-    row = await _own(session, actor, assessment_id)
+    row = await own_assessment(session, actor, assessment_id)
     row.helped, row.feedback_at = helped, clock.now()
 
 
@@ -284,7 +264,7 @@ async def emergencies(session: AsyncSession, *, actor: Actor) -> list[TriageAsse
     """Emergency answers nobody has reviewed yet (clinical staff; each is audited as a read)."""
     if not any(actor.has(r) for r in REVIEW_ROLES):
         raise Forbidden()
-    rows = await _on_campuses(session, actor, await repo.emergencies_to_review(session))
+    rows = await on_campuses(session, actor, await repo.emergencies_to_review(session))
     for r in rows:
         audit.record(session, actor, "triage.review.read", KIND, r.id, patient_id=r.patient_id)
     return rows
@@ -297,14 +277,14 @@ async def emergency_contacts(session: AsyncSession, rows: list[TriageAssessment]
     return {pid: (p.name, p.phone or p.emergency_contact_phone) for pid, p in people.items()}
 
 
-async def _campus_of(session: AsyncSession, patient_id: uuid.UUID | None) -> uuid.UUID | None:
+async def campus_of(session: AsyncSession, patient_id: uuid.UUID | None) -> uuid.UUID | None:
     if patient_id is None:
         return None
     found = await patients.patients_by_ids(session, ids={patient_id})
     return found[patient_id].registered_campus_id if patient_id in found else None
 
 
-async def _on_campuses(session: AsyncSession, actor: Actor, rows: list) -> list:
+async def on_campuses(session: AsyncSession, actor: Actor, rows: list) -> list:
     """The rows about patients registered at the actor's campuses (every row for group-wide staff);
     a row about no patient (staff trying the tool) is everyone's."""
     if actor.group_wide:
@@ -318,161 +298,19 @@ async def mark_reviewed(session: AsyncSession, *, actor: Actor, assessment_id: u
     if not any(actor.has(r) for r in REVIEW_ROLES):
         raise Forbidden()
     row = await repo.get_assessment(session, assessment_id)
-    if row is None or not await _on_campuses(session, actor, [row]):
+    if row is None or not await on_campuses(session, actor, [row]):
         raise AssessmentNotFound()
     if not await repo.mark_reviewed(session, assessment_id, by=actor.account_id, at=clock.now()):
         raise AssessmentNotFound()
 
 
-async def training_outcomes(session: AsyncSession) -> list[model.Example]:
+async def training_outcomes(session: AsyncSession) -> list[classifier.Example]:
     """What retraining learns from: the department a doctor reassigned, else the first suggestion
     of an assessment the patient said helped."""
     out = []
     for r in await repo.outcomes(session):
         label = r.reassigned_code or (r.suggestions[0]["code"] if r.suggestions else None)
         if label and r.outcome != "emergency":
-            out.append(model.Example(text=r.text, department=label, age=r.age_years, sex=r.sex, pregnant=r.pregnant,
+            out.append(classifier.Example(text=r.text, department=label, age=r.age_years, sex=r.sex, pregnant=r.pregnant,
                                      body=r.body_part))
     return out
-
-
-# --- hand-over to the service desk ---------------------------------------------------------------
-
-async def request_handover(session: AsyncSession, *, actor: Actor, assessment_id: uuid.UUID | None,
-                           text: str) -> HandoverRead:
-    """A patient asks for a person: one open request per account (asking again returns it)."""
-    open_one = await repo.open_handover_of(session, account_id=actor.account_id)
-    if open_one is not None:
-        return await _handover_read(session, open_one)
-    _check_text("text", text)
-    assessment = await _own(session, actor, assessment_id) if assessment_id else None
-    if assessment is None and not text.strip():
-        raise ValidationFailed(errors=[FieldError("text", MESSAGES["empty"], "missing")])
-    row = TriageHandover(
-        id=ids.new_id(), assessment_id=assessment.id if assessment else None, account_id=actor.account_id,
-        patient_id=assessment.patient_id if assessment else actor.patient_id, status=HandoverStatus.waiting,
-        created_at=clock.now())
-    if not await repo.add_open_handover(session, row):  # another request of this account won the race
-        return await _handover_read(session, await repo.open_handover_of(session, account_id=actor.account_id))
-    if text.strip():
-        await repo.add(session, HandoverMessage(id=ids.new_id(), handover_id=row.id, sender="patient",
-                                                account_id=actor.account_id, text=text.strip(), at=clock.now()))
-    return await _handover_read(session, row)
-
-
-async def my_handover(session: AsyncSession, *, actor: Actor, handover_id: uuid.UUID) -> HandoverRead:
-    row = await repo.get_handover(session, handover_id)
-    if row is None or row.account_id != actor.account_id:
-        raise HandoverNotFound()
-    # the chat holds what the patient told the desk: a read of their data, audited as any other
-    audit.record(session, actor, "read", HANDOVER, row.id, patient_id=row.patient_id)
-    return await _handover_read(session, row)
-
-
-async def _as_agent(session: AsyncSession, actor: Actor, handover_id: uuid.UUID, action: str, *,
-                    lock: bool = False) -> TriageHandover:
-    if not any(actor.has(r) for r in AGENT_ROLES):
-        raise Forbidden()
-    row = await repo.get_handover(session, handover_id, lock=lock)
-    if row is None:
-        raise HandoverNotFound()
-    attrs = {"agent": row.agent_account_id, "campus_id": await _campus_of(session, row.patient_id)}
-    await audit.guard(session, actor, action, Resource(HANDOVER, row.id, attrs), patient_id=row.patient_id)
-    return row
-
-
-async def handover_queue(session: AsyncSession, *, actor: Actor) -> list[HandoverRead]:
-    """Waiting requests, and those this agent has taken."""
-    if not any(actor.has(r) for r in AGENT_ROLES):
-        raise Forbidden()
-    rows = await repo.handovers(session, statuses=(HandoverStatus.waiting, HandoverStatus.taken))
-    rows = [r for r in rows if r.status == HandoverStatus.waiting or r.agent_account_id == actor.account_id]
-    rows = await _on_campuses(session, actor, rows)  # each desk answers the patients of its campuses
-    out = []
-    for r in rows:
-        audit.record(session, actor, "triage.handover.list", HANDOVER, r.id, patient_id=r.patient_id)
-        out.append(await _handover_read(session, r, messages=False))
-    return out
-
-
-async def handover_version(session: AsyncSession, *, handover_id: uuid.UUID) -> int:
-    """Changes whenever a chat's page would (a message, a status): live pages follow it."""
-    return await repo.handover_version(session, handover_id)
-
-
-async def agent_view(session: AsyncSession, *, actor: Actor, handover_id: uuid.UUID) -> HandoverRead:
-    return await _handover_read(session, await _as_agent(session, actor, handover_id, "triage.handover.read"))
-
-
-async def take_handover(session: AsyncSession, *, actor: Actor, handover_id: uuid.UUID) -> HandoverRead:
-    row = await _as_agent(session, actor, handover_id, "triage.handover.take")
-    if row.agent_account_id == actor.account_id and row.status == HandoverStatus.taken:
-        return await _handover_read(session, row)
-    if not await repo.take_handover(session, row.id, agent=actor.account_id, at=clock.now()):
-        raise HandoverTaken()
-    await session.refresh(row)
-    return await _handover_read(session, row)
-
-
-async def send_message(session: AsyncSession, *, actor: Actor, handover_id: uuid.UUID, text: str) -> HandoverRead:
-    _check_text("text", text)
-    row = await repo.get_handover(session, handover_id)
-    if row is not None and row.account_id == actor.account_id:
-        sender = "patient"
-    else:
-        row = await _as_agent(session, actor, handover_id, "triage.handover.write")
-        if row.status == HandoverStatus.waiting:
-            raise HandoverNotTaken()
-        if row.agent_account_id != actor.account_id:
-            raise HandoverTaken()
-        sender = "agent"
-    if row.status == HandoverStatus.closed:
-        raise HandoverClosed()
-    await repo.add(session, HandoverMessage(id=ids.new_id(), handover_id=row.id, sender=sender,
-                                            account_id=actor.account_id, text=text.strip(), at=clock.now()))
-    return await _handover_read(session, row)
-
-
-async def close_handover(session: AsyncSession, *, actor: Actor, handover_id: uuid.UUID,
-                         department_code: str | None) -> HandoverRead:
-    row = await _as_agent(session, actor, handover_id, "triage.handover.close", lock=True)
-    if row.status == HandoverStatus.waiting:
-        raise HandoverNotTaken()
-    if row.agent_account_id != actor.account_id:
-        raise HandoverTaken()
-    if row.status == HandoverStatus.closed:
-        raise HandoverClosed()  # a second close (a double submit) must not rewrite the advice given
-    if department_code is not None and department_code not in await org.departments_by_code(session):
-        raise ValidationFailed(errors=[FieldError("department_code", "No such department.", "invalid")])
-    row.status, row.closed_at, row.department_code = HandoverStatus.closed, clock.now(), department_code
-    if department_code and row.assessment_id:
-        assessment = await repo.get_assessment(session, row.assessment_id)
-        if assessment is not None and assessment.reassigned_code is None:
-            assessment.reassigned_code, assessment.reassigned_at = department_code, clock.now()
-            assessment.reassigned_by_account_id = actor.account_id
-    return await _handover_read(session, row)
-
-
-async def _department_id(session: AsyncSession, code: str | None) -> uuid.UUID | None:
-    """The hospital's department of a catalogue code (where the patient can book), if it has one."""
-    if not code:
-        return None
-    dept = (await org.departments_by_code(session)).get(code)
-    return dept.id if dept else None
-
-
-async def _handover_read(session: AsyncSession, row: TriageHandover, *, messages: bool = True) -> HandoverRead:
-    kn = knowledge.knowledge()
-    assessment = await repo.get_assessment(session, row.assessment_id) if row.assessment_id else None
-    lang = assessment.language if assessment else "zh"
-    msgs = await repo.messages(session, row.id) if messages else []
-    return HandoverRead(
-        id=row.id, status=row.status, assessment_id=row.assessment_id,
-        complaint=assessment.text if assessment else (msgs[0].text if msgs else ""),
-        suggestions=[kn.catalogue.name(s["code"], lang) for s in (assessment.suggestions if assessment else [])
-                     if s["code"] in kn.catalogue.names],
-        department_code=row.department_code,
-        department_name=kn.catalogue.name(row.department_code, lang) if row.department_code in kn.catalogue.names else None,
-        department_id=await _department_id(session, row.department_code),
-        created_at=row.created_at,
-        messages=[MessageRead(sender=m.sender, text=m.text, at=m.at) for m in msgs])

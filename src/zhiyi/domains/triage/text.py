@@ -8,7 +8,6 @@ import functools
 import logging
 import re
 import unicodedata
-from dataclasses import dataclass
 
 import jieba
 
@@ -54,12 +53,6 @@ _NEWBORN = re.compile(r"新生儿|刚出生|出生不久|newborn|new-born|neonat
 
 
 _QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"'})  # phones type curly quotes
-
-
-@dataclass(frozen=True, slots=True)
-class Clause:
-    start: int
-    end: int
 
 
 def normalize(text: str) -> str:

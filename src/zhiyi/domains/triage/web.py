@@ -16,7 +16,7 @@ from zhiyi.core.errors import DomainError, Forbidden, NotFound
 from zhiyi.core.i18n import N_, translator
 from zhiyi.core.policy import Actor, Role
 from zhiyi.domains.patients import service as patients
-from zhiyi.domains.triage import knowledge, service
+from zhiyi.domains.triage import handover, knowledge, service
 from zhiyi.domains.triage.policy import AGENT_ROLES
 from zhiyi.domains.triage.schemas import TriageAsk
 from zhiyi.http.auth import web_actor
@@ -116,17 +116,17 @@ async def _again(request: Request, actor: Actor, text: str, message: str):
 async def desk(request: Request, actor: Actor = Depends(web_actor)):
     if not any(actor.has(r) for r in AGENT_ROLES):
         raise Forbidden()
-    queue = await service.handover_queue(session_of(request), actor=actor)
+    queue = await handover.handover_queue(session_of(request), actor=actor)
     return render(request, T + "desk.html", queue=queue, zone=ZoneInfo(get_settings().timezone))
 
 
 @router.get("/triage/desk/{handover_id}")
 async def desk_chat(request: Request, handover_id: str, actor: Actor = Depends(web_actor)):
     hid = path_id(handover_id)
-    h = await service.agent_view(session_of(request), actor=actor, handover_id=hid)
+    h = await handover.agent_view(session_of(request), actor=actor, handover_id=hid)
     return render(request, T + "desk_chat.html", h=h, departments=service.department_choices(_lang(request)),
                   zone=ZoneInfo(get_settings().timezone), events=f"/triage/desk/{hid}/events",
-                  version=await service.handover_version(session_of(request), handover_id=hid))
+                  version=await handover.handover_version(session_of(request), handover_id=hid))
 
 
 def _chat_stream(request: Request, hid, status: str, read) -> StreamingResponse:
@@ -136,7 +136,7 @@ def _chat_stream(request: Request, hid, status: str, read) -> StreamingResponse:
 
     async def version() -> int:
         async with db.sessionmaker() as s:
-            return await service.handover_version(s, handover_id=hid)
+            return await handover.handover_version(s, handover_id=hid)
 
     async def fragment(s) -> dict:
         h = await read(s)
@@ -151,8 +151,8 @@ def _chat_stream(request: Request, hid, status: str, read) -> StreamingResponse:
 @router.get("/triage/desk/{handover_id}/events")
 async def desk_chat_events(request: Request, handover_id: str, status: str = "", actor: Actor = Depends(web_actor)):
     hid = path_id(handover_id)
-    await service.agent_view(session_of(request), actor=actor, handover_id=hid)  # may they? (audited)
-    return _chat_stream(request, hid, status, lambda s: service.agent_view(s, actor=actor, handover_id=hid))
+    await handover.agent_view(session_of(request), actor=actor, handover_id=hid)  # may they? (audited)
+    return _chat_stream(request, hid, status, lambda s: handover.agent_view(s, actor=actor, handover_id=hid))
 
 
 @router.post("/triage/desk/{handover_id}/{action}")
@@ -164,14 +164,14 @@ async def desk_act(request: Request, handover_id: str, action: str, actor: Actor
     form = await request.form()
     session = session_of(request)
     if action == "take":
-        await service.take_handover(session, actor=actor, handover_id=hid)
+        await handover.take_handover(session, actor=actor, handover_id=hid)
     elif action == "message":
         text = str(form.get("text", "")).strip()[:2000]
         if text:
-            await service.send_message(session, actor=actor, handover_id=hid, text=text)
+            await handover.send_message(session, actor=actor, handover_id=hid, text=text)
     else:
         code = str(form.get("department", "")) or None
-        await service.close_handover(session, actor=actor, handover_id=hid, department_code=code)
+        await handover.close_handover(session, actor=actor, handover_id=hid, department_code=code)
         return RedirectResponse("/triage/desk", status_code=303)
     return RedirectResponse(f"/triage/desk/{hid}", status_code=303)
 
@@ -194,9 +194,9 @@ async def reviewed(request: Request, assessment_id: str, actor: Actor = Depends(
 
 
 @router.post("/triage/handover")
-async def handover(request: Request, actor: Actor = Depends(web_actor), _csrf=Depends(check_csrf)):
+async def ask_for_a_person(request: Request, actor: Actor = Depends(web_actor), _csrf=Depends(check_csrf)):
     form = await request.form()
-    h = await service.request_handover(session_of(request), actor=actor, assessment_id=parse_uuid(form.get("assessment")),
+    h = await handover.request_handover(session_of(request), actor=actor, assessment_id=parse_uuid(form.get("assessment")),
                                        text=str(form.get("text", ""))[:2000])
     return RedirectResponse(f"/triage/handover/{h.id}", status_code=303)
 
@@ -204,17 +204,17 @@ async def handover(request: Request, actor: Actor = Depends(web_actor), _csrf=De
 @router.get("/triage/handover/{handover_id}")
 async def handover_page(request: Request, handover_id: str, actor: Actor = Depends(web_actor)):
     hid = path_id(handover_id)
-    h = await service.my_handover(session_of(request), actor=actor, handover_id=hid)
+    h = await handover.my_handover(session_of(request), actor=actor, handover_id=hid)
     return render(request, T + "handover.html", h=h, zone=ZoneInfo(get_settings().timezone),
                   events=f"/triage/handover/{hid}/events",
-                  version=await service.handover_version(session_of(request), handover_id=hid))
+                  version=await handover.handover_version(session_of(request), handover_id=hid))
 
 
 @router.get("/triage/handover/{handover_id}/events")
 async def handover_events(request: Request, handover_id: str, status: str = "", actor: Actor = Depends(web_actor)):
     hid = path_id(handover_id)
-    await service.my_handover(session_of(request), actor=actor, handover_id=hid)  # may they? (audited)
-    return _chat_stream(request, hid, status, lambda s: service.my_handover(s, actor=actor, handover_id=hid))
+    await handover.my_handover(session_of(request), actor=actor, handover_id=hid)  # may they? (audited)
+    return _chat_stream(request, hid, status, lambda s: handover.my_handover(s, actor=actor, handover_id=hid))
 
 
 @router.post("/triage/handover/{handover_id}/message")
@@ -224,7 +224,7 @@ async def handover_message(request: Request, handover_id: str, actor: Actor = De
     form = await request.form()
     text = str(form.get("text", "")).strip()[:2000]
     if text:
-        await service.send_message(session_of(request), actor=actor, handover_id=hid, text=text)
+        await handover.send_message(session_of(request), actor=actor, handover_id=hid, text=text)
     return RedirectResponse(f"/triage/handover/{hid}", status_code=303)
 
 
