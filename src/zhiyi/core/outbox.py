@@ -59,6 +59,12 @@ def handles(topic: str) -> Callable[[Handler], Handler]:
     return register
 
 
+def unregister(topic: str, fn: Handler) -> None:
+    """Forget a handler (a test's own, once the test is done)."""
+    if fn in _handlers.get(topic, []):
+        _handlers[topic].remove(fn)
+
+
 async def publish(session: AsyncSession, topic: str, payload: dict[str, Any]) -> uuid.UUID:
     """Write the event in the caller's transaction (one INSERT, no unit-of-work bookkeeping)."""
     at = clock.now()

@@ -29,13 +29,22 @@ async def test_same_resident_id_cannot_register_twice(session, campus):
         await patients.register_patient(session, name="张三", id_number=number.lower(), campus_id=campus.id)
 
 
-async def test_registration_publishes_an_event_delivered_by_the_worker(session, campus):
+@pytest.fixture
+def heard():
+    """Events of PATIENT_REGISTERED delivered to a handler of this test's, unregistered after it (a handler
+    left behind would be called by every later test's worker)."""
     delivered = []
 
-    @outbox.handles(events.PATIENT_REGISTERED)
     async def remember(_session, event):
         delivered.append(event.payload["patient_id"])
 
+    outbox.handles(events.PATIENT_REGISTERED)(remember)
+    yield delivered
+    outbox.unregister(events.PATIENT_REGISTERED, remember)
+
+
+async def test_registration_publishes_an_event_delivered_by_the_worker(session, campus, heard):
+    delivered = heard
     p = await patients.register_patient(session, name="张三", id_number=pf.id_number(), campus_id=campus.id)
     await session.flush()
     topics = (await session.scalars(select(OutboxEvent.topic))).all()

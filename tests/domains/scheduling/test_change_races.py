@@ -12,6 +12,7 @@ from tests.factories import identity as accounts
 from tests.factories import org as orgf
 from tests.factories import patients as pf
 from tests.factories import scheduling as sf
+from tests.locks import until_waiting_on_a_lock
 from zhiyi.core import clock
 from zhiyi.core.policy import Actor
 from zhiyi.domains.scheduling import changes, holds, service, waitlist
@@ -58,7 +59,8 @@ async def test_an_accept_racing_a_stop_is_refused(w):
             return b
 
     task = asyncio.create_task(accept())
-    await asyncio.sleep(0.5)
+    await until_waiting_on_a_lock(db)  # the accept waits for the stop's lock on the session
+    assert not task.done()
     await s1.commit()
     await stopper.__aexit__(None, None, None)
     with pytest.raises(SessionClosed):
@@ -82,7 +84,8 @@ async def test_a_booking_made_during_a_move_takes_the_new_day(w):
             return b
 
     task = asyncio.create_task(book())
-    await asyncio.sleep(0.5)
+    await until_waiting_on_a_lock(db)  # the booking waits for the move's lock on the slot
+    assert not task.done()
     await s1.commit()
     await mover.__aexit__(None, None, None)
     made = await asyncio.wait_for(task, 10)
@@ -98,13 +101,16 @@ async def test_a_cancel_and_a_stop_at_once_do_not_deadlock(w, monkeypatch):
         b = await sf.booking(s, cs=cs, slot=slots[0], patient=p, account=type("A", (), {"id": patient.account_id}),
                              status="booked")
         await s.commit()
-    real = holds.pass_place
+    real, cancel_holds_its_locks = holds.pass_place, asyncio.Event()
 
-    async def slow_pass_place(*a, **k):  # widens the natural gap between mark_cancelled and the session lock
-        await asyncio.sleep(0.5)
+    async def pass_place_once_the_stop_waits(*a, **k):
+        # the cancel holds the session's lock and the booking's; the stop starts now and must wait for them
+        # (in the one order both take their locks: a deadlock would be found and one of them would fail)
+        cancel_holds_its_locks.set()
+        await until_waiting_on_a_lock(db)
         return await real(*a, **k)
 
-    monkeypatch.setattr(holds, "pass_place", slow_pass_place)
+    monkeypatch.setattr(holds, "pass_place", pass_place_once_the_stop_waits)
 
     async def cancel():
         async with db.sessionmaker() as s2:
@@ -112,7 +118,7 @@ async def test_a_cancel_and_a_stop_at_once_do_not_deadlock(w, monkeypatch):
             await s2.commit()
 
     async def stop():
-        await asyncio.sleep(0.2)
+        await cancel_holds_its_locks.wait()
         async with db.sessionmaker() as s1:
             await changes.stop_session(s1, actor=desk, session_id=cs.id)
             await s1.commit()

@@ -73,6 +73,9 @@ async def test_the_draw_not_the_arrival_decides(release, monkeypatch):
     # tickets opposite to the order of arrival: the last to arrive hold the lowest tickets
     order = {p.id: (N - i) / (N + 1) for i, p in enumerate(people)}
     monkeypatch.setattr(draw, "ticket", lambda patient_id, _at: order[patient_id])
+    # a wide window: on a busy machine all eight requests must still arrive inside it (they take ~0.3 s)
+    monkeypatch.setattr(get_settings(), "release_draw_seconds", 4.0)
+    monkeypatch.setattr(get_settings(), "release_draw_spread_seconds", 0.5)
 
     async def arrive(i):
         await asyncio.sleep(0.04 * i)  # patient 0 first, patient 7 last, all inside the window
@@ -158,6 +161,23 @@ async def test_a_patient_hammering_the_booking_endpoint_is_slowed_down(client, s
     assert 429 not in desk_codes  # desks and phone agents book for many people
 
 
+async def after_the_window(cs) -> None:
+    """Until just after the release's draw window closed (by the release instant, not by when the test
+    happened to start)."""
+    ends = cs.release_at + dt.timedelta(seconds=get_settings().release_draw_seconds + 0.05)
+    await asyncio.sleep(max(0.0, (ends - clock.now()).total_seconds()))
+
+
+async def in_the_draw(app, count: int = 1) -> None:
+    """Until `count` tickets are in (a request has entered the draw and waits its turn)."""
+    for _ in range(500):
+        async with app.db.sessionmaker() as s:
+            if await s.scalar(select(func.count()).select_from(DrawEntry)) >= count:
+                return
+        await asyncio.sleep(0.01)
+    raise AssertionError("nobody entered the draw")
+
+
 async def one_place(app, slot) -> None:
     async with app.db.sessionmaker() as s:
         await s.execute(update(Slot).where(Slot.id == slot.id).values(capacity=1))
@@ -170,7 +190,8 @@ async def test_asking_just_after_the_window_overtakes_nobody_in_the_draw(release
     monkeypatch.setattr(draw, "ticket", lambda _p, _at: 0.5)  # served at 1.0 + 0.5 x 1.6 = 1.8 s
 
     async def after_window():
-        await asyncio.sleep(1.05)
+        await in_the_draw(app)
+        await after_the_window(cs)
         return await book(app.client, heads[1], slot)
 
     drawn, late = await asyncio.gather(book(app.client, heads[0], slot), after_window())
@@ -184,7 +205,8 @@ async def test_a_bad_ticket_gains_nothing_by_asking_again_after_the_window(relea
 
     async def bad_twice():
         first = asyncio.create_task(book(app.client, heads[1], slot))  # in the draw, ticket 0.95
-        await asyncio.sleep(1.05)
+        await in_the_draw(app, 2)
+        await after_the_window(cs)
         second = await book(app.client, heads[1], slot)  # a new key, after the window
         return await first, second
 

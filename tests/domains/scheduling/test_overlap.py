@@ -10,17 +10,18 @@ import datetime as dt
 import uuid
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from tests.domains.scheduling.test_own_booking import BOOKINGS, book, clinic, said  # noqa: F401  (fixtures)
 from tests.factories import identity as accounts
 from tests.factories import org as orgf
 from tests.factories import patients as pf
 from tests.factories import scheduling as sf
+from tests.locks import until_waiting_on_a_lock
 from zhiyi.domains.org.models import Campus
 from zhiyi.domains.scheduling import holds
 from zhiyi.domains.scheduling.models import Booking
-from zhiyi.domains.scheduling.repository import PATIENT_LOCK_PREFIX, lock_patient
+from zhiyi.domains.scheduling.repository import lock_patient
 
 API = "/api/v1/scheduling"
 
@@ -131,18 +132,8 @@ async def test_two_bookings_made_at_once_see_each_other(clinic, backend):  # noq
         await lock_patient(other, patient.id)
         await sf.booking(other, cs=east, slot=east_slots[0], patient=patient, account=acct, status="booked")
         pending = asyncio.create_task(book(client, headers, west.id))  # the lane first, then the usual way
-        async with db.sessionmaker() as look:  # until the booking waits for the patient's lock
-            key = await look.scalar(text("SELECT hashtextextended(:k, 0)"), {"k": PATIENT_LOCK_PREFIX + str(patient.id)})
-            for _ in range(500):
-                waiting = await look.scalar(text(
-                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND database = "
-                    "(SELECT oid FROM pg_database WHERE datname = current_database()) "
-                    "AND ((classid::bigint << 32) | objid::bigint) = :key"), {"key": key})
-                await look.rollback()
-                if waiting or pending.done():
-                    break
-                await asyncio.sleep(0.01)
-        assert not pending.done() and waiting, "the booking did not wait for the patient's lock"
+        await until_waiting_on_a_lock(db)  # the booking waits for the patient's lock
+        assert not pending.done(), "the booking did not wait for the patient's lock"
         await other.commit()
     answer = await pending
     assert refused(answer), answer.text

@@ -17,6 +17,7 @@ from tests.factories import identity as accounts
 from tests.factories import org as orgf
 from tests.factories import patients as pf
 from tests.factories import scheduling as sf
+from tests.locks import until_waiting_on_a_lock
 from zhiyi.core import clock
 from zhiyi.core.idempotency import IdempotencyRecord, request_hash
 from zhiyi.core.policy import Actor
@@ -126,7 +127,7 @@ async def test_a_request_with_the_same_key_still_being_answered_is_waited_for(fu
                           "VALUES (:a, :k, :h, 201, CAST(:r AS json), now())"),
                      {"a": account.id, "k": key, "h": request_hash(asked), "r": '{"id": "answered-elsewhere"}'})
     retry = asyncio.create_task(book(client, headers[2], cs.id, key=key))
-    await asyncio.sleep(0.5)
+    await until_waiting_on_a_lock(db)  # the retry waits for the key the other worker holds
     assert not retry.done()  # waiting on the key, not answered "full"
     await s1.commit()
     await other.__aexit__(None, None, None)
