@@ -35,7 +35,7 @@ test: install browser-deps triage-model
 	$(BIN)/pytest
 
 lock:
-	$(BIN)/pip-compile -q --extra dev --strip-extras --no-emit-index-url --no-emit-find-links -o requirements.lock pyproject.toml
+	$(BIN)/pip-compile -q --extra dev --extra bench --strip-extras --no-emit-index-url --no-emit-find-links -o requirements.lock pyproject.toml
 
 clean:
 	rm -rf var .pytest_cache

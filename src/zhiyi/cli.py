@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import json
+import importlib
 import os
 from typing import Annotated
 
@@ -13,7 +13,6 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from zhiyi.bench import rush
 from zhiyi.core import logs, outbox
 from zhiyi.core import migrate as migrations
 from zhiyi.core.config import DEV_SECRET, Settings, get_settings, secret_problem, use
@@ -28,8 +27,6 @@ from zhiyi.http import protocol
 app = typer.Typer(help="Zhiyi (智医) smart-hospital platform", no_args_is_help=True)
 users = typer.Typer(help="Manage accounts", no_args_is_help=True)
 app.add_typer(users, name="users")
-bench = typer.Typer(help="Benchmarks; each prints one JSON object on its last line", no_args_is_help=True)
-app.add_typer(bench, name="bench")
 app.add_typer(triage_cli.app, name="triage")
 console = Console()
 
@@ -187,30 +184,17 @@ def users_create(username: str, role: Annotated[list[str], typer.Option("--role"
     asyncio.run(run())
 
 
-@bench.command("rush")
-def bench_rush(db: str = typer.Option(..., "--db", help="postgresql://... or sqlite:///...; a scratch database is made beside it"),
-               clients: int = typer.Option(500, min=1), doctors: int = typer.Option(20, min=1),
-               slots: int = typer.Option(50, min=1), patients: int = typer.Option(5000, min=1),
-               workers: int = typer.Option(2, min=1), procs: int = typer.Option(2, min=1, help="load-generator processes"),
-               seed: int = 1, retry_rate: float = typer.Option(0.10, min=0, max=1),
-               cancel_rate: float = typer.Option(0.05, min=0, max=1),
-               waitlist_rate: float = typer.Option(0.05, min=0, max=1, help="share of patients told 'full' who wait"),
-               keep: bool = False,
-               kill_at: float | None = typer.Option(None, "--kill-at", min=0, metavar="SECONDS",
-                                                    help="SIGKILL every server process this long after the release, "
-                                                         "restart the server and let the rush finish"),
-               draw_seconds: float = typer.Option(0.0, "--draw-seconds", min=0,
-                                                  help="run the release draw with this window (default off: "
-                                                       "first come, first served, like the anchor)"),
-               bare: bool = typer.Option(False, "--bare", help="rush a bare FastAPI + asyncpg endpoint running the "
-                                                               "anchor's statements instead of Zhiyi (a calibration; "
-                                                               "bookings only)")) -> None:
-    """A registration rush at the release instant, checked for anomalies, with its anchor."""
-    opts = rush.Options(db=db, clients=clients, doctors=doctors, slots=slots, patients=patients, workers=workers,
-                        procs=procs, seed=seed, retry_rate=retry_rate, cancel_rate=cancel_rate,
-                        waitlist_rate=waitlist_rate, keep=keep, kill_at=kill_at, draw_seconds=draw_seconds, bare=bare)
-    result = rush.run(opts, log=lambda m: console.print(f"[dim]{m}[/dim]"))
-    print(json.dumps(result))
+@app.command("bench", add_help_option=False,
+             context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def bench(ctx: typer.Context) -> None:
+    """Benchmarks (`zhiyi bench --help`); each prints one JSON object on its last line. They need the
+    bench extra (pip install 'zhiyi[bench]': the load generator's aiohttp), which the server never loads."""
+    try:  # loaded here, by name, only when asked: `zhiyi serve` and the app import nothing of the bench
+        bench_cli = importlib.import_module("zhiyi.bench.cli")
+    except ModuleNotFoundError as exc:
+        console.print(f"[red]The benchmarks need the bench extra[/red]: pip install 'zhiyi[bench]' ({exc.name} is missing)")
+        raise typer.Exit(2) from None
+    bench_cli.app(args=ctx.args, prog_name="zhiyi bench")
 
 
 if __name__ == "__main__":
