@@ -8,7 +8,9 @@ from __future__ import annotations
 from zhiyi.core import audit
 from zhiyi.domains.identity import admin as identity_admin
 from zhiyi.domains.identity import api as identity_api
+from zhiyi.domains.identity import edge as identity_edge
 from zhiyi.domains.identity import models as identity_models  # noqa: F401  (tables)
+from zhiyi.domains.identity import sign_in_web as identity_sign_in_web
 from zhiyi.domains.identity import web as identity_web
 from zhiyi.domains.org import api as org_api
 from zhiyi.domains.org import models as org_models  # noqa: F401
@@ -40,12 +42,13 @@ from zhiyi.domains.triage import engine as triage_engine
 from zhiyi.domains.triage import models as triage_models  # noqa: F401
 from zhiyi.domains.triage import policy as triage_policy
 from zhiyi.domains.triage import web as triage_web
+from zhiyi.http import auth as http_auth
 from zhiyi.web import shortcuts
 
 # matched in this order (FastAPI tries routes in turn): bookings first, since a release rush is nearly all bookings
 API_ROUTERS = [scheduling_api.router, identity_api.router, org_api.router, patients_api.router,
                queueing_api.router, preconsult_api.router, triage_api.router]
-WEB_ROUTERS = [identity_web.router, patients_web.router, scheduling_web.router, scheduling_waitlist_web.router,
+WEB_ROUTERS = [identity_sign_in_web.router, identity_web.router, patients_web.router, scheduling_web.router, scheduling_waitlist_web.router,
                queueing_web.router, preconsult_web.router, triage_web.router]
 # pure-ASGI layers just inside the edge middleware, each answering one hot request before the framework
 LANES = [scheduling_rush_lane.RushLane]
@@ -74,6 +77,7 @@ AUDIT_LABELS = [(patients_policy.AUDIT_ACTIONS, patients_policy.AUDIT_REASONS),
 
 
 def install_policies() -> None:
+    http_auth.install(identity_edge.AccountsForTheEdge())  # who is calling: the edge asks identity
     for install in POLICIES:
         install()
     for actions, reasons in AUDIT_LABELS:

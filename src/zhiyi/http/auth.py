@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from dataclasses import dataclass
+from typing import Annotated, Protocol
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
@@ -12,11 +13,43 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from zhiyi.core import clock
 from zhiyi.core.errors import Forbidden, NotAuthenticated
 from zhiyi.core.policy import Actor
-from zhiyi.domains.identity import service as identity
 from zhiyi.http.tx import session_of
 
 WEB_SESSION_SECONDS = 12 * 3600  # an absolute limit: using the site does not extend it
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+
+
+@dataclass(frozen=True)
+class WebSignIn:
+    """A signed-in web session's account, as the pages need it."""
+
+    actor: Actor
+    locale: str | None
+    elderly_mode: bool
+
+
+class Accounts(Protocol):
+    """Who is calling, asked of the identity domain (installed by domains/registry.py): the edge knows
+    tokens and cookies, not accounts, so it depends on no domain."""
+
+    async def actor_for_token(self, session: AsyncSession, *, token: str) -> Actor: ...
+
+    async def web_sign_in(self, session: AsyncSession, *, account_id: uuid.UUID, version: str,
+                          family: uuid.UUID) -> WebSignIn | None: ...
+
+
+_accounts: Accounts | None = None
+
+
+def install(accounts: Accounts) -> None:
+    global _accounts
+    _accounts = accounts
+
+
+def accounts() -> Accounts:
+    if _accounts is None:
+        raise RuntimeError("no accounts backend installed (domains/registry.install_policies)")
+    return _accounts
 
 
 async def api_actor(request: Request, token: Annotated[str | None, Depends(oauth2)]) -> Actor:
@@ -24,29 +57,24 @@ async def api_actor(request: Request, token: Annotated[str | None, Depends(oauth
     account and sign-in on every request (a revoked token stops at once)."""
     if not token:
         raise NotAuthenticated(headers={"WWW-Authenticate": "Bearer"})
-    actor = await identity.current_actor(session_of(request), token=token)  # asks the account every time
+    actor = await accounts().actor_for_token(session_of(request), token=token)  # asks the account every time
     request.state.actor = actor
     return actor
 
 
-async def _standing_account(request: Request, session: AsyncSession):
-    """The account of the page's signed-in web session, if it still stands (active, not deleted, the
+async def _standing_sign_in(request: Request, session: AsyncSession) -> WebSignIn | None:
+    """The page's signed-in web session, if it still stands (the account active, not deleted, the
     session not signed out on this device, not ended by a log-out everywhere, a password change or its
     12-hour limit), else None."""
     try:
-        account = await identity.get_account(session, account_id=uuid.UUID(request.session.get("aid") or ""))
-    except ValueError:
-        return None
-    try:
+        account_id = uuid.UUID(request.session.get("aid") or "")
         family = uuid.UUID(request.session.get("sid") or "")
     except ValueError:
         return None
-    fresh = clock.now().timestamp() - int(request.session.get("iat", 0)) < WEB_SESSION_SECONDS
-    if account is not None and account.is_active and account.deleted_at is None and fresh and \
-            request.session.get("ver") == identity.web_session_version(account) and \
-            await identity.web_sign_in_live(session, account_id=account.id, family=family):
-        return account
-    return None
+    if clock.now().timestamp() - int(request.session.get("iat", 0)) >= WEB_SESSION_SECONDS:
+        return None
+    return await accounts().web_sign_in(session, account_id=account_id, version=str(request.session.get("ver")),
+                                        family=family)
 
 
 async def web_session_stands(request: Request, session: AsyncSession) -> bool:
@@ -54,7 +82,7 @@ async def web_session_stands(request: Request, session: AsyncSession) -> bool:
     anonymous page (the waiting-room display) has nobody to lose."""
     if getattr(request.state, "actor", None) is None:
         return True
-    return await _standing_account(request, session) is not None
+    return await _standing_sign_in(request, session) is not None
 
 
 async def optional_web_actor(request: Request) -> Actor | None:
@@ -63,10 +91,10 @@ async def optional_web_actor(request: Request) -> Actor | None:
     raw = request.session.get("aid")
     actor = None
     if raw:
-        account = await _standing_account(request, session_of(request))
-        if account is not None:
-            actor = await identity.actor_for(session_of(request), account)
-            request.state.prefs = (account.locale, account.elderly_mode)  # plain values outlive the session
+        signed_in = await _standing_sign_in(request, session_of(request))
+        if signed_in is not None:
+            actor = signed_in.actor
+            request.state.prefs = (signed_in.locale, signed_in.elderly_mode)  # plain values outlive the session
         else:
             request.session.clear()
     request.state.actor = actor

@@ -12,7 +12,7 @@ from zhiyi.core.config import get_settings
 from zhiyi.core.db import write_intent
 from zhiyi.core.errors import Forbidden, NotAuthenticated
 from zhiyi.core.policy import Role
-from zhiyi.domains.identity import service as identity
+from zhiyi.http.auth import accounts
 from zhiyi.http.openapi import error_responses
 from zhiyi.http.tx import TxRoute, session_of
 
@@ -47,7 +47,7 @@ async def metrics(request: Request):
         raise NotAuthenticated(headers={"WWW-Authenticate": "Bearer"})
     expected = get_settings().metrics_token
     if not (expected and security.constant_equals(token, expected)):
-        actor = await identity.current_actor(session_of(request), token=token)  # or 401
+        actor = await accounts().actor_for_token(session_of(request), token=token)  # or 401
         if not actor.has(Role.admin):
             raise Forbidden()
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

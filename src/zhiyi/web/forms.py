@@ -75,3 +75,10 @@ def path_id(raw: object) -> uuid.UUID:
     if found is None:
         raise NotFound()
     return found
+
+
+def safe_next(value: object, default: str = "/") -> str:
+    """Only same-site paths, so a crafted link cannot bounce a user elsewhere."""
+    if isinstance(value, str) and value.startswith("/") and not value.startswith("//") and "\\" not in value:
+        return value[:200]
+    return default

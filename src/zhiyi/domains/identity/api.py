@@ -15,6 +15,7 @@ from zhiyi.core.policy import Actor
 from zhiyi.domains.identity import admin, service
 from zhiyi.domains.identity.models import Account
 from zhiyi.domains.identity.schemas import (
+    LOGIN_CODE_SENT,
     AccountChange,
     AccountRead,
     CodeRequest,
@@ -32,7 +33,6 @@ from zhiyi.http.tx import TxRoute, session_of
 
 router = APIRouter(prefix="/api/v1", tags=["identity"], route_class=TxRoute)
 SIGNUP_CODE_SENT = N_("If this number can be used to sign up, a code was sent to it.")
-LOGIN_CODE_SENT = N_("If this account has a phone number, a sign-in code was sent to it.")
 
 
 def _me(account: Account) -> MeRead:

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from zhiyi.core.fields import PersonName, Phone, Strict
+from zhiyi.core.i18n import N_
 from zhiyi.core.policy import Role
 
 
@@ -28,6 +29,10 @@ class CodeRequest(Strict):
 
 class LoginCodeRequest(Strict):
     login: str = Field(min_length=1, max_length=60, description="phone number or username")
+
+
+# the answer to a request for a sign-in code, whether or not the account has a phone (or exists)
+LOGIN_CODE_SENT = N_("If this account has a phone number, a sign-in code was sent to it.")
 
 
 class CodeSent(BaseModel):

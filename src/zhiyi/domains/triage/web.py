@@ -22,8 +22,7 @@ from zhiyi.domains.triage.schemas import TriageAsk
 from zhiyi.http.auth import web_actor
 from zhiyi.http.tx import TxRoute, session_of
 from zhiyi.web import live
-from zhiyi.web.forms import invalid_fields_message, parse_uuid, path_id
-from zhiyi.web.pages import safe_next
+from zhiyi.web.forms import invalid_fields_message, parse_uuid, path_id, safe_next
 from zhiyi.web.shortcuts import Shortcut
 from zhiyi.web.templating import check_csrf, locale_of, render, render_text
 
