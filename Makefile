@@ -32,6 +32,8 @@ demo: install triage-model
 	$(BIN)/zhiyi demo
 
 test: install browser-deps triage-model
+	$(BIN)/ruff check src tests
+	$(BIN)/lint-imports
 	$(BIN)/pytest
 
 lock:
