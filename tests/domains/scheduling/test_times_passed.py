@@ -11,6 +11,7 @@ from sqlalchemy import update
 
 from tests.domains.scheduling.test_web import login, world  # noqa: F401  (fixture)
 from tests.factories import identity as accounts
+from tests.factories import org as orgf
 from tests.factories import scheduling as sf
 from zhiyi.domains.scheduling.models import Slot
 from zhiyi.domains.scheduling.service import find_sessions
@@ -22,8 +23,10 @@ async def test_a_clinic_whose_times_have_passed_is_not_offered(client, world, se
     # today's clinic: started four hours ago, every time over (three places "left" by the old count)
     over, _ = await sf.session_with_slots(session, practitioner=world.doc, department=world.card, campus=world.main,
                                           starts_in=-dt.timedelta(hours=4), slots=3)
-    # and one running now: two of its four times have passed, one of the two to come is taken
-    running, times = await sf.session_with_slots(session, practitioner=world.doc, department=world.card,
+    # and one running now (another doctor's: one clinic a doctor a half-day): two of its four times have
+    # passed, one of the two to come is taken
+    colleague = await orgf.practitioner(session, department=world.card, campuses=[world.main])
+    running, times = await sf.session_with_slots(session, practitioner=colleague, department=world.card,
                                                  campus=world.main, starts_in=-dt.timedelta(minutes=15), slots=4)
     await session.execute(update(Slot).where(Slot.id == times[3].id).values(booked=1))
     await session.commit()
@@ -46,7 +49,8 @@ async def test_a_clinic_whose_times_have_passed_is_not_offered(client, world, se
     en = await client.get(f"/book/session/{over.id}", headers={"accept-language": "en"})
     assert "Every time of this clinic has passed." in en.text
 
-    # the doctor's own day still has both, with all their times
-    today = over.session_on
-    day = await find_sessions(session, practitioner_id=world.doc.id, first=today, last=today, bookable=False)
-    assert {over.id, running.id} <= {s.id for s in day}
+    # the doctors' own days still have them, with all their times
+    for doc, cs in ((world.doc, over), (colleague, running)):
+        day = await find_sessions(session, practitioner_id=doc.id, first=cs.session_on, last=cs.session_on,
+                                  bookable=False)
+        assert cs.id in {s.id for s in day}
