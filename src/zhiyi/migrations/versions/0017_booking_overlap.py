@@ -19,25 +19,7 @@ depends_on = None
 # row of the booking made (action booking.create on the booking), beside the row of the patient's access.
 # The rest is unchanged. Change together with service.book_slot and overlap.py.
 
-_OVERLAP_STEP = r"""        -- one patient, one place at a time (scheduling/overlap.py): the patient's lock, as every path
-        -- that books takes it after its place, then no active booking of theirs at the same time
-        PERFORM pg_advisory_xact_lock(hashtextextended('scheduling.patient:' || p_patient::text, 0));
-        IF EXISTS (SELECT 1 FROM booking b JOIN slot s ON s.id = b.slot_id
-                   WHERE b.patient_id = p_patient AND b.status IN ('booked', 'checked_in')
-                     AND b.session_on BETWEEN day - 1 AND day + 1
-                     AND s.starts_at < taken.ends_at AND s.ends_at > taken.starts_at) THEN
-            RAISE EXCEPTION USING ERRCODE = 'ZY000';  -- the usual path says which booking is in the way
-        END IF;
-"""
-
-_AUDIT_STEP = r"""        -- the booking made, as book_slot audits it (scheduling.policy.CREATE)
-        INSERT INTO audit_event (id, at, actor_account_id, actor_roles, on_behalf_of_patient_id, patient_id, action,
-                                 resource_type, resource_id, outcome, request_id, client_addr)
-        VALUES (gen_random_uuid(), p_now, p_account, p_roles, NULL, p_patient, 'booking.create', 'booking',
-                p_booking::text, 'allowed', p_request, p_client);
-"""
-
-BOOK = r"""
+_OLD_BOOK = r"""
 CREATE OR REPLACE FUNCTION scheduling_book_own(p_account uuid, p_key varchar, p_hash varchar, p_patient uuid,
                                                p_session uuid, p_now timestamptz, p_draw_seconds double precision,
                                                p_zone text, p_booking uuid, p_event uuid, p_audit uuid,
@@ -91,15 +73,6 @@ BEGIN
             RAISE EXCEPTION USING ERRCODE = 'ZY000';
         END IF;
         day := (taken.starts_at AT TIME ZONE p_zone)::date;
-        -- one patient, one place at a time (scheduling/overlap.py): the patient's lock, as every path
-        -- that books takes it after its place, then no active booking of theirs at the same time
-        PERFORM pg_advisory_xact_lock(hashtextextended('scheduling.patient:' || p_patient::text, 0));
-        IF EXISTS (SELECT 1 FROM booking b JOIN slot s ON s.id = b.slot_id
-                   WHERE b.patient_id = p_patient AND b.status IN ('booked', 'checked_in')
-                     AND b.session_on BETWEEN day - 1 AND day + 1
-                     AND s.starts_at < taken.ends_at AND s.ends_at > taken.starts_at) THEN
-            RAISE EXCEPTION USING ERRCODE = 'ZY000';  -- the usual path says which booking is in the way
-        END IF;
         INSERT INTO booking (id, slot_id, session_id, patient_id, department_id, session_on, status, channel,
                              booked_by_account_id, created_at)
         VALUES (p_booking, taken.id, p_session, p_patient, target.department_id, day, 'booked', 'online',
@@ -112,11 +85,6 @@ BEGIN
                                  resource_type, resource_id, outcome, request_id, client_addr)
         VALUES (p_audit, p_now, p_account, p_roles, NULL, p_patient, 'book', 'patient', p_patient::text, 'allowed',
                 p_request, p_client);
-        -- the booking made, as book_slot audits it (scheduling.policy.CREATE)
-        INSERT INTO audit_event (id, at, actor_account_id, actor_roles, on_behalf_of_patient_id, patient_id, action,
-                                 resource_type, resource_id, outcome, request_id, client_addr)
-        VALUES (gen_random_uuid(), p_now, p_account, p_roles, NULL, p_patient, 'booking.create', 'booking',
-                p_booking::text, 'allowed', p_request, p_client);
         INSERT INTO outbox_event (id, topic, payload, created_at, available_at, attempts)
         VALUES (p_event, 'scheduling.booking_created',
                 json_build_object('booking_id', p_booking::text, 'patient_id', p_patient::text,
@@ -142,7 +110,28 @@ BEGIN
     RETURN outcome;
 END
 $$;
+"""  # 0012's, unchanged
+
+_OVERLAP_STEP = r"""        -- one patient, one place at a time (scheduling/overlap.py): the patient's lock, as every path
+        -- that books takes it after its place, then no active booking of theirs at the same time
+        PERFORM pg_advisory_xact_lock(hashtextextended('scheduling.patient:' || p_patient::text, 0));
+        IF EXISTS (SELECT 1 FROM booking b JOIN slot s ON s.id = b.slot_id
+                   WHERE b.patient_id = p_patient AND b.status IN ('booked', 'checked_in')
+                     AND b.session_on BETWEEN day - 1 AND day + 1
+                     AND s.starts_at < taken.ends_at AND s.ends_at > taken.starts_at) THEN
+            RAISE EXCEPTION USING ERRCODE = 'ZY000';  -- the usual path says which booking is in the way
+        END IF;
 """
+
+_AUDIT_STEP = r"""        -- the booking made, as book_slot audits it (scheduling.policy.CREATE)
+        INSERT INTO audit_event (id, at, actor_account_id, actor_roles, on_behalf_of_patient_id, patient_id, action,
+                                 resource_type, resource_id, outcome, request_id, client_addr)
+        VALUES (gen_random_uuid(), p_now, p_account, p_roles, NULL, p_patient, 'booking.create', 'booking',
+                p_booking::text, 'allowed', p_request, p_client);
+"""
+
+BOOK = (_OLD_BOOK.replace('        day := (taken.starts_at AT TIME ZONE p_zone)::date;\n', '        day := (taken.starts_at AT TIME ZONE p_zone)::date;\n' + _OVERLAP_STEP, 1)
+        .replace('                p_request, p_client);\n', '                p_request, p_client);\n' + _AUDIT_STEP, 1))
 
 
 def upgrade() -> None:
@@ -154,5 +143,3 @@ def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute(_OLD_BOOK)
 
-
-_OLD_BOOK = BOOK.replace(_OVERLAP_STEP, "").replace(_AUDIT_STEP, "")
