@@ -221,6 +221,10 @@ async def family_live(session: AsyncSession, *, account_id: uuid.UUID, family_id
         RefreshToken.expires_at > now).limit(1)) is not None
 
 
+async def end_all_sign_ins(session: AsyncSession, account_id: uuid.UUID, now: dt.datetime) -> None:
+    await session.execute(revoke_all_refresh(account_id, now))
+
+
 def revoke_all_refresh(account_id: uuid.UUID, now: dt.datetime) -> Update:
     return (update(RefreshToken).where(RefreshToken.account_id == account_id, RefreshToken.revoked_at.is_(None))
             .values(revoked_at=now))

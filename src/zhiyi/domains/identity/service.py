@@ -205,7 +205,7 @@ async def _end_everything(session: AsyncSession, account: Account) -> None:
     """Every token and web session of the account stops working at once, in every process."""
     account.token_version += 1
     account.session_epoch += 1
-    await session.execute(repo.revoke_all_refresh(account.id, clock.now()))
+    await repo.end_all_sign_ins(session, account.id, clock.now())
 
 
 async def set_roles(session: AsyncSession, *, account_id: uuid.UUID, roles: set[str]) -> Account:
