@@ -30,7 +30,7 @@ async def _accounts_page(request: Request, actor: Actor, *, message: str | None 
     session = session_of(request)
     campuses = [c for c in await org.list_campuses(session) if actor.group_wide or c.id in actor.campus_ids]
     return render(request, "identity/templates/accounts.html", status=status, accounts=await admin.staff(session, actor=actor),
-                  campuses=campuses, campus_names={c.id: c for c in await org.list_campuses(session)},
+                  campuses=campuses,
                   roles=ROLE_LABELS, staff_roles=[r.value for r in admin.STAFF_ROLE_CHOICES], message=message, ok=ok,
                   typed=typed or {}, password=password)
 

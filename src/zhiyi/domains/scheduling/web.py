@@ -197,11 +197,10 @@ async def find(request: Request, department: str | None = None, campus: str | No
          "weekends": weekends == "1"}
     sessions = None
     if q["department"]:
-        now = clock.now()
-        found = await service.find_sessions(session, department_id=q["department"], campus_id=q["campus"],
-                                            first=q["day"] or days[0], last=q["day"] or days[-1], title=q["title"],
-                                            weekends=q["weekends"])
-        sessions = [s for s in found if s.ends_at > now]
+        # what can still be booked (find_sessions leaves out clinics whose times have all passed)
+        sessions = await service.find_sessions(session, department_id=q["department"], campus_id=q["campus"],
+                                               first=q["day"] or days[0], last=q["day"] or days[-1],
+                                               title=q["title"], weekends=q["weekends"])
     bookable = await service.departments_with_sessions(session, first=days[0], last=days[-1])
     return render(request, "scheduling/templates/book.html", v=v, q=q, days=days, titles=TITLES,
                   groups=_department_groups(v.tree, bookable, v),
