@@ -32,6 +32,7 @@ demo: install triage-model
 	$(BIN)/zhiyi demo
 
 test: install browser-deps triage-model
+	$(BIN)/ruff format --check src tests
 	$(BIN)/ruff check src tests
 	$(BIN)/lint-imports
 	$(BIN)/pytest

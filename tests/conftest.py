@@ -41,8 +41,11 @@ def pg_available() -> str | None:
 
 
 def make_settings(url: str) -> Settings:
-    return use(Settings(database_url=url, secret_key=TEST_SECRET, notification_channel="sandbox",
-                        in_process_worker=False, env="test", log_json=False))
+    return use(
+        Settings(
+            database_url=url, secret_key=TEST_SECRET, notification_channel="sandbox", in_process_worker=False, env="test", log_json=False
+        )
+    )
 
 
 @dataclass
@@ -135,8 +138,9 @@ class TestDatabase:
     def __init__(self, engine, connection):
         self.engine = engine
         self.batch_engine = engine  # the batched statements' connections (the rush lane's), outside the test's transaction
-        self.sessionmaker = async_sessionmaker(bind=connection, expire_on_commit=False, autoflush=True,
-                                               join_transaction_mode="create_savepoint")
+        self.sessionmaker = async_sessionmaker(
+            bind=connection, expire_on_commit=False, autoflush=True, join_transaction_mode="create_savepoint"
+        )
 
     async def dispose(self) -> None:
         pass

@@ -33,8 +33,7 @@ def demo_server(base: Path, url: str | None = None) -> Iterator[str]:
     `url` (default: a SQLite file in `base`)."""
     url = url or f"sqlite:///{base / 'demo.db'}"
     env = {**os.environ, "ZHIYI_DATABASE_URL": url, "ZHIYI_SECRET_KEY": SERVER_SECRET, "ZHIYI_LOG_JSON": "false"}
-    subprocess.run([_zhiyi(), "seed", "--patients", "40", "--seed", "7"], env=env, check=True,
-                   capture_output=True, timeout=300)
+    subprocess.run([_zhiyi(), "seed", "--patients", "40", "--seed", "7"], env=env, check=True, capture_output=True, timeout=300)
     port = _free_port()
     log = open(base / "server.log", "w")  # noqa: SIM115  (closed below)
     proc = subprocess.Popen([_zhiyi(), "serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -55,5 +54,3 @@ def demo_server(base: Path, url: str | None = None) -> Iterator[str]:
         proc.terminate()
         proc.wait(timeout=20)
         log.close()
-
-

@@ -70,9 +70,15 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
 
     # FastAPI's native OpenTelemetry is off: Zhiyi's metrics and access log are the edge middleware's, and
     # left on it asks the global providers (environment look-ups) on every request (~2% of a worker's CPU in a rush)
-    app = FastAPI(title="Zhiyi 智医", version=__version__, lifespan=lifespan, docs_url=None,
-                  openapi_url="/openapi.json", redoc_url=None,
-                  telemetry={"tracing": False, "metrics": False, "logs": False})
+    app = FastAPI(
+        title="Zhiyi 智医",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url=None,
+        openapi_url="/openapi.json",
+        redoc_url=None,
+        telemetry={"tracing": False, "metrics": False, "logs": False},
+    )
     app.state.db = db
     app.state.settings = settings
     app.state.error_page = error_page
@@ -89,8 +95,14 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         app.include_router(router)
     app.mount(docs.ASSETS_PATH, docs.assets(), name="api-docs-assets")
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "web" / "static"), name="static")
-    app.add_middleware(SessionMiddleware, secret_key=settings.secret_key, session_cookie="zhiyi_session",
-                       same_site="lax", https_only=settings.secure_cookies, max_age=12 * 3600)
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.secret_key,
+        session_cookie="zhiyi_session",
+        same_site="lax",
+        https_only=settings.secure_cookies,
+        max_age=12 * 3600,
+    )
     for lane in registry.LANES:  # inside the edge, before the framework and its session cookie
         app.add_middleware(lane, db=db)
     app.add_middleware(EdgeMiddleware, max_body_bytes=settings.max_body_bytes, secure=settings.secure_cookies)

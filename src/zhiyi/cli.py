@@ -52,8 +52,9 @@ async def _seed(settings: Settings, patients: int, seed: int) -> demo_seed.SeedR
     registry.install_policies()
     db = Database(settings)
     try:
-        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                      console=console) as progress:
+        with Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+        ) as progress:
             tasks: dict[str, int] = {}
 
             def advance(step: str, n: int, total: int | None) -> None:
@@ -79,21 +80,23 @@ def _print_logins(logins: list[tuple[str, str, str]]) -> None:
 
 
 @app.command()
-def seed(db: DbOpt = None, patients: int = typer.Option(2000, min=1, max=200_000),
-         seed: int = typer.Option(42, help="Same seed, same data")) -> None:
+def seed(
+    db: DbOpt = None, patients: int = typer.Option(2000, min=1, max=200_000), seed: int = typer.Option(42, help="Same seed, same data")
+) -> None:
     """Fill an empty database with a deterministic demo hospital group."""
     settings = _settings(db)
     migrations.upgrade(settings.database_url)
     result = asyncio.run(_seed(settings, patients, seed))
-    console.print(f"[green]Seeded[/green] {result.campuses} campuses, {result.departments} departments, "
-                  f"{result.practitioners} practitioners, {result.patients} patients, {result.accounts} accounts, "
-                  f"{result.clinic_sessions} clinic sessions over {result.days} days")
+    console.print(
+        f"[green]Seeded[/green] {result.campuses} campuses, {result.departments} departments, "
+        f"{result.practitioners} practitioners, {result.patients} patients, {result.accounts} accounts, "
+        f"{result.clinic_sessions} clinic sessions over {result.days} days"
+    )
     _print_logins(result.logins)
 
 
 @app.command()
-def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1, db: DbOpt = None,
-          reload: bool = False) -> None:
+def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1, db: DbOpt = None, reload: bool = False) -> None:
     """Serve the web app and API."""
     settings = _settings(db)
     problem = secret_problem(settings)
@@ -104,22 +107,32 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1, db: DbOpt
         os.environ["ZHIYI_DATABASE_URL"] = db
     if workers > 1 and settings.in_process_worker:
         console.print("[yellow]Several workers: run `zhiyi worker` too, or each worker drains the outbox.[/yellow]")
-    uvicorn.run("zhiyi.app:production_app", factory=True, host=host, port=port, workers=workers, reload=reload,
-                access_log=False, proxy_headers=True, http=protocol.NAME,
-                forwarded_allow_ips=settings.forwarded_allow_ips)
+    uvicorn.run(
+        "zhiyi.app:production_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        reload=reload,
+        access_log=False,
+        proxy_headers=True,
+        http=protocol.NAME,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
+    )
 
 
 @app.command()
-def demo(host: str = "127.0.0.1", port: int = 8000, patients: int = 2000, seed: int = 42,
-         db: DbOpt = None) -> None:
+def demo(host: str = "127.0.0.1", port: int = 8000, patients: int = 2000, seed: int = 42, db: DbOpt = None) -> None:
     """Create (once) and serve the demo hospital group on SQLite."""
     settings = _settings(db)
     if settings.secret_key == DEV_SECRET:
         os.environ["ZHIYI_DEV_SECRET_ALLOWED"] = "1"  # the demo only; `zhiyi serve` refuses this secret
         settings = use(settings.model_copy(update={"dev_secret_allowed": True}))
-        console.print("[bold yellow]Running on the built-in development secret: anyone can sign tokens for this "
-                      "server. For a demo on this machine only; never serve real patients with it (set "
-                      "ZHIYI_SECRET_KEY).[/bold yellow]")
+        console.print(
+            "[bold yellow]Running on the built-in development secret: anyone can sign tokens for this "
+            "server. For a demo on this machine only; never serve real patients with it (set "
+            "ZHIYI_SECRET_KEY).[/bold yellow]"
+        )
     migrations.upgrade(settings.database_url)
     asyncio.run(_seed_if_empty(settings, patients, seed))
     _print_logins(demo_seed.DEMO_LOGINS)
@@ -159,10 +172,14 @@ def worker(db: DbOpt = None, interval: float = 1.0) -> None:
 
 
 @users.command("create")
-def users_create(username: str, role: Annotated[list[str], typer.Option("--role", help="Repeatable")],
-                 display_name: str = typer.Option(..., "--name"),
-                 password: str = typer.Option(..., prompt=True, hide_input=True, confirmation_prompt=True),
-                 group_wide: bool = False, db: DbOpt = None) -> None:
+def users_create(
+    username: str,
+    role: Annotated[list[str], typer.Option("--role", help="Repeatable")],
+    display_name: str = typer.Option(..., "--name"),
+    password: str = typer.Option(..., prompt=True, hide_input=True, confirmation_prompt=True),
+    group_wide: bool = False,
+    db: DbOpt = None,
+) -> None:
     """Create a staff or admin account."""
     settings = _settings(db)
     bad = set(role) - {r.value for r in Role}
@@ -173,9 +190,9 @@ def users_create(username: str, role: Annotated[list[str], typer.Option("--role"
         database = Database(settings)
         try:
             async with database.sessionmaker() as session:
-                account = await identity.create_account(session, username=username, password=password,
-                                                        display_name=display_name, roles=set(role),
-                                                        group_wide=group_wide)
+                account = await identity.create_account(
+                    session, username=username, password=password, display_name=display_name, roles=set(role), group_wide=group_wide
+                )
                 await session.commit()
                 console.print(f"[green]Created[/green] {account.username} ({account.roles})")
         finally:
@@ -184,8 +201,7 @@ def users_create(username: str, role: Annotated[list[str], typer.Option("--role"
     asyncio.run(run())
 
 
-@app.command("bench", add_help_option=False,
-             context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+@app.command("bench", add_help_option=False, context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def bench(ctx: typer.Context) -> None:
     """Benchmarks (`zhiyi bench --help`); each prints one JSON object on its last line. They need the
     bench extra (pip install 'zhiyi[bench]': the load generator's aiohttp), which the server never loads."""

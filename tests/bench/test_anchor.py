@@ -24,20 +24,40 @@ def test_the_short_and_the_usual_anchor_decide_alike(backend, fresh_db_url):
     if backend.name != "postgresql":
         pytest.skip("the anchor's short question is a PostgreSQL function")
     migrate.upgrade(fresh_db_url)
-    release = asyncio.run(_with_db(fresh_db_url, lambda s: seed_release(
-        s, secret=SECRET, doctors=2, slots_per_doctor=3, patients=12, release_at=clock.now() - dt.timedelta(minutes=1))))
+    release = asyncio.run(
+        _with_db(
+            fresh_db_url,
+            lambda s: seed_release(
+                s, secret=SECRET, doctors=2, slots_per_doctor=3, patients=12, release_at=clock.now() - dt.timedelta(minutes=1)
+            ),
+        )
+    )
     people = list(zip(release.patient_ids, release.account_ids, strict=True))
     outcomes = []
     # the usual way; the short questions one by one; the short questions and the one-statement bookings in
     # batches (as the server asks them)
     for short, batched in ((False, False), (True, False), (True, True)):
         asyncio.run(_with_db(fresh_db_url, reset_release))
-        decisions, _ = asyncio.run(raw.run_pg(fresh_db_url, people=people, session_ids=release.session_ids,
-                                              concurrency=1, pool_size=1, seed=3, max_tries=2, short=short,
-                                              batched=batched))
+        decisions, _ = asyncio.run(
+            raw.run_pg(
+                fresh_db_url,
+                people=people,
+                session_ids=release.session_ids,
+                concurrency=1,
+                pool_size=1,
+                seed=3,
+                max_tries=2,
+                short=short,
+                batched=batched,
+            )
+        )
         booked = asyncio.run(_with_db(fresh_db_url, lambda s: s.scalar(select(func.count()).select_from(Booking))))
-        kept = asyncio.run(_with_db(fresh_db_url, lambda s: s.scalar(
-            select(func.count()).select_from(IdempotencyRecord).where(IdempotencyRecord.status_code != 201))))
+        kept = asyncio.run(
+            _with_db(
+                fresh_db_url,
+                lambda s: s.scalar(select(func.count()).select_from(IdempotencyRecord).where(IdempotencyRecord.status_code != 201)),
+            )
+        )
         outcomes.append((decisions, booked, kept))
     # 6 places for 12 patients trying 2 sessions each: 6 bookings, and 6 patients told "full" twice
     # (the short way asks about a session it saw sold out: a failing question would raise here), and
@@ -53,20 +73,23 @@ async def test_the_bare_calibration_endpoint_books_and_answers_full(backend, fre
     if backend.name != "postgresql":
         pytest.skip("the bare endpoint runs the anchor's PostgreSQL statements")
     await asyncio.to_thread(migrate.upgrade, fresh_db_url)
-    release = await _with_db(fresh_db_url, lambda s: seed_release(
-        s, secret=SECRET, doctors=1, slots_per_doctor=1, patients=3, release_at=clock.now() - dt.timedelta(minutes=1)))
+    release = await _with_db(
+        fresh_db_url,
+        lambda s: seed_release(
+            s, secret=SECRET, doctors=1, slots_per_doctor=1, patients=3, release_at=clock.now() - dt.timedelta(minutes=1)
+        ),
+    )
     monkeypatch.setenv("ZHIYI_DATABASE_URL", fresh_db_url)
     monkeypatch.setenv("ZHIYI_SECRET_KEY", SECRET)
     monkeypatch.setenv("ZHIYI_DB_POOL_SIZE", "1")
     app = bare.make_app()
     body = {"session_id": release.session_ids[0]}
-    async with app.router.lifespan_context(app), httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                                                   base_url="http://t") as client:
-        answers = [await client.post(bare.PATH, json=body, headers={"Authorization": f"Bearer {token}",
-                                                                    "Idempotency-Key": f"bare-key-{i}"})
-                   for i, token in enumerate(release.tokens)]
-        forged = await client.post(bare.PATH, json=body, headers={"Authorization": "Bearer x.y.z",
-                                                                  "Idempotency-Key": "bare-key-9"})
+    async with app.router.lifespan_context(app), httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+        answers = [
+            await client.post(bare.PATH, json=body, headers={"Authorization": f"Bearer {token}", "Idempotency-Key": f"bare-key-{i}"})
+            for i, token in enumerate(release.tokens)
+        ]
+        forged = await client.post(bare.PATH, json=body, headers={"Authorization": "Bearer x.y.z", "Idempotency-Key": "bare-key-9"})
     assert [a.status_code for a in answers] == [201, 409, 409] and forged.status_code == 401
     assert [a.json().get("code") for a in answers[1:]] == ["slot_full", "slot_full"]
     stored = await _with_db(fresh_db_url, lambda s: s.execute(select(Booking.id)))

@@ -15,9 +15,21 @@ def test_a_killed_server_loses_and_doubles_nothing(backend, tmp_path):
     lines: list[str] = []
     # nobody waits and cancellations come at once (the waiting list: test_rush_waitlist.py), so every
     # place freed during the rush is sold again; 400 patients for 20 places, so that the rush outlasts the kill
-    result = rush.run(rush.Options(db=db, clients=20, doctors=2, slots=10, patients=400, lead_s=0.0,
-                                   trivial_requests=200, kill_at=0.2, waitlist_rate=0.0, cancel_after_s=0.0),
-                      log=lines.append)
+    result = rush.run(
+        rush.Options(
+            db=db,
+            clients=20,
+            doctors=2,
+            slots=10,
+            patients=400,
+            lead_s=0.0,
+            trivial_requests=200,
+            kill_at=0.2,
+            waitlist_rate=0.0,
+            cancel_after_s=0.0,
+        ),
+        log=lines.append,
+    )
     assert result["restarts"] == 1, lines
     assert result["kill_at"] == 0.2
     assert {k: result[k] for k in ANOMALIES} == dict.fromkeys(ANOMALIES, 0), result
@@ -51,9 +63,14 @@ def test_a_request_given_up_unanswered_is_an_error():
 
 
 def test_a_booking_whose_answer_was_lost_and_replayed_is_recovered():
-    records = [_rec("book", "k1", 0, NO_ANSWER, None), _rec("book", "k1", 201, replayed=True),
-               _rec("book", "k2", 0, NO_ANSWER, None), _rec("book", "k2", 201, booking="b2"),  # rolled back, booked afresh
-               _rec("book", "k3", 201, booking="b3"), _rec("book", "k3", 201, booking="b3", replayed=True)]
+    records = [
+        _rec("book", "k1", 0, NO_ANSWER, None),
+        _rec("book", "k1", 201, replayed=True),
+        _rec("book", "k2", 0, NO_ANSWER, None),
+        _rec("book", "k2", 201, booking="b2"),  # rolled back, booked afresh
+        _rec("book", "k3", 201, booking="b3"),
+        _rec("book", "k3", 201, booking="b3", replayed=True),
+    ]
     assert rush._outage(records) == {"unanswered": 2, "recovered": 1}
     assert rush._errors(records) == 0
 

@@ -16,9 +16,25 @@ def test_cancellations_during_a_rush_become_accepted_offers(backend, tmp_path):
     lines: list[str] = []
     # everyone told "full" waits; a third of the bookings are cancelled a second or two later, when
     # the sessions are full and their lines long, so the places are offered to the first in line
-    result = rush.run(rush.Options(db=db, clients=20, doctors=2, slots=10, patients=100, lead_s=0.0,
-                                   trivial_requests=200, waitlist_rate=1.0, cancel_rate=0.3, cancel_after_s=2.0,
-                                   decline_rate=0.1, ignore_rate=0.1, poll_s=0.5, linger_s=3.0), log=lines.append)
+    result = rush.run(
+        rush.Options(
+            db=db,
+            clients=20,
+            doctors=2,
+            slots=10,
+            patients=100,
+            lead_s=0.0,
+            trivial_requests=200,
+            waitlist_rate=1.0,
+            cancel_rate=0.3,
+            cancel_after_s=2.0,
+            decline_rate=0.1,
+            ignore_rate=0.1,
+            poll_s=0.5,
+            linger_s=3.0,
+        ),
+        log=lines.append,
+    )
     assert {k: result[k] for k in ANOMALIES} == dict.fromkeys(ANOMALIES, 0), (result, lines)
     assert result["errors"] == 0, result
     assert result["waitlisted"] > 0 and result["offers"] > 0 and result["accepted"] > 0, result

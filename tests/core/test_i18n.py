@@ -48,8 +48,11 @@ def test_every_message_is_translated(msgids, locale):
 @pytest.mark.parametrize("locale", LOCALES)
 def test_placeholders_survive_translation(msgids, locale):
     catalogue = _catalogue(locale)
-    wrong = [(m, catalogue[m]) for m in msgids if catalogue.get(m)
-             and Counter(PLACEHOLDER.findall(m)) != Counter(PLACEHOLDER.findall(catalogue[m]))]
+    wrong = [
+        (m, catalogue[m])
+        for m in msgids
+        if catalogue.get(m) and Counter(PLACEHOLDER.findall(m)) != Counter(PLACEHOLDER.findall(catalogue[m]))
+    ]
     assert not wrong, f"{locale} placeholders differ: {wrong}"
 
 

@@ -12,6 +12,7 @@ from zhiyi.domains import registry  # noqa: F401  (all tables)
 async def test_models_match_migrations(db):
     write_intent.set(False)  # a reader beside the test's open write transaction (SQLite)
     async with db.engine.connect() as conn:
+
         def diff(sync_conn):
             ctx = MigrationContext.configure(sync_conn, opts={"compare_type": True})
             return compare_metadata(ctx, Base.metadata)

@@ -20,17 +20,20 @@ STRONG = "Qm9vdHN0cmFwIGEgcmVhbCBzZWNyZXQgaGVyZSBwbGVhc2U"
 FORGED_ADMIN = {"typ": "access", "roles": ["admin"], "gw": True, "pid": None, "prid": None, "cids": []}
 
 
-@pytest.mark.parametrize(("env", "secret", "allowed", "refused"), [
-    ("production", DEV_SECRET, False, True),
-    ("production", DEV_SECRET, True, True),  # the demo's switch is never honoured in production
-    ("dev", DEV_SECRET, False, True),  # `zhiyi serve` on the public secret
-    ("dev", DEV_SECRET, True, False),  # `zhiyi demo`
-    ("production", "a" * 40 + "1", False, True),  # long, but no secret
-    ("production", "short-but-random-Zx81", False, True),
-    ("production", STRONG, False, False),
-    ("dev", "short-but-random-Zx81", False, False),  # development may use a weak one of its own
-    ("test", DEV_SECRET, False, False),
-])
+@pytest.mark.parametrize(
+    ("env", "secret", "allowed", "refused"),
+    [
+        ("production", DEV_SECRET, False, True),
+        ("production", DEV_SECRET, True, True),  # the demo's switch is never honoured in production
+        ("dev", DEV_SECRET, False, True),  # `zhiyi serve` on the public secret
+        ("dev", DEV_SECRET, True, False),  # `zhiyi demo`
+        ("production", "a" * 40 + "1", False, True),  # long, but no secret
+        ("production", "short-but-random-Zx81", False, True),
+        ("production", STRONG, False, False),
+        ("dev", "short-but-random-Zx81", False, False),  # development may use a weak one of its own
+        ("test", DEV_SECRET, False, False),
+    ],
+)
 def test_which_secrets_may_serve(env, secret, allowed, refused):
     settings = Settings(env=env, secret_key=secret, dev_secret_allowed=allowed)
     assert (secret_problem(settings) is not None) == refused
@@ -42,8 +45,15 @@ def test_the_app_refuses_to_start_on_the_public_secret_in_production():
         with pytest.raises(InsecureSettings, match="built-in development secret"):
             create_app(Settings(env="production", secret_key=DEV_SECRET, database_url="sqlite:///:memory:"))
         with pytest.raises(InsecureSettings, match="too weak"):
-            create_app(Settings(env="production", secret_key=STRONG, previous_secret_keys="old-and-weak", data_key=STRONG,
-                                database_url="sqlite:///:memory:"))
+            create_app(
+                Settings(
+                    env="production",
+                    secret_key=STRONG,
+                    previous_secret_keys="old-and-weak",
+                    data_key=STRONG,
+                    database_url="sqlite:///:memory:",
+                )
+            )
     finally:
         use(saved)
 
@@ -61,8 +71,9 @@ def test_zhiyi_serve_refuses_the_public_secret_and_says_why(monkeypatch):
 
 
 async def test_a_token_signed_with_the_public_secret_gets_nothing(client):
-    forged = security.issue_jwt(DEV_SECRET, {**FORGED_ADMIN, "sub": str(uuid.uuid4()), "ver": 0,
-                                             "sid": str(uuid.uuid4())}, ttl=dt.timedelta(minutes=5))
+    forged = security.issue_jwt(
+        DEV_SECRET, {**FORGED_ADMIN, "sub": str(uuid.uuid4()), "ver": 0, "sid": str(uuid.uuid4())}, ttl=dt.timedelta(minutes=5)
+    )
     r = await client.get("/api/v1/patients?name=李", headers={"Authorization": f"Bearer {forged}"})
     assert r.status_code == 401 and r.json()["code"] == "token_invalid"
 
@@ -70,8 +81,9 @@ async def test_a_token_signed_with_the_public_secret_gets_nothing(client):
 async def test_even_a_leaked_key_does_not_make_up_an_admin(client):
     """Claims alone are not trusted: a token for an account that does not exist (or a sign-in that
     never happened) is refused, even when its signature checks out."""
-    forged = security.issue_jwt(TEST_SECRET, {**FORGED_ADMIN, "sub": str(uuid.uuid4()), "ver": 0,
-                                              "sid": str(uuid.uuid4())}, ttl=dt.timedelta(minutes=5))
+    forged = security.issue_jwt(
+        TEST_SECRET, {**FORGED_ADMIN, "sub": str(uuid.uuid4()), "ver": 0, "sid": str(uuid.uuid4())}, ttl=dt.timedelta(minutes=5)
+    )
     r = await client.get("/api/v1/patients?name=李", headers={"Authorization": f"Bearer {forged}"})
     assert r.status_code == 401
 

@@ -21,20 +21,35 @@ from zhiyi.domains.scheduling.models import ClinicSession, Slot
 
 runner = CliRunner()
 TOP_LEVEL = {
-    "General Practice", "Internal Medicine", "Surgery", "Pediatrics", "Obstetrics and Gynecology", "Andrology",
-    "Oncology", "Dermatology", "Ophthalmology", "Otorhinolaryngology", "Stomatology", "Psychiatry",
-    "Infectious Diseases", "Emergency", "Rehabilitation", "Traditional Chinese Medicine",
+    "General Practice",
+    "Internal Medicine",
+    "Surgery",
+    "Pediatrics",
+    "Obstetrics and Gynecology",
+    "Andrology",
+    "Oncology",
+    "Dermatology",
+    "Ophthalmology",
+    "Otorhinolaryngology",
+    "Stomatology",
+    "Psychiatry",
+    "Infectious Diseases",
+    "Emergency",
+    "Rehabilitation",
+    "Traditional Chinese Medicine",
 }
 
 
 async def test_same_seed_gives_same_people(session):
     first = await demo.seed(session, patients=30, seed=5)
-    rows = (await session.execute(select(Patient.mrn, Patient.name, Patient.birth_date, Patient.id_number_hash)
-                                  .order_by(Patient.mrn))).all()
+    rows = (
+        await session.execute(select(Patient.mrn, Patient.name, Patient.birth_date, Patient.id_number_hash).order_by(Patient.mrn))
+    ).all()
     await session.rollback()
     again = await demo.seed(session, patients=30, seed=5)
-    rows_again = (await session.execute(select(Patient.mrn, Patient.name, Patient.birth_date,
-                                               Patient.id_number_hash).order_by(Patient.mrn))).all()
+    rows_again = (
+        await session.execute(select(Patient.mrn, Patient.name, Patient.birth_date, Patient.id_number_hash).order_by(Patient.mrn))
+    ).all()
     assert rows == rows_again and len(rows) == 30
     assert first.practitioners == again.practitioners >= 100
     await session.rollback()
@@ -56,8 +71,9 @@ async def test_fourteen_days_of_clinic_sessions(session):
 
 async def test_catalogue_and_logins(session):
     await demo.seed(session, patients=10, seed=1)
-    tops = set((await session.scalars(select(Department.name_en).where(
-        Department.parent_id.is_(None), Department.is_clinical.is_(True)))).all())
+    tops = set(
+        (await session.scalars(select(Department.name_en).where(Department.parent_id.is_(None), Department.is_clinical.is_(True)))).all()
+    )
     assert tops == TOP_LEVEL
     for role, username, password in demo.DEMO_LOGINS:
         account = await identity.authenticate(session, login=username, password=password, client_addr="test")

@@ -15,12 +15,19 @@ def password_hash() -> str:
     return security.hash_password(PASSWORD)
 
 
-async def account(session, *, username: str, roles: set[str], patient=None, campuses=(), group_wide: bool = False,
-                  practitioner=None):
+async def account(session, *, username: str, roles: set[str], patient=None, campuses=(), group_wide: bool = False, practitioner=None):
     return await identity.create_account(
-        session, username=username, password=PASSWORD, password_hash=password_hash(), display_name=username,
-        roles=roles, patient_id=patient.id if patient else None, campus_ids=[c.id for c in campuses],
-        group_wide=group_wide, practitioner_id=practitioner.id if practitioner else None)
+        session,
+        username=username,
+        password=PASSWORD,
+        password_hash=password_hash(),
+        display_name=username,
+        roles=roles,
+        patient_id=patient.id if patient else None,
+        campus_ids=[c.id for c in campuses],
+        group_wide=group_wide,
+        practitioner_id=practitioner.id if practitioner else None,
+    )
 
 
 async def bearer(session, acct) -> dict[str, str]:

@@ -22,12 +22,13 @@ def id_number(*, age: int = 40, male: bool = True) -> str:
     return resident_id.make("310104", birth, seq)
 
 
-async def patient(session, *, campus, name: str = "张三", age: int = 40, male: bool = True,
-                  phone: str | None = None, verified: bool = True):
+async def patient(
+    session, *, campus, name: str = "张三", age: int = 40, male: bool = True, phone: str | None = None, verified: bool = True
+):
     n = next(_seq)
     return await patients.register_patient(
-        session, name=name, id_number=id_number(age=age, male=male), campus_id=campus.id,
-        phone=phone or f"139{n:08d}", verified=verified)
+        session, name=name, id_number=id_number(age=age, male=male), campus_id=campus.id, phone=phone or f"139{n:08d}", verified=verified
+    )
 
 
 def security_id(patient) -> str:
@@ -38,9 +39,16 @@ def security_id(patient) -> str:
 async def family_link(session, *, proxy, dependent, relationship: str = "parent"):
     """An active family proxy link (as after the dependent's SMS consent)."""
     now = clock.now()
-    link = PatientProxy(proxy_patient_id=proxy.id, dependent_patient_id=dependent.id, relationship=relationship,
-                        status="active", consent_method="sms_code", consent_attempts=0, requested_at=now,
-                        consented_at=now)
+    link = PatientProxy(
+        proxy_patient_id=proxy.id,
+        dependent_patient_id=dependent.id,
+        relationship=relationship,
+        status="active",
+        consent_method="sms_code",
+        consent_attempts=0,
+        requested_at=now,
+        consented_at=now,
+    )
     session.add(link)
     await session.flush()
     return link

@@ -67,25 +67,41 @@ CALLS = [
     Call("update a patient", "api", "PATCH", "/api/v1/patients/{P}", PATIENT_RECORD, {"address": "上海市黄浦区"}),
     Call("a patient's one-code", "api", "GET", "/api/v1/patients/{P}/onecode", PATIENT_ONLY),
     Call("a patient's audit trail", "api", "GET", "/api/v1/patients/{P}/audit", only(admin=MAIN_ONLY)),
-    Call("show the full ID number", "api", "POST", "/api/v1/patients/{P}/id-number", only(registrar=MAIN_ONLY),
-         {"reason": "医保登记核对身份"}),
+    Call(
+        "show the full ID number",
+        "api",
+        "POST",
+        "/api/v1/patients/{P}/id-number",
+        only(registrar=MAIN_ONLY),
+        {"reason": "医保登记核对身份"},
+    ),
     Call("a booking's form", "api", "GET", "/api/v1/preconsult/bookings/{B}/questionnaire", PATIENT_ONLY),
     Call("a booking's answers", "api", "GET", "/api/v1/preconsult/bookings/{B}/response", FORM_READ),
     Call("a booking's summary", "api", "GET", "/api/v1/preconsult/bookings/{B}/summary", FORM_READ),
     Call("a stored form", "api", "GET", "/api/v1/preconsult/responses/{R}", FORM_READ),
     Call("a stored form's summary", "api", "GET", "/api/v1/preconsult/responses/{R}/summary", FORM_READ),
-    Call("fill a booking's form", "api", "PUT", "/api/v1/preconsult/bookings/{B}/response", PATIENT_ONLY,
-         qf.response(qf.cardiology_answers(), status="in-progress")),
+    Call(
+        "fill a booking's form",
+        "api",
+        "PUT",
+        "/api/v1/preconsult/bookings/{B}/response",
+        PATIENT_ONLY,
+        qf.response(qf.cardiology_answers(), status="in-progress"),
+    ),
     Call("arrive by phone", "api", "POST", "/api/v1/queue/bookings/{B}/arrive", PATIENT_ONLY),
     Call("place in the queue", "api", "GET", "/api/v1/queue/bookings/{B}/position", PATIENT_ONLY),
     Call("a clinic's queue", "api", "GET", "/api/v1/queue/sessions/{S}/board", QUEUE_RUN),
-    Call("run a clinic's queue", "api", "POST", "/api/v1/queue/sessions/{S}/actions", QUEUE_RUN,
-         {"action": "call_next"}),
+    Call("run a clinic's queue", "api", "POST", "/api/v1/queue/sessions/{S}/actions", QUEUE_RUN, {"action": "call_next"}),
     Call("an assessment", "api", "GET", "/api/v1/triage/assessments/{T}", PATIENT_ONLY),
-    Call("feedback on an assessment", "api", "POST", "/api/v1/triage/assessments/{T}/feedback", PATIENT_ONLY,
-         {"helped": True}),
-    Call("reassign an assessment", "api", "POST", "/api/v1/triage/assessments/{T}/reassign",
-         only(doctor=MAIN_ONLY), {"department_code": "IM.CARD"}),
+    Call("feedback on an assessment", "api", "POST", "/api/v1/triage/assessments/{T}/feedback", PATIENT_ONLY, {"helped": True}),
+    Call(
+        "reassign an assessment",
+        "api",
+        "POST",
+        "/api/v1/triage/assessments/{T}/reassign",
+        only(doctor=MAIN_ONLY),
+        {"department_code": "IM.CARD"},
+    ),
     Call("review an emergency answer", "api", "POST", "/api/v1/triage/emergencies/{T}/reviewed", REVIEW),
     Call("my request to the desk", "api", "GET", "/api/v1/triage/handovers/{H}", PATIENT_ONLY),
     Call("write to the desk", "api", "POST", "/api/v1/triage/handovers/{H}/messages", PATIENT_ONLY, {"text": "在吗"}),
@@ -119,18 +135,23 @@ CALLS = [
     Call("save a pre-consultation (page)", "page", "POST", "/preconsult/booking/{M}", PATIENT_ONLY, {}),
     Call("feedback (page)", "page", "POST", "/triage/{T}/feedback", PATIENT_ONLY, {"helped": "1"}),
     Call("reassign (page)", "page", "POST", "/triage/{T}/reassign", only(doctor=MAIN_ONLY), {"department": "IM.CARD"}),
-    Call("write to the desk (page)", "page", "POST", "/triage/handover/{H}/message", PATIENT_ONLY, {"text": "还在吗"},
-         reach=False),  # the API closed these requests above: a closed chat takes no message
+    Call(
+        "write to the desk (page)", "page", "POST", "/triage/handover/{H}/message", PATIENT_ONLY, {"text": "还在吗"}, reach=False
+    ),  # the API closed these requests above: a closed chat takes no message
     Call("take a request (page)", "page", "POST", "/triage/desk/{H}/take", DESK_AGENT, {}, reach=False),  # closed
-    Call("accept an offered place (page)", "page", "POST", "/appointments/waitlist/{V}/accept", CANCEL, {},
-         reach=False),
-    Call("decline an offered place (page)", "page", "POST", "/appointments/waitlist/{V}/decline", CANCEL, {},
-         reach=False),
+    Call("accept an offered place (page)", "page", "POST", "/appointments/waitlist/{V}/accept", CANCEL, {}, reach=False),
+    Call("decline an offered place (page)", "page", "POST", "/appointments/waitlist/{V}/decline", CANCEL, {}, reach=False),
     Call("leave a waiting list (page)", "page", "POST", "/appointments/waitlist/{V}/leave", CANCEL, {}),
     Call("cancel (page)", "page", "POST", "/appointments/{M}/cancel", CANCEL, {}),
     # last: a clinician may open any record with a reason (audited, listed for the privacy officer)
-    Call("break the glass (page)", "page", "POST", "/staff/patients/{P}/open",
-         only(doctor=set(CATEGORIES), nurse=set(CATEGORIES)), {"reason": "急诊会诊需要"}),
+    Call(
+        "break the glass (page)",
+        "page",
+        "POST",
+        "/staff/patients/{P}/open",
+        only(doctor=set(CATEGORIES), nurse=set(CATEGORIES)),
+        {"reason": "急诊会诊需要"},
+    ),
 ]
 
 
@@ -155,12 +176,15 @@ async def world(session, client) -> World:
         account_of[cat] = await accounts.account(session, username=f"mx-{cat}", roles={"patient"}, patient=people[cat])
     soon, later, latest = {}, {}, {}
     for campus, doc in ((main, doc_main), (east, doc_east)):
-        latest[campus.id] = await sf.session_with_slots(session, practitioner=doc, department=card, campus=campus,
-                                                        starts_in=dt.timedelta(days=3), slots=4)
-        soon[campus.id] = await sf.session_with_slots(session, practitioner=doc, department=card, campus=campus,
-                                                      starts_in=dt.timedelta(minutes=30), slots=4)
-        later[campus.id] = await sf.session_with_slots(session, practitioner=doc, department=card, campus=campus,
-                                                       starts_in=dt.timedelta(days=2), slots=4)
+        latest[campus.id] = await sf.session_with_slots(
+            session, practitioner=doc, department=card, campus=campus, starts_in=dt.timedelta(days=3), slots=4
+        )
+        soon[campus.id] = await sf.session_with_slots(
+            session, practitioner=doc, department=card, campus=campus, starts_in=dt.timedelta(minutes=30), slots=4
+        )
+        later[campus.id] = await sf.session_with_slots(
+            session, practitioner=doc, department=card, campus=campus, starts_in=dt.timedelta(days=2), slots=4
+        )
     for key in "PBLMSRTHVW":
         w.ids[key] = {}
     for i, cat in enumerate(CATEGORIES):
@@ -178,10 +202,14 @@ async def world(session, client) -> World:
         form = await qf.submitted(session, actor=actor, booking_id=today.id)
         w.ids["P"][cat], w.ids["B"][cat], w.ids["L"][cat] = str(p.id), str(today.id), str(then.id)
         w.ids["S"][cat], w.ids["R"][cat], w.ids["W"][cat] = str(cs.id), str(form.id), str(entry.id)
-    staff = {"doctor": dict(roles={"doctor"}, campuses=[main], practitioner=doc_main),
-             "nurse": dict(roles={"nurse"}, campuses=[main]), "pharmacist": dict(roles={"pharmacist"}, campuses=[main]),
-             "registrar": dict(roles={"registrar"}, campuses=[main]), "admin": dict(roles={"admin"}, campuses=[main]),
-             "executive": dict(roles={"executive"})}
+    staff = {
+        "doctor": dict(roles={"doctor"}, campuses=[main], practitioner=doc_main),
+        "nurse": dict(roles={"nurse"}, campuses=[main]),
+        "pharmacist": dict(roles={"pharmacist"}, campuses=[main]),
+        "registrar": dict(roles={"registrar"}, campuses=[main]),
+        "admin": dict(roles={"admin"}, campuses=[main]),
+        "executive": dict(roles={"executive"}),
+    }
     w.usernames["patient"] = "mx-own"
     w.bearer["patient"] = await accounts.bearer(session, account_of[OWN])
     for role, spec in staff.items():
@@ -191,8 +219,7 @@ async def world(session, client) -> World:
     own_headers = {cat: await accounts.bearer(session, account_of[cat]) for cat in CATEGORIES}
     await session.commit()
     for cat in CATEGORIES:  # each patient asks triage (an emergency answer) and then for a person at the desk
-        r = await client.post("/api/v1/triage/assessments", headers=own_headers[cat],
-                              json={"text": "突然一侧手脚没力气，说话不清楚"})
+        r = await client.post("/api/v1/triage/assessments", headers=own_headers[cat], json={"text": "突然一侧手脚没力气，说话不清楚"})
         assert r.status_code == 201, r.text
         w.ids["T"][cat] = r.json()["id"]
         r = await client.post("/api/v1/triage/handovers", headers=own_headers[cat], json={"text": "请帮帮我"})
@@ -213,13 +240,11 @@ def succeeded(call: Call, r: httpx.Response) -> bool:
 
 
 async def page_client(app, world: World, role: str) -> httpx.AsyncClient:
-    c = httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=("203.0.113.8", 50001)),
-                          base_url="http://testserver")
+    c = httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=("203.0.113.8", 50001)), base_url="http://testserver")
     if role != "anonymous":
         page = await c.get("/login")
         csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
-        r = await c.post("/login", data={"username": world.usernames[role], "password": accounts.PASSWORD,
-                                         "csrf": csrf})
+        r = await c.post("/login", data={"username": world.usernames[role], "password": accounts.PASSWORD, "csrf": csrf})
         assert r.status_code == 303, (role, r.text[:300])
     return c
 
@@ -235,8 +260,7 @@ async def test_no_one_reaches_what_the_table_does_not_give_them(app, client, wor
                     url = fill(call.path, world, cat)
                     if call.kind == "api":
                         headers = world.bearer.get(role, {})
-                        r = await client.request(call.method, url, headers=headers,
-                                                 json=call.body if call.method != "GET" else None)
+                        r = await client.request(call.method, url, headers=headers, json=call.body if call.method != "GET" else None)
                     else:
                         c = pages[role]
                         data = None

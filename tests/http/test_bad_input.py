@@ -40,8 +40,9 @@ async def world(session):
     alice = await accounts.account(session, username="alice", roles={"patient"}, patient=alice_p)
     registrar = await accounts.account(session, username="desk", roles={"registrar"}, campuses=[main])
     await session.commit()
-    return SimpleNamespace(main=main, alice_p=alice_p, alice=await accounts.bearer(session, alice),
-                           desk=await accounts.bearer(session, registrar))
+    return SimpleNamespace(
+        main=main, alice_p=alice_p, alice=await accounts.bearer(session, alice), desk=await accounts.bearer(session, registrar)
+    )
 
 
 async def counts(session) -> tuple[int, int, int]:
@@ -59,17 +60,42 @@ def text_fields(model: type[BaseModel]) -> list[str]:
 
 def valid_bodies(world) -> dict[str, tuple[str, str, dict, dict]]:
     return {
-        "register": ("POST", "/api/v1/patients", world.desk,
-                     {"name": "陈晨", "id_number": pf.id_number(age=50), "phone": "13800000001",
-                      "address": "上海市黄浦区瑞金二路197号", "emergency_contact_name": "陈父",
-                      "emergency_contact_phone": "13800000002", "emergency_contact_relation": "父亲",
-                      "name_en": "Chen Chen", "insurance_number": "SH12345678"}),
-        "update": ("PATCH", f"/api/v1/patients/{world.alice_p.id}", world.alice,
-                   {"address": "上海市徐汇区", "name_en": "Li Li", "emergency_contact_name": "李父",
-                    "emergency_contact_relation": "父亲", "phone": "13900000021", "insurance_number": "AB1234",
-                    "emergency_contact_phone": "13800000003"}),
-        "dependent": ("POST", "/api/v1/patients/me/dependents", world.alice,
-                      {"name": "李小宝", "id_number": pf.id_number(age=6), "relationship": "child"}),
+        "register": (
+            "POST",
+            "/api/v1/patients",
+            world.desk,
+            {
+                "name": "陈晨",
+                "id_number": pf.id_number(age=50),
+                "phone": "13800000001",
+                "address": "上海市黄浦区瑞金二路197号",
+                "emergency_contact_name": "陈父",
+                "emergency_contact_phone": "13800000002",
+                "emergency_contact_relation": "父亲",
+                "name_en": "Chen Chen",
+                "insurance_number": "SH12345678",
+            },
+        ),
+        "update": (
+            "PATCH",
+            f"/api/v1/patients/{world.alice_p.id}",
+            world.alice,
+            {
+                "address": "上海市徐汇区",
+                "name_en": "Li Li",
+                "emergency_contact_name": "李父",
+                "emergency_contact_relation": "父亲",
+                "phone": "13900000021",
+                "insurance_number": "AB1234",
+                "emergency_contact_phone": "13800000003",
+            },
+        ),
+        "dependent": (
+            "POST",
+            "/api/v1/patients/me/dependents",
+            world.alice,
+            {"name": "李小宝", "id_number": pf.id_number(age=6), "relationship": "child"},
+        ),
     }
 
 
@@ -103,8 +129,7 @@ async def test_injection_strings_in_every_text_field_are_refused(client, world, 
 
 async def test_signup_text_fields_refuse_injection(client, world, session):
     before = await counts(session)
-    base = {"phone": "13711112222", "code": "123456", "password": "Kite-Lamp-4821", "name": "赵敏",
-            "id_number": pf.id_number(age=30)}
+    base = {"phone": "13711112222", "code": "123456", "password": "Kite-Lamp-4821", "name": "赵敏", "id_number": pf.id_number(age=30)}
     for field in text_fields(SignUp):
         for payload in INJECTIONS:
             r = await client.post("/api/v1/auth/signup", json={**base, field: payload})
@@ -112,14 +137,17 @@ async def test_signup_text_fields_refuse_injection(client, world, session):
     assert await counts(session) == before
 
 
-@pytest.mark.parametrize("bad_id,reason", [
-    ("11010519491231002", "length"),          # 17 characters
-    ("11010519491231002Y", "characters"),
-    ("99010519491231002X", "region"),
-    ("110105194913310021", "birth_date"),     # month 13
-    ("110105194912310021", "checksum"),
-    ("110105299912310020", "birth_date"),     # in the future
-])
+@pytest.mark.parametrize(
+    "bad_id,reason",
+    [
+        ("11010519491231002", "length"),  # 17 characters
+        ("11010519491231002Y", "characters"),
+        ("99010519491231002X", "region"),
+        ("110105194913310021", "birth_date"),  # month 13
+        ("110105194912310021", "checksum"),
+        ("110105299912310020", "birth_date"),  # in the future
+    ],
+)
 async def test_invalid_resident_ids_are_refused_with_the_reason(client, world, session, bad_id, reason):
     before = await counts(session)
     r = await client.post("/api/v1/patients", headers=world.desk, json={"name": "陈晨", "id_number": bad_id})
@@ -132,8 +160,7 @@ async def test_invalid_resident_ids_are_refused_with_the_reason(client, world, s
 
 async def test_malformed_json_is_400(client, world, session):
     before = await counts(session)
-    r = await client.post("/api/v1/patients", headers={**world.desk, "content-type": "application/json"},
-                          content=b'{"name": "x", ')
+    r = await client.post("/api/v1/patients", headers={**world.desk, "content-type": "application/json"}, content=b'{"name": "x", ')
     assert r.status_code == 400 and r.json()["code"] == "malformed_json"
     assert await counts(session) == before
 
@@ -148,20 +175,20 @@ async def test_oversized_body_is_413(client, world, session):
         for _ in range(40):
             yield b"a" * 10_000
 
-    r = await client.post("/api/v1/patients", headers={**world.desk, "content-type": "application/json"},
-                          content=chunks())
+    r = await client.post("/api/v1/patients", headers={**world.desk, "content-type": "application/json"}, content=chunks())
     assert r.status_code == 413
     assert await counts(session) == before
 
 
 async def test_unknown_fields_are_refused(client, world, session):
     before = await counts(session)
-    r = await client.post("/api/v1/patients/me/dependents", headers=world.alice,
-                          json={"name": "李小宝", "id_number": pf.id_number(age=6), "relationship": "child",
-                                "is_admin": True})
+    r = await client.post(
+        "/api/v1/patients/me/dependents",
+        headers=world.alice,
+        json={"name": "李小宝", "id_number": pf.id_number(age=6), "relationship": "child", "is_admin": True},
+    )
     assert r.status_code == 422
-    assert r.json()["errors"][0] == {"field": "is_admin", "message": r.json()["errors"][0]["message"],
-                                     "type": "extra_forbidden"}
+    assert r.json()["errors"][0] == {"field": "is_admin", "message": r.json()["errors"][0]["message"], "type": "extra_forbidden"}
     assert await counts(session) == before
 
 

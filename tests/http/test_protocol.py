@@ -70,6 +70,7 @@ async def _stream(request):
         for i in range(3):
             yield f"part{i};".encode()
             await asyncio.sleep(0.01)
+
     return StreamingResponse(parts(), media_type="text/plain")
 
 

@@ -35,8 +35,14 @@ def bearer(root: str, login: tuple[str, str] | None) -> dict[str, str]:
 def generated(op, root: str, headers: dict[str, str]):
     """A hypothesis test of one operation: EXAMPLES generated requests, each answer checked."""
 
-    @settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=True,
-              phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        database=None,
+        derandomize=True,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
     @given(case=op.as_strategy())
     def run(case):
         response = case.call(base_url=root, headers=headers, timeout=30)

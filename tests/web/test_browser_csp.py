@@ -15,11 +15,12 @@ document.addEventListener('securitypolicyviolation', (e) => {
   window.__cspViolations.push(e.violatedDirective + ' ' + (e.blockedURI || 'inline') + ' ' + (e.sourceFile || ''));
 });
 """
-PATIENT_PAGES = ["/", "/portal", "/portal/record", "/portal/onecode", "/portal/family", "/book", "/appointments",
-                 "/triage"]
-STAFF_PAGES = {"demo-registrar": ("registrar-demo-2468", ["/desk", "/queue/desk", "/triage/desk", "/staff"]),
-               "demo-doctor": ("doctor-demo-2468", ["/queue/doctor", "/triage/emergencies"]),
-               "demo-admin": ("admin-demo-2468", ["/admin", "/admin/accounts", "/admin/break-glass"])}
+PATIENT_PAGES = ["/", "/portal", "/portal/record", "/portal/onecode", "/portal/family", "/book", "/appointments", "/triage"]
+STAFF_PAGES = {
+    "demo-registrar": ("registrar-demo-2468", ["/desk", "/queue/desk", "/triage/desk", "/staff"]),
+    "demo-doctor": ("doctor-demo-2468", ["/queue/doctor", "/triage/emergencies"]),
+    "demo-admin": ("admin-demo-2468", ["/admin", "/admin/accounts", "/admin/break-glass"]),
+}
 PUBLIC_PAGES = ["/login", "/signup", "/docs"]
 
 

@@ -29,8 +29,12 @@ pytestmark = pytest.mark.browser
 LOCALES = ["zh-CN", "en"]
 ZONE = ZoneInfo("Asia/Shanghai")
 PHONE = {"width": 390, "height": 844}
-PASSWORDS = {"demo-patient": "patient-demo-2468", "demo-registrar": "registrar-demo-2468",
-             "demo-doctor": "doctor-demo-2468", "demo-admin": "admin-demo-2468"}
+PASSWORDS = {
+    "demo-patient": "patient-demo-2468",
+    "demo-registrar": "registrar-demo-2468",
+    "demo-doctor": "doctor-demo-2468",
+    "demo-admin": "admin-demo-2468",
+}
 
 
 @pytest.fixture(scope="module")
@@ -58,28 +62,52 @@ def clinic(engine, *, starts_at: dt.datetime, slots: int = 3, minutes: int = 10,
     """A released open clinic of a doctor at the demo's main campus, in a department not in `skip`:
     (session id, slot ids, department id)."""
     with written(engine) as s:
-        patient = s.scalar(select(Patient).join(Account, Account.patient_id == Patient.id)
-                           .where(Account.username == "demo-patient"))
+        patient = s.scalar(select(Patient).join(Account, Account.patient_id == Patient.id).where(Account.username == "demo-patient"))
         # a doctor of its own each time (one extra clinic a doctor a day), never one who signs in to the demo
         day = starts_at.astimezone(ZONE).date()
-        booked = select(Booking.department_id).where(Booking.patient_id == patient.id, Booking.session_on == day,
-                                                     Booking.status.in_(("booked", "checked_in")))
-        doc = s.scalar(select(Practitioner).join(Department, Department.id == Practitioner.department_id)
-                       .where(Practitioner.profession == "doctor", Department.code.not_in(skip),
-                              Department.id.not_in(booked),
-                              Practitioner.id.not_in(select(Account.practitioner_id)
-                                                     .where(Account.practitioner_id.is_not(None))))
-                       .order_by(Practitioner.code).offset(next(_doctors)).limit(1))
-        cs = ClinicSession(id=ids.new_id(), practitioner_id=doc.id, department_id=doc.department_id,
-                           campus_id=patient.registered_campus_id, room_id=None, session_on=day, period="extra",
-                           clinic_type="general", starts_at=starts_at,
-                           ends_at=starts_at + dt.timedelta(minutes=minutes * slots),
-                           release_at=_now() - dt.timedelta(days=1), status="open")
+        booked = select(Booking.department_id).where(
+            Booking.patient_id == patient.id, Booking.session_on == day, Booking.status.in_(("booked", "checked_in"))
+        )
+        doc = s.scalar(
+            select(Practitioner)
+            .join(Department, Department.id == Practitioner.department_id)
+            .where(
+                Practitioner.profession == "doctor",
+                Department.code.not_in(skip),
+                Department.id.not_in(booked),
+                Practitioner.id.not_in(select(Account.practitioner_id).where(Account.practitioner_id.is_not(None))),
+            )
+            .order_by(Practitioner.code)
+            .offset(next(_doctors))
+            .limit(1)
+        )
+        cs = ClinicSession(
+            id=ids.new_id(),
+            practitioner_id=doc.id,
+            department_id=doc.department_id,
+            campus_id=patient.registered_campus_id,
+            room_id=None,
+            session_on=day,
+            period="extra",
+            clinic_type="general",
+            starts_at=starts_at,
+            ends_at=starts_at + dt.timedelta(minutes=minutes * slots),
+            release_at=_now() - dt.timedelta(days=1),
+            status="open",
+        )
         s.add(cs)
         s.flush()
-        made = [Slot(id=ids.new_id(), session_id=cs.id, starts_at=starts_at + dt.timedelta(minutes=minutes * i),
-                     ends_at=starts_at + dt.timedelta(minutes=minutes * (i + 1)), capacity=1, booked=0)
-                for i in range(slots)]
+        made = [
+            Slot(
+                id=ids.new_id(),
+                session_id=cs.id,
+                starts_at=starts_at + dt.timedelta(minutes=minutes * i),
+                ends_at=starts_at + dt.timedelta(minutes=minutes * (i + 1)),
+                capacity=1,
+                booked=0,
+            )
+            for i in range(slots)
+        ]
         s.add_all(made)
         code = s.get(Department, doc.department_id).code
         return cs.id, [x.id for x in made], doc.department_id, code
@@ -88,13 +116,23 @@ def clinic(engine, *, starts_at: dt.datetime, slots: int = 3, minutes: int = 10,
 def book_directly(engine, *, session_id, slot_id) -> str:
     """demo-patient's booking, as the desk's would be kept (for a time pages cannot book: soon, or tomorrow)."""
     with written(engine) as s:
-        patient, account = s.execute(select(Patient, Account).join(Account, Account.patient_id == Patient.id)
-                                     .where(Account.username == "demo-patient")).one()
+        patient, account = s.execute(
+            select(Patient, Account).join(Account, Account.patient_id == Patient.id).where(Account.username == "demo-patient")
+        ).one()
         cs, slot = s.get(ClinicSession, session_id), s.get(Slot, slot_id)
         slot.booked += 1
-        b = Booking(id=ids.new_id(), slot_id=slot.id, session_id=cs.id, patient_id=patient.id,
-                    department_id=cs.department_id, session_on=cs.session_on, status="booked", channel="desk",
-                    booked_by_account_id=account.id, created_at=_now())
+        b = Booking(
+            id=ids.new_id(),
+            slot_id=slot.id,
+            session_id=cs.id,
+            patient_id=patient.id,
+            department_id=cs.department_id,
+            session_on=cs.session_on,
+            status="booked",
+            channel="desk",
+            booked_by_account_id=account.id,
+            created_at=_now(),
+        )
         s.add(b)
         return str(b.id)
 
@@ -122,12 +160,15 @@ def fits(page) -> bool:
 
 def submit_form(page, action: str, fields: dict | None = None) -> None:
     """Submit a form to `action` from the current page, as a page left open too long would (its CSRF token)."""
-    page.evaluate("""([action, fields]) => {
+    page.evaluate(
+        """([action, fields]) => {
         const f = document.createElement('form'); f.method = 'post'; f.action = action;
         const add = (n, v) => { const i = document.createElement('input'); i.type = 'hidden'; i.name = n; i.value = v; f.appendChild(i); };
         add('csrf', document.querySelector('input[name=csrf]').value);
         for (const [n, v] of Object.entries(fields)) add(n, v);
-        document.body.appendChild(f); f.submit(); }""", [action, fields or {}])
+        document.body.appendChild(f); f.submit(); }""",
+        [action, fields or {}],
+    )
     page.wait_for_load_state()
 
 
@@ -158,7 +199,8 @@ def test_item_3_times_that_have_passed_are_not_offered(browser, demo, locale):
     page.goto(f"{root}/book/session/{session_id}")
     assert page.locator("#session-over").is_visible() and page.locator("button.slot").count() == 0
     assert page.locator("#session-over").inner_text() == (
-        "该门诊的就诊时间都已过。" if locale == "zh-CN" else "Every time of this clinic has passed.")
+        "该门诊的就诊时间都已过。" if locale == "zh-CN" else "Every time of this clinic has passed."
+    )
     context.close()
 
 
@@ -238,8 +280,7 @@ def test_item_7_triage_answers_in_the_pages_language(browser, demo, locale):
 def test_item_8_the_audit_trail_reads_in_words_and_fits_a_phone(browser, demo, locale):
     root, engine = demo
     with written(engine) as s:
-        name = s.scalar(select(Patient.name).join(Account, Account.patient_id == Patient.id)
-                        .where(Account.username == "demo-patient"))
+        name = s.scalar(select(Patient.name).join(Account, Account.patient_id == Patient.id).where(Account.username == "demo-patient"))
     context, page = phone(browser, locale, root, "demo-admin")
     page.goto(f"{root}/admin")
     page.locator("#f-patient").fill(name)
@@ -287,8 +328,7 @@ def test_item_10_the_doctors_day_and_the_emergency_review(browser, demo, locale)
     row = page.locator("td.contact").first.inner_text()
     assert row.strip() and page.locator("td.contact a[href^='tel:']").count() > 0
     page.goto(f"{root}/queue/doctor")
-    times = sorted(page.locator("a.clinic").evaluate_all(
-        "els => els.map(e => [Date.parse(e.dataset.starts), Date.parse(e.dataset.ends)])"))
+    times = sorted(page.locator("a.clinic").evaluate_all("els => els.map(e => [Date.parse(e.dataset.starts), Date.parse(e.dataset.ends)])"))
     assert times and all(b[0] >= a[1] for a, b in zip(times, times[1:], strict=False)), times  # none overlap
     page.locator('a.clinic[data-period="extra"]').click()
     page.wait_for_load_state()

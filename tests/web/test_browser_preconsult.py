@@ -32,10 +32,10 @@ def set_elderly(page, on: bool) -> None:
 
 
 def stored_link_ids(live_server: str, response_id: str) -> set[str]:
-    token = httpx.post(f"{live_server}/api/v1/auth/token", data={"username": "demo-patient", "password": "patient-demo-2468"},
-                       timeout=30).json()["access_token"]
-    r = httpx.get(f"{live_server}/api/v1/preconsult/responses/{response_id}", headers={"Authorization": f"Bearer {token}"},
-                  timeout=30)
+    token = httpx.post(
+        f"{live_server}/api/v1/auth/token", data={"username": "demo-patient", "password": "patient-demo-2468"}, timeout=30
+    ).json()["access_token"]
+    r = httpx.get(f"{live_server}/api/v1/preconsult/responses/{response_id}", headers={"Authorization": f"Bearer {token}"}, timeout=30)
     assert r.status_code == 200, r.text
     found = set()
 
@@ -51,8 +51,10 @@ def stored_link_ids(live_server: str, response_id: str) -> set[str]:
 def test_fill_the_form_after_booking_and_the_doctor_reads_the_summary(browser, own_server):
     live_server = own_server
     contexts = [browser.new_context(locale="zh-CN", viewport={"width": 412, "height": 900}) for _ in range(2)]
-    doctor, patient = login(contexts[0], live_server, "demo-doctor", "doctor-demo-2468"), login(
-        contexts[1], live_server, "demo-patient", "patient-demo-2468")
+    doctor, patient = (
+        login(contexts[0], live_server, "demo-doctor", "doctor-demo-2468"),
+        login(contexts[1], live_server, "demo-patient", "patient-demo-2468"),
+    )
     try:
         set_elderly(patient, False)
         doctor.goto(f"{live_server}/queue/doctor")
@@ -118,8 +120,7 @@ def test_fill_the_form_after_booking_and_the_doctor_reads_the_summary(browser, o
         patient.goto(f"{live_server}/preconsult/booking/{booking_id}")
         patient.wait_for_selector("#preconsult-form[data-live='1']")
         assert patient.locator("#q-steps").is_visible() and patient.locator("#preconsult-form").get_attribute("data-step") == "1"
-        visible = patient.locator("fieldset.q-section").evaluate_all(
-            "els => els.filter(e => e.offsetParent !== null).length")
+        visible = patient.locator("fieldset.q-section").evaluate_all("els => els.filter(e => e.offsetParent !== null).length")
         assert visible == 1 and patient.locator("#preconsult-submit").is_hidden()
         patient.locator("#q-next").click()
         assert patient.locator("#preconsult-form").get_attribute("data-step") == "2"

@@ -31,9 +31,14 @@ def login(context, live_server, username: str, password: str):
 def test_book_check_in_by_qr_and_watch_the_queue_move(browser, live_server):
     contexts = [browser.new_context(locale="zh-CN", viewport={"width": 412, "height": 900}) for _ in range(3)]
     try:
-        doctor, patient, desk = (login(c, live_server, u, p) for c, (u, p) in zip(contexts, (
-            ("demo-doctor", "doctor-demo-2468"), ("demo-patient2", "patient-demo-2468"), ("demo-registrar", "registrar-demo-2468")),
-            strict=True))
+        doctor, patient, desk = (
+            login(c, live_server, u, p)
+            for c, (u, p) in zip(
+                contexts,
+                (("demo-doctor", "doctor-demo-2468"), ("demo-patient2", "patient-demo-2468"), ("demo-registrar", "registrar-demo-2468")),
+                strict=True,
+            )
+        )
         # the doctor's clinics today: the extra clinic running now
         doctor.goto(f"{live_server}/queue/doctor")
         clinic = doctor.locator('a.clinic[data-period="extra"]')

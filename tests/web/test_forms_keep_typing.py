@@ -22,21 +22,32 @@ async def patients_named(session, name: str) -> int:
 
 
 @pytest.mark.parametrize("locale", ["zh-CN", "en"])
-async def test_the_desk_refuses_a_300_character_name_with_the_reason_and_keeps_the_form(  # noqa: F811
-        client, world, session, locale):  # noqa: F811
+async def test_the_desk_refuses_a_300_character_name_with_the_reason_and_keeps_the_form(
+    client,
+    world,  # noqa: F811
+    session,
+    locale,
+):
     client.headers["accept-language"] = locale
     await web_login(client, "desk")
     page = await client.get("/desk")
     number = pf.id_number(age=40)
-    r = await client.post("/desk/register", data={"name": LONG_NAME, "id_number": number, "phone": "13566660001",
-                                                  "emergency_contact_name": "李四", "insurance_type": "urban_employee",
-                                                  "csrf": csrf_of(page.text)})
+    r = await client.post(
+        "/desk/register",
+        data={
+            "name": LONG_NAME,
+            "id_number": number,
+            "phone": "13566660001",
+            "emergency_contact_name": "李四",
+            "insurance_type": "urban_employee",
+            "csrf": csrf_of(page.text),
+        },
+    )
     assert r.status_code == 422 and TOO_LONG[locale] in r.text
     assert await patients_named(session, LONG_NAME) == 0  # not cut to 60 and saved
     assert f'value="{number}"' in r.text and 'value="13566660001"' in r.text and 'value="李四"' in r.text
     assert '<option value="urban_employee" selected>' in r.text
-    bad = await client.post("/desk/register", data={"name": "周杰", "id_number": "110105194912310021",
-                                                    "csrf": csrf_of(page.text)})
+    bad = await client.post("/desk/register", data={"name": "周杰", "id_number": "110105194912310021", "csrf": csrf_of(page.text)})
     message = bad.text.split('role="alert"', 1)[1].split("</p>", 1)[0]
     assert bad.status_code == 422 and message.count(BAD_ID[locale]) == 1, message  # said once, not twice
     assert 'value="周杰"' in bad.text
@@ -52,8 +63,17 @@ async def test_sign_up_keeps_what_was_typed_and_says_why(client, world, session,
     await drain()
     code = sandbox.last_to("13766660002").params["code"]
     number = pf.id_number(age=30)
-    r = await client.post("/signup", data={"phone": "13766660002", "code": code, "password": "Kite-Lamp-4821",
-                                           "name": "王" * 200, "id_number": number, "csrf": csrf_of(sent.text)})
+    r = await client.post(
+        "/signup",
+        data={
+            "phone": "13766660002",
+            "code": code,
+            "password": "Kite-Lamp-4821",
+            "name": "王" * 200,
+            "id_number": number,
+            "csrf": csrf_of(sent.text),
+        },
+    )
     assert r.status_code == 422 and TOO_LONG[locale] in r.text
     assert f'value="{number}"' in r.text and 'value="13766660002"' in r.text and "王" * 200 in r.text
     assert "Kite-Lamp-4821" not in r.text and f'value="{code}"' not in r.text  # secrets are typed again
@@ -62,6 +82,15 @@ async def test_sign_up_keeps_what_was_typed_and_says_why(client, world, session,
     again = await client.post("/signup/code", data={"phone": "13766660002", "csrf": csrf_of(r.text)})
     assert again.status_code == 429 and 'id="signup-form"' in again.text
     assert 'id="signup-form"' in (await client.get("/signup?have_code=1")).text
-    ok = await client.post("/signup", data={"phone": "13766660002", "code": code, "password": "Kite-Lamp-4821",
-                                            "name": "王小明", "id_number": number, "csrf": csrf_of(again.text)})
+    ok = await client.post(
+        "/signup",
+        data={
+            "phone": "13766660002",
+            "code": code,
+            "password": "Kite-Lamp-4821",
+            "name": "王小明",
+            "id_number": number,
+            "csrf": csrf_of(again.text),
+        },
+    )
     assert ok.status_code == 303

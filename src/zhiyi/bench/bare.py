@@ -65,8 +65,9 @@ def make_app() -> FastAPI:
             return JSONResponse({"code": "not_authenticated"}, status_code=401)
         async with pools[0].acquire() as conn:
             try:
-                booking = await raw.pg_book(conn, uuid.UUID(claims["pid"]), uuid.UUID(claims["sub"]), ask.session_id,
-                                            sold_out, key=idempotency_key)
+                booking = await raw.pg_book(
+                    conn, uuid.UUID(claims["pid"]), uuid.UUID(claims["sub"]), ask.session_id, sold_out, key=idempotency_key
+                )
             except raw.Refused:
                 return JSONResponse({"code": "slot_full"}, status_code=409)
         return {"id": str(booking)}

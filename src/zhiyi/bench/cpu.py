@@ -38,10 +38,9 @@ def processes() -> Iterator[Process]:
             stat = (entry / "stat").read_text()
         except OSError:
             continue  # gone meanwhile
-        name = stat[stat.index("(") + 1:stat.rindex(")")]
-        fields = stat[stat.rindex(")") + 2:].split()  # state, ppid, pgrp, ..., utime (12th), stime (13th)
-        yield Process(int(entry.name), name, fields[0], int(fields[1]), int(fields[2]),
-                      (int(fields[11]) + int(fields[12])) / TICK)
+        name = stat[stat.index("(") + 1 : stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2 :].split()  # state, ppid, pgrp, ..., utime (12th), stime (13th)
+        yield Process(int(entry.name), name, fields[0], int(fields[1]), int(fields[2]), (int(fields[11]) + int(fields[12])) / TICK)
 
 
 class Sampler(threading.Thread):
@@ -62,8 +61,7 @@ class Sampler(threading.Thread):
             return dict.fromkeys(PARTIES, 0.0)
         group = self.server_group()
         for p in processes():
-            party = ("server" if p.group == group else "db" if p.name == "postgres"
-                     else "clients" if p.parent == self.parent else None)
+            party = "server" if p.group == group else "db" if p.name == "postgres" else "clients" if p.parent == self.parent else None
             if party:
                 self._last[(party, p.pid)] = p.seconds
         return {p: sum(s for (party, _), s in self._last.items() if party == p) for p in PARTIES}

@@ -119,11 +119,12 @@ class Crowd:
         tasks.add(task)
         task.add_done_callback(tasks.discard)
 
-    def note(self, index: int, kind: str, key: str, sid: str | None, target: str | None = None,
-             slot: str | None = None):
+    def note(self, index: int, kind: str, key: str, sid: str | None, target: str | None = None, slot: str | None = None):
         def note(st, b, started, ended, replayed):
-            self.out.append((index, kind, key, st, b.get("code"), target or b.get("id"), slot or b.get("slot_id"),
-                             sid, started, ended, replayed))
+            self.out.append(
+                (index, kind, key, st, b.get("code"), target or b.get("id"), slot or b.get("slot_id"), sid, started, ended, replayed)
+            )
+
         return note
 
     def waiting_over(self) -> bool:
@@ -136,8 +137,9 @@ class Crowd:
         sends = 2 if rng.random() < self.plan.retry_rate else 1
         status, body = 0, {}
         for _ in range(sends):
-            status, body = await _answered(self.http, self.plan, self.plan.base_url + BOOKINGS, token, key,
-                                           {"session_id": sid}, self.note(index, "book", key, sid))
+            status, body = await _answered(
+                self.http, self.plan, self.plan.base_url + BOOKINGS, token, key, {"session_id": sid}, self.note(index, "book", key, sid)
+            )
             if status == 0:
                 break
         return status, body, key
@@ -145,34 +147,59 @@ class Crowd:
     async def cancel(self, index: int, token: str, booking: dict, *, delay: float) -> None:
         await asyncio.sleep(delay)
         http = self.side if delay else self.http
-        await _answered(http, self.plan, f"{self.plan.base_url}{BOOKINGS}/{booking['id']}/cancel", token, None, None,
-                        self.note(index, "cancel", booking["key"], booking.get("session_id"), booking["id"],
-                                  booking.get("slot_id")))
+        await _answered(
+            http,
+            self.plan,
+            f"{self.plan.base_url}{BOOKINGS}/{booking['id']}/cancel",
+            token,
+            None,
+            None,
+            self.note(index, "cancel", booking["key"], booking.get("session_id"), booking["id"], booking.get("slot_id")),
+        )
 
     async def join(self, index: int, token: str, sid: str) -> tuple[int, dict]:
-        return await _answered(self.http, self.plan, self.plan.base_url + WAITLIST, token, None, {"session_id": sid},
-                               self.note(index, "join", uuid.uuid4().hex, sid))
+        return await _answered(
+            self.http,
+            self.plan,
+            self.plan.base_url + WAITLIST,
+            token,
+            None,
+            {"session_id": sid},
+            self.note(index, "join", uuid.uuid4().hex, sid),
+        )
 
     async def entries(self, index: int, token: str) -> list[dict] | None:
         """This patient's waiting-list entries, or None when no answer came."""
-        status, body, started, ended, _ = await _send(self.side, "GET", self.plan.base_url + WAITLIST + "/mine",
-                                                      token, None, None)
+        status, body, started, ended, _ = await _send(self.side, "GET", self.plan.base_url + WAITLIST + "/mine", token, None, None)
         entries = body if status == 200 and isinstance(body, list) else None
         self.note(index, "poll", "", None)(status, body if isinstance(body, dict) else {}, started, ended, False)
         return entries
 
     async def leave(self, index: int, token: str, entry: dict, kind: str = "leave") -> tuple[int, dict]:
-        return await _answered(self.side, self.plan, f"{self.plan.base_url}{WAITLIST}/{entry['id']}/{kind}", token,
-                               None, None, self.note(index, kind, uuid.uuid4().hex, entry["session_id"], entry["id"],
-                                                     entry.get("slot_id")))
+        return await _answered(
+            self.side,
+            self.plan,
+            f"{self.plan.base_url}{WAITLIST}/{entry['id']}/{kind}",
+            token,
+            None,
+            None,
+            self.note(index, kind, uuid.uuid4().hex, entry["session_id"], entry["id"], entry.get("slot_id")),
+        )
 
     async def accept(self, rng: random.Random, index: int, token: str, entry: dict, key: str) -> tuple[int, dict]:
         """Accepts an offer like a booking: the same key on every resend, sent twice by a share of patients."""
         sends = 2 if rng.random() < self.plan.retry_rate else 1
         status, body = 0, {}
         for _ in range(sends):
-            status, body = await _answered(self.side, self.plan, f"{self.plan.base_url}{WAITLIST}/{entry['id']}/accept",
-                                           token, key, None, self.note(index, "accept", key, entry["session_id"]))
+            status, body = await _answered(
+                self.side,
+                self.plan,
+                f"{self.plan.base_url}{WAITLIST}/{entry['id']}/accept",
+                token,
+                key,
+                None,
+                self.note(index, "accept", key, entry["session_id"]),
+            )
             if status == 0:
                 break
         return status, body
@@ -287,8 +314,10 @@ async def _run(plan: Plan, patients: list[tuple[int, str]], concurrency: int) ->
     def connector() -> aiohttp.TCPConnector:
         return aiohttp.TCPConnector(limit=concurrency, limit_per_host=concurrency, ttl_dns_cache=300)
 
-    async with (aiohttp.ClientSession(connector=connector(), timeout=timeout) as http,
-                aiohttp.ClientSession(connector=connector(), timeout=timeout) as side):
+    async with (
+        aiohttp.ClientSession(connector=connector(), timeout=timeout) as http,
+        aiohttp.ClientSession(connector=connector(), timeout=timeout) as side,
+    ):
         crowd = Crowd(plan, http, side, out)
         await warm(http, plan.base_url, concurrency)  # connections open before the release, as a waiting crowd's
         await asyncio.sleep(max(0.0, plan.t0 - time.time()))

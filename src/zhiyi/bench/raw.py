@@ -21,35 +21,52 @@ from zhiyi.domains.scheduling import sold_out as soldout
 from zhiyi.domains.scheduling.models import active_booking_sql
 
 PG_STEPS = [
-    ("claim", "INSERT INTO idempotency_record (account_id, key, request_hash, status_code, response, created_at) "
-              "VALUES ($1, $2, 'raw', 0, '{}', now())"),
+    (
+        "claim",
+        "INSERT INTO idempotency_record (account_id, key, request_hash, status_code, response, created_at) "
+        "VALUES ($1, $2, 'raw', 0, '{}', now())",
+    ),
     ("patient", "SELECT id, registered_campus_id, verified_at FROM patient WHERE id = $1"),
-    ("audit", "INSERT INTO audit_event (id, at, actor_roles, patient_id, action, resource_type, resource_id, outcome) "
-              "VALUES ($2, now(), 'patient', $1, 'book', 'patient', $3, 'allowed')"),
+    (
+        "audit",
+        "INSERT INTO audit_event (id, at, actor_roles, patient_id, action, resource_type, resource_id, outcome) "
+        "VALUES ($2, now(), 'patient', $1, 'book', 'patient', $3, 'allowed')",
+    ),
     # the session with the patient's blockers there (real-name rule, no-show suspension): one statement
-    ("session", "SELECT cs.id, cs.practitioner_id, cs.department_id, cs.campus_id, cs.session_on, cs.status, "
-                "cs.release_at, cs.ends_at, cs.ends_at AS bookable_until, "
-                "EXISTS (SELECT 1 FROM booking b WHERE b.patient_id = $2 AND b.department_id = cs.department_id "
-                f"AND b.session_on = cs.session_on AND {active_booking_sql('b.status')}) AS taken, "
-                "(SELECT ends_at FROM booking_suspension WHERE patient_id = $2 AND ends_at > now()) AS suspended_until "
-                "FROM clinic_session cs WHERE cs.id = $1"),
+    (
+        "session",
+        "SELECT cs.id, cs.practitioner_id, cs.department_id, cs.campus_id, cs.session_on, cs.status, "
+        "cs.release_at, cs.ends_at, cs.ends_at AS bookable_until, "
+        "EXISTS (SELECT 1 FROM booking b WHERE b.patient_id = $2 AND b.department_id = cs.department_id "
+        f"AND b.session_on = cs.session_on AND {active_booking_sql('b.status')}) AS taken, "
+        "(SELECT ends_at FROM booking_suspension WHERE patient_id = $2 AND ends_at > now()) AS suspended_until "
+        "FROM clinic_session cs WHERE cs.id = $1",
+    ),
     # the earliest place nobody holds, taken, and whether any place is free at all: one statement
-    ("take", "WITH took AS (UPDATE slot SET booked = booked + 1 WHERE slot.id = (SELECT free.id FROM slot AS free "
-             "WHERE free.session_id = $1 AND free.booked < free.capacity AND free.starts_at > now() "
-             "ORDER BY free.starts_at, free.id LIMIT 1 FOR UPDATE SKIP LOCKED) AND slot.booked < slot.capacity "
-             "RETURNING slot.id, slot.starts_at, slot.ends_at) "
-             "SELECT took.id, took.starts_at, took.ends_at, EXISTS (SELECT 1 FROM slot AS free WHERE free.session_id = $1 "
-             "AND free.booked < free.capacity AND free.starts_at > now()) AS any_free "
-             "FROM (SELECT 1) AS one_row LEFT JOIN took ON true"),
+    (
+        "take",
+        "WITH took AS (UPDATE slot SET booked = booked + 1 WHERE slot.id = (SELECT free.id FROM slot AS free "
+        "WHERE free.session_id = $1 AND free.booked < free.capacity AND free.starts_at > now() "
+        "ORDER BY free.starts_at, free.id LIMIT 1 FOR UPDATE SKIP LOCKED) AND slot.booked < slot.capacity "
+        "RETURNING slot.id, slot.starts_at, slot.ends_at) "
+        "SELECT took.id, took.starts_at, took.ends_at, EXISTS (SELECT 1 FROM slot AS free WHERE free.session_id = $1 "
+        "AND free.booked < free.capacity AND free.starts_at > now()) AS any_free "
+        "FROM (SELECT 1) AS one_row LEFT JOIN took ON true",
+    ),
     # the real-name index settles a race (no savepoint)
-    ("book", "INSERT INTO booking (id, slot_id, session_id, patient_id, department_id, session_on, status, channel, "
-             "booked_by_account_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, 'booked', 'online', $7, now()) "
-             f"ON CONFLICT (patient_id, department_id, session_on) WHERE {active_booking_sql()} DO NOTHING "
-             "RETURNING id"),
-    ("event", "INSERT INTO outbox_event (id, topic, payload, created_at, available_at, attempts) "
-              "VALUES ($1, 'scheduling.booking_created', $2::json, now(), now(), 0)"),
-    ("remember", "UPDATE idempotency_record SET status_code = 201, response = $3::json "
-                 "WHERE account_id = $1 AND key = $2"),
+    (
+        "book",
+        "INSERT INTO booking (id, slot_id, session_id, patient_id, department_id, session_on, status, channel, "
+        "booked_by_account_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, 'booked', 'online', $7, now()) "
+        f"ON CONFLICT (patient_id, department_id, session_on) WHERE {active_booking_sql()} DO NOTHING "
+        "RETURNING id",
+    ),
+    (
+        "event",
+        "INSERT INTO outbox_event (id, topic, payload, created_at, available_at, attempts) "
+        "VALUES ($1, 'scheduling.booking_created', $2::json, now(), now(), 0)",
+    ),
+    ("remember", "UPDATE idempotency_record SET status_code = 201, response = $3::json WHERE account_id = $1 AND key = $2"),
 ]
 SQL = dict(PG_STEPS)
 ZONE = "Asia/Shanghai"  # the bench hospital's
@@ -59,8 +76,9 @@ ZONE = "Asia/Shanghai"  # the bench hospital's
 ASK_SOLD_OUT = "SELECT scheduling_ask_sold_out($1, $2, $3, $4, $5, now())"
 
 
-async def pg_book(conn, patient_id: uuid.UUID, account_id: uuid.UUID, session_id: uuid.UUID,
-                  sold_out: set[uuid.UUID] | None, key: str | None = None) -> uuid.UUID:
+async def pg_book(
+    conn, patient_id: uuid.UUID, account_id: uuid.UUID, session_id: uuid.UUID, sold_out: set[uuid.UUID] | None, key: str | None = None
+) -> uuid.UUID:
     """One booking attempt as the server makes it, under a new Idempotency-Key (or `key`): a
     session seen sold out is asked about in one round trip first ("full", or on to the whole
     transaction); `sold_out` is the hint (None: no short question, every attempt a whole
@@ -85,8 +103,12 @@ async def pg_book(conn, patient_id: uuid.UUID, account_id: uuid.UUID, session_id
                 sold_out.add(session_id)
             raise Refused()
         booking_id = uuid.uuid4()
-        if await conn.fetchval(SQL["book"], booking_id, took["id"], session_id, patient_id, cs["department_id"],
-                               cs["session_on"], account_id) is None:
+        if (
+            await conn.fetchval(
+                SQL["book"], booking_id, took["id"], session_id, patient_id, cs["department_id"], cs["session_on"], account_id
+            )
+            is None
+        ):
             raise Refused()
         payload = json.dumps({"id": str(booking_id), "slot_id": str(took["id"])})
         await conn.execute(SQL["event"], uuid.uuid4(), payload)
@@ -98,9 +120,19 @@ class Refused(Exception):
     pass
 
 
-async def run_pg(url: str, *, people: list[tuple[str, str]], session_ids: list[str], concurrency: int, pool_size: int,
-                 seed: int, max_tries: int, short: bool = True, batched: bool = True,
-                 batches_out: int = batches.BATCHES_OUT) -> tuple[int, float]:
+async def run_pg(
+    url: str,
+    *,
+    people: list[tuple[str, str]],
+    session_ids: list[str],
+    concurrency: int,
+    pool_size: int,
+    seed: int,
+    max_tries: int,
+    short: bool = True,
+    batched: bool = True,
+    batches_out: int = batches.BATCHES_OUT,
+) -> tuple[int, float]:
     """Returns (decisions, seconds). `short=False`: every attempt goes through the whole booking
     transaction (the anchor of earlier sessions, before the server had its short question).
     `batched` (the server's way): the short questions and the bookings go out in batches, as the
@@ -143,8 +175,7 @@ async def run_pg(url: str, *, people: list[tuple[str, str]], session_ids: list[s
                         sold_out.discard(sid)
                     # on to the whole transaction, which asks nothing more
                 elif booker is not None:  # the one statement (no draw in the rush; no request id or address)
-                    outcome = await booker.ask((aid, key, "raw", pid, sid, uuid.uuid4(), uuid.uuid4(), uuid.uuid4(),
-                                                "patient", None, None))
+                    outcome = await booker.ask((aid, key, "raw", pid, sid, uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), "patient", None, None))
                     if outcome.startswith("{"):
                         decisions += 1
                         break
@@ -193,35 +224,51 @@ def _sqlite_book(conn: sqlite3.Connection, p: str, s: str) -> bool:
         account = conn.execute("SELECT id FROM account WHERE patient_id = ?", (p,)).fetchone()[0]
         conn.execute("INSERT INTO idempotency_record VALUES (?, ?, 'raw', 0, '{}', ?)", (account, key, now))
         conn.execute("SELECT id, registered_campus_id, verified_at FROM patient WHERE id = ?", (p,)).fetchone()
-        conn.execute("INSERT INTO audit_event (id, at, actor_roles, patient_id, action, resource_type, resource_id, outcome)"
-                     " VALUES (?, ?, 'patient', ?, 'book', 'patient', ?, 'allowed')", (uuid.uuid4().hex, now, p, p))
+        conn.execute(
+            "INSERT INTO audit_event (id, at, actor_roles, patient_id, action, resource_type, resource_id, outcome)"
+            " VALUES (?, ?, 'patient', ?, 'book', 'patient', ?, 'allowed')",
+            (uuid.uuid4().hex, now, p, p),
+        )
         dept, day, taken, suspended = conn.execute(
             "SELECT cs.department_id, cs.session_on, EXISTS (SELECT 1 FROM booking b WHERE b.patient_id = ?"
             " AND b.department_id = cs.department_id AND b.session_on = cs.session_on"
             f" AND {active_booking_sql('b.status')}),"
             " (SELECT ends_at FROM booking_suspension WHERE patient_id = ? AND ends_at > ?)"
-            " FROM clinic_session cs WHERE cs.id = ?", (p, p, now, s)).fetchone()
+            " FROM clinic_session cs WHERE cs.id = ?",
+            (p, p, now, s),
+        ).fetchone()
         if taken or suspended:
             conn.execute("ROLLBACK")
             return False
-        row = conn.execute("SELECT id FROM slot WHERE session_id = ? AND booked < capacity AND starts_at > ? "
-                           "ORDER BY starts_at, id LIMIT 1", (s, now)).fetchone()
+        row = conn.execute(
+            "SELECT id FROM slot WHERE session_id = ? AND booked < capacity AND starts_at > ? ORDER BY starts_at, id LIMIT 1", (s, now)
+        ).fetchone()
         if row is None:
             conn.execute("ROLLBACK")
             return False
         conn.execute("UPDATE slot SET booked = booked + 1 WHERE id = ? AND booked < capacity", (row[0],))
         booking = uuid.uuid4().hex
-        if conn.execute("INSERT INTO booking (id, slot_id, session_id, patient_id, department_id, session_on, status,"
-                        " channel, booked_by_account_id, created_at) VALUES (?, ?, ?, ?, ?, ?, 'booked', 'online', ?, ?)"
-                        f" ON CONFLICT (patient_id, department_id, session_on) WHERE {active_booking_sql()}"
-                        " DO NOTHING RETURNING id", (booking, row[0], s, p, dept, day, account, now)).fetchone() is None:
+        if (
+            conn.execute(
+                "INSERT INTO booking (id, slot_id, session_id, patient_id, department_id, session_on, status,"
+                " channel, booked_by_account_id, created_at) VALUES (?, ?, ?, ?, ?, ?, 'booked', 'online', ?, ?)"
+                f" ON CONFLICT (patient_id, department_id, session_on) WHERE {active_booking_sql()}"
+                " DO NOTHING RETURNING id",
+                (booking, row[0], s, p, dept, day, account, now),
+            ).fetchone()
+            is None
+        ):
             conn.execute("ROLLBACK")
             return False
         payload = json.dumps({"booking_id": booking})
-        conn.execute("INSERT INTO outbox_event (id, topic, payload, created_at, available_at, attempts)"
-                     " VALUES (?, 'scheduling.booking_created', ?, ?, ?, 0)", (uuid.uuid4().hex, payload, now, now))
-        conn.execute("UPDATE idempotency_record SET status_code = 201, response = ? WHERE account_id = ? AND key = ?",
-                     (payload, account, key))
+        conn.execute(
+            "INSERT INTO outbox_event (id, topic, payload, created_at, available_at, attempts)"
+            " VALUES (?, 'scheduling.booking_created', ?, ?, ?, 0)",
+            (uuid.uuid4().hex, payload, now, now),
+        )
+        conn.execute(
+            "UPDATE idempotency_record SET status_code = 201, response = ? WHERE account_id = ? AND key = ?", (payload, account, key)
+        )
         conn.execute("COMMIT")
         return True
     except Exception:

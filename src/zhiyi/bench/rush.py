@@ -37,8 +37,12 @@ from zhiyi.domains.scheduling.models import ACTIVE_BOOKING, ClinicSession, Waitl
 SECRET = security.random_token(32)
 BOOKS = ("book", "accept")  # requests whose 201 answer is a booking (sent with an Idempotency-Key)
 # answers that say an earlier attempt did it already: true only after an attempt that got no answer
-DONE_ALREADY = {"cancel": ("booking_not_active",), "join": ("already_waiting",), "decline": ("offer_not_open",),
-                "leave": ("not_waiting", "offer_not_open")}
+DONE_ALREADY = {
+    "cancel": ("booking_not_active",),
+    "join": ("already_waiting",),
+    "decline": ("offer_not_open",),
+    "leave": ("not_waiting", "offer_not_open"),
+}
 CLOSED_BY = {"decline": ("declined",), "leave": ("left", "declined")}  # an entry's status once its patient was told
 SERVER_CLOSED = ("expired", "closed")  # statuses only the server gives (a hold ran out, the session closed)
 
@@ -91,12 +95,23 @@ async def _with_db(url: str, fn):
 
 
 def _run_clients(opts: Options, release: Release, base_url: str, t0: float) -> list[loadgen.Record]:
-    plan = loadgen.Plan(base_url=base_url, session_ids=release.session_ids, t0=t0, seed=opts.seed,
-                        retry_rate=opts.retry_rate, cancel_rate=opts.cancel_rate, max_tries=opts.max_tries,
-                        waitlist_rate=opts.waitlist_rate, decline_rate=opts.decline_rate, ignore_rate=opts.ignore_rate,
-                        cancel_after_s=opts.cancel_after_s, poll_s=opts.poll_s, linger_s=opts.linger_s)
+    plan = loadgen.Plan(
+        base_url=base_url,
+        session_ids=release.session_ids,
+        t0=t0,
+        seed=opts.seed,
+        retry_rate=opts.retry_rate,
+        cancel_rate=opts.cancel_rate,
+        max_tries=opts.max_tries,
+        waitlist_rate=opts.waitlist_rate,
+        decline_rate=opts.decline_rate,
+        ignore_rate=opts.ignore_rate,
+        cancel_after_s=opts.cancel_after_s,
+        poll_s=opts.poll_s,
+        linger_s=opts.linger_s,
+    )
     people = list(enumerate(release.tokens))
-    shares = [people[i::opts.procs] for i in range(opts.procs)]
+    shares = [people[i :: opts.procs] for i in range(opts.procs)]
     with ProcessPoolExecutor(opts.procs, mp_context=get_context("spawn")) as pool:
         futures = [pool.submit(loadgen.run_process, plan, share, max(1, opts.clients // opts.procs)) for share in shares]
         return [r for f in futures for r in f.result()]
@@ -118,8 +133,12 @@ async def _check(session, records: list[loadgen.Record], accounts: list[str]) ->
     held = "(SELECT count(*) FROM waitlist_entry w WHERE w.slot_id = s.id AND w.status = 'offered')"
     overbooked = (await q("SELECT count(*) FROM slot WHERE booked > capacity")).scalar_one()
     overbooked += (await q(f"SELECT count(*) FROM slot s WHERE {active} + {held} > s.capacity")).scalar_one()
-    same_day = (await q(f"SELECT count(*) FROM (SELECT patient_id FROM booking WHERE {active_booking_sql()} "
-                        "GROUP BY patient_id, department_id, session_on HAVING count(*) > 1) x")).scalar_one()
+    same_day = (
+        await q(
+            f"SELECT count(*) FROM (SELECT patient_id FROM booking WHERE {active_booking_sql()} "
+            "GROUP BY patient_id, department_id, session_on HAVING count(*) > 1) x"
+        )
+    ).scalar_one()
     by_key: dict[str, set] = {}
     for r in records:
         if r[1] in BOOKS and r[3] == 201:
@@ -128,8 +147,10 @@ async def _check(session, records: list[loadgen.Record], accounts: list[str]) ->
     confirmed = {r[5] for r in records if r[1] in BOOKS and r[3] == 201}
     rows = (await q("SELECT id, status FROM booking")).all()
     stored = {_uuid(i): status for i, status in rows}
-    entries = {_uuid(i): (status, _uuid(b) if b else None, offered is not None) for i, status, b, offered in (await q(
-        "SELECT id, status, booking_id, offered_at FROM waitlist_entry")).all()}
+    entries = {
+        _uuid(i): (status, _uuid(b) if b else None, offered is not None)
+        for i, status, b, offered in (await q("SELECT id, status, booking_id, offered_at FROM waitlist_entry")).all()
+    }
     lost = _lost(records, stored, entries)
     # phantom: in the database, never confirmed to anyone, and not retrievable by a key its client
     # holds (a booking, or an accepted offer, whose answer died with the server is replayed to a retry of its key)
@@ -140,21 +161,37 @@ async def _check(session, records: list[loadgen.Record], accounts: list[str]) ->
     # a place never taken by anyone: no booking and never held for the line (cancelled bookings and
     # held places count as taken: a "full" answer before a later cancellation, or while the place was
     # held for the first in line, was true when given)
-    unsold = {_uuid(s) for s in (await q(
-        "SELECT DISTINCT s.session_id FROM slot s WHERE s.capacity > "
-        "(SELECT count(*) FROM booking b WHERE b.slot_id = s.id) + "
-        "(SELECT count(*) FROM waitlist_entry w WHERE w.slot_id = s.id AND w.booking_id IS NULL)")).scalars()}
+    unsold = {
+        _uuid(s)
+        for s in (
+            await q(
+                "SELECT DISTINCT s.session_id FROM slot s WHERE s.capacity > "
+                "(SELECT count(*) FROM booking b WHERE b.slot_id = s.id) + "
+                "(SELECT count(*) FROM waitlist_entry w WHERE w.slot_id = s.id AND w.booking_id IS NULL)"
+            )
+        ).scalars()
+    }
     drift = (await q(f"SELECT count(*) FROM slot s WHERE s.booked <> {active} + {held}")).scalar_one()
     false_full = sum(1 for r in records if r[1] == "book" and r[3] == 409 and r[4] == "slot_full" and r[7] in unsold)
     booked = sum(1 for s in stored.values() if s in ACTIVE_BOOKING)
     statuses = [status for status, _, _ in entries.values()]
-    return {"overbooked": int(overbooked), "counter_mismatch": int(drift),
-            "duplicates": int(same_day) + twice_by_key, "lost": lost, "phantom": phantom,
-            "false_full": false_full, "booked": booked, "unsold_sessions": len(unsold),
-            "waitlisted": len(entries), "offers": sum(1 for _, _, offered in entries.values() if offered),
-            "accepted": statuses.count("booked"), "declined": statuses.count("declined"),
-            "expired": statuses.count("expired"), "held": statuses.count("offered"),
-            "entry_status": {e: status for e, (status, _, _) in entries.items()}}
+    return {
+        "overbooked": int(overbooked),
+        "counter_mismatch": int(drift),
+        "duplicates": int(same_day) + twice_by_key,
+        "lost": lost,
+        "phantom": phantom,
+        "false_full": false_full,
+        "booked": booked,
+        "unsold_sessions": len(unsold),
+        "waitlisted": len(entries),
+        "offers": sum(1 for _, _, offered in entries.values() if offered),
+        "accepted": statuses.count("booked"),
+        "declined": statuses.count("declined"),
+        "expired": statuses.count("expired"),
+        "held": statuses.count("offered"),
+        "entry_status": {e: status for e, (status, _, _) in entries.items()},
+    }
 
 
 def _lost(records: list[loadgen.Record], stored: dict[str, str], entries: dict[str, tuple] | None = None) -> int:
@@ -167,24 +204,29 @@ def _lost(records: list[loadgen.Record], stored: dict[str, str], entries: dict[s
     confirmed = {r[5] for r in records if r[1] in BOOKS and r[3] == 201}
     cancelled = _cancelled(records)
     undecided = {r[5] for r in records if r[1] == "cancel" and r[3] == 0 and r[4].startswith(loadgen.GAVE_UP)}
-    lost = (len(confirmed - stored.keys())
-            + sum(1 for b in confirmed - cancelled - undecided if b in stored and stored[b] not in ACTIVE_BOOKING)
-            + sum(1 for b in cancelled if stored.get(b) in ACTIVE_BOOKING))
+    lost = (
+        len(confirmed - stored.keys())
+        + sum(1 for b in confirmed - cancelled - undecided if b in stored and stored[b] not in ACTIVE_BOOKING)
+        + sum(1 for b in cancelled if stored.get(b) in ACTIVE_BOOKING)
+    )
     if entries is None:
         return lost
     joined = {r[5] for r in records if r[1] == "join" and r[3] == 201}
     accepted = {r[5] for r in records if r[1] == "accept" and r[3] == 201}
     from_offers = {b for status, b, _ in entries.values() if status == "booked"}
-    return (lost + len(joined - entries.keys()) + len(accepted - from_offers)
-            + sum(1 for e, kind in _closed(records).items() if entries.get(e, ("",))[0] not in CLOSED_BY[kind]))
+    return (
+        lost
+        + len(joined - entries.keys())
+        + len(accepted - from_offers)
+        + sum(1 for e, kind in _closed(records).items() if entries.get(e, ("",))[0] not in CLOSED_BY[kind])
+    )
 
 
 def _closed(records: list[loadgen.Record]) -> dict[str, str]:
     """Entries whose patients were told they declined or left (an answer, or "done already" to a
     request sent again after an attempt that got no answer): entry -> "decline" or "leave"."""
     unanswered = {(r[1], r[2]) for r in records if r[3] == 0}
-    return {r[5]: r[1] for r in records if r[1] in CLOSED_BY
-            and (r[3] == 200 or (_done_already(r) and (r[1], r[2]) in unanswered))}
+    return {r[5]: r[1] for r in records if r[1] in CLOSED_BY and (r[3] == 200 or (_done_already(r) and (r[1], r[2]) in unanswered))}
 
 
 def _cancelled(records: list[loadgen.Record]) -> set[str]:
@@ -217,11 +259,14 @@ def _error_records(records: list[loadgen.Record], entry_status: dict[str, str] |
     `entry_status` (entry -> status at the end) tells."""
     unanswered = {(r[1], r[2]) for r in records if r[3] == 0}
     entry_status = entry_status or {}
-    return [r for r in records if r[3] not in (0, 200, 201, 409)
-            or (r[3] == 0 and r[4].startswith(loadgen.GAVE_UP))
-            or (_done_already(r) and (r[1], r[2]) not in unanswered
-                and not (r[1] in CLOSED_BY and entry_status.get(r[5]) in SERVER_CLOSED))
-            or (r[1] == "accept" and r[3] == 409)]
+    return [
+        r
+        for r in records
+        if r[3] not in (0, 200, 201, 409)
+        or (r[3] == 0 and r[4].startswith(loadgen.GAVE_UP))
+        or (_done_already(r) and (r[1], r[2]) not in unanswered and not (r[1] in CLOSED_BY and entry_status.get(r[5]) in SERVER_CLOSED))
+        or (r[1] == "accept" and r[3] == 409)
+    ]
 
 
 def _outage(records: list[loadgen.Record]) -> dict:
@@ -247,15 +292,24 @@ async def _run_out_holds(url: str, timeout: float = 30.0) -> tuple[int, int]:
     db = Database(Settings(database_url=url, secret_key=SECRET))
     try:
         async with db.sessionmaker() as s:
-            ran_out = (await s.execute(update(WaitlistEntry).where(WaitlistEntry.status == "offered")
-                                       .values(hold_expires_at=clock.now() - dt.timedelta(seconds=1))
-                                       .returning(WaitlistEntry.id).execution_options(synchronize_session=False))).all()
+            ran_out = (
+                await s.execute(
+                    update(WaitlistEntry)
+                    .where(WaitlistEntry.status == "offered")
+                    .values(hold_expires_at=clock.now() - dt.timedelta(seconds=1))
+                    .returning(WaitlistEntry.id)
+                    .execution_options(synchronize_session=False)
+                )
+            ).all()
             await s.commit()
         deadline = time.monotonic() + timeout
         while True:
             async with db.sessionmaker() as s:
-                overdue = await s.scalar(select(func.count()).select_from(WaitlistEntry).where(
-                    WaitlistEntry.status == "offered", WaitlistEntry.hold_expires_at <= clock.now()))
+                overdue = await s.scalar(
+                    select(func.count())
+                    .select_from(WaitlistEntry)
+                    .where(WaitlistEntry.status == "offered", WaitlistEntry.hold_expires_at <= clock.now())
+                )
             if not overdue or time.monotonic() > deadline:
                 return len(ran_out), int(overdue or 0)
             await asyncio.sleep(0.25)
@@ -273,9 +327,14 @@ def run(opts: Options, log=print) -> dict:
         dialect = "sqlite" if url.startswith("sqlite") else "postgresql"
         log(f"seeding {opts.doctors} doctors x {opts.slots} slots, {opts.patients} patients ({dialect})")
         far = clock.now() + dt.timedelta(hours=1)
-        release = asyncio.run(_with_db(url, lambda s: seed_release(
-            s, secret=SECRET, doctors=opts.doctors, slots_per_doctor=opts.slots, patients=opts.patients,
-            release_at=far)))
+        release = asyncio.run(
+            _with_db(
+                url,
+                lambda s: seed_release(
+                    s, secret=SECRET, doctors=opts.doctors, slots_per_doctor=opts.slots, patients=opts.patients, release_at=far
+                ),
+            )
+        )
         port = _free_port()
         if opts.bare:
             if dialect != "postgresql":
@@ -287,10 +346,17 @@ def run(opts: Options, log=print) -> dict:
             log("SQLite is the embedded tier: one server process")
             opts.workers = 1
         log(f"starting the server: {opts.workers} workers on port {port}")
-        server = Server(url, secret=SECRET, workers=opts.workers, port=port, draw_seconds=opts.draw_seconds,
-                        hold_minutes=opts.hold_minutes, sweep_seconds=opts.sweep_seconds,
-                        # the bare calibration runs on uvicorn as it comes: what the framework alone reaches
-                        **({"app": "zhiyi.bench.bare:make_app", "http": None} if opts.bare else {}))
+        server = Server(
+            url,
+            secret=SECRET,
+            workers=opts.workers,
+            port=port,
+            draw_seconds=opts.draw_seconds,
+            hold_minutes=opts.hold_minutes,
+            sweep_seconds=opts.sweep_seconds,
+            # the bare calibration runs on uvicorn as it comes: what the framework alone reaches
+            **({"app": "zhiyi.bench.bare:make_app", "http": None} if opts.bare else {}),
+        )
         server.start()
         base = server.base_url
         try:
@@ -316,8 +382,10 @@ def run(opts: Options, log=print) -> dict:
         finally:
             server.stop()
         checks = asyncio.run(_with_db(url, lambda s: _check(s, records, release.account_ids)))
-        wrong = collections.Counter((r[1], r[3], r[4], checks["entry_status"].get(r[5], "-") if r[1] in CLOSED_BY else "-")
-                                    for r in _error_records(records, checks["entry_status"]))
+        wrong = collections.Counter(
+            (r[1], r[3], r[4], checks["entry_status"].get(r[5], "-") if r[1] in CLOSED_BY else "-")
+            for r in _error_records(records, checks["entry_status"])
+        )
         for (kind, status, code, entry_now), count in wrong.most_common():
             log(f"error: {kind} answered {status} {code} (entry now {entry_now}) x{count}")
         books = [r for r in records if r[1] == "book" and r[3] != 0]
@@ -331,12 +399,23 @@ def run(opts: Options, log=print) -> dict:
         people = list(zip(release.patient_ids, release.account_ids, strict=True))
         usual_rate, single_rate, anchor_cpu = None, None, None
         if dialect == "postgresql":
+
             def anchor(short: bool, batched: bool = True) -> tuple[int, float]:
                 # as many connections, and batches of short questions under way, as the server's workers have
-                return loop.run(raw.run_pg(url, people=people, session_ids=release.session_ids,
-                                           concurrency=opts.clients, pool_size=opts.workers * POOL_PER_WORKER,
-                                           seed=opts.seed, max_tries=opts.max_tries, short=short, batched=batched,
-                                           batches_out=opts.workers * batches.BATCHES_OUT))
+                return loop.run(
+                    raw.run_pg(
+                        url,
+                        people=people,
+                        session_ids=release.session_ids,
+                        concurrency=opts.clients,
+                        pool_size=opts.workers * POOL_PER_WORKER,
+                        seed=opts.seed,
+                        max_tries=opts.max_tries,
+                        short=short,
+                        batched=batched,
+                        batches_out=opts.workers * batches.BATCHES_OUT,
+                    )
+                )
 
             n, secs = anchor(short=False)  # every attempt through the whole transaction (earlier sessions' anchor)
             usual_rate = n / secs if secs else 0.0
@@ -359,33 +438,58 @@ def run(opts: Options, log=print) -> dict:
             used = probe.between(began, ended)
             anchor_cpu = cpu.per_decision(used and {"db": used["db"], "clients": own}, n, parties=("db", "clients"))
         else:
-            n, secs = raw.run_sqlite(url.split(":///", 1)[1], patient_ids=release.patient_ids,
-                                     session_ids=release.session_ids, seed=opts.seed, max_tries=opts.max_tries)
+            n, secs = raw.run_sqlite(
+                url.split(":///", 1)[1],
+                patient_ids=release.patient_ids,
+                session_ids=release.session_ids,
+                seed=opts.seed,
+                max_tries=opts.max_tries,
+            )
         raw_rate = n / secs if secs else 0.0
         rate = len(decisions) / (end - t0) if end > t0 else 0.0
         return {
-            "db": dialect, "server": "bare" if opts.bare else "zhiyi", "clients": opts.clients, "slots": release.slots,
+            "db": dialect,
+            "server": "bare" if opts.bare else "zhiyi",
+            "clients": opts.clients,
+            "slots": release.slots,
             "requests": len(books),
-            "booked": checks["booked"], "overbooked": checks["overbooked"], "duplicates": checks["duplicates"],
-            "lost": checks["lost"], "phantom": checks["phantom"], "false_full": checks["false_full"],
+            "booked": checks["booked"],
+            "overbooked": checks["overbooked"],
+            "duplicates": checks["duplicates"],
+            "lost": checks["lost"],
+            "phantom": checks["phantom"],
+            "false_full": checks["false_full"],
             "counter_mismatch": checks["counter_mismatch"],
             "errors": _errors(records, checks["entry_status"]),
-            "decisions_per_s": round(rate, 1), "sellout_s": round(sellout, 3) if sellout is not None else None,
+            "decisions_per_s": round(rate, 1),
+            "sellout_s": round(sellout, 3) if sellout is not None else None,
             "p50_ms": round(statistics.median(latencies), 1) if latencies else None,
             "p99_ms": round(latencies[int(0.99 * (len(latencies) - 1))], 1) if latencies else None,
-            "raw_db_decisions_per_s": round(raw_rate, 1), "ratio_to_db": round(rate / raw_rate, 3) if raw_rate else None,
+            "raw_db_decisions_per_s": round(raw_rate, 1),
+            "ratio_to_db": round(rate / raw_rate, 3) if raw_rate else None,
             # the anchor without the short question (every "full" a whole transaction), as before migration 0010
             "raw_db_usual_decisions_per_s": round(usual_rate, 1) if usual_rate else None,
             "ratio_to_usual": round(rate / usual_rate, 3) if usual_rate else None,
             # the anchor asking its short questions one by one, as before the server batched them
             "raw_db_single_decisions_per_s": round(single_rate, 1) if single_rate else None,
             "ratio_to_single": round(rate / single_rate, 3) if single_rate else None,
-            "trivial_rps": round(trivial, 1), "workers": opts.workers, "draw_seconds": opts.draw_seconds,
-            "retry_rate": opts.retry_rate, "cancel_rate": opts.cancel_rate, "waitlist_rate": opts.waitlist_rate,
-            "kill_at": opts.kill_at, "restarts": restarts, **_outage(records),
-            "waitlisted": checks["waitlisted"], "offers": checks["offers"], "accepted": checks["accepted"],
-            "declined": checks["declined"], "expired": checks["expired"], "held": checks["held"],
-            "holds_run_out": ran_out, "holds_overdue": overdue,
+            "trivial_rps": round(trivial, 1),
+            "workers": opts.workers,
+            "draw_seconds": opts.draw_seconds,
+            "retry_rate": opts.retry_rate,
+            "cancel_rate": opts.cancel_rate,
+            "waitlist_rate": opts.waitlist_rate,
+            "kill_at": opts.kill_at,
+            "restarts": restarts,
+            **_outage(records),
+            "waitlisted": checks["waitlisted"],
+            "offers": checks["offers"],
+            "accepted": checks["accepted"],
+            "declined": checks["declined"],
+            "expired": checks["expired"],
+            "held": checks["held"],
+            "holds_run_out": ran_out,
+            "holds_overdue": overdue,
             # every attempt the clients made, by kind (the waiting patients' polls share the server with the rush)
             "attempts": dict(collections.Counter(r[1] for r in records)),
             # CPU per decision of each party from the release instant to the end of the rush (its waiting

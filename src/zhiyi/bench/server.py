@@ -21,19 +21,50 @@ POOL_PER_WORKER = 10
 
 
 class Server:
-    def __init__(self, url: str, *, secret: str, workers: int, port: int, draw_seconds: float = 0.0,
-                 hold_minutes: int = 15, sweep_seconds: float = 15.0, app: str = "zhiyi.app:production_app",
-                 http: str | None = protocol.NAME) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        secret: str,
+        workers: int,
+        port: int,
+        draw_seconds: float = 0.0,
+        hold_minutes: int = 15,
+        sweep_seconds: float = 15.0,
+        app: str = "zhiyi.app:production_app",
+        http: str | None = protocol.NAME,
+    ) -> None:
         self.port = port
         # hold_minutes: how long a freed place is held for the first in line; sweep_seconds: how often
         # every worker expires holds that ran out and offers places on sale beside a waiting line
-        self.env = {**os.environ, "ZHIYI_DATABASE_URL": url, "ZHIYI_SECRET_KEY": secret, "ZHIYI_ENV": "production",
-                    "ZHIYI_DB_POOL_SIZE": str(POOL_PER_WORKER), "ZHIYI_LOG_JSON": "true",
-                    "ZHIYI_RELEASE_DRAW_SECONDS": str(draw_seconds), "ZHIYI_WAITLIST_HOLD_MINUTES": str(hold_minutes),
-                    "ZHIYI_WAITLIST_SWEEP_SECONDS": str(sweep_seconds)}
+        self.env = {
+            **os.environ,
+            "ZHIYI_DATABASE_URL": url,
+            "ZHIYI_SECRET_KEY": secret,
+            "ZHIYI_ENV": "production",
+            "ZHIYI_DB_POOL_SIZE": str(POOL_PER_WORKER),
+            "ZHIYI_LOG_JSON": "true",
+            "ZHIYI_RELEASE_DRAW_SECONDS": str(draw_seconds),
+            "ZHIYI_WAITLIST_HOLD_MINUTES": str(hold_minutes),
+            "ZHIYI_WAITLIST_SWEEP_SECONDS": str(sweep_seconds),
+        }
         # app: the factory to serve (`zhiyi.bench.bare:make_app` for the calibration of --bare)
-        self.cmd = [sys.executable, "-m", "uvicorn", app, "--factory", "--host", "127.0.0.1",
-                    "--port", str(port), "--workers", str(workers), "--no-access-log", "--log-level", "warning"]
+        self.cmd = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            app,
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ]
         if http:  # the HTTP protocol `zhiyi serve` runs (None: uvicorn's own)
             self.cmd += ["--http", http]
         self.proc: subprocess.Popen | None = None
@@ -46,8 +77,7 @@ class Server:
         """Starts the server and waits until `ready` answers 200; returns the seconds that took."""
         began = time.monotonic()
         # a new session is a new process group whose id is the supervisor's pid: the workers are in it
-        self.proc = subprocess.Popen(self.cmd, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                     start_new_session=True)
+        self.proc = subprocess.Popen(self.cmd, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         while time.monotonic() < began + timeout and self.proc.poll() is None:
             try:
                 if httpx.get(self.base_url + ready, timeout=1).status_code == 200:

@@ -22,8 +22,11 @@ from zhiyi.core.policy import Actor, Decision, Resource, decide
 
 class AuditEvent(IdMixin, Base):
     __tablename__ = "audit_event"
-    __table_args__ = (Index("ix_audit_event_patient_at", "patient_id", "at"), Index("ix_audit_event_at", "at"),
-                      Index("ix_audit_event_actor_at", "actor_account_id", "at"))
+    __table_args__ = (
+        Index("ix_audit_event_patient_at", "patient_id", "at"),
+        Index("ix_audit_event_at", "at"),
+        Index("ix_audit_event_actor_at", "actor_account_id", "at"),
+    )
 
     at: Mapped[dt.datetime]
     actor_account_id: Mapped[uuid.UUID | None]
@@ -47,16 +50,35 @@ def roles_of(actor: Actor) -> str:
     return ",".join(sorted(actor.roles))
 
 
-def build_event(actor: Actor | None, action: str, resource_type: str, resource_id: object,
-                *, patient_id: uuid.UUID | None, outcome: str,
-                on_behalf_of: uuid.UUID | None = None, reason: str | None = None) -> AuditEvent:
-    return AuditEvent(**event_values(actor, action, resource_type, resource_id, patient_id=patient_id,
-                                     outcome=outcome, on_behalf_of=on_behalf_of, reason=reason))
+def build_event(
+    actor: Actor | None,
+    action: str,
+    resource_type: str,
+    resource_id: object,
+    *,
+    patient_id: uuid.UUID | None,
+    outcome: str,
+    on_behalf_of: uuid.UUID | None = None,
+    reason: str | None = None,
+) -> AuditEvent:
+    return AuditEvent(
+        **event_values(
+            actor, action, resource_type, resource_id, patient_id=patient_id, outcome=outcome, on_behalf_of=on_behalf_of, reason=reason
+        )
+    )
 
 
-def event_values(actor: Actor | None, action: str, resource_type: str, resource_id: object,
-                 *, patient_id: uuid.UUID | None, outcome: str, on_behalf_of: uuid.UUID | None = None,
-                 reason: str | None = None) -> dict:
+def event_values(
+    actor: Actor | None,
+    action: str,
+    resource_type: str,
+    resource_id: object,
+    *,
+    patient_id: uuid.UUID | None,
+    outcome: str,
+    on_behalf_of: uuid.UUID | None = None,
+    reason: str | None = None,
+) -> dict:
     return dict(
         id=ids.new_id(),
         at=clock.now(),
@@ -74,52 +96,84 @@ def event_values(actor: Actor | None, action: str, resource_type: str, resource_
     )
 
 
-def record(session: AsyncSession, actor: Actor | None, action: str, resource_type: str,
-           resource_id: object, *, patient_id: uuid.UUID | None, on_behalf_of: uuid.UUID | None = None,
-           outcome: str = "allowed", reason: str | None = None) -> None:
-    event = build_event(actor, action, resource_type, resource_id, patient_id=patient_id,
-                        outcome=outcome, on_behalf_of=on_behalf_of, reason=reason)
+def record(
+    session: AsyncSession,
+    actor: Actor | None,
+    action: str,
+    resource_type: str,
+    resource_id: object,
+    *,
+    patient_id: uuid.UUID | None,
+    on_behalf_of: uuid.UUID | None = None,
+    outcome: str = "allowed",
+    reason: str | None = None,
+) -> None:
+    event = build_event(
+        actor, action, resource_type, resource_id, patient_id=patient_id, outcome=outcome, on_behalf_of=on_behalf_of, reason=reason
+    )
     session.add(event)
 
 
-async def write(session: AsyncSession, actor: Actor | None, action: str, resource_type: str, resource_id: object,
-                *, patient_id: uuid.UUID | None, on_behalf_of: uuid.UUID | None = None, reason: str | None = None) -> None:
+async def write(
+    session: AsyncSession,
+    actor: Actor | None,
+    action: str,
+    resource_type: str,
+    resource_id: object,
+    *,
+    patient_id: uuid.UUID | None,
+    on_behalf_of: uuid.UUID | None = None,
+    reason: str | None = None,
+) -> None:
     """Audit an action that was done (a booking made): one INSERT now, no unit-of-work bookkeeping."""
-    await session.execute(_INSERT, event_values(actor, action, resource_type, resource_id, patient_id=patient_id,
-                                                outcome="allowed", on_behalf_of=on_behalf_of, reason=reason))
+    await session.execute(
+        _INSERT,
+        event_values(
+            actor, action, resource_type, resource_id, patient_id=patient_id, outcome="allowed", on_behalf_of=on_behalf_of, reason=reason
+        ),
+    )
 
 
-async def guard(session: AsyncSession, actor: Actor | None, action: str, resource: Resource,
-                *, patient_id: uuid.UUID | None, reason: str | None = None) -> Decision:
+async def guard(
+    session: AsyncSession, actor: Actor | None, action: str, resource: Resource, *, patient_id: uuid.UUID | None, reason: str | None = None
+) -> Decision:
     """Decide through core.policy and audit the attempt, allowed or not (with the actor's reason, if asked)."""
     decision = await decide(session, actor, action, resource)
     if decision.allowed:
         # one INSERT now (the hot paths all pass here): no unit-of-work bookkeeping
-        await session.execute(_INSERT, event_values(
-            actor, action, resource.kind, resource.id, patient_id=patient_id, outcome="allowed",
-            on_behalf_of=decision.on_behalf_of, reason=reason or decision.reason))  # why it was allowed
+        await session.execute(
+            _INSERT,
+            event_values(
+                actor,
+                action,
+                resource.kind,
+                resource.id,
+                patient_id=patient_id,
+                outcome="allowed",
+                on_behalf_of=decision.on_behalf_of,
+                reason=reason or decision.reason,
+            ),
+        )  # why it was allowed
         return decision
-    keep_after_rollback(session, build_event(actor, action, resource.kind, resource.id, patient_id=patient_id,
-                               outcome="denied", reason=reason))
+    keep_after_rollback(
+        session, build_event(actor, action, resource.kind, resource.id, patient_id=patient_id, outcome="denied", reason=reason)
+    )
     raise Forbidden()
 
 
-def keep_denied(session: AsyncSession, actor: Actor | None, action: str, resource_type: str, resource_id: object,
-                *, patient_id: uuid.UUID | None) -> None:
+def keep_denied(
+    session: AsyncSession, actor: Actor | None, action: str, resource_type: str, resource_id: object, *, patient_id: uuid.UUID | None
+) -> None:
     """Audit a refused attempt; the row survives the request's rollback."""
-    keep_after_rollback(session, build_event(actor, action, resource_type, resource_id, patient_id=patient_id,
-                                             outcome="denied"))
+    keep_after_rollback(session, build_event(actor, action, resource_type, resource_id, patient_id=patient_id, outcome="denied"))
 
 
-def missing(session: AsyncSession, actor: Actor | None, action: str, resource_type: str,
-            resource_id: object) -> NotFound:
-    keep_after_rollback(session, build_event(actor, action, resource_type, resource_id, patient_id=None,
-                               outcome="not_found"))
+def missing(session: AsyncSession, actor: Actor | None, action: str, resource_type: str, resource_id: object) -> NotFound:
+    keep_after_rollback(session, build_event(actor, action, resource_type, resource_id, patient_id=None, outcome="not_found"))
     return NotFound()
 
 
-async def trail(session: AsyncSession, *, patient_id: uuid.UUID, limit: int = 200,
-                before: dt.datetime | None = None) -> list[AuditEvent]:
+async def trail(session: AsyncSession, *, patient_id: uuid.UUID, limit: int = 200, before: dt.datetime | None = None) -> list[AuditEvent]:
     q = select(AuditEvent).where(AuditEvent.patient_id == patient_id)
     if before is not None:
         q = q.where(AuditEvent.at < before)
@@ -153,11 +207,18 @@ def reason_label(reason: str | None) -> str | None:
     return _REASONS.get(reason, reason) if reason else None
 
 
-async def search(session: AsyncSession, *, patient_ids: Select | list[uuid.UUID] | None = None,
-                 actor_account_ids: list[uuid.UUID] | None = None, actions: list[str] | None = None,
-                 since: dt.datetime | None = None, until: dt.datetime | None = None,
-                 before: tuple[dt.datetime, uuid.UUID] | None = None, with_no_patient: bool = True,
-                 limit: int = 100) -> list[AuditEvent]:
+async def search(
+    session: AsyncSession,
+    *,
+    patient_ids: Select | list[uuid.UUID] | None = None,
+    actor_account_ids: list[uuid.UUID] | None = None,
+    actions: list[str] | None = None,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+    before: tuple[dt.datetime, uuid.UUID] | None = None,
+    with_no_patient: bool = True,
+    limit: int = 100,
+) -> list[AuditEvent]:
     """Trail rows, newest first, filtered; `before` (at, id) pages on from the last row shown.
     `patient_ids` may be a query of ids (a campus's patients); rows about no patient only when
     `with_no_patient`."""

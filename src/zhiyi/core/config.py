@@ -92,19 +92,28 @@ def secret_problem(settings: Settings) -> str | None:
     development every secret must be strong."""
     if settings.env == "test":
         return None
-    keys = {"ZHIYI_SECRET_KEY": settings.secret_key, "ZHIYI_DATA_KEY": settings.data_key,
-            **{f"ZHIYI_PREVIOUS_SECRET_KEYS[{i}]": k for i, k in enumerate(settings.signing_secrets[1:])}}
+    keys = {
+        "ZHIYI_SECRET_KEY": settings.secret_key,
+        "ZHIYI_DATA_KEY": settings.data_key,
+        **{f"ZHIYI_PREVIOUS_SECRET_KEYS[{i}]": k for i, k in enumerate(settings.signing_secrets[1:])},
+    }
     if settings.signing_secrets[1:] and not settings.data_key:
-        return ("ZHIYI_PREVIOUS_SECRET_KEYS is set but ZHIYI_DATA_KEY is not: stored data (sealed ID numbers, their "
-                "lookups) is keyed by the data key, which would follow the new secret; set ZHIYI_DATA_KEY to the "
-                "secret the data was stored with")
+        return (
+            "ZHIYI_PREVIOUS_SECRET_KEYS is set but ZHIYI_DATA_KEY is not: stored data (sealed ID numbers, their "
+            "lookups) is keyed by the data key, which would follow the new secret; set ZHIYI_DATA_KEY to the "
+            "secret the data was stored with"
+        )
     for name, value in keys.items():
         if value == DEV_SECRET and not (settings.dev_secret_allowed and settings.env == "dev"):
-            return (f"{name} is the built-in development secret, which is public; set ZHIYI_SECRET_KEY to at least "
-                    f"{MIN_SECRET_CHARS} random characters (only `zhiyi demo` runs on the built-in one)")
+            return (
+                f"{name} is the built-in development secret, which is public; set ZHIYI_SECRET_KEY to at least "
+                f"{MIN_SECRET_CHARS} random characters (only `zhiyi demo` runs on the built-in one)"
+            )
         if value and value != DEV_SECRET and settings.env == "production" and _weak(value):
-            return (f"{name} is too weak for production: use at least {MIN_SECRET_CHARS} random characters "
-                    f"(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`)")
+            return (
+                f"{name} is too weak for production: use at least {MIN_SECRET_CHARS} random characters "
+                f"(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`)"
+            )
     return None
 
 

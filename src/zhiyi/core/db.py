@@ -150,8 +150,7 @@ def make_engine(settings: Settings, *, batches: bool = False) -> AsyncEngine:
         _sqlite_pragmas(engine)
     else:  # the batches' pool never overflows: its size is every batch that can be under way
         size, overflow = (BATCH_POOL_SIZE, 0) if batches else (settings.db_pool_size, settings.db_pool_size)
-        engine = create_async_engine(url, poolclass=FairPool, pool_size=size, max_overflow=overflow,
-                                     pool_pre_ping=False)
+        engine = create_async_engine(url, poolclass=FairPool, pool_size=size, max_overflow=overflow, pool_pre_ping=False)
     return engine
 
 
@@ -227,8 +226,10 @@ class Database:
                 await conn.close()  # back to the pool, which keeps up to its size open
         failed = [t.exception() for t in done if not t.cancelled() and t.exception() is not None]
         if pending or failed:
-            _log.warning("database pool not fully opened at start",
-                         extra={"opened": len(opened), "error": type(failed[0]).__name__ if failed else "timeout"})
+            _log.warning(
+                "database pool not fully opened at start",
+                extra={"opened": len(opened), "error": type(failed[0]).__name__ if failed else "timeout"},
+            )
         return len(opened)
 
     async def dispose(self) -> None:

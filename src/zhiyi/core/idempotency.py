@@ -63,8 +63,7 @@ _REMEMBER = update(_t).where(_t.c.account_id == bindparam("a", type_=Uuid()), _t
 
 
 def _claim_statement(insert_of_dialect):
-    return (insert_of_dialect(_t).on_conflict_do_nothing(index_elements=["account_id", "key"])
-            .returning(_t.c.key))
+    return insert_of_dialect(_t).on_conflict_do_nothing(index_elements=["account_id", "key"]).returning(_t.c.key)
 
 
 # Core, built once per dialect: every booking claims a key, so no statement building or ORM insert
@@ -78,18 +77,19 @@ async def claim(session: AsyncSession, *, account_id: uuid.UUID, key: str, finge
 
     One INSERT .. ON CONFLICT DO NOTHING: on PostgreSQL it waits for a concurrent holder of
     the key to commit (then we replay) or roll back (then the key is ours)."""
-    claimed = await session.execute(_CLAIM[session.bind.dialect.name], {
-        "account_id": account_id, "key": key, "request_hash": fingerprint, "status_code": 0, "response": {},
-        "created_at": clock.now()})
+    claimed = await session.execute(
+        _CLAIM[session.bind.dialect.name],
+        {"account_id": account_id, "key": key, "request_hash": fingerprint, "status_code": 0, "response": {}, "created_at": clock.now()},
+    )
     if claimed.first() is not None:
         return None
-    earlier = (await session.execute(select(IdempotencyRecord).where(
-        IdempotencyRecord.account_id == account_id, IdempotencyRecord.key == key))).scalar_one()
+    earlier = (
+        await session.execute(select(IdempotencyRecord).where(IdempotencyRecord.account_id == account_id, IdempotencyRecord.key == key))
+    ).scalar_one()
     if earlier.request_hash != fingerprint:
         raise IdempotencyKeyReused()
     return earlier
 
 
-async def remember(session: AsyncSession, *, account_id: uuid.UUID, key: str, status_code: int,
-                   response: dict[str, Any]) -> None:
+async def remember(session: AsyncSession, *, account_id: uuid.UUID, key: str, status_code: int, response: dict[str, Any]) -> None:
     await session.execute(_REMEMBER, {"a": account_id, "k": key, "status_code": status_code, "response": response})

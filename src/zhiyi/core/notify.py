@@ -46,8 +46,11 @@ TOPIC = "core.notification_requested"
 async def enqueue(session, name: str, message: Message) -> None:
     """Send after the transaction commits: the message rides the outbox, so a code is never
     sent for a change that did not happen."""
-    await outbox.publish(session, TOPIC, {"channel": name, "to": message.to, "template": message.template,
-                                    "params": message.params, "locale": message.locale})
+    await outbox.publish(
+        session,
+        TOPIC,
+        {"channel": name, "to": message.to, "template": message.template, "params": message.params, "locale": message.locale},
+    )
 
 
 @outbox.handles(TOPIC)

@@ -69,8 +69,9 @@ async def publish(session: AsyncSession, topic: str, payload: dict[str, Any]) ->
     """Write the event in the caller's transaction (one INSERT, no unit-of-work bookkeeping)."""
     at = clock.now()
     event_id = ids.new_id()
-    await session.execute(_INSERT, {"id": event_id, "topic": topic, "payload": payload, "created_at": at,
-                                    "available_at": at, "attempts": 0})
+    await session.execute(
+        _INSERT, {"id": event_id, "topic": topic, "payload": payload, "created_at": at, "available_at": at, "attempts": 0}
+    )
     session.info["zhiyi.outbox.published"] = True  # lets the edge wake the worker
     return event_id
 
@@ -79,9 +80,12 @@ def _due(q, session: AsyncSession, *, heard: bool, limit: int):
     """Pending events due now, of topics someone listens to (or, `heard=False`, nobody does), oldest
     first, skipping those another worker has claimed (PostgreSQL)."""
     topics = [topic for topic, handlers in _handlers.items() if handlers]
-    q = q.where(OutboxEvent.delivered_at.is_(None), OutboxEvent.available_at <= clock.now(),
-                OutboxEvent.attempts < MAX_ATTEMPTS,
-                OutboxEvent.topic.in_(topics) if heard else OutboxEvent.topic.not_in(topics))
+    q = q.where(
+        OutboxEvent.delivered_at.is_(None),
+        OutboxEvent.available_at <= clock.now(),
+        OutboxEvent.attempts < MAX_ATTEMPTS,
+        OutboxEvent.topic.in_(topics) if heard else OutboxEvent.topic.not_in(topics),
+    )
     q = q.order_by(OutboxEvent.created_at).limit(limit)
     if session.bind is not None and session.bind.dialect.name == "postgresql":
         q = q.with_for_update(skip_locked=True)
@@ -96,8 +100,9 @@ async def _deliver_unheard(session: AsyncSession, limit: int) -> int:
     """Events nobody listens to (yet) are delivered in one statement: no objects loaded, no row-by-row
     UPDATEs (a rush's bookings publish a thousand such events in a second)."""
     due = _due(select(OutboxEvent.id), session, heard=False, limit=limit).scalar_subquery()
-    done = await session.execute(update(OutboxEvent).where(OutboxEvent.id.in_(due)).values(delivered_at=clock.now())
-                                 .execution_options(synchronize_session=False))
+    done = await session.execute(
+        update(OutboxEvent).where(OutboxEvent.id.in_(due)).values(delivered_at=clock.now()).execution_options(synchronize_session=False)
+    )
     return max(done.rowcount, 0)  # a driver that cannot count must not keep the worker from resting
 
 
@@ -125,8 +130,7 @@ async def deliver_pending(session: AsyncSession, *, limit: int = 100) -> int:
 class Worker:
     """Drains the outbox in the background of a process, and runs the periodic jobs (core.jobs)."""
 
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], interval: float = 1.0,
-                 gather: float = GATHER_SECONDS):
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], interval: float = 1.0, gather: float = GATHER_SECONDS):
         self.sessionmaker = sessionmaker
         self.interval = interval
         self.gather = gather
@@ -174,4 +178,3 @@ class Worker:
         self._wake.set()
         if self._task:
             await self._task
-

@@ -26,8 +26,9 @@ class Limiter:
         self._hits[key] = hits  # re-inserted: the dict's order is least recently used first
         if len(hits) >= self.limit:
             retry = max(1, int(hits[0] + self.per - now) + 1)
-            raise TooManyRequests("Too many booking requests; try again in a moment.", code="rate_limited",
-                                  headers={"Retry-After": str(retry)})
+            raise TooManyRequests(
+                "Too many booking requests; try again in a moment.", code="rate_limited", headers={"Retry-After": str(retry)}
+            )
         hits.append(now)
         if len(self._hits) > MAX_KEYS:
             del self._hits[next(iter(self._hits))]

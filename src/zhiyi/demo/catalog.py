@@ -14,6 +14,7 @@ GROUP_NAME_EN = "Zhiyi Demo Hospital Group"
 
 # --- campuses --------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True, slots=True)
 class BuildingSpec:
     code: str
@@ -38,9 +39,13 @@ class CampusSpec:
 
 CAMPUSES: tuple[CampusSpec, ...] = (
     CampusSpec(
-        code="MAIN", name_zh="智医示范医院集团总院", name_en="Zhiyi Demo Hospital Group Main Campus",
-        address_zh="上海市徐汇区示范路100号", address_en="100 Shifan Road, Xuhui District, Shanghai",
-        is_main=True, patient_share=55,
+        code="MAIN",
+        name_zh="智医示范医院集团总院",
+        name_en="Zhiyi Demo Hospital Group Main Campus",
+        address_zh="上海市徐汇区示范路100号",
+        address_en="100 Shifan Road, Xuhui District, Shanghai",
+        is_main=True,
+        patient_share=55,
         buildings=(
             BuildingSpec("A", "门诊楼", "Outpatient Building", floors=8, basements=1, clinic=True),
             BuildingSpec("B", "医技楼", "Medical Technology Building", floors=6, basements=1),
@@ -48,18 +53,26 @@ CAMPUSES: tuple[CampusSpec, ...] = (
         ),
     ),
     CampusSpec(
-        code="EAST", name_zh="智医示范医院集团东院", name_en="Zhiyi Demo Hospital Group East Campus",
-        address_zh="上海市浦东新区智慧路88号", address_en="88 Zhihui Road, Pudong New Area, Shanghai",
-        is_main=False, patient_share=28,
+        code="EAST",
+        name_zh="智医示范医院集团东院",
+        name_en="Zhiyi Demo Hospital Group East Campus",
+        address_zh="上海市浦东新区智慧路88号",
+        address_en="88 Zhihui Road, Pudong New Area, Shanghai",
+        is_main=False,
+        patient_share=28,
         buildings=(
             BuildingSpec("A", "门急诊楼", "Outpatient and Emergency Building", floors=6, basements=1, clinic=True),
             BuildingSpec("B", "住院楼", "Inpatient Building", floors=10, basements=1),
         ),
     ),
     CampusSpec(
-        code="SOUTH", name_zh="智医示范医院集团南院", name_en="Zhiyi Demo Hospital Group South Campus",
-        address_zh="上海市闵行区康宁路66号", address_en="66 Kangning Road, Minhang District, Shanghai",
-        is_main=False, patient_share=17,
+        code="SOUTH",
+        name_zh="智医示范医院集团南院",
+        name_en="Zhiyi Demo Hospital Group South Campus",
+        address_zh="上海市闵行区康宁路66号",
+        address_en="66 Kangning Road, Minhang District, Shanghai",
+        is_main=False,
+        patient_share=17,
         buildings=(
             BuildingSpec("A", "门诊楼", "Outpatient Building", floors=5, clinic=True),
             BuildingSpec("B", "综合楼", "General Building", floors=8, basements=1),
@@ -83,13 +96,31 @@ from zhiyi.domains.org.catalogue import (  # noqa: E402,F401  (the demo seeds th
     leaf_departments,
 )
 
-NURSE_SPECIALTIES = ("triage", "wound care", "diabetes education", "IV therapy", "geriatric care",
-                     "pediatric nursing", "maternal care", "infection control", "stoma care", "health education")
-PHARMACIST_SPECIALTIES = ("clinical pharmacy", "anticoagulation", "antimicrobial stewardship", "TCM pharmacy",
-                          "pediatric dosing", "oncology pharmacy", "medication review")
+NURSE_SPECIALTIES = (
+    "triage",
+    "wound care",
+    "diabetes education",
+    "IV therapy",
+    "geriatric care",
+    "pediatric nursing",
+    "maternal care",
+    "infection control",
+    "stoma care",
+    "health education",
+)
+PHARMACIST_SPECIALTIES = (
+    "clinical pharmacy",
+    "anticoagulation",
+    "antimicrobial stewardship",
+    "TCM pharmacy",
+    "pediatric dosing",
+    "oncology pharmacy",
+    "medication review",
+)
 
 
 # --- names -------------------------------------------------------------------------------------
+
 
 def _pairs(text: str) -> tuple[tuple[str, str], ...]:
     """'王:Wang:71 李:Li:70' or '秀:xiu 英:ying' -> tuples."""
@@ -98,7 +129,8 @@ def _pairs(text: str) -> tuple[tuple[str, str], ...]:
 
 # (surname, pinyin, weight per mille, roughly national frequency with a Shanghai tilt)
 SURNAMES: tuple[tuple[str, str, int], ...] = tuple(
-    (zh, py, int(w)) for zh, py, w in _pairs(
+    (zh, py, int(w))
+    for zh, py, w in _pairs(
         "王:Wang:71 李:Li:70 张:Zhang:67 刘:Liu:51 陈:Chen:46 杨:Yang:32 黄:Huang:24 赵:Zhao:20 "
         "吴:Wu:20 周:Zhou:19 徐:Xu:18 孙:Sun:14 马:Ma:13 朱:Zhu:15 胡:Hu:12 郭:Guo:11 何:He:11 "
         "林:Lin:10 高:Gao:10 罗:Luo:9 郑:Zheng:9 梁:Liang:8 谢:Xie:8 宋:Song:7 唐:Tang:7 许:Xu:7 "
@@ -115,28 +147,34 @@ GIVEN = {
     ("M", "elder"): _pairs(
         "建:jian 国:guo 华:hua 明:ming 德:de 福:fu 荣:rong 林:lin 根:gen 宝:bao 发:fa 忠:zhong "
         "平:ping 生:sheng 海:hai 兴:xing 祥:xiang 伟:wei 强:qiang 军:jun 民:min 文:wen 志:zhi "
-        "庆:qing 金:jin 永:yong 富:fu 良:liang 春:chun 东:dong"),
+        "庆:qing 金:jin 永:yong 富:fu 良:liang 春:chun 东:dong"
+    ),
     ("F", "elder"): _pairs(
         "秀:xiu 英:ying 桂:gui 兰:lan 凤:feng 珍:zhen 芳:fang 玉:yu 梅:mei 美:mei 华:hua 琴:qin "
         "素:su 淑:shu 云:yun 菊:ju 莲:lian 娣:di 萍:ping 红:hong 霞:xia 丽:li 金:jin 月:yue "
-        "惠:hui 宝:bao 妹:mei"),
+        "惠:hui 宝:bao 妹:mei"
+    ),
     ("M", "middle"): _pairs(
         "伟:wei 强:qiang 磊:lei 军:jun 勇:yong 杰:jie 涛:tao 斌:bin 超:chao 明:ming 刚:gang "
         "平:ping 辉:hui 鹏:peng 华:hua 飞:fei 鑫:xin 波:bo 健:jian 俊:jun 峰:feng 亮:liang "
         "宁:ning 晨:chen 浩:hao 凯:kai 东:dong 海:hai 志:zhi 建:jian 文:wen 晓:xiao 振:zhen "
-        "永:yong 新:xin 立:li 家:jia"),
+        "永:yong 新:xin 立:li 家:jia"
+    ),
     ("F", "middle"): _pairs(
         "静:jing 丽:li 敏:min 艳:yan 娟:juan 芳:fang 燕:yan 玲:ling 婷:ting 颖:ying 洁:jie "
         "琳:lin 慧:hui 倩:qian 雪:xue 莉:li 红:hong 霞:xia 萍:ping 晓:xiao 佳:jia 丹:dan "
-        "蕾:lei 薇:wei 雯:wen 琴:qin 英:ying 华:hua 娜:na 露:lu 梅:mei 春:chun"),
+        "蕾:lei 薇:wei 雯:wen 琴:qin 英:ying 华:hua 娜:na 露:lu 梅:mei 春:chun"
+    ),
     ("M", "young"): _pairs(
         "子:zi 轩:xuan 浩:hao 宇:yu 睿:rui 泽:ze 博:bo 文:wen 俊:jun 杰:jie 然:ran 一:yi "
         "梓:zi 皓:hao 晨:chen 辰:chen 铭:ming 阳:yang 航:hang 宸:chen 煜:yu 涵:han 诚:cheng "
-        "奕:yi 豪:hao 翔:xiang 天:tian 昊:hao 旭:xu 嘉:jia 乐:le 安:an"),
+        "奕:yi 豪:hao 翔:xiang 天:tian 昊:hao 旭:xu 嘉:jia 乐:le 安:an"
+    ),
     ("F", "young"): _pairs(
         "梓:zi 涵:han 欣:xin 怡:yi 诗:shi 雨:yu 梦:meng 思:si 琪:qi 萱:xuan 妍:yan 可:ke "
         "馨:xin 晴:qing 紫:zi 悦:yue 彤:tong 语:yu 嘉:jia 佳:jia 一:yi 若:ruo 依:yi 诺:nuo "
-        "雅:ya 静:jing 婉:wan 心:xin 宁:ning 安:an 钰:yu 瑶:yao"),
+        "雅:ya 静:jing 婉:wan 心:xin 宁:ning 安:an 钰:yu 瑶:yao"
+    ),
 }
 
 
@@ -150,7 +188,8 @@ def generation(birth_year: int) -> str:
 # registration), with a weight. Mostly Shanghai, then Jiangsu, Zhejiang and Anhui. A few
 # Shanghai codes are historical (卢湾, 闸北, 崇明县): older people still carry them.
 REGIONS: tuple[tuple[str, str, int], ...] = tuple(
-    (code, name, int(w)) for code, name, w in _pairs(
+    (code, name, int(w))
+    for code, name, w in _pairs(
         "310101:上海市黄浦区:4 310104:上海市徐汇区:6 310105:上海市长宁区:4 310106:上海市静安区:5 "
         "310107:上海市普陀区:5 310109:上海市虹口区:4 310110:上海市杨浦区:6 310112:上海市闵行区:7 "
         "310113:上海市宝山区:5 310114:上海市嘉定区:3 310115:上海市浦东新区:12 310116:上海市金山区:2 "
@@ -197,31 +236,54 @@ GENERIC_STREETS = ("人民路", "解放路", "中山路", "建设路", "和平�
 
 # Second digit of Chinese mobile numbers 1[3-9]x..., weighted roughly by how common they are.
 MOBILE_SECOND_DIGIT: tuple[tuple[str, int], ...] = (
-    ("3", 30), ("5", 22), ("8", 25), ("7", 6), ("9", 12), ("6", 2), ("4", 3),
+    ("3", 30),
+    ("5", 22),
+    ("8", 25),
+    ("7", 6),
+    ("9", 12),
+    ("6", 2),
+    ("4", 3),
 )
 
 # Patient ages: (youngest, oldest, weight); a hospital sees many elderly people.
 AGE_BANDS: tuple[tuple[int, int, int], ...] = (
-    (0, 6, 7), (7, 17, 7), (18, 29, 9), (30, 44, 16), (45, 59, 20), (60, 74, 25), (75, 95, 16),
+    (0, 6, 7),
+    (7, 17, 7),
+    (18, 29, 9),
+    (30, 44, 16),
+    (45, 59, 20),
+    (60, 74, 25),
+    (75, 95, 16),
 )
 
 # Insurance for adults; minors are almost all on resident insurance. Overall this comes to
 # about 55% urban_employee, 30% urban_rural_resident, 5% commercial, 10% self_pay.
 ADULT_INSURANCE: tuple[tuple[str, int], ...] = (
-    ("urban_employee", 64), ("urban_rural_resident", 21), ("commercial", 5), ("self_pay", 10),
+    ("urban_employee", 64),
+    ("urban_rural_resident", 21),
+    ("commercial", 5),
+    ("self_pay", 10),
 )
 MINOR_INSURANCE: tuple[tuple[str, int], ...] = (
-    ("urban_rural_resident", 85), ("commercial", 5), ("self_pay", 10),
+    ("urban_rural_resident", 85),
+    ("commercial", 5),
+    ("self_pay", 10),
 )
 
 # Doctors' titles: outpatient clinics are mostly run by attendings and above.
 DOCTOR_TITLES: tuple[tuple[str, int], ...] = (
-    ("resident", 20), ("attending", 38), ("associate_chief", 25), ("chief", 17),
+    ("resident", 20),
+    ("attending", 38),
+    ("associate_chief", 25),
+    ("chief", 17),
 )
 # Nurses and pharmacists use the same four grades (护士/护师/主管护师/副主任护师/主任护师 and
 # 药士/药师/主管药师/副主任药师/主任药师 map onto junior..senior); display maps by profession.
 STAFF_TITLES: tuple[tuple[str, int], ...] = (
-    ("resident", 35), ("attending", 40), ("associate_chief", 18), ("chief", 7),
+    ("resident", 35),
+    ("attending", 40),
+    ("associate_chief", 18),
+    ("chief", 7),
 )
 
 

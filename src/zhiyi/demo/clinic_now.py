@@ -25,24 +25,42 @@ HOURS = 3
 CHECKED_IN = 3  # patients already waiting
 
 
-async def seed_clinic_now(session: AsyncSession, *, practitioner_id: uuid.UUID, department_id: uuid.UUID,
-                          campus_id: uuid.UUID, desk_account_id: uuid.UUID, patient_ids: list[uuid.UUID]) -> uuid.UUID:
+async def seed_clinic_now(
+    session: AsyncSession,
+    *,
+    practitioner_id: uuid.UUID,
+    department_id: uuid.UUID,
+    campus_id: uuid.UUID,
+    desk_account_id: uuid.UUID,
+    patient_ids: list[uuid.UUID],
+) -> uuid.UUID:
     registry.install_policies()  # the desk's bookings are decided like any other (the CLI has no app)
     now = clock.now()
     start = (now + dt.timedelta(minutes=STARTS_IN_MINUTES)).replace(second=0, microsecond=0)
-    room = await session.scalar(select(Room).where(Room.department_id == department_id, Room.campus_id == campus_id)
-                                .order_by(Room.code).limit(1))
+    room = await session.scalar(
+        select(Room).where(Room.department_id == department_id, Room.campus_id == campus_id).order_by(Room.code).limit(1)
+    )
     desk = Actor(account_id=desk_account_id, roles=frozenset({Role.registrar}), campus_ids=frozenset({campus_id}))
     # one doctor, one room, one clinic at a time: the doctor's timetabled clinic at this hour (or another
     # in the room) is stopped, as the clinic office does for a 加诊 in its place (its patients rebooked)
-    for other in await scheduling.clashing_sessions(session, practitioner_id=practitioner_id,
-                                                    room_id=room.id if room else None, starts_at=start,
-                                                    ends_at=start + dt.timedelta(hours=HOURS)):
+    for other in await scheduling.clashing_sessions(
+        session,
+        practitioner_id=practitioner_id,
+        room_id=room.id if room else None,
+        starts_at=start,
+        ends_at=start + dt.timedelta(hours=HOURS),
+    ):
         await changes.stop_session(session, actor=desk, session_id=other.id)
     session_id = await scheduling.add_extra_session(
-        session, practitioner_id=practitioner_id, department_id=department_id, campus_id=campus_id,
-        room_id=room.id if room else None, starts_at=start, ends_at=start + dt.timedelta(hours=HOURS),
-        release_at=now - dt.timedelta(hours=1))
+        session,
+        practitioner_id=practitioner_id,
+        department_id=department_id,
+        campus_id=campus_id,
+        room_id=room.id if room else None,
+        starts_at=start,
+        ends_at=start + dt.timedelta(hours=HOURS),
+        release_at=now - dt.timedelta(hours=1),
+    )
     for patient_id in patient_ids[:CHECKED_IN]:
         await patients.mark_verified(session, patient_id=patient_id)
         await scheduling.book_slot(session, actor=desk, patient_id=patient_id, session_id=session_id, channel="desk")

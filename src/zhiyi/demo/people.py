@@ -83,10 +83,19 @@ class Person:
 
     def register_kwargs(self, campus_ids: dict[str, uuid.UUID]) -> dict:
         return dict(
-            name=self.name, name_en=self.name_en, id_number=self.id_number, campus_id=campus_ids[self.campus],
-            phone=self.phone, insurance_type=self.insurance_type, insurance_number=self.insurance_number,
-            emergency_contact_name=self.contact_name, emergency_contact_phone=self.contact_phone,
-            emergency_contact_relation=self.contact_relation, address=self.address, verified=True, mrn=self.mrn,
+            name=self.name,
+            name_en=self.name_en,
+            id_number=self.id_number,
+            campus_id=campus_ids[self.campus],
+            phone=self.phone,
+            insurance_type=self.insurance_type,
+            insurance_number=self.insurance_number,
+            emergency_contact_name=self.contact_name,
+            emergency_contact_phone=self.contact_phone,
+            emergency_contact_relation=self.contact_relation,
+            address=self.address,
+            verified=True,
+            mrn=self.mrn,
         )
 
 
@@ -141,8 +150,9 @@ class People:
             district, roads = pick(rng, self._districts)
             road = rng.choice(roads)
             if rng.random() < 0.6:
-                return (f"上海市{district}{road}{between(rng, 1, 1999)}弄{between(rng, 1, 40)}号"
-                        f"{between(rng, 1, 18)}0{between(rng, 1, 4)}室"), True
+                return (
+                    f"上海市{district}{road}{between(rng, 1, 1999)}弄{between(rng, 1, 40)}号{between(rng, 1, 18)}0{between(rng, 1, 4)}室"
+                ), True
             return f"上海市{district}{road}{between(rng, 1, 2999)}号", True
         return f"{self._region_names[region]}{rng.choice(cat.GENERIC_STREETS)}{between(rng, 1, 999)}号", False
 
@@ -184,9 +194,16 @@ class People:
 
     # -- a whole person ------------------------------------------------------------------
 
-    def make(self, *, years_ago: int | None = None, sex: str | None = None, surname: tuple[str, str] | None = None,
-             campus: str | None = None, home: tuple[str, bool] | None = None,
-             contact: tuple[str, str, str] | None = None) -> Person:
+    def make(
+        self,
+        *,
+        years_ago: int | None = None,
+        sex: str | None = None,
+        surname: tuple[str, str] | None = None,
+        campus: str | None = None,
+        home: tuple[str, bool] | None = None,
+        contact: tuple[str, str, str] | None = None,
+    ) -> Person:
         rng = self.rng
         if years_ago is None:
             lo, hi = pick(rng, [((lo, hi), w) for lo, hi, w in cat.AGE_BANDS])
@@ -206,10 +223,22 @@ class People:
         c_name, c_phone, c_relation = contact or self.contact(sex, birth.year, surname, age)
         campus = campus or pick(rng, self._campuses)
         return Person(
-            name=name, name_en=name_en, surname=surname, sex=sex, birth=birth, id_number=id_number, phone=phone,
-            address=address, shanghai=shanghai, campus=campus, insurance_type=insurance_type,
-            insurance_number=insurance_number, contact_name=c_name, contact_phone=c_phone,
-            contact_relation=c_relation, mrn=self.mrn(),
+            name=name,
+            name_en=name_en,
+            surname=surname,
+            sex=sex,
+            birth=birth,
+            id_number=id_number,
+            phone=phone,
+            address=address,
+            shanghai=shanghai,
+            campus=campus,
+            insurance_type=insurance_type,
+            insurance_number=insurance_number,
+            contact_name=c_name,
+            contact_phone=c_phone,
+            contact_relation=c_relation,
+            mrn=self.mrn(),
         )
 
     def demo_family(self) -> list[Person]:
@@ -221,12 +250,19 @@ class People:
         home = (me.address, me.shanghai)
         father = rng.random() < 0.5
         parent = self.make(
-            years_ago=between(rng, 77, 84), sex="M" if father else "F", surname=me.surname if father else None,
-            campus=main, home=home, contact=(me.name, me.phone or "", str(Relationship.child)),
+            years_ago=between(rng, 77, 84),
+            sex="M" if father else "F",
+            surname=me.surname if father else None,
+            campus=main,
+            home=home,
+            contact=(me.name, me.phone or "", str(Relationship.child)),
         )
         same = me.sex == "M" or rng.random() < 0.5
         child = self.make(
-            years_ago=between(rng, 6, 9), surname=me.surname if same else None, campus=main, home=home,
+            years_ago=between(rng, 6, 9),
+            surname=me.surname if same else None,
+            campus=main,
+            home=home,
             contact=(me.name, me.phone or "", str(Relationship.parent)),
         )
         other = self.make(years_ago=between(rng, 25, 60), campus=main)

@@ -100,6 +100,7 @@ class SeedResult:
 
 # --- organisation -------------------------------------------------------------------------------
 
+
 @dataclass
 class _Org:
     campus_ids: dict[str, uuid.UUID]
@@ -122,8 +123,15 @@ async def _seed_org(session: AsyncSession) -> _Org:
     buildings: list[Building] = []
     floors: list[Floor] = []
     for c in cat.CAMPUSES:
-        campus = Campus(id=ids.new_id(), code=c.code, name_zh=c.name_zh, name_en=c.name_en,
-                        address_zh=c.address_zh, address_en=c.address_en, is_main=c.is_main)
+        campus = Campus(
+            id=ids.new_id(),
+            code=c.code,
+            name_zh=c.name_zh,
+            name_en=c.name_en,
+            address_zh=c.address_zh,
+            address_en=c.address_en,
+            is_main=c.is_main,
+        )
         campus_ids[c.code] = campus.id
         campuses.append(campus)
         for b in c.buildings:
@@ -132,7 +140,9 @@ async def _seed_org(session: AsyncSession) -> _Org:
             levels: dict[int, uuid.UUID] = {}
             for level in [*range(-b.basements, 0), *range(1, b.floors + 1)]:
                 floor = Floor(
-                    id=ids.new_id(), building_id=building.id, level=level,
+                    id=ids.new_id(),
+                    building_id=building.id,
+                    level=level,
                     name_zh=f"地下{-level}层" if level < 0 else f"{level}层",
                     name_en=f"Basement {-level}" if level < 0 else f"Floor {level}",
                 )
@@ -146,8 +156,13 @@ async def _seed_org(session: AsyncSession) -> _Org:
     rows = []
     for d in cat.ALL_DEPARTMENTS:  # parents first
         dept = Department(
-            id=ids.new_id(), code=d.code, parent_id=department_ids[d.parent_code] if d.parent_code else None,
-            name_zh=d.name_zh, name_en=d.name_en, aliases=list(d.aliases), is_clinical=d.is_clinical,
+            id=ids.new_id(),
+            code=d.code,
+            parent_id=department_ids[d.parent_code] if d.parent_code else None,
+            name_zh=d.name_zh,
+            name_en=d.name_en,
+            aliases=list(d.aliases),
+            is_clinical=d.is_clinical,
         )
         department_ids[d.code] = dept.id
         rows.append(dept)
@@ -169,24 +184,39 @@ async def _seed_org(session: AsyncSession) -> _Org:
         next_room: dict[int, int] = {}
         for d, level in placed:
             floor_id = levels[level]
-            clinics.append(DepartmentCampus(department_id=department_ids[d.code], campus_id=campus_ids[c.code],
-                                            floor_id=floor_id))
+            clinics.append(DepartmentCampus(department_id=department_ids[d.code], campus_id=campus_ids[c.code], floor_id=floor_id))
             for k in range(1, (d.weight + 1 if c.is_main else d.weight) + 1):
                 seq = next_room.get(level, 0) + 1
                 next_room[level] = seq
-                rooms.append(Room(
-                    id=ids.new_id(), campus_id=campus_ids[c.code], floor_id=floor_id,
-                    department_id=department_ids[d.code], code=f"{building_code}{level}{seq:02d}",
-                    name_zh=f"{d.name_zh}{k}诊室", name_en=f"{d.name_en} Consulting Room {k}", kind="consulting",
-                ))
+                rooms.append(
+                    Room(
+                        id=ids.new_id(),
+                        campus_id=campus_ids[c.code],
+                        floor_id=floor_id,
+                        department_id=department_ids[d.code],
+                        code=f"{building_code}{level}{seq:02d}",
+                        name_zh=f"{d.name_zh}{k}诊室",
+                        name_en=f"{d.name_en} Consulting Room {k}",
+                        kind="consulting",
+                    )
+                )
     await _insert(session, clinics, rooms)
-    return _Org(campus_ids, department_ids, counts={
-        "campuses": len(campuses), "buildings": len(buildings), "floors": len(floors),
-        "departments": len(department_ids), "clinics": len(clinics), "rooms": len(rooms),
-    })
+    return _Org(
+        campus_ids,
+        department_ids,
+        counts={
+            "campuses": len(campuses),
+            "buildings": len(buildings),
+            "floors": len(floors),
+            "departments": len(department_ids),
+            "clinics": len(clinics),
+            "rooms": len(rooms),
+        },
+    )
 
 
 # --- practitioners ------------------------------------------------------------------------------
+
 
 @dataclass
 class _Staff:
@@ -196,8 +226,7 @@ class _Staff:
     demo_pharmacist: Practitioner
 
 
-_TITLE_AGES = {Title.resident: (25, 32), Title.attending: (30, 45), Title.associate_chief: (38, 55),
-               Title.chief: (45, 62)}
+_TITLE_AGES = {Title.resident: (25, 32), Title.attending: (30, 45), Title.associate_chief: (38, 55), Title.chief: (45, 62)}
 
 
 async def _seed_practitioners(session: AsyncSession, rng: random.Random, org: _Org, today: dt.date) -> _Staff:
@@ -216,12 +245,21 @@ async def _seed_practitioners(session: AsyncSession, rng: random.Random, org: _O
         used_names.add(zh)
         return zh, en
 
-    def add(prefix: str, n: int, *, dept: str, profession: str, title: str, sex: str, specialties: list[str],
-            campuses: list[str]) -> Practitioner:
+    def add(
+        prefix: str, n: int, *, dept: str, profession: str, title: str, sex: str, specialties: list[str], campuses: list[str]
+    ) -> Practitioner:
         zh, en = person(sex, title)
         p = Practitioner(
-            id=ids.new_id(), code=f"{prefix}{n:04d}", name_zh=zh, name_en=en, sex=sex, title=title,
-            department_id=org.department_ids[dept], specialties=specialties, profession=profession, active=True,
+            id=ids.new_id(),
+            code=f"{prefix}{n:04d}",
+            name_zh=zh,
+            name_en=en,
+            sex=sex,
+            title=title,
+            department_id=org.department_ids[dept],
+            specialties=specialties,
+            profession=profession,
+            active=True,
         )
         staff.append(p)
         links.extend(PractitionerCampus(practitioner_id=p.id, campus_id=org.campus_ids[c]) for c in campuses)
@@ -250,8 +288,9 @@ async def _seed_practitioners(session: AsyncSession, rng: random.Random, org: _O
                 campuses.append(rng.choice([c for c in d.campuses if c != primary]))
             k = min(len(d.specialties), 1 + (rng.random() < 0.6) + (senior and rng.random() < 0.5))
             sex = "F" if rng.random() < d.female_share else "M"
-            p = add("DR", n, dept=d.code, profession="doctor", title=title, sex=sex,
-                    specialties=rng.sample(d.specialties, k), campuses=campuses)
+            p = add(
+                "DR", n, dept=d.code, profession="doctor", title=title, sex=sex, specialties=rng.sample(d.specialties, k), campuses=campuses
+            )
             if demo:
                 demo_doctor = p
 
@@ -267,8 +306,16 @@ async def _seed_practitioners(session: AsyncSession, rng: random.Random, org: _O
             if len(d.campuses) > 1 and rng.random() < 0.1:
                 campuses.append(rng.choice([c for c in d.campuses if c != campuses[0]]))
         sex = "F" if rng.random() < 0.93 else "M"
-        p = add("RN", i + 1, dept=d.code, profession="nurse", title=pick(rng, cat.STAFF_TITLES), sex=sex,
-                specialties=rng.sample(cat.NURSE_SPECIALTIES, between(rng, 1, 2)), campuses=campuses)
+        p = add(
+            "RN",
+            i + 1,
+            dept=d.code,
+            profession="nurse",
+            title=pick(rng, cat.STAFF_TITLES),
+            sex=sex,
+            specialties=rng.sample(cat.NURSE_SPECIALTIES, between(rng, 1, 2)),
+            campuses=campuses,
+        )
         demo_nurse = demo_nurse or p
 
     # pharmacists: one at each campus first, some covering two
@@ -279,8 +326,16 @@ async def _seed_practitioners(session: AsyncSession, rng: random.Random, org: _O
         if i > 0 and rng.random() < 0.3:
             campuses.append(rng.choice([c for c in codes if c != campuses[0]]))
         sex = "F" if rng.random() < 0.7 else "M"
-        p = add("RX", i + 1, dept=cat.PHARMACY, profession="pharmacist", title=pick(rng, cat.STAFF_TITLES),
-                sex=sex, specialties=rng.sample(cat.PHARMACIST_SPECIALTIES, between(rng, 1, 2)), campuses=campuses)
+        p = add(
+            "RX",
+            i + 1,
+            dept=cat.PHARMACY,
+            profession="pharmacist",
+            title=pick(rng, cat.STAFF_TITLES),
+            sex=sex,
+            specialties=rng.sample(cat.PHARMACIST_SPECIALTIES, between(rng, 1, 2)),
+            campuses=campuses,
+        )
         demo_pharmacist = demo_pharmacist or p
 
     await _insert(session, staff, links)
@@ -294,8 +349,10 @@ async def is_seeded(session: AsyncSession) -> bool:
 
 # --- the whole thing ----------------------------------------------------------------------------
 
-async def seed(session: AsyncSession, *, patients: int = 2000, seed: int = 42, progress: Progress | None = None,
-               days: int = 14) -> SeedResult:
+
+async def seed(
+    session: AsyncSession, *, patients: int = 2000, seed: int = 42, progress: Progress | None = None, days: int = 14
+) -> SeedResult:
     """Fill an empty database with the demo group. Refuses if a campus already exists.
 
     `progress(step_name, advance, total)` is called with advance=0 and the step's total when
@@ -352,29 +409,44 @@ async def seed(session: AsyncSession, *, patients: int = 2000, seed: int = 42, p
     specs = {
         "demo-patient": dict(display_name=me.name, roles={Role.patient}, phone=me.phone, patient_id=me.id),
         "demo-patient2": dict(display_name=other.name, roles={Role.patient}, phone=other.phone, patient_id=other.id),
-        "demo-doctor": dict(display_name=staff.demo_doctor.name_zh, roles={Role.doctor},
-                            practitioner_id=staff.demo_doctor.id, campus_ids=[main_id]),
-        "demo-nurse": dict(display_name=staff.demo_nurse.name_zh, roles={Role.nurse},
-                           practitioner_id=staff.demo_nurse.id, campus_ids=[main_id]),
-        "demo-pharmacist": dict(display_name=staff.demo_pharmacist.name_zh, roles={Role.pharmacist},
-                                practitioner_id=staff.demo_pharmacist.id, campus_ids=[main_id]),
+        "demo-doctor": dict(
+            display_name=staff.demo_doctor.name_zh, roles={Role.doctor}, practitioner_id=staff.demo_doctor.id, campus_ids=[main_id]
+        ),
+        "demo-nurse": dict(
+            display_name=staff.demo_nurse.name_zh, roles={Role.nurse}, practitioner_id=staff.demo_nurse.id, campus_ids=[main_id]
+        ),
+        "demo-pharmacist": dict(
+            display_name=staff.demo_pharmacist.name_zh,
+            roles={Role.pharmacist},
+            practitioner_id=staff.demo_pharmacist.id,
+            campus_ids=[main_id],
+        ),
         "demo-registrar": dict(display_name=registrar_name, roles={Role.registrar}, campus_ids=[main_id]),
         "demo-admin": dict(display_name=admin_name, roles={Role.admin}, group_wide=True),
         "demo-exec": dict(display_name=exec_name, roles={Role.executive}, group_wide=True),
     }
     accounts = {}
     for _, username, password in DEMO_LOGINS:
-        accounts[username] = await create_account(session, username=username, password=password,
-                                                  password_hash=hashes[password], **specs[username])
+        accounts[username] = await create_account(
+            session, username=username, password=password, password_hash=hashes[password], **specs[username]
+        )
         report(STEP_ACCOUNTS, 1, total)
 
     # The demo patient acts for an elderly parent (consented by SMS code) and a child
     # (on the guardian's attestation).
     now = clock.now()
     links = [
-        PatientProxy(proxy_patient_id=me.id, dependent_patient_id=dep.id, relationship=str(rel),
-                     status=ProxyStatus.active.value, consent_method=method, consent_attempts=0,
-                     requested_at=now, requested_by_account_id=accounts["demo-patient"].id, consented_at=now)
+        PatientProxy(
+            proxy_patient_id=me.id,
+            dependent_patient_id=dep.id,
+            relationship=str(rel),
+            status=ProxyStatus.active.value,
+            consent_method=method,
+            consent_attempts=0,
+            requested_at=now,
+            requested_by_account_id=accounts["demo-patient"].id,
+            consented_at=now,
+        )
         for dep, rel, method in ((parent, Relationship.parent, "sms_code"), (child, Relationship.child, "guardian"))
     ]
     session.add_all(links)
@@ -385,12 +457,23 @@ async def seed(session: AsyncSession, *, patients: int = 2000, seed: int = 42, p
     report(STEP_SESSIONS, 0, 1)
     templates, sessions = await seed_timetable(session, stream(seed, "timetable"), first=today, days=days)
     # ... and an extra clinic of the demo doctor starting now, with patients waiting (the queue pages)
-    await seed_clinic_now(session, practitioner_id=staff.demo_doctor.id, department_id=staff.demo_doctor.department_id,
-                          campus_id=main_id, desk_account_id=accounts["demo-registrar"].id,
-                          patient_ids=[p.id for p in created[4:]])
+    await seed_clinic_now(
+        session,
+        practitioner_id=staff.demo_doctor.id,
+        department_id=staff.demo_doctor.department_id,
+        campus_id=main_id,
+        desk_account_id=accounts["demo-registrar"].id,
+        patient_ids=[p.id for p in created[4:]],
+    )
     report(STEP_SESSIONS, 1, 1)
     return SeedResult(
-        **org.counts, practitioners=staff.count, patients=len(created), accounts=len(accounts),
-        family_links=len(links), days=days, clinic_templates=templates, clinic_sessions=sessions + 1,
+        **org.counts,
+        practitioners=staff.count,
+        patients=len(created),
+        accounts=len(accounts),
+        family_links=len(links),
+        days=days,
+        clinic_templates=templates,
+        clinic_sessions=sessions + 1,
         logins=list(DEMO_LOGINS),
     )

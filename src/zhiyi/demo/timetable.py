@@ -16,8 +16,13 @@ from zhiyi.domains.scheduling.models import ClinicTemplate, ReleasePolicy
 CLINIC_BY_TITLE = {"resident": "general", "attending": "general", "associate_chief": "specialist", "chief": "expert"}
 SLOT_BY_CLINIC = {"general": (10, 2), "specialist": (10, 1), "expert": (15, 1)}  # minutes, places per slot
 NOT_BOOKABLE = ("EM",)  # the emergency department takes no appointments
-FIXED_HOLIDAYS = [(1, 1, "元旦", "New Year's Day"), (5, 1, "劳动节", "Labour Day"), (10, 1, "国庆节", "National Day"),
-                  (10, 2, "国庆节", "National Day"), (10, 3, "国庆节", "National Day")]
+FIXED_HOLIDAYS = [
+    (1, 1, "元旦", "New Year's Day"),
+    (5, 1, "劳动节", "Labour Day"),
+    (10, 1, "国庆节", "National Day"),
+    (10, 2, "国庆节", "National Day"),
+    (10, 3, "国庆节", "National Day"),
+]
 HOLIDAY_CLINIC_EVERY = 7  # one template in seven also runs on public holidays
 HALF_DAYS = [(d, p) for d in range(6) for p in ("am", "pm")] + [(1, "evening"), (3, "evening")]
 
@@ -32,8 +37,7 @@ async def seed_timetable(session: AsyncSession, rng: random.Random, *, first: dt
     campuses: dict = {}
     for link in (await session.execute(select(PractitionerCampus).order_by(PractitionerCampus.campus_id))).scalars():
         campuses.setdefault(link.practitioner_id, []).append(link.campus_id)
-    doctors = (await session.scalars(select(Practitioner).where(Practitioner.profession == "doctor")
-                                     .order_by(Practitioner.code))).all()
+    doctors = (await session.scalars(select(Practitioner).where(Practitioner.profession == "doctor").order_by(Practitioner.code))).all()
     templates, taken = [], set()
     for doc in doctors:
         if doc.department_id not in bookable:
@@ -49,19 +53,26 @@ async def seed_timetable(session: AsyncSession, rng: random.Random, *, first: dt
             room = rng.choice(free) if free else None
             if room is not None:
                 taken.add((room.id, weekday, period))
-            templates.append(ClinicTemplate(
-                practitioner_id=doc.id, department_id=doc.department_id, campus_id=campus,
-                room_id=room.id if room else None, weekday=weekday, period=period, clinic_type=clinic,
-                slot_minutes=minutes, slot_capacity=places))
+            templates.append(
+                ClinicTemplate(
+                    practitioner_id=doc.id,
+                    department_id=doc.department_id,
+                    campus_id=campus,
+                    room_id=room.id if room else None,
+                    weekday=weekday,
+                    period=period,
+                    clinic_type=clinic,
+                    slot_minutes=minutes,
+                    slot_capacity=places,
+                )
+            )
     # fixed-date public holidays of this year and the next (the movable ones follow the State
     # Council's yearly notice, which a hospital enters itself); a few doctors hold holiday clinics
     years = (first.year, first.year + 1)
-    await scheduling.add_holidays(session, holidays=[
-        (dt.date(y, m, d), zh, en) for y in years for m, d, zh, en in FIXED_HOLIDAYS])
+    await scheduling.add_holidays(session, holidays=[(dt.date(y, m, d), zh, en) for y in years for m, d, zh, en in FIXED_HOLIDAYS])
     for t in templates[::HOLIDAY_CLINIC_EVERY]:
         t.on_holidays = True
-    policies = [ReleasePolicy(department_id=i, days_ahead=7, release_time=dt.time(8, 0), cancel_cutoff_hours=2)
-                for i in sorted(bookable)]
+    policies = [ReleasePolicy(department_id=i, days_ahead=7, release_time=dt.time(8, 0), cancel_cutoff_hours=2) for i in sorted(bookable)]
     session.add_all(templates + policies)
     await session.flush()
     made = await scheduling.generate_sessions(session, first=first, days=days)

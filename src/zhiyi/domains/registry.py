@@ -46,10 +46,25 @@ from zhiyi.http import auth as http_auth
 from zhiyi.web import shortcuts
 
 # matched in this order (FastAPI tries routes in turn): bookings first, since a release rush is nearly all bookings
-API_ROUTERS = [scheduling_api.router, identity_api.router, org_api.router, patients_api.router,
-               queueing_api.router, preconsult_api.router, triage_api.router]
-WEB_ROUTERS = [identity_sign_in_web.router, identity_web.router, patients_web.router, scheduling_web.router, scheduling_waitlist_web.router,
-               queueing_web.router, preconsult_web.router, triage_web.router]
+API_ROUTERS = [
+    scheduling_api.router,
+    identity_api.router,
+    org_api.router,
+    patients_api.router,
+    queueing_api.router,
+    preconsult_api.router,
+    triage_api.router,
+]
+WEB_ROUTERS = [
+    identity_sign_in_web.router,
+    identity_web.router,
+    patients_web.router,
+    scheduling_web.router,
+    scheduling_waitlist_web.router,
+    queueing_web.router,
+    preconsult_web.router,
+    triage_web.router,
+]
 # pure-ASGI layers just inside the edge middleware, each answering one hot request before the framework
 LANES = [scheduling_rush_lane.RushLane]
 # PostgreSQL statements asked straight on the driver, prepared on each pooled connection as the pool opens
@@ -69,11 +84,14 @@ CARE_PROVIDERS = [scheduling_care.in_care]
 WARM_UP = [triage_engine.warm]
 
 # the audit trail's words for each domain's actions and its policy's reasons (core/audit.py)
-AUDIT_LABELS = [(patients_policy.AUDIT_ACTIONS, patients_policy.AUDIT_REASONS),
-                (scheduling_policy.AUDIT_ACTIONS, scheduling_policy.AUDIT_REASONS),
-                (queueing_policy.AUDIT_ACTIONS, queueing_policy.AUDIT_REASONS),
-                (preconsult_policy.AUDIT_ACTIONS, preconsult_policy.AUDIT_REASONS),
-                (triage_policy.AUDIT_ACTIONS, triage_policy.AUDIT_REASONS), (identity_admin.AUDIT_ACTIONS, {})]
+AUDIT_LABELS = [
+    (patients_policy.AUDIT_ACTIONS, patients_policy.AUDIT_REASONS),
+    (scheduling_policy.AUDIT_ACTIONS, scheduling_policy.AUDIT_REASONS),
+    (queueing_policy.AUDIT_ACTIONS, queueing_policy.AUDIT_REASONS),
+    (preconsult_policy.AUDIT_ACTIONS, preconsult_policy.AUDIT_REASONS),
+    (triage_policy.AUDIT_ACTIONS, triage_policy.AUDIT_REASONS),
+    (identity_admin.AUDIT_ACTIONS, {}),
+]
 
 
 def install_policies() -> None:

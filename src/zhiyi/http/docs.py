@@ -26,10 +26,13 @@ def assets() -> StaticFiles:
 @router.get("/docs")
 async def docs() -> HTMLResponse:
     nonce = secrets.token_urlsafe(16)
-    page = get_swagger_ui_html(openapi_url="/openapi.json", title="Zhiyi 智医 API",
-                               swagger_js_url=f"{ASSETS_PATH}/swagger-ui-bundle.js",
-                               swagger_css_url=f"{ASSETS_PATH}/swagger-ui.css",
-                               swagger_favicon_url=f"{ASSETS_PATH}/favicon.png")
+    page = get_swagger_ui_html(
+        openapi_url="/openapi.json",
+        title="Zhiyi 智医 API",
+        swagger_js_url=f"{ASSETS_PATH}/swagger-ui-bundle.js",
+        swagger_css_url=f"{ASSETS_PATH}/swagger-ui.css",
+        swagger_favicon_url=f"{ASSETS_PATH}/favicon.png",
+    )
     html = page.body.decode().replace("<script>", f'<script nonce="{nonce}">')
     csp = CSP.replace("script-src 'self'", f"script-src 'self' 'nonce-{nonce}'")
     return HTMLResponse(html, headers={"content-security-policy": csp})

@@ -52,15 +52,15 @@ def render(request: Request, status: int, body: ErrorBody, headers: dict[str, st
 
 
 def domain_response(request: Request, exc: DomainError) -> Response:
-    return render(request, exc.status, ErrorBody(exc.code, exc.message, list(exc.errors), params=exc.params),
-                  exc.headers)
+    return render(request, exc.status, ErrorBody(exc.code, exc.message, list(exc.errors), params=exc.params), exc.headers)
 
 
 def busy_response(request: Request) -> Response:
     """Every database connection stayed busy for the pool's timeout: a load to shed, not a bug."""
     log.warning("database pool exhausted", extra={"path": request.url.path})
-    return render(request, 503, ErrorBody("busy", N_("The hospital's system is very busy; please try again in a "
-                                                     "moment.")), {"Retry-After": "2"})
+    return render(
+        request, 503, ErrorBody("busy", N_("The hospital's system is very busy; please try again in a moment.")), {"Retry-After": "2"}
+    )
 
 
 def install(app: FastAPI) -> None:

@@ -15,15 +15,18 @@ from zhiyi.core import ids, requestctx
 log = logging.getLogger("zhiyi.access")
 
 REQUESTS = Counter("zhiyi_http_requests_total", "HTTP requests", ["method", "route", "status"])
-LATENCY = Histogram("zhiyi_http_request_seconds", "HTTP request latency", ["method", "route"],
-                    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
+LATENCY = Histogram(
+    "zhiyi_http_request_seconds", "HTTP request latency", ["method", "route"], buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
+)
 
 
 # The pages load scripts and styles from /static only (no inline script or style, no CDN); nothing may
 # frame them. The one exception is the API docs page, whose inline start-up script carries a nonce.
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
-       "font-src 'self'; media-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
-       "frame-ancestors 'none'")
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "font-src 'self'; media-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
 SECURITY_HEADERS = (
     (b"content-security-policy", CSP.encode()),
     (b"x-content-type-options", b"nosniff"),
@@ -50,8 +53,9 @@ def security_headers(headers: list, *, path: str, secure: bool) -> list:
 
 
 def _too_large(request_id: str) -> bytes:
-    return json.dumps({"code": "payload_too_large", "message": "The request body is too large.",
-                       "errors": [], "request_id": request_id}).encode()
+    return json.dumps(
+        {"code": "payload_too_large", "message": "The request body is too large.", "errors": [], "request_id": request_id}
+    ).encode()
 
 
 class EdgeMiddleware:
@@ -70,8 +74,7 @@ class EdgeMiddleware:
         requestctx.client_addr.set(client[0] if client else None)
         start = time.perf_counter()
         status_holder = {"status": 500}
-        if b"\x00" in scope.get("raw_path", b"") or b"%00" in scope.get("query_string", b"").lower() \
-                or "\x00" in scope.get("path", ""):
+        if b"\x00" in scope.get("raw_path", b"") or b"%00" in scope.get("query_string", b"").lower() or "\x00" in scope.get("path", ""):
             return await self._reject(send, rid, 400)  # NUL never belongs in a URL; databases refuse it
         headers = dict(scope.get("headers") or [])
         length = headers.get(b"content-length")
@@ -94,8 +97,9 @@ class EdgeMiddleware:
         async def send_with_id(message):
             if message["type"] == "http.response.start":
                 status_holder["status"] = message["status"]
-                message["headers"] = security_headers(list(message.get("headers") or []) + [(b"x-request-id", rid.encode())],
-                                                      path=scope["path"], secure=secure)
+                message["headers"] = security_headers(
+                    list(message.get("headers") or []) + [(b"x-request-id", rid.encode())], path=scope["path"], secure=secure
+                )
             await send(message)
 
         try:
@@ -110,17 +114,35 @@ class EdgeMiddleware:
             REQUESTS.labels(scope["method"], route_path, str(status_holder["status"])).inc()
             LATENCY.labels(scope["method"], route_path).observe(elapsed)
             if self.access_log:
-                log.info("request", extra={"method": scope["method"], "path": scope["path"],
-                                           "status": status_holder["status"], "ms": round(elapsed * 1000, 2)})
+                log.info(
+                    "request",
+                    extra={
+                        "method": scope["method"],
+                        "path": scope["path"],
+                        "status": status_holder["status"],
+                        "ms": round(elapsed * 1000, 2),
+                    },
+                )
 
     async def _reject(self, send, rid: str, status: int) -> None:
-        body = _too_large(rid) if status == 413 else json.dumps(
-            {"code": "bad_request", "message": "The request could not be processed.", "errors": [],
-             "request_id": rid}).encode()
-        await send({"type": "http.response.start", "status": status,
-                    "headers": security_headers([(b"content-type", b"application/json"),
-                                                 (b"content-length", str(len(body)).encode()),
-                                                 (b"x-request-id", rid.encode())], path="", secure=self.secure)})
+        body = (
+            _too_large(rid)
+            if status == 413
+            else json.dumps(
+                {"code": "bad_request", "message": "The request could not be processed.", "errors": [], "request_id": rid}
+            ).encode()
+        )
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": security_headers(
+                    [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), (b"x-request-id", rid.encode())],
+                    path="",
+                    secure=self.secure,
+                ),
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
 

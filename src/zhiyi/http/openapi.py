@@ -82,9 +82,14 @@ def install(app: FastAPI) -> None:
                     entry = responses.setdefault(str(code), {"description": DESCRIPTIONS[code]})
                     entry["content"] = {"application/json": {"schema": ERROR_REF}}
                 if path == "/healthz":
-                    responses["503"] = {"description": "The database cannot be reached", "content": {
-                        "application/json": {"schema": {"type": "object", "properties": {
-                            "status": {"type": "string"}, "database": {"type": "string"}}}}}}
+                    responses["503"] = {
+                        "description": "The database cannot be reached",
+                        "content": {
+                            "application/json": {
+                                "schema": {"type": "object", "properties": {"status": {"type": "string"}, "database": {"type": "string"}}}
+                            }
+                        },
+                    }
         app.openapi_schema = doc
         return doc
 

@@ -37,10 +37,17 @@ async def livez():
 
 
 @metrics_router.get(
-    "/metrics", summary="Prometheus metrics (a bearer of ZHIYI_METRICS_TOKEN, or an admin's access token)",
-    response_class=Response, responses={200: {"content": {CONTENT_TYPE_LATEST.split(";")[0]: {"schema": {"type": "string"}}},
-                                              "description": "Prometheus text exposition format"},
-                                        **error_responses(401, 403)})
+    "/metrics",
+    summary="Prometheus metrics (a bearer of ZHIYI_METRICS_TOKEN, or an admin's access token)",
+    response_class=Response,
+    responses={
+        200: {
+            "content": {CONTENT_TYPE_LATEST.split(";")[0]: {"schema": {"type": "string"}}},
+            "description": "Prometheus text exposition format",
+        },
+        **error_responses(401, 403),
+    },
+)
 async def metrics(request: Request):
     scheme, _, token = (request.headers.get("authorization") or "").partition(" ")
     if scheme.lower() != "bearer" or not token:

@@ -15,20 +15,32 @@ log = logging.getLogger("zhiyi.notify")
 
 TEMPLATES = {
     "otp.signup": N_("Your Zhiyi verification code is %(code)s. It expires in %(minutes)s minutes."),
-    "otp.login": N_("Your Zhiyi sign-in code is %(code)s. It expires in %(minutes)s minutes. If you did not try to "
-                    "sign in, someone may know your password: please change it."),
+    "otp.login": N_(
+        "Your Zhiyi sign-in code is %(code)s. It expires in %(minutes)s minutes. If you did not try to "
+        "sign in, someone may know your password: please change it."
+    ),
     "otp.proxy": N_("%(requester)s asks to manage your hospital affairs in Zhiyi. Code %(code)s; share it only if you agree."),
-    "waitlist.offer": N_("%(name)s: a place on the waiting list is free for you at %(when)s. It is held until %(until)s: "
-                         "accept it in Zhiyi (My appointments), or it goes to the next patient."),
-    "session.stopped.rebooked": N_("%(name)s: the clinic of %(when)s has been cancelled by the hospital. We have "
-                                   "booked you in for %(new_when)s instead; you can change it in Zhiyi."),
-    "session.stopped": N_("%(name)s: the clinic of %(when)s has been cancelled by the hospital and no other place "
-                          "was free. Please book again in Zhiyi; we apologise."),
-    "booking.reminder": N_("%(name)s: a reminder of your appointment with %(doctor)s at %(when)s. Check in with your "
-                           "one-code or \"I have arrived\" in Zhiyi; if you cannot come, please cancel."),
+    "waitlist.offer": N_(
+        "%(name)s: a place on the waiting list is free for you at %(when)s. It is held until %(until)s: "
+        "accept it in Zhiyi (My appointments), or it goes to the next patient."
+    ),
+    "session.stopped.rebooked": N_(
+        "%(name)s: the clinic of %(when)s has been cancelled by the hospital. We have "
+        "booked you in for %(new_when)s instead; you can change it in Zhiyi."
+    ),
+    "session.stopped": N_(
+        "%(name)s: the clinic of %(when)s has been cancelled by the hospital and no other place "
+        "was free. Please book again in Zhiyi; we apologise."
+    ),
+    "booking.reminder": N_(
+        "%(name)s: a reminder of your appointment with %(doctor)s at %(when)s. Check in with your "
+        'one-code or "I have arrived" in Zhiyi; if you cannot come, please cancel.'
+    ),
     "session.moved": N_("%(name)s: your appointment of %(when)s has been moved to %(new_when)s."),
-    "session.moved.cancelled": N_("%(name)s: the clinic of %(when)s has moved to a day when you already have an "
-                                  "appointment in that department, so this one is cancelled."),
+    "session.moved.cancelled": N_(
+        "%(name)s: the clinic of %(when)s has moved to a day when you already have an "
+        "appointment in that department, so this one is cancelled."
+    ),
 }
 
 
@@ -43,8 +55,7 @@ class DevLogChannel:
     name = "dev"
 
     async def send(self, message: notify.Message) -> None:
-        log.warning("DEV NOTIFICATION to=%s template=%s text=%s params=%s",
-                    message.to, message.template, render(message), message.params)
+        log.warning("DEV NOTIFICATION to=%s template=%s text=%s params=%s", message.to, message.template, render(message), message.params)
 
 
 class SandboxChannel:

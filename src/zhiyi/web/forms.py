@@ -10,18 +10,25 @@ from zhiyi.core.errors import NotFound
 from zhiyi.core.i18n import N_, Translator
 
 FIELD_LABELS = {
-    "phone": N_("Mobile phone number"), "code": N_("Verification code"), "password": N_("Password"),
-    "name": N_("Name as on your ID card"), "id_number": N_("Resident ID number"),
-    "insurance_type": N_("Insurance"), "insurance_number": N_("Insurance number"),
-    "emergency_contact_name": N_("Emergency contact"), "emergency_contact_phone": N_("Emergency contact phone"),
+    "phone": N_("Mobile phone number"),
+    "code": N_("Verification code"),
+    "password": N_("Password"),
+    "name": N_("Name as on your ID card"),
+    "id_number": N_("Resident ID number"),
+    "insurance_type": N_("Insurance"),
+    "insurance_number": N_("Insurance number"),
+    "emergency_contact_name": N_("Emergency contact"),
+    "emergency_contact_phone": N_("Emergency contact phone"),
     "relationship": N_("Relationship"),
 }
 
 
 REQUIRED = N_("required")
 REASONS = {
-    "missing": REQUIRED, "string_pattern_mismatch": N_("not in the expected form"),
-    "literal_error": N_("choose one of the options"), "enum": N_("choose one of the options"),
+    "missing": REQUIRED,
+    "string_pattern_mismatch": N_("not in the expected form"),
+    "literal_error": N_("choose one of the options"),
+    "enum": N_("choose one of the options"),
 }
 
 
@@ -32,15 +39,14 @@ def _reason(t: Translator, e: dict) -> str:
         return t.ngettext("at most %(num)d character", "at most %(num)d characters", int(ctx.get("max_length", 0)))
     if kind == "string_too_short":
         n = int(ctx.get("min_length", 1))
-        return t.gettext(REQUIRED) if n <= 1 else t.ngettext(
-            "at least %(num)d character", "at least %(num)d characters", n)
+        return t.gettext(REQUIRED) if n <= 1 else t.ngettext("at least %(num)d character", "at least %(num)d characters", n)
     if kind == "value_error" and "error" in ctx:  # core.fields' rules say why in words of the catalogue
         return t.gettext(str(ctx["error"]))
     return t.gettext(REASONS.get(kind, N_("not valid")))
 
 
 def invalid_fields_message(t: Translator, exc: ValidationError) -> str:
-    """"Please check: Name as on your ID card (at most 60 characters)": each refused field and why."""
+    """ "Please check: Name as on your ID card (at most 60 characters)": each refused field and why."""
     parts: dict[str, str] = {}
     for e in exc.errors():
         key = str(e["loc"][0]) if e.get("loc") else "body"

@@ -18,8 +18,14 @@ from zhiyi.http.auth import web_session_stands
 HEARTBEAT_SECONDS = 15
 
 
-def stream(request: Request, *, version: Callable[[], Awaitable[int]],
-           fragment: Callable[[AsyncSession], Awaitable[dict]], poll: float, lifetime: float) -> StreamingResponse:
+def stream(
+    request: Request,
+    *,
+    version: Callable[[], Awaitable[int]],
+    fragment: Callable[[AsyncSession], Awaitable[dict]],
+    poll: float,
+    lifetime: float,
+) -> StreamingResponse:
     """Whenever `version()` changes, send `fragment` (built in a short database session of its own,
     committed: reads of patient data are audited). If the reader may no longer see it (a refusal),
     the page is told to reload."""
@@ -50,5 +56,4 @@ def stream(request: Request, *, version: Callable[[], Awaitable[int]],
             await asyncio.sleep(poll)
             quiet, waited = quiet + poll, waited + poll
 
-    return StreamingResponse(events(), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+    return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})

@@ -59,9 +59,18 @@ def render_text(request: Request, template: str, **ctx) -> str:
     """A page or a fragment of one (live pages stream fragments) in the reader's language."""
     t = translator(locale_of(request))
     return _env.get_template(template).render(
-        request=request, _=t.gettext, gettext=t.gettext, ngettext=t.ngettext, t=t, lang=t.html_lang,
-        locale=t.locale, elderly=elderly_of(request), csrf=csrf_token(request),
-        actor=getattr(request.state, "actor", None), **ctx)
+        request=request,
+        _=t.gettext,
+        gettext=t.gettext,
+        ngettext=t.ngettext,
+        t=t,
+        lang=t.html_lang,
+        locale=t.locale,
+        elderly=elderly_of(request),
+        csrf=csrf_token(request),
+        actor=getattr(request.state, "actor", None),
+        **ctx,
+    )
 
 
 def render(request: Request, template: str, status: int = 200, headers: dict | None = None, **ctx) -> HTMLResponse:

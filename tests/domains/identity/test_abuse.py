@@ -34,8 +34,10 @@ async def test_knowing_name_and_id_number_does_not_take_over_a_record(client, se
     await session.commit()
     number = pf.security_id(victim)
     code = await send_code(client, drain, sandbox, "13722222222")
-    r = await client.post("/api/v1/auth/signup", json={"phone": "13722222222", "code": code, "password": "Kite-Lamp-4821",
-                                                       "name": "钱多多", "id_number": number})
+    r = await client.post(
+        "/api/v1/auth/signup",
+        json={"phone": "13722222222", "code": code, "password": "Kite-Lamp-4821", "name": "钱多多", "id_number": number},
+    )
     assert r.status_code == 409 and r.json()["code"] == "patient_claim_refused"
     refreshed = await session.scalar(select(Patient).where(Patient.id == victim.id).execution_options(populate_existing=True))
     assert refreshed.phone == "13611111111"
@@ -68,8 +70,11 @@ async def test_wrong_proxy_codes_are_counted(client, session, main_campus, sandb
     await session.commit()
     h = await accounts.bearer(session, acct)
     await session.commit()
-    link = (await client.post("/api/v1/patients/me/dependents", headers=h, json={
-        "name": "吴老", "id_number": pf.security_id(elder), "relationship": "parent"})).json()
+    link = (
+        await client.post(
+            "/api/v1/patients/me/dependents", headers=h, json={"name": "吴老", "id_number": pf.security_id(elder), "relationship": "parent"}
+        )
+    ).json()
     await drain()
     code = sandbox.last_to("13655555552").params["code"]
     wrong = "000000" if code != "000000" else "111111"
@@ -114,6 +119,7 @@ async def test_logged_out_cookie_cannot_be_replayed(client, session, main_campus
 
 # --- races, on a real database with its own connections -----------------------------------
 
+
 @pytest.fixture
 async def live(live_app):
     async with live_app.db.sessionmaker() as s:
@@ -126,13 +132,13 @@ async def live(live_app):
 
 async def test_a_refresh_token_works_once_however_many_race(live):
     first = (await live.post("/api/v1/auth/token", data={"username": "racer", "password": accounts.PASSWORD})).json()
-    results = await asyncio.gather(*[live.post("/api/v1/auth/refresh", json={"refresh_token": first["refresh_token"]})
-                                     for _ in range(6)])
+    results = await asyncio.gather(*[live.post("/api/v1/auth/refresh", json={"refresh_token": first["refresh_token"]}) for _ in range(6)])
     assert sorted(r.status_code for r in results) == [200] + [401] * 5
 
 
 async def test_parallel_guesses_do_not_slip_past_the_throttle(live):
-    results = await asyncio.gather(*[live.post("/api/v1/auth/token", data={"username": "racer", "password": f"guess-{i}1"})
-                                     for i in range(15)])
+    results = await asyncio.gather(
+        *[live.post("/api/v1/auth/token", data={"username": "racer", "password": f"guess-{i}1"}) for i in range(15)]
+    )
     codes = [r.status_code for r in results]
     assert codes.count(401) == 5 and codes.count(429) == 10

@@ -115,8 +115,9 @@ async def test_account_count_unchanged_by_failed_signup(client, session, sandbox
     await orgf.campus(session, code="MAIN", is_main=True)
     await session.commit()
     before = await session.scalar(select(func.count()).select_from(Account))
-    r = await client.post("/api/v1/auth/signup", json={"phone": "13712340000", "code": "123456",
-                                                       "password": "Kite-Lamp-4821", "name": "赵敏",
-                                                       "id_number": "11010519491231002X"})
+    r = await client.post(
+        "/api/v1/auth/signup",
+        json={"phone": "13712340000", "code": "123456", "password": "Kite-Lamp-4821", "name": "赵敏", "id_number": "11010519491231002X"},
+    )
     assert r.status_code == 422
     assert await session.scalar(select(func.count()).select_from(Account)) == before

@@ -31,8 +31,9 @@ async def world(session):
     main, east = await orgf.campus(session, code="MAIN", is_main=True), await orgf.campus(session, code="EAST")
     dept = await orgf.department(session, code="IM")
     doc = await orgf.practitioner(session, department=dept, campuses=[main])
-    cs, slots = await sf.session_with_slots(session, practitioner=doc, department=dept, campus=main, slots=3,
-                                            starts_in=dt.timedelta(days=2))
+    cs, slots = await sf.session_with_slots(
+        session, practitioner=doc, department=dept, campus=main, slots=3, starts_in=dt.timedelta(days=2)
+    )
     alice_p = await pf.patient(session, campus=main, name="李丽", phone="13900000051")
     bob_p = await pf.patient(session, campus=east, name="李波", phone="13900000052")
     alice = await accounts.account(session, username="alice", roles={"patient"}, patient=alice_p)
@@ -40,8 +41,7 @@ async def world(session):
     await accounts.account(session, username="desk", roles={"registrar"}, campuses=[main])
     await accounts.account(session, username="privacy", roles={"admin"}, campuses=[main])
     await session.commit()
-    return SimpleNamespace(main=main, cs=cs, slots=slots, alice_p=alice_p, bob_p=bob_p,
-                           alice=await accounts.bearer(session, alice))
+    return SimpleNamespace(main=main, cs=cs, slots=slots, alice_p=alice_p, bob_p=bob_p, alice=await accounts.bearer(session, alice))
 
 
 def rows(html: str) -> list[str]:
@@ -52,8 +52,9 @@ async def test_the_trail_names_people_says_what_in_words_and_collapses_a_visit(c
     await web_login(client, "alice")
     for _ in range(12):  # the booking pages, opened again and again while choosing
         assert (await client.get("/book")).status_code == 200
-    booked = await client.post(f"{API}/bookings", headers={**world.alice, "Idempotency-Key": uuid.uuid4().hex},
-                               json={"slot_id": str(world.slots[0].id)})
+    booked = await client.post(
+        f"{API}/bookings", headers={**world.alice, "Idempotency-Key": uuid.uuid4().hex}, json={"slot_id": str(world.slots[0].id)}
+    )
     assert booked.status_code == 201
     cancelled = await client.post(f"{API}/bookings/{booked.json()['id']}/cancel", headers=world.alice)
     assert cancelled.status_code == 200
@@ -77,14 +78,16 @@ async def test_the_trail_names_people_says_what_in_words_and_collapses_a_visit(c
     en = await client.get("/admin/audit", params={"patient": world.alice_p.mrn}, headers={"accept-language": "en"})
     assert "Booked an appointment" in en.text and "Cancelled an appointment" in en.text and " times</span>" in en.text
     # each trail shown is a read of the patient's data, audited
-    reads = await session.scalar(select(func.count()).select_from(AuditEvent).where(
-        AuditEvent.action == "audit.read", AuditEvent.patient_id == world.alice_p.id))
+    reads = await session.scalar(
+        select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "audit.read", AuditEvent.patient_id == world.alice_p.id)
+    )
     assert reads == 2
 
 
 async def test_filters_by_patient_in_every_form_by_actor_action_and_date(client, world, session):
-    await client.post(f"{API}/bookings", headers={**world.alice, "Idempotency-Key": uuid.uuid4().hex},
-                      json={"slot_id": str(world.slots[1].id)})
+    await client.post(
+        f"{API}/bookings", headers={**world.alice, "Idempotency-Key": uuid.uuid4().hex}, json={"slot_id": str(world.slots[1].id)}
+    )
     await web_login(client, "privacy")
     onecode = patients.issue_onecode(patient_id=world.alice_p.id)
     for typed in (world.alice_p.name, world.alice_p.mrn, world.alice_p.phone, onecode):
@@ -107,8 +110,9 @@ async def test_filters_by_patient_in_every_form_by_actor_action_and_date(client,
 async def test_pages_follow_on_without_gaps_or_repeats(client, world, session, monkeypatch):
     monkeypatch.setattr(audit_trail, "PAGE_ROWS", 3)
     for slot in world.slots:  # three bookings and three cancellations, each its own row
-        made = await client.post(f"{API}/bookings", headers={**world.alice, "Idempotency-Key": uuid.uuid4().hex},
-                                 json={"slot_id": str(slot.id)})
+        made = await client.post(
+            f"{API}/bookings", headers={**world.alice, "Idempotency-Key": uuid.uuid4().hex}, json={"slot_id": str(slot.id)}
+        )
         await client.post(f"{API}/bookings/{made.json()['id']}/cancel", headers=world.alice)
     await web_login(client, "privacy")
     seen, url, pages = [], "/admin/audit", 0

@@ -37,8 +37,7 @@ async def home(app):
 
 
 async def guess(client, n: int, name: str = "feng") -> list[int]:
-    return [(await client.post(TOKEN, data={"username": name, "password": f"guess-{i}-Zq"})).status_code
-            for i in range(n)]
+    return [(await client.post(TOKEN, data={"username": name, "password": f"guess-{i}-Zq"})).status_code for i in range(n)]
 
 
 async def test_a_stranger_cannot_lock_the_owner_out(client, home, owner, sandbox, drain):
@@ -96,16 +95,19 @@ async def test_guessing_unknown_names_costs_the_same(client, owner):
     assert await guess(client, 6, name="nobody-at-all") == [401] * 5 + [429]
 
 
-@pytest.mark.parametrize("password", ["passw0rd", "aaaaaaa1", "Password1", "qwerty123", "13688880002a",
-                                      "iloveyou1", "abc12345", "zhaomin2024"])
+@pytest.mark.parametrize(
+    "password", ["passw0rd", "aaaaaaa1", "Password1", "qwerty123", "13688880002a", "iloveyou1", "abc12345", "zhaomin2024"]
+)
 async def test_common_and_personal_passwords_are_refused(client, password, sandbox, drain, session):
     await orgf.campus(session, code="MAIN", is_main=True)
     await session.commit()
     await client.post("/api/v1/auth/signup/code", json={"phone": "13688880002"})
     await drain()
     code = sandbox.last_to("13688880002").params["code"]
-    r = await client.post("/api/v1/auth/signup", json={"phone": "13688880002", "code": code, "password": password,
-                                                       "name": "Zhao Min", "id_number": pf.id_number(age=30)})
+    r = await client.post(
+        "/api/v1/auth/signup",
+        json={"phone": "13688880002", "code": code, "password": password, "name": "Zhao Min", "id_number": pf.id_number(age=30)},
+    )
     assert r.status_code == 422 and r.json()["errors"][0]["type"] == "password.weak", (password, r.text)
 
 
@@ -160,8 +162,7 @@ async def test_an_account_without_a_phone_is_not_guessed_from_many_addresses(app
     codes = []
     for n in range(12):
         async with at(app, f"2001:db8::{n + 1}") as c:
-            codes += [(await c.post(TOKEN, data={"username": "ops-root", "password": f"try-{n}-{i}-Zq"})).status_code
-                      for i in range(2)]
+            codes += [(await c.post(TOKEN, data={"username": "ops-root", "password": f"try-{n}-{i}-Zq"})).status_code for i in range(2)]
     assert 429 in codes and codes[:5] == [401] * 5
     async with at(app, "2001:db8::99") as c:
         assert (await c.post(TOKEN, data={"username": "ops-root", "password": accounts.PASSWORD})).status_code == 429
@@ -173,8 +174,7 @@ async def test_a_deleted_patient_account_may_sign_up_again(client, session, sand
     admin_h = await accounts.bearer(session, admin)
     await session.commit()
     number = pf.id_number(age=30)
-    body = {"phone": "13688880005", "password": "Kite-Lamp-4821", "name": "韩梅", "id_number": number,
-            "campus_code": main.code}
+    body = {"phone": "13688880005", "password": "Kite-Lamp-4821", "name": "韩梅", "id_number": number, "campus_code": main.code}
     await client.post("/api/v1/auth/signup/code", json={"phone": "13688880005"})
     await drain()
     first = await client.post("/api/v1/auth/signup", json={**body, "code": sandbox.last_to("13688880005").params["code"]})
@@ -185,8 +185,7 @@ async def test_a_deleted_patient_account_may_sign_up_again(client, session, sand
         clock.freeze(start + dt.timedelta(minutes=2))
         await client.post("/api/v1/auth/signup/code", json={"phone": "13688880005"})
         await drain()
-        again = await client.post("/api/v1/auth/signup",
-                                  json={**body, "code": sandbox.last_to("13688880005").params["code"]})
+        again = await client.post("/api/v1/auth/signup", json={**body, "code": sandbox.last_to("13688880005").params["code"]})
     finally:
         clock.freeze(None)
     assert again.status_code == 201 and again.json()["patient_id"] == first.json()["patient_id"]

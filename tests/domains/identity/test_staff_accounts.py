@@ -26,8 +26,7 @@ async def campuses(session):
 
 
 async def actions(session, action: str) -> int:
-    return len((await session.scalars(select(AuditEvent).where(AuditEvent.action == action,
-                                                                AuditEvent.outcome == "allowed"))).all())
+    return len((await session.scalars(select(AuditEvent).where(AuditEvent.action == action, AuditEvent.outcome == "allowed"))).all())
 
 
 @pytest.mark.parametrize(("locale", "made"), [("zh-CN", "现在可以登录了"), ("en", "can sign in now")])
@@ -37,14 +36,15 @@ async def test_an_admin_makes_a_staff_account_that_signs_in(client, session, cam
     await web_login(client, "main-admin")
     page = await client.get("/admin/accounts")
     assert 'data-account="east-nurse"' not in page.text  # another campus's staff is not this admin's
-    r = await client.post("/admin/accounts", data={"csrf": csrf_of(page.text), "username": "Nurse.Wang",
-                                                   "display_name": "王护士", "role": ["nurse"], "campus": [str(main.id)]})
+    r = await client.post(
+        "/admin/accounts",
+        data={"csrf": csrf_of(page.text), "username": "Nurse.Wang", "display_name": "王护士", "role": ["nurse"], "campus": [str(main.id)]},
+    )
     assert r.status_code == 200 and made in r.text, r.text[-800:]
     password = re.search(r'id="new-password-value">([^<]+)<', r.text).group(1)
     account = await session.scalar(select(Account).where(Account.username == "nurse.wang"))
     assert account.roles == "nurse" and await actions(session, "account.create") == 1
-    assert set((await session.scalars(select(AccountCampus.campus_id).where(
-        AccountCampus.account_id == account.id))).all()) == {main.id}
+    assert set((await session.scalars(select(AccountCampus.campus_id).where(AccountCampus.account_id == account.id))).all()) == {main.id}
     again = await client.get("/admin/accounts")
     assert password not in again.text  # shown once
     client.cookies.clear()
@@ -72,19 +72,28 @@ async def test_roles_campuses_passwords_and_disabling_each_audited(client, sessi
     main, east = campuses
     await web_login(client, "main-admin")
     page = await client.get("/admin/accounts")
-    made = await client.post("/admin/accounts", data={"csrf": csrf_of(page.text), "username": "desk.zhao",
-                                                      "display_name": "赵挂号", "role": ["registrar"],
-                                                      "campus": [str(main.id)]})
+    made = await client.post(
+        "/admin/accounts",
+        data={
+            "csrf": csrf_of(page.text),
+            "username": "desk.zhao",
+            "display_name": "赵挂号",
+            "role": ["registrar"],
+            "campus": [str(main.id)],
+        },
+    )
     first = re.search(r'id="new-password-value">([^<]+)<', made.text).group(1)
     account = await session.scalar(select(Account).where(Account.username == "desk.zhao"))
     csrf = csrf_of(made.text)
-    changed = await client.post(f"/admin/accounts/{account.id}/access",
-                                data={"csrf": csrf, "role": ["registrar", "nurse"], "campus": [str(main.id)]})
+    changed = await client.post(
+        f"/admin/accounts/{account.id}/access", data={"csrf": csrf, "role": ["registrar", "nurse"], "campus": [str(main.id)]}
+    )
     assert changed.status_code == 200
     await session.refresh(account)
     assert account.role_set == {"registrar", "nurse"}
-    widened = await client.post(f"/admin/accounts/{account.id}/access",
-                                data={"csrf": csrf, "role": ["registrar"], "campus": [str(main.id), str(east.id)]})
+    widened = await client.post(
+        f"/admin/accounts/{account.id}/access", data={"csrf": csrf, "role": ["registrar"], "campus": [str(main.id), str(east.id)]}
+    )
     assert widened.status_code == 403  # not this admin's campus to give
     reset = await client.post(f"/admin/accounts/{account.id}/password", data={"csrf": csrf})
     second = re.search(r'id="new-password-value">([^<]+)<', reset.text).group(1)
@@ -97,8 +106,7 @@ async def test_roles_campuses_passwords_and_disabling_each_audited(client, sessi
     page = await client.get("/admin/accounts")
     off = await client.post(f"/admin/accounts/{account.id}/active", data={"csrf": csrf_of(page.text), "on": "0"})
     assert off.status_code == 200
-    assert [await actions(session, a) for a in ("account.create", "account.change", "account.reset_password")] \
-        == [1, 2, 1]
+    assert [await actions(session, a) for a in ("account.create", "account.change", "account.reset_password")] == [1, 2, 1]
     east_nurse = await session.scalar(select(Account).where(Account.username == "east-nurse"))
     refused = await client.post(f"/admin/accounts/{east_nurse.id}/password", data={"csrf": csrf_of(page.text)})
     assert refused.status_code == 403

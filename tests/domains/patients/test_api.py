@@ -28,10 +28,17 @@ async def world(session):
     admin = await accounts.account(session, username="admin", roles={"admin"}, group_wide=True)
     await session.commit()
     return SimpleNamespace(
-        main=main, east=east, alice_p=alice_p, bob_p=bob_p, mother=mother,
-        alice=await accounts.bearer(session, alice), bob=await accounts.bearer(session, bob),
-        doctor=await accounts.bearer(session, doctor), admin=await accounts.bearer(session, admin),
-        alice_id=alice.id)
+        main=main,
+        east=east,
+        alice_p=alice_p,
+        bob_p=bob_p,
+        mother=mother,
+        alice=await accounts.bearer(session, alice),
+        bob=await accounts.bearer(session, bob),
+        doctor=await accounts.bearer(session, doctor),
+        admin=await accounts.bearer(session, admin),
+        alice_id=alice.id,
+    )
 
 
 async def audit_count(session, patient_id, outcome=None) -> int:
@@ -74,8 +81,11 @@ async def test_dependent_readable_only_after_consent(client, world, session, san
     r = await client.get(f"/api/v1/patients/{world.mother.id}", headers=world.alice)
     assert r.status_code == 403
     # request the link: an adult must consent with the code sent to her phone
-    r = await client.post("/api/v1/patients/me/dependents", headers=world.alice, json={
-        "name": "李母", "id_number": pf.security_id(world.mother), "relationship": "parent"})
+    r = await client.post(
+        "/api/v1/patients/me/dependents",
+        headers=world.alice,
+        json={"name": "李母", "id_number": pf.security_id(world.mother), "relationship": "parent"},
+    )
     assert r.status_code == 201, r.text
     link = r.json()
     assert link["status"] == "pending"
@@ -90,8 +100,11 @@ async def test_dependent_readable_only_after_consent(client, world, session, san
     assert r.status_code == 200 and r.json()["status"] == "active"
     r = await client.get(f"/api/v1/patients/{world.mother.id}", headers=world.alice)
     assert r.status_code == 200 and r.json()["name"] == "李母"
-    ev = (await session.scalars(select(AuditEvent).where(
-        AuditEvent.patient_id == world.mother.id, AuditEvent.action == "read", AuditEvent.outcome == "allowed"))).all()
+    ev = (
+        await session.scalars(
+            select(AuditEvent).where(AuditEvent.patient_id == world.mother.id, AuditEvent.action == "read", AuditEvent.outcome == "allowed")
+        )
+    ).all()
     assert len(ev) == 1 and ev[0].on_behalf_of_patient_id == world.mother.id
     assert await audit_count(session, world.mother.id, "denied") == 2
     # bob still cannot
@@ -118,8 +131,7 @@ async def test_admin_lists_audit_trail_and_trail_cannot_be_edited(client, world,
     r = await client.get(f"/api/v1/patients/{world.alice_p.id}/audit", headers=world.admin)
     assert r.status_code == 200
     # the admin's own reading of the trail is audited too
-    assert sorted((e["action"], e["outcome"]) for e in r.json()) == [
-        ("audit.read", "allowed"), ("read", "allowed"), ("read", "denied")]
+    assert sorted((e["action"], e["outcome"]) for e in r.json()) == [("audit.read", "allowed"), ("read", "allowed"), ("read", "denied")]
     # patients cannot read the trail
     assert (await client.get(f"/api/v1/patients/{world.alice_p.id}/audit", headers=world.alice)).status_code == 403
     # the database itself refuses edits
@@ -155,14 +167,18 @@ async def test_no_token_is_401(client, world):
 
 
 async def test_listing_family_is_audited_and_dependents_see_who_acts_for_them(client, world, session):
-    r = await client.post("/api/v1/patients/me/dependents", headers=world.alice,
-                          json={"name": "李小宝", "id_number": pf.id_number(age=7), "relationship": "child"})
+    r = await client.post(
+        "/api/v1/patients/me/dependents",
+        headers=world.alice,
+        json={"name": "李小宝", "id_number": pf.id_number(age=7), "relationship": "child"},
+    )
     assert r.status_code == 201 and r.json()["status"] == "active"
     child_id = r.json()["dependent_patient_id"]
     listed = await client.get("/api/v1/patients/me/dependents", headers=world.alice)
     assert [d["dependent_name"] for d in listed.json()] == ["李小宝"]
-    n = await session.scalar(select(func.count()).select_from(AuditEvent).where(
-        AuditEvent.patient_id == uuid.UUID(child_id), AuditEvent.action == "list"))
+    n = await session.scalar(
+        select(func.count()).select_from(AuditEvent).where(AuditEvent.patient_id == uuid.UUID(child_id), AuditEvent.action == "list")
+    )
     assert n == 1
     mine = await client.get("/api/v1/patients/me/proxies", headers=world.bob)
     assert mine.status_code == 200 and mine.json() == []

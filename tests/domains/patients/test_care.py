@@ -31,16 +31,17 @@ async def world(session):
     booked = await pf.patient(session, campus=east, name="就诊者")  # registered at EAST, seen at MAIN
     other = await pf.patient(session, campus=main, name="路人甲")
     acct = await accounts.account(session, username="care-pt", roles={"patient"}, patient=booked)
-    cs, slots = await sf.session_with_slots(session, practitioner=colleague, department=card, campus=main,
-                                            starts_in=dt.timedelta(days=3))
+    cs, slots = await sf.session_with_slots(session, practitioner=colleague, department=card, campus=main, starts_in=dt.timedelta(days=3))
     await sf.booking(session, cs=cs, slot=slots[0], patient=booked, account=acct, status="booked")
     h, accts = {}, {}
-    for name, spec in {"doctor": dict(roles={"doctor"}, campuses=[main], practitioner=doc),
-                       "derm": dict(roles={"doctor"}, campuses=[main], practitioner=skin),
-                       "nurse": dict(roles={"nurse"}, campuses=[main]),
-                       "east_nurse": dict(roles={"nurse"}, campuses=[east]),
-                       "pharmacist": dict(roles={"pharmacist"}, campuses=[main, east]),
-                       "admin": dict(roles={"admin"}, campuses=[main, east])}.items():
+    for name, spec in {
+        "doctor": dict(roles={"doctor"}, campuses=[main], practitioner=doc),
+        "derm": dict(roles={"doctor"}, campuses=[main], practitioner=skin),
+        "nurse": dict(roles={"nurse"}, campuses=[main]),
+        "east_nurse": dict(roles={"nurse"}, campuses=[east]),
+        "pharmacist": dict(roles={"pharmacist"}, campuses=[main, east]),
+        "admin": dict(roles={"admin"}, campuses=[main, east]),
+    }.items():
         accts[name] = await accounts.account(session, username=f"care-{name}", **spec)
         h[name] = await accounts.bearer(session, accts[name])
     await session.commit()
@@ -81,8 +82,9 @@ async def test_the_care_relationship_ends_with_the_window(client, world, session
 
 async def test_breaking_the_glass_opens_the_record_with_a_reason_for_a_while(client, world, session):
     assert await status(client, world, "derm", world.other) == 403
-    r = await client.post(f"/api/v1/patients/{world.other.id}/break-glass", headers=world.h["derm"],
-                          json={"reason": "急诊会诊，患者意识不清"})
+    r = await client.post(
+        f"/api/v1/patients/{world.other.id}/break-glass", headers=world.h["derm"], json={"reason": "急诊会诊，患者意识不清"}
+    )
     assert r.status_code == 200 and r.json()["name"] == "路人甲"
     assert await status(client, world, "derm", world.other) == 200
     row = (await session.scalars(select(AuditEvent).where(AuditEvent.action == "break_glass"))).one()
@@ -96,15 +98,14 @@ async def test_breaking_the_glass_opens_the_record_with_a_reason_for_a_while(cli
     finally:
         clock.freeze(None)
     # refused without a reason, and to those who are not clinicians
-    assert (await client.post(f"/api/v1/patients/{world.other.id}/break-glass", headers=world.h["derm"],
-                              json={})).status_code == 422
-    assert (await client.post(f"/api/v1/patients/{world.other.id}/break-glass", headers=world.h["pharmacist"],
-                              json={"reason": "想看看病历"})).status_code == 403
+    assert (await client.post(f"/api/v1/patients/{world.other.id}/break-glass", headers=world.h["derm"], json={})).status_code == 422
+    assert (
+        await client.post(f"/api/v1/patients/{world.other.id}/break-glass", headers=world.h["pharmacist"], json={"reason": "想看看病历"})
+    ).status_code == 403
 
 
 async def test_the_privacy_officer_lists_broken_glass(client, world, session):
-    await client.post(f"/api/v1/patients/{world.other.id}/break-glass", headers=world.h["derm"],
-                      json={"reason": "夜班急会诊"})
+    await client.post(f"/api/v1/patients/{world.other.id}/break-glass", headers=world.h["derm"], json={"reason": "夜班急会诊"})
     page = await client.get("/login")
     csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
     await client.post("/login", data={"username": "care-admin", "password": accounts.PASSWORD, "csrf": csrf})
@@ -120,8 +121,7 @@ async def test_staff_searches_need_a_filter_and_show_only_what_the_reader_may_se
     assert (await client.get("/api/v1/patients", params={"name": "路人"}, headers=world.h["doctor"])).json() == []
     by_phone = await client.get("/api/v1/patients", params={"phone": world.other.phone}, headers=world.h["admin"])
     assert [p["name"] for p in by_phone.json()] == ["路人甲"]
-    by_id = await client.get("/api/v1/patients", params={"id_number": pf.security_id(world.other)},
-                             headers=world.h["admin"])
+    by_id = await client.get("/api/v1/patients", params={"id_number": pf.security_id(world.other)}, headers=world.h["admin"])
     assert [p["name"] for p in by_id.json()] == ["路人甲"]
 
 

@@ -30,8 +30,10 @@ async def world(session):
     nurse = await accounts.account(session, username="idn-nurse", roles={"nurse"}, campuses=[main])
     desk = await accounts.account(session, username="idn-desk", roles={"registrar"}, campuses=[main])
     east_desk = await accounts.account(session, username="idn-east", roles={"registrar"}, campuses=[east])
-    h = {name: await accounts.bearer(session, a) for name, a in
-         (("patient", pat), ("nurse", nurse), ("desk", desk), ("east_desk", east_desk))}
+    h = {
+        name: await accounts.bearer(session, a)
+        for name, a in (("patient", pat), ("nurse", nurse), ("desk", desk), ("east_desk", east_desk))
+    }
     await session.commit()
     return p, pf.security_id(p), h
 
@@ -66,8 +68,7 @@ async def test_the_patient_sees_their_own_date_of_birth(client, world):
 
 async def test_staff_pages_show_no_date_of_birth(client, world, session):
     p, number, _ = world
-    await client.post("/login", data={"username": "idn-desk", "password": accounts.PASSWORD,
-                                      "csrf": await csrf(client)})
+    await client.post("/login", data={"username": "idn-desk", "password": accounts.PASSWORD, "csrf": await csrf(client)})
     page = await client.get("/desk", params={"name": "王芳"})
     assert page.status_code == 200 and p.mrn in page.text
     assert number[:4] + "*" * 10 + number[-4:] in page.text
@@ -83,8 +84,7 @@ async def test_a_desk_reveals_the_full_number_with_a_reason_audited(client, worl
     p, number, h = world
     r = await client.post(f"/api/v1/patients/{p.id}/id-number", json={"reason": "医保登记核对身份"}, headers=h["desk"])
     assert r.status_code == 200 and r.json() == {"id_number": number}
-    row = (await session.scalars(select(AuditEvent).where(AuditEvent.patient_id == p.id,
-                                                          AuditEvent.action == "id_number.reveal"))).one()
+    row = (await session.scalars(select(AuditEvent).where(AuditEvent.patient_id == p.id, AuditEvent.action == "id_number.reveal"))).one()
     assert row.outcome == "allowed" and row.reason == "医保登记核对身份"
 
 
@@ -93,13 +93,13 @@ async def test_others_cannot_reveal_it_and_the_attempt_is_audited(client, world,
     p, number, h = world
     r = await client.post(f"/api/v1/patients/{p.id}/id-number", json={"reason": "just curious"}, headers=h[who])
     assert r.status_code == status and number not in r.text
-    row = (await session.scalars(select(AuditEvent).where(AuditEvent.patient_id == p.id,
-                                                          AuditEvent.action == "id_number.reveal"))).one()
+    row = (await session.scalars(select(AuditEvent).where(AuditEvent.patient_id == p.id, AuditEvent.action == "id_number.reveal"))).one()
     assert row.outcome == "denied" and row.reason == "just curious"
 
 
-@pytest.mark.parametrize("body", [{}, {"reason": ""}, {"reason": "ab"}, {"reason": "x" * 201},
-                                  {"reason": "看看\u202e"}, {"reason": "ok reason", "more": 1}])
+@pytest.mark.parametrize(
+    "body", [{}, {"reason": ""}, {"reason": "ab"}, {"reason": "x" * 201}, {"reason": "看看\u202e"}, {"reason": "ok reason", "more": 1}]
+)
 async def test_a_reveal_needs_a_real_reason(client, world, session, body):
     p, number, h = world
     r = await client.post(f"/api/v1/patients/{p.id}/id-number", json=body, headers=h["desk"])

@@ -17,16 +17,21 @@ def test_known_valid_number_with_x_check():
     assert parsed.last4 == "002X"
 
 
-@pytest.mark.parametrize("raw,reason", [
-    ("", "length"), ("1101051949123100", "length"), ("11010519491231002X1", "length"),
-    ("1101051949123100２X", "characters"),  # a full-width digit
-    ("A1010519491231002X", "characters"),
-    ("00010519491231002X", "region"),
-    ("110105194902300021", "birth_date"),  # 30 February
-    ("110105187001010012", "birth_date"),  # before 1880
-    ("11010519491231002Y", "characters"),
-    ("110105194912310021", "checksum"),
-])
+@pytest.mark.parametrize(
+    "raw,reason",
+    [
+        ("", "length"),
+        ("1101051949123100", "length"),
+        ("11010519491231002X1", "length"),
+        ("1101051949123100２X", "characters"),  # a full-width digit
+        ("A1010519491231002X", "characters"),
+        ("00010519491231002X", "region"),
+        ("110105194902300021", "birth_date"),  # 30 February
+        ("110105187001010012", "birth_date"),  # before 1880
+        ("11010519491231002Y", "characters"),
+        ("110105194912310021", "checksum"),
+    ],
+)
 def test_invalid_numbers_say_why(raw, reason):
     with pytest.raises(rid.ResidentIdInvalid) as err:
         rid.parse(raw, today=dt.date(2026, 1, 1))

@@ -59,8 +59,9 @@ def actor_for(patient) -> Actor:
 
 
 async def link(session, me, *, name: str, id_number: str, relationship: str = "other"):
-    return await patients.add_dependent(session, actor=actor_for(me), proxy_patient_id=me.id, name=name,
-                                        id_number=id_number, relationship=relationship, channel="sandbox")
+    return await patients.add_dependent(
+        session, actor=actor_for(me), proxy_patient_id=me.id, name=name, id_number=id_number, relationship=relationship, channel="sandbox"
+    )
 
 
 async def test_new_child_is_registered_and_linked_on_guardian_attestation(session, campus):
@@ -82,8 +83,7 @@ async def test_an_already_registered_child_is_linked_only_at_a_desk(session, cam
     stranger = await pf.patient(session, campus=campus, age=40)
     with pytest.raises(ProxyRuleViolated, match="registration desk"):
         await link(session, stranger, name="李宝", id_number=number, relationship="child")
-    assert not await patients.is_proxy_of(session, proxy_patient_id=stranger.id,
-                                          dependent_patient_id=child.dependent_patient_id)
+    assert not await patients.is_proxy_of(session, proxy_patient_id=stranger.id, dependent_patient_id=child.dependent_patient_id)
 
 
 async def test_adult_consents_with_a_code_sent_to_the_phone_on_their_record(session, campus, sandbox, drain):
@@ -91,8 +91,7 @@ async def test_adult_consents_with_a_code_sent_to_the_phone_on_their_record(sess
     unknown_adult = pf.id_number(age=70)
     with pytest.raises(ProxyRuleViolated, match="cannot link this adult online"):
         await link(session, me, name="王奶奶", id_number=unknown_adult)
-    no_phone = await patients.register_patient(session, name="王奶奶", id_number=pf.id_number(age=80, male=False),
-                                               campus_id=campus.id)
+    no_phone = await patients.register_patient(session, name="王奶奶", id_number=pf.id_number(age=80, male=False), campus_id=campus.id)
     with pytest.raises(ProxyRuleViolated, match="registration desk"):
         await link(session, me, name="王奶奶", id_number=pf.security_id(no_phone))
     elder = await pf.patient(session, campus=campus, name="赵爷爷", age=82, phone="13600000000")

@@ -40,8 +40,9 @@ async def make_world(session):
     await orgf.department(session, code="DERM")
     doc = await orgf.practitioner(session, department=card, campuses=[main])
     other_doc = await orgf.practitioner(session, department=card, campuses=[main])
-    cs, slots = await sf.session_with_slots(session, practitioner=doc, department=card, campus=main,
-                                            starts_in=dt.timedelta(minutes=20), slots=4)
+    cs, slots = await sf.session_with_slots(
+        session, practitioner=doc, department=card, campus=main, starts_in=dt.timedelta(minutes=20), slots=4
+    )
     woman = await pf.patient(session, campus=main, name="王芳", age=30, male=False, phone="13900001001")
     man = await pf.patient(session, campus=main, name="李强", age=45, phone="13900001002")
     parent = await pf.patient(session, campus=main, name="王父", age=80, phone="13900001003")
@@ -51,8 +52,7 @@ async def make_world(session):
     for name, p in (("woman", woman), ("man", man), ("parent", parent), ("stranger", stranger)):
         acct[name] = await accounts.account(session, username=f"pc-{name}", roles={"patient"}, patient=p)
     acct["doc"] = await accounts.account(session, username="pc-doc", roles={"doctor"}, campuses=[main], practitioner=doc)
-    acct["other_doc"] = await accounts.account(session, username="pc-doc2", roles={"doctor"}, campuses=[main],
-                                               practitioner=other_doc)
+    acct["other_doc"] = await accounts.account(session, username="pc-doc2", roles={"doctor"}, campuses=[main], practitioner=other_doc)
     acct["nurse"] = await accounts.account(session, username="pc-nurse", roles={"nurse"}, campuses=[main])
     acct["desk"] = await accounts.account(session, username="pc-desk", roles={"registrar"}, campuses=[main])
     bookings = {
@@ -63,8 +63,20 @@ async def make_world(session):
     heads = {k: await accounts.bearer(session, a) for k, a in acct.items()}
     actors = {k: await identity.actor_for(session, a) for k, a in acct.items()}
     await session.commit()
-    return SimpleNamespace(main=main, cs=cs, slots=slots, doc=doc, woman=woman, man=man, parent=parent, stranger=stranger,
-                           b=bookings, h=heads, actors=actors, acct=acct)
+    return SimpleNamespace(
+        main=main,
+        cs=cs,
+        slots=slots,
+        doc=doc,
+        woman=woman,
+        man=man,
+        parent=parent,
+        stranger=stranger,
+        b=bookings,
+        h=heads,
+        actors=actors,
+        acct=acct,
+    )
 
 
 async def stored(session) -> int:
@@ -106,10 +118,17 @@ async def put_booking(client, world, who: str, body, booking: str | None = None)
 
 # --- questionnaires ----------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("code", "expected"), [
-    ("IM.CARD", "preconsult-im-card"), ("PED.GEN", "preconsult-ped"), ("PED", "preconsult-ped"), ("DERM", "preconsult-derm"),
-    ("IM", "preconsult-general"),
-])
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        ("IM.CARD", "preconsult-im-card"),
+        ("PED.GEN", "preconsult-ped"),
+        ("PED", "preconsult-ped"),
+        ("DERM", "preconsult-derm"),
+        ("IM", "preconsult-general"),
+    ],
+)
 async def test_a_department_gets_its_own_its_groups_or_the_general_questionnaire(client, world, code, expected):
     r = await client.get(f"{P}/departments/{code}/questionnaire", headers=world.h["man"])
     assert r.status_code == 200, r.text
@@ -130,8 +149,11 @@ async def test_the_questionnaire_of_a_booking_is_for_its_patient_and_family_only
     assert (await client.get(f"{P}/bookings/{world.b['parent'].id}/questionnaire", headers=world.h["woman"])).status_code == 200
     r = await client.get(f"{P}/bookings/{world.b['woman'].id}/questionnaire", headers=world.h["stranger"])
     assert r.status_code == 403
-    denied = await session.scalar(select(func.count()).select_from(AuditEvent).where(
-        AuditEvent.action == "preconsult.fill", AuditEvent.outcome == "denied", AuditEvent.patient_id == world.woman.id))
+    denied = await session.scalar(
+        select(func.count())
+        .select_from(AuditEvent)
+        .where(AuditEvent.action == "preconsult.fill", AuditEvent.outcome == "denied", AuditEvent.patient_id == world.woman.id)
+    )
     assert denied == 1
     for who in ("doc", "desk"):  # the doctor reads the summary; filling is the family's
         assert (await client.get(f"{P}/bookings/{world.b['woman'].id}/questionnaire", headers=world.h[who])).status_code == 403
@@ -140,6 +162,7 @@ async def test_the_questionnaire_of_a_booking_is_for_its_patient_and_family_only
 
 
 # --- saving, coming back, submitting ----------------------------------------------------------------------
+
 
 async def test_save_come_back_and_submit(client, world, session):
     draft = qf.response({"cc-text": [qf.text("胸闷")]}, status="in-progress", questionnaire=f"{CARD}|1.0.0")
@@ -171,12 +194,15 @@ async def test_save_come_back_and_submit(client, world, session):
 
 
 async def test_the_server_drops_answers_to_disabled_questions_and_fills_hidden_items(client, world, session):
-    answers = qf.cardiology_answers(**{
-        "allergy-any": [qf.yes(False)],  # then the substance and reaction are disabled...
-        "card-chest-pain": [qf.yes(False)],  # ...and so is the kind of pain
-        "patient-sex": [qf.code("male")], "patient-age": [{"valueInteger": 99}],  # the browser cannot set these
-        "pmh-pregnant": [qf.code("yes")],  # a man is not asked
-    })
+    answers = qf.cardiology_answers(
+        **{
+            "allergy-any": [qf.yes(False)],  # then the substance and reaction are disabled...
+            "card-chest-pain": [qf.yes(False)],  # ...and so is the kind of pain
+            "patient-sex": [qf.code("male")],
+            "patient-age": [{"valueInteger": 99}],  # the browser cannot set these
+            "pmh-pregnant": [qf.code("yes")],  # a man is not asked
+        }
+    )
     r = await put_booking(client, world, "man", qf.response(answers))
     assert r.status_code == 200, r.text
     ids = linkids(r.json()["resource"])
@@ -194,29 +220,33 @@ async def test_a_woman_of_child_bearing_age_is_asked_about_pregnancy(client, wor
     assert elderly.status_code == 200 and "pmh-pregnant" not in linkids(elderly.json()["resource"])
 
 
-@pytest.mark.parametrize(("answers", "field", "kind"), [
-    ({"allergy-any": [{"valueString": "yes"}]}, "allergy-any", "wrong_type"),
-    ({"allergy-any": [{"valueBoolean": "true"}]}, "allergy-any", "wrong_type"),
-    ({"card-sbp": [{"valueInteger": 1.5}]}, "card-sbp", "wrong_type"),
-    ({"card-sbp": [{"valueInteger": True}]}, "card-sbp", "wrong_type"),
-    ({"card-sbp": [{"valueInteger": 999_999_999}]}, "card-sbp", "out_of_range"),  # issue 15, item 8
-    ({"card-sbp": [{"valueInteger": -5}]}, "card-sbp", "out_of_range"),
-    ({"cc-text": [qf.text("胸口\u202e痛")]}, "cc-text", "invalid_text"),  # a right-to-left override
-    ({"cc-duration": [qf.code("forever")]}, "cc-duration", "not_an_option"),
-    ({"cc-duration": [qf.code("1-3d"), qf.code("gt6m")]}, "cc-duration", "not_repeating"),
-    ({"cc-text": [qf.text("痛" * 10_000)]}, "cc-text", "too_long"),
-    ({"cc-text": [qf.text("a\x00b")]}, "cc-text", "invalid_text"),
-    ({"no-such-question": [qf.yes()]}, "no-such-question", "unknown_item"),
-    ({"pmh-lmp": [{"valueDate": "1066-10-14"}]}, "pmh-lmp", "out_of_range"),
-    ({"pmh-lmp": [{"valueDate": "yesterday"}]}, "pmh-lmp", "wrong_type"),
-    ({"allergy-substance": []}, "allergy-substance", "required"),  # allergic: the substance is needed
-])
+@pytest.mark.parametrize(
+    ("answers", "field", "kind"),
+    [
+        ({"allergy-any": [{"valueString": "yes"}]}, "allergy-any", "wrong_type"),
+        ({"allergy-any": [{"valueBoolean": "true"}]}, "allergy-any", "wrong_type"),
+        ({"card-sbp": [{"valueInteger": 1.5}]}, "card-sbp", "wrong_type"),
+        ({"card-sbp": [{"valueInteger": True}]}, "card-sbp", "wrong_type"),
+        ({"card-sbp": [{"valueInteger": 999_999_999}]}, "card-sbp", "out_of_range"),  # issue 15, item 8
+        ({"card-sbp": [{"valueInteger": -5}]}, "card-sbp", "out_of_range"),
+        ({"cc-text": [qf.text("胸口\u202e痛")]}, "cc-text", "invalid_text"),  # a right-to-left override
+        ({"cc-duration": [qf.code("forever")]}, "cc-duration", "not_an_option"),
+        ({"cc-duration": [qf.code("1-3d"), qf.code("gt6m")]}, "cc-duration", "not_repeating"),
+        ({"cc-text": [qf.text("痛" * 10_000)]}, "cc-text", "too_long"),
+        ({"cc-text": [qf.text("a\x00b")]}, "cc-text", "invalid_text"),
+        ({"no-such-question": [qf.yes()]}, "no-such-question", "unknown_item"),
+        ({"pmh-lmp": [{"valueDate": "1066-10-14"}]}, "pmh-lmp", "out_of_range"),
+        ({"pmh-lmp": [{"valueDate": "yesterday"}]}, "pmh-lmp", "wrong_type"),
+        ({"allergy-substance": []}, "allergy-substance", "required"),  # allergic: the substance is needed
+    ],
+)
 async def test_bad_answers_get_a_422_naming_the_question_and_store_nothing(client, world, session, answers, field, kind):
     r = await put_booking(client, world, "woman", qf.response(qf.cardiology_answers(**answers)))
     assert r.status_code == 422, r.text
     body = r.json()
     assert body["code"] == "answers_invalid" and {"field": field, "type": kind} in [
-        {"field": e["field"], "type": e["type"]} for e in body["errors"]]
+        {"field": e["field"], "type": e["type"]} for e in body["errors"]
+    ]
     assert await stored(session) == 0
 
 
@@ -230,12 +260,19 @@ async def test_a_draft_may_be_incomplete_but_a_submission_may_not(client, world,
     assert row.status == "in-progress"  # unchanged by the refused submission
 
 
-@pytest.mark.parametrize("body", [
-    {"resourceType": "Patient"}, {"resourceType": "QuestionnaireResponse", "status": "amended"},
-    {"resourceType": "QuestionnaireResponse", "status": "completed", "item": "nope"},
-    {"resourceType": "QuestionnaireResponse", "status": "completed",
-     "questionnaire": "https://zhiyi.example/fhir/Questionnaire/preconsult-derm|1.0.0"},
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"resourceType": "Patient"},
+        {"resourceType": "QuestionnaireResponse", "status": "amended"},
+        {"resourceType": "QuestionnaireResponse", "status": "completed", "item": "nope"},
+        {
+            "resourceType": "QuestionnaireResponse",
+            "status": "completed",
+            "questionnaire": "https://zhiyi.example/fhir/Questionnaire/preconsult-derm|1.0.0",
+        },
+    ],
+)
 async def test_what_is_not_a_response_for_this_form_is_refused(client, world, session, body):
     r = await put_booking(client, world, "woman", body)
     assert r.status_code == 422 and r.json()["code"] == "answers_invalid" and r.json()["errors"]
@@ -243,8 +280,11 @@ async def test_what_is_not_a_response_for_this_form_is_refused(client, world, se
 
 
 async def test_malformed_json_and_other_peoples_bookings_change_nothing(client, world, session):
-    r = await client.put(f"{P}/bookings/{world.b['woman'].id}/response", content=b'{"resourceType": "Questionn',
-                         headers={**world.h["woman"], "content-type": "application/json"})
+    r = await client.put(
+        f"{P}/bookings/{world.b['woman'].id}/response",
+        content=b'{"resourceType": "Questionn',
+        headers={**world.h["woman"], "content-type": "application/json"},
+    )
     assert r.status_code == 400 and r.json()["code"] == "malformed_json"
     assert (await put_booking(client, world, "stranger", qf.response(qf.cardiology_answers()), booking="woman")).status_code == 403
     assert (await put_booking(client, world, "doc", qf.response(qf.cardiology_answers()), booking="woman")).status_code == 403
@@ -261,14 +301,22 @@ async def test_a_cancelled_booking_has_nothing_to_prepare(client, world, session
 
 
 async def test_after_triage_for_a_department_for_oneself_or_a_family_member(client, world, session):
-    body = qf.response({"cc-text": [qf.text("皮疹一周")], "cc-duration": [qf.code("4-7d")], "meds-any": [qf.yes(False)],
-                        "allergy-any": [qf.yes(False)], "rf-derm-mucosa": [qf.yes(False)]})
+    body = qf.response(
+        {
+            "cc-text": [qf.text("皮疹一周")],
+            "cc-duration": [qf.code("4-7d")],
+            "meds-any": [qf.yes(False)],
+            "allergy-any": [qf.yes(False)],
+            "rf-derm-mucosa": [qf.yes(False)],
+        }
+    )
     mine = await client.put(f"{P}/departments/DERM/response", headers=world.h["woman"], json=body)
     assert mine.status_code == 200 and mine.json()["booking_id"] is None and mine.json()["department_code"] == "DERM"
     for_dad = await client.put(f"{P}/departments/DERM/response?patient_id={world.parent.id}", headers=world.h["woman"], json=body)
     assert for_dad.status_code == 200 and for_dad.json()["patient_id"] == str(world.parent.id)
-    proxy_audit = await session.scalar(select(AuditEvent.on_behalf_of_patient_id).where(
-        AuditEvent.action == "preconsult.submit", AuditEvent.patient_id == world.parent.id))
+    proxy_audit = await session.scalar(
+        select(AuditEvent.on_behalf_of_patient_id).where(AuditEvent.action == "preconsult.submit", AuditEvent.patient_id == world.parent.id)
+    )
     assert proxy_audit == world.parent.id
     r = await client.put(f"{P}/departments/DERM/response?patient_id={world.man.id}", headers=world.h["woman"], json=body)
     assert r.status_code == 403
@@ -280,6 +328,7 @@ async def test_after_triage_for_a_department_for_oneself_or_a_family_member(clie
 
 
 # --- the summary and who may read it --------------------------------------------------------------------
+
 
 async def test_the_summary_for_the_doctor_of_the_session_the_patient_and_family(client, world, session):
     await qf.submitted(session, actor=world.actors["woman"], booking_id=world.b["woman"].id)
@@ -296,10 +345,16 @@ async def test_the_summary_for_the_doctor_of_the_session_the_patient_and_family(
     assert zh["allergies"][0]["answer"] == "是" and zh["allergies"][0]["question"].startswith("对药物")
     for who in ("other_doc", "nurse", "desk", "stranger", "man"):
         assert (await client.get(url, headers=world.h[who])).status_code == 403, who
-    reads = await session.scalar(select(func.count()).select_from(AuditEvent).where(
-        AuditEvent.action == "preconsult.read", AuditEvent.patient_id == world.woman.id, AuditEvent.outcome == "allowed"))
-    denied = await session.scalar(select(func.count()).select_from(AuditEvent).where(
-        AuditEvent.action == "preconsult.read", AuditEvent.patient_id == world.woman.id, AuditEvent.outcome == "denied"))
+    reads = await session.scalar(
+        select(func.count())
+        .select_from(AuditEvent)
+        .where(AuditEvent.action == "preconsult.read", AuditEvent.patient_id == world.woman.id, AuditEvent.outcome == "allowed")
+    )
+    denied = await session.scalar(
+        select(func.count())
+        .select_from(AuditEvent)
+        .where(AuditEvent.action == "preconsult.read", AuditEvent.patient_id == world.woman.id, AuditEvent.outcome == "denied")
+    )
     assert reads == 2 and denied == 5
     row = await only_row(session)
     assert (await client.get(f"{P}/responses/{row.id}", headers=world.h["doc"])).status_code == 200
@@ -337,8 +392,9 @@ async def test_the_doctor_of_a_cancelled_or_earlier_booking_does_not_read_later_
 
 
 async def test_a_form_of_another_department_is_not_shown(client, world):
-    body = qf.response({"cc-text": [qf.text("皮疹")], "cc-duration": [qf.code("4-7d")], "meds-any": [qf.yes(False)],
-                        "allergy-any": [qf.yes(False)]})
+    body = qf.response(
+        {"cc-text": [qf.text("皮疹")], "cc-duration": [qf.code("4-7d")], "meds-any": [qf.yes(False)], "allergy-any": [qf.yes(False)]}
+    )
     assert (await client.put(f"{P}/departments/DERM/response", headers=world.h["man"], json=body)).status_code == 200
     r = await client.get(f"{P}/bookings/{world.b['man'].id}/summary", headers=world.h["doc"])
     assert r.status_code == 404
@@ -346,5 +402,9 @@ async def test_a_form_of_another_department_is_not_shown(client, world):
 
 async def test_openapi_documents_the_routes(client):
     paths = (await client.get("/openapi.json")).json()["paths"]
-    assert {f"{P}/departments/{{code}}/questionnaire", f"{P}/bookings/{{booking_id}}/response",
-            f"{P}/bookings/{{booking_id}}/summary", f"{P}/departments/{{code}}/response"} <= set(paths)
+    assert {
+        f"{P}/departments/{{code}}/questionnaire",
+        f"{P}/bookings/{{booking_id}}/response",
+        f"{P}/bookings/{{booking_id}}/summary",
+        f"{P}/departments/{{code}}/response",
+    } <= set(paths)

@@ -69,35 +69,51 @@ def break_item(link_id: str, **changes):
     return resource
 
 
-@pytest.mark.parametrize("resource", [
-    break_item("cc-text", type="quantity"),  # a type we do not support
-    break_item("cc-duration", answerOption=[]),  # a choice without options
-    break_item("hpi-temp", enableWhen=[{"question": "nowhere", "operator": "=", "answerBoolean": True}]),
-    break_item("hpi-temp", enableWhen=[{"question": "hpi-fever", "operator": ">", "answerBoolean": True}]),  # booleans: = and !=
-    break_item("hpi-temp", enableWhen=[{"question": "hpi-fever", "operator": "=", "answerString": "yes"}]),  # wrong kind
-    break_item("hpi-temp", enableWhen=[{"question": "hpi-fever", "operator": "exists", "answerString": "x"}]),
-    break_item("hpi-temp", enableWhen=[{"question": "hpi-fever", "operator": "~", "answerBoolean": True}]),
-    break_item("hpi-temp", enableWhen=[{"question": "hpi-fever", "operator": "=", "answerBoolean": True},
-                                       {"question": "hpi-pain", "operator": "=", "answerBoolean": True}]),  # no enableBehavior
-    break_item("hpi-fever", enableWhen=[{"question": "hpi-temp", "operator": "exists", "answerBoolean": True}]),  # a loop
-    break_item("cc-duration", enableWhen=[{"question": "allergy-reaction", "operator": "=",
-                                           "answerCoding": {"code": "not-an-option"}}]),
-    break_item("cc-text", _text=None),  # no English
-    break_item("cc-text", linkId="cc-duration"),  # a repeated linkId
-    {**base(), "status": "draft"},
-    {**base(), "resourceType": "Patient"},
-    {**base(), "item": "nope"},  # not FHIR
-])
+@pytest.mark.parametrize(
+    "resource",
+    [
+        break_item("cc-text", type="quantity"),  # a type we do not support
+        break_item("cc-duration", answerOption=[]),  # a choice without options
+        break_item("hpi-temp", enableWhen=[{"question": "nowhere", "operator": "=", "answerBoolean": True}]),
+        break_item("hpi-temp", enableWhen=[{"question": "hpi-fever", "operator": ">", "answerBoolean": True}]),  # booleans: = and !=
+        break_item("hpi-temp", enableWhen=[{"question": "hpi-fever", "operator": "=", "answerString": "yes"}]),  # wrong kind
+        break_item("hpi-temp", enableWhen=[{"question": "hpi-fever", "operator": "exists", "answerString": "x"}]),
+        break_item("hpi-temp", enableWhen=[{"question": "hpi-fever", "operator": "~", "answerBoolean": True}]),
+        break_item(
+            "hpi-temp",
+            enableWhen=[
+                {"question": "hpi-fever", "operator": "=", "answerBoolean": True},
+                {"question": "hpi-pain", "operator": "=", "answerBoolean": True},
+            ],
+        ),  # no enableBehavior
+        break_item("hpi-fever", enableWhen=[{"question": "hpi-temp", "operator": "exists", "answerBoolean": True}]),  # a loop
+        break_item(
+            "cc-duration", enableWhen=[{"question": "allergy-reaction", "operator": "=", "answerCoding": {"code": "not-an-option"}}]
+        ),
+        break_item("cc-text", _text=None),  # no English
+        break_item("cc-text", linkId="cc-duration"),  # a repeated linkId
+        {**base(), "status": "draft"},
+        {**base(), "resourceType": "Patient"},
+        {**base(), "item": "nope"},  # not FHIR
+    ],
+)
 def test_questionnaires_that_break_the_rules_are_refused_at_load(resource):
     with pytest.raises(QuestionnaireInvalid):
         load_form(resource, "broken")
 
 
-@pytest.mark.parametrize(("link", "value", "ok"), [
-    ("hpi-pain-score", -5, False), ("hpi-pain-score", 11, False), ("hpi-pain-score", 0, True),
-    ("hpi-pain-score", 10, True), ("hpi-temp", Decimal("999999999"), False), ("hpi-temp", Decimal("38.5"), True),
-    ("hpi-temp", Decimal("25"), False),
-])
+@pytest.mark.parametrize(
+    ("link", "value", "ok"),
+    [
+        ("hpi-pain-score", -5, False),
+        ("hpi-pain-score", 11, False),
+        ("hpi-pain-score", 0, True),
+        ("hpi-pain-score", 10, True),
+        ("hpi-temp", Decimal("999999999"), False),
+        ("hpi-temp", Decimal("38.5"), True),
+        ("hpi-temp", Decimal("25"), False),
+    ],
+)
 def test_number_answers_keep_to_the_questions_range(link, value, ok):
     """Issue 15, item 8: a pain score of -5 or 11 and a temperature of 999,999,999 are refused."""
     form = forms.load_form(json.loads((forms.FOLDER / "general.json").read_text(encoding="utf-8")))

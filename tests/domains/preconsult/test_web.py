@@ -24,9 +24,19 @@ async def world(session):
 
 
 def cardiology_form(csrf: str, **more) -> dict:
-    data = {"csrf": csrf, "q.cc-text": "胸闷三天", "q.cc-duration": "1-3d", "q.card-chest-pain": "true",
-            "q.card-pain-type": "pressure", "q.meds-any": "false", "q.allergy-any": "true", "q.allergy-substance": "青霉素",
-            "q.allergy-reaction": "rash", "q.rf-card-rest-pain": "true", "action": "submit"}
+    data = {
+        "csrf": csrf,
+        "q.cc-text": "胸闷三天",
+        "q.cc-duration": "1-3d",
+        "q.card-chest-pain": "true",
+        "q.card-pain-type": "pressure",
+        "q.meds-any": "false",
+        "q.allergy-any": "true",
+        "q.allergy-substance": "青霉素",
+        "q.allergy-reaction": "rash",
+        "q.rf-card-rest-pain": "true",
+        "action": "submit",
+    }
     data.update(more)
     return {k: v for k, v in data.items() if v is not None}
 
@@ -67,8 +77,9 @@ async def test_refused_answers_come_back_with_the_questions_marked(client, world
     await login(client, "pc-woman")
     url = f"/preconsult/booking/{world.b['woman'].id}"
     page = await client.get(url)
-    r = await client.post(url, data=cardiology_form(csrf_of(page.text), **{"q.allergy-substance": None,
-                                                                          "q.card-sbp": "lots", "q.card-home-bp": "true"}))
+    r = await client.post(
+        url, data=cardiology_form(csrf_of(page.text), **{"q.allergy-substance": None, "q.card-sbp": "lots", "q.card-home-bp": "true"})
+    )
     assert r.status_code == 422 and 'id="preconsult-errors"' in r.text
     assert 'id="err-allergy-substance"' in r.text and 'id="err-card-sbp"' in r.text
     assert ">胸闷三天</textarea>" in r.text  # what was typed is kept
@@ -95,8 +106,14 @@ async def test_after_triage_a_proxy_fills_the_department_form_for_her_father(cli
     page = await client.get(f"/preconsult/department/DERM?patient={world.parent.id}")
     assert page.status_code == 200 and 'id="preconsult-people"' in page.text and "皮肤科预问诊" in page.text
     assert f'name="q.patient-age" value="{age(world.parent)}"' in page.text
-    data = {"csrf": csrf_of(page.text), "q.cc-text": "皮疹一周", "q.cc-duration": "4-7d", "q.meds-any": "false",
-            "q.allergy-any": "false", "action": "submit"}
+    data = {
+        "csrf": csrf_of(page.text),
+        "q.cc-text": "皮疹一周",
+        "q.cc-duration": "4-7d",
+        "q.meds-any": "false",
+        "q.allergy-any": "false",
+        "action": "submit",
+    }
     r = await client.post(f"/preconsult/department/DERM?patient={world.parent.id}", data=data)
     assert r.status_code == 303, r.text
     row = await only_row(session)
@@ -129,12 +146,14 @@ async def test_the_doctor_sees_the_summary_on_the_queue_page(client, world, sess
     assert f'class="previsit" data-booking="{world.b["woman"].id}" open' in text  # a red flag: open at once
     assert "胸闷三天" in text and "青霉素" in text and 'class="previsit-redflags"' in text
     assert f'data-booking="{world.b["man"].id}"' in text and text.count('class="previsit"') == 1  # he filled nothing
-    reads = await session.scalar(select(func.count()).select_from(AuditEvent).where(
-        AuditEvent.action == "preconsult.read", AuditEvent.actor_account_id == world.acct["doc"].id))
+    reads = await session.scalar(
+        select(func.count())
+        .select_from(AuditEvent)
+        .where(AuditEvent.action == "preconsult.read", AuditEvent.actor_account_id == world.acct["doc"].id)
+    )
     assert reads == 1
     # she is called in: her form opens beside her name
-    called = await client.post(f"/queue/doctor/{world.cs.id}/call_next", data={"csrf": csrf_of(queue.text)},
-                               follow_redirects=True)
+    called = await client.post(f"/queue/doctor/{world.cs.id}/call_next", data={"csrf": csrf_of(queue.text)}, follow_redirects=True)
     assert called.status_code == 200 and 'id="current-patient"' in called.text
     await client.post("/logout", data={"csrf": csrf_of(queue.text)})
 

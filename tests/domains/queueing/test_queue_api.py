@@ -36,8 +36,9 @@ async def make_world(session):
     other_doc = await orgf.practitioner(session, department=dept, campuses=[main])
     room = await orgf.room(session, campus=main)
     # five 10-minute slots, the first starting in 20 minutes: check-in is open for all of them
-    cs, slots = await sf.session_with_slots(session, practitioner=doc, department=dept, campus=main,
-                                            starts_in=dt.timedelta(minutes=20), slots=5, room=room)
+    cs, slots = await sf.session_with_slots(
+        session, practitioner=doc, department=dept, campus=main, starts_in=dt.timedelta(minutes=20), slots=5, room=room
+    )
     people, heads, bookings, accts = [], [], [], []
     for i in range(4):
         p = await pf.patient(session, campus=main, name=f"排队{i}", phone=f"1390000070{i}", age=85 if i == 3 else 40)
@@ -47,15 +48,24 @@ async def make_world(session):
         heads.append(await accounts.bearer(session, acct))
         bookings.append(await sf.booking(session, cs=cs, slot=slots[i], patient=p, account=acct, status="booked"))
     doc_acct = await accounts.account(session, username="doc", roles={"doctor"}, campuses=[main], practitioner=doc)
-    other_doc_acct = await accounts.account(session, username="doc2", roles={"doctor"}, campuses=[east],
-                                            practitioner=other_doc)
+    other_doc_acct = await accounts.account(session, username="doc2", roles={"doctor"}, campuses=[east], practitioner=other_doc)
     desk = await accounts.account(session, username="desk", roles={"registrar"}, campuses=[main])
     east_desk = await accounts.account(session, username="eastdesk", roles={"registrar"}, campuses=[east])
     await session.commit()
-    return SimpleNamespace(main=main, cs=cs, slots=slots, people=people, h=heads, b=bookings, room=room, accts=accts,
-                           doc=await accounts.bearer(session, doc_acct),
-                           other_doc=await accounts.bearer(session, other_doc_acct),
-                           desk=await accounts.bearer(session, desk), east_desk=await accounts.bearer(session, east_desk))
+    return SimpleNamespace(
+        main=main,
+        cs=cs,
+        slots=slots,
+        people=people,
+        h=heads,
+        b=bookings,
+        room=room,
+        accts=accts,
+        doc=await accounts.bearer(session, doc_acct),
+        other_doc=await accounts.bearer(session, other_doc_acct),
+        desk=await accounts.bearer(session, desk),
+        east_desk=await accounts.bearer(session, east_desk),
+    )
 
 
 async def arrive(client, world, i):
@@ -181,9 +191,18 @@ async def test_desk_of_another_campus_finds_nothing_and_changes_nothing(client, 
     assert await entries(session) == 0
 
 
-@pytest.mark.parametrize("body", [{"token": "not-a-code"}, {"token": ""}, {"token": "x" * 5000}, {},
-                                  {"token": "a", "priority_reason": "vip"}, {"token": "a", "extra": 1},
-                                  {"token": "a", "booking_id": "nope"}])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"token": "not-a-code"},
+        {"token": ""},
+        {"token": "x" * 5000},
+        {},
+        {"token": "a", "priority_reason": "vip"},
+        {"token": "a", "extra": 1},
+        {"token": "a", "booking_id": "nope"},
+    ],
+)
 async def test_bad_check_in_input_is_refused(client, world, session, body):
     r = await client.post(f"{Q}/checkins", headers=world.desk, json=body)
     assert 400 <= r.status_code < 500 and "code" in r.json()

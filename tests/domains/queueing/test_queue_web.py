@@ -42,7 +42,7 @@ async def test_i_have_arrived_then_my_place(client, world, session):
     r = await client.post(f"/queue/arrive/{world.b[0].id}", data={"csrf": csrf_of(page.text)})
     assert r.status_code == 303 and r.headers["location"] == f"/queue/position/{world.b[0].id}"
     place = await client.get(r.headers["location"])
-    assert place.status_code == 200 and 'data-ahead="0"' in place.text and 'data-events=' in place.text
+    assert place.status_code == 200 and 'data-ahead="0"' in place.text and "data-events=" in place.text
     assert await entries(session) == 1
     again = await client.get("/appointments")
     assert f'href="/queue/position/{world.b[0].id}"' in again.text  # checked in: the queue link instead
@@ -91,10 +91,9 @@ async def test_desk_asks_which_appointment_when_there_are_two(client, world, ses
     surgery = await orgf.department(session, code="SURG")
     surgeon = await orgf.practitioner(session, department=surgery, campuses=[world.main])
     other_cs, other_slots = await sf.session_with_slots(
-        session, practitioner=surgeon, department=surgery, campus=world.main,
-        starts_in=dt.timedelta(minutes=30), slots=1)
-    await sf.booking(session, cs=other_cs, slot=other_slots[0], patient=world.people[0], account=world.accts[0],
-                     status="booked")
+        session, practitioner=surgeon, department=surgery, campus=world.main, starts_in=dt.timedelta(minutes=30), slots=1
+    )
+    await sf.booking(session, cs=other_cs, slot=other_slots[0], patient=world.people[0], account=world.accts[0], status="booked")
     await session.commit()
     await login(client, "desk")
     csrf = csrf_of((await client.get("/queue/desk")).text)
@@ -216,8 +215,7 @@ async def test_arriving_too_early_is_a_page_and_the_home_tile_says_when_check_in
         home = await client.get("/", headers={"accept-language": "en"})
         assert f'href="/queue/arrive/{world.b[0].id}"' not in home.text and "Check-in opens at" in home.text
         page = await client.get("/appointments")
-        r = await client.post(f"/queue/arrive/{world.b[0].id}", data={"csrf": csrf_of(page.text)},
-                              headers={"accept-language": "en"})
+        r = await client.post(f"/queue/arrive/{world.b[0].id}", data={"csrf": csrf_of(page.text)}, headers={"accept-language": "en"})
     finally:
         clock.freeze(None)
     assert r.status_code == 422 and r.headers["content-type"].startswith("text/html")

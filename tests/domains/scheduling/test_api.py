@@ -24,17 +24,29 @@ async def world(session):
     card = await orgf.department(session, code="IM.CARD", parent=im)
     doc = await orgf.practitioner(session, department=card, campuses=[main, east])
     cs, slots = await sf.session_with_slots(session, practitioner=doc, department=card, campus=main, slots=3, capacity=1)
-    east_cs, east_slots = await sf.session_with_slots(session, practitioner=doc, department=card, campus=east,
-                                                      starts_in=dt.timedelta(days=2))
+    east_cs, east_slots = await sf.session_with_slots(
+        session, practitioner=doc, department=card, campus=east, starts_in=dt.timedelta(days=2)
+    )
     me = await pf.patient(session, campus=main, name="预约人", phone="13900000051")
     other = await pf.patient(session, campus=main, name="陌生人", phone="13900000052")
     me_acct = await accounts.account(session, username="me", roles={"patient"}, patient=me)
     other_acct = await accounts.account(session, username="other", roles={"patient"}, patient=other)
     desk = await accounts.account(session, username="desk", roles={"registrar"}, campuses=[main])
     await session.commit()
-    return SimpleNamespace(main=main, im=im, card=card, doc=doc, cs=cs, slots=slots, east_slots=east_slots, me=me,
-                           other=other, h=await accounts.bearer(session, me_acct),
-                           other_h=await accounts.bearer(session, other_acct), desk=await accounts.bearer(session, desk))
+    return SimpleNamespace(
+        main=main,
+        im=im,
+        card=card,
+        doc=doc,
+        cs=cs,
+        slots=slots,
+        east_slots=east_slots,
+        me=me,
+        other=other,
+        h=await accounts.bearer(session, me_acct),
+        other_h=await accounts.bearer(session, other_acct),
+        desk=await accounts.bearer(session, desk),
+    )
 
 
 def key() -> str:
@@ -92,12 +104,15 @@ async def test_full_slot_is_refused_and_cancelling_frees_it_at_once(client, worl
 
 
 async def test_bad_booking_input_is_refused_and_changes_nothing(client, world, session):
-    past_cs, past = await sf.session_with_slots(session, practitioner=world.doc, department=world.card, campus=world.main,
-                                                starts_in=dt.timedelta(hours=-3))
-    unreleased_cs, unreleased = await sf.session_with_slots(session, practitioner=world.doc, department=world.card,
-                                                            campus=world.main, starts_in=dt.timedelta(days=9), released=False)
-    stopped_cs, stopped = await sf.session_with_slots(session, practitioner=world.doc, department=world.card,
-                                                      campus=world.main, starts_in=dt.timedelta(days=3), status="stopped")
+    past_cs, past = await sf.session_with_slots(
+        session, practitioner=world.doc, department=world.card, campus=world.main, starts_in=dt.timedelta(hours=-3)
+    )
+    unreleased_cs, unreleased = await sf.session_with_slots(
+        session, practitioner=world.doc, department=world.card, campus=world.main, starts_in=dt.timedelta(days=9), released=False
+    )
+    stopped_cs, stopped = await sf.session_with_slots(
+        session, practitioner=world.doc, department=world.card, campus=world.main, starts_in=dt.timedelta(days=3), status="stopped"
+    )
     await session.commit()
     cases = [
         (await book(client, world.h, past[0]), 422, "slot_in_past"),
@@ -107,12 +122,25 @@ async def test_bad_booking_input_is_refused_and_changes_nothing(client, world, s
         (await book(client, world.h, world.slots[0], patient=world.other), 403, "forbidden"),  # not a dependent
         (await book(client, world.h, world.slots[0], k="short"), 422, "idempotency_key_invalid"),
         (await book(client, world.h, world.slots[0], k="bad key with spaces"), 422, "idempotency_key_invalid"),
-        (await client.post("/api/v1/scheduling/bookings", headers=world.h, json={"slot_id": str(world.slots[0].id)}),
-         422, "idempotency_key_invalid"),
-        (await client.post("/api/v1/scheduling/bookings", headers={**world.h, "Idempotency-Key": key()},
-                           json={"slot_id": "not-a-uuid"}), 422, "validation_failed"),
-        (await client.post("/api/v1/scheduling/bookings", headers={**world.h, "Idempotency-Key": key()},
-                           json={"slot_id": str(world.slots[0].id), "price": 0}), 422, "validation_failed"),
+        (
+            await client.post("/api/v1/scheduling/bookings", headers=world.h, json={"slot_id": str(world.slots[0].id)}),
+            422,
+            "idempotency_key_invalid",
+        ),
+        (
+            await client.post("/api/v1/scheduling/bookings", headers={**world.h, "Idempotency-Key": key()}, json={"slot_id": "not-a-uuid"}),
+            422,
+            "validation_failed",
+        ),
+        (
+            await client.post(
+                "/api/v1/scheduling/bookings",
+                headers={**world.h, "Idempotency-Key": key()},
+                json={"slot_id": str(world.slots[0].id), "price": 0},
+            ),
+            422,
+            "validation_failed",
+        ),
         (await book(client, world.desk, world.east_slots[0], patient=world.me), 403, "forbidden"),  # other campus's desk
     ]
     for response, status, code in cases:
@@ -122,8 +150,9 @@ async def test_bad_booking_input_is_refused_and_changes_nothing(client, world, s
 
 
 async def test_family_proxy_and_desk_can_book_for_a_patient(client, world, session):
-    child = await client.post("/api/v1/patients/me/dependents", headers=world.h,
-                              json={"name": "小宝", "id_number": pf.id_number(age=6), "relationship": "child"})
+    child = await client.post(
+        "/api/v1/patients/me/dependents", headers=world.h, json={"name": "小宝", "id_number": pf.id_number(age=6), "relationship": "child"}
+    )
     child_id = child.json()["dependent_patient_id"]
     r = await book(client, world.h, world.slots[1], patient=SimpleNamespace(id=child_id))
     assert r.status_code == 201 and r.json()["patient_id"] == child_id  # vouched for by the verified guardian

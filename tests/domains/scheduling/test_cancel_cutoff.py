@@ -14,8 +14,9 @@ from zhiyi.domains.scheduling.models import ReleasePolicy
 async def test_the_cut_off_is_shown_when_booking_and_the_button_goes_after_it(client, world, session):  # noqa: F811
     # the department cancels online up to 3 hours before; a clinic in 2.5 hours is already past that
     session.add(ReleasePolicy(department_id=world.card.id, days_ahead=7, cancel_cutoff_hours=3))
-    soon, soon_slots = await sf.session_with_slots(session, practitioner=world.doc, department=world.card,
-                                                   campus=world.main, starts_in=dt.timedelta(hours=2, minutes=30), slots=2)
+    soon, soon_slots = await sf.session_with_slots(
+        session, practitioner=world.doc, department=world.card, campus=world.main, starts_in=dt.timedelta(hours=2, minutes=30), slots=2
+    )
     await session.commit()
     await login(client, "me")
     confirm = await client.get(f"/book/confirm?slot={world.slots[0].id}&patient={world.me.id}")

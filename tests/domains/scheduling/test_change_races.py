@@ -28,19 +28,26 @@ async def w(live_app, backend):
         campus = await orgf.campus(s, code="MAIN", is_main=True)
         dept = await orgf.department(s, code="IM")
         doc = await orgf.practitioner(s, department=dept, campuses=[campus])
-        cs, slots = await sf.session_with_slots(s, practitioner=doc, department=dept, campus=campus, slots=2,
-                                                starts_in=dt.timedelta(days=2))
+        cs, slots = await sf.session_with_slots(
+            s, practitioner=doc, department=dept, campus=campus, slots=2, starts_in=dt.timedelta(days=2)
+        )
         p = await pf.patient(s, campus=campus, name="候补", phone="13600000001")
         acct = await accounts.account(s, username="pat", roles={"patient"}, patient=p)
         desk = await accounts.account(s, username="desk", roles={"registrar"}, campuses=[campus])
         await s.commit()
-    return live_app.db, cs, slots, p, Actor(acct.id, frozenset({"patient"}), patient_id=p.id), \
-        Actor(desk.id, frozenset({"registrar"}), campus_ids=frozenset({campus.id}))
+    return (
+        live_app.db,
+        cs,
+        slots,
+        p,
+        Actor(acct.id, frozenset({"patient"}), patient_id=p.id),
+        Actor(desk.id, frozenset({"registrar"}), campus_ids=frozenset({campus.id})),
+    )
 
 
 async def test_an_accept_racing_a_stop_is_refused(w):
     db, cs, slots, p, patient, desk = w
-    async with db.sessionmaker() as s:   # the patient holds an offer of slot 0 (counted by the slot)
+    async with db.sessionmaker() as s:  # the patient holds an offer of slot 0 (counted by the slot)
         e = await sf.waitlist_entry(s, cs=cs, patient=p, account=type("A", (), {"id": patient.account_id}))
         e.status, e.slot_id, e.offered_at = "offered", slots[0].id, clock.now()
         e.hold_expires_at = clock.now() + dt.timedelta(minutes=15)
@@ -50,7 +57,7 @@ async def test_an_accept_racing_a_stop_is_refused(w):
 
     stopper = db.sessionmaker()
     s1 = await stopper.__aenter__()
-    result = await changes.stop_session(s1, actor=desk, session_id=cs.id)   # not yet committed
+    result = await changes.stop_session(s1, actor=desk, session_id=cs.id)  # not yet committed
 
     async def accept():
         async with db.sessionmaker() as s2:
@@ -75,7 +82,7 @@ async def test_a_booking_made_during_a_move_takes_the_new_day(w):
     mover = db.sessionmaker()
     s1 = await mover.__aenter__()
     new_start = cs.starts_at + dt.timedelta(days=1)
-    await changes.move_session(s1, actor=desk, session_id=cs.id, starts_at=new_start)   # not yet committed
+    await changes.move_session(s1, actor=desk, session_id=cs.id, starts_at=new_start)  # not yet committed
 
     async def book():
         async with db.sessionmaker() as s2:
@@ -98,8 +105,7 @@ async def test_a_booking_made_during_a_move_takes_the_new_day(w):
 async def test_a_cancel_and_a_stop_at_once_do_not_deadlock(w, monkeypatch):
     db, cs, slots, p, patient, desk = w
     async with db.sessionmaker() as s:
-        b = await sf.booking(s, cs=cs, slot=slots[0], patient=p, account=type("A", (), {"id": patient.account_id}),
-                             status="booked")
+        b = await sf.booking(s, cs=cs, slot=slots[0], patient=p, account=type("A", (), {"id": patient.account_id}), status="booked")
         await s.commit()
     real, cancel_holds_its_locks = holds.pass_place, asyncio.Event()
 

@@ -23,8 +23,7 @@ async def rush(live_app):
         campus = await orgf.campus(s, code="MAIN", is_main=True)
         dept = await orgf.department(s, code="IM.CARD")
         doc = await orgf.practitioner(s, department=dept, campuses=[campus])
-        _, (ten, fifty) = await sf.session_with_slots(s, practitioner=doc, department=dept, campus=campus, slots=2,
-                                                      capacity=10)
+        _, (ten, fifty) = await sf.session_with_slots(s, practitioner=doc, department=dept, campus=campus, slots=2, capacity=10)
         fifty.capacity = 50
         # another department (the real-name rule is per department and day): 20 times of one place each
         other = await orgf.department(s, code="SURG")
@@ -41,8 +40,7 @@ async def rush(live_app):
 
 
 async def post(client, headers, slot, key):
-    return await client.post("/api/v1/scheduling/bookings", headers={**headers, "Idempotency-Key": key},
-                             json={"slot_id": str(slot.id)})
+    return await client.post("/api/v1/scheduling/bookings", headers={**headers, "Idempotency-Key": key}, json={"slot_id": str(slot.id)})
 
 
 async def test_200_concurrent_attempts_at_10_places_book_exactly_10(rush):
@@ -82,8 +80,9 @@ async def test_booking_by_session_sells_every_place_once_and_never_says_full_too
     sid = str(client.session_20.id)
 
     async def take(h):
-        return await client.post("/api/v1/scheduling/bookings", headers={**h, "Idempotency-Key": f"s-{uuid.uuid4().hex}"},
-                                 json={"session_id": sid})
+        return await client.post(
+            "/api/v1/scheduling/bookings", headers={**h, "Idempotency-Key": f"s-{uuid.uuid4().hex}"}, json={"session_id": sid}
+        )
 
     results = await asyncio.gather(*[take(h) for h in headers[:60]])
     codes = [r.status_code for r in results]
@@ -91,8 +90,9 @@ async def test_booking_by_session_sells_every_place_once_and_never_says_full_too
     slots = [r.json()["slot_id"] for r in results if r.status_code == 201]
     assert len(set(slots)) == 20  # each time sold once
     async with db.sessionmaker() as s:
-        free = await s.scalar(select(func.count()).select_from(Slot).where(
-            Slot.session_id == client.session_20.id, Slot.booked < Slot.capacity))
+        free = await s.scalar(
+            select(func.count()).select_from(Slot).where(Slot.session_id == client.session_20.id, Slot.booked < Slot.capacity)
+        )
     assert free == 0  # every "full" answer was true: nothing left unsold
 
 
@@ -100,8 +100,7 @@ async def test_concurrent_cancels_of_one_booking_give_the_place_back_once(rush):
     db, client, headers, ten, _ = rush
     made = [await post(client, h, ten, f"c-{uuid.uuid4().hex}") for h in headers[:2]]
     booking = made[0].json()["id"]
-    results = await asyncio.gather(*[client.post(f"/api/v1/scheduling/bookings/{booking}/cancel", headers=headers[0])
-                                     for _ in range(6)])
+    results = await asyncio.gather(*[client.post(f"/api/v1/scheduling/bookings/{booking}/cancel", headers=headers[0]) for _ in range(6)])
     assert sorted(r.status_code for r in results) == [200] + [409] * 5
     async with db.sessionmaker() as s:
         assert await s.scalar(select(Slot.booked).where(Slot.id == ten.id)) == 1  # one active booking left

@@ -20,20 +20,36 @@ async def test_holidays_hold_only_holiday_clinics_and_the_weekend_search_finds_t
     today = clock.today()
     holiday = next(today + dt.timedelta(days=i) for i in range(2, 9) if (today + dt.timedelta(days=i)).weekday() < 5)
     saturday = next(today + dt.timedelta(days=i) for i in range(1, 8) if (today + dt.timedelta(days=i)).weekday() == 5)
-    session.add_all([
-        ClinicTemplate(practitioner_id=docs[0].id, department_id=dept.id, campus_id=campus.id, weekday=holiday.weekday(),
-                       period="am", clinic_type="general", on_holidays=False),
-        ClinicTemplate(practitioner_id=docs[1].id, department_id=dept.id, campus_id=campus.id, weekday=holiday.weekday(),
-                       period="am", clinic_type="general", on_holidays=True),
-        ClinicTemplate(practitioner_id=docs[2].id, department_id=dept.id, campus_id=campus.id, weekday=5,
-                       period="am", clinic_type="general"),
-        ReleasePolicy(department_id=dept.id, days_ahead=30),
-    ])
+    session.add_all(
+        [
+            ClinicTemplate(
+                practitioner_id=docs[0].id,
+                department_id=dept.id,
+                campus_id=campus.id,
+                weekday=holiday.weekday(),
+                period="am",
+                clinic_type="general",
+                on_holidays=False,
+            ),
+            ClinicTemplate(
+                practitioner_id=docs[1].id,
+                department_id=dept.id,
+                campus_id=campus.id,
+                weekday=holiday.weekday(),
+                period="am",
+                clinic_type="general",
+                on_holidays=True,
+            ),
+            ClinicTemplate(
+                practitioner_id=docs[2].id, department_id=dept.id, campus_id=campus.id, weekday=5, period="am", clinic_type="general"
+            ),
+            ReleasePolicy(department_id=dept.id, days_ahead=30),
+        ]
+    )
     await service.add_holidays(session, holidays=[(holiday, "测试节", "Test Day")])
     await service.generate_sessions(session, first=today, days=14)
     await session.commit()
-    on_holiday = (await session.scalars(select(ClinicSession.practitioner_id)
-                                        .where(ClinicSession.session_on == holiday))).all()
+    on_holiday = (await session.scalars(select(ClinicSession.practitioner_id).where(ClinicSession.session_on == holiday))).all()
     assert on_holiday == [docs[1].id]  # the ordinary clinic is off; the holiday clinic runs
 
     r = await client.get("/api/v1/scheduling/sessions", params={"department_id": str(dept.id), "weekends": "true"})

@@ -36,9 +36,19 @@ async def world(session):
     son_acct = await accounts.account(session, username="ns-son", roles={"patient"}, patient=son)
     desk = await accounts.account(session, username="ns-desk", roles={"registrar"}, campuses=[main])
     await session.commit()
-    return SimpleNamespace(main=main, card=card, doc=doc, cs=cs, slots=slots, me=me, son=son, me_acct=me_acct,
-                           h=await accounts.bearer(session, me_acct), son_h=await accounts.bearer(session, son_acct),
-                           desk=await accounts.bearer(session, desk))
+    return SimpleNamespace(
+        main=main,
+        card=card,
+        doc=doc,
+        cs=cs,
+        slots=slots,
+        me=me,
+        son=son,
+        me_acct=me_acct,
+        h=await accounts.bearer(session, me_acct),
+        son_h=await accounts.bearer(session, son_acct),
+        desk=await accounts.bearer(session, desk),
+    )
 
 
 async def missed(session, w, *, ago: dt.timedelta, status: str = "booked", session_status: str = "open", patient=None):
@@ -46,20 +56,19 @@ async def missed(session, w, *, ago: dt.timedelta, status: str = "booked", sessi
     (the real-name rule allows one active booking per department and day)."""
     dept = await orgf.department(session)
     doc = await orgf.practitioner(session, department=dept, campuses=[w.main])
-    cs, (slot,) = await sf.session_with_slots(session, practitioner=doc, department=dept, campus=w.main, slots=1,
-                                              starts_in=-ago, status=session_status)
+    cs, (slot,) = await sf.session_with_slots(
+        session, practitioner=doc, department=dept, campus=w.main, slots=1, starts_in=-ago, status=session_status
+    )
     return await sf.booking(session, cs=cs, slot=slot, patient=patient or w.me, account=w.me_acct, status=status)
 
 
 async def status_of(session, booking) -> str:
-    return await session.scalar(select(Booking.status).where(Booking.id == booking.id)
-                                .execution_options(populate_existing=True))
+    return await session.scalar(select(Booking.status).where(Booking.id == booking.id).execution_options(populate_existing=True))
 
 
 async def book(client, headers, slot, patient=None):
     body = {"slot_id": str(slot.id)} | ({"patient_id": str(patient.id)} if patient else {})
-    return await client.post(f"{API}/bookings", headers={**headers, "Idempotency-Key": f"k-{uuid.uuid4().hex}"},
-                             json=body)
+    return await client.post(f"{API}/bookings", headers={**headers, "Idempotency-Key": f"k-{uuid.uuid4().hex}"}, json=body)
 
 
 async def test_bookings_nobody_came_to_become_no_shows_after_the_grace(session, world):
@@ -71,8 +80,7 @@ async def test_bookings_nobody_came_to_become_no_shows_after_the_grace(session, 
     await session.commit()
     assert await no_shows.mark_no_shows(session, clock.now()) == 1
     await session.commit()
-    assert [await status_of(session, b) for b in (gone, just_ended, arrived, stopped)] == \
-        ["no_show", "booked", "checked_in", "booked"]
+    assert [await status_of(session, b) for b in (gone, just_ended, arrived, stopped)] == ["no_show", "booked", "checked_in", "booked"]
     events = (await session.scalars(select(OutboxEvent.payload).where(OutboxEvent.topic == "scheduling.booking_no_show"))).all()
     assert [e["booking_id"] for e in events] == [str(gone.id)]
     assert await no_shows.mark_no_shows(session, clock.now()) == 0  # a booking is marked once
@@ -94,14 +102,19 @@ async def test_three_no_shows_in_ninety_days_suspend_online_booking_only(client,
     r = await book(client, world.h, world.slots[0])
     assert r.status_code == 403 and r.json()["code"] == "online_booking_suspended"
     assert f"在线预约已暂停至{holds.local(ends)}" in r.json()["message"]
-    en = await client.post(f"{API}/bookings", json={"slot_id": str(world.slots[0].id)},
-                           headers={**world.h, "Idempotency-Key": f"k-{uuid.uuid4().hex}", "Accept-Language": "en"})
+    en = await client.post(
+        f"{API}/bookings",
+        json={"slot_id": str(world.slots[0].id)},
+        headers={**world.h, "Idempotency-Key": f"k-{uuid.uuid4().hex}", "Accept-Language": "en"},
+    )
     assert en.status_code == 403 and f"Online booking is suspended until {holds.local(ends)}" in en.json()["message"]
     by_proxy = await book(client, world.son_h, world.slots[0], patient=world.me)  # a family proxy books online too
     assert by_proxy.status_code == 403 and by_proxy.json()["code"] == "online_booking_suspended"
     assert (await book(client, world.son_h, world.slots[0])).status_code == 201  # the son himself is not suspended
-    assert await session.scalar(select(func.count()).select_from(Booking).where(Booking.patient_id == world.me.id,
-                                                                               Booking.status == "booked")) == 0
+    assert (
+        await session.scalar(select(func.count()).select_from(Booking).where(Booking.patient_id == world.me.id, Booking.status == "booked"))
+        == 0
+    )
     at_desk = await book(client, world.desk, world.slots[1], patient=world.me)
     assert at_desk.status_code == 201 and at_desk.json()["channel"] == "desk"
 

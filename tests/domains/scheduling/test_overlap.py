@@ -33,8 +33,7 @@ async def book_slot(client, headers, slot, patient=None):
 
 async def active(db, patient) -> int:
     async with db.sessionmaker() as s:
-        return await s.scalar(select(func.count()).select_from(Booking).where(Booking.patient_id == patient.id,
-                                                                              Booking.status == "booked"))
+        return await s.scalar(select(func.count()).select_from(Booking).where(Booking.patient_id == patient.id, Booking.status == "booked"))
 
 
 def refused(r) -> bool:
@@ -67,8 +66,7 @@ async def test_a_desk_cannot_book_a_patient_twice_at_once(clinic):  # noqa: F811
     [(patient, _, headers)] = await patients(1)
     assert (await book_slot(client, headers, east_slots[0])).status_code == 201
     async with db.sessionmaker() as s:
-        desk = await accounts.account(s, username="overlap-desk", roles={"registrar"},
-                                      campuses=[await s.get(Campus, west.campus_id)])
+        desk = await accounts.account(s, username="overlap-desk", roles={"registrar"}, campuses=[await s.get(Campus, west.campus_id)])
         desk_headers = await accounts.bearer(s, desk)
         await s.commit()
     assert refused(await book_slot(client, desk_headers, west_slots[0], patient))
@@ -85,8 +83,7 @@ async def test_a_waiting_list_offer_at_the_same_time_cannot_be_accepted(clinic):
     assert joined.status_code == 201, joined.text
     assert (await book_slot(client, h_waiting, other_slots[0])).status_code == 201  # booked elsewhere, same time
     await client.post(f"{API}/bookings/{held.json()['id']}/cancel", headers=h_holder)  # the place is offered
-    accept = await client.post(f"{API}/waitlist/{joined.json()['id']}/accept",
-                               headers={**h_waiting, "Idempotency-Key": uuid.uuid4().hex})
+    accept = await client.post(f"{API}/waitlist/{joined.json()['id']}/accept", headers={**h_waiting, "Idempotency-Key": uuid.uuid4().hex})
     assert refused(accept), accept.text
     assert await active(db, waiting) == 1
 
@@ -97,18 +94,20 @@ async def test_a_stopped_clinic_rebooks_its_patients_only_where_they_are_free(li
         campus = await orgf.campus(s, code="OVL", is_main=True)
         dept, elsewhere = await orgf.department(s, code="IM.OVL"), await orgf.department(s, code="IM.OVE")
         doc, doc2, doc3 = [await orgf.practitioner(s, department=d, campuses=[campus]) for d in (dept, dept, elsewhere)]
-        stopped, stopped_slots = await sf.session_with_slots(s, practitioner=doc, department=dept, campus=campus,
-                                                             starts_in=dt.timedelta(days=2, hours=-1))
-        same_day, same_day_slots = await sf.session_with_slots(s, practitioner=doc2, department=dept, campus=campus,
-                                                               starts_in=dt.timedelta(days=2))
-        other, other_slots = await sf.session_with_slots(s, practitioner=doc3, department=elsewhere, campus=campus,
-                                                         starts_in=dt.timedelta(days=2))
+        stopped, stopped_slots = await sf.session_with_slots(
+            s, practitioner=doc, department=dept, campus=campus, starts_in=dt.timedelta(days=2, hours=-1)
+        )
+        same_day, same_day_slots = await sf.session_with_slots(
+            s, practitioner=doc2, department=dept, campus=campus, starts_in=dt.timedelta(days=2)
+        )
+        other, other_slots = await sf.session_with_slots(
+            s, practitioner=doc3, department=elsewhere, campus=campus, starts_in=dt.timedelta(days=2)
+        )
         patient = await pf.patient(s, campus=campus)
         acct = await accounts.account(s, username="overlap-p", roles={"patient"}, patient=patient)
         await sf.booking(s, cs=stopped, slot=stopped_slots[0], patient=patient, account=acct, status="booked")
         await sf.booking(s, cs=other, slot=other_slots[0], patient=patient, account=acct, status="booked")
-        office = await accounts.bearer(s, await accounts.account(s, username="overlap-office", roles={"admin"},
-                                                                 campuses=[campus]))
+        office = await accounts.bearer(s, await accounts.account(s, username="overlap-office", roles={"admin"}, campuses=[campus]))
         await s.commit()
     r = await client.post(f"{API}/sessions/{stopped.id}/stop", headers=office)
     assert r.status_code == 200 and len(r.json()["rebooked"]) == 1, r.text

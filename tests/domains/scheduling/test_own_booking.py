@@ -44,8 +44,9 @@ async def clinic(live_app, backend):
             campus = await orgf.campus(s, code=f"C{len(made)}", is_main=not made)
             dept = await orgf.department(s, code=f"IM.D{len(made)}")
             doc = await orgf.practitioner(s, department=dept, campuses=[campus])
-            cs, slots = await sf.session_with_slots(s, practitioner=doc, department=dept, campus=campus, slots=places,
-                                                    starts_in=starts_in, **kw)
+            cs, slots = await sf.session_with_slots(
+                s, practitioner=doc, department=dept, campus=campus, slots=places, starts_in=starts_in, **kw
+            )
             await s.commit()
         made[cs.id] = campus
         return cs, slots
@@ -96,8 +97,9 @@ def said(monkeypatch):
 
 
 async def book(client, headers, session_id, *, key: str | None = None, **body):
-    return await client.post(BOOKINGS, headers={**headers, "Idempotency-Key": key or uuid.uuid4().hex},
-                             json={"session_id": str(session_id), **body})
+    return await client.post(
+        BOOKINGS, headers={**headers, "Idempotency-Key": key or uuid.uuid4().hex}, json={"session_id": str(session_id), **body}
+    )
 
 
 async def soon(seen: list) -> None:
@@ -144,14 +146,15 @@ async def test_an_own_booking_keeps_what_the_usual_path_keeps_and_answers_the_sa
         booking = await s.get(Booking, uuid.UUID(body["id"]))
         assert booking.booked_by_account_id == acct.id and booking.session_on == cs.session_on
         assert (await s.get(Slot, slots[0].id)).booked == 1
-        audit = (await s.scalars(select(AuditEvent).where(AuditEvent.patient_id == patient.id,
-                                                          AuditEvent.action == "book"))).all()
+        audit = (await s.scalars(select(AuditEvent).where(AuditEvent.patient_id == patient.id, AuditEvent.action == "book"))).all()
         assert [(a.outcome, a.actor_account_id, a.resource_type, a.resource_id, a.actor_roles) for a in audit] == [
-            ("allowed", acct.id, "patient", str(patient.id), "patient")]
+            ("allowed", acct.id, "patient", str(patient.id), "patient")
+        ]
         assert audit[0].request_id == answer.headers["X-Request-ID"]
         events = (await s.scalars(select(OutboxEvent).where(OutboxEvent.topic == "scheduling.booking_created"))).all()
-        assert [e.payload for e in events] == [{"booking_id": body["id"], "patient_id": str(patient.id),
-                                                "slot_id": body["slot_id"], "session_id": str(cs.id)}]
+        assert [e.payload for e in events] == [
+            {"booking_id": body["id"], "patient_id": str(patient.id), "slot_id": body["slot_id"], "session_id": str(cs.id)}
+        ]
         record = await s.get(IdempotencyRecord, (acct.id, "own-key-0001"))
         assert record.status_code == 201 and record.response == body
     # the very answer the usual path gives for this booking (types, times, order of the earliest place)
@@ -170,8 +173,7 @@ async def test_an_own_booking_keeps_what_the_usual_path_keeps_and_answers_the_sa
     assert reused.status_code == 422 and reused.json()["code"] == "idempotency_key_reused"
 
 
-async def test_refusals_the_patient_should_hear_by_name_go_the_usual_way_and_keep_nothing(clinic, backend,
-                                                                                        one_statement, said):
+async def test_refusals_the_patient_should_hear_by_name_go_the_usual_way_and_keep_nothing(clinic, backend, one_statement, said):
     if backend.name != "postgresql":
         pytest.skip("the one-statement booking is a PostgreSQL function")
     db, client, make, patients = clinic
@@ -183,13 +185,16 @@ async def test_refusals_the_patient_should_hear_by_name_go_the_usual_way_and_kee
     assert (await book(client, h_booked, cs.id)).status_code == 201
     async with db.sessionmaker() as s:
         now = clock.now()
-        s.add(BookingSuspension(patient_id=suspended.id, starts_at=now, ends_at=now + dt.timedelta(days=30), no_shows=3,
-                                updated_at=now))
+        s.add(BookingSuspension(patient_id=suspended.id, starts_at=now, ends_at=now + dt.timedelta(days=30), no_shows=3, updated_at=now))
         await s.commit()
     before = [await count(db, m) for m in (Booking, AuditEvent, OutboxEvent, IdempotencyRecord)]
-    cases = [(h_unverified, cs.id, 422, "patient_not_verified"), (h_booked, cs.id, 409, "one_booking_per_department_day"),
-             (h_suspended, cs.id, 403, "online_booking_suspended"), (h_booked, later.id, 409, "not_yet_released"),
-             (h_booked, closed.id, 409, "session_closed")]
+    cases = [
+        (h_unverified, cs.id, 422, "patient_not_verified"),
+        (h_booked, cs.id, 409, "one_booking_per_department_day"),
+        (h_suspended, cs.id, 403, "online_booking_suspended"),
+        (h_booked, later.id, 409, "not_yet_released"),
+        (h_booked, closed.id, 409, "session_closed"),
+    ]
     for headers, session_id, status, code in cases:
         answer = await book(client, headers, session_id)
         assert (answer.status_code, answer.json()["code"]) == (status, code), answer.text
@@ -200,8 +205,7 @@ async def test_refusals_the_patient_should_hear_by_name_go_the_usual_way_and_kee
     assert [await count(db, m) for m in (Booking, AuditEvent, OutboxEvent, IdempotencyRecord)] == before
 
 
-async def test_the_rush_lane_answers_while_other_requests_hold_every_shared_connection(clinic, backend,
-                                                                                       one_statement):
+async def test_the_rush_lane_answers_while_other_requests_hold_every_shared_connection(clinic, backend, one_statement):
     """The batched statements have connections of their own (core.db.Database.batch_engine): a rush's
     bookings and "full" answers never wait behind other requests' transactions for a connection."""
     if backend.name != "postgresql":
@@ -251,8 +255,7 @@ async def test_a_place_held_by_a_booking_not_yet_committed_goes_the_usual_way(cl
     assert answer.status_code == 201 and answer.json()["slot_id"] == str(slots[0].id)
 
 
-async def test_a_place_given_up_by_its_holder_meanwhile_is_booked_when_asked_again(clinic, backend, one_statement,
-                                                                                   said, monkeypatch):
+async def test_a_place_given_up_by_its_holder_meanwhile_is_booked_when_asked_again(clinic, backend, one_statement, said, monkeypatch):
     if backend.name != "postgresql":
         pytest.skip("row locks: PostgreSQL")
     db, client, make, patients = clinic
@@ -260,6 +263,7 @@ async def test_a_place_given_up_by_its_holder_meanwhile_is_booked_when_asked_aga
     [(_, _, headers)] = await patients(1)
     spy = own_booking.book_many
     async with another_transaction(db, HOLD_SLOT, {"s": slots[0].id}) as holder:
+
         async def holder_rolls_back_after_the_first_ask(driver, questions, **kw):
             got = await spy(driver, questions, **kw)
             if holder.in_transaction():
@@ -306,13 +310,16 @@ async def test_the_same_key_or_patient_twice_at_once_books_once(clinic, backend,
     cs, _ = await make(places=4)
     (_, _, h1), (_, _, h2) = await patients(2)
     # a phone that sent its request twice (same key), and a patient pressing twice (two keys), at once
-    answers = await asyncio.gather(book(client, h1, cs.id, key="twice-0001"), book(client, h1, cs.id, key="twice-0001"),
-                                   book(client, h2, cs.id), book(client, h2, cs.id))
+    answers = await asyncio.gather(
+        book(client, h1, cs.id, key="twice-0001"),
+        book(client, h1, cs.id, key="twice-0001"),
+        book(client, h2, cs.id),
+        book(client, h2, cs.id),
+    )
     same_key, same_patient = answers[:2], answers[2:]
     assert [a.status_code for a in same_key] == [201, 201] and same_key[0].json() == same_key[1].json()
     assert sorted(a.headers.get("Idempotent-Replayed", "") for a in same_key) == ["", "true"]
-    assert sorted((a.status_code, a.json().get("code")) for a in same_patient) == [
-        (201, None), (409, "one_booking_per_department_day")]
+    assert sorted((a.status_code, a.json().get("code")) for a in same_patient) == [(201, None), (409, "one_booking_per_department_day")]
     assert await count(db, Booking) == 2
     assert not [o for o in said if o.startswith("error")]
 
@@ -336,19 +343,20 @@ async def test_a_booking_committed_whose_answer_was_lost_is_replayed(clinic, bac
     assert await count(db, Booking) == 1
 
 
-async def test_a_key_held_by_another_request_is_waited_for_briefly_then_the_usual_way_waits(clinic, backend,
-                                                                                           one_statement, said):
+async def test_a_key_held_by_another_request_is_waited_for_briefly_then_the_usual_way_waits(clinic, backend, one_statement, said):
     if backend.name != "postgresql":
         pytest.skip("row locks: PostgreSQL")
     db, client, make, patients = clinic
     cs, _ = await make(places=2)
     [(patient, acct, headers)] = await patients(1)
-    fingerprint = {"op": "book", "slot_id": None, "session_id": str(cs.id), "patient_id": str(patient.id),
-                   "channel": "online"}
+    fingerprint = {"op": "book", "slot_id": None, "session_id": str(cs.id), "patient_id": str(patient.id), "channel": "online"}
     # another request is answering this key and has not committed yet; it fails at the end
-    async with another_transaction(db, "INSERT INTO idempotency_record (account_id, key, request_hash, status_code, "
-                                   "response, created_at) VALUES (:a, 'held-key-01', :h, 0, CAST('{}' AS json), now())",
-                                   {"a": acct.id, "h": request_hash(fingerprint)}):
+    async with another_transaction(
+        db,
+        "INSERT INTO idempotency_record (account_id, key, request_hash, status_code, "
+        "response, created_at) VALUES (:a, 'held-key-01', :h, 0, CAST('{}' AS json), now())",
+        {"a": acct.id, "h": request_hash(fingerprint)},
+    ):
         pending = asyncio.ensure_future(book(client, headers, cs.id, key="held-key-01"))
         await soon(said)
         assert said == ["busy"] and not pending.done()  # the usual way now waits for that request
@@ -378,8 +386,9 @@ async def test_the_day_of_a_booking_is_the_hospitals_day(clinic, backend, said):
         starts = local.astimezone(dt.UTC)
         ends = starts + dt.timedelta(minutes=10)
         await s.execute(update(Slot).where(Slot.id == slots[0].id).values(starts_at=starts, ends_at=ends))
-        await s.execute(update(ClinicSession).where(ClinicSession.id == cs.id)
-                        .values(starts_at=starts, ends_at=ends, session_on=local.date()))
+        await s.execute(
+            update(ClinicSession).where(ClinicSession.id == cs.id).values(starts_at=starts, ends_at=ends, session_on=local.date())
+        )
         await s.commit()
     [(_, _, headers)] = await patients(1)
     answer = await book(client, headers, cs.id)
@@ -387,8 +396,7 @@ async def test_the_day_of_a_booking_is_the_hospitals_day(clinic, backend, said):
     assert said == (["booked"] if backend.name == "postgresql" else [])
 
 
-async def test_an_unexpected_error_is_logged_and_the_usual_way_books(clinic, backend, one_statement, monkeypatch,
-                                                                     caplog):
+async def test_an_unexpected_error_is_logged_and_the_usual_way_books(clinic, backend, one_statement, monkeypatch, caplog):
     if backend.name != "postgresql":
         pytest.skip("the one-statement booking is a PostgreSQL function")
     db, client, make, patients = clinic
@@ -405,8 +413,7 @@ async def test_an_unexpected_error_is_logged_and_the_usual_way_books(clinic, bac
 
 
 @pytest.mark.parametrize("since", [0.5, 1.5], ids=["window", "spread"])
-async def test_during_a_release_draw_the_booking_goes_the_usual_way(clinic, backend, one_statement, said, monkeypatch,
-                                                                    since):
+async def test_during_a_release_draw_the_booking_goes_the_usual_way(clinic, backend, one_statement, said, monkeypatch, since):
     """Window 1 s, spread 1 s: asked 0.5 s after the release the request enters the draw; 1.5 s after,
     it waits until the draw has been served. Either way the usual path keeps the draw's order."""
     if backend.name != "postgresql":
@@ -415,8 +422,10 @@ async def test_during_a_release_draw_the_booking_goes_the_usual_way(clinic, back
     cs, _ = await make(places=2)
     (_, _, h1), (_, _, h2) = await patients(2)  # before the release is set: the draw's 2 s are the test's own
     async with db.sessionmaker() as s:
-        await s.execute(text("UPDATE clinic_session SET release_at = :at WHERE id = :id"),
-                        {"at": clock.now() - dt.timedelta(seconds=since), "id": cs.id})
+        await s.execute(
+            text("UPDATE clinic_session SET release_at = :at WHERE id = :id"),
+            {"at": clock.now() - dt.timedelta(seconds=since), "id": cs.id},
+        )
         await s.commit()
     monkeypatch.setattr(get_settings(), "release_draw_seconds", 1.0)
     monkeypatch.setattr(get_settings(), "release_draw_spread_seconds", 1.0)
@@ -445,9 +454,9 @@ async def test_times_are_written_as_the_api_writes_them(clinic, backend):
         pytest.skip("a PostgreSQL function")
     db, *_ = clinic
     from pydantic import TypeAdapter
+
     times = [dt.datetime(2026, 11, 24, 1, 2, 3, us, tzinfo=dt.UTC) for us in (0, 400000, 123456, 5)]
     times.append(dt.datetime(2026, 11, 24, 9, 0, tzinfo=dt.timezone(dt.timedelta(hours=8))))
     async with db.sessionmaker() as s:
         got = [await s.scalar(text("SELECT scheduling_json_time(:t)"), {"t": t}) for t in times]
     assert got == [TypeAdapter(dt.datetime).dump_python(t.astimezone(dt.UTC), mode="json") for t in times]
-

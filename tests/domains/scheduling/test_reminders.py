@@ -16,10 +16,12 @@ async def test_reminders_go_once_to_whoever_comes_soon(client, session, drain, s
     campus = await orgf.campus(session, code="MAIN", is_main=True)
     dept = await orgf.department(session, code="IM")
     doc = await orgf.practitioner(session, department=dept, campuses=[campus])
-    soon, soon_slots = await sf.session_with_slots(session, practitioner=doc, department=dept, campus=campus,
-                                                   starts_in=dt.timedelta(hours=2), slots=3)
-    later, later_slots = await sf.session_with_slots(session, practitioner=doc, department=dept, campus=campus,
-                                                     starts_in=dt.timedelta(days=3), slots=1)
+    soon, soon_slots = await sf.session_with_slots(
+        session, practitioner=doc, department=dept, campus=campus, starts_in=dt.timedelta(hours=2), slots=3
+    )
+    later, later_slots = await sf.session_with_slots(
+        session, practitioner=doc, department=dept, campus=campus, starts_in=dt.timedelta(days=3), slots=1
+    )
     people = [await pf.patient(session, campus=campus, phone=f"1370000010{i}") for i in range(4)]
     accts = [await accounts.account(session, username=f"r{i}", roles={"patient"}, patient=p) for i, p in enumerate(people)]
     await sf.booking(session, cs=soon, slot=soon_slots[0], patient=people[0], account=accts[0], status="booked")

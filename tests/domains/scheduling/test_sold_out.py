@@ -38,8 +38,7 @@ async def full(live_app, backend):
         campus = await orgf.campus(s, code="MAIN", is_main=True)
         dept = await orgf.department(s, code="IM.CARD")
         doc = await orgf.practitioner(s, department=dept, campuses=[campus])
-        cs, _ = await sf.session_with_slots(s, practitioner=doc, department=dept, campus=campus, slots=1,
-                                            starts_in=dt.timedelta(days=2))
+        cs, _ = await sf.session_with_slots(s, practitioner=doc, department=dept, campus=campus, slots=1, starts_in=dt.timedelta(days=2))
         people, headers = [], []
         for i in range(4):
             p = await pf.patient(s, campus=campus, name="满号", phone=f"136{i:08d}")
@@ -69,8 +68,9 @@ def short_answers(monkeypatch):
 
 
 async def book(client, headers, session_id, *, key: str | None = None):
-    return await client.post(BOOKINGS, headers={**headers, "Idempotency-Key": key or uuid.uuid4().hex},
-                             json={"session_id": str(session_id)})
+    return await client.post(
+        BOOKINGS, headers={**headers, "Idempotency-Key": key or uuid.uuid4().hex}, json={"session_id": str(session_id)}
+    )
 
 
 async def count(db, model, *where) -> int:
@@ -78,8 +78,7 @@ async def count(db, model, *where) -> int:
         return await s.scalar(select(func.count()).select_from(model).where(*where))
 
 
-async def test_a_sold_out_session_is_noted_and_then_answered_full_the_short_way_leaving_nothing(full, backend,
-                                                                                             short_answers):
+async def test_a_sold_out_session_is_noted_and_then_answered_full_the_short_way_leaving_nothing(full, backend, short_answers):
     db, client, cs, people, headers, _, _ = full
     answers, short_way = short_answers
     assert not sold_out.noted(cs.id)
@@ -87,8 +86,15 @@ async def test_a_sold_out_session_is_noted_and_then_answered_full_the_short_way_
     assert first_full.status_code == 409 and first_full.json()["code"] == "slot_full"
     assert sold_out.noted(cs.id)
     patient, account = people[2]
-    short = await short_way(db.engine, account_id=account.id, patient_id=patient.id, key="short-key-1",
-                            request={"op": "book"}, session_id=cs.id, now=clock.now())
+    short = await short_way(
+        db.engine,
+        account_id=account.id,
+        patient_id=patient.id,
+        key="short-key-1",
+        request={"op": "book"},
+        session_id=cs.id,
+        now=clock.now(),
+    )
     assert short == ("full" if backend.name == "postgresql" else None)  # SQLite always goes the usual way
     again = await book(client, headers[2], cs.id, key="short-key-2")
     assert again.status_code == 409 and again.json()["code"] == "slot_full"
@@ -123,9 +129,13 @@ async def test_a_request_with_the_same_key_still_being_answered_is_waited_for(fu
     other = db.sessionmaker()
     s1 = await other.__aenter__()
     asked = BookingCreate(session_id=cs.id).fingerprint(people[2][0].id)
-    await s1.execute(text("INSERT INTO idempotency_record (account_id, key, request_hash, status_code, response, created_at) "
-                          "VALUES (:a, :k, :h, 201, CAST(:r AS json), now())"),
-                     {"a": account.id, "k": key, "h": request_hash(asked), "r": '{"id": "answered-elsewhere"}'})
+    await s1.execute(
+        text(
+            "INSERT INTO idempotency_record (account_id, key, request_hash, status_code, response, created_at) "
+            "VALUES (:a, :k, :h, 201, CAST(:r AS json), now())"
+        ),
+        {"a": account.id, "k": key, "h": request_hash(asked), "r": '{"id": "answered-elsewhere"}'},
+    )
     retry = asyncio.create_task(book(client, headers[2], cs.id, key=key))
     await until_waiting_on_a_lock(db)  # the retry waits for the key the other worker holds
     assert not retry.done()  # waiting on the key, not answered "full"
@@ -162,13 +172,15 @@ async def test_a_booking_for_someone_else_goes_the_usual_way(full):
     await book(client, headers[1], cs.id)
     assert sold_out.noted(cs.id)
     stranger = people[3][0]
-    answer = await client.post(BOOKINGS, headers={**headers[2], "Idempotency-Key": uuid.uuid4().hex},
-                               json={"session_id": str(cs.id), "patient_id": str(stranger.id)})
+    answer = await client.post(
+        BOOKINGS,
+        headers={**headers[2], "Idempotency-Key": uuid.uuid4().hex},
+        json={"session_id": str(cs.id), "patient_id": str(stranger.id)},
+    )
     assert answer.status_code == 403  # whom one may book for is checked first, even when it is full
 
 
-async def test_a_patient_with_a_reason_of_their_own_hears_it_not_full_and_the_session_stays_noted(full, backend,
-                                                                                                   short_answers):
+async def test_a_patient_with_a_reason_of_their_own_hears_it_not_full_and_the_session_stays_noted(full, backend, short_answers):
     """The usual way names an unverified patient, a suspension and the real-name rule before "full";
     so does the short question (migration 0013): it sends them on, keeping nothing."""
     db, client, cs, people, headers, _, _ = full
@@ -177,22 +189,24 @@ async def test_a_patient_with_a_reason_of_their_own_hears_it_not_full_and_the_se
     async with db.sessionmaker() as s:
         campus, dept = await s.get(Campus, cs.campus_id), await s.get(Department, cs.department_id)
         doc = await orgf.practitioner(s, department=dept, campuses=[campus])
-        same_day, _ = await sf.session_with_slots(s, practitioner=doc, department=dept, campus=campus, slots=1,
-                                                  starts_in=dt.timedelta(days=2))
+        same_day, _ = await sf.session_with_slots(
+            s, practitioner=doc, department=dept, campus=campus, slots=1, starts_in=dt.timedelta(days=2)
+        )
         assert same_day.session_on == cs.session_on
         unverified = await pf.patient(s, campus=campus, name="未核验", verified=False)
-        h_unverified = await accounts.bearer(s, await accounts.account(s, username="unverified", roles={"patient"},
-                                                                       patient=unverified))
+        h_unverified = await accounts.bearer(s, await accounts.account(s, username="unverified", roles={"patient"}, patient=unverified))
         now = clock.now()
-        s.add(BookingSuspension(patient_id=people[3][0].id, starts_at=now, ends_at=now + dt.timedelta(days=30),
-                                no_shows=3, updated_at=now))
+        s.add(BookingSuspension(patient_id=people[3][0].id, starts_at=now, ends_at=now + dt.timedelta(days=30), no_shows=3, updated_at=now))
         await s.commit()
     taken = await book(client, headers[2], same_day.id)
     assert taken.status_code == 201  # the department's one that day
     before = [await count(db, m) for m in (Booking, IdempotencyRecord)]
     answers.clear()
-    cases = [(h_unverified, 422, "patient_not_verified"), (headers[2], 409, "one_booking_per_department_day"),
-             (headers[3], 403, "online_booking_suspended")]
+    cases = [
+        (h_unverified, 422, "patient_not_verified"),
+        (headers[2], 409, "one_booking_per_department_day"),
+        (headers[3], 403, "online_booking_suspended"),
+    ]
     for h, status, code in cases:
         answer = await book(client, h, cs.id)
         assert (answer.status_code, answer.json()["code"]) == (status, code), answer.text
@@ -214,21 +228,26 @@ async def test_a_patient_with_a_reason_of_their_own_hears_it_not_full_and_the_se
     assert answers[-2:] == (["full", "full"] if backend.name == "postgresql" else [])
 
 
-
 async def test_the_rush_lane_answers_as_the_route_does_in_the_callers_language(full, backend, short_answers):
     """The lane (rush_lane.py, PostgreSQL) sends the route's own 409: the same code and translated
     message, with the edge's request id."""
     _, client, cs, _, headers, _, _ = full
     answers, _ = short_answers
-    usual = await client.post(BOOKINGS, headers={**headers[1], "Idempotency-Key": uuid.uuid4().hex,
-                                                 "Accept-Language": "en"}, json={"session_id": str(cs.id)})
-    short = await client.post(BOOKINGS, headers={**headers[2], "Idempotency-Key": uuid.uuid4().hex,
-                                                 "Accept-Language": "en"}, json={"session_id": str(cs.id)})
+    usual = await client.post(
+        BOOKINGS, headers={**headers[1], "Idempotency-Key": uuid.uuid4().hex, "Accept-Language": "en"}, json={"session_id": str(cs.id)}
+    )
+    short = await client.post(
+        BOOKINGS, headers={**headers[2], "Idempotency-Key": uuid.uuid4().hex, "Accept-Language": "en"}, json={"session_id": str(cs.id)}
+    )
     assert answers == (["full"] if backend.name == "postgresql" else [])  # only the second was noted sold out
     for answer in (usual, short):
         assert answer.status_code == 409 and answer.headers["x-request-id"]
-        assert answer.json() | {"request_id": ""} == {"code": "slot_full", "message": "This time is fully booked.",
-                                                      "errors": [], "request_id": ""}
+        assert answer.json() | {"request_id": ""} == {
+            "code": "slot_full",
+            "message": "This time is fully booked.",
+            "errors": [],
+            "request_id": "",
+        }
     chinese = await book(client, headers[3], cs.id)
     assert chinese.json()["message"] == "该时段已约满。"
 
@@ -251,8 +270,12 @@ async def test_what_the_rush_lane_does_not_know_goes_to_the_route(full, case):
     else:
         send = {"headers": {**send["headers"], "Content-Type": "text/plain"}, "content": b'{"session_id": "x"}'}
     answer = await client.post(BOOKINGS, **send)
-    expected = {"bad_key": (422, "idempotency_key_invalid"), "no_token": (401, "not_authenticated"),
-                "bad_body": (422, "validation_failed"), "a_slot": (409, "slot_full")}.get(case)
+    expected = {
+        "bad_key": (422, "idempotency_key_invalid"),
+        "no_token": (401, "not_authenticated"),
+        "bad_body": (422, "validation_failed"),
+        "a_slot": (409, "slot_full"),
+    }.get(case)
     if expected:
         assert (answer.status_code, answer.json()["code"]) == expected, answer.text
     else:
@@ -289,8 +312,7 @@ async def test_a_busy_pool_in_the_rush_lane_is_a_503_to_retry_not_a_500(full, ba
 
 async def _raw_post(app, headers: dict[str, str], chunks: list[bytes], *, then_disconnect: bool = False):
     """POSTs a booking to the ASGI app in these body chunks (httpx sends one); returns (status, body)."""
-    messages = [{"type": "http.request", "body": c, "more_body": i < len(chunks) - 1 or then_disconnect}
-                for i, c in enumerate(chunks)]
+    messages = [{"type": "http.request", "body": c, "more_body": i < len(chunks) - 1 or then_disconnect} for i, c in enumerate(chunks)]
     if then_disconnect:
         messages.append({"type": "http.disconnect"})
     sent = []
@@ -303,10 +325,21 @@ async def _raw_post(app, headers: dict[str, str], chunks: list[bytes], *, then_d
     async def send(message):
         sent.append(message)
 
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
-             "path": BOOKINGS, "raw_path": BOOKINGS.encode(), "query_string": b"", "root_path": "",
-             "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
-             "client": ("127.0.0.1", 1), "server": ("t", 80), "state": {}}
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": BOOKINGS,
+        "raw_path": BOOKINGS.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+        "client": ("127.0.0.1", 1),
+        "server": ("t", 80),
+        "state": {},
+    }
     await asyncio.wait_for(app(scope, receive, send), 30)
     start = next((m for m in sent if m["type"] == "http.response.start"), None)
     return (start["status"] if start else None), b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
@@ -363,12 +396,16 @@ async def test_questions_asked_together_share_round_trips_and_each_gets_its_own_
     used_key = first.request.headers["Idempotency-Key"]
     first_patient, first_account = people[0]
     asked = BookingCreate(session_id=cs.id).fingerprint(first_patient.id)  # what the first booking's key holds
-    asks = [(first_account.id, first_patient.id, used_key, asked), (first_account.id, first_patient.id, used_key,
-                                                                     {"another": "request"})] + [
-        (people[1 + i % 3][1].id, people[1 + i % 3][0].id, f"together-{i}", asked) for i in range(2, 40)]
-    answers = await asyncio.gather(*[
-        sold_out.answer(db.engine, account_id=a, patient_id=p, key=k, request=r, session_id=cs.id,
-                        now=clock.now()) for a, p, k, r in asks])
+    asks = [
+        (first_account.id, first_patient.id, used_key, asked),
+        (first_account.id, first_patient.id, used_key, {"another": "request"}),
+    ] + [(people[1 + i % 3][1].id, people[1 + i % 3][0].id, f"together-{i}", asked) for i in range(2, 40)]
+    answers = await asyncio.gather(
+        *[
+            sold_out.answer(db.engine, account_id=a, patient_id=p, key=k, request=r, session_id=cs.id, now=clock.now())
+            for a, p, k, r in asks
+        ]
+    )
     # the key that booked gets its stored answer again, but not for another request (the usual way refuses
     # that key); every fresh key of the others is told "full"
     assert answers == [sold_out.Booked(first.json(), replayed=True), None] + ["full"] * 38
@@ -387,14 +424,26 @@ async def test_a_question_waiting_for_its_key_does_not_hold_up_its_batch(full, b
     account = people[2][1]
     other = db.sessionmaker()
     s1 = await other.__aenter__()  # another request is answering this key and has not committed yet
-    await s1.execute(text("INSERT INTO idempotency_record (account_id, key, request_hash, status_code, response, created_at) "
-                          "VALUES (:a, 'held-key', 'h', 0, CAST('{}' AS json), now())"), {"a": account.id})
+    await s1.execute(
+        text(
+            "INSERT INTO idempotency_record (account_id, key, request_hash, status_code, response, created_at) "
+            "VALUES (:a, 'held-key', 'h', 0, CAST('{}' AS json), now())"
+        ),
+        {"a": account.id},
+    )
     try:
         asks = [("held-key", people[2])] + [(f"free-{i}", people[1 + i % 3]) for i in range(5)]
-        answers = await asyncio.wait_for(asyncio.gather(*[
-            sold_out.answer(db.engine, account_id=a.id, patient_id=p.id, key=k, request={"op": "book"},
-                            session_id=cs.id, now=clock.now())
-            for k, (p, a) in asks]), 10)  # all answered while the other request still holds its key
+        answers = await asyncio.wait_for(
+            asyncio.gather(
+                *[
+                    sold_out.answer(
+                        db.engine, account_id=a.id, patient_id=p.id, key=k, request={"op": "book"}, session_id=cs.id, now=clock.now()
+                    )
+                    for k, (p, a) in asks
+                ]
+            ),
+            10,
+        )  # all answered while the other request still holds its key
         # the held key goes the usual way (which waits for that answer), the others are "full"
         assert answers == [None] + ["full"] * 5
         assert sold_out.noted(cs.id)  # 'busy' is no reason to forget that the session is sold out

@@ -21,13 +21,15 @@ API = "/api/v1/scheduling"
 
 async def test_a_clinic_whose_times_have_passed_is_not_offered(client, world, session):  # noqa: F811
     # today's clinic: started four hours ago, every time over (three places "left" by the old count)
-    over, _ = await sf.session_with_slots(session, practitioner=world.doc, department=world.card, campus=world.main,
-                                          starts_in=-dt.timedelta(hours=4), slots=3)
+    over, _ = await sf.session_with_slots(
+        session, practitioner=world.doc, department=world.card, campus=world.main, starts_in=-dt.timedelta(hours=4), slots=3
+    )
     # and one running now (another doctor's: one clinic a doctor a half-day): two of its four times have
     # passed, one of the two to come is taken
     colleague = await orgf.practitioner(session, department=world.card, campuses=[world.main])
-    running, times = await sf.session_with_slots(session, practitioner=colleague, department=world.card,
-                                                 campus=world.main, starts_in=-dt.timedelta(minutes=15), slots=4)
+    running, times = await sf.session_with_slots(
+        session, practitioner=colleague, department=world.card, campus=world.main, starts_in=-dt.timedelta(minutes=15), slots=4
+    )
     await session.execute(update(Slot).where(Slot.id == times[3].id).values(booked=1))
     await session.commit()
     await login(client, "me")
@@ -51,6 +53,5 @@ async def test_a_clinic_whose_times_have_passed_is_not_offered(client, world, se
 
     # the doctors' own days still have them, with all their times
     for doc, cs in ((world.doc, over), (colleague, running)):
-        day = await find_sessions(session, practitioner_id=doc.id, first=cs.session_on, last=cs.session_on,
-                                  bookable=False)
+        day = await find_sessions(session, practitioner_id=doc.id, first=cs.session_on, last=cs.session_on, bookable=False)
         assert cs.id in {s.id for s in day}

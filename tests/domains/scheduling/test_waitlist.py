@@ -39,8 +39,18 @@ async def world(session):
     desk = await accounts.account(session, username="wl-desk", roles={"registrar"}, campuses=[main])
     east_desk = await accounts.account(session, username="wl-east", roles={"registrar"}, campuses=[east])
     await session.commit()
-    w = SimpleNamespace(main=main, east=east, card=card, doc=doc, cs=cs, slots=slots, p=people, h=heads,
-                        desk=await accounts.bearer(session, desk), east_desk=await accounts.bearer(session, east_desk))
+    w = SimpleNamespace(
+        main=main,
+        east=east,
+        card=card,
+        doc=doc,
+        cs=cs,
+        slots=slots,
+        p=people,
+        h=heads,
+        desk=await accounts.bearer(session, desk),
+        east_desk=await accounts.bearer(session, east_desk),
+    )
     return w
 
 
@@ -210,8 +220,11 @@ async def test_the_real_name_rule_applies_to_waiting_and_to_offers(client, world
 
 async def test_family_members_and_desks_wait_too(client, world, session):
     await fill(client, world)
-    child = await client.post("/api/v1/patients/me/dependents", headers=world.h["b"],
-                              json={"name": "小宝", "id_number": pf.id_number(age=6), "relationship": "child"})
+    child = await client.post(
+        "/api/v1/patients/me/dependents",
+        headers=world.h["b"],
+        json={"name": "小宝", "id_number": pf.id_number(age=6), "relationship": "child"},
+    )
     child_id = child.json()["dependent_patient_id"]
     r = await join(client, world.h["b"], world.cs, patient=SimpleNamespace(id=child_id))
     assert r.status_code == 201 and r.json()["patient_id"] == child_id
@@ -228,12 +241,15 @@ async def test_family_members_and_desks_wait_too(client, world, session):
 async def test_bad_waitlist_input_is_refused_and_changes_nothing(client, world, session):
     await fill(client, world)
     entry = (await join(client, world.h["b"], world.cs)).json()
-    past_cs, _ = await sf.session_with_slots(session, practitioner=world.doc, department=world.card, campus=world.main,
-                                             starts_in=dt.timedelta(hours=-3))
-    later_cs, _ = await sf.session_with_slots(session, practitioner=world.doc, department=world.card,
-                                              campus=world.main, starts_in=dt.timedelta(days=9), released=False)
-    stopped_cs, _ = await sf.session_with_slots(session, practitioner=world.doc, department=world.card,
-                                                campus=world.main, starts_in=dt.timedelta(days=3), status="stopped")
+    past_cs, _ = await sf.session_with_slots(
+        session, practitioner=world.doc, department=world.card, campus=world.main, starts_in=dt.timedelta(hours=-3)
+    )
+    later_cs, _ = await sf.session_with_slots(
+        session, practitioner=world.doc, department=world.card, campus=world.main, starts_in=dt.timedelta(days=9), released=False
+    )
+    stopped_cs, _ = await sf.session_with_slots(
+        session, practitioner=world.doc, department=world.card, campus=world.main, starts_in=dt.timedelta(days=3), status="stopped"
+    )
     unverified = await pf.patient(session, campus=world.main, name="未认证", verified=False)
     acct = await accounts.account(session, username="wl-unverified", roles={"patient"}, patient=unverified)
     uh = await accounts.bearer(session, acct)
@@ -248,22 +264,29 @@ async def test_bad_waitlist_input_is_refused_and_changes_nothing(client, world, 
         (await join(client, uh, world.cs), 422, "patient_not_verified"),
         (await join(client, world.h["b"], world.cs), 409, "already_waiting"),
         (await join(client, world.h["c"], world.cs, patient=nobody), 404, "not_found"),
-        (await client.post(f"{API}/waitlist", headers=world.h["c"], json={"session_id": "not-a-uuid"}), 422,
-         "validation_failed"),
-        (await client.post(f"{API}/waitlist", headers=world.h["c"], json={"session_id": str(world.cs.id), "x": 1}), 422,
-         "validation_failed"),
+        (await client.post(f"{API}/waitlist", headers=world.h["c"], json={"session_id": "not-a-uuid"}), 422, "validation_failed"),
+        (
+            await client.post(f"{API}/waitlist", headers=world.h["c"], json={"session_id": str(world.cs.id), "x": 1}),
+            422,
+            "validation_failed",
+        ),
         (await client.post(f"{API}/waitlist", headers=world.h["c"], json={}), 422, "validation_failed"),
-        (await client.post(f"{API}/waitlist", headers=world.desk, json={"session_id": str(world.cs.id)}), 422,
-         "validation_failed"),  # a desk must say for whom
+        (
+            await client.post(f"{API}/waitlist", headers=world.desk, json={"session_id": str(world.cs.id)}),
+            422,
+            "validation_failed",
+        ),  # a desk must say for whom
         (await client.post(f"{API}/waitlist/{uuid.uuid4()}/leave", headers=world.h["b"]), 404, "waitlist_entry_not_found"),
         (await client.post(f"{API}/waitlist/not-a-uuid/leave", headers=world.h["b"]), 422, "validation_failed"),
         (await client.post(f"{API}/waitlist/{entry['id']}/leave", headers=world.h["c"]), 403, "forbidden"),
         (await client.post(f"{API}/waitlist/{entry['id']}/decline", headers=world.h["b"]), 409, "offer_not_open"),
-        (await client.post(f"{API}/waitlist/{entry['id']}/accept", headers={**world.h["b"], "Idempotency-Key": key()}),
-         409, "offer_not_open"),
+        (
+            await client.post(f"{API}/waitlist/{entry['id']}/accept", headers={**world.h["b"], "Idempotency-Key": key()}),
+            409,
+            "offer_not_open",
+        ),
         (await client.post(f"{API}/waitlist/{entry['id']}/accept", headers=world.h["b"]), 422, "idempotency_key_invalid"),
-        (await client.post(f"{API}/waitlist/{entry['id']}/accept", headers={**world.h["c"], "Idempotency-Key": key()}),
-         403, "forbidden"),
+        (await client.post(f"{API}/waitlist/{entry['id']}/accept", headers={**world.h["c"], "Idempotency-Key": key()}), 403, "forbidden"),
     ]
     for response, status, code in cases:
         assert (response.status_code, response.json()["code"]) == (status, code), response.text

@@ -37,12 +37,31 @@ async def world(session):
     await pf.family_link(session, proxy=me, dependent=parent, relationship="parent")
     me_acct = await accounts.account(session, username="me", roles={"patient"}, patient=me)
     other_acct = await accounts.account(session, username="other", roles={"patient"}, patient=other)
-    taken = [await sf.booking(session, cs=cs, slot=slot, patient=other if i == 0 else await pf.patient(
-        session, campus=main, name="已约", phone=f"1390000010{i}"), account=other_acct, status="booked")
-        for i, slot in enumerate(slots)]
+    taken = [
+        await sf.booking(
+            session,
+            cs=cs,
+            slot=slot,
+            patient=other if i == 0 else await pf.patient(session, campus=main, name="已约", phone=f"1390000010{i}"),
+            account=other_acct,
+            status="booked",
+        )
+        for i, slot in enumerate(slots)
+    ]
     await session.commit()
-    return SimpleNamespace(main=main, card=card, doc=doc, cs=cs, slots=slots, me=me, parent=parent, other=other,
-                           me_acct=me_acct, taken=taken, other_h=await accounts.bearer(session, other_acct))
+    return SimpleNamespace(
+        main=main,
+        card=card,
+        doc=doc,
+        cs=cs,
+        slots=slots,
+        me=me,
+        parent=parent,
+        other=other,
+        me_acct=me_acct,
+        taken=taken,
+        other_h=await accounts.bearer(session, other_acct),
+    )
 
 
 async def entries(session) -> list[WaitlistEntry]:
@@ -107,8 +126,7 @@ async def test_a_held_place_is_accepted_on_my_appointments_and_a_resubmitted_for
 
 
 async def test_decline_and_leave_on_my_appointments(client, world, session):
-    await sf.waitlist_entry(session, cs=world.cs, patient=world.me, account=world.me_acct,
-                            joined_at=clock.now() - dt.timedelta(minutes=2))
+    await sf.waitlist_entry(session, cs=world.cs, patient=world.me, account=world.me_acct, joined_at=clock.now() - dt.timedelta(minutes=2))
     await sf.waitlist_entry(session, cs=world.cs, patient=world.parent, account=world.me_acct)
     await session.commit()
     await free_a_place(client, world)
@@ -129,8 +147,9 @@ async def test_decline_and_leave_on_my_appointments(client, world, session):
 
 
 async def test_waitlist_refusals_are_friendly_pages(client, world, session):
-    _, open_slots = await sf.session_with_slots(session, practitioner=world.doc, department=world.card,
-                                                campus=world.main, starts_in=dt.timedelta(days=2))
+    _, open_slots = await sf.session_with_slots(
+        session, practitioner=world.doc, department=world.card, campus=world.main, starts_in=dt.timedelta(days=2)
+    )
     entry = await sf.waitlist_entry(session, cs=world.cs, patient=world.me, account=world.me_acct)
     await session.commit()
     await login(client, "me")
@@ -153,8 +172,9 @@ async def test_waitlist_refusals_are_friendly_pages(client, world, session):
 
 
 async def test_a_suspended_patient_is_told_why_online_booking_is_refused(client, world, session):
-    _, free = await sf.session_with_slots(session, practitioner=world.doc, department=world.card, campus=world.main,
-                                          starts_in=dt.timedelta(days=2))
+    _, free = await sf.session_with_slots(
+        session, practitioner=world.doc, department=world.card, campus=world.main, starts_in=dt.timedelta(days=2)
+    )
     ends = clock.now() + dt.timedelta(days=20)
     await sf.suspension(session, patient=world.me, ends_at=ends)
     await session.commit()

@@ -28,8 +28,9 @@ async def world(session):
     card = await orgf.department(session, code="IM.CARD", parent=im)
     doc = await orgf.practitioner(session, department=card, campuses=[main], title="chief")
     cs, slots = await sf.session_with_slots(session, practitioner=doc, department=card, campus=main, slots=3)
-    later_cs, later = await sf.session_with_slots(session, practitioner=doc, department=card, campus=main,
-                                              starts_in=dt.timedelta(days=9), released=False)
+    later_cs, later = await sf.session_with_slots(
+        session, practitioner=doc, department=card, campus=main, starts_in=dt.timedelta(days=9), released=False
+    )
     me = await pf.patient(session, campus=main, name="预约人", phone="13900000061")
     parent = await pf.patient(session, campus=main, name="老父亲", age=78, phone="13900000062")
     other = await pf.patient(session, campus=main, name="陌生人", phone="13900000063")
@@ -37,8 +38,21 @@ async def world(session):
     me_acct = await accounts.account(session, username="me", roles={"patient"}, patient=me)
     other_acct = await accounts.account(session, username="other", roles={"patient"}, patient=other)
     await session.commit()
-    return SimpleNamespace(main=main, im=im, card=card, doc=doc, cs=cs, slots=slots, later_cs=later_cs, later=later, me=me,
-                           parent=parent, other=other, me_acct=me_acct, other_acct=other_acct)
+    return SimpleNamespace(
+        main=main,
+        im=im,
+        card=card,
+        doc=doc,
+        cs=cs,
+        slots=slots,
+        later_cs=later_cs,
+        later=later,
+        me=me,
+        parent=parent,
+        other=other,
+        me_acct=me_acct,
+        other_acct=other_acct,
+    )
 
 
 def csrf_of(html: str) -> str:
@@ -51,8 +65,7 @@ def hidden(html: str, name: str) -> str:
 
 async def login(client, username: str):
     page = await client.get("/login")
-    r = await client.post("/login", data={"username": username, "password": accounts.PASSWORD, "next": "/",
-                                          "csrf": csrf_of(page.text)})
+    r = await client.post("/login", data={"username": username, "password": accounts.PASSWORD, "next": "/", "csrf": csrf_of(page.text)})
     assert r.status_code == 303
 
 
@@ -114,8 +127,9 @@ async def test_a_full_slot_shows_a_friendly_409_page(client, world, session):
 
 
 async def test_domain_refusals_are_pages_with_their_status(client, world, session):
-    _, past = await sf.session_with_slots(session, practitioner=world.doc, department=world.card, campus=world.main,
-                                          starts_in=dt.timedelta(hours=-3))
+    _, past = await sf.session_with_slots(
+        session, practitioner=world.doc, department=world.card, campus=world.main, starts_in=dt.timedelta(hours=-3)
+    )
     await session.commit()
     await login(client, "me")
     assert (await client.post("/book/confirm", data=await confirm_form(client, world.slots[0], world.me))).status_code == 303
@@ -256,8 +270,9 @@ class Thumb:
 async def test_elderly_return_visit_is_booked_in_at_most_four_taps(client, world, session):
     """The issue's promise: from the patient's home page to a confirmed booking for a return visit to
     the same department in at most 4 taps, in elderly mode, here for the elderly parent."""
-    last_week, seen = await sf.session_with_slots(session, practitioner=world.doc, department=world.card,
-                                                  campus=world.main, starts_in=dt.timedelta(days=-7))
+    last_week, seen = await sf.session_with_slots(
+        session, practitioner=world.doc, department=world.card, campus=world.main, starts_in=dt.timedelta(days=-7)
+    )
     await sf.booking(session, cs=last_week, slot=seen[0], patient=world.parent, account=world.me_acct)
     await session.commit()
     await login(client, "me")

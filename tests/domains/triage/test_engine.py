@@ -15,17 +15,20 @@ def tops(a: engine.Assessment) -> list[str]:
     return [knowledge.knowledge().catalogue.top(s.code) for s in a.suggestions]
 
 
-@pytest.mark.parametrize("text", [
-    "我爸刚才突然嘴歪了，说话也说不清楚",
-    "My mum's face is drooping on one side and her speech is slurred",
-    "老人半边身子突然没力气，拿不住筷子",
-    "胸口压着疼，一直出冷汗",
-    "crushing chest pain going down my left arm and I'm sweating",
-    "吃了花生以后嘴唇和喉咙肿了，喘不上气",
-    "我不想活了，想自杀",
-    "I want to kill myself",
-    "吐了好多血",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "我爸刚才突然嘴歪了，说话也说不清楚",
+        "My mum's face is drooping on one side and her speech is slurred",
+        "老人半边身子突然没力气，拿不住筷子",
+        "胸口压着疼，一直出冷汗",
+        "crushing chest pain going down my left arm and I'm sweating",
+        "吃了花生以后嘴唇和喉咙肿了，喘不上气",
+        "我不想活了，想自杀",
+        "I want to kill myself",
+        "吐了好多血",
+    ],
+)
 def test_red_flags_give_the_emergency_instruction(text):
     a = engine.assess(text)
     assert a.outcome is Outcome.emergency, (text, a)
@@ -39,12 +42,15 @@ def test_infant_fever_is_an_emergency_only_for_infants():
     assert engine.assess("发烧39度", age=30).outcome is not Outcome.emergency
 
 
-@pytest.mark.parametrize("text", [
-    "以前中风过，现在来复查",
-    "没有胸痛，只是偶尔心慌",
-    "no chest pain, just a cough for a week",
-    "有点头痛，两年了",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "以前中风过，现在来复查",
+        "没有胸痛，只是偶尔心慌",
+        "no chest pain, just a cough for a week",
+        "有点头痛，两年了",
+    ],
+)
 def test_look_alikes_are_not_emergencies(text):
     assert engine.assess(text).outcome is not Outcome.emergency, text
 
@@ -83,13 +89,16 @@ def test_nothing_medical_hands_over(text):
     assert a.outcome is Outcome.handover
 
 
-@pytest.mark.parametrize("text", [
-    "<script>alert('x')</script> 头痛",
-    "头痛" * 5000,
-    "'; DROP TABLE patient; --",
-    "最近headache很厉害, also a bit of 发烧",
-    "\x00\x01\u202e咳嗽",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "<script>alert('x')</script> 头痛",
+        "头痛" * 5000,
+        "'; DROP TABLE patient; --",
+        "最近headache很厉害, also a bit of 发烧",
+        "\x00\x01\u202e咳嗽",
+    ],
+)
 def test_odd_input_gets_an_answer(text):
     a = engine.assess(text)
     assert a.outcome in set(Outcome)
@@ -100,16 +109,16 @@ def test_unsure_asks_questions_then_decides():
     assert a.outcome in (Outcome.ask, Outcome.handover)
     if a.outcome is Outcome.ask:
         assert a.questions
-        again = engine.assess("不舒服", answers={q: "days" if q == "duration" else "yes" if q == "fever" else "chest"
-                                               for q in a.questions})
+        again = engine.assess("不舒服", answers={q: "days" if q == "duration" else "yes" if q == "fever" else "chest" for q in a.questions})
         assert again.outcome is not Outcome.ask
 
 
 def test_a_lasting_condition_is_not_an_emergency_but_something_new_is():
     assert engine.assess("我妈去年中风了，右边手脚没力气，想做康复").outcome is not Outcome.emergency
     assert engine.assess("去年中风过，今天早上突然右手没劲，拿不住碗").outcome is Outcome.emergency
-    assert engine.assess("my dad's speech is still slurred since his stroke in March, wants speech therapy").outcome \
-        is not Outcome.emergency
+    assert (
+        engine.assess("my dad's speech is still slurred since his stroke in March, wants speech therapy").outcome is not Outcome.emergency
+    )
 
 
 def test_red_flag_words_said_strongly_or_typed_with_curly_quotes_still_count():
@@ -124,15 +133,19 @@ def test_an_age_in_months_beats_an_age_of_zero_years():
 
 # --- review fixes: code paths that used to skip a red flag ----------------------------------------------
 
-@pytest.mark.parametrize("text", [
-    "not sure why my face is drooping",  # "not sure" is no denial of what follows
-    "no idea why my face is drooping",
-    "半小时之前突然口角歪斜",  # "之前" after a recent time is now, not past history
-    "10分钟之前突然一侧手脚无力",
-    "in the past 30 minutes my face is drooping",
-    "之前好好的突然胸口剧痛大汗",
-    "时不时胸口剧痛出冷汗",  # 不时 is "now and then", not a negation
-])
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "not sure why my face is drooping",  # "not sure" is no denial of what follows
+        "no idea why my face is drooping",
+        "半小时之前突然口角歪斜",  # "之前" after a recent time is now, not past history
+        "10分钟之前突然一侧手脚无力",
+        "in the past 30 minutes my face is drooping",
+        "之前好好的突然胸口剧痛大汗",
+        "时不时胸口剧痛出冷汗",  # 不时 is "now and then", not a negation
+    ],
+)
 def test_cues_that_only_look_like_negation_or_history_do_not_hide_a_red_flag(text):
     a = engine.assess(text)
     assert a.outcome is Outcome.emergency and a.red_flags != ("classifier",), (text, a)

@@ -26,16 +26,19 @@ def test_labels_resolve_at_every_level_and_in_both_languages():
 
 
 def test_subspecialty_counts_for_its_group_and_lists_take_any():
-    report = evaluation.evaluate(lines(
-        {"text": "胸闷心慌，血压高", "department": "Internal Medicine"},
-        {"text": "牙疼", "department": ["Cardiology", "口腔科"]},
-    ))
+    report = evaluation.evaluate(
+        lines(
+            {"text": "胸闷心慌，血压高", "department": "Internal Medicine"},
+            {"text": "牙疼", "department": ["Cardiology", "口腔科"]},
+        )
+    )
     assert report.n == 2 and report.top1 == 2
 
 
 def test_unmapped_and_invalid_lines_are_reported_not_scored():
-    report = evaluation.evaluate(["not json", *lines({"text": "头痛", "department": "Astrology"},
-                                                     {"text": "头痛", "department": "Neurology"})])
+    report = evaluation.evaluate(
+        ["not json", *lines({"text": "头痛", "department": "Astrology"}, {"text": "头痛", "department": "Neurology"})]
+    )
     assert report.n == 1
     assert [n for n, _ in report.unmapped] == [2]
     assert [n for n, _ in report.invalid] == [1]
@@ -49,9 +52,16 @@ def test_red_flag_option_marks_every_line_an_emergency():
 
 def test_cli_prints_tables_and_json_last(tmp_path):
     f = tmp_path / "cases.jsonl"
-    f.write_text("\n".join(lines({"text": "咳嗽有痰一周", "department": "Respiratory Medicine"},
-                                 {"text": "我想死", "department": "Emergency", "emergency": True},
-                                 {"text": "x", "department": "Nowhere"})), encoding="utf-8")
+    f.write_text(
+        "\n".join(
+            lines(
+                {"text": "咳嗽有痰一周", "department": "Respiratory Medicine"},
+                {"text": "我想死", "department": "Emergency", "emergency": True},
+                {"text": "x", "department": "Nowhere"},
+            )
+        ),
+        encoding="utf-8",
+    )
     result = CliRunner().invoke(app, ["triage", "eval", str(f)])
     assert result.exit_code == 0, result.output
     last = json.loads(result.output.strip().splitlines()[-1])

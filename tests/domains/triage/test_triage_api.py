@@ -40,8 +40,7 @@ async def world(session):
     doctors = {}
     for code in ("STOM", "IM.NEUR", "PED.GEN"):
         doc = await orgf.practitioner(session, department=depts[code], campuses=[main])
-        await sf.session_with_slots(session, practitioner=doc, department=depts[code], campus=main,
-                                    starts_in=dt.timedelta(days=1), slots=3)
+        await sf.session_with_slots(session, practitioner=doc, department=depts[code], campus=main, starts_in=dt.timedelta(days=1), slots=3)
         doctors[code] = doc
     me = await pf.patient(session, campus=main, name="分诊", age=40)
     child = await pf.patient(session, campus=main, name="小孩", age=5)
@@ -50,12 +49,20 @@ async def world(session):
     acct = await accounts.account(session, username="tp", roles={"patient"}, patient=me)
     other_acct = await accounts.account(session, username="to", roles={"patient"}, patient=other)
     nurse = await accounts.account(session, username="tn", roles={"nurse"}, campuses=[main])
-    doctor = await accounts.account(session, username="td", roles={"doctor"}, campuses=[main],
-                                    practitioner=doctors["IM.NEUR"])
+    doctor = await accounts.account(session, username="td", roles={"doctor"}, campuses=[main], practitioner=doctors["IM.NEUR"])
     await session.commit()
-    return SimpleNamespace(main=main, depts=depts, doctors=doctors, me=me, child=child, other=other,
-                           h=await accounts.bearer(session, acct), other_h=await accounts.bearer(session, other_acct),
-                           nurse=await accounts.bearer(session, nurse), doctor=await accounts.bearer(session, doctor))
+    return SimpleNamespace(
+        main=main,
+        depts=depts,
+        doctors=doctors,
+        me=me,
+        child=child,
+        other=other,
+        h=await accounts.bearer(session, acct),
+        other_h=await accounts.bearer(session, other_acct),
+        nurse=await accounts.bearer(session, nurse),
+        doctor=await accounts.bearer(session, doctor),
+    )
 
 
 async def count(session, model) -> int:
@@ -72,14 +79,14 @@ async def test_a_complaint_gets_departments_with_doctors_and_is_stored_and_audit
     assert first["doctors"] and first["doctors"][0]["practitioner_id"] == str(world.doctors["STOM"].id)
     row = await session.get(TriageAssessment, uuid.UUID(body["id"]))
     assert row.patient_id == world.me.id and row.text.startswith("牙疼")
-    audited = await session.scalar(select(func.count()).select_from(AuditEvent).where(
-        AuditEvent.patient_id == world.me.id, AuditEvent.resource_type == "patient"))
+    audited = await session.scalar(
+        select(func.count()).select_from(AuditEvent).where(AuditEvent.patient_id == world.me.id, AuditEvent.resource_type == "patient")
+    )
     assert audited >= 1
 
 
 async def test_a_child_of_the_family_goes_to_pediatrics(client, world):
-    r = await client.post(f"{A}/assessments", headers=world.h,
-                          json={"text": "咳嗽发烧两天", "patient_id": str(world.child.id)})
+    r = await client.post(f"{A}/assessments", headers=world.h, json={"text": "咳嗽发烧两天", "patient_id": str(world.child.id)})
     assert r.status_code == 201, r.text
     assert r.json()["departments"][0]["code"].startswith("PED")
     assert r.json()["rules"]
@@ -110,16 +117,24 @@ async def test_only_the_asker_reads_an_assessment_and_only_for_own_family(client
     aid = r.json()["id"]
     assert (await client.get(f"{A}/assessments/{aid}", headers=world.h)).status_code == 200
     assert (await client.get(f"{A}/assessments/{aid}", headers=world.other_h)).status_code == 404
-    stranger = await client.post(f"{A}/assessments", headers=world.h,
-                                 json={"text": "头痛", "patient_id": str(world.other.id)})
+    stranger = await client.post(f"{A}/assessments", headers=world.h, json={"text": "头痛", "patient_id": str(world.other.id)})
     assert stranger.status_code == 403
 
 
-@pytest.mark.parametrize("payload", [
-    {"text": ""}, {"text": "   "}, {"text": "头" * 10_000}, {"text": "头痛", "age": -1},
-    {"text": "头痛", "sex": "X"}, {"text": "头痛", "body_part": "tail"}, {"text": "头痛", "answers": {"mood": "bad"}},
-    {"text": 12}, {"text": "头痛", "extra": 1},
-])
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"text": ""},
+        {"text": "   "},
+        {"text": "头" * 10_000},
+        {"text": "头痛", "age": -1},
+        {"text": "头痛", "sex": "X"},
+        {"text": "头痛", "body_part": "tail"},
+        {"text": "头痛", "answers": {"mood": "bad"}},
+        {"text": 12},
+        {"text": "头痛", "extra": 1},
+    ],
+)
 async def test_bad_input_is_refused_and_stores_nothing(client, world, session, payload):
     r = await client.post(f"{A}/assessments", headers=world.h, json=payload)
     assert r.status_code == 422, r.text
@@ -144,23 +159,28 @@ async def test_text_with_no_word_we_know_is_asked_again_not_guessed(client, worl
 
 async def test_feedback_and_reassignment_become_training_outcomes(client, world, session):
     # the patient is booked with the neurologist next week: a care relationship (patients/policy.py)
-    cs, slots = await sf.session_with_slots(session, practitioner=world.doctors["IM.NEUR"], department=world.depts["IM.NEUR"],
-                                            campus=world.main, starts_in=dt.timedelta(days=7), slots=1)
+    cs, slots = await sf.session_with_slots(
+        session,
+        practitioner=world.doctors["IM.NEUR"],
+        department=world.depts["IM.NEUR"],
+        campus=world.main,
+        starts_in=dt.timedelta(days=7),
+        slots=1,
+    )
     acct = await session.scalar(select(Account).where(Account.username == "tp"))
     await sf.booking(session, cs=cs, slot=slots[0], patient=world.me, account=acct, status="booked")
     await session.commit()
     a = (await client.post(f"{A}/assessments", headers=world.h, json={"text": "牙龈肿痛"})).json()
     b = (await client.post(f"{A}/assessments", headers=world.h, json={"text": "头晕，走路不稳"})).json()
-    assert (await client.post(f"{A}/assessments/{a['id']}/feedback", headers=world.h,
-                              json={"helped": True})).status_code == 204
-    assert (await client.post(f"{A}/assessments/{a['id']}/feedback", headers=world.other_h,
-                              json={"helped": False})).status_code == 404
-    assert (await client.post(f"{A}/assessments/{b['id']}/reassign", headers=world.h,
-                              json={"department_code": "ENT"})).status_code == 403
-    assert (await client.post(f"{A}/assessments/{b['id']}/reassign", headers=world.doctor,
-                              json={"department_code": "NOPE"})).status_code == 422
-    assert (await client.post(f"{A}/assessments/{b['id']}/reassign", headers=world.doctor,
-                              json={"department_code": "ENT"})).status_code == 204
+    assert (await client.post(f"{A}/assessments/{a['id']}/feedback", headers=world.h, json={"helped": True})).status_code == 204
+    assert (await client.post(f"{A}/assessments/{a['id']}/feedback", headers=world.other_h, json={"helped": False})).status_code == 404
+    assert (await client.post(f"{A}/assessments/{b['id']}/reassign", headers=world.h, json={"department_code": "ENT"})).status_code == 403
+    assert (
+        await client.post(f"{A}/assessments/{b['id']}/reassign", headers=world.doctor, json={"department_code": "NOPE"})
+    ).status_code == 422
+    assert (
+        await client.post(f"{A}/assessments/{b['id']}/reassign", headers=world.doctor, json={"department_code": "ENT"})
+    ).status_code == 204
     outcomes = await service.training_outcomes(session)
     assert {(o.text, o.department) for o in outcomes} == {("牙龈肿痛", a["departments"][0]["code"]), ("头晕，走路不稳", "ENT")}
 
@@ -195,8 +215,9 @@ async def test_body_map_lists_regions_with_common_complaints(client, world):
     regions = {x["id"]: x for x in r.json()}
     assert {"head", "chest", "lower_back"} <= set(regions)
     assert regions["chest"]["complaints"]
-    tapped = await client.post(f"{A}/assessments", headers=world.h,
-                               json={"text": regions["mouth_teeth"]["complaints"][0]["name_zh"], "body_part": "mouth_teeth"})
+    tapped = await client.post(
+        f"{A}/assessments", headers=world.h, json={"text": regions["mouth_teeth"]["complaints"][0]["name_zh"], "body_part": "mouth_teeth"}
+    )
     assert tapped.json()["departments"][0]["code"] == "STOM"
 
 
@@ -249,8 +270,7 @@ async def test_requests_for_a_person_at_the_same_moment_open_one(live_app):
         acct = await accounts.account(s, username="twice", roles={"patient"}, patient=p)
         headers = await accounts.bearer(s, acct)
         await s.commit()
-    results = await asyncio.gather(*[live_app.client.post(f"{A}/handovers", headers=headers, json={"text": f"在吗{i}"})
-                                     for i in range(6)])
+    results = await asyncio.gather(*[live_app.client.post(f"{A}/handovers", headers=headers, json={"text": f"在吗{i}"}) for i in range(6)])
     assert {r.status_code for r in results} == {201}, [r.text for r in results]
     assert len({r.json()["id"] for r in results}) == 1
     async with live_app.db.sessionmaker() as s:
@@ -260,24 +280,26 @@ async def test_requests_for_a_person_at_the_same_moment_open_one(live_app):
 async def test_reading_my_request_to_the_desk_is_audited(client, world, session):
     """Issue 15, item 9: the chat holds what the patient told the desk; reading it is a read of their data."""
     hid = (await client.post(f"{A}/handovers", headers=world.h, json={"text": "能帮我看看挂什么科吗"})).json()["id"]
-    before = await session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.resource_id == hid,
-                                                                                     AuditEvent.action == "read"))
+    before = await session.scalar(
+        select(func.count()).select_from(AuditEvent).where(AuditEvent.resource_id == hid, AuditEvent.action == "read")
+    )
     assert (await client.get(f"{A}/handovers/{hid}", headers=world.h)).status_code == 200
-    rows = (await session.scalars(select(AuditEvent).where(AuditEvent.resource_id == hid,
-                                                           AuditEvent.action == "read"))).all()
+    rows = (await session.scalars(select(AuditEvent).where(AuditEvent.resource_id == hid, AuditEvent.action == "read"))).all()
     assert len(rows) == before + 1 and rows[-1].patient_id == world.me.id and rows[-1].outcome == "allowed"
 
 
-@pytest.mark.parametrize("raw", [
-    '{"text": "头痛", "answers": {"fever": "ye\\u0000s"}}',  # NUL in an answer
-    '{"text": "头痛", "answers": {"fever": "yes\\ud800"}}',  # a lone surrogate in an answer
-    '{"text": "头痛\\u202e发热"}',  # a right-to-left override, which reorders what the desk reads
-    '{"text": "头痛", "answers": {"fe\\u202ever": "yes"}}',
-])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        '{"text": "头痛", "answers": {"fever": "ye\\u0000s"}}',  # NUL in an answer
+        '{"text": "头痛", "answers": {"fever": "yes\\ud800"}}',  # a lone surrogate in an answer
+        '{"text": "头痛\\u202e发热"}',  # a right-to-left override, which reorders what the desk reads
+        '{"text": "头痛", "answers": {"fe\\u202ever": "yes"}}',
+    ],
+)
 async def test_answers_and_text_refuse_nul_surrogates_and_bidi_controls(client, world, session, raw):
     """Issue 15, item 8: one shared free-text type (core.fields.FreeText) for every free-text field."""
-    r = await client.post(f"{A}/assessments", headers={**world.h, "content-type": "application/json"},
-                          content=raw.encode())
+    r = await client.post(f"{A}/assessments", headers={**world.h, "content-type": "application/json"}, content=raw.encode())
     assert r.status_code in (400, 422) and r.json()["code"], r.text
     assert await count(session, TriageAssessment) == 0
 

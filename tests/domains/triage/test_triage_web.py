@@ -65,8 +65,7 @@ async def test_the_form_refuses_bad_input_and_stores_nothing(client, world, sess
 
 
 @pytest.mark.parametrize(("locale", "asked_again"), [("zh-CN", "请用几个词说说哪里不舒服"), ("en", "Describe your symptoms")])
-async def test_gibberish_is_asked_again_in_the_pages_language_not_given_a_department(client, world, session, locale,
-                                                                                      asked_again):
+async def test_gibberish_is_asked_again_in_the_pages_language_not_given_a_department(client, world, session, locale, asked_again):
     await login(client, "q0")
     client.headers["accept-language"] = locale
     for text in ("asdfghjkl", "qwerty uiop", "哈哈哈"):
@@ -76,13 +75,15 @@ async def test_gibberish_is_asked_again_in_the_pages_language_not_given_a_depart
     assert await count(session) == 0
 
 
-@pytest.mark.parametrize(("locale", "text", "department", "flag", "foreign"), [
-    ("en", "牙疼了三天，牙龈也肿了", "Stomatology", None, "口腔"),
-    ("en", "胸口痛得厉害，出冷汗", None, "chest", "胸痛"),
-    ("zh-CN", "I have had a toothache for three days", "口腔", None, "Stomatology"),
-])
-async def test_the_answer_is_in_the_pages_language_whatever_the_complaints(client, world, locale, text, department,
-                                                                         flag, foreign):
+@pytest.mark.parametrize(
+    ("locale", "text", "department", "flag", "foreign"),
+    [
+        ("en", "牙疼了三天，牙龈也肿了", "Stomatology", None, "口腔"),
+        ("en", "胸口痛得厉害，出冷汗", None, "chest", "胸痛"),
+        ("zh-CN", "I have had a toothache for three days", "口腔", None, "Stomatology"),
+    ],
+)
+async def test_the_answer_is_in_the_pages_language_whatever_the_complaints(client, world, locale, text, department, flag, foreign):
     await login(client, "q0")
     client.headers["accept-language"] = locale
     status, html = await ask(client, text)
@@ -102,8 +103,16 @@ async def test_unsure_asks_questions_and_the_answers_decide(client, world):
     if 'id="questions"' in html:
         assert 'name="answer_duration"' in html
         page = await client.get("/triage")
-        r = await client.post("/triage", data={"csrf": csrf_of(page.text), "text": "不舒服", "answer_duration": "days",
-                                               "answer_fever": "yes", "answer_body": "throat_neck"})
+        r = await client.post(
+            "/triage",
+            data={
+                "csrf": csrf_of(page.text),
+                "text": "不舒服",
+                "answer_duration": "days",
+                "answer_fever": "yes",
+                "answer_body": "throat_neck",
+            },
+        )
         again = await client.get(r.headers["location"])
         assert 'id="questions"' not in again.text
 
@@ -159,8 +168,9 @@ async def test_the_doctor_sees_the_triage_and_names_the_right_department(client,
     page = await client.get(f"/queue/doctor/{world.cs.id}")
     assert page.status_code == 200 and 'id="triage-note"' in page.text and "最近老是头晕" in page.text
     aid = re.search(r'action="/triage/([0-9a-f-]+)/reassign"', page.text).group(1)
-    r = await client.post(f"/triage/{aid}/reassign", data={"csrf": csrf_of(page.text), "department": "IM",
-                                                          "next": f"/queue/doctor/{world.cs.id}"})
+    r = await client.post(
+        f"/triage/{aid}/reassign", data={"csrf": csrf_of(page.text), "department": "IM", "next": f"/queue/doctor/{world.cs.id}"}
+    )
     assert r.status_code == 303 and r.headers["location"] == f"/queue/doctor/{world.cs.id}"
     row = await session.get(TriageAssessment, uuid.UUID(aid))
     await session.refresh(row)

@@ -48,8 +48,9 @@ async def _managed(session: AsyncSession, actor: Actor, account_id: uuid.UUID, a
     return account
 
 
-async def change_account(session: AsyncSession, *, actor: Actor, account_id: uuid.UUID, roles: set[str] | None = None,
-                         active: bool | None = None) -> Account:
+async def change_account(
+    session: AsyncSession, *, actor: Actor, account_id: uuid.UUID, roles: set[str] | None = None, active: bool | None = None
+) -> Account:
     account = await _managed(session, actor, account_id, "account.change")
     if roles is not None:
         account = await service.set_roles(session, account_id=account.id, roles=roles)
@@ -86,22 +87,38 @@ async def staff(session: AsyncSession, *, actor: Actor) -> list[tuple[Account, l
     return await repo.staff_accounts(session, campus_ids=None if actor.group_wide else actor.campus_ids)
 
 
-async def create_staff(session: AsyncSession, *, actor: Actor, username: str, display_name: str, roles: set[str],
-                       campus_ids: set[uuid.UUID], group_wide: bool = False) -> tuple[Account, str]:
+async def create_staff(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    username: str,
+    display_name: str,
+    roles: set[str],
+    campus_ids: set[uuid.UUID],
+    group_wide: bool = False,
+) -> tuple[Account, str]:
     """A staff account with a random first password (shown once, to hand over); audited."""
     if not actor.has(Role.admin):
         raise Forbidden()
     chosen, campuses = _staff_roles(roles), _campuses_for(actor, campus_ids, group_wide)
     password = security.random_token(12)
-    account = await service.create_account(session, username=username, password=password, display_name=display_name,
-                                           roles=chosen, campus_ids=sorted(campuses), group_wide=group_wide,
-                                           check_strength=False)
+    account = await service.create_account(
+        session,
+        username=username,
+        password=password,
+        display_name=display_name,
+        roles=chosen,
+        campus_ids=sorted(campuses),
+        group_wide=group_wide,
+        check_strength=False,
+    )
     audit.record(session, actor, "account.create", KIND, account.id, patient_id=None)
     return account, password
 
 
-async def change_access(session: AsyncSession, *, actor: Actor, account_id: uuid.UUID, roles: set[str],
-                        campus_ids: set[uuid.UUID]) -> Account:
+async def change_access(
+    session: AsyncSession, *, actor: Actor, account_id: uuid.UUID, roles: set[str], campus_ids: set[uuid.UUID]
+) -> Account:
     """New roles and campuses for a staff account (both the admin's to give); at once, audited."""
     account = await _managed(session, actor, account_id, "account.change")
     chosen, campuses = _staff_roles(roles), _campuses_for(actor, campus_ids, account.group_wide)
@@ -119,5 +136,9 @@ async def delete_account(session: AsyncSession, *, actor: Actor, account_id: uui
     return await service.delete_account(session, account_id=account.id)
 
 
-AUDIT_ACTIONS = {"account.change": N_("Changed a sign-in account"), "account.delete": N_("Deleted a sign-in account"),
-                 "account.create": N_("Made a staff account"), "account.reset_password": N_("Reset a password")}
+AUDIT_ACTIONS = {
+    "account.change": N_("Changed a sign-in account"),
+    "account.delete": N_("Deleted a sign-in account"),
+    "account.create": N_("Made a staff account"),
+    "account.reset_password": N_("Reset a password"),
+}

@@ -36,9 +36,16 @@ SIGNUP_CODE_SENT = N_("If this number can be used to sign up, a code was sent to
 
 
 def _me(account: Account) -> MeRead:
-    return MeRead(id=account.id, username=account.username, display_name=account.display_name,
-                  roles=sorted(account.role_set), patient_id=account.patient_id,
-                  practitioner_id=account.practitioner_id, locale=account.locale, elderly_mode=account.elderly_mode)
+    return MeRead(
+        id=account.id,
+        username=account.username,
+        display_name=account.display_name,
+        roles=sorted(account.role_set),
+        patient_id=account.patient_id,
+        practitioner_id=account.practitioner_id,
+        locale=account.locale,
+        elderly_mode=account.elderly_mode,
+    )
 
 
 def _locale(request: Request) -> str:
@@ -46,12 +53,20 @@ def _locale(request: Request) -> str:
 
 
 @router.post("/auth/token", response_model=TokenRead, summary="OAuth2 password flow (with `code` when a second factor is asked)")
-async def token(request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()],
-                code: Annotated[str | None, Form(pattern=r"^\d{6}$", description="a sign-in code sent by SMS")] = None):
+async def token(
+    request: Request,
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    code: Annotated[str | None, Form(pattern=r"^\d{6}$", description="a sign-in code sent by SMS")] = None,
+):
     session = session_of(request)
-    account = await service.authenticate(session, login=form.username[:60], password=form.password[:128],
-                                         client_addr=requestctx.client_addr.get() or "unknown", code=code,
-                                         locale=_locale(request))
+    account = await service.authenticate(
+        session,
+        login=form.username[:60],
+        password=form.password[:128],
+        client_addr=requestctx.client_addr.get() or "unknown",
+        code=code,
+        locale=_locale(request),
+    )
     pair = await service.issue_tokens(session, account=account)
     return TokenRead(**pair.__dict__)
 
@@ -67,11 +82,16 @@ async def logout(request: Request, body: RefreshIn):
     await service.revoke_refresh(session_of(request), refresh_token=body.refresh_token)
 
 
-@router.post("/auth/login-code", status_code=202, response_model=CodeSent,
-             summary="Send a sign-in code to the phone of an account (the answer never says whether it exists)")
+@router.post(
+    "/auth/login-code",
+    status_code=202,
+    response_model=CodeSent,
+    summary="Send a sign-in code to the phone of an account (the answer never says whether it exists)",
+)
 async def login_code(request: Request, body: LoginCodeRequest):
-    await service.send_login_code(session_of(request), login=body.login, locale=_locale(request),
-                                  client_addr=requestctx.client_addr.get() or "unknown")
+    await service.send_login_code(
+        session_of(request), login=body.login, locale=_locale(request), client_addr=requestctx.client_addr.get() or "unknown"
+    )
     return CodeSent(sent=True, message=translator(_locale(request)).gettext(LOGIN_CODE_SENT))
 
 
@@ -79,8 +99,13 @@ async def login_code(request: Request, body: LoginCodeRequest):
 async def signup_code(request: Request, body: CodeRequest):
     """Sent whether or not the phone already has an account (the answer is the same), so nobody learns
     which numbers are registered here; signing up with the code then says so to the phone's owner."""
-    await service.send_phone_code(session_of(request), phone=body.phone, purpose="signup", locale=_locale(request),
-                                  client_addr=requestctx.client_addr.get() or "unknown")
+    await service.send_phone_code(
+        session_of(request),
+        phone=body.phone,
+        purpose="signup",
+        locale=_locale(request),
+        client_addr=requestctx.client_addr.get() or "unknown",
+    )
     return CodeSent(sent=True, message=translator(_locale(request)).gettext(SIGNUP_CODE_SENT))
 
 
@@ -89,9 +114,16 @@ async def signup(request: Request, body: SignUp):
     session = session_of(request)
     campus = await org.campus_by_code(session, code=body.campus_code)
     account = await service.sign_up_patient(
-        session, phone=body.phone, code=body.code, password=body.password, name=body.name,
-        id_number=body.id_number, campus_id=campus.id, insurance_type=body.insurance_type,
-        insurance_number=body.insurance_number)
+        session,
+        phone=body.phone,
+        code=body.code,
+        password=body.password,
+        name=body.name,
+        id_number=body.id_number,
+        campus_id=campus.id,
+        insurance_type=body.insurance_type,
+        insurance_number=body.insurance_number,
+    )
     return _me(account)
 
 
@@ -105,27 +137,40 @@ async def me(request: Request, actor: Annotated[Actor, Depends(api_actor)]):
 
 @router.patch("/me/preferences", response_model=MeRead, summary="Language and elderly mode")
 async def preferences(request: Request, actor: Annotated[Actor, Depends(api_actor)], body: Preferences):
-    account = await service.set_preferences(session_of(request), account_id=actor.account_id,
-                                            locale=body.locale, elderly_mode=body.elderly_mode)
+    account = await service.set_preferences(
+        session_of(request), account_id=actor.account_id, locale=body.locale, elderly_mode=body.elderly_mode
+    )
     return _me(account)
 
 
 def _account_read(account: Account) -> AccountRead:
-    return AccountRead(id=account.id, username=account.username, display_name=account.display_name,
-                       roles=sorted(account.role_set), is_active=account.is_active)
+    return AccountRead(
+        id=account.id,
+        username=account.username,
+        display_name=account.display_name,
+        roles=sorted(account.role_set),
+        is_active=account.is_active,
+    )
 
 
-@router.patch("/accounts/{account_id}", response_model=AccountRead,
-              summary="Disable, enable or change roles (an admin of the account's campuses; audited)")
-async def change_account(request: Request, actor: Annotated[Actor, Depends(api_actor)], account_id: uuid.UUID,
-                         body: AccountChange):
-    account = await admin.change_account(session_of(request), actor=actor, account_id=account_id,
-                                         roles={r.value for r in body.roles} if body.roles is not None else None,
-                                         active=body.is_active)
+@router.patch(
+    "/accounts/{account_id}",
+    response_model=AccountRead,
+    summary="Disable, enable or change roles (an admin of the account's campuses; audited)",
+)
+async def change_account(request: Request, actor: Annotated[Actor, Depends(api_actor)], account_id: uuid.UUID, body: AccountChange):
+    account = await admin.change_account(
+        session_of(request),
+        actor=actor,
+        account_id=account_id,
+        roles={r.value for r in body.roles} if body.roles is not None else None,
+        active=body.is_active,
+    )
     return _account_read(account)
 
 
-@router.delete("/accounts/{account_id}", status_code=204,
-               summary="Delete an account (an admin of its campuses; audited): it never signs in again")
+@router.delete(
+    "/accounts/{account_id}", status_code=204, summary="Delete an account (an admin of its campuses; audited): it never signs in again"
+)
 async def delete_account(request: Request, actor: Annotated[Actor, Depends(api_actor)], account_id: uuid.UUID):
     await admin.delete_account(session_of(request), actor=actor, account_id=account_id)

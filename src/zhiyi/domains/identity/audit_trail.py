@@ -80,8 +80,7 @@ def collapse(events: list[AuditEvent], *, most: int | None = None) -> tuple[list
     open_visits: dict[tuple, Visit] = {}
     out: list[Visit] = []
     for i, e in enumerate(events):
-        key = (e.actor_account_id, e.action, e.resource_type, e.resource_id, e.patient_id, e.outcome,
-               e.on_behalf_of_patient_id, e.reason)
+        key = (e.actor_account_id, e.action, e.resource_type, e.resource_id, e.patient_id, e.outcome, e.on_behalf_of_patient_id, e.reason)
         visit = open_visits.get(key)
         if visit is not None and visit.first_at - e.at <= VISIT:
             visit.first_at, visit.count = e.at, visit.count + 1
@@ -114,19 +113,27 @@ async def read(session: AsyncSession, *, actor: Actor, filters: Filters) -> Trai
     zone = ZoneInfo(get_settings().timezone)
     since = dt.datetime.combine(filters.since, dt.time(0), tzinfo=zone) if filters.since else None
     until = dt.datetime.combine(filters.until + dt.timedelta(days=1), dt.time(0), tzinfo=zone) if filters.until else None
-    rows = await audit.search(session, patient_ids=patient_ids, actor_account_ids=actor_ids,
-                              actions=[filters.action] if filters.action else None, since=since, until=until,
-                              before=filters.before, with_no_patient=campuses is None and not filters.patient.strip(),
-                              limit=FETCH)
+    rows = await audit.search(
+        session,
+        patient_ids=patient_ids,
+        actor_account_ids=actor_ids,
+        actions=[filters.action] if filters.action else None,
+        since=since,
+        until=until,
+        before=filters.before,
+        with_no_patient=campuses is None and not filters.patient.strip(),
+        limit=FETCH,
+    )
     visits, used = collapse(rows, most=PAGE_ROWS)
     if used < len(rows) or len(rows) == FETCH:  # more to read: the next page starts after the last row used
         page.next_before = cursor(rows[used - 1])
     page.visits = visits
-    page.actors = {a.id: (a.display_name, a.username) for a in await repo.accounts_by_ids(
-        session, {v.last.actor_account_id for v in visits if v.last.actor_account_id})}
+    page.actors = {
+        a.id: (a.display_name, a.username)
+        for a in await repo.accounts_by_ids(session, {v.last.actor_account_id for v in visits if v.last.actor_account_id})
+    }
     people = await patients.patients_by_ids(session, ids={v.last.patient_id for v in visits if v.last.patient_id})
     page.patients = {pid: (p.name, p.mrn) for pid, p in people.items()}
     for pid in page.patients:  # reading a patient's trail is itself a read of their data
         audit.record(session, actor, "audit.read", "patient", pid, patient_id=pid)
     return page
-

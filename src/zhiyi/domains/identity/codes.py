@@ -30,8 +30,7 @@ def _hash(phone: str, purpose: str, code: str) -> str:
     return security.keyed_hash(_secret(), "otp", f"{phone}:{purpose}:{code}")
 
 
-async def send_phone_code(session: AsyncSession, *, phone: str, purpose: str, client_addr: str,
-                          locale: str = "zh_CN") -> None:
+async def send_phone_code(session: AsyncSession, *, phone: str, purpose: str, client_addr: str, locale: str = "zh_CN") -> None:
     """Send a one-time code, at most once a minute and CODES_PER_DAY times a day (a purpose's QUOTAS) to a
     phone, and CODES_PER_HOUR_PER_ADDRESS times an hour from one address."""
     s = get_settings()
@@ -40,17 +39,28 @@ async def send_phone_code(session: AsyncSession, *, phone: str, purpose: str, cl
     if last is not None and (now - last.created_at).total_seconds() < RESEND_SECONDS:
         raise VerificationThrottled(headers={"Retry-After": str(RESEND_SECONDS)})
     quota, window = QUOTAS.get(purpose, (CODES_PER_DAY, dt.timedelta(days=1)))
-    per_phone, per_addr = await repo.codes_sent(session, phone=phone, purpose=purpose, client_addr=client_addr,
-                                                phone_since=now - window, addr_since=now - dt.timedelta(hours=1))
+    per_phone, per_addr = await repo.codes_sent(
+        session, phone=phone, purpose=purpose, client_addr=client_addr, phone_since=now - window, addr_since=now - dt.timedelta(hours=1)
+    )
     if per_phone >= quota or per_addr >= CODES_PER_HOUR_PER_ADDRESS:
         raise VerificationThrottled(headers={"Retry-After": "3600"})
     code = security.numeric_code()
-    session.add(PhoneVerification(
-        phone=phone, purpose=purpose, code_hash=_hash(phone, purpose, code),
-        created_at=now, expires_at=now + dt.timedelta(minutes=s.otp_minutes), attempts=0, client_addr=client_addr,
-    ))
-    await notify.enqueue(session, s.notification_channel, notify.Message(
-        to=phone, template=f"otp.{purpose}", params={"code": code, "minutes": str(s.otp_minutes)}, locale=locale))
+    session.add(
+        PhoneVerification(
+            phone=phone,
+            purpose=purpose,
+            code_hash=_hash(phone, purpose, code),
+            created_at=now,
+            expires_at=now + dt.timedelta(minutes=s.otp_minutes),
+            attempts=0,
+            client_addr=client_addr,
+        )
+    )
+    await notify.enqueue(
+        session,
+        s.notification_channel,
+        notify.Message(to=phone, template=f"otp.{purpose}", params={"code": code, "minutes": str(s.otp_minutes)}, locale=locale),
+    )
 
 
 async def code_matches(session: AsyncSession, *, phone: str, purpose: str, code: str) -> bool:

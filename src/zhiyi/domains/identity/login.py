@@ -48,8 +48,9 @@ def masked_phone(phone: str | None) -> str:
     return f"*******{phone[-4:]}" if phone else ""
 
 
-async def authenticate(session: AsyncSession, *, login: str, password: str, client_addr: str,
-                       code: str | None = None, locale: str = "zh_CN") -> Account:
+async def authenticate(
+    session: AsyncSession, *, login: str, password: str, client_addr: str, code: str | None = None, locale: str = "zh_CN"
+) -> Account:
     s = get_settings()
     login = login.strip().lower()
     if not login or any(ord(c) < 32 for c in login) or len(login) > 60:
@@ -72,8 +73,9 @@ async def authenticate(session: AsyncSession, *, login: str, password: str, clie
         # counts against this address, never against the code, so nobody can burn the owner's codes
         if not (code and phone and await codes.code_matches(session, phone=phone, purpose=PURPOSE, code=code)):
             seconds = (until - now).total_seconds()
-            refused = LoginThrottled(headers={"Retry-After": str(max(1, int(seconds)))},
-                                     params={"minutes": str(max(1, round(seconds / 60)))})
+            refused = LoginThrottled(
+                headers={"Retry-After": str(max(1, int(seconds)))}, params={"minutes": str(max(1, round(seconds / 60)))}
+            )
             raise failed(refused) if code else refused  # a wrong code is a guess: it makes this address wait longer
     ok = await asyncio.to_thread(security.verify_password, account.password_hash if account else None, password)
     if not ok or account is None or not account.is_active or account.deleted_at is not None:
@@ -110,7 +112,6 @@ async def send_login_code(session: AsyncSession, *, login: str, client_addr: str
     account = await repo.by_login(session, login) if login else None
     if account is not None and account.phone and account.is_active:
         try:
-            await codes.send_phone_code(session, phone=account.phone, purpose=PURPOSE, client_addr=client_addr,
-                                        locale=locale)
+            await codes.send_phone_code(session, phone=account.phone, purpose=PURPOSE, client_addr=client_addr, locale=locale)
         except VerificationThrottled:
             pass  # a code went out lately: no other, and no different answer (a 429 would say the account exists)

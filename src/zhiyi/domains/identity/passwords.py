@@ -22,7 +22,11 @@ def check_password_strength(password: str, *, personal: tuple[str | None, ...] =
     own = [p.strip().lower() for p in personal if p and p.strip()]
     own += [p.replace(" ", "").replace("·", "") for p in own] + [w for p in own for w in p.split()]
     lowered = password.lower()
-    if (not MIN_LENGTH <= len(password) <= MAX_LENGTH or password.isdigit() or password.isalpha()
-            or any(len(p) >= 4 and p in lowered for p in own)
-            or zxcvbn(password[:64], user_inputs=own)["score"] < MIN_SCORE):
+    if (
+        not MIN_LENGTH <= len(password) <= MAX_LENGTH
+        or password.isdigit()
+        or password.isalpha()
+        or any(len(p) >= 4 and p in lowered for p in own)
+        or zxcvbn(password[:64], user_inputs=own)["score"] < MIN_SCORE
+    ):
         raise ValidationFailed(errors=[FieldError("password", WEAK, "password.weak")])

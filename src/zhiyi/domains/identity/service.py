@@ -59,9 +59,18 @@ class AccessToken:
 
 
 async def create_account(
-    session: AsyncSession, *, username: str, password: str, display_name: str, roles: set[str],
-    phone: str | None = None, patient_id: uuid.UUID | None = None, practitioner_id: uuid.UUID | None = None,
-    campus_ids: list[uuid.UUID] | None = None, group_wide: bool = False, check_strength: bool = True,
+    session: AsyncSession,
+    *,
+    username: str,
+    password: str,
+    display_name: str,
+    roles: set[str],
+    phone: str | None = None,
+    patient_id: uuid.UUID | None = None,
+    practitioner_id: uuid.UUID | None = None,
+    campus_ids: list[uuid.UUID] | None = None,
+    group_wide: bool = False,
+    check_strength: bool = True,
     password_hash: str | None = None,
 ) -> Account:
     _check_roles(roles)
@@ -71,10 +80,18 @@ async def create_account(
     if check_strength and password_hash is None:
         check_password_strength(password, personal=(username, phone, display_name))
     account = Account(
-        username=username, phone=phone, phone_verified_at=clock.now() if phone else None,
-        password_hash=password_hash or security.hash_password(password), display_name=display_name,
-        roles=",".join(sorted(roles)), patient_id=patient_id, practitioner_id=practitioner_id,
-        group_wide=group_wide, created_at=clock.now(), elderly_mode=False, is_active=True,
+        username=username,
+        phone=phone,
+        phone_verified_at=clock.now() if phone else None,
+        password_hash=password_hash or security.hash_password(password),
+        display_name=display_name,
+        roles=",".join(sorted(roles)),
+        patient_id=patient_id,
+        practitioner_id=practitioner_id,
+        group_wide=group_wide,
+        created_at=clock.now(),
+        elderly_mode=False,
+        is_active=True,
     )
     session.add(account)
     await session.flush()
@@ -89,31 +106,43 @@ async def get_account(session: AsyncSession, *, account_id: uuid.UUID) -> Accoun
 
 async def actor_for(session: AsyncSession, account: Account) -> Actor:
     return Actor(
-        account_id=account.id, roles=account.role_set, patient_id=account.patient_id,
-        practitioner_id=account.practitioner_id, campus_ids=frozenset(await repo.campus_ids(session, account.id)),
-        group_wide=account.group_wide, display_name=account.display_name,
+        account_id=account.id,
+        roles=account.role_set,
+        patient_id=account.patient_id,
+        practitioner_id=account.practitioner_id,
+        campus_ids=frozenset(await repo.campus_ids(session, account.id)),
+        group_wide=account.group_wide,
+        display_name=account.display_name,
     )
 
 
 def actor_from_claims(claims: dict) -> Actor:
     return Actor(
-        account_id=uuid.UUID(claims["sub"]), roles=frozenset(claims.get("roles", [])),
+        account_id=uuid.UUID(claims["sub"]),
+        roles=frozenset(claims.get("roles", [])),
         patient_id=uuid.UUID(claims["pid"]) if claims.get("pid") else None,
         practitioner_id=uuid.UUID(claims["prid"]) if claims.get("prid") else None,
         campus_ids=frozenset(uuid.UUID(c) for c in claims.get("cids", [])),
-        group_wide=bool(claims.get("gw")), display_name=claims.get("name", ""),
+        group_wide=bool(claims.get("gw")),
+        display_name=claims.get("name", ""),
     )
 
 
 # --- login ----------------------------------------------------------------------------------
 
+
 def access_claims(*, actor: Actor, version: int, family: uuid.UUID) -> dict:
     return {
-        "sub": str(actor.account_id), "typ": "access", "roles": sorted(actor.roles),
+        "sub": str(actor.account_id),
+        "typ": "access",
+        "roles": sorted(actor.roles),
         "pid": str(actor.patient_id) if actor.patient_id else None,
         "prid": str(actor.practitioner_id) if actor.practitioner_id else None,
-        "cids": sorted(str(c) for c in actor.campus_ids), "gw": actor.group_wide,
-        "ver": version, "sid": str(family), "name": actor.display_name,
+        "cids": sorted(str(c) for c in actor.campus_ids),
+        "gw": actor.group_wide,
+        "ver": version,
+        "sid": str(family),
+        "name": actor.display_name,
     }
 
 
@@ -123,13 +152,17 @@ async def issue_tokens(session: AsyncSession, *, account: Account, family: uuid.
     actor = await actor_for(session, account)
     family = family or uuid.uuid4()
     ttl = dt.timedelta(minutes=s.access_token_minutes)
-    access = security.issue_jwt(s.secret_key, access_claims(actor=actor, version=account.token_version, family=family),
-                                ttl=ttl)
+    access = security.issue_jwt(s.secret_key, access_claims(actor=actor, version=account.token_version, family=family), ttl=ttl)
     refresh = security.random_token()
-    session.add(RefreshToken(
-        account_id=account.id, family_id=family, token_hash=security.keyed_hash(_secret(), "refresh", refresh),
-        issued_at=clock.now(), expires_at=clock.now() + dt.timedelta(days=s.refresh_token_days),
-    ))
+    session.add(
+        RefreshToken(
+            account_id=account.id,
+            family_id=family,
+            token_hash=security.keyed_hash(_secret(), "refresh", refresh),
+            issued_at=clock.now(),
+            expires_at=clock.now() + dt.timedelta(days=s.refresh_token_days),
+        )
+    )
     await session.flush()  # the token works at once, in whichever session reads it
     return TokenPair(access_token=access, refresh_token=refresh, expires_in=int(ttl.total_seconds()))
 
@@ -195,8 +228,7 @@ async def refresh_tokens(session: AsyncSession, *, refresh_token: str) -> TokenP
 
 async def revoke_refresh(session: AsyncSession, *, refresh_token: str) -> None:
     """Sign out this device: its refresh token and, with its family, its access tokens stop working."""
-    used = await repo.use_refresh(session, token_hash=security.keyed_hash(_secret(), "refresh", refresh_token),
-                                  now=clock.now())
+    used = await repo.use_refresh(session, token_hash=security.keyed_hash(_secret(), "refresh", refresh_token), now=clock.now())
     if used is not None:
         await repo.end_family(session, family_id=used[1], now=clock.now())
 
@@ -276,10 +308,15 @@ async def start_web_sign_in(session: AsyncSession, *, account: Account, seconds:
     """One device's web sign-in: a refresh-token family of its own (its one row is never given out), so
     that signing out ends this device's session and no other, and a copy of its cookie stops with it."""
     family = uuid.uuid4()
-    session.add(RefreshToken(
-        account_id=account.id, family_id=family,
-        token_hash=security.keyed_hash(_secret(), "refresh", security.random_token()),
-        issued_at=clock.now(), expires_at=clock.now() + dt.timedelta(seconds=seconds)))
+    session.add(
+        RefreshToken(
+            account_id=account.id,
+            family_id=family,
+            token_hash=security.keyed_hash(_secret(), "refresh", security.random_token()),
+            issued_at=clock.now(),
+            expires_at=clock.now() + dt.timedelta(seconds=seconds),
+        )
+    )
     await session.flush()
     return family
 
@@ -299,9 +336,18 @@ def web_session_version(account: Account) -> str:
 
 # --- phone verification and patient sign-up -------------------------------------------------
 
+
 async def sign_up_patient(
-    session: AsyncSession, *, phone: str, code: str, password: str, name: str, id_number: str,
-    campus_id: uuid.UUID, insurance_type: str = "self_pay", insurance_number: str | None = None,
+    session: AsyncSession,
+    *,
+    phone: str,
+    code: str,
+    password: str,
+    name: str,
+    id_number: str,
+    campus_id: uuid.UUID,
+    insurance_type: str = "self_pay",
+    insurance_number: str | None = None,
 ) -> Account:
     """Create a patient account after the phone is verified. A person already registered
     (at a desk) claims their record only with the phone on that record; anyone else is
@@ -319,14 +365,23 @@ async def sign_up_patient(
         patient = await patients.mark_verified(session, patient_id=existing.id)
     else:
         patient = await patients.register_patient(
-            session, name=name, id_number=rid.number, campus_id=campus_id, phone=phone,
-            insurance_type=insurance_type, insurance_number=insurance_number, verified=True)
-    return await create_account(session, username=phone, password=password, display_name=name,
-                                roles={Role.patient}, phone=phone, patient_id=patient.id)
+            session,
+            name=name,
+            id_number=rid.number,
+            campus_id=campus_id,
+            phone=phone,
+            insurance_type=insurance_type,
+            insurance_number=insurance_number,
+            verified=True,
+        )
+    return await create_account(
+        session, username=phone, password=password, display_name=name, roles={Role.patient}, phone=phone, patient_id=patient.id
+    )
 
 
-async def set_preferences(session: AsyncSession, *, account_id: uuid.UUID, locale: str | None = None,
-                          elderly_mode: bool | None = None) -> Account:
+async def set_preferences(
+    session: AsyncSession, *, account_id: uuid.UUID, locale: str | None = None, elderly_mode: bool | None = None
+) -> Account:
     account = await repo.get(session, account_id)
     if account is None:
         raise TokenRejected()

@@ -27,8 +27,9 @@ async def start_web_session(request: Request, account) -> None:
     """A fresh session on login (no fixation), with a sign-in of its own: logging out ends this device only."""
     family = await identity.start_web_sign_in(session_of(request), account=account, seconds=WEB_SESSION_SECONDS)
     request.session.clear()
-    request.session.update({"aid": str(account.id), "ver": identity.web_session_version(account),
-                            "sid": str(family), "iat": int(clock.now().timestamp())})
+    request.session.update(
+        {"aid": str(account.id), "ver": identity.web_session_version(account), "sid": str(family), "iat": int(clock.now().timestamp())}
+    )
 
 
 def see_other(path: str) -> RedirectResponse:
@@ -49,12 +50,26 @@ async def login(request: Request, _csrf=Depends(check_csrf)):
     session = session_of(request)
     t = translator(locale_of(request))
     try:
-        account = await identity.authenticate(session, login=username, password=password, code=code or None,
-                                              client_addr=requestctx.client_addr.get() or "unknown", locale=t.locale)
+        account = await identity.authenticate(
+            session,
+            login=username,
+            password=password,
+            code=code or None,
+            client_addr=requestctx.client_addr.get() or "unknown",
+            locale=t.locale,
+        )
     except DomainError as exc:
         ask_code = exc.code in ("second_factor_required", "login_throttled") or bool(code)
-        return render(request, "login.html", status=exc.status, next=nxt, username=username, ask_code=ask_code,
-                      message=t.gettext(exc.message, **exc.params), headers=exc.headers)
+        return render(
+            request,
+            "login.html",
+            status=exc.status,
+            next=nxt,
+            username=username,
+            ask_code=ask_code,
+            message=t.gettext(exc.message, **exc.params),
+            headers=exc.headers,
+        )
     await start_web_session(request, account)
     if account.locale:
         request.session["locale"] = account.locale
@@ -67,17 +82,16 @@ async def login_code(request: Request, _csrf=Depends(check_csrf)):
     form = await request.form()
     username, nxt = str(form.get("username", ""))[:60], safe_next(form.get("next"))
     t = translator(locale_of(request))
-    await identity.send_login_code(session_of(request), login=username, locale=t.locale,
-                                   client_addr=requestctx.client_addr.get() or "unknown")
-    return render(request, "login.html", next=nxt, username=username, ask_code=True,
-                  message=t.gettext(LOGIN_CODE_SENT))
+    await identity.send_login_code(
+        session_of(request), login=username, locale=t.locale, client_addr=requestctx.client_addr.get() or "unknown"
+    )
+    return render(request, "login.html", next=nxt, username=username, ask_code=True, message=t.gettext(LOGIN_CODE_SENT))
 
 
 @router.post("/logout")
 async def logout(request: Request, actor=Depends(optional_web_actor), _csrf=Depends(check_csrf)):
     if actor is not None:  # this device's sign-in ends; the account's other devices stay signed in
-        await identity.end_web_sign_in(session_of(request), account_id=actor.account_id,
-                                       family=uuid.UUID(request.session["sid"]))
+        await identity.end_web_sign_in(session_of(request), account_id=actor.account_id, family=uuid.UUID(request.session["sid"]))
     locale, elderly = request.session.get("locale"), request.session.get("elderly")
     request.session.clear()
     if locale:
@@ -121,14 +135,29 @@ async def signup_code(request: Request, _csrf=Depends(check_csrf)):
     t = translator(locale_of(request))
     try:
         body = CodeRequest(phone=phone)
-        await identity.send_phone_code(session_of(request), phone=body.phone, purpose="signup", locale=t.locale,
-                                       client_addr=requestctx.client_addr.get() or "unknown")
+        await identity.send_phone_code(
+            session_of(request), phone=body.phone, purpose="signup", locale=t.locale, client_addr=requestctx.client_addr.get() or "unknown"
+        )
     except DomainError as exc:  # a code sent a moment ago (429): the form for it stays open
-        return render(request, "signup.html", status=exc.status, form={"phone": phone}, sent=False,
-                      have_code=exc.status == 429, message=domain_error_message(t, exc))
+        return render(
+            request,
+            "signup.html",
+            status=exc.status,
+            form={"phone": phone},
+            sent=False,
+            have_code=exc.status == 429,
+            message=domain_error_message(t, exc),
+        )
     except ValidationError:
-        return render(request, "signup.html", status=422, form={"phone": phone}, sent=False, have_code=False,
-                      message=t.gettext("A mainland mobile number has 11 digits starting with 1."))
+        return render(
+            request,
+            "signup.html",
+            status=422,
+            form={"phone": phone},
+            sent=False,
+            have_code=False,
+            message=t.gettext("A mainland mobile number has 11 digits starting with 1."),
+        )
     return render(request, "signup.html", form={"phone": body.phone}, sent=True, have_code=True, message=None)
 
 
@@ -144,14 +173,14 @@ async def signup(request: Request, _csrf=Depends(check_csrf)):
         body = SignUp(**fields)
         campus = await org.campus_by_code(session, code=body.campus_code)
         account = await identity.sign_up_patient(
-            session, phone=body.phone, code=body.code, password=body.password, name=body.name,
-            id_number=body.id_number, campus_id=campus.id)
+            session, phone=body.phone, code=body.code, password=body.password, name=body.name, id_number=body.id_number, campus_id=campus.id
+        )
     except DomainError as exc:
-        return render(request, "signup.html", status=exc.status, form=typed, sent=False, have_code=True,
-                      message=domain_error_message(t, exc))
+        return render(
+            request, "signup.html", status=exc.status, form=typed, sent=False, have_code=True, message=domain_error_message(t, exc)
+        )
     except ValidationError as exc:
-        return render(request, "signup.html", status=422, form=typed, sent=False, have_code=True,
-                      message=invalid_fields_message(t, exc))
+        return render(request, "signup.html", status=422, form=typed, sent=False, have_code=True, message=invalid_fields_message(t, exc))
     await start_web_session(request, account)
     request.session["locale"] = t.locale
     return see_other("/portal")

@@ -26,7 +26,11 @@ async def departments(request: Request):
 
 
 @router.get("/practitioners", response_model=list[PractitionerRead])
-async def practitioners(request: Request, department_id: uuid.UUID | None = None, campus_id: uuid.UUID | None = None,
-                        title: Title | None = None, limit: Annotated[int, Query(ge=1, le=500)] = 100):
-    return await service.list_practitioners(session_of(request), department_id=department_id, campus_id=campus_id,
-                                            title=title, limit=limit)
+async def practitioners(
+    request: Request,
+    department_id: uuid.UUID | None = None,
+    campus_id: uuid.UUID | None = None,
+    title: Title | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+):
+    return await service.list_practitioners(session_of(request), department_id=department_id, campus_id=campus_id, title=title, limit=limit)

@@ -22,8 +22,9 @@ async def departments(session: AsyncSession) -> list[Department]:
     return list((await session.scalars(select(Department).order_by(Department.code))).all())
 
 
-async def practitioners(session: AsyncSession, *, department_id: uuid.UUID | None, campus_id: uuid.UUID | None,
-                        title: str | None, limit: int) -> list[Practitioner]:
+async def practitioners(
+    session: AsyncSession, *, department_id: uuid.UUID | None, campus_id: uuid.UUID | None, title: str | None, limit: int
+) -> list[Practitioner]:
     q = select(Practitioner).where(Practitioner.active.is_(True))
     if department_id:
         q = q.where(Practitioner.department_id == department_id)
@@ -31,7 +32,8 @@ async def practitioners(session: AsyncSession, *, department_id: uuid.UUID | Non
         q = q.where(Practitioner.title == title)
     if campus_id:
         q = q.join(PractitionerCampus, PractitionerCampus.practitioner_id == Practitioner.id).where(
-            PractitionerCampus.campus_id == campus_id)
+            PractitionerCampus.campus_id == campus_id
+        )
     return list((await session.scalars(q.order_by(Practitioner.code).limit(limit))).all())
 
 

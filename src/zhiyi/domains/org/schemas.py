@@ -17,8 +17,12 @@ class Title(StrEnum):
     chief = "chief"  # 主任医师
 
 
-TITLE_LABELS = {Title.resident: N_("Resident physician"), Title.attending: N_("Attending physician"),
-                Title.associate_chief: N_("Associate chief physician"), Title.chief: N_("Chief physician")}
+TITLE_LABELS = {
+    Title.resident: N_("Resident physician"),
+    Title.attending: N_("Attending physician"),
+    Title.associate_chief: N_("Associate chief physician"),
+    Title.chief: N_("Chief physician"),
+}
 
 
 class CampusRead(BaseModel):

@@ -26,17 +26,24 @@ async def campus_by_code(session: AsyncSession, *, code: str) -> Campus:
 
 async def department_tree(session: AsyncSession) -> list[DepartmentNode]:
     rows = await repo.departments(session)
-    nodes = {d.id: DepartmentNode(id=d.id, code=d.code, name_zh=d.name_zh, name_en=d.name_en,
-                                  aliases=list(d.aliases or []), children=[]) for d in rows}
+    nodes = {
+        d.id: DepartmentNode(id=d.id, code=d.code, name_zh=d.name_zh, name_en=d.name_en, aliases=list(d.aliases or []), children=[])
+        for d in rows
+    }
     roots: list[DepartmentNode] = []
     for d in rows:
         (nodes[d.parent_id].children if d.parent_id in nodes else roots).append(nodes[d.id])
     return roots
 
 
-async def list_practitioners(session: AsyncSession, *, department_id: uuid.UUID | None = None,
-                             campus_id: uuid.UUID | None = None, title: str | None = None,
-                             limit: int = 100) -> list[Practitioner]:
+async def list_practitioners(
+    session: AsyncSession,
+    *,
+    department_id: uuid.UUID | None = None,
+    campus_id: uuid.UUID | None = None,
+    title: str | None = None,
+    limit: int = 100,
+) -> list[Practitioner]:
     return await repo.practitioners(session, department_id=department_id, campus_id=campus_id, title=title, limit=limit)
 
 

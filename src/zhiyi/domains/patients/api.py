@@ -54,19 +54,36 @@ def _own_patient(actor: Actor) -> uuid.UUID:
 
 
 def _proxy_read(link, dependent) -> ProxyRead:
-    return ProxyRead(id=link.id, dependent_patient_id=dependent.id, dependent_name=dependent.name,
-                     relationship=link.relationship, status=link.status, consent_method=link.consent_method)
+    return ProxyRead(
+        id=link.id,
+        dependent_patient_id=dependent.id,
+        dependent_name=dependent.name,
+        relationship=link.relationship,
+        status=link.status,
+        consent_method=link.consent_method,
+    )
 
 
-@router.get("", response_model=list[PatientRead],
-            summary="Find patients by name, record number, phone or ID number (staff; never a whole list)")
-async def search(request: Request, actor: ActorDep, name: Annotated[str | None, Query(max_length=60)] = None,
-                 mrn: Annotated[str | None, Query(max_length=20)] = None,
-                 phone: Annotated[str | None, Query(pattern=r"^1[3-9]\d{9}$")] = None,
-                 id_number: Annotated[str | None, Query(max_length=18)] = None):
+@router.get(
+    "", response_model=list[PatientRead], summary="Find patients by name, record number, phone or ID number (staff; never a whole list)"
+)
+async def search(
+    request: Request,
+    actor: ActorDep,
+    name: Annotated[str | None, Query(max_length=60)] = None,
+    mrn: Annotated[str | None, Query(max_length=20)] = None,
+    phone: Annotated[str | None, Query(pattern=r"^1[3-9]\d{9}$")] = None,
+    id_number: Annotated[str | None, Query(max_length=18)] = None,
+):
     require_role(actor, *CLINICAL_ROLES, Role.admin)
-    return await service.find_patients(session_of(request), actor=actor, name=(name or "").strip() or None,
-                                       mrn=(mrn or "").strip() or None, phone=phone, id_number=id_number)
+    return await service.find_patients(
+        session_of(request),
+        actor=actor,
+        name=(name or "").strip() or None,
+        mrn=(mrn or "").strip() or None,
+        phone=phone,
+        id_number=id_number,
+    )
 
 
 @router.post("", response_model=PatientRead, status_code=201, summary="Register a patient at a desk")
@@ -96,17 +113,26 @@ async def my_proxies(request: Request, actor: ActorDep):
     links = await service.proxies(session, dependent_patient_id=_own_patient(actor))
     for link, p in links:  # the family members' names and links: a read of their data too
         audit.record(session, actor, "list", "patient_proxy", link.id, patient_id=p.id)
-    return [ProxyRead(id=link.id, dependent_patient_id=link.dependent_patient_id, dependent_name=p.name,
-                      relationship=link.relationship, status=link.status, consent_method=link.consent_method)
-            for link, p in links]
+    return [
+        ProxyRead(
+            id=link.id,
+            dependent_patient_id=link.dependent_patient_id,
+            dependent_name=p.name,
+            relationship=link.relationship,
+            status=link.status,
+            consent_method=link.consent_method,
+        )
+        for link, p in links
+    ]
 
 
 @router.post("/me/dependents", response_model=ProxyRead, status_code=201, summary="Add a family member to manage")
 async def add_dependent(request: Request, actor: ActorDep, body: DependentCreate):
     session = session_of(request)
     own = _own_patient(actor)
-    link = await service.add_dependent(session, actor=actor, proxy_patient_id=own,
-                                       channel=get_settings().notification_channel, **body.model_dump())
+    link = await service.add_dependent(
+        session, actor=actor, proxy_patient_id=own, channel=get_settings().notification_channel, **body.model_dump()
+    )
     dependent = await service.get_patient(session, patient_id=link.dependent_patient_id)
     return _proxy_read(link, dependent)
 
@@ -149,14 +175,20 @@ async def read(request: Request, actor: ActorDep, patient_id: uuid.UUID):
     return await service.read_patient(session_of(request), actor=actor, patient_id=patient_id)
 
 
-@router.post("/{patient_id}/break-glass", response_model=PatientRead,
-             summary="Open a record without a care relationship (doctor or nurse; audited with the reason)")
+@router.post(
+    "/{patient_id}/break-glass",
+    response_model=PatientRead,
+    summary="Open a record without a care relationship (doctor or nurse; audited with the reason)",
+)
 async def break_glass(request: Request, actor: ActorDep, patient_id: uuid.UUID, body: Reason):
     return await service.break_glass(session_of(request), actor=actor, patient_id=patient_id, reason=body.reason)
 
 
-@router.post("/{patient_id}/id-number", response_model=IdNumberRead,
-             summary="Show a patient's full ID number (registration desk; audited with the reason)")
+@router.post(
+    "/{patient_id}/id-number",
+    response_model=IdNumberRead,
+    summary="Show a patient's full ID number (registration desk; audited with the reason)",
+)
 async def reveal_id_number(request: Request, actor: ActorDep, patient_id: uuid.UUID, body: Reason):
     number = await service.reveal_id_number(session_of(request), actor=actor, patient_id=patient_id, reason=body.reason)
     return IdNumberRead(id_number=number)
@@ -178,8 +210,7 @@ async def onecode(request: Request, actor: ActorDep, patient_id: uuid.UUID):
 
 
 @router.get("/{patient_id}/audit", response_model=list[AuditEventRead], summary="A patient's audit trail (admin)")
-async def audit_trail(request: Request, actor: ActorDep, patient_id: uuid.UUID,
-                      limit: Annotated[int, Query(ge=1, le=1000)] = 200):
+async def audit_trail(request: Request, actor: ActorDep, patient_id: uuid.UUID, limit: Annotated[int, Query(ge=1, le=1000)] = 200):
     session = session_of(request)
     patient, _ = await service.access_patient(session, actor=actor, patient_id=patient_id, action="audit.read")
     rows = await audit.trail(session, patient_id=patient.id, limit=limit)

@@ -81,7 +81,7 @@ class PatientProxy(IdMixin, Base):
 
 
 class PatientAccessGrant(IdMixin, Base):
-    """"Break the glass": a clinician without a care relationship opened a patient's record, with a reason,
+    """ "Break the glass": a clinician without a care relationship opened a patient's record, with a reason,
     for a while. Listed on the privacy officer's page; every use is audited as any read."""
 
     __tablename__ = "patient_access_grant"

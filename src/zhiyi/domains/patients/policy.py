@@ -59,9 +59,7 @@ async def patient_rule(session, actor: Actor, action: str, resource: Resource) -
     if actor.has(Role.patient) and action in PATIENT_ACTIONS:
         if patient_id == actor.patient_id:
             return Decision(True)
-        if action != "proxy.manage" and actor.patient_id is not None and await repo.is_active_proxy(
-            session, actor.patient_id, patient_id
-        ):
+        if action != "proxy.manage" and actor.patient_id is not None and await repo.is_active_proxy(session, actor.patient_id, patient_id):
             return Decision(True, on_behalf_of=patient_id, reason="family proxy")
     if action == "onecode.scan" and actor.roles & CLINICAL_ROLES:
         # the patient presenting a fresh one-code is their consent to be looked up here
@@ -96,18 +94,27 @@ def install() -> None:
 
 # the audit trail in words (core/audit.py: "action resource" before "action")
 AUDIT_ACTIONS = {
-    "read patient": N_("Opened the record"), "update patient": N_("Changed the record"),
-    "create patient": N_("Registered the patient"), "search patient": N_("Found in a search"),
-    "book patient": N_("Opened the booking pages"), "onecode patient": N_("Showed the one-code"),
-    "onecode.scan": N_("Scanned the one-code"), "audit.read": N_("Read the audit trail"),
+    "read patient": N_("Opened the record"),
+    "update patient": N_("Changed the record"),
+    "create patient": N_("Registered the patient"),
+    "search patient": N_("Found in a search"),
+    "book patient": N_("Opened the booking pages"),
+    "onecode patient": N_("Showed the one-code"),
+    "onecode.scan": N_("Scanned the one-code"),
+    "audit.read": N_("Read the audit trail"),
     "break_glass": N_("Opened without a care relationship (broke the glass)"),
-    "proxy.request": N_("Asked to manage the patient's affairs"), "proxy.consent": N_("Consented to a family manager"),
-    "proxy.revoke": N_("Revoked a family manager"), "list patient_proxy": N_("Listed family members"),
+    "proxy.request": N_("Asked to manage the patient's affairs"),
+    "proxy.consent": N_("Consented to a family manager"),
+    "proxy.revoke": N_("Revoked a family manager"),
+    "list patient_proxy": N_("Listed family members"),
     "id_number.reveal": N_("Showed the full ID number"),
 }
 AUDIT_REASONS = {
-    "family proxy": N_("as a family member"), "patient presented one-code": N_("the patient showed their one-code"),
-    "registration desk": N_("at a registration desk"), "admin audit": N_("privacy review"),
-    "campus staff": N_("staff of the patient's campus"), CARE_REASON: N_("in their care"),
+    "family proxy": N_("as a family member"),
+    "patient presented one-code": N_("the patient showed their one-code"),
+    "registration desk": N_("at a registration desk"),
+    "admin audit": N_("privacy review"),
+    "campus staff": N_("staff of the patient's campus"),
+    CARE_REASON: N_("in their care"),
     GLASS_REASON: N_("broke the glass"),
 }

@@ -36,8 +36,7 @@ async def is_active_proxy(session: AsyncSession, proxy_id: uuid.UUID, dependent_
 
 async def proxy_link(session: AsyncSession, proxy_id: uuid.UUID, dependent_id: uuid.UUID) -> PatientProxy | None:
     return await session.scalar(
-        select(PatientProxy).where(PatientProxy.proxy_patient_id == proxy_id,
-                                   PatientProxy.dependent_patient_id == dependent_id)
+        select(PatientProxy).where(PatientProxy.proxy_patient_id == proxy_id, PatientProxy.dependent_patient_id == dependent_id)
     )
 
 
@@ -68,8 +67,16 @@ async def links_to_dependent(session: AsyncSession, dependent_id: uuid.UUID) -> 
     return [(link, p) for link, p in (await session.execute(q)).all()]
 
 
-async def search(session: AsyncSession, *, campus_ids: frozenset[uuid.UUID] | None, name: str | None,
-                 mrn: str | None, limit: int, phone: str | None = None, id_hash: str | None = None) -> list[Patient]:
+async def search(
+    session: AsyncSession,
+    *,
+    campus_ids: frozenset[uuid.UUID] | None,
+    name: str | None,
+    mrn: str | None,
+    limit: int,
+    phone: str | None = None,
+    id_hash: str | None = None,
+) -> list[Patient]:
     q = select(Patient)
     if campus_ids is not None:
         q = q.where(Patient.registered_campus_id.in_(campus_ids))
@@ -94,15 +101,24 @@ def count_wrong_code(link_id: uuid.UUID) -> Update:
 
 
 async def has_grant(session: AsyncSession, *, account_id: uuid.UUID, patient_id: uuid.UUID, now: dt.datetime) -> bool:
-    q = select(exists().where(PatientAccessGrant.account_id == account_id, PatientAccessGrant.patient_id == patient_id,
-                              PatientAccessGrant.expires_at > now))
+    q = select(
+        exists().where(
+            PatientAccessGrant.account_id == account_id, PatientAccessGrant.patient_id == patient_id, PatientAccessGrant.expires_at > now
+        )
+    )
     return bool(await session.scalar(q))
 
 
-async def grants_since(session: AsyncSession, *, since: dt.datetime, campus_ids: frozenset[uuid.UUID] | None,
-                       limit: int = 200) -> list[tuple[PatientAccessGrant, Patient]]:
-    q = (select(PatientAccessGrant, Patient).join(Patient, Patient.id == PatientAccessGrant.patient_id)
-         .where(PatientAccessGrant.granted_at >= since).order_by(PatientAccessGrant.granted_at.desc()).limit(limit))
+async def grants_since(
+    session: AsyncSession, *, since: dt.datetime, campus_ids: frozenset[uuid.UUID] | None, limit: int = 200
+) -> list[tuple[PatientAccessGrant, Patient]]:
+    q = (
+        select(PatientAccessGrant, Patient)
+        .join(Patient, Patient.id == PatientAccessGrant.patient_id)
+        .where(PatientAccessGrant.granted_at >= since)
+        .order_by(PatientAccessGrant.granted_at.desc())
+        .limit(limit)
+    )
     if campus_ids is not None:
         q = q.where(Patient.registered_campus_id.in_(campus_ids))
     return [(g, p) for g, p in (await session.execute(q)).all()]

@@ -17,8 +17,13 @@ from zhiyi.domains.patients.models import InsuranceType, Relationship
 Relation = Annotated[PlainText, StringConstraints(max_length=20)]  # e.g. 父亲, 配偶
 
 
-RELATIONSHIP_LABELS = {"child": N_("Child"), "parent": N_("Parent"), "spouse": N_("Spouse"),
-                       "grandparent": N_("Grandparent"), "other": N_("Other")}
+RELATIONSHIP_LABELS = {
+    "child": N_("Child"),
+    "parent": N_("Parent"),
+    "spouse": N_("Spouse"),
+    "grandparent": N_("Grandparent"),
+    "other": N_("Other"),
+}
 
 
 @dataclass(frozen=True)

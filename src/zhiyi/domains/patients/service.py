@@ -7,7 +7,6 @@ import re
 import secrets
 import uuid
 
-import segno
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zhiyi.core import audit, clock, ids, notify, outbox, security
@@ -29,14 +28,17 @@ from zhiyi.domains.patients.errors import (
     SearchNeedsAFilter,
 )
 from zhiyi.domains.patients.models import Patient, PatientAccessGrant, PatientProxy, ProxyStatus
+from zhiyi.domains.patients.onecode import issue_onecode, onecode_svg, resolve_onecode  # noqa: F401  (public here)
 from zhiyi.domains.patients.schemas import FamilyMember, PatientRead
 
 ADULT_AGE = 18
 REVEAL_ID = "id_number.reveal"
 CARE_SEARCH_DEPTH = 3  # a clinician's search reads this many times its limit before the care filter
 # one answer whether or not the adult is registered here, so an ID number's registration is not given away
-ADULT_NOT_LINKED = N_("We cannot link this adult online: they must be registered under this name with a mobile number "
-                    "on record, and they then get a code to agree. Otherwise please visit a registration desk together.")
+ADULT_NOT_LINKED = N_(
+    "We cannot link this adult online: they must be registered under this name with a mobile number "
+    "on record, and they then get a code to agree. Otherwise please visit a registration desk together."
+)
 PROXY_CODE_MINUTES = 30
 PROXY_MAX_ATTEMPTS = 5
 
@@ -79,22 +81,42 @@ def to_read(p: Patient, *, own: bool) -> PatientRead:
     staff see the age instead, since beside the masked number the date of birth rebuilds 16 of its 18
     characters. The full number is shown only by `reveal_id_number`."""
     return PatientRead(
-        id=p.id, mrn=p.mrn, name=p.name, name_en=p.name_en, sex=p.sex,
-        birth_date=p.birth_date if own else None, age=age_on(p.birth_date, clock.today(get_settings().timezone)),
+        id=p.id,
+        mrn=p.mrn,
+        name=p.name,
+        name_en=p.name_en,
+        sex=p.sex,
+        birth_date=p.birth_date if own else None,
+        age=age_on(p.birth_date, clock.today(get_settings().timezone)),
         id_number_masked=masked_id_number(p),
-        phone=p.phone, insurance_type=p.insurance_type, insurance_number=p.insurance_number,
-        emergency_contact_name=p.emergency_contact_name, emergency_contact_phone=p.emergency_contact_phone,
-        emergency_contact_relation=p.emergency_contact_relation, address=p.address,
-        registered_campus_id=p.registered_campus_id, verified=p.verified_at is not None,
+        phone=p.phone,
+        insurance_type=p.insurance_type,
+        insurance_number=p.insurance_number,
+        emergency_contact_name=p.emergency_contact_name,
+        emergency_contact_phone=p.emergency_contact_phone,
+        emergency_contact_relation=p.emergency_contact_relation,
+        address=p.address,
+        registered_campus_id=p.registered_campus_id,
+        verified=p.verified_at is not None,
     )
 
 
 async def register_patient(
-    session: AsyncSession, *, name: str, id_number: str, campus_id: uuid.UUID, name_en: str | None = None,
-    phone: str | None = None, insurance_type: str = "self_pay", insurance_number: str | None = None,
-    emergency_contact_name: str | None = None, emergency_contact_phone: str | None = None,
-    emergency_contact_relation: str | None = None, address: str | None = None,
-    verified: bool = False, mrn: str | None = None,
+    session: AsyncSession,
+    *,
+    name: str,
+    id_number: str,
+    campus_id: uuid.UUID,
+    name_en: str | None = None,
+    phone: str | None = None,
+    insurance_type: str = "self_pay",
+    insurance_number: str | None = None,
+    emergency_contact_name: str | None = None,
+    emergency_contact_phone: str | None = None,
+    emergency_contact_relation: str | None = None,
+    address: str | None = None,
+    verified: bool = False,
+    mrn: str | None = None,
 ) -> Patient:
     rid = parse_resident_id(id_number)
     h = id_hash(rid.number)
@@ -102,12 +124,25 @@ async def register_patient(
         raise PatientAlreadyRegistered()
     now = clock.now()
     patient = Patient(
-        mrn=mrn or f"P{secrets.randbelow(10**10):010d}", name=name, name_en=name_en or "", sex=rid.sex,
-        birth_date=rid.birth_date, id_number_hash=h, id_number_sealed=security.seal(_secret(), "resident-id", rid.number),
-        id_number_last4=rid.last4, phone=phone, insurance_type=insurance_type, insurance_number=insurance_number,
-        emergency_contact_name=emergency_contact_name, emergency_contact_phone=emergency_contact_phone,
-        emergency_contact_relation=emergency_contact_relation, address=address, registered_campus_id=campus_id,
-        verified_at=now if verified else None, created_at=now, updated_at=now,
+        mrn=mrn or f"P{secrets.randbelow(10**10):010d}",
+        name=name,
+        name_en=name_en or "",
+        sex=rid.sex,
+        birth_date=rid.birth_date,
+        id_number_hash=h,
+        id_number_sealed=security.seal(_secret(), "resident-id", rid.number),
+        id_number_last4=rid.last4,
+        phone=phone,
+        insurance_type=insurance_type,
+        insurance_number=insurance_number,
+        emergency_contact_name=emergency_contact_name,
+        emergency_contact_phone=emergency_contact_phone,
+        emergency_contact_relation=emergency_contact_relation,
+        address=address,
+        registered_campus_id=campus_id,
+        verified_at=now if verified else None,
+        created_at=now,
+        updated_at=now,
     )
     session.add(patient)
     await session.flush()
@@ -135,14 +170,14 @@ async def update_patient(session: AsyncSession, *, patient_id: uuid.UUID, change
     return patient
 
 
-async def search_patients(session: AsyncSession, *, campus_ids: frozenset[uuid.UUID] | None,
-                          name: str | None = None, mrn: str | None = None, limit: int = 50) -> list[Patient]:
+async def search_patients(
+    session: AsyncSession, *, campus_ids: frozenset[uuid.UUID] | None, name: str | None = None, mrn: str | None = None, limit: int = 50
+) -> list[Patient]:
     """Records without an access decision (the caller decides before it shows anything)."""
     return await repo.search(session, campus_ids=campus_ids, name=name, mrn=mrn, limit=limit)
 
 
-async def match_patients(session: AsyncSession, *, campus_ids: frozenset[uuid.UUID] | None, text: str,
-                         limit: int = 20) -> list[Patient]:
+async def match_patients(session: AsyncSession, *, campus_ids: frozenset[uuid.UUID] | None, text: str, limit: int = 20) -> list[Patient]:
     """The patients a privacy officer means by what they typed: a record number, an ID number, a phone,
     a one-code from the patient's phone, or the start of a name (no access decision: the caller audits)."""
     text = text.strip()
@@ -154,8 +189,7 @@ async def match_patients(session: AsyncSession, *, campus_ids: frozenset[uuid.UU
             number = resident_id.parse(text, today=clock.today()).number
         except resident_id.ResidentIdInvalid:
             return []
-        found = await repo.search(session, campus_ids=campus_ids, name=None, mrn=None, limit=limit,
-                                  id_hash=id_hash(number))
+        found = await repo.search(session, campus_ids=campus_ids, name=None, mrn=None, limit=limit, id_hash=id_hash(number))
     elif re.fullmatch(r"1\d{10}", text):
         found = await repo.search(session, campus_ids=campus_ids, name=None, mrn=None, phone=text, limit=limit)
     elif len(text) > 40:  # a one-code
@@ -163,8 +197,7 @@ async def match_patients(session: AsyncSession, *, campus_ids: frozenset[uuid.UU
             pid = resolve_onecode(token=text)
         except OneCodeInvalid:
             return []
-        found = [p for p in await repo.get_many(session, {pid})
-                 if campus_ids is None or p.registered_campus_id in campus_ids]
+        found = [p for p in await repo.get_many(session, {pid}) if campus_ids is None or p.registered_campus_id in campus_ids]
     elif text:
         found = await repo.search(session, campus_ids=campus_ids, name=text, mrn=None, limit=limit)
     return found
@@ -175,8 +208,16 @@ def ids_at_campuses(campus_ids: frozenset[uuid.UUID]):
     return repo.ids_at_campuses(campus_ids)
 
 
-async def find_patients(session: AsyncSession, *, actor: Actor, name: str | None = None, mrn: str | None = None,
-                        phone: str | None = None, id_number: str | None = None, limit: int = 50) -> list[PatientRead]:
+async def find_patients(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    name: str | None = None,
+    mrn: str | None = None,
+    phone: str | None = None,
+    id_number: str | None = None,
+    limit: int = 50,
+) -> list[PatientRead]:
     """A staff search: it needs a filter (no whole lists), and shows only the records the policy lets this
     actor read (a desk: its campuses; a clinician: patients in their care), each read audited."""
     if not (name or mrn or phone or id_number):
@@ -185,8 +226,9 @@ async def find_patients(session: AsyncSession, *, actor: Actor, name: str | None
     desk = bool(actor.roles & {Role.registrar, Role.admin})
     campus_ids = None if actor.group_wide or not desk else actor.campus_ids
     # a clinician's search is filtered by care below: look a little further (each row costs a care check)
-    found = await repo.search(session, campus_ids=campus_ids, name=name, mrn=mrn, phone=phone, id_hash=id_h,
-                              limit=limit if desk else limit * CARE_SEARCH_DEPTH)
+    found = await repo.search(
+        session, campus_ids=campus_ids, name=name, mrn=mrn, phone=phone, id_hash=id_h, limit=limit if desk else limit * CARE_SEARCH_DEPTH
+    )
     shown = []
     for p in found:
         resource = Resource("patient", p.id, {"campus_id": p.registered_campus_id})
@@ -206,9 +248,17 @@ async def break_glass(session: AsyncSession, *, actor: Actor, patient_id: uuid.U
     if patient is None:
         raise audit.missing(session, actor, "break_glass", "patient", patient_id)
     now = clock.now()
-    session.add(PatientAccessGrant(account_id=actor.account_id, actor_name=actor.display_name[:100],
-                                   actor_roles=audit.roles_of(actor), patient_id=patient.id, reason=reason, granted_at=now,
-                                   expires_at=now + dt.timedelta(hours=get_settings().break_glass_hours)))
+    session.add(
+        PatientAccessGrant(
+            account_id=actor.account_id,
+            actor_name=actor.display_name[:100],
+            actor_roles=audit.roles_of(actor),
+            patient_id=patient.id,
+            reason=reason,
+            granted_at=now,
+            expires_at=now + dt.timedelta(hours=get_settings().break_glass_hours),
+        )
+    )
     await session.flush()
     audit.record(session, actor, "break_glass", "patient", patient.id, patient_id=patient.id, reason=reason)
     return await read_patient(session, actor=actor, patient_id=patient.id)
@@ -217,19 +267,28 @@ async def break_glass(session: AsyncSession, *, actor: Actor, patient_id: uuid.U
 async def glass_broken(session: AsyncSession, *, actor: Actor, days: int = 30) -> list[tuple[PatientAccessGrant, Patient]]:
     """The privacy officer's list: who opened which record without a care relationship, and why (their
     campuses' patients; every campus's when group-wide)."""
-    return await repo.grants_since(session, since=clock.now() - dt.timedelta(days=days),
-                                   campus_ids=None if actor.group_wide else actor.campus_ids)
+    return await repo.grants_since(
+        session, since=clock.now() - dt.timedelta(days=days), campus_ids=None if actor.group_wide else actor.campus_ids
+    )
 
 
 # --- family proxy -------------------------------------------------------------------------
+
 
 async def is_proxy_of(session: AsyncSession, *, proxy_patient_id: uuid.UUID, dependent_patient_id: uuid.UUID) -> bool:
     return await repo.is_active_proxy(session, proxy_patient_id, dependent_patient_id)
 
 
 async def add_dependent(
-    session: AsyncSession, *, actor: Actor, proxy_patient_id: uuid.UUID, name: str, id_number: str,
-    relationship: str, insurance_type: str = "self_pay", channel: str = "dev",
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    proxy_patient_id: uuid.UUID,
+    name: str,
+    id_number: str,
+    relationship: str,
+    insurance_type: str = "self_pay",
+    channel: str = "dev",
 ) -> PatientProxy:
     """Link a family member the patient will act for.
 
@@ -249,9 +308,14 @@ async def add_dependent(
         if not minor:
             raise ProxyRuleViolated(ADULT_NOT_LINKED)  # the same answer as for a registered adult: nothing learnt
         # a child's identity is vouched for by their verified guardian (real-name booking works for them)
-        dependent = await register_patient(session, name=name, id_number=rid.number,
-                                           campus_id=proxy.registered_campus_id, insurance_type=insurance_type,
-                                           verified=proxy.verified_at is not None)
+        dependent = await register_patient(
+            session,
+            name=name,
+            id_number=rid.number,
+            campus_id=proxy.registered_campus_id,
+            insurance_type=insurance_type,
+            verified=proxy.verified_at is not None,
+        )
     else:
         refusal = _refusal_for_existing(proxy, dependent, name=name, minor=minor)
         if refusal:
@@ -272,8 +336,9 @@ async def add_dependent(
         link.status, link.consent_method = ProxyStatus.pending, "sms_code"
         link.consent_code_hash = security.keyed_hash(_secret(), "proxy-code", f"{link.id}:{code}")
         link.consent_code_expires_at = now + dt.timedelta(minutes=PROXY_CODE_MINUTES)
-        await notify.enqueue(session, channel, notify.Message(to=dependent.phone, template="otp.proxy",
-                                                        params={"code": code, "requester": proxy.name}))
+        await notify.enqueue(
+            session, channel, notify.Message(to=dependent.phone, template="otp.proxy", params={"code": code, "requester": proxy.name})
+        )
     session.add(link)
     await session.flush()
     audit.record(session, actor, "proxy.request", "patient_proxy", link.id, patient_id=dependent.id)
@@ -294,13 +359,19 @@ def _refusal_for_existing(proxy: Patient, dependent: Patient, *, name: str, mino
 
 
 async def _proxy_event(session: AsyncSession, topic: str, link: PatientProxy) -> None:
-    await outbox.publish(session, topic, {"link_id": str(link.id), "proxy_patient_id": str(link.proxy_patient_id),
-                                    "dependent_patient_id": str(link.dependent_patient_id),
-                                    "method": link.consent_method})
+    await outbox.publish(
+        session,
+        topic,
+        {
+            "link_id": str(link.id),
+            "proxy_patient_id": str(link.proxy_patient_id),
+            "dependent_patient_id": str(link.dependent_patient_id),
+            "method": link.consent_method,
+        },
+    )
 
 
-async def confirm_dependent(session: AsyncSession, *, proxy_patient_id: uuid.UUID, link_id: uuid.UUID,
-                            code: str) -> PatientProxy:
+async def confirm_dependent(session: AsyncSession, *, proxy_patient_id: uuid.UUID, link_id: uuid.UUID, code: str) -> PatientProxy:
     link = await repo.get_link(session, link_id)
     if link is None or link.proxy_patient_id != proxy_patient_id:
         raise PatientNotFound()
@@ -346,8 +417,7 @@ async def dependents(session: AsyncSession, *, proxy_patient_id: uuid.UUID) -> l
 
 async def active_dependents(session: AsyncSession, *, proxy_patient_id: uuid.UUID) -> list[tuple[PatientProxy, Patient]]:
     """The family members a patient may act for now (consented, not revoked)."""
-    return [(link, p) for link, p in await repo.links_of_proxy(session, proxy_patient_id)
-            if link.status == ProxyStatus.active]
+    return [(link, p) for link, p in await repo.links_of_proxy(session, proxy_patient_id) if link.status == ProxyStatus.active]
 
 
 async def me_and_family(session: AsyncSession, *, actor: Actor) -> list[FamilyMember]:
@@ -367,29 +437,6 @@ async def proxies(session: AsyncSession, *, dependent_patient_id: uuid.UUID) -> 
     return await repo.links_to_dependent(session, dependent_patient_id)
 
 
-# --- one-code identity -------------------------------------------------------------------
-
-def issue_onecode(*, patient_id: uuid.UUID) -> str:
-    """An opaque, encrypted, expiring token; it carries the internal id, never the ID number."""
-    return security.seal(_secret(), "onecode", f"p:{patient_id}")
-
-
-def onecode_svg(token: str, *, scale: int = 6) -> str:
-    return segno.make(token, error="m").svg_inline(scale=scale, dark="#000", light="#fff", omitsize=True)
-
-
-def resolve_onecode(*, token: str) -> uuid.UUID:
-    ttl = get_settings().qr_token_minutes * 60
-    try:
-        value = security.unseal(_secret(), "onecode", token.strip(), ttl_seconds=ttl)
-        kind, raw = value.split(":", 1)
-        if kind != "p":
-            raise ValueError(kind)
-        return uuid.UUID(raw)
-    except (security.TokenInvalid, ValueError):
-        raise OneCodeInvalid() from None
-
-
 async def find_by_id_number(session: AsyncSession, *, id_number: str) -> Patient | None:
     rid = parse_resident_id(id_number)
     return await repo.by_id_hash(session, id_hash(rid.number))
@@ -404,8 +451,10 @@ async def mark_verified(session: AsyncSession, *, patient_id: uuid.UUID) -> Pati
 
 # --- guarded access (policy + audit in one call, for every edge) ------------------------------
 
-async def access_patient(session: AsyncSession, *, actor: Actor | None, patient_id: uuid.UUID,
-                         action: str = "read", reason: str | None = None) -> tuple[Patient, Decision]:
+
+async def access_patient(
+    session: AsyncSession, *, actor: Actor | None, patient_id: uuid.UUID, action: str = "read", reason: str | None = None
+) -> tuple[Patient, Decision]:
     """Load a patient for `actor`, deciding through core.policy and auditing the attempt."""
     patient = await repo.get(session, patient_id)
     if patient is None:
@@ -420,8 +469,7 @@ def is_own(actor: Actor, patient: Patient, decision: Decision) -> bool:
     return actor.patient_id == patient.id or decision.on_behalf_of == patient.id
 
 
-async def read_patient(session: AsyncSession, *, actor: Actor | None, patient_id: uuid.UUID,
-                       action: str = "read") -> PatientRead:
+async def read_patient(session: AsyncSession, *, actor: Actor | None, patient_id: uuid.UUID, action: str = "read") -> PatientRead:
     """A patient's record for `actor`, as they may see it (policy, audit, masking in one call)."""
     patient, decision = await access_patient(session, actor=actor, patient_id=patient_id, action=action)
     return to_read(patient, own=actor is not None and is_own(actor, patient, decision))

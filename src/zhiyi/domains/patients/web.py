@@ -31,8 +31,7 @@ INSURANCE_LABELS = {
     "self_pay": N_("Self-pay"),
 }
 # Relationship and link-status words shown through _(value|capitalize) in templates.
-WORDS = (N_("Child"), N_("Parent"), N_("Spouse"), N_("Grandparent"), N_("Other"), N_("Pending"), N_("Active"),
-         N_("Revoked"))
+WORDS = (N_("Child"), N_("Parent"), N_("Spouse"), N_("Grandparent"), N_("Other"), N_("Pending"), N_("Active"), N_("Revoked"))
 
 
 def _patient_actor(actor: Actor) -> uuid.UUID:
@@ -52,8 +51,9 @@ def _target(actor: Actor, raw: str | None) -> uuid.UUID:
 
 @router.get("/portal")
 async def portal(request: Request, actor: Actor = Depends(web_actor)):
-    return render(request, "patients/templates/portal.html", family=await _family(request, actor),
-                  shortcuts=await shortcuts.for_actor(request, actor))
+    return render(
+        request, "patients/templates/portal.html", family=await _family(request, actor), shortcuts=await shortcuts.for_actor(request, actor)
+    )
 
 
 @router.get("/portal/record")
@@ -66,16 +66,23 @@ async def record(request: Request, patient: str | None = None, actor: Actor = De
             return _open_page(request, target, status=403)  # not in their care: say so, and offer the glass
         raise
     own = service.is_own(actor, p, decision)
-    return render(request, "patients/templates/record.html", p=service.to_read(p, own=own), own=own, typed=None,
-                  on_behalf=decision.on_behalf_of is not None, insurance_labels=INSURANCE_LABELS, message=None)
+    return render(
+        request,
+        "patients/templates/record.html",
+        p=service.to_read(p, own=own),
+        own=own,
+        typed=None,
+        on_behalf=decision.on_behalf_of is not None,
+        insurance_labels=INSURANCE_LABELS,
+        message=None,
+    )
 
 
 EDITABLE = ("phone", "insurance_type", "insurance_number", "emergency_contact_name", "emergency_contact_phone")
 
 
 @router.post("/portal/record/{patient_id}")
-async def edit_record(request: Request, patient_id: uuid.UUID, actor: Actor = Depends(web_actor),
-                      _csrf=Depends(check_csrf)):
+async def edit_record(request: Request, patient_id: uuid.UUID, actor: Actor = Depends(web_actor), _csrf=Depends(check_csrf)):
     """The patient (or their family manager) changes their phone, insurance and emergency contact; an
     empty field clears it (insurance type excepted). Refused changes keep what was typed and say why."""
     form = await request.form()
@@ -88,22 +95,44 @@ async def edit_record(request: Request, patient_id: uuid.UUID, actor: Actor = De
     try:
         body = PatientUpdate(**{k: (v or None) for k, v in typed.items()})
     except ValidationError as exc:
-        return render(request, "patients/templates/record.html", status=422, p=service.to_read(p, own=True), own=True,
-                      typed=typed, on_behalf=decision.on_behalf_of is not None, insurance_labels=INSURANCE_LABELS,
-                      message=invalid_fields_message(t, exc))
+        return render(
+            request,
+            "patients/templates/record.html",
+            status=422,
+            p=service.to_read(p, own=True),
+            own=True,
+            typed=typed,
+            on_behalf=decision.on_behalf_of is not None,
+            insurance_labels=INSURANCE_LABELS,
+            message=invalid_fields_message(t, exc),
+        )
     updated = await service.update_patient(session, patient_id=p.id, changes=body.model_dump(include=set(EDITABLE)))
-    return render(request, "patients/templates/record.html", p=service.to_read(updated, own=True), own=True,
-                  typed=None, on_behalf=decision.on_behalf_of is not None, insurance_labels=INSURANCE_LABELS,
-                  message=t.gettext("Your details are saved."), saved=True)
+    return render(
+        request,
+        "patients/templates/record.html",
+        p=service.to_read(updated, own=True),
+        own=True,
+        typed=None,
+        on_behalf=decision.on_behalf_of is not None,
+        insurance_labels=INSURANCE_LABELS,
+        message=t.gettext("Your details are saved."),
+        saved=True,
+    )
 
 
 @router.get("/portal/onecode")
 async def onecode(request: Request, patient: str | None = None, actor: Actor = Depends(web_actor)):
-    p, _ = await service.access_patient(session_of(request), actor=actor, patient_id=_target(actor, patient),
-                                        action="onecode")
+    p, _ = await service.access_patient(session_of(request), actor=actor, patient_id=_target(actor, patient), action="onecode")
     token = service.issue_onecode(patient_id=p.id)
-    return render(request, "patients/templates/onecode.html", p=p, token=token, svg=service.onecode_svg(token),
-                  minutes=get_settings().qr_token_minutes, own_id=actor.patient_id)
+    return render(
+        request,
+        "patients/templates/onecode.html",
+        p=p,
+        token=token,
+        svg=service.onecode_svg(token),
+        minutes=get_settings().qr_token_minutes,
+        own_id=actor.patient_id,
+    )
 
 
 async def _family(request: Request, actor: Actor):
@@ -118,18 +147,30 @@ async def _family(request: Request, actor: Actor):
 async def _managers(request: Request, actor: Actor):
     """Who manages the patient's own affairs (their names: a read of their data, so audited)."""
     session = session_of(request)
-    links = [(link, p) for link, p in await service.proxies(session, dependent_patient_id=_patient_actor(actor))
-             if link.status in ("active", "pending")]
+    links = [
+        (link, p)
+        for link, p in await service.proxies(session, dependent_patient_id=_patient_actor(actor))
+        if link.status in ("active", "pending")
+    ]
     for link, p in links:
         audit.record(session, actor, "list", "patient_proxy", link.id, patient_id=p.id)
     return links
 
 
-async def _family_page(request: Request, actor: Actor, *, message: str | None = None, ok: bool = False,
-                       status: int = 200, typed: dict | None = None):
+async def _family_page(
+    request: Request, actor: Actor, *, message: str | None = None, ok: bool = False, status: int = 200, typed: dict | None = None
+):
     family = await _family(request, actor)
-    return render(request, "patients/templates/family.html", status=status, family=family, message=message, ok=ok,
-                  managers=await _managers(request, actor), typed=typed or {})
+    return render(
+        request,
+        "patients/templates/family.html",
+        status=status,
+        family=family,
+        message=message,
+        ok=ok,
+        managers=await _managers(request, actor),
+        typed=typed or {},
+    )
 
 
 @router.get("/portal/family")
@@ -144,8 +185,13 @@ async def add_family(request: Request, actor: Actor = Depends(web_actor), _csrf=
     raw = {k: str(form.get(k, ""))[:200] for k in ("name", "id_number", "relationship")}  # refused if too long, not cut
     try:
         body = DependentCreate(**raw)
-        await service.add_dependent(session_of(request), actor=actor, proxy_patient_id=_patient_actor(actor),
-                                    channel=get_settings().notification_channel, **body.model_dump())
+        await service.add_dependent(
+            session_of(request),
+            actor=actor,
+            proxy_patient_id=_patient_actor(actor),
+            channel=get_settings().notification_channel,
+            **body.model_dump(),
+        )
     except ValidationError as exc:
         return await _family_page(request, actor, message=invalid_fields_message(t, exc), status=422, typed=raw)
     except DomainError as exc:
@@ -154,48 +200,39 @@ async def add_family(request: Request, actor: Actor = Depends(web_actor), _csrf=
 
 
 @router.post("/portal/family/{link_id}/confirm")
-async def confirm_family(request: Request, link_id: uuid.UUID, actor: Actor = Depends(web_actor),
-                         _csrf=Depends(check_csrf)):
+async def confirm_family(request: Request, link_id: uuid.UUID, actor: Actor = Depends(web_actor), _csrf=Depends(check_csrf)):
     form = await request.form()
     t = translator(locale_of(request))
     try:
         body = ProxyConfirm(code=str(form.get("code", ""))[:10])
-        link = await service.confirm_dependent(session_of(request), proxy_patient_id=_patient_actor(actor),
-                                               link_id=link_id, code=body.code)
+        link = await service.confirm_dependent(session_of(request), proxy_patient_id=_patient_actor(actor), link_id=link_id, code=body.code)
     except ValidationError:
-        return await _family_page(request, actor, message=t.gettext("The confirmation code is wrong or has expired."),
-                                  status=422)
+        return await _family_page(request, actor, message=t.gettext("The confirmation code is wrong or has expired."), status=422)
     except DomainError as exc:
         return await _family_page(request, actor, message=t.gettext(exc.message), status=exc.status)
-    audit.record(session_of(request), actor, "proxy.consent", "patient_proxy", link.id,
-                 patient_id=link.dependent_patient_id)
+    audit.record(session_of(request), actor, "proxy.consent", "patient_proxy", link.id, patient_id=link.dependent_patient_id)
     return RedirectResponse("/portal/family", status_code=303)
 
 
 @router.post("/portal/family/{link_id}/end")
-async def end_family_link(request: Request, link_id: uuid.UUID, actor: Actor = Depends(web_actor),
-                          _csrf=Depends(check_csrf)):
+async def end_family_link(request: Request, link_id: uuid.UUID, actor: Actor = Depends(web_actor), _csrf=Depends(check_csrf)):
     """Either side ends a family link: a consenting adult stops a relative managing her affairs, or a
     manager stops managing (audited)."""
     link = await service.revoke_proxy(session_of(request), patient_id=_patient_actor(actor), link_id=link_id)
-    audit.record(session_of(request), actor, "proxy.revoke", "patient_proxy", link.id,
-                 patient_id=link.dependent_patient_id)
+    audit.record(session_of(request), actor, "proxy.revoke", "patient_proxy", link.id, patient_id=link.dependent_patient_id)
     t = translator(locale_of(request))
     return await _family_page(request, actor, ok=True, message=t.gettext("The family link is ended."))
 
 
 @router.post("/portal/family/{link_id}/approve")
-async def approve_family_link(request: Request, link_id: uuid.UUID, actor: Actor = Depends(web_actor),
-                              _csrf=Depends(check_csrf)):
+async def approve_family_link(request: Request, link_id: uuid.UUID, actor: Actor = Depends(web_actor), _csrf=Depends(check_csrf)):
     """The adult asked about approves a relative's request to manage her affairs, in her own account."""
     t = translator(locale_of(request))
     try:
-        link = await service.approve_proxy(session_of(request), dependent_patient_id=_patient_actor(actor),
-                                           link_id=link_id)
+        link = await service.approve_proxy(session_of(request), dependent_patient_id=_patient_actor(actor), link_id=link_id)
     except DomainError as exc:
         return await _family_page(request, actor, message=domain_error_message(t, exc), status=exc.status)
-    audit.record(session_of(request), actor, "proxy.consent", "patient_proxy", link.id,
-                 patient_id=link.dependent_patient_id)
+    audit.record(session_of(request), actor, "proxy.consent", "patient_proxy", link.id, patient_id=link.dependent_patient_id)
     return await _family_page(request, actor, ok=True, message=t.gettext("Approved."))
 
 
@@ -213,17 +250,28 @@ async def staff_scan(request: Request, actor: Actor = Depends(web_actor), _csrf=
     try:
         body = OneCodeScan(token=str(form.get("token", ""))[:500])
         patient_id = service.resolve_onecode(token=body.token)
-        p, _ = await service.access_patient(session_of(request), actor=actor, patient_id=patient_id,
-                                            action="onecode.scan")
+        p, _ = await service.access_patient(session_of(request), actor=actor, patient_id=patient_id, action="onecode.scan")
     except ValidationError:
-        return render(request, "patients/templates/staff.html", status=422, p=None,
-                      message=t.gettext("This patient code is not valid or has expired."),
-                      insurance_labels=INSURANCE_LABELS)
+        return render(
+            request,
+            "patients/templates/staff.html",
+            status=422,
+            p=None,
+            message=t.gettext("This patient code is not valid or has expired."),
+            insurance_labels=INSURANCE_LABELS,
+        )
     except DomainError as exc:
-        return render(request, "patients/templates/staff.html", status=exc.status, p=None,
-                      message=t.gettext(exc.message), insurance_labels=INSURANCE_LABELS)
-    return render(request, "patients/templates/staff.html", p=service.to_read(p, own=False), message=None,
-                  insurance_labels=INSURANCE_LABELS)
+        return render(
+            request,
+            "patients/templates/staff.html",
+            status=exc.status,
+            p=None,
+            message=t.gettext(exc.message),
+            insurance_labels=INSURANCE_LABELS,
+        )
+    return render(
+        request, "patients/templates/staff.html", p=service.to_read(p, own=False), message=None, insurance_labels=INSURANCE_LABELS
+    )
 
 
 async def _desk_page(request: Request, actor: Actor, *, status: int = 200, **ctx):
@@ -246,8 +294,7 @@ async def desk_register(request: Request, actor: Actor = Depends(web_actor), _cs
     require_role(actor, Role.registrar, Role.admin)
     form = await request.form()
     t = translator(locale_of(request))
-    keys = ("name", "id_number", "phone", "insurance_type", "insurance_number", "emergency_contact_name",
-            "emergency_contact_phone")
+    keys = ("name", "id_number", "phone", "insurance_type", "insurance_number", "emergency_contact_name", "emergency_contact_phone")
     # bounded, not cut to a field's size: an over-long name is refused with the reason, never shortened and saved
     raw = {k: str(form.get(k, "")).strip()[:1000] for k in keys}
     raw = {k: v for k, v in raw.items() if v}
@@ -258,8 +305,7 @@ async def desk_register(request: Request, actor: Actor = Depends(web_actor), _cs
     try:
         body = PatientCreate(**raw)
         session = session_of(request)
-        patient = await service.register_patient(session, campus_id=campus,
-                                                 **body.model_dump(exclude={"registered_campus_id"}))
+        patient = await service.register_patient(session, campus_id=campus, **body.model_dump(exclude={"registered_campus_id"}))
     except ValidationError as exc:
         return await _desk_page(request, actor, status=422, typed=typed, message=invalid_fields_message(t, exc))
     except DomainError as exc:
@@ -283,15 +329,12 @@ async def break_glass_list(request: Request, actor: Actor = Depends(web_actor)):
     return render(request, "patients/templates/break_glass.html", rows=rows)
 
 
-def _open_page(request: Request, patient_id: uuid.UUID, *, status: int = 200, reason: str = "",
-               message: str | None = None):
-    return render(request, "patients/templates/break_glass_open.html", status=status, patient_id=patient_id,
-                  reason=reason, message=message)
+def _open_page(request: Request, patient_id: uuid.UUID, *, status: int = 200, reason: str = "", message: str | None = None):
+    return render(request, "patients/templates/break_glass_open.html", status=status, patient_id=patient_id, reason=reason, message=message)
 
 
 @router.post("/staff/patients/{patient_id}/open")
-async def break_glass(request: Request, patient_id: uuid.UUID, actor: Actor = Depends(web_actor),
-                      _csrf=Depends(check_csrf)):
+async def break_glass(request: Request, patient_id: uuid.UUID, actor: Actor = Depends(web_actor), _csrf=Depends(check_csrf)):
     """A doctor or nurse opens the record of a patient not in their care, giving a reason (audited, listed
     for the privacy officer)."""
     if not actor.roles & policy.CARE_ROLES:
@@ -303,6 +346,11 @@ async def break_glass(request: Request, patient_id: uuid.UUID, actor: Actor = De
         body = Reason(reason=raw)
         await service.break_glass(session_of(request), actor=actor, patient_id=patient_id, reason=body.reason)
     except ValidationError:
-        return _open_page(request, patient_id, status=422, reason=raw,
-                          message=t.gettext("Say why you need this record (at least 4 characters, plain text)."))
+        return _open_page(
+            request,
+            patient_id,
+            status=422,
+            reason=raw,
+            message=t.gettext("Say why you need this record (at least 4 characters, plain text)."),
+        )
     return RedirectResponse(f"/portal/record?patient={patient_id}", status_code=303)

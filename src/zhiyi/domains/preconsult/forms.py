@@ -45,11 +45,24 @@ PREFILLS = ("patient-sex", "patient-age")
 LANGS = ("zh-CN", "en")
 BASE_LANG = "zh-CN"
 # item type -> the value[x] of its answers
-VALUE_KEYS = {"boolean": "valueBoolean", "choice": "valueCoding", "string": "valueString", "text": "valueString",
-              "integer": "valueInteger", "decimal": "valueDecimal", "date": "valueDate"}
-COMPATIBLE = {"boolean": ("answerBoolean",), "choice": ("answerCoding",), "string": ("answerString",),
-              "text": ("answerString",), "integer": ("answerInteger", "answerDecimal"),
-              "decimal": ("answerDecimal", "answerInteger"), "date": ("answerDate",)}
+VALUE_KEYS = {
+    "boolean": "valueBoolean",
+    "choice": "valueCoding",
+    "string": "valueString",
+    "text": "valueString",
+    "integer": "valueInteger",
+    "decimal": "valueDecimal",
+    "date": "valueDate",
+}
+COMPATIBLE = {
+    "boolean": ("answerBoolean",),
+    "choice": ("answerCoding",),
+    "string": ("answerString",),
+    "text": ("answerString",),
+    "integer": ("answerInteger", "answerDecimal"),
+    "decimal": ("answerDecimal", "answerInteger"),
+    "date": ("answerDate",),
+}
 UNORDERED = ("boolean", "choice")  # compared with = and != only
 MAX_STRING, MAX_TEXT = 200, 2000  # the longest answers, when an item sets no shorter maxLength
 
@@ -185,8 +198,13 @@ def _root(form: Form, link_id: str | None) -> str | None:
 
 
 def _department(resource: dict, name: str) -> str | None:
-    codes = [c["code"] for ctx in resource.get("useContext") or [] if (ctx.get("code") or {}).get("code") == "venue"
-             for c in (ctx.get("valueCodeableConcept") or {}).get("coding") or [] if c.get("system") == DEPARTMENT_SYSTEM]
+    codes = [
+        c["code"]
+        for ctx in resource.get("useContext") or []
+        if (ctx.get("code") or {}).get("code") == "venue"
+        for c in (ctx.get("valueCodeableConcept") or {}).get("coding") or []
+        if c.get("system") == DEPARTMENT_SYSTEM
+    ]
     if len(codes) > 1:
         raise QuestionnaireInvalid(f"{name}: one department a questionnaire")
     return codes[0] if codes else None
@@ -231,9 +249,22 @@ def _item(raw: dict, parent: str | None, section: str | None, name: str) -> Item
     low, high = _bound(raw, MIN_VALUE, typ, where), _bound(raw, MAX_VALUE, typ, where)
     if typ in ("integer", "decimal") and (low is None or high is None or low > high):
         raise QuestionnaireInvalid(f"{where}: a number question declares its range (minValue and maxValue)")
-    return Item(link_id=link_id, type=typ, raw=raw, parent=parent, section=section, required=bool(raw.get("required")),
-                repeats=bool(raw.get("repeats")), max_length=max_length, min_value=low, max_value=high, hidden=hidden,
-                prefill=prefill, options=tuple(options), red_rule=red)
+    return Item(
+        link_id=link_id,
+        type=typ,
+        raw=raw,
+        parent=parent,
+        section=section,
+        required=bool(raw.get("required")),
+        repeats=bool(raw.get("repeats")),
+        max_length=max_length,
+        min_value=low,
+        max_value=high,
+        hidden=hidden,
+        prefill=prefill,
+        options=tuple(options),
+        red_rule=red,
+    )
 
 
 def _bound(raw: dict, url: str, typ: str, where: str) -> Decimal | None:

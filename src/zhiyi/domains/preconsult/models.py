@@ -24,8 +24,10 @@ class PreconsultResponse(IdMixin, Base):
     submission: its unique index keeps one draft per form, so two tabs saving at once cannot make two."""
 
     __tablename__ = "preconsult_response"
-    __table_args__ = (Index("ix_preconsult_response_patient", "patient_id", "status", "completed_at"),
-                      Index("ix_preconsult_response_booking", "booking_id"))
+    __table_args__ = (
+        Index("ix_preconsult_response_patient", "patient_id", "status", "completed_at"),
+        Index("ix_preconsult_response_booking", "booking_id"),
+    )
 
     patient_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("patient.id"))
     department_code: Mapped[str] = mapped_column(String(40))

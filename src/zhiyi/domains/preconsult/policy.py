@@ -27,8 +27,12 @@ async def preconsult_rule(session, actor: Actor, action: str, resource: Resource
             return Decision(True, reason="own record")
         if await patients.is_proxy_of(session, proxy_patient_id=actor.patient_id, dependent_patient_id=patient_id):
             return Decision(True, on_behalf_of=patient_id, reason="family proxy")
-    if action == READ and actor.has(Role.doctor) and actor.practitioner_id is not None \
-            and actor.practitioner_id == resource.attrs.get("practitioner_id"):
+    if (
+        action == READ
+        and actor.has(Role.doctor)
+        and actor.practitioner_id is not None
+        and actor.practitioner_id == resource.attrs.get("practitioner_id")
+    ):
         return Decision(True, reason="doctor of the clinic session")
     return Decision(False)
 
@@ -37,7 +41,10 @@ def install() -> None:
     register_rule(KIND, preconsult_rule)
 
 
-AUDIT_ACTIONS = {FILL: N_("Opened the pre-consultation form"), READ: N_("Read the pre-consultation answers"),
-                 "preconsult.save": N_("Saved pre-consultation answers"),
-                 "preconsult.submit": N_("Sent pre-consultation answers")}
+AUDIT_ACTIONS = {
+    FILL: N_("Opened the pre-consultation form"),
+    READ: N_("Read the pre-consultation answers"),
+    "preconsult.save": N_("Saved pre-consultation answers"),
+    "preconsult.submit": N_("Sent pre-consultation answers"),
+}
 AUDIT_REASONS = {"own record": N_("their own record"), "doctor of the clinic session": N_("doctor of the clinic")}

@@ -27,22 +27,33 @@ async def add(session: AsyncSession, row: PreconsultResponse) -> PreconsultRespo
 
 async def latest_for_booking(session: AsyncSession, booking_id: uuid.UUID) -> PreconsultResponse | None:
     """The booking's latest form, in progress or submitted (what the patient comes back to)."""
-    q = (select(PreconsultResponse).where(PreconsultResponse.booking_id == booking_id)
-         .order_by(PreconsultResponse.updated_at.desc(), PreconsultResponse.id.desc()).limit(1))
+    q = (
+        select(PreconsultResponse)
+        .where(PreconsultResponse.booking_id == booking_id)
+        .order_by(PreconsultResponse.updated_at.desc(), PreconsultResponse.id.desc())
+        .limit(1)
+    )
     return await session.scalar(q)
 
 
-async def completed_for(session: AsyncSession, *, patient_ids: set[uuid.UUID], department_codes: set[str],
-                        booking_ids: set[uuid.UUID], since: dt.datetime) -> list[PreconsultResponse]:
+async def completed_for(
+    session: AsyncSession, *, patient_ids: set[uuid.UUID], department_codes: set[str], booking_ids: set[uuid.UUID], since: dt.datetime
+) -> list[PreconsultResponse]:
     """Submitted forms of these patients since `since`, for these departments or linked to these
     bookings, newest first."""
     if not patient_ids:
         return []
-    q = (select(PreconsultResponse)
-         .where(PreconsultResponse.patient_id.in_(patient_ids), PreconsultResponse.status == ResponseStatus.completed,
-                PreconsultResponse.completed_at >= since,
-                or_(PreconsultResponse.department_code.in_(department_codes or {""}),
-                    PreconsultResponse.booking_id.in_(booking_ids or {uuid.UUID(int=0)})))
-         .order_by(PreconsultResponse.completed_at.desc(), PreconsultResponse.id.desc()))
+    q = (
+        select(PreconsultResponse)
+        .where(
+            PreconsultResponse.patient_id.in_(patient_ids),
+            PreconsultResponse.status == ResponseStatus.completed,
+            PreconsultResponse.completed_at >= since,
+            or_(
+                PreconsultResponse.department_code.in_(department_codes or {""}),
+                PreconsultResponse.booking_id.in_(booking_ids or {uuid.UUID(int=0)}),
+            ),
+        )
+        .order_by(PreconsultResponse.completed_at.desc(), PreconsultResponse.id.desc())
+    )
     return list((await session.scalars(q)).all())
-

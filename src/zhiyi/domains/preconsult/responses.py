@@ -45,6 +45,7 @@ class _Errors:
 
 # --- a QuestionnaireResponse sent to the API -----------------------------------------------------
 
+
 def status_of(resource: object) -> str:
     """The status a client asks for: in-progress (save) or completed (submit)."""
     if not isinstance(resource, dict) or resource.get("resourceType") != "QuestionnaireResponse":
@@ -197,9 +198,15 @@ def _checked(item: Item, values: list[Value], errors: _Errors) -> list[Value]:
             if not FIRST_DAY <= v <= LAST_DAY:
                 errors.add(item.link_id, N_("This date is out of range."), "out_of_range")
                 continue
-        elif not isinstance(v, bool) and isinstance(v, int | Decimal) and (
-                abs(Decimal(v)) >= MAX_NUMBER or (item.min_value is not None and v < item.min_value)
-                or (item.max_value is not None and v > item.max_value)):
+        elif (
+            not isinstance(v, bool)
+            and isinstance(v, int | Decimal)
+            and (
+                abs(Decimal(v)) >= MAX_NUMBER
+                or (item.min_value is not None and v < item.min_value)
+                or (item.max_value is not None and v > item.max_value)
+            )
+        ):
             errors.add(item.link_id, N_("This number is out of range."), "out_of_range")
             continue
         if v not in out:
@@ -210,6 +217,7 @@ def _checked(item: Item, values: list[Value], errors: _Errors) -> list[Value]:
 
 
 # --- a filled page ----------------------------------------------------------------------------------
+
 
 def field_name(link_id: str) -> str:
     return f"q.{link_id}"
@@ -255,6 +263,7 @@ def _value_from_text(item: Item, raw: str, errors: _Errors) -> Value | None:
 
 # --- skip logic, required questions, hidden items ------------------------------------------------------
 
+
 def clean(form: Form, answers: Answers, prefill: Mapping[str, list[Value]], *, complete: bool) -> dict[str, list[Value]]:
     """What may be stored: the server's values for hidden items, only answers to enabled items, and
     (when submitting) every enabled required question answered."""
@@ -275,6 +284,7 @@ def clean(form: Form, answers: Answers, prefill: Mapping[str, list[Value]], *, c
 
 # --- the stored QuestionnaireResponse ------------------------------------------------------------------
 
+
 def _json_value(item: Item, v: Value) -> dict:
     key = VALUE_KEYS[item.type]
     if isinstance(v, Coding):
@@ -290,8 +300,16 @@ def _json_value(item: Item, v: Value) -> dict:
     return {key: v}
 
 
-def build_resource(form: Form, answers: Mapping[str, list[Value]], *, response_id: str, status: str, patient_id: str,
-                   author_patient_id: str, authored: dt.datetime) -> dict:
+def build_resource(
+    form: Form,
+    answers: Mapping[str, list[Value]],
+    *,
+    response_id: str,
+    status: str,
+    patient_id: str,
+    author_patient_id: str,
+    authored: dt.datetime,
+) -> dict:
     """The QuestionnaireResponse to store (its items in the questionnaire's order), checked by fhir.resources."""
 
     def items(defs: list[dict]) -> list[dict]:
@@ -303,14 +321,22 @@ def build_resource(form: Form, answers: Mapping[str, list[Value]], *, response_i
                 if children:
                     out.append({"linkId": item.link_id, "text": d.get("text", ""), "item": children})
             elif item.is_question and answers.get(item.link_id):
-                out.append({"linkId": item.link_id, "text": d.get("text", ""),
-                            "answer": [_json_value(item, v) for v in answers[item.link_id]]})
+                out.append(
+                    {"linkId": item.link_id, "text": d.get("text", ""), "answer": [_json_value(item, v) for v in answers[item.link_id]]}
+                )
         return out
 
-    resource = {"resourceType": "QuestionnaireResponse", "id": response_id, "questionnaire": form.canonical,
-                "status": status, "subject": {"reference": f"Patient/{patient_id}"},
-                "authored": authored.astimezone(dt.UTC).isoformat(), "author": {"reference": f"Patient/{author_patient_id}"},
-                "source": {"reference": f"Patient/{patient_id}"}, "item": items(form.top)}
+    resource = {
+        "resourceType": "QuestionnaireResponse",
+        "id": response_id,
+        "questionnaire": form.canonical,
+        "status": status,
+        "subject": {"reference": f"Patient/{patient_id}"},
+        "authored": authored.astimezone(dt.UTC).isoformat(),
+        "author": {"reference": f"Patient/{author_patient_id}"},
+        "source": {"reference": f"Patient/{patient_id}"},
+        "item": items(form.top),
+    }
     QuestionnaireResponse.model_validate(resource)
     return resource
 

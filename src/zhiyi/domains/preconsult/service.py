@@ -72,6 +72,7 @@ class FormState:
 
 # --- departments -------------------------------------------------------------------------------
 
+
 class Departments:
     """The department catalogue by code: parents (a group's questionnaire serves its subspecialties)
     and lineage (what counts as the same department on the doctor's page)."""
@@ -112,8 +113,16 @@ async def form_for_department(session: AsyncSession, *, code: str) -> Form:
 
 # --- whose form ------------------------------------------------------------------------------------
 
-async def _guard(session: AsyncSession, actor: Actor, action: str, *, patient_id: uuid.UUID, resource_id: object,
-                 practitioner_id: uuid.UUID | None = None):
+
+async def _guard(
+    session: AsyncSession,
+    actor: Actor,
+    action: str,
+    *,
+    patient_id: uuid.UUID,
+    resource_id: object,
+    practitioner_id: uuid.UUID | None = None,
+):
     resource = Resource(KIND, resource_id, {"patient_id": patient_id, "practitioner_id": practitioner_id})
     return await audit.guard(session, actor, action, resource, patient_id=patient_id)
 
@@ -129,12 +138,12 @@ async def target_for_booking(session: AsyncSession, *, actor: Actor, booking_id:
         raise BookingNotActive()
     deps = await departments(session)
     code = deps.code_of[booking.department_id]
-    return Target(booking.patient_id, code, catalogue().for_departments(deps.chain(code)), booking,
-                  on_behalf=decision.on_behalf_of is not None)
+    return Target(
+        booking.patient_id, code, catalogue().for_departments(deps.chain(code)), booking, on_behalf=decision.on_behalf_of is not None
+    )
 
 
-async def target_for_department(session: AsyncSession, *, actor: Actor, code: str,
-                                patient_id: uuid.UUID | None = None) -> Target:
+async def target_for_department(session: AsyncSession, *, actor: Actor, code: str, patient_id: uuid.UUID | None = None) -> Target:
     """The form of a department (after triage), for the caller or a family member they act for."""
     form = await form_for_department(session, code=code)
     patient_id = patient_id or actor.patient_id
@@ -176,13 +185,13 @@ def enabled_items(state: FormState) -> set[str]:
 
 # --- saving and submitting ----------------------------------------------------------------------------
 
+
 async def check_answers(session: AsyncSession, *, target: Target, answers: Answers, complete: bool) -> None:
     """What save_answers would refuse (AnswersInvalid), without saving."""
     responses.clean(target.form, answers, await _prefill(session, target.patient_id), complete=complete)
 
 
-async def save_answers(session: AsyncSession, *, actor: Actor, target: Target, answers: Answers,
-                       complete: bool) -> PreconsultResponse:
+async def save_answers(session: AsyncSession, *, actor: Actor, target: Target, answers: Answers, complete: bool) -> PreconsultResponse:
     """Save (in progress) or submit (completed) the answers of a form the caller may fill (the
     target was decided). Answers to disabled items are dropped; a submitted form must answer every
     enabled required question; on any problem nothing is stored."""
@@ -191,12 +200,23 @@ async def save_answers(session: AsyncSession, *, actor: Actor, target: Target, a
     now = clock.now()
     row = await repo.draft(session, target.draft_key)
     if row is None:
-        row = PreconsultResponse(id=ids.new_id(), patient_id=target.patient_id, department_code=target.department_code,
-                                 booking_id=target.booking.id if target.booking else None, created_at=now)
+        row = PreconsultResponse(
+            id=ids.new_id(),
+            patient_id=target.patient_id,
+            department_code=target.department_code,
+            booking_id=target.booking.id if target.booking else None,
+            created_at=now,
+        )
     status = ResponseStatus.completed if complete else ResponseStatus.in_progress
     row.resource = responses.build_resource(
-        form, kept, response_id=str(row.id), status=status.value, patient_id=str(target.patient_id),
-        author_patient_id=str(actor.patient_id or target.patient_id), authored=now)
+        form,
+        kept,
+        response_id=str(row.id),
+        status=status.value,
+        patient_id=str(target.patient_id),
+        author_patient_id=str(actor.patient_id or target.patient_id),
+        authored=now,
+    )
     row.summary = summarize(form, kept)
     row.red_flags = len(row.summary["red_flags"])
     row.questionnaire_url, row.questionnaire_version = form.url, form.version
@@ -207,12 +227,27 @@ async def save_answers(session: AsyncSession, *, actor: Actor, target: Target, a
         await session.flush()
     else:
         await repo.add(session, row)
-    audit.record(session, actor, "preconsult.submit" if complete else "preconsult.save", KIND, row.id,
-                 patient_id=target.patient_id, on_behalf_of=target.patient_id if target.on_behalf else None)
+    audit.record(
+        session,
+        actor,
+        "preconsult.submit" if complete else "preconsult.save",
+        KIND,
+        row.id,
+        patient_id=target.patient_id,
+        on_behalf_of=target.patient_id if target.on_behalf else None,
+    )
     if complete:
-        await outbox.publish(session, events.RESPONSE_SUBMITTED, {
-            "response_id": str(row.id), "patient_id": str(row.patient_id), "department_code": row.department_code,
-            "booking_id": str(row.booking_id) if row.booking_id else None, "red_flags": row.red_flags})
+        await outbox.publish(
+            session,
+            events.RESPONSE_SUBMITTED,
+            {
+                "response_id": str(row.id),
+                "patient_id": str(row.patient_id),
+                "department_code": row.department_code,
+                "booking_id": str(row.booking_id) if row.booking_id else None,
+                "red_flags": row.red_flags,
+            },
+        )
     return row
 
 
@@ -225,14 +260,22 @@ async def save_resource(session: AsyncSession, *, actor: Actor, target: Target, 
 
 
 def response_read(row: PreconsultResponse) -> ResponseRead:
-    return ResponseRead(id=row.id, patient_id=row.patient_id, booking_id=row.booking_id,
-                        department_code=row.department_code,
-                        questionnaire=f"{row.questionnaire_url}|{row.questionnaire_version}", status=row.status,
-                        created_at=row.created_at, updated_at=row.updated_at, completed_at=row.completed_at,
-                        resource=row.resource)
+    return ResponseRead(
+        id=row.id,
+        patient_id=row.patient_id,
+        booking_id=row.booking_id,
+        department_code=row.department_code,
+        questionnaire=f"{row.questionnaire_url}|{row.questionnaire_version}",
+        status=row.status,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        completed_at=row.completed_at,
+        resource=row.resource,
+    )
 
 
 # --- reading -----------------------------------------------------------------------------------------------
+
 
 def _doctor_of(booking: BookingRead) -> uuid.UUID | None:
     """The doctor who may read the forms of a booking: none once it was cancelled (the patient is
@@ -254,8 +297,14 @@ async def get_response(session: AsyncSession, *, actor: Actor, response_id: uuid
     if row is None:
         audit.missing(session, actor, READ, KIND, response_id)
         raise ResponseNotFound()
-    await _guard(session, actor, READ, patient_id=row.patient_id, resource_id=row.id,
-                 practitioner_id=await _practitioner_of(session, row.booking_id, row.patient_id))
+    await _guard(
+        session,
+        actor,
+        READ,
+        patient_id=row.patient_id,
+        resource_id=row.id,
+        practitioner_id=await _practitioner_of(session, row.booking_id, row.patient_id),
+    )
     return row
 
 
@@ -266,8 +315,9 @@ async def latest_for_booking(session: AsyncSession, *, actor: Actor, booking_id:
         audit.missing(session, actor, READ, "booking", booking_id)
         raise BookingNotFound()
     row = await repo.latest_for_booking(session, booking.id)
-    await _guard(session, actor, READ, patient_id=booking.patient_id, resource_id=row.id if row else booking.id,
-                 practitioner_id=_doctor_of(booking))
+    await _guard(
+        session, actor, READ, patient_id=booking.patient_id, resource_id=row.id if row else booking.id, practitioner_id=_doctor_of(booking)
+    )
     if row is None:
         raise ResponseNotFound()
     return row
@@ -276,30 +326,46 @@ async def latest_for_booking(session: AsyncSession, *, actor: Actor, booking_id:
 def summary_read(row: PreconsultResponse, locale: str) -> SummaryRead:
     t, s = translator(locale), row.summary["sections"]
     return SummaryRead(
-        response_id=row.id, patient_id=row.patient_id, booking_id=row.booking_id, department_code=row.department_code,
-        questionnaire=f"{row.questionnaire_url}|{row.questionnaire_version}", status=row.status,
-        completed_at=row.completed_at, chief_complaint=localize(s["chief-complaint"], t),
-        present_illness=localize(s["present-illness"], t), past_history=localize(s["past-history"], t),
-        medications=localize(s["medications"], t), allergies=localize(s["allergies"], t),
-        red_flags=localize(row.summary["red_flags"], t))
+        response_id=row.id,
+        patient_id=row.patient_id,
+        booking_id=row.booking_id,
+        department_code=row.department_code,
+        questionnaire=f"{row.questionnaire_url}|{row.questionnaire_version}",
+        status=row.status,
+        completed_at=row.completed_at,
+        chief_complaint=localize(s["chief-complaint"], t),
+        present_illness=localize(s["present-illness"], t),
+        past_history=localize(s["past-history"], t),
+        medications=localize(s["medications"], t),
+        allergies=localize(s["allergies"], t),
+        red_flags=localize(row.summary["red_flags"], t),
+    )
 
 
-async def _visit_candidates(session: AsyncSession, *, department_id: uuid.UUID,
-                            bookings: list[tuple[uuid.UUID, uuid.UUID]],
-                            until: dt.datetime | None = None) -> dict[uuid.UUID, PreconsultResponse]:
+async def _visit_candidates(
+    session: AsyncSession, *, department_id: uuid.UUID, bookings: list[tuple[uuid.UUID, uuid.UUID]], until: dt.datetime | None = None
+) -> dict[uuid.UUID, PreconsultResponse]:
     """booking -> the latest submitted form of its patient from the last 14 days, for the clinic's
     department lineage or linked to that booking; none submitted after `until` (the clinic's end:
     a later form is for another visit, not for this one's doctor)."""
     deps = await departments(session)
     lineage = deps.lineage(deps.code_of[department_id])
     since = clock.now() - dt.timedelta(days=WINDOW_DAYS)
-    rows = await repo.completed_for(session, patient_ids={p for _, p in bookings}, department_codes=lineage,
-                                    booking_ids={b for b, _ in bookings}, since=since)
+    rows = await repo.completed_for(
+        session, patient_ids={p for _, p in bookings}, department_codes=lineage, booking_ids={b for b, _ in bookings}, since=since
+    )
     found = {}
     for booking_id, patient_id in bookings:
-        row = next((r for r in rows if r.patient_id == patient_id
-                    and (until is None or r.completed_at is None or r.completed_at <= until)
-                    and (r.booking_id == booking_id or r.department_code in lineage)), None)
+        row = next(
+            (
+                r
+                for r in rows
+                if r.patient_id == patient_id
+                and (until is None or r.completed_at is None or r.completed_at <= until)
+                and (r.booking_id == booking_id or r.department_code in lineage)
+            ),
+            None,
+        )
         if row is not None:
             found[booking_id] = row
     return found
@@ -311,18 +377,21 @@ async def summary_for_booking(session: AsyncSession, *, actor: Actor, booking_id
     if booking is None:
         audit.missing(session, actor, READ, "booking", booking_id)
         raise BookingNotFound()
-    found = await _visit_candidates(session, department_id=booking.department_id,
-                                    bookings=[(booking.id, booking.patient_id)], until=booking.ends_at)
+    found = await _visit_candidates(
+        session, department_id=booking.department_id, bookings=[(booking.id, booking.patient_id)], until=booking.ends_at
+    )
     row = found.get(booking.id)
-    await _guard(session, actor, READ, patient_id=booking.patient_id, resource_id=row.id if row else booking.id,
-                 practitioner_id=_doctor_of(booking))
+    await _guard(
+        session, actor, READ, patient_id=booking.patient_id, resource_id=row.id if row else booking.id, practitioner_id=_doctor_of(booking)
+    )
     if row is None:
         raise ResponseNotFound()
     return summary_read(row, locale)
 
 
-async def pre_visit_summaries(session: AsyncSession, *, actor: Actor, session_id: uuid.UUID,
-                              bookings: list[tuple[uuid.UUID, uuid.UUID]], locale: str) -> dict[uuid.UUID, SummaryRead]:
+async def pre_visit_summaries(
+    session: AsyncSession, *, actor: Actor, session_id: uuid.UUID, bookings: list[tuple[uuid.UUID, uuid.UUID]], locale: str
+) -> dict[uuid.UUID, SummaryRead]:
     """booking -> summary, for the doctor's queue page of a clinic session: `bookings` are the
     (booking, patient) pairs it shows. Only the session's own doctor sees them (others get nothing);
     each summary shown is an audited read."""
@@ -330,12 +399,10 @@ async def pre_visit_summaries(session: AsyncSession, *, actor: Actor, session_id
     if actor.practitioner_id is None or actor.practitioner_id != cs.practitioner_id or not bookings:
         return {}
     out = {}
-    for booking_id, row in (await _visit_candidates(session, department_id=cs.department_id, bookings=bookings,
-                                                       until=cs.ends_at)).items():
+    for booking_id, row in (await _visit_candidates(session, department_id=cs.department_id, bookings=bookings, until=cs.ends_at)).items():
         booking = await scheduling.booking_record(session, booking_id=booking_id)
         if booking is None or booking.session_id != cs.id or booking.patient_id != row.patient_id:
             continue  # the page named a booking of another clinic: show nothing for it
-        await _guard(session, actor, READ, patient_id=row.patient_id, resource_id=row.id,
-                     practitioner_id=cs.practitioner_id)
+        await _guard(session, actor, READ, patient_id=row.patient_id, resource_id=row.id, practitioner_id=cs.practitioner_id)
         out[booking_id] = summary_read(row, locale)
     return out

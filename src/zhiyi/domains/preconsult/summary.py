@@ -55,8 +55,12 @@ def summarize(form: Form, answers: Mapping[str, list[Value]]) -> dict:
         if not item.is_question or item.hidden or not values:
             continue
         red = [v for v in values if is_red_flag(item, v)]
-        entry = {"link_id": item.link_id, "question": bilingual(item.raw, "text"),
-                 "answers": [_stored_value(item, v) for v in values], "red_flag": bool(red)}
+        entry = {
+            "link_id": item.link_id,
+            "question": bilingual(item.raw, "text"),
+            "answers": [_stored_value(item, v) for v in values],
+            "red_flag": bool(red),
+        }
         if item.section in sections and not (item.section == "red-flags" and not red):
             sections[item.section].append(entry)
         if red:
@@ -78,6 +82,12 @@ def answer_text(value: dict, t: Translator) -> str:
 
 def localize(entries: list[dict], t: Translator) -> list[SummaryEntry]:
     lang = lang_of(t.locale)
-    return [SummaryEntry(link_id=e["link_id"], question=e["question"].get(lang) or e["question"].get("zh-CN", ""),
-                         answer="; ".join(answer_text(v, t) for v in e["answers"]), red_flag=e["red_flag"])
-            for e in entries]
+    return [
+        SummaryEntry(
+            link_id=e["link_id"],
+            question=e["question"].get(lang) or e["question"].get("zh-CN", ""),
+            answer="; ".join(answer_text(v, t) for v in e["answers"]),
+            red_flag=e["red_flag"],
+        )
+        for e in entries
+    ]

@@ -46,8 +46,7 @@ def _js_value(v: Value) -> object:
 class FormView:
     """The questionnaire in the reader's language, with the answers so far, for the template."""
 
-    def __init__(self, form: Form, lang: str, answers: dict[str, list[Value]], enabled: set[str],
-                 errors: dict[str, str]):
+    def __init__(self, form: Form, lang: str, answers: dict[str, list[Value]], enabled: set[str], errors: dict[str, str]):
         self.form, self.lang, self.answers, self.enabled, self.errors = form, lang, answers, enabled, errors
 
     @property
@@ -80,8 +79,10 @@ class FormView:
 
     def conditions(self, raw: dict) -> str:
         """The item's enableWhen for the browser: question, operator, expected value."""
-        return json.dumps([{"q": c["question"], "op": c["operator"], "v": _js_value(expected_value(c))}
-                           for c in raw.get("enableWhen") or []], ensure_ascii=False)
+        return json.dumps(
+            [{"q": c["question"], "op": c["operator"], "v": _js_value(expected_value(c))} for c in raw.get("enableWhen") or []],
+            ensure_ascii=False,
+        )
 
 
 async def _department_name(request: Request, code: str) -> str:
@@ -95,17 +96,37 @@ async def _department_name(request: Request, code: str) -> str:
     return code
 
 
-async def _page(request: Request, target: Target, *, action: str, state: FormState | None = None,
-                errors: dict[str, str] | None = None, saved: bool = False, status: int = 200, choices: list | None = None):
+async def _page(
+    request: Request,
+    target: Target,
+    *,
+    action: str,
+    state: FormState | None = None,
+    errors: dict[str, str] | None = None,
+    saved: bool = False,
+    status: int = 200,
+    choices: list | None = None,
+):
     session = session_of(request)
     state = state or await service.open_form(session, target=target)
     lang = lang_of(locale_of(request))
     patient = await patients.get_patient(session, patient_id=target.patient_id)
     view = FormView(target.form, lang, state.answers, service.enabled_items(state), errors or {})
-    return render(request, "preconsult/templates/questionnaire.html", status=status, fv=view, action=action,
-                  title=target.form.title(lang), department=await _department_name(request, target.department_code),
-                  patient=patient, on_behalf=target.on_behalf, saved=saved, errors=errors or {},
-                  draft=state.draft, choices=choices or [])
+    return render(
+        request,
+        "preconsult/templates/questionnaire.html",
+        status=status,
+        fv=view,
+        action=action,
+        title=target.form.title(lang),
+        department=await _department_name(request, target.department_code),
+        patient=patient,
+        on_behalf=target.on_behalf,
+        saved=saved,
+        errors=errors or {},
+        draft=state.draft,
+        choices=choices or [],
+    )
 
 
 async def _save(request: Request, actor: Actor, target: Target, *, action: str):
@@ -171,21 +192,28 @@ def _department_action(code: str, patient: uuid.UUID | None) -> str:
 
 
 @router.get("/preconsult/department/{code}")
-async def department_form(request: Request, code: str, patient: str | None = None, saved: str | None = None,
-                          actor: Actor = Depends(web_actor)):
+async def department_form(
+    request: Request, code: str, patient: str | None = None, saved: str | None = None, actor: Actor = Depends(web_actor)
+):
     """The form of a department for the current patient (or `?patient=` a family member): the triage
     page links here."""
     pid = parse_uuid(patient)
     if patient and pid is None:
         raise ResponseNotFound()  # a mangled ?patient= must not fall back to the user's own record
     target = await service.target_for_department(session_of(request), actor=actor, code=code[:40], patient_id=pid)
-    return await _page(request, target, action=_department_action(target.department_code, pid), saved=bool(saved),
-                       choices=await _for_whom(request, actor, target.department_code))
+    return await _page(
+        request,
+        target,
+        action=_department_action(target.department_code, pid),
+        saved=bool(saved),
+        choices=await _for_whom(request, actor, target.department_code),
+    )
 
 
 @router.post("/preconsult/department/{code}")
-async def department_save(request: Request, code: str, patient: str | None = None, actor: Actor = Depends(web_actor),
-                          _csrf=Depends(check_csrf)):
+async def department_save(
+    request: Request, code: str, patient: str | None = None, actor: Actor = Depends(web_actor), _csrf=Depends(check_csrf)
+):
     pid = parse_uuid(patient)
     if patient and pid is None:
         raise ResponseNotFound()  # a mangled ?patient= must not fall back to the user's own record
@@ -203,6 +231,11 @@ async def done(request: Request, response_id: str, actor: Actor = Depends(web_ac
     session = session_of(request)
     row = await service.get_response(session, actor=actor, response_id=rid)
     patient = await patients.get_patient(session, patient_id=row.patient_id)
-    return render(request, "preconsult/templates/done.html", s=service.summary_read(row, locale_of(request)),
-                  patient=patient, department=await _department_name(request, row.department_code), row=row)
-
+    return render(
+        request,
+        "preconsult/templates/done.html",
+        s=service.summary_read(row, locale_of(request)),
+        patient=patient,
+        department=await _department_name(request, row.department_code),
+        row=row,
+    )

@@ -32,8 +32,10 @@ PRIORITY_REASONS = ("aged_80", "disabled", "pregnant", "returning_with_results")
 
 class QueueEntry(IdMixin, Base):
     __tablename__ = "queue_entry"
-    __table_args__ = (Index("ix_queue_entry_session", "session_id", "status"),
-                      Index("ix_queue_entry_practitioner_done", "practitioner_id", "finished_at"))
+    __table_args__ = (
+        Index("ix_queue_entry_session", "session_id", "status"),
+        Index("ix_queue_entry_practitioner_done", "practitioner_id", "finished_at"),
+    )
 
     booking_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("booking.id"), unique=True)
     session_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clinic_session.id"))

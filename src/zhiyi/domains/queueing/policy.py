@@ -21,8 +21,7 @@ async def queue_rule(_session, actor: Actor, action: str, resource: Resource) ->
             return Decision(True, reason="own clinic")
         if on_campus and (actor.has(Role.nurse) or actor.has(Role.doctor)):
             return Decision(True, reason="campus clinic staff")
-    if action == "queue.check_in" and on_campus and (actor.has(Role.registrar) or actor.has(Role.nurse)
-                                                      or actor.has(Role.doctor)):
+    if action == "queue.check_in" and on_campus and (actor.has(Role.registrar) or actor.has(Role.nurse) or actor.has(Role.doctor)):
         return Decision(True, reason="campus desk")
     return Decision(False)
 
@@ -31,7 +30,14 @@ def install() -> None:
     register_rule(KIND, queue_rule)
 
 
-AUDIT_ACTIONS = {"read queue_entry": N_("Saw in the doctor's queue"), "queue.run": N_("Ran the clinic's queue"),
-                 "queue.check_in": N_("Checked in"), "queue.arrive": N_("Said they have arrived")}
-AUDIT_REASONS = {"own clinic": N_("their own clinic"), "campus clinic staff": N_("clinic staff of the campus"),
-                 "campus desk": N_("a desk of the campus")}
+AUDIT_ACTIONS = {
+    "read queue_entry": N_("Saw in the doctor's queue"),
+    "queue.run": N_("Ran the clinic's queue"),
+    "queue.check_in": N_("Checked in"),
+    "queue.arrive": N_("Said they have arrived"),
+}
+AUDIT_REASONS = {
+    "own clinic": N_("their own clinic"),
+    "campus clinic staff": N_("clinic staff of the campus"),
+    "campus desk": N_("a desk of the campus"),
+}

@@ -47,10 +47,20 @@ PRIORITY_AGE = 80
 
 
 def entry_read(e: QueueEntry) -> EntryRead:
-    return EntryRead(id=e.id, booking_id=e.booking_id, session_id=e.session_id, patient_id=e.patient_id,
-                     number=e.number, status=e.status, priority_reason=e.priority_reason, order_at=e.order_at,
-                     checked_in_at=e.checked_in_at, check_in_method=e.check_in_method, called_at=e.called_at,
-                     recalls=e.recalls)
+    return EntryRead(
+        id=e.id,
+        booking_id=e.booking_id,
+        session_id=e.session_id,
+        patient_id=e.patient_id,
+        number=e.number,
+        status=e.status,
+        priority_reason=e.priority_reason,
+        order_at=e.order_at,
+        checked_in_at=e.checked_in_at,
+        check_in_method=e.check_in_method,
+        called_at=e.called_at,
+        recalls=e.recalls,
+    )
 
 
 async def _authorize(session: AsyncSession, actor: Actor, action: str, cs: SessionRead) -> None:
@@ -68,13 +78,13 @@ def check_in_window(b: BookingRead, cs: SessionRead, *, staff: bool) -> tuple[dt
 
 # --- check-in ---------------------------------------------------------------------------------
 
+
 async def arrive(session: AsyncSession, *, actor: Actor, booking_id: uuid.UUID) -> EntryRead:
-    """"I have arrived" on the patient's (or a family member's) phone."""
+    """ "I have arrived" on the patient's (or a family member's) phone."""
     booking = await scheduling.booking_record(session, booking_id=booking_id)
     if booking is None:
         raise audit.missing(session, actor, "queue.arrive", "booking", booking_id) from None
-    patient, decision = await patients.access_patient(session, actor=actor, patient_id=booking.patient_id,
-                                                      action="book")
+    patient, decision = await patients.access_patient(session, actor=actor, patient_id=booking.patient_id, action="book")
     _patient_side(decision)
     cs = await scheduling.get_session(session, session_id=booking.session_id)
     return await _check_in(session, booking, cs, patient, method="phone", reason=None, staff=False)
@@ -91,13 +101,23 @@ async def arrivals(session: AsyncSession, *, actor: Actor, token: str) -> tuple[
     patient_id = patients.resolve_onecode(token=token)
     patient, _ = await patients.access_patient(session, actor=actor, patient_id=patient_id, action="onecode.scan")
     today = clock.today(get_settings().timezone)
-    found = [b for b in await scheduling.bookings_on(session, patient_id=patient.id, day=today)
-             if b.status in scheduling.ACTIVE_BOOKING and (actor.group_wide or b.campus_id in actor.campus_ids)]
+    found = [
+        b
+        for b in await scheduling.bookings_on(session, patient_id=patient.id, day=today)
+        if b.status in scheduling.ACTIVE_BOOKING and (actor.group_wide or b.campus_id in actor.campus_ids)
+    ]
     return patient, found
 
 
-async def check_in_by_token(session: AsyncSession, *, actor: Actor, token: str, booking_id: uuid.UUID | None = None,
-                            priority_reason: str | None = None, method: str = "qr") -> EntryRead:
+async def check_in_by_token(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    token: str,
+    booking_id: uuid.UUID | None = None,
+    priority_reason: str | None = None,
+    method: str = "qr",
+) -> EntryRead:
     """A desk or kiosk scans the one-code: checks in today's appointment (the one chosen, or the
     only one, or the only one whose check-in is open now)."""
     patient, found = await arrivals(session, actor=actor, token=token)
@@ -109,8 +129,9 @@ async def check_in_by_token(session: AsyncSession, *, actor: Actor, token: str, 
     chosen = found[0]
     if len(found) > 1:
         now = clock.now()
-        open_now = [b for b in found if b.status == "booked"
-                    and check_in_window(b, sessions[b.id], staff=True)[0] <= now <= sessions[b.id].ends_at]
+        open_now = [
+            b for b in found if b.status == "booked" and check_in_window(b, sessions[b.id], staff=True)[0] <= now <= sessions[b.id].ends_at
+        ]
         if len(open_now) != 1:
             raise ChooseBooking()
         chosen = open_now[0]
@@ -127,8 +148,9 @@ def _priority(patient, reason: str | None, day: dt.date) -> tuple[int, str | Non
     return Priority.normal, None
 
 
-async def _check_in(session: AsyncSession, b: BookingRead, cs: SessionRead, patient, *, method: str,
-                    reason: str | None, staff: bool) -> EntryRead:
+async def _check_in(
+    session: AsyncSession, b: BookingRead, cs: SessionRead, patient, *, method: str, reason: str | None, staff: bool
+) -> EntryRead:
     now = clock.now()
     await repo.bump_board(session, b.session_id)  # one change at a time per queue
     entry = await repo.entry_of_booking(session, b.id)
@@ -145,13 +167,29 @@ async def _check_in(session: AsyncSession, b: BookingRead, cs: SessionRead, pati
         raise BookingNotCheckable()
     _, number = await repo.bump_board(session, b.session_id, take_number=True)
     priority, why = _priority(patient, reason, cs.session_on)
-    entry = await repo.add_entry(session, QueueEntry(
-        id=ids.new_id(), booking_id=b.id, session_id=b.session_id, patient_id=b.patient_id,
-        practitioner_id=cs.practitioner_id, number=number, status=EntryStatus.waiting, priority=priority,
-        priority_reason=why, order_at=b.starts_at if now <= b.starts_at else now, checked_in_at=now,
-        check_in_method=method, recalls=0))
-    await outbox.publish(session, events.CHECKED_IN, {"entry_id": str(entry.id), "booking_id": str(b.id),
-                                                      "patient_id": str(b.patient_id), "session_id": str(b.session_id)})
+    entry = await repo.add_entry(
+        session,
+        QueueEntry(
+            id=ids.new_id(),
+            booking_id=b.id,
+            session_id=b.session_id,
+            patient_id=b.patient_id,
+            practitioner_id=cs.practitioner_id,
+            number=number,
+            status=EntryStatus.waiting,
+            priority=priority,
+            priority_reason=why,
+            order_at=b.starts_at if now <= b.starts_at else now,
+            checked_in_at=now,
+            check_in_method=method,
+            recalls=0,
+        ),
+    )
+    await outbox.publish(
+        session,
+        events.CHECKED_IN,
+        {"entry_id": str(entry.id), "booking_id": str(b.id), "patient_id": str(b.patient_id), "session_id": str(b.session_id)},
+    )
     return entry_read(entry)
 
 
@@ -163,8 +201,11 @@ async def _rejoin(session: AsyncSession, entry: QueueEntry, now: dt.datetime) ->
         if entry.priority < Priority.returning:
             entry.priority, entry.priority_reason = Priority.returning, "returning_with_results"
     elif entry.status == EntryStatus.skipped:  # to the back of the queue as it stands
-        waiting = [e.order_at for e in await repo.entries_of_session(session, entry.session_id)
-                   if e.status == EntryStatus.waiting and e.priority == entry.priority]
+        waiting = [
+            e.order_at
+            for e in await repo.entries_of_session(session, entry.session_id)
+            if e.status == EntryStatus.waiting and e.priority == entry.priority
+        ]
         entry.status = EntryStatus.waiting
         entry.order_at = max([now] + [at + dt.timedelta(seconds=1) for at in waiting])
     await session.flush()
@@ -173,8 +214,10 @@ async def _rejoin(session: AsyncSession, entry: QueueEntry, now: dt.datetime) ->
 
 # --- the doctor's side --------------------------------------------------------------------------
 
-async def run_queue(session: AsyncSession, *, actor: Actor, session_id: uuid.UUID, action: str,
-                    expected_version: int | None = None) -> EntryRead | None:
+
+async def run_queue(
+    session: AsyncSession, *, actor: Actor, session_id: uuid.UUID, action: str, expected_version: int | None = None
+) -> EntryRead | None:
     """call_next (finishes whoever is in the room and calls the next), recall, skip (missed the
     call), away (sent for tests), finish. Returns the entry acted on (None: nobody left to call).
     With `expected_version` (the board the doctor saw), a queue that changed meanwhile is refused:
@@ -194,9 +237,16 @@ async def run_queue(session: AsyncSession, *, actor: Actor, session_id: uuid.UUI
         if following is not None:
             following.status, following.called_at = EntryStatus.called, now
             await session.flush()
-            await outbox.publish(session, events.CALLED, {"entry_id": str(following.id), "number": following.number,
-                                                          "patient_id": str(following.patient_id),
-                                                          "session_id": str(cs.id)})
+            await outbox.publish(
+                session,
+                events.CALLED,
+                {
+                    "entry_id": str(following.id),
+                    "number": following.number,
+                    "patient_id": str(following.patient_id),
+                    "session_id": str(cs.id),
+                },
+            )
         return entry_read(following) if following is not None else None
     if current is None:
         raise NobodyInRoom()
@@ -250,10 +300,16 @@ async def board(session: AsyncSession, *, session_id: uuid.UUID) -> Board:
     cs = await scheduling.get_session(session, session_id=session_id)
     entries = await repo.entries_of_session(session, cs.id)
     by = {s: [entry_read(e) for e in entries if e.status == s] for s in EntryStatus}
-    return Board(session_id=cs.id, version=await repo.board_version(session, cs.id),
-                 current=by[EntryStatus.called][0] if by[EntryStatus.called] else None,
-                 waiting=by[EntryStatus.waiting], away=by[EntryStatus.away], skipped=by[EntryStatus.skipped],
-                 done=len(by[EntryStatus.done]), minutes_per_patient=await minutes_per_patient(session, cs.practitioner_id, cs.id))
+    return Board(
+        session_id=cs.id,
+        version=await repo.board_version(session, cs.id),
+        current=by[EntryStatus.called][0] if by[EntryStatus.called] else None,
+        waiting=by[EntryStatus.waiting],
+        away=by[EntryStatus.away],
+        skipped=by[EntryStatus.skipped],
+        done=len(by[EntryStatus.done]),
+        minutes_per_patient=await minutes_per_patient(session, cs.practitioner_id, cs.id),
+    )
 
 
 async def staff_board(session: AsyncSession, *, actor: Actor, session_id: uuid.UUID) -> tuple[Board, dict]:
@@ -273,6 +329,7 @@ async def version(session: AsyncSession, *, session_id: uuid.UUID) -> int:
 
 
 # --- the patient's side -------------------------------------------------------------------------
+
 
 async def position(session: AsyncSession, *, actor: Actor, booking_id: uuid.UUID) -> Position:
     booking = await scheduling.booking_record(session, booking_id=booking_id)
@@ -294,9 +351,16 @@ async def position_of(session: AsyncSession, *, booking_id: uuid.UUID) -> Positi
     ahead = waiting.index(entry.id) if entry.id in waiting else 0
     per = await minutes_per_patient(session, entry.practitioner_id, entry.session_id)
     minutes = ahead * per + (per // 2 if current is not None else 0) if entry.status == EntryStatus.waiting else 0
-    return Position(booking_id=booking_id, session_id=entry.session_id, number=entry.number, status=entry.status,
-                    ahead=ahead, minutes=minutes, calling=current.number if current else None,
-                    version=await repo.board_version(session, entry.session_id))
+    return Position(
+        booking_id=booking_id,
+        session_id=entry.session_id,
+        number=entry.number,
+        status=entry.status,
+        ahead=ahead,
+        minutes=minutes,
+        calling=current.number if current else None,
+        version=await repo.board_version(session, entry.session_id),
+    )
 
 
 async def todays_sessions(session: AsyncSession, *, actor: Actor) -> list[SessionRead]:
@@ -304,5 +368,4 @@ async def todays_sessions(session: AsyncSession, *, actor: Actor) -> list[Sessio
     if actor.practitioner_id is None:
         return []
     today = clock.today(get_settings().timezone)
-    return await scheduling.find_sessions(session, practitioner_id=actor.practitioner_id, first=today, last=today,
-                                         bookable=False)
+    return await scheduling.find_sessions(session, practitioner_id=actor.practitioner_id, first=today, last=today, bookable=False)

@@ -38,8 +38,12 @@ router = APIRouter(route_class=TxRoute, include_in_schema=False)
 
 MAX_WATCHED = 10_000  # clinic sessions whose versions this process remembers
 ACTIONS = ("call_next", "recall", "skip", "away", "finish")
-REASONS = {"aged_80": N_("Aged 80 or over"), "disabled": N_("Disability"), "pregnant": N_("Pregnant"),
-           "returning_with_results": N_("Back with test results")}
+REASONS = {
+    "aged_80": N_("Aged 80 or over"),
+    "disabled": N_("Disability"),
+    "pregnant": N_("Pregnant"),
+    "returning_with_results": N_("Back with test results"),
+}
 DESK_ROLES = {Role.registrar, Role.nurse, Role.doctor}
 
 
@@ -91,27 +95,25 @@ async def _version(db, session_id: uuid.UUID, poll: float) -> int:
     return version
 
 
-def _stream(request: Request, session_id: uuid.UUID,
-            fragment: Callable[[AsyncSession], Awaitable[dict]]) -> StreamingResponse:
+def _stream(request: Request, session_id: uuid.UUID, fragment: Callable[[AsyncSession], Awaitable[dict]]) -> StreamingResponse:
     """The page follows its clinic session's queue (web/live.py): sent again whenever it changes."""
     db, poll = request.app.state.db, get_settings().queue_poll_seconds
 
     async def version() -> int:
         return await _version(db, session_id, poll)
 
-    return live.stream(request, version=version, fragment=fragment, poll=poll,
-                       lifetime=get_settings().queue_stream_seconds)
+    return live.stream(request, version=version, fragment=fragment, poll=poll, lifetime=get_settings().queue_stream_seconds)
 
 
 # --- the patient's phone ------------------------------------------------------------------------
+
 
 def _position_html(request: Request, p: Position, names: Names) -> str:
     return render_text(request, "queueing/templates/_position.html", p=p, n=names)
 
 
 @router.post("/queue/arrive/{booking_id}")
-async def arrive(request: Request, booking_id: uuid.UUID, actor: Actor = Depends(web_actor),
-                 _csrf=Depends(check_csrf)):
+async def arrive(request: Request, booking_id: uuid.UUID, actor: Actor = Depends(web_actor), _csrf=Depends(check_csrf)):
     await service.arrive(session_of(request), actor=actor, booking_id=booking_id)
     return RedirectResponse(f"/queue/position/{booking_id}", status_code=303)
 
@@ -121,8 +123,14 @@ async def position_page(request: Request, booking_id: uuid.UUID, actor: Actor = 
     session = session_of(request)
     p = await service.position(session, actor=actor, booking_id=booking_id)
     names = await _names(request, session, await _session(session, p.session_id))
-    return render(request, "queueing/templates/position.html", p=p, n=names,
-                  live=_position_html(request, p, names), events=f"/queue/position/{booking_id}/events")
+    return render(
+        request,
+        "queueing/templates/position.html",
+        p=p,
+        n=names,
+        live=_position_html(request, p, names),
+        events=f"/queue/position/{booking_id}/events",
+    )
 
 
 @router.get("/queue/position/{booking_id}/events")
@@ -167,19 +175,18 @@ async def arrival_shortcuts(request: Request, actor: Actor) -> list[Shortcut]:
         if b.status == "booked":
             opens, closes = service.check_in_window(b, cs, staff=False)
             if now < opens:  # not a button that can only fail: when it opens
-                out.append(Shortcut(t.gettext("Check-in opens at %(time)s", time=n.time(opens)), "/appointments",
-                                    detail))
+                out.append(Shortcut(t.gettext("Check-in opens at %(time)s", time=n.time(opens)), "/appointments", detail))
             elif now <= closes:
                 label = t.gettext("I have arrived") if who is None else t.gettext("%(name)s has arrived", name=who)
                 out.append(Shortcut(label, f"/queue/arrive/{b.id}", detail))
         else:
-            label = t.gettext("My place in the queue") if who is None else t.gettext(
-                "%(name)s's place in the queue", name=who)
+            label = t.gettext("My place in the queue") if who is None else t.gettext("%(name)s's place in the queue", name=who)
             out.append(Shortcut(label, f"/queue/position/{b.id}", detail))
     return out
 
 
 # --- the check-in desk or kiosk ------------------------------------------------------------------
+
 
 def _desk_actor(actor: Actor) -> None:
     if not actor.roles & DESK_ROLES:
@@ -203,20 +210,25 @@ async def desk_check_in(request: Request, actor: Actor = Depends(web_actor), _cs
         return render(request, "queueing/templates/desk.html", status=422, error=t.gettext("Scan the patient's code."), **ctx)
     session = session_of(request)
     try:
-        entry = await service.check_in_by_token(session, actor=actor, token=token, booking_id=parse_uuid(form.get("booking")),
-                                                priority_reason=reason if reason in ("disabled", "pregnant") else None)
+        entry = await service.check_in_by_token(
+            session,
+            actor=actor,
+            token=token,
+            booking_id=parse_uuid(form.get("booking")),
+            priority_reason=reason if reason in ("disabled", "pregnant") else None,
+        )
     except DomainError as e:
         if e.code != "choose_booking":
             return render(request, "queueing/templates/desk.html", status=e.status, error=t.gettext(e.message), **ctx)
         _, found = await service.arrivals(session, actor=actor, token=token)
         choices = [(b, await _names(request, session, await _session(session, b.session_id))) for b in found]
-        return render(request, "queueing/templates/desk.html", status=409, error=t.gettext(e.message),
-                      choices=choices, **ctx)
+        return render(request, "queueing/templates/desk.html", status=409, error=t.gettext(e.message), choices=choices, **ctx)
     names = await _names(request, session, await _session(session, entry.session_id))
     return render(request, "queueing/templates/desk.html", reasons=REASONS, done=entry, n=names)
 
 
 # --- the doctor's queue ----------------------------------------------------------------------------
+
 
 @router.get("/queue/doctor")
 async def doctor_home(request: Request, actor: Actor = Depends(web_actor)):
@@ -224,8 +236,7 @@ async def doctor_home(request: Request, actor: Actor = Depends(web_actor)):
         raise Forbidden()
     session = session_of(request)
     sessions = await service.todays_sessions(session, actor=actor)
-    return render(request, "queueing/templates/doctor_home.html",
-                  sessions=[(s, await _names(request, session, s)) for s in sessions])
+    return render(request, "queueing/templates/doctor_home.html", sessions=[(s, await _names(request, session, s)) for s in sessions])
 
 
 @router.get("/queue/doctor/{session_id}")
@@ -235,26 +246,34 @@ async def doctor_queue(request: Request, session_id: uuid.UUID, actor: Actor = D
     names = await _names(request, session, await _session(session, session_id))
     shown = ([board.current] if board.current else []) + board.waiting
     # the pre-visit forms of the patients in the room and waiting (the session's own doctor only; each read audited)
-    summaries = await preconsult.pre_visit_summaries(session, actor=actor, session_id=session_id, locale=locale_of(request),
-                                                     bookings=[(e.booking_id, e.patient_id) for e in shown])
+    summaries = await preconsult.pre_visit_summaries(
+        session, actor=actor, session_id=session_id, locale=locale_of(request), bookings=[(e.booking_id, e.patient_id) for e in shown]
+    )
     # what triage made of the complaint of the patient in the room (the doctor may name the right department)
     lang = "zh" if names.zh else "en"
-    triaged = (await triage.note_for_doctor(session, actor=actor, patient_id=board.current.patient_id, lang=lang)
-               if board.current else None)
-    return render(request, "queueing/templates/doctor.html", b=board, people=people, n=names, summaries=summaries,
-                  triaged=triaged, departments=triage.department_choices(lang) if triaged else [],
-                  events=f"/queue/doctor/{session_id}/events")
+    triaged = await triage.note_for_doctor(session, actor=actor, patient_id=board.current.patient_id, lang=lang) if board.current else None
+    return render(
+        request,
+        "queueing/templates/doctor.html",
+        b=board,
+        people=people,
+        n=names,
+        summaries=summaries,
+        triaged=triaged,
+        departments=triage.department_choices(lang) if triaged else [],
+        events=f"/queue/doctor/{session_id}/events",
+    )
 
 
 @router.post("/queue/doctor/{session_id}/{action}")
-async def doctor_act(request: Request, session_id: uuid.UUID, action: str, actor: Actor = Depends(web_actor),
-                     _csrf=Depends(check_csrf)):
+async def doctor_act(request: Request, session_id: uuid.UUID, action: str, actor: Actor = Depends(web_actor), _csrf=Depends(check_csrf)):
     if action not in ACTIONS:
         raise NotFound()
     seen = str((await request.form()).get("version") or "")
     try:
-        await service.run_queue(session_of(request), actor=actor, session_id=session_id, action=action,
-                                expected_version=int(seen) if seen.isdigit() else None)
+        await service.run_queue(
+            session_of(request), actor=actor, session_id=session_id, action=action, expected_version=int(seen) if seen.isdigit() else None
+        )
     except QueueChanged:
         pass  # a double tap or a stale page: show the queue as it is now, change nothing
     return RedirectResponse(f"/queue/doctor/{session_id}", status_code=303)
@@ -273,6 +292,7 @@ async def doctor_events(request: Request, session_id: uuid.UUID, actor: Actor = 
 
 # --- the waiting-area screen -------------------------------------------------------------------------
 
+
 def _display_html(request: Request, b: Board, names: Names) -> str:
     return render_text(request, "queueing/templates/_display.html", b=b, n=names)
 
@@ -283,8 +303,13 @@ async def display(request: Request, session_id: uuid.UUID):
     session = session_of(request)
     names = await _names(request, session, await _session(session, session_id))
     board = await service.board(session, session_id=session_id)
-    return render(request, "queueing/templates/display.html", n=names, live=_display_html(request, board, names),
-                  events=f"/queue/display/{session_id}/events")
+    return render(
+        request,
+        "queueing/templates/display.html",
+        n=names,
+        live=_display_html(request, board, names),
+        events=f"/queue/display/{session_id}/events",
+    )
 
 
 @router.get("/queue/display/{session_id}/events")

@@ -45,11 +45,17 @@ class DrawPosition(BaseModel):
 
 
 @router.get("/sessions", response_model=list[SessionRead], summary="Find clinic sessions with free places")
-async def find_sessions(request: Request, department_id: uuid.UUID | None = None, campus_id: uuid.UUID | None = None,
-                        practitioner_id: uuid.UUID | None = None, date_from: dt.date | None = None,
-                        date_to: dt.date | None = None, title: Title | None = None,
-                        limit: Annotated[int, Query(ge=1, le=500)] = 200,
-                        weekends: Annotated[bool, Query(description="only Saturdays, Sundays and public holidays")] = False):
+async def find_sessions(
+    request: Request,
+    department_id: uuid.UUID | None = None,
+    campus_id: uuid.UUID | None = None,
+    practitioner_id: uuid.UUID | None = None,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+    title: Title | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 200,
+    weekends: Annotated[bool, Query(description="only Saturdays, Sundays and public holidays")] = False,
+):
     today = clock.today(get_settings().timezone)
     first = date_from or today
     if abs((first - today).days) > MAX_DAYS_FROM_TODAY:
@@ -57,9 +63,17 @@ async def find_sessions(request: Request, department_id: uuid.UUID | None = None
     last = date_to or first + dt.timedelta(days=13)
     if last < first or (last - first).days > MAX_RANGE_DAYS:
         raise ValidationFailed(errors=[FieldError("date_to", "Choose a range of at most 31 days.", "range")])
-    return await service.find_sessions(session_of(request), department_id=department_id, campus_id=campus_id,
-                                       practitioner_id=practitioner_id, first=first, last=last, title=title, limit=limit,
-                                       weekends=weekends)
+    return await service.find_sessions(
+        session_of(request),
+        department_id=department_id,
+        campus_id=campus_id,
+        practitioner_id=practitioner_id,
+        first=first,
+        last=last,
+        title=title,
+        limit=limit,
+        weekends=weekends,
+    )
 
 
 @router.get("/sessions/{session_id}/slots", response_model=list[SlotRead], summary="The times of a session")
@@ -68,8 +82,9 @@ async def slots(request: Request, session_id: uuid.UUID):
 
 
 @router.post("/bookings", status_code=201, response_model=BookingRead, summary="Book a slot (send an Idempotency-Key)")
-async def book(request: Request, actor: ActorDep, body: BookingCreate,
-               idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None):
+async def book(
+    request: Request, actor: ActorDep, body: BookingCreate, idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None
+):
     if not getattr(request.state, rush_lane.COUNTED, False):  # the rush lane counted it before it came on here
         draw.limit(actor)
     key = idempotency.check_key(idempotency_key)
@@ -80,18 +95,24 @@ async def book(request: Request, actor: ActorDep, body: BookingCreate,
     asked = body.fingerprint(patient_id)
     # a patient's own booking of a session seen sold out was asked the short way in the rush lane
     # (rush_lane.py) before it came here: here it books the usual way
-    await draw.wait_turn(session, actor=actor, patient_id=patient_id, slot_id=body.slot_id, session_id=body.session_id,
-                         idempotency_key=key)  # at a release instant: served in the order of the draw
-    return await _once(session, actor, key, asked,
-                       lambda: service.book_slot(session, actor=actor, slot_id=body.slot_id, session_id=body.session_id,
-                                                 patient_id=patient_id, channel=body.channel))
+    await draw.wait_turn(
+        session, actor=actor, patient_id=patient_id, slot_id=body.slot_id, session_id=body.session_id, idempotency_key=key
+    )  # at a release instant: served in the order of the draw
+    return await _once(
+        session,
+        actor,
+        key,
+        asked,
+        lambda: service.book_slot(
+            session, actor=actor, slot_id=body.slot_id, session_id=body.session_id, patient_id=patient_id, channel=body.channel
+        ),
+    )
 
 
 async def _once(session, actor: Actor, key: str, request: dict, make: Callable[[], Awaitable[BaseModel]]) -> JSONResponse:
     """Idempotent creation: a key already answered replays its stored answer; otherwise `make` runs
     and its answer is stored under the key in the same transaction."""
-    earlier = await idempotency.claim(session, account_id=actor.account_id, key=key,
-                                      fingerprint=idempotency.request_hash(request))
+    earlier = await idempotency.claim(session, account_id=actor.account_id, key=key, fingerprint=idempotency.request_hash(request))
     if earlier is not None:
         return JSONResponse(earlier.response, status_code=earlier.status_code, headers={"Idempotent-Replayed": "true"})
     data = (await make()).model_dump(mode="json")
@@ -99,22 +120,31 @@ async def _once(session, actor: Actor, key: str, request: dict, make: Callable[[
     return JSONResponse(data, status_code=201)
 
 
-@router.post("/sessions/{session_id}/stop", response_model=SessionChangeRead,
-             summary="Stop a clinic session (停诊): its patients are rebooked or told")
+@router.post(
+    "/sessions/{session_id}/stop",
+    response_model=SessionChangeRead,
+    summary="Stop a clinic session (停诊): its patients are rebooked or told",
+)
 async def stop(request: Request, actor: ActorDep, session_id: uuid.UUID):
     done = await changes.stop_session(session_of(request), actor=actor, session_id=session_id)
     return SessionChangeRead(session_id=done.session_id, rebooked=done.rebooked, cancelled=done.cancelled, moved=[])
 
 
-@router.post("/sessions/{session_id}/move", response_model=SessionChangeRead,
-             summary="Move a clinic session to another time: its patients follow and are told")
+@router.post(
+    "/sessions/{session_id}/move",
+    response_model=SessionChangeRead,
+    summary="Move a clinic session to another time: its patients follow and are told",
+)
 async def move(request: Request, actor: ActorDep, session_id: uuid.UUID, body: SessionMove):
     done = await changes.move_session(session_of(request), actor=actor, session_id=session_id, starts_at=body.starts_at)
     return SessionChangeRead(session_id=done.session_id, rebooked=[], cancelled=done.cancelled, moved=done.moved)
 
 
-@router.get("/draws/{session_id}/position", response_model=DrawPosition,
-            summary="The waiting room at a release: a patient's place in the draw's order")
+@router.get(
+    "/draws/{session_id}/position",
+    response_model=DrawPosition,
+    summary="The waiting room at a release: a patient's place in the draw's order",
+)
 async def draw_position(request: Request, actor: ActorDep, session_id: uuid.UUID, patient_id: uuid.UUID | None = None):
     patient_id = patient_id or actor.patient_id
     if patient_id is None:
@@ -144,39 +174,60 @@ async def cancel(request: Request, actor: ActorDep, booking_id: uuid.UUID):
 
 # --- waiting lists ------------------------------------------------------------------------------
 
-@router.post("/waitlist", status_code=201, response_model=WaitlistEntryRead,
-             summary="Join the waiting list of a full session (409 places_available when places are free)")
+
+@router.post(
+    "/waitlist",
+    status_code=201,
+    response_model=WaitlistEntryRead,
+    summary="Join the waiting list of a full session (409 places_available when places are free)",
+)
 async def join_waitlist(request: Request, actor: ActorDep, body: WaitlistJoin):
     patient_id = body.patient_id or actor.patient_id
     if patient_id is None:
         raise ValidationFailed(errors=[FieldError("patient_id", "Say whom the booking is for.", "missing")])
-    return await waitlist.join_waitlist(session_of(request), actor=actor, patient_id=patient_id,
-                                        session_id=body.session_id)
+    return await waitlist.join_waitlist(session_of(request), actor=actor, patient_id=patient_id, session_id=body.session_id)
 
 
-@router.get("/waitlist/mine", response_model=list[WaitlistEntryRead],
-            summary="My and my family's waiting lists, places in line and held places offered")
+@router.get(
+    "/waitlist/mine",
+    response_model=list[WaitlistEntryRead],
+    summary="My and my family's waiting lists, places in line and held places offered",
+)
 async def my_waitlist(request: Request, actor: ActorDep):
     return await waitlist.waitlist_for(session_of(request), actor=actor, patient_ids=await _me_and_family(request, actor))
 
 
-@router.post("/waitlist/{entry_id}/leave", response_model=WaitlistEntryRead,
-             summary="Leave a waiting list (a held place is declined and goes to the next patient)")
+@router.post(
+    "/waitlist/{entry_id}/leave",
+    response_model=WaitlistEntryRead,
+    summary="Leave a waiting list (a held place is declined and goes to the next patient)",
+)
 async def leave_waitlist(request: Request, actor: ActorDep, entry_id: uuid.UUID):
     return await waitlist.leave_waitlist(session_of(request), actor=actor, entry_id=entry_id)
 
 
-@router.post("/waitlist/{entry_id}/accept", status_code=201, response_model=BookingRead,
-             summary="Accept a held place before it expires: it becomes a booking (send an Idempotency-Key)")
-async def accept_offer(request: Request, actor: ActorDep, entry_id: uuid.UUID,
-                       idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None):
+@router.post(
+    "/waitlist/{entry_id}/accept",
+    status_code=201,
+    response_model=BookingRead,
+    summary="Accept a held place before it expires: it becomes a booking (send an Idempotency-Key)",
+)
+async def accept_offer(
+    request: Request, actor: ActorDep, entry_id: uuid.UUID, idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None
+):
     key = idempotency.check_key(idempotency_key)
     session = session_of(request)
-    return await _once(session, actor, key, {"op": "accept_offer", "entry_id": str(entry_id)},
-                       lambda: waitlist.accept_offer(session, actor=actor, entry_id=entry_id))
+    return await _once(
+        session,
+        actor,
+        key,
+        {"op": "accept_offer", "entry_id": str(entry_id)},
+        lambda: waitlist.accept_offer(session, actor=actor, entry_id=entry_id),
+    )
 
 
-@router.post("/waitlist/{entry_id}/decline", response_model=WaitlistEntryRead,
-             summary="Decline a held place: it goes to the next patient in line")
+@router.post(
+    "/waitlist/{entry_id}/decline", response_model=WaitlistEntryRead, summary="Decline a held place: it goes to the next patient in line"
+)
 async def decline_offer(request: Request, actor: ActorDep, entry_id: uuid.UUID):
     return await waitlist.decline_offer(session_of(request), actor=actor, entry_id=entry_id)

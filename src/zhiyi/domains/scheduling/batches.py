@@ -85,8 +85,9 @@ class Batcher:
                     answer.set_exception(NoAnswer("the batched question got no answer"))
 
 
-async def pool_round_trip(engine: AsyncEngine, ask_many: Callable[[asyncpg.Connection, list[tuple]], Awaitable[list]],
-                          questions: list[tuple]) -> list:
+async def pool_round_trip(
+    engine: AsyncEngine, ask_many: Callable[[asyncpg.Connection, list[tuple]], Awaitable[list]], questions: list[tuple]
+) -> list:
     """A batch asked straight from the engine's pool: no ORM session, transaction or connection objects
     for one statement (which commits on its own)."""
     pooled = await engine.raw_connection()

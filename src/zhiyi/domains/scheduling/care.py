@@ -18,8 +18,7 @@ from zhiyi.domains.org import service as org
 from zhiyi.domains.scheduling import repository as repo
 
 
-async def in_care(session: AsyncSession, *, actor: Actor, patient_id: uuid.UUID, since: dt.date,
-                  until: dt.date) -> bool:
+async def in_care(session: AsyncSession, *, actor: Actor, patient_id: uuid.UUID, since: dt.date, until: dt.date) -> bool:
     practitioner_id = department_id = None
     if actor.has(Role.doctor) and actor.practitioner_id is not None:
         practitioner_id = actor.practitioner_id
@@ -28,6 +27,13 @@ async def in_care(session: AsyncSession, *, actor: Actor, patient_id: uuid.UUID,
     campus_ids = None if actor.group_wide else actor.campus_ids
     if not actor.has(Role.nurse) and practitioner_id is None:
         return False
-    return await repo.booked_in_care(session, patient_id=patient_id, since=since, until=until,
-                                     practitioner_id=practitioner_id, department_id=department_id,
-                                     campus_ids=campus_ids, by_campus=actor.has(Role.nurse))
+    return await repo.booked_in_care(
+        session,
+        patient_id=patient_id,
+        since=since,
+        until=until,
+        practitioner_id=practitioner_id,
+        department_id=department_id,
+        campus_ids=campus_ids,
+        by_campus=actor.has(Role.nurse),
+    )

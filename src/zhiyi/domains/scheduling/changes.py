@@ -64,9 +64,16 @@ async def _load(session: AsyncSession, actor: Actor, session_id: uuid.UUID) -> C
 async def _tell(session: AsyncSession, booking: Booking, template: str, **params: str) -> None:
     patient = await patients.get_patient(session, patient_id=booking.patient_id)
     s = get_settings()
-    await notify.enqueue(session, s.notification_channel, notify.Message(
-        to=patient.phone or str(booking.booked_by_account_id), template=template,
-        params={"name": patient.name, **params}, locale=s.default_locale))
+    await notify.enqueue(
+        session,
+        s.notification_channel,
+        notify.Message(
+            to=patient.phone or str(booking.booked_by_account_id),
+            template=template,
+            params={"name": patient.name, **params},
+            locale=s.default_locale,
+        ),
+    )
 
 
 async def stop_session(session: AsyncSession, *, actor: Actor, session_id: uuid.UUID) -> ChangeResult:
@@ -88,41 +95,62 @@ async def stop_session(session: AsyncSession, *, actor: Actor, session_id: uuid.
             result.rebooked.append(moved.id)
             await _tell(session, booking, "session.stopped.rebooked", when=when, new_when=holds.local(moved.starts_at))
     await crepo.close_slots(session, cs.id)
-    await outbox.publish(session, events.SESSION_STOPPED, {"session_id": str(cs.id), "rebooked": len(result.rebooked),
-                                                           "cancelled": len(result.cancelled)})
+    await outbox.publish(
+        session, events.SESSION_STOPPED, {"session_id": str(cs.id), "rebooked": len(result.rebooked), "cancelled": len(result.cancelled)}
+    )
     return result
 
 
-async def _rebook(session: AsyncSession, actor: Actor, booking: Booking, stopped: ClinicSession,
-                  now: dt.datetime):
+async def _rebook(session: AsyncSession, actor: Actor, booking: Booking, stopped: ClinicSession, now: dt.datetime):
     """The earliest place the patient may take in another session of the department and campus."""
-    found = await service.find_sessions(session, department_id=stopped.department_id, campus_id=stopped.campus_id,
-                                        first=stopped.session_on,
-                                        last=stopped.session_on + dt.timedelta(days=REBOOK_DAYS))
-    candidates = [s for s in found if s.id != stopped.id and s.department_id == stopped.department_id
-                  and s.available > 0 and s.released and s.starts_at > now]
-    candidates.sort(key=lambda s: (s.session_on != stopped.session_on,
-                                   s.practitioner_id != stopped.practitioner_id, s.starts_at))
+    found = await service.find_sessions(
+        session,
+        department_id=stopped.department_id,
+        campus_id=stopped.campus_id,
+        first=stopped.session_on,
+        last=stopped.session_on + dt.timedelta(days=REBOOK_DAYS),
+    )
+    candidates = [
+        s
+        for s in found
+        if s.id != stopped.id and s.department_id == stopped.department_id and s.available > 0 and s.released and s.starts_at > now
+    ]
+    candidates.sort(key=lambda s: (s.session_on != stopped.session_on, s.practitioner_id != stopped.practitioner_id, s.starts_at))
     for s in candidates:
-        if await repo.has_active_booking(session, patient_id=booking.patient_id, department_id=s.department_id,
-                                         day=s.session_on):
+        if await repo.has_active_booking(session, patient_id=booking.patient_id, department_id=s.department_id, day=s.session_on):
             continue
         taken = await _free_time(session, booking.patient_id, s, now)
         if taken is None:
             continue
-        values = {"id": ids.new_id(), "slot_id": taken.id, "session_id": s.id, "patient_id": booking.patient_id,
-                  "department_id": s.department_id, "session_on": s.session_on,
-                  "status": BookingStatus.booked.value, "channel": "desk", "booked_by_account_id": actor.account_id,
-                  "created_at": now}
+        values = {
+            "id": ids.new_id(),
+            "slot_id": taken.id,
+            "session_id": s.id,
+            "patient_id": booking.patient_id,
+            "department_id": s.department_id,
+            "session_on": s.session_on,
+            "status": BookingStatus.booked.value,
+            "channel": "desk",
+            "booked_by_account_id": actor.account_id,
+            "created_at": now,
+        }
         try:
             async with session.begin_nested():
                 await repo.insert_booking(session, values)
         except IntegrityError:  # the patient booked that day meanwhile: the place goes back
             await repo.give_back_place(session, taken.id)
             continue
-        await outbox.publish(session, events.BOOKING_CREATED, {
-            "booking_id": str(values["id"]), "patient_id": str(booking.patient_id), "slot_id": str(taken.id),
-            "session_id": str(s.id), "replaces": str(booking.id)})
+        await outbox.publish(
+            session,
+            events.BOOKING_CREATED,
+            {
+                "booking_id": str(values["id"]),
+                "patient_id": str(booking.patient_id),
+                "slot_id": str(taken.id),
+                "session_id": str(s.id),
+                "replaces": str(booking.id),
+            },
+        )
         return taken
     return None
 
@@ -131,8 +159,10 @@ async def _free_time(session: AsyncSession, patient_id: uuid.UUID, s, now: dt.da
     """The earliest place of session `s` at a time the patient has no other booking (taken), or None."""
     after = now
     while (taken := await repo.take_place_in_session(session, s.id, after)) is not None:
-        if await overlap.same_time(session, patient_id=patient_id, starts_at=taken.starts_at, ends_at=taken.ends_at,
-                                   day=s.session_on) is None:
+        if (
+            await overlap.same_time(session, patient_id=patient_id, starts_at=taken.starts_at, ends_at=taken.ends_at, day=s.session_on)
+            is None
+        ):
             return taken
         await repo.give_back_place(session, taken.id)  # the patient is elsewhere then: a later time
         after = taken.starts_at
@@ -143,8 +173,7 @@ def _period(t: dt.time) -> str:
     return "am" if t < dt.time(12, 0) else "pm" if t < dt.time(18, 0) else "evening"
 
 
-async def move_session(session: AsyncSession, *, actor: Actor, session_id: uuid.UUID,
-                       starts_at: dt.datetime) -> ChangeResult:
+async def move_session(session: AsyncSession, *, actor: Actor, session_id: uuid.UUID, starts_at: dt.datetime) -> ChangeResult:
     cs = await _load(session, actor, session_id)
     if cs.status != "open":
         raise SessionClosed()
@@ -166,13 +195,21 @@ async def move_session(session: AsyncSession, *, actor: Actor, session_id: uuid.
     freed = []
     for booking in bookings:  # the real-name rule on the new day: such bookings cannot follow
         if day != cs.session_on and await crepo.other_active_booking(
-                session, patient_id=booking.patient_id, department_id=cs.department_id, day=day, besides=booking.id):
+            session, patient_id=booking.patient_id, department_id=cs.department_id, day=day, besides=booking.id
+        ):
             if await repo.mark_cancelled(session, booking.id, now):
                 freed.append(booking.slot_id)
                 result.cancelled.append(booking.id)
-                await outbox.publish(session, events.BOOKING_CANCELLED, {
-                    "booking_id": str(booking.id), "patient_id": str(booking.patient_id),
-                    "slot_id": str(booking.slot_id), "session_id": str(cs.id)})
+                await outbox.publish(
+                    session,
+                    events.BOOKING_CANCELLED,
+                    {
+                        "booking_id": str(booking.id),
+                        "patient_id": str(booking.patient_id),
+                        "slot_id": str(booking.slot_id),
+                        "session_id": str(cs.id),
+                    },
+                )
                 await _tell(session, booking, "session.moved.cancelled", when=holds.local(old[booking.slot_id]))
     await crepo.shift(session, cs, slots, delta, day)
     by_id = {s.id: s for s in slots}
@@ -181,7 +218,12 @@ async def move_session(session: AsyncSession, *, actor: Actor, session_id: uuid.
     for booking in bookings:
         if booking.id not in result.cancelled:
             result.moved.append(booking.id)
-            await _tell(session, booking, "session.moved", when=holds.local(old[booking.slot_id]),
-                        new_when=holds.local(old[booking.slot_id] + delta))
+            await _tell(
+                session,
+                booking,
+                "session.moved",
+                when=holds.local(old[booking.slot_id]),
+                new_when=holds.local(old[booking.slot_id] + delta),
+            )
     await outbox.publish(session, events.SESSION_MOVED, {"session_id": str(cs.id), "delta_seconds": delta.total_seconds()})
     return result

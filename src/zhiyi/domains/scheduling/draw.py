@@ -56,8 +56,7 @@ def limit(actor: Actor) -> None:
 
 
 def ticket(patient_id: uuid.UUID, release_at: dt.datetime) -> float:
-    digest = security.keyed_hash(get_settings().secret_key, "release-draw",
-                                 f"{release_at.astimezone(dt.UTC).isoformat()}|{patient_id}")
+    digest = security.keyed_hash(get_settings().secret_key, "release-draw", f"{release_at.astimezone(dt.UTC).isoformat()}|{patient_id}")
     return int(digest[:TICKET_DIGITS], 16) / 16**TICKET_DIGITS
 
 
@@ -71,8 +70,15 @@ def in_window(release_at: dt.datetime, now: dt.datetime) -> bool:
     return release_at <= now < release_at + dt.timedelta(seconds=get_settings().release_draw_seconds)
 
 
-async def wait_turn(session: AsyncSession, *, actor: Actor, patient_id: uuid.UUID, slot_id: uuid.UUID | None,
-                    session_id: uuid.UUID | None, idempotency_key: str) -> float | None:
+async def wait_turn(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    patient_id: uuid.UUID,
+    slot_id: uuid.UUID | None,
+    session_id: uuid.UUID | None,
+    idempotency_key: str,
+) -> float | None:
     """During a release's draw window: enter the patient's ticket, commit, and wait for the turn
     the ticket gives. After the window, while the draw is still being served: wait until it is
     (nobody overtakes the draw by asking just after the window). Later: return at once.
@@ -92,8 +98,7 @@ async def wait_turn(session: AsyncSession, *, actor: Actor, patient_id: uuid.UUI
         return None
     await patients.access_patient(session, actor=actor, patient_id=patient_id, action="book")
     mine = ticket(patient_id, release_at)
-    earlier_key = await repo.enter(session, release_at=release_at, patient_id=patient_id, ticket=mine,
-                                   key=idempotency_key, now=now)
+    earlier_key = await repo.enter(session, release_at=release_at, patient_id=patient_id, ticket=mine, key=idempotency_key, now=now)
     if earlier_key is not None and earlier_key != idempotency_key:
         raise AlreadyInDraw()
     await session.commit()  # the entry stands; no connection is held while waiting
@@ -104,8 +109,7 @@ async def wait_turn(session: AsyncSession, *, actor: Actor, patient_id: uuid.UUI
     return mine
 
 
-async def position(session: AsyncSession, *, actor: Actor, patient_id: uuid.UUID,
-                   session_id: uuid.UUID) -> tuple[int, int] | None:
+async def position(session: AsyncSession, *, actor: Actor, patient_id: uuid.UUID, session_id: uuid.UUID) -> tuple[int, int] | None:
     """The patient's place in the draw of this session's release and how many are in it (the
     waiting room's answer); None when they are not in it."""
     await patients.access_patient(session, actor=actor, patient_id=patient_id, action="book")

@@ -69,8 +69,9 @@ class OfferNotOpen(Conflict):
 
 class OnlineBookingSuspended(Forbidden):
     code = "online_booking_suspended"
-    message = ("Online booking is suspended until %(until)s after repeated missed appointments. "
-               "Please book at a registration desk or by phone.")
+    message = (
+        "Online booking is suspended until %(until)s after repeated missed appointments. Please book at a registration desk or by phone."
+    )
 
 
 class BookingOverlaps(Conflict):

@@ -48,8 +48,7 @@ async def lock_session(session: AsyncSession, session_id: uuid.UUID) -> None:
     await wrepo.lock_sessions(session, [session_id])
 
 
-async def pass_place(session: AsyncSession, *, slot: Slot, cs: ClinicSession, now: dt.datetime,
-                     locked: bool = False) -> uuid.UUID | None:
+async def pass_place(session: AsyncSession, *, slot: Slot, cs: ClinicSession, now: dt.datetime, locked: bool = False) -> uuid.UUID | None:
     """A place of `slot` is free (still counted by the slot): hold it for the next patient in line,
     or give it back to open sale. Returns the entry it was offered to, or None."""
     if not locked:
@@ -67,18 +66,32 @@ async def pass_place(session: AsyncSession, *, slot: Slot, cs: ClinicSession, no
     return None
 
 
-async def _offered(session: AsyncSession, entry: WaitlistEntry, slot: Slot, cs: ClinicSession,
-                   hold_until: dt.datetime) -> None:
-    await outbox.publish(session, events.PLACE_OFFERED, {
-        "entry_id": str(entry.id), "patient_id": str(entry.patient_id), "slot_id": str(slot.id),
-        "session_id": str(cs.id), "hold_expires_at": hold_until.isoformat()})
+async def _offered(session: AsyncSession, entry: WaitlistEntry, slot: Slot, cs: ClinicSession, hold_until: dt.datetime) -> None:
+    await outbox.publish(
+        session,
+        events.PLACE_OFFERED,
+        {
+            "entry_id": str(entry.id),
+            "patient_id": str(entry.patient_id),
+            "slot_id": str(slot.id),
+            "session_id": str(cs.id),
+            "hold_expires_at": hold_until.isoformat(),
+        },
+    )
     patient = await patients.get_patient(session, patient_id=entry.patient_id)
     # the patient's own phone; a child without one is told through the account that put them in line
     to = patient.phone or str(entry.joined_by_account_id)
     s = get_settings()
-    await notify.enqueue(session, s.notification_channel, notify.Message(
-        to=to, template=OFFER_TEMPLATE, params={"name": patient.name, "when": local(slot.starts_at),
-                                                "until": local(hold_until)}, locale=s.default_locale))
+    await notify.enqueue(
+        session,
+        s.notification_channel,
+        notify.Message(
+            to=to,
+            template=OFFER_TEMPLATE,
+            params={"name": patient.name, "when": local(slot.starts_at), "until": local(hold_until)},
+            locale=s.default_locale,
+        ),
+    )
 
 
 async def close_offer(session: AsyncSession, *, entry: WaitlistEntry, status: str, now: dt.datetime) -> bool:
@@ -88,16 +101,23 @@ async def close_offer(session: AsyncSession, *, entry: WaitlistEntry, status: st
     return await _close(session, entry.id, status=status, now=now, expired_only=False)
 
 
-async def _close(session: AsyncSession, entry_id: uuid.UUID, *, status: str, now: dt.datetime,
-                 expired_only: bool) -> bool:
+async def _close(session: AsyncSession, entry_id: uuid.UUID, *, status: str, now: dt.datetime, expired_only: bool) -> bool:
     slot_id = await wrepo.close_offer(session, entry_id, status=status, now=now, expired_only=expired_only)
     if slot_id is None:
         return False
     slot, cs = await repo.slot_with_session(session, slot_id)
     entry = await wrepo.get_entry(session, entry_id)
-    await outbox.publish(session, events.OFFER_CLOSED, {
-        "entry_id": str(entry_id), "patient_id": str(entry.patient_id), "slot_id": str(slot_id),
-        "session_id": str(cs.id), "status": status})
+    await outbox.publish(
+        session,
+        events.OFFER_CLOSED,
+        {
+            "entry_id": str(entry_id),
+            "patient_id": str(entry.patient_id),
+            "slot_id": str(slot_id),
+            "session_id": str(cs.id),
+            "status": status,
+        },
+    )
     await pass_place(session, slot=slot, cs=cs, now=now, locked=True)
     return True
 

@@ -99,9 +99,15 @@ class Booking(IdMixin, Base):
     __tablename__ = "booking"
     __table_args__ = (
         # the real-name rule: one active booking per patient, department and day
-        Index("uq_booking_patient_department_day", "patient_id", "department_id", "session_on", unique=True,
-              postgresql_where=text(active_booking_sql()),
-              sqlite_where=text(active_booking_sql())),
+        Index(
+            "uq_booking_patient_department_day",
+            "patient_id",
+            "department_id",
+            "session_on",
+            unique=True,
+            postgresql_where=text(active_booking_sql()),
+            sqlite_where=text(active_booking_sql()),
+        ),
         Index("ix_booking_slot", "slot_id"),
         Index("ix_booking_patient", "patient_id", "session_on"),
     )
@@ -117,7 +123,6 @@ class Booking(IdMixin, Base):
     created_at: Mapped[dt.datetime]
     cancelled_at: Mapped[dt.datetime | None]
     reminded_at: Mapped[dt.datetime | None]  # when the reminder was sent (once)
-
 
 
 class WaitlistStatus(StrEnum):
@@ -141,16 +146,29 @@ class WaitlistEntry(IdMixin, Base):
     __tablename__ = "waitlist_entry"
     __table_args__ = (
         # one live entry per patient and session (a patient who left may join again, at the back)
-        Index("uq_waitlist_entry_live", "session_id", "patient_id", unique=True,
-              postgresql_where=text("status IN ('waiting', 'offered')"),
-              sqlite_where=text("status IN ('waiting', 'offered')")),
-        Index("ix_waitlist_entry_line", "session_id", "created_at",
-              postgresql_where=text("status = 'waiting'"), sqlite_where=text("status = 'waiting'")),
-        Index("ix_waitlist_entry_hold", "hold_expires_at",
-              postgresql_where=text("status = 'offered'"), sqlite_where=text("status = 'offered'")),
+        Index(
+            "uq_waitlist_entry_live",
+            "session_id",
+            "patient_id",
+            unique=True,
+            postgresql_where=text("status IN ('waiting', 'offered')"),
+            sqlite_where=text("status IN ('waiting', 'offered')"),
+        ),
+        Index(
+            "ix_waitlist_entry_line",
+            "session_id",
+            "created_at",
+            postgresql_where=text("status = 'waiting'"),
+            sqlite_where=text("status = 'waiting'"),
+        ),
+        Index(
+            "ix_waitlist_entry_hold",
+            "hold_expires_at",
+            postgresql_where=text("status = 'offered'"),
+            sqlite_where=text("status = 'offered'"),
+        ),
         Index("ix_waitlist_entry_patient", "patient_id", "session_on"),
-        CheckConstraint("status <> 'offered' OR (slot_id IS NOT NULL AND hold_expires_at IS NOT NULL)",
-                        name="offer_holds_a_place"),
+        CheckConstraint("status <> 'offered' OR (slot_id IS NOT NULL AND hold_expires_at IS NOT NULL)", name="offer_holds_a_place"),
     )
 
     session_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clinic_session.id"))

@@ -32,12 +32,10 @@ def at_desk(actor: Actor) -> bool:
     return actor.patient_id is None and actor.has(Role.registrar)
 
 
-async def check_may_book(session: AsyncSession, *, actor: Actor, patient_id, department_id, day: dt.date,
-                         now: dt.datetime) -> None:
+async def check_may_book(session: AsyncSession, *, actor: Actor, patient_id, department_id, day: dt.date, now: dt.datetime) -> None:
     """The booking rules of a patient, in one statement: online booking not suspended (desks are
     exempt), no other active booking in the department that day (the real-name rule)."""
-    taken, suspended_until = await repo.booking_blockers(session, patient_id=patient_id, department_id=department_id,
-                                                         day=day, now=now)
+    taken, suspended_until = await repo.booking_blockers(session, patient_id=patient_id, department_id=department_id, day=day, now=now)
     refuse_if_blocked(actor, taken=taken, suspended_until=suspended_until)
 
 
@@ -63,9 +61,11 @@ async def mark_no_shows(session: AsyncSession, now: dt.datetime, *, limit: int =
     await wrepo.serialize_no_show_marking(session)
     marked = await wrepo.mark_no_shows(session, due)
     for row in marked:
-        await outbox.publish(session, events.BOOKING_NO_SHOW, {
-            "booking_id": str(row.id), "patient_id": str(row.patient_id), "slot_id": str(row.slot_id),
-            "session_id": str(row.session_id)})
+        await outbox.publish(
+            session,
+            events.BOOKING_NO_SHOW,
+            {"booking_id": str(row.id), "patient_id": str(row.patient_id), "slot_id": str(row.slot_id), "session_id": str(row.session_id)},
+        )
     for patient_id in dict.fromkeys(row.patient_id for row in marked):
         await _apply_policy(session, patient_id, now)
     return len(marked)
@@ -81,16 +81,18 @@ async def _apply_policy(session: AsyncSession, patient_id, now: dt.datetime) -> 
         return
     suspension = await wrepo.get_suspension(session, patient_id)
     if suspension is None:
-        await wrepo.add_suspension(session, BookingSuspension(patient_id=patient_id, starts_at=now, ends_at=ends_at,
-                                                              no_shows=count, updated_at=now))
+        await wrepo.add_suspension(
+            session, BookingSuspension(patient_id=patient_id, starts_at=now, ends_at=ends_at, no_shows=count, updated_at=now)
+        )
     elif suspension.ends_at < ends_at:
         if suspension.ends_at <= now:  # an old suspension that had ended: this is a new one
             suspension.starts_at = now
         suspension.ends_at, suspension.no_shows, suspension.updated_at = ends_at, count, now
     else:
         return
-    await outbox.publish(session, events.ONLINE_BOOKING_SUSPENDED, {
-        "patient_id": str(patient_id), "ends_at": ends_at.isoformat(), "no_shows": count})
+    await outbox.publish(
+        session, events.ONLINE_BOOKING_SUSPENDED, {"patient_id": str(patient_id), "ends_at": ends_at.isoformat(), "no_shows": count}
+    )
 
 
 async def suspended_until(session: AsyncSession, *, patient_id, now: dt.datetime) -> dt.datetime | None:

@@ -47,7 +47,8 @@ _BOOK_MANY = (  # $1-$11: one array element per question; the time, the draw and
     "q.audit, q.roles, q.request, q.client) "
     "FROM unnest($1::uuid[], $2::varchar[], $3::varchar[], $4::uuid[], $5::uuid[], $6::uuid[], $7::uuid[], "
     "$8::uuid[], $9::varchar[], $10::varchar[], $11::varchar[]) WITH ORDINALITY "
-    "AS q(account, key, hash, patient, session, booking, event, audit, roles, request, client, n) ORDER BY q.n")
+    "AS q(account, key, hash, patient, session, booking, event, audit, roles, request, client, n) ORDER BY q.n"
+)
 
 ERROR_LOG_SECONDS = 10.0
 # the last free places of a session held by bookings of other batches not yet committed: asked again
@@ -66,14 +67,24 @@ def on(engine: AsyncEngine) -> bool:
     return engine.dialect.name == "postgresql" and get_settings().own_booking_in_one_statement
 
 
-async def book(engine: AsyncEngine, *, actor: Actor, key: str, request_hash: str,
-               session_id: uuid.UUID) -> Booked | str | None:
+async def book(engine: AsyncEngine, *, actor: Actor, key: str, request_hash: str, session_id: uuid.UUID) -> Booked | str | None:
     """The booking (made now, or by an earlier request with this key), 'full', or None: book the usual
     way. For a patient's own online booking of `session_id`; asked before the request holds a connection."""
     if in_draw(session_id):
         return None
-    question = (actor.account_id, key, request_hash, actor.patient_id, session_id, ids.new_id(), ids.new_id(),
-                ids.new_id(), audit.roles_of(actor), requestctx.request_id.get(), requestctx.client_addr.get())
+    question = (
+        actor.account_id,
+        key,
+        request_hash,
+        actor.patient_id,
+        session_id,
+        ids.new_id(),
+        ids.new_id(),
+        ids.new_id(),
+        audit.roles_of(actor),
+        requestctx.request_id.get(),
+        requestctx.client_addr.get(),
+    )
     try:
         for _ in range(HELD_ASKS):
             outcome = await _batcher(engine).ask(question)
@@ -84,7 +95,7 @@ async def book(engine: AsyncEngine, *, actor: Actor, key: str, request_hash: str
     if outcome.startswith("{"):
         return Booked(json.loads(outcome), replayed=False)
     if outcome.startswith(REPLAY):
-        return Booked(json.loads(outcome[len(REPLAY):]), replayed=True)
+        return Booked(json.loads(outcome[len(REPLAY) :]), replayed=True)
     if outcome == "full":
         sold_out.note(session_id)
         return "full"
@@ -116,12 +127,18 @@ def _log_error(error: str) -> None:
         log.error("own booking in one statement failed; booking the usual way: %s", error)
 
 
-async def book_many(driver: asyncpg.Connection, questions: list[tuple], *, draw_hold: float | None = None,
-                    zone: str | None = None) -> list[str]:
+async def book_many(
+    driver: asyncpg.Connection, questions: list[tuple], *, draw_hold: float | None = None, zone: str | None = None
+) -> list[str]:
     """One batch's bookings in one round trip on a driver connection: their outcomes, in order. The
     time is taken as the batch goes out (a question may have waited for the round trips before it)."""
-    rows = await driver.fetch(_BOOK_MANY, *batches.arrays(questions, QUESTION_FIELDS), clock.now(),
-                              draw.served_seconds() if draw_hold is None else draw_hold, zone or get_settings().timezone)
+    rows = await driver.fetch(
+        _BOOK_MANY,
+        *batches.arrays(questions, QUESTION_FIELDS),
+        clock.now(),
+        draw.served_seconds() if draw_hold is None else draw_hold,
+        zone or get_settings().timezone,
+    )
     return [row[0] for row in rows]
 
 

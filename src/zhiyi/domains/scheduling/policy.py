@@ -41,6 +41,5 @@ def install() -> None:
     register_rule(KIND, booking_rule)
 
 
-AUDIT_ACTIONS = {CREATE: N_("Booked an appointment"), READ: N_("Viewed a booking"),
-                 CANCEL: N_("Cancelled an appointment")}
+AUDIT_ACTIONS = {CREATE: N_("Booked an appointment"), READ: N_("Viewed a booking"), CANCEL: N_("Cancelled an appointment")}
 AUDIT_REASONS = {"waiting list": N_("a place held from the waiting list")}

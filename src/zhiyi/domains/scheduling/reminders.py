@@ -25,8 +25,14 @@ async def send_reminders(session: AsyncSession, now: dt.datetime) -> int:
         slot, cs = await repo.slot_with_session(session, slot_id)
         patient = await patients.get_patient(session, patient_id=patient_id)
         doctor = (await org.practitioners_by_ids(session, ids={cs.practitioner_id})).get(cs.practitioner_id)
-        await notify.enqueue(session, s.notification_channel, notify.Message(
-            to=patient.phone or str(account_id), template=TEMPLATE, locale=s.default_locale,
-            params={"name": patient.name, "when": holds.local(slot.starts_at),
-                    "doctor": doctor.name_zh if doctor else ""}))
+        await notify.enqueue(
+            session,
+            s.notification_channel,
+            notify.Message(
+                to=patient.phone or str(account_id),
+                template=TEMPLATE,
+                locale=s.default_locale,
+                params={"name": patient.name, "when": holds.local(slot.starts_at), "doctor": doctor.name_zh if doctor else ""},
+            ),
+        )
     return len(claimed)

@@ -43,8 +43,11 @@ async def add_holidays(session: AsyncSession, rows: list[dict]) -> None:
 
 
 async def existing_session_keys(session: AsyncSession, first: dt.date, last: dt.date) -> set[tuple]:
-    rows = await session.execute(select(ClinicSession.practitioner_id, ClinicSession.session_on, ClinicSession.period)
-                                 .where(ClinicSession.session_on.between(first, last)))
+    rows = await session.execute(
+        select(ClinicSession.practitioner_id, ClinicSession.session_on, ClinicSession.period).where(
+            ClinicSession.session_on.between(first, last)
+        )
+    )
     return {tuple(r) for r in rows.all()}
 
 
@@ -57,15 +60,22 @@ async def insert_sessions(session: AsyncSession, sessions: list[dict], slots: li
 
 
 async def slot_with_session(session: AsyncSession, slot_id: uuid.UUID) -> tuple[Slot, ClinicSession] | None:
-    row = (await session.execute(select(Slot, ClinicSession).join(ClinicSession, ClinicSession.id == Slot.session_id)
-                                 .where(Slot.id == slot_id))).first()
+    row = (
+        await session.execute(
+            select(Slot, ClinicSession).join(ClinicSession, ClinicSession.id == Slot.session_id).where(Slot.id == slot_id)
+        )
+    ).first()
     return (row[0], row[1]) if row else None
 
 
 _slot = Slot.__table__
 # Core statements built once (the booking hot path pays no statement building or ORM DML bookkeeping)
-_TAKE = (update(_slot).where(_slot.c.id == bindparam("slot_id", type_=Uuid()), _slot.c.booked < _slot.c.capacity)
-         .values(booked=_slot.c.booked + 1).returning(_slot.c.id, _slot.c.starts_at, _slot.c.ends_at))
+_TAKE = (
+    update(_slot)
+    .where(_slot.c.id == bindparam("slot_id", type_=Uuid()), _slot.c.booked < _slot.c.capacity)
+    .values(booked=_slot.c.booked + 1)
+    .returning(_slot.c.id, _slot.c.starts_at, _slot.c.ends_at)
+)
 _INSERT_BOOKING = insert(Booking.__table__)
 
 # PostgreSQL, the first try at a session's earliest free place: take one no other booking holds (SKIP
@@ -78,19 +88,33 @@ _free = _slot.alias("free")
 def _free_in_session(s):
     # a free place; scheduling_ask_sold_out (migration 0013) and scheduling_book_own (0012) spell the same rule in SQL (change all)
     # parameters named unlike slot's columns: the UPDATE below would take them for values to SET
-    return (s.c.session_id == bindparam("in_session", type_=Uuid()), s.c.booked < s.c.capacity,
-            s.c.starts_at > bindparam("after", type_=UTCDateTime()))
+    return (
+        s.c.session_id == bindparam("in_session", type_=Uuid()),
+        s.c.booked < s.c.capacity,
+        s.c.starts_at > bindparam("after", type_=UTCDateTime()),
+    )
 
 
-_took = (update(_slot)
-         .where(_slot.c.id == select(_free.c.id).where(*_free_in_session(_free))
-                .order_by(_free.c.starts_at, _free.c.id).limit(1).with_for_update(skip_locked=True).scalar_subquery(),
-                _slot.c.booked < _slot.c.capacity)
-         .values(booked=_slot.c.booked + 1).returning(_slot.c.id, _slot.c.starts_at, _slot.c.ends_at).cte("took"))
+_took = (
+    update(_slot)
+    .where(
+        _slot.c.id
+        == select(_free.c.id)
+        .where(*_free_in_session(_free))
+        .order_by(_free.c.starts_at, _free.c.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery(),
+        _slot.c.booked < _slot.c.capacity,
+    )
+    .values(booked=_slot.c.booked + 1)
+    .returning(_slot.c.id, _slot.c.starts_at, _slot.c.ends_at)
+    .cte("took")
+)
 _one_row = select(literal_column("1").label("one")).subquery("one_row")
-_TAKE_FIRST_FREE = (select(_took.c.id, _took.c.starts_at, _took.c.ends_at,
-                           exists().where(*_free_in_session(_free)).label("any_free"))
-                    .select_from(_one_row.outerjoin(_took, true())))
+_TAKE_FIRST_FREE = select(
+    _took.c.id, _took.c.starts_at, _took.c.ends_at, exists().where(*_free_in_session(_free)).label("any_free")
+).select_from(_one_row.outerjoin(_took, true()))
 
 
 async def take_place(session: AsyncSession, slot_id: uuid.UUID) -> Row | None:
@@ -107,8 +131,7 @@ async def take_place_in_session(session: AsyncSession, session_id: uuid.UUID, no
     return (await take_place_or_sold_out(session, session_id, now))[0]
 
 
-async def take_place_or_sold_out(session: AsyncSession, session_id: uuid.UUID,
-                                 now: dt.datetime) -> tuple[Row | None, bool]:
+async def take_place_or_sold_out(session: AsyncSession, session_id: uuid.UUID, now: dt.datetime) -> tuple[Row | None, bool]:
     """Take the earliest free place of a session: (the slot's id, starts_at, ends_at; None when
     none was taken) and whether a read of committed rows found no place free at all (sold out,
     not merely given up on after TAKE_ATTEMPTS).
@@ -140,8 +163,12 @@ async def take_place_or_sold_out(session: AsyncSession, session_id: uuid.UUID,
 
 
 def _earliest_free(session_id: uuid.UUID, now: dt.datetime):
-    return (select(Slot.id).where(Slot.session_id == session_id, Slot.booked < Slot.capacity, Slot.starts_at > now)
-            .order_by(Slot.starts_at, Slot.id).limit(1))
+    return (
+        select(Slot.id)
+        .where(Slot.session_id == session_id, Slot.booked < Slot.capacity, Slot.starts_at > now)
+        .order_by(Slot.starts_at, Slot.id)
+        .limit(1)
+    )
 
 
 async def insert_booking(session: AsyncSession, values: dict) -> None:
@@ -152,14 +179,17 @@ async def insert_booking(session: AsyncSession, values: dict) -> None:
 def _insert_unless_booked_that_day(insert_of_dialect):
     # the conflict target is the real-name index; its predicate is spelled as in the index (literals,
     # so that PostgreSQL can match the partial index when it plans the statement)
-    return (insert_of_dialect(Booking.__table__)
-            .on_conflict_do_nothing(index_elements=["patient_id", "department_id", "session_on"],
-                                    index_where=text(active_booking_sql()))
-            .returning(Booking.__table__.c.id))
+    return (
+        insert_of_dialect(Booking.__table__)
+        .on_conflict_do_nothing(index_elements=["patient_id", "department_id", "session_on"], index_where=text(active_booking_sql()))
+        .returning(Booking.__table__.c.id)
+    )
 
 
-_INSERT_BOOKING_UNLESS_BOOKED = {"postgresql": _insert_unless_booked_that_day(pg_insert),
-                                 "sqlite": _insert_unless_booked_that_day(sqlite_insert)}
+_INSERT_BOOKING_UNLESS_BOOKED = {
+    "postgresql": _insert_unless_booked_that_day(pg_insert),
+    "sqlite": _insert_unless_booked_that_day(sqlite_insert),
+}
 
 
 async def insert_booking_unless_booked(session: AsyncSession, values: dict) -> bool:
@@ -171,74 +201,110 @@ async def insert_booking_unless_booked(session: AsyncSession, values: dict) -> b
 
 
 async def mark_cancelled(session: AsyncSession, booking_id: uuid.UUID, at: dt.datetime) -> bool:
-    result = await session.execute(update(Booking).where(Booking.id == booking_id, Booking.status.in_(ACTIVE_BOOKING))
-                                   .values(status="cancelled", cancelled_at=at).returning(Booking.id)
-                                   .execution_options(synchronize_session=False))
+    result = await session.execute(
+        update(Booking)
+        .where(Booking.id == booking_id, Booking.status.in_(ACTIVE_BOOKING))
+        .values(status="cancelled", cancelled_at=at)
+        .returning(Booking.id)
+        .execution_options(synchronize_session=False)
+    )
     return result.first() is not None
 
 
 async def give_back_place(session: AsyncSession, slot_id: uuid.UUID) -> None:
-    await session.execute(update(Slot).where(Slot.id == slot_id, Slot.booked > 0)
-                          .values(booked=Slot.booked - 1).execution_options(synchronize_session=False))
+    await session.execute(
+        update(Slot).where(Slot.id == slot_id, Slot.booked > 0).values(booked=Slot.booked - 1).execution_options(synchronize_session=False)
+    )
 
 
-async def has_active_booking(session: AsyncSession, *, patient_id: uuid.UUID, department_id: uuid.UUID,
-                             day: dt.date) -> bool:
-    return bool(await session.scalar(select(exists().where(
-        Booking.patient_id == patient_id, Booking.department_id == department_id, Booking.session_on == day,
-        Booking.status.in_(ACTIVE_BOOKING)))))
+async def has_active_booking(session: AsyncSession, *, patient_id: uuid.UUID, department_id: uuid.UUID, day: dt.date) -> bool:
+    return bool(
+        await session.scalar(
+            select(
+                exists().where(
+                    Booking.patient_id == patient_id,
+                    Booking.department_id == department_id,
+                    Booking.session_on == day,
+                    Booking.status.in_(ACTIVE_BOOKING),
+                )
+            )
+        )
+    )
 
 
 _booking, _suspension = Booking.__table__, BookingSuspension.__table__
 _BLOCKERS = select(
-    exists().where(_booking.c.patient_id == bindparam("patient_id", type_=Uuid()),
-                   _booking.c.department_id == bindparam("department_id", type_=Uuid()),
-                   _booking.c.session_on == bindparam("day", type_=Date()), _booking.c.status.in_(ACTIVE_BOOKING)),
-    select(_suspension.c.ends_at).where(_suspension.c.patient_id == bindparam("patient_id", type_=Uuid()),
-                                        _suspension.c.ends_at > bindparam("now", type_=UTCDateTime()))
+    exists().where(
+        _booking.c.patient_id == bindparam("patient_id", type_=Uuid()),
+        _booking.c.department_id == bindparam("department_id", type_=Uuid()),
+        _booking.c.session_on == bindparam("day", type_=Date()),
+        _booking.c.status.in_(ACTIVE_BOOKING),
+    ),
+    select(_suspension.c.ends_at)
+    .where(_suspension.c.patient_id == bindparam("patient_id", type_=Uuid()), _suspension.c.ends_at > bindparam("now", type_=UTCDateTime()))
     .scalar_subquery(),
 )
 
 
-async def booking_blockers(session: AsyncSession, *, patient_id: uuid.UUID, department_id: uuid.UUID, day: dt.date,
-                           now: dt.datetime) -> tuple[bool, dt.datetime | None]:
+async def booking_blockers(
+    session: AsyncSession, *, patient_id: uuid.UUID, department_id: uuid.UUID, day: dt.date, now: dt.datetime
+) -> tuple[bool, dt.datetime | None]:
     """(an active booking this department and day, the end of an online-booking suspension): one
     statement on the booking hot path, two index lookups (the real-name index, a primary key)."""
-    row = (await session.execute(_BLOCKERS, {"patient_id": patient_id, "department_id": department_id, "day": day,
-                                             "now": now})).one()
+    row = (await session.execute(_BLOCKERS, {"patient_id": patient_id, "department_id": department_id, "day": day, "now": now})).one()
     return bool(row[0]), row[1]
 
 
 # The booking hot path reads the session it books in (and a chosen slot's start) together with the
 # patient's blockers there: one statement, where session, blockers (and slot) were two round trips.
 _cs = ClinicSession.__table__
-_TARGET_COLUMNS = (_cs.c.id, _cs.c.practitioner_id, _cs.c.department_id, _cs.c.campus_id, _cs.c.session_on,
-                   _cs.c.period, _cs.c.status, _cs.c.release_at, _cs.c.ends_at)
-_TAKEN_THAT_DAY = exists().where(
-    _booking.c.patient_id == bindparam("patient_id", type_=Uuid()), _booking.c.department_id == _cs.c.department_id,
-    _booking.c.session_on == _cs.c.session_on, _booking.c.status.in_(ACTIVE_BOOKING)).label("taken")
-_SUSPENDED_UNTIL = (select(_suspension.c.ends_at)
-                    .where(_suspension.c.patient_id == bindparam("patient_id", type_=Uuid()),
-                           _suspension.c.ends_at > bindparam("now", type_=UTCDateTime()))
-                    .scalar_subquery().label("suspended_until"))
-_TARGET_OF_SESSION = select(*_TARGET_COLUMNS, _cs.c.ends_at.label("bookable_until"), _TAKEN_THAT_DAY,
-                            _SUSPENDED_UNTIL).where(_cs.c.id == bindparam("session_id", type_=Uuid()))
-_TARGET_OF_SLOT = (select(*_TARGET_COLUMNS, _slot.c.starts_at.label("bookable_until"), _TAKEN_THAT_DAY, _SUSPENDED_UNTIL)
-                   .select_from(_slot.join(_cs, _cs.c.id == _slot.c.session_id))
-                   .where(_slot.c.id == bindparam("slot_id", type_=Uuid())))
+_TARGET_COLUMNS = (
+    _cs.c.id,
+    _cs.c.practitioner_id,
+    _cs.c.department_id,
+    _cs.c.campus_id,
+    _cs.c.session_on,
+    _cs.c.period,
+    _cs.c.status,
+    _cs.c.release_at,
+    _cs.c.ends_at,
+)
+_TAKEN_THAT_DAY = (
+    exists()
+    .where(
+        _booking.c.patient_id == bindparam("patient_id", type_=Uuid()),
+        _booking.c.department_id == _cs.c.department_id,
+        _booking.c.session_on == _cs.c.session_on,
+        _booking.c.status.in_(ACTIVE_BOOKING),
+    )
+    .label("taken")
+)
+_SUSPENDED_UNTIL = (
+    select(_suspension.c.ends_at)
+    .where(_suspension.c.patient_id == bindparam("patient_id", type_=Uuid()), _suspension.c.ends_at > bindparam("now", type_=UTCDateTime()))
+    .scalar_subquery()
+    .label("suspended_until")
+)
+_TARGET_OF_SESSION = select(*_TARGET_COLUMNS, _cs.c.ends_at.label("bookable_until"), _TAKEN_THAT_DAY, _SUSPENDED_UNTIL).where(
+    _cs.c.id == bindparam("session_id", type_=Uuid())
+)
+_TARGET_OF_SLOT = (
+    select(*_TARGET_COLUMNS, _slot.c.starts_at.label("bookable_until"), _TAKEN_THAT_DAY, _SUSPENDED_UNTIL)
+    .select_from(_slot.join(_cs, _cs.c.id == _slot.c.session_id))
+    .where(_slot.c.id == bindparam("slot_id", type_=Uuid()))
+)
 
 
-async def booking_target(session: AsyncSession, *, slot_id: uuid.UUID | None, session_id: uuid.UUID | None,
-                         patient_id: uuid.UUID, now: dt.datetime) -> Row | None:
+async def booking_target(
+    session: AsyncSession, *, slot_id: uuid.UUID | None, session_id: uuid.UUID | None, patient_id: uuid.UUID, now: dt.datetime
+) -> Row | None:
     """The clinic session a booking goes into (of the slot when one is chosen) with, in the same
     statement, what may stop this patient there (see booking_blockers). Columns: the session's id,
     practitioner_id, department_id, campus_id, session_on, period, status, release_at, ends_at; bookable_until
     (the chosen slot's start, else the session's end); taken; suspended_until. None: no such slot/session."""
     if slot_id is not None:
-        return (await session.execute(_TARGET_OF_SLOT, {"slot_id": slot_id, "patient_id": patient_id,
-                                                        "now": now})).first()
-    return (await session.execute(_TARGET_OF_SESSION, {"session_id": session_id, "patient_id": patient_id,
-                                                       "now": now})).first()
+        return (await session.execute(_TARGET_OF_SLOT, {"slot_id": slot_id, "patient_id": patient_id, "now": now})).first()
+    return (await session.execute(_TARGET_OF_SESSION, {"session_id": session_id, "patient_id": patient_id, "now": now})).first()
 
 
 # The lock every booking of one patient takes before it checks for a booking at the same time (overlap.py):
@@ -255,15 +321,24 @@ async def lock_patient(session: AsyncSession, patient_id: uuid.UUID) -> None:
         await session.execute(_LOCK_PATIENT, {"k": PATIENT_LOCK_PREFIX + str(patient_id)})
 
 
-async def booking_at_same_time(session: AsyncSession, *, patient_id: uuid.UUID, starts_at: dt.datetime,
-                               ends_at: dt.datetime, day: dt.date) -> dt.datetime | None:
+async def booking_at_same_time(
+    session: AsyncSession, *, patient_id: uuid.UUID, starts_at: dt.datetime, ends_at: dt.datetime, day: dt.date
+) -> dt.datetime | None:
     """The start of an active booking of the patient whose time overlaps [starts_at, ends_at), if any
     (its day within one of `day`: a slot never spans more)."""
-    q = (select(Slot.starts_at).join(Booking, Booking.slot_id == Slot.id)
-         .where(Booking.patient_id == patient_id, Booking.status.in_(ACTIVE_BOOKING),
-                Booking.session_on.between(day - dt.timedelta(days=1), day + dt.timedelta(days=1)),
-                Slot.starts_at < ends_at, Slot.ends_at > starts_at)
-         .order_by(Slot.starts_at).limit(1))
+    q = (
+        select(Slot.starts_at)
+        .join(Booking, Booking.slot_id == Slot.id)
+        .where(
+            Booking.patient_id == patient_id,
+            Booking.status.in_(ACTIVE_BOOKING),
+            Booking.session_on.between(day - dt.timedelta(days=1), day + dt.timedelta(days=1)),
+            Slot.starts_at < ends_at,
+            Slot.ends_at > starts_at,
+        )
+        .order_by(Slot.starts_at)
+        .limit(1)
+    )
     return await session.scalar(q)
 
 
@@ -272,22 +347,37 @@ async def get_booking(session: AsyncSession, booking_id: uuid.UUID) -> Booking |
 
 
 async def bookings_of(session: AsyncSession, patient_ids: list[uuid.UUID], since: dt.date) -> list[tuple[Booking, Slot, ClinicSession]]:
-    q = (select(Booking, Slot, ClinicSession).join(Slot, Slot.id == Booking.slot_id)
-         .join(ClinicSession, ClinicSession.id == Booking.session_id)
-         .where(Booking.patient_id.in_(patient_ids), Booking.session_on >= since)
-         .order_by(Slot.starts_at))
+    q = (
+        select(Booking, Slot, ClinicSession)
+        .join(Slot, Slot.id == Booking.slot_id)
+        .join(ClinicSession, ClinicSession.id == Booking.session_id)
+        .where(Booking.patient_id.in_(patient_ids), Booking.session_on >= since)
+        .order_by(Slot.starts_at)
+    )
     return [(b, s, c) for b, s, c in (await session.execute(q)).all()]
 
 
-async def find_sessions(session: AsyncSession, *, department_ids: list[uuid.UUID] | None, campus_id: uuid.UUID | None,
-                        practitioner_id: uuid.UUID | None, first: dt.date, last: dt.date, limit: int,
-                        after: dt.datetime | None = None) -> list[tuple[ClinicSession, int, int]]:
+async def find_sessions(
+    session: AsyncSession,
+    *,
+    department_ids: list[uuid.UUID] | None,
+    campus_id: uuid.UUID | None,
+    practitioner_id: uuid.UUID | None,
+    first: dt.date,
+    last: dt.date,
+    limit: int,
+    after: dt.datetime | None = None,
+) -> list[tuple[ClinicSession, int, int]]:
     """Open sessions with (capacity, booked) summed over their slots; with `after`, over the slots
     that start after it only, and only sessions that still have such a slot (what can still be booked)."""
-    q = (select(ClinicSession, func.sum(Slot.capacity), func.sum(Slot.booked))
-         .join(Slot, Slot.session_id == ClinicSession.id)
-         .where(ClinicSession.session_on.between(first, last), ClinicSession.status == "open")
-         .group_by(ClinicSession.id).order_by(ClinicSession.starts_at).limit(limit))
+    q = (
+        select(ClinicSession, func.sum(Slot.capacity), func.sum(Slot.booked))
+        .join(Slot, Slot.session_id == ClinicSession.id)
+        .where(ClinicSession.session_on.between(first, last), ClinicSession.status == "open")
+        .group_by(ClinicSession.id)
+        .order_by(ClinicSession.starts_at)
+        .limit(limit)
+    )
     if after is not None:
         q = q.where(Slot.starts_at > after)
     if department_ids is not None:
@@ -303,14 +393,18 @@ async def get_session(session: AsyncSession, session_id: uuid.UUID) -> ClinicSes
     return await session.get(ClinicSession, session_id)
 
 
-async def clashing_sessions(session: AsyncSession, *, practitioner_id: uuid.UUID, room_id: uuid.UUID | None,
-                            starts_at: dt.datetime, ends_at: dt.datetime) -> list[ClinicSession]:
+async def clashing_sessions(
+    session: AsyncSession, *, practitioner_id: uuid.UUID, room_id: uuid.UUID | None, starts_at: dt.datetime, ends_at: dt.datetime
+) -> list[ClinicSession]:
     """Open sessions of the practitioner, or in the room, whose time overlaps [starts_at, ends_at)."""
     whose = ClinicSession.practitioner_id == practitioner_id
     if room_id is not None:
         whose = or_(whose, ClinicSession.room_id == room_id)
-    q = (select(ClinicSession).where(whose, ClinicSession.status == "open", ClinicSession.starts_at < ends_at,
-                                     ClinicSession.ends_at > starts_at).order_by(ClinicSession.starts_at))
+    q = (
+        select(ClinicSession)
+        .where(whose, ClinicSession.status == "open", ClinicSession.starts_at < ends_at, ClinicSession.ends_at > starts_at)
+        .order_by(ClinicSession.starts_at)
+    )
     return list((await session.scalars(q)).all())
 
 
@@ -323,23 +417,30 @@ async def slots_of(session: AsyncSession, session_id: uuid.UUID) -> list[Slot]:
 
 
 async def departments_with_sessions(session: AsyncSession, *, first: dt.date, last: dt.date) -> set[uuid.UUID]:
-    q = (select(ClinicSession.department_id).distinct()
-         .where(ClinicSession.session_on.between(first, last), ClinicSession.status == "open"))
+    q = select(ClinicSession.department_id).distinct().where(ClinicSession.session_on.between(first, last), ClinicSession.status == "open")
     return set((await session.scalars(q)).all())
 
 
 async def bookings_on(session: AsyncSession, patient_id: uuid.UUID, day: dt.date) -> list[tuple[Booking, Slot, ClinicSession]]:
-    q = (select(Booking, Slot, ClinicSession).join(Slot, Slot.id == Booking.slot_id)
-         .join(ClinicSession, ClinicSession.id == Booking.session_id)
-         .where(Booking.patient_id == patient_id, Booking.session_on == day).order_by(Slot.starts_at))
+    q = (
+        select(Booking, Slot, ClinicSession)
+        .join(Slot, Slot.id == Booking.slot_id)
+        .join(ClinicSession, ClinicSession.id == Booking.session_id)
+        .where(Booking.patient_id == patient_id, Booking.session_on == day)
+        .order_by(Slot.starts_at)
+    )
     return [(b, s, c) for b, s, c in (await session.execute(q)).all()]
 
 
 async def change_status(session: AsyncSession, booking_id: uuid.UUID, *, old: tuple[str, ...], new: str) -> bool:
     """One conditional UPDATE: of concurrent changes, exactly one finds the old status."""
-    result = await session.execute(update(Booking).where(Booking.id == booking_id, Booking.status.in_(old))
-                                   .values(status=new).returning(Booking.id)
-                                   .execution_options(synchronize_session=False))
+    result = await session.execute(
+        update(Booking)
+        .where(Booking.id == booking_id, Booking.status.in_(old))
+        .values(status=new)
+        .returning(Booking.id)
+        .execution_options(synchronize_session=False)
+    )
     return result.first() is not None
 
 
@@ -347,15 +448,30 @@ async def claim_reminders(session: AsyncSession, *, now: dt.datetime, until: dt.
     """Bookings still to be reminded whose time falls before `until`, marked reminded by one
     conditional UPDATE (several workers never claim one twice): (patient_id, slot_id, booked_by)."""
     soon = select(Slot.id).where(Slot.starts_at > now, Slot.starts_at <= until)
-    return list((await session.execute(
-        update(Booking).where(Booking.status == "booked", Booking.reminded_at.is_(None), Booking.slot_id.in_(soon))
-        .values(reminded_at=now).returning(Booking.patient_id, Booking.slot_id, Booking.booked_by_account_id)
-        .execution_options(synchronize_session=False))).all())
+    return list(
+        (
+            await session.execute(
+                update(Booking)
+                .where(Booking.status == "booked", Booking.reminded_at.is_(None), Booking.slot_id.in_(soon))
+                .values(reminded_at=now)
+                .returning(Booking.patient_id, Booking.slot_id, Booking.booked_by_account_id)
+                .execution_options(synchronize_session=False)
+            )
+        ).all()
+    )
 
 
-async def booked_in_care(session: AsyncSession, *, patient_id: uuid.UUID, since: dt.date, until: dt.date,
-                         practitioner_id: uuid.UUID | None, department_id: uuid.UUID | None,
-                         campus_ids: frozenset[uuid.UUID] | None, by_campus: bool) -> bool:
+async def booked_in_care(
+    session: AsyncSession,
+    *,
+    patient_id: uuid.UUID,
+    since: dt.date,
+    until: dt.date,
+    practitioner_id: uuid.UUID | None,
+    department_id: uuid.UUID | None,
+    campus_ids: frozenset[uuid.UUID] | None,
+    by_campus: bool,
+) -> bool:
     """A booking (not cancelled) of the patient between those days in a session of that practitioner, of that
     department at one of those campuses, or (by_campus) at one of those campuses (None: any)."""
     whom = []
@@ -368,7 +484,16 @@ async def booked_in_care(session: AsyncSession, *, patient_id: uuid.UUID, since:
         whom.append(at_campus)
     if not whom:
         return False
-    q = (select(Booking.id).join(ClinicSession, ClinicSession.id == Booking.session_id)
-         .where(Booking.patient_id == patient_id, Booking.status != BookingStatus.cancelled.value,
-                Booking.session_on >= since, Booking.session_on <= until, or_(*whom)).limit(1))
+    q = (
+        select(Booking.id)
+        .join(ClinicSession, ClinicSession.id == Booking.session_id)
+        .where(
+            Booking.patient_id == patient_id,
+            Booking.status != BookingStatus.cancelled.value,
+            Booking.session_on >= since,
+            Booking.session_on <= until,
+            or_(*whom),
+        )
+        .limit(1)
+    )
     return await session.scalar(q) is not None

@@ -75,8 +75,13 @@ class RushLane:
         self.on = db.engine.dialect.name == "postgresql"  # the short question is a PostgreSQL function
 
     async def __call__(self, scope, receive, send):
-        if not (self.on and scope["type"] == "http" and scope["path"] == PATH and scope["method"] == "POST"
-                and (sold_out.any_noted() or own_booking.on(self.engine))):
+        if not (
+            self.on
+            and scope["type"] == "http"
+            and scope["path"] == PATH
+            and scope["method"] == "POST"
+            and (sold_out.any_noted() or own_booking.on(self.engine))
+        ):
             return await self.app(scope, receive, send)
         received = []
         while True:  # the whole body (the edge middleware caps its size)
@@ -105,8 +110,13 @@ class RushLane:
                 headers[name] = value.decode("latin-1")
         scheme, _, token = headers.get(b"authorization", "").partition(" ")
         key = headers.get(b"idempotency-key")
-        if scheme.lower() != "bearer" or not token or key is None or not idempotency.KEY_RE.match(key) \
-                or not _json(headers.get(b"content-type", "")):
+        if (
+            scheme.lower() != "bearer"
+            or not token
+            or key is None
+            or not idempotency.KEY_RE.match(key)
+            or not _json(headers.get(b"content-type", ""))
+        ):
             return None
         try:
             found = identity.read_access_token(token)
@@ -115,8 +125,7 @@ class RushLane:
             return None
         actor = found.actor
         patient_id = actor.patient_id
-        if asked.slot_id is not None or patient_id is None or asked.patient_id not in (None, patient_id) \
-                or not actor.has(Role.patient):
+        if asked.slot_id is not None or patient_id is None or asked.patient_id not in (None, patient_id) or not actor.has(Role.patient):
             return None
         short = sold_out.noted(asked.session_id)
         if not short and (asked.channel != "online" or not own_booking.on(self.engine)):
@@ -137,13 +146,19 @@ class RushLane:
         fingerprint = asked.fingerprint(patient_id)
         try:
             if short:
-                answer = await sold_out.answer(self.engine, account_id=actor.account_id, patient_id=patient_id,
-                                               key=key, request=fingerprint, session_id=asked.session_id,
-                                               now=clock.now())
+                answer = await sold_out.answer(
+                    self.engine,
+                    account_id=actor.account_id,
+                    patient_id=patient_id,
+                    key=key,
+                    request=fingerprint,
+                    session_id=asked.session_id,
+                    now=clock.now(),
+                )
             else:
-                answer = await own_booking.book(self.engine, actor=actor, key=key,
-                                                request_hash=idempotency.request_hash(fingerprint),
-                                                session_id=asked.session_id)
+                answer = await own_booking.book(
+                    self.engine, actor=actor, key=key, request_hash=idempotency.request_hash(fingerprint), session_id=asked.session_id
+                )
         except PoolTimeout:  # outside the framework's handlers: the same answer as theirs
             return busy_response(request)
         if answer == "full":

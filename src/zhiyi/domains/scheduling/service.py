@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,17 +20,15 @@ from zhiyi.core.errors import Forbidden
 from zhiyi.core.policy import Actor, Decision, Resource, Role
 from zhiyi.domains.org import service as org
 from zhiyi.domains.patients import service as patients
-from zhiyi.domains.scheduling import events, holds, no_shows, overlap, policy, sold_out
+from zhiyi.domains.scheduling import events, holds, no_shows, overlap, policy, sold_out, timetable
 from zhiyi.domains.scheduling import repository as repo
 from zhiyi.domains.scheduling.errors import (
     BookingNotActive,
     BookingNotFound,
     CancelTooLate,
-    DoctorBusy,
     NotYetReleased,
     PatientNotVerified,
     RealNameRuleViolated,
-    RoomBusy,
     SessionClosed,
     SessionNotFound,
     SlotFull,
@@ -40,127 +37,78 @@ from zhiyi.domains.scheduling.errors import (
 )
 from zhiyi.domains.scheduling.models import ACTIVE_BOOKING, Booking, BookingStatus, ClinicSession, Slot
 from zhiyi.domains.scheduling.schemas import BookingRead, SessionRead, SlotRead
+from zhiyi.domains.scheduling.timetable import (  # noqa: F401  (public through this module)
+    add_extra_session,
+    add_holidays,
+    clashing_sessions,
+    generate_sessions,
+    local_at,
+)
 
-PERIODS = {"am": (dt.time(8, 0), dt.time(12, 0)), "pm": (dt.time(13, 30), dt.time(17, 0)),
-           "evening": (dt.time(18, 0), dt.time(20, 30))}
-DEFAULT_DAYS_AHEAD = 7
-DEFAULT_RELEASE_TIME = dt.time(8, 0)
 DEFAULT_CANCEL_CUTOFF_HOURS = 2
 SEARCH_DAYS = 14  # how far ahead patients look for a doctor
 
 
-def _zone() -> ZoneInfo:
-    return ZoneInfo(get_settings().timezone)
-
-
-def local_at(day: dt.date, t: dt.time) -> dt.datetime:
-    return dt.datetime.combine(day, t, tzinfo=_zone()).astimezone(dt.UTC)
-
-
-# --- sessions from the weekly timetable ------------------------------------------------------
-
-async def generate_sessions(session: AsyncSession, *, first: dt.date, days: int) -> int:
-    """Create the sessions and slots of `days` days from the clinic timetables (idempotent:
-    a practitioner's half-day that already has a session is left alone; on public holidays only
-    the timetable's holiday clinics). Returns sessions made."""
-    last = first + dt.timedelta(days=days - 1)
-    existing = await repo.existing_session_keys(session, first, last)
-    policies = await repo.release_policies(session)
-    off = await repo.holidays(session, first, last)
-    sessions, slots = [], []
-    for template in await repo.templates(session):
-        for offset in range(days):
-            day = first + dt.timedelta(days=offset)
-            if day.weekday() != template.weekday or (template.practitioner_id, day, template.period) in existing:
-                continue
-            if day in off and not template.on_holidays:  # public holidays hold only the holiday clinics
-                continue
-            policy = policies.get(template.department_id)
-            days_ahead = policy.days_ahead if policy else DEFAULT_DAYS_AHEAD
-            release_time = policy.release_time if policy else DEFAULT_RELEASE_TIME
-            start_t, end_t = PERIODS[template.period]
-            starts_at, ends_at = local_at(day, start_t), local_at(day, end_t)
-            session_id = ids.new_id()
-            sessions.append({
-                "id": session_id, "practitioner_id": template.practitioner_id, "department_id": template.department_id,
-                "campus_id": template.campus_id, "room_id": template.room_id, "session_on": day,
-                "period": template.period, "clinic_type": template.clinic_type, "starts_at": starts_at,
-                "ends_at": ends_at, "release_at": local_at(day - dt.timedelta(days=days_ahead), release_time),
-                "status": "open",
-            })
-            step = dt.timedelta(minutes=template.slot_minutes)
-            at = starts_at
-            while at + step <= ends_at:
-                slots.append({"id": ids.new_id(), "session_id": session_id, "starts_at": at, "ends_at": at + step,
-                              "capacity": template.slot_capacity, "booked": 0})
-                at += step
-    await repo.insert_sessions(session, sessions, slots)
-    return len(sessions)
-
-
-async def clashing_sessions(session: AsyncSession, *, practitioner_id: uuid.UUID, room_id: uuid.UUID | None,
-                            starts_at: dt.datetime, ends_at: dt.datetime) -> list[ClinicSession]:
-    """Open clinics of the doctor, or in the room, at a time overlapping the one given."""
-    return await repo.clashing_sessions(session, practitioner_id=practitioner_id, room_id=room_id,
-                                        starts_at=starts_at, ends_at=ends_at)
-
-
-async def add_extra_session(session: AsyncSession, *, practitioner_id: uuid.UUID, department_id: uuid.UUID,
-                            campus_id: uuid.UUID, room_id: uuid.UUID | None, starts_at: dt.datetime,
-                            ends_at: dt.datetime, slot_minutes: int = 10, slot_capacity: int = 1,
-                            clinic_type: str = "general", release_at: dt.datetime | None = None) -> uuid.UUID:
-    """An extra clinic (加诊) outside the weekly timetable, released at once unless told otherwise; never
-    at the same time as another open clinic of the doctor, or in the same room."""
-    for other in await clashing_sessions(session, practitioner_id=practitioner_id, room_id=room_id,
-                                         starts_at=starts_at, ends_at=ends_at):
-        raise DoctorBusy() if other.practitioner_id == practitioner_id else RoomBusy()
-    session_id, step = ids.new_id(), dt.timedelta(minutes=slot_minutes)
-    day = starts_at.astimezone(_zone()).date()
-    slots, at = [], starts_at
-    while at + step <= ends_at:
-        slots.append({"id": ids.new_id(), "session_id": session_id, "starts_at": at, "ends_at": at + step,
-                      "capacity": slot_capacity, "booked": 0})
-        at += step
-    await repo.insert_sessions(session, [{
-        "id": session_id, "practitioner_id": practitioner_id, "department_id": department_id, "campus_id": campus_id,
-        "room_id": room_id, "session_on": day, "period": "extra", "clinic_type": clinic_type, "starts_at": starts_at,
-        "ends_at": ends_at, "release_at": release_at or clock.now(), "status": "open"}], slots)
-    return session_id
-
-
-async def find_sessions(session: AsyncSession, *, department_id: uuid.UUID | None = None,
-                        campus_id: uuid.UUID | None = None, practitioner_id: uuid.UUID | None = None,
-                        first: dt.date, last: dt.date, title: str | None = None, limit: int = 200,
-                        weekends: bool = False, bookable: bool = True) -> list[SessionRead]:
+async def find_sessions(
+    session: AsyncSession,
+    *,
+    department_id: uuid.UUID | None = None,
+    campus_id: uuid.UUID | None = None,
+    practitioner_id: uuid.UUID | None = None,
+    first: dt.date,
+    last: dt.date,
+    title: str | None = None,
+    limit: int = 200,
+    weekends: bool = False,
+    bookable: bool = True,
+) -> list[SessionRead]:
     """Open sessions; `weekends`: only those on Saturdays, Sundays and public holidays. `bookable`
     (what patients are shown): only sessions with a time still to come, their capacity and places
     counted over those times; otherwise (a clinic's own day) every session, all its times counted."""
     department_ids = await org.department_subtree_ids(session, department_id=department_id) if department_id else None
     now = clock.now()
-    rows = await repo.find_sessions(session, department_ids=department_ids, campus_id=campus_id,
-                                    practitioner_id=practitioner_id, first=first, last=last, limit=limit,
-                                    after=now if bookable else None)
+    rows = await repo.find_sessions(
+        session,
+        department_ids=department_ids,
+        campus_id=campus_id,
+        practitioner_id=practitioner_id,
+        first=first,
+        last=last,
+        limit=limit,
+        after=now if bookable else None,
+    )
     people = await org.practitioners_by_ids(session, ids={s.practitioner_id for s, _, _ in rows})
     off = await repo.holidays(session, first, last)
-    found = [_session_read(s, people[s.practitioner_id], capacity, booked, now, holiday=s.session_on in off)
-             for s, capacity, booked in rows
-             if s.practitioner_id in people and not (title and people[s.practitioner_id].title != title)]
+    found = [
+        _session_read(s, people[s.practitioner_id], capacity, booked, now, holiday=s.session_on in off)
+        for s, capacity, booked in rows
+        if s.practitioner_id in people and not (title and people[s.practitioner_id].title != title)
+    ]
     return [s for s in found if s.holiday or s.session_on.weekday() >= 5] if weekends else found
 
 
-async def add_holidays(session: AsyncSession, *, holidays: list[tuple[dt.date, str, str]]) -> None:
-    """Public holidays (day, Chinese name, English name); run before generating their sessions."""
-    await repo.add_holidays(session, [{"day": d, "name_zh": zh, "name_en": en} for d, zh, en in holidays])
-
-
-def _session_read(s: ClinicSession, p, capacity: int, booked: int, now: dt.datetime, *,
-                  holiday: bool = False) -> SessionRead:
+def _session_read(s: ClinicSession, p, capacity: int, booked: int, now: dt.datetime, *, holiday: bool = False) -> SessionRead:
     return SessionRead(
-        id=s.id, practitioner_id=s.practitioner_id, practitioner_name_zh=p.name_zh, practitioner_name_en=p.name_en,
-        practitioner_title=p.title, department_id=s.department_id, campus_id=s.campus_id, session_on=s.session_on,
-        period=s.period, clinic_type=s.clinic_type, starts_at=s.starts_at, ends_at=s.ends_at,
-        release_at=s.release_at, released=s.release_at <= now, capacity=capacity, available=capacity - booked,
-        status=s.status, room_id=s.room_id, holiday=holiday)
+        id=s.id,
+        practitioner_id=s.practitioner_id,
+        practitioner_name_zh=p.name_zh,
+        practitioner_name_en=p.name_en,
+        practitioner_title=p.title,
+        department_id=s.department_id,
+        campus_id=s.campus_id,
+        session_on=s.session_on,
+        period=s.period,
+        clinic_type=s.clinic_type,
+        starts_at=s.starts_at,
+        ends_at=s.ends_at,
+        release_at=s.release_at,
+        released=s.release_at <= now,
+        capacity=capacity,
+        available=capacity - booked,
+        status=s.status,
+        room_id=s.room_id,
+        holiday=holiday,
+    )
 
 
 async def departments_with_sessions(session: AsyncSession, *, first: dt.date, last: dt.date) -> set[uuid.UUID]:
@@ -174,8 +122,7 @@ async def get_session(session: AsyncSession, *, session_id: uuid.UUID) -> Sessio
     if cs is None or cs.practitioner_id not in people:
         raise SessionNotFound()
     slots = await repo.slots_of(session, cs.id)
-    return _session_read(cs, people[cs.practitioner_id], sum(s.capacity for s in slots), sum(s.booked for s in slots),
-                         clock.now())
+    return _session_read(cs, people[cs.practitioner_id], sum(s.capacity for s in slots), sum(s.booked for s in slots), clock.now())
 
 
 async def slot_detail(session: AsyncSession, *, slot_id: uuid.UUID) -> tuple[SlotRead, SessionRead]:
@@ -207,15 +154,33 @@ async def session_slots(session: AsyncSession, *, session_id: uuid.UUID) -> list
 
 # --- booking ------------------------------------------------------------------------------------
 
+
 def booking_read(b: Booking, slot: Slot, cs: ClinicSession) -> BookingRead:
-    return BookingRead(id=b.id, slot_id=b.slot_id, session_id=b.session_id, patient_id=b.patient_id,
-                       department_id=b.department_id, practitioner_id=cs.practitioner_id, campus_id=cs.campus_id,
-                       starts_at=slot.starts_at, ends_at=slot.ends_at, session_on=b.session_on, status=b.status,
-                       channel=b.channel)
+    return BookingRead(
+        id=b.id,
+        slot_id=b.slot_id,
+        session_id=b.session_id,
+        patient_id=b.patient_id,
+        department_id=b.department_id,
+        practitioner_id=cs.practitioner_id,
+        campus_id=cs.campus_id,
+        starts_at=slot.starts_at,
+        ends_at=slot.ends_at,
+        session_on=b.session_on,
+        status=b.status,
+        channel=b.channel,
+    )
 
 
-async def book_slot(session: AsyncSession, *, actor: Actor, patient_id: uuid.UUID, slot_id: uuid.UUID | None = None,
-                    session_id: uuid.UUID | None = None, channel: str = "online") -> BookingRead:
+async def book_slot(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    patient_id: uuid.UUID,
+    slot_id: uuid.UUID | None = None,
+    session_id: uuid.UUID | None = None,
+    channel: str = "online",
+) -> BookingRead:
     """Book a place for a patient (oneself, a dependent, or at a desk): a chosen slot, or
     with `session_id` the earliest free time of that clinic session (号序 in order)."""
     patient, decision = await patients.access_patient(session, actor=actor, patient_id=patient_id, action="book")
@@ -247,23 +212,53 @@ async def book_slot(session: AsyncSession, *, actor: Actor, patient_id: uuid.UUI
         channel = "desk"
     # the day as the slot now has it: a move of the session that held the slot's lock while we
     # waited for it shifted the slot, and the booking follows (the real-name index checks that day)
-    day = taken.starts_at.astimezone(_zone()).date()
+    day = taken.starts_at.astimezone(timetable.zone()).date()
     await overlap.refuse_overlap(session, patient_id=patient.id, starts_at=taken.starts_at, ends_at=taken.ends_at, day=day)
-    booking = {"id": ids.new_id(), "slot_id": taken.id, "session_id": cs.id, "patient_id": patient.id,
-               "department_id": cs.department_id, "session_on": day, "status": BookingStatus.booked.value,
-               "channel": channel, "booked_by_account_id": actor.account_id, "created_at": now}
+    booking = {
+        "id": ids.new_id(),
+        "slot_id": taken.id,
+        "session_id": cs.id,
+        "patient_id": patient.id,
+        "department_id": cs.department_id,
+        "session_on": day,
+        "status": BookingStatus.booked.value,
+        "channel": channel,
+        "booked_by_account_id": actor.account_id,
+        "created_at": now,
+    }
     # the real-name index settles a race with a concurrent booking of the same patient (no savepoint:
     # the transaction stays usable for a page that explains the refusal)
     if not await repo.insert_booking_unless_booked(session, booking):
         raise RealNameRuleViolated()
-    await audit.write(session, actor, policy.CREATE, policy.KIND, booking["id"], patient_id=patient.id,
-                      on_behalf_of=decision.on_behalf_of, reason=decision.reason)
-    await outbox.publish(session, events.BOOKING_CREATED, {"booking_id": str(booking["id"]), "patient_id": str(patient.id),
-                                                           "slot_id": str(taken.id), "session_id": str(cs.id)})
-    return BookingRead(id=booking["id"], slot_id=taken.id, session_id=cs.id, patient_id=patient.id,
-                       department_id=cs.department_id, practitioner_id=cs.practitioner_id, campus_id=cs.campus_id,
-                       starts_at=taken.starts_at, ends_at=taken.ends_at, session_on=day,
-                       status=booking["status"], channel=channel)
+    await audit.write(
+        session,
+        actor,
+        policy.CREATE,
+        policy.KIND,
+        booking["id"],
+        patient_id=patient.id,
+        on_behalf_of=decision.on_behalf_of,
+        reason=decision.reason,
+    )
+    await outbox.publish(
+        session,
+        events.BOOKING_CREATED,
+        {"booking_id": str(booking["id"]), "patient_id": str(patient.id), "slot_id": str(taken.id), "session_id": str(cs.id)},
+    )
+    return BookingRead(
+        id=booking["id"],
+        slot_id=taken.id,
+        session_id=cs.id,
+        patient_id=patient.id,
+        department_id=cs.department_id,
+        practitioner_id=cs.practitioner_id,
+        campus_id=cs.campus_id,
+        starts_at=taken.starts_at,
+        ends_at=taken.ends_at,
+        session_on=day,
+        status=booking["status"],
+        channel=channel,
+    )
 
 
 DESK_REASON = policy.DESK_REASON  # patients.policy: the decision that lets a desk act for anyone
@@ -276,8 +271,7 @@ def _check_desk_campus(actor: Actor, cs: ClinicSession, decision: Decision) -> N
         raise Forbidden()
 
 
-async def access_booking(session: AsyncSession, *, actor: Actor, booking: Booking, cs: ClinicSession,
-                         action: str) -> Decision:
+async def access_booking(session: AsyncSession, *, actor: Actor, booking: Booking, cs: ClinicSession, action: str) -> Decision:
     """Decide through core.policy (scheduling/policy.py) whether `actor` may see or act on a booking, and
     audit the attempt: the one gate of every page and route that shows or changes a booking."""
     resource = Resource(policy.KIND, booking.id, {"patient_id": booking.patient_id, "campus_id": cs.campus_id})
@@ -316,8 +310,11 @@ async def cancel_booking(session: AsyncSession, *, actor: Actor, booking_id: uui
     await session.refresh(booking)
     # the place is free again at once: held for the first patient on the waiting list, else on open sale
     await holds.pass_place(session, slot=slot, cs=cs, now=clock.now(), locked=True)
-    await outbox.publish(session, events.BOOKING_CANCELLED, {"booking_id": str(booking.id), "patient_id": str(booking.patient_id),
-                                                       "slot_id": str(slot.id), "session_id": str(cs.id)})
+    await outbox.publish(
+        session,
+        events.BOOKING_CANCELLED,
+        {"booking_id": str(booking.id), "patient_id": str(booking.patient_id), "slot_id": str(slot.id), "session_id": str(cs.id)},
+    )
     return booking_read(booking, slot, cs)
 
 
@@ -339,8 +336,9 @@ async def get_booking(session: AsyncSession, *, actor: Actor, booking_id: uuid.U
     return booking_read(booking, slot, cs)
 
 
-async def book_again(session: AsyncSession, *, actor: Actor, patient_ids: list[uuid.UUID],
-                     limit: int = 3) -> list[tuple[BookingRead, SessionRead | None]]:
+async def book_again(
+    session: AsyncSession, *, actor: Actor, patient_ids: list[uuid.UUID], limit: int = 3
+) -> list[tuple[BookingRead, SessionRead | None]]:
     """Return visits: the departments these patients booked lately (most recent first, one per patient and
     department, leaving out those they are already booked into again), each with the earliest released
     session that has places left, starts later and falls on a day the real-name rule still allows (None
@@ -356,14 +354,28 @@ async def book_again(session: AsyncSession, *, actor: Actor, patient_ids: list[u
             recent.setdefault(pair, b)
     out = []
     for b in recent.values():
-        sessions = await find_sessions(session, department_id=b.department_id, first=today,
-                                       last=today + dt.timedelta(days=SEARCH_DAYS - 1))
-        out.append((b, next((s for s in sessions if s.released and s.available > 0 and s.starts_at > now
-                             and (b.patient_id, s.department_id, s.session_on) not in taken), None)))
+        sessions = await find_sessions(session, department_id=b.department_id, first=today, last=today + dt.timedelta(days=SEARCH_DAYS - 1))
+        out.append(
+            (
+                b,
+                next(
+                    (
+                        s
+                        for s in sessions
+                        if s.released
+                        and s.available > 0
+                        and s.starts_at > now
+                        and (b.patient_id, s.department_id, s.session_on) not in taken
+                    ),
+                    None,
+                ),
+            )
+        )
     return out
 
 
 # --- arrival (used by the queueing domain, which checks access itself) ---------------------------
+
 
 async def booking_record(session: AsyncSession, *, booking_id: uuid.UUID) -> BookingRead | None:
     """A booking without an access decision: for a domain that has made its own."""
@@ -381,10 +393,8 @@ async def bookings_on(session: AsyncSession, *, patient_id: uuid.UUID, day: dt.d
 
 async def mark_checked_in(session: AsyncSession, *, booking_id: uuid.UUID) -> bool:
     """booked -> checked_in; False when the booking was not (or no longer) booked."""
-    return await repo.change_status(session, booking_id, old=(BookingStatus.booked.value,),
-                                    new=BookingStatus.checked_in.value)
+    return await repo.change_status(session, booking_id, old=(BookingStatus.booked.value,), new=BookingStatus.checked_in.value)
 
 
 async def mark_completed(session: AsyncSession, *, booking_id: uuid.UUID) -> bool:
-    return await repo.change_status(session, booking_id, old=(BookingStatus.checked_in.value,),
-                                    new=BookingStatus.completed.value)
+    return await repo.change_status(session, booking_id, old=(BookingStatus.checked_in.value,), new=BookingStatus.completed.value)

@@ -52,9 +52,11 @@ _hints: dict[uuid.UUID, float] = {}  # session -> monotonic time the hint lapses
 # reads the session and the patient, undoes the claim, each question in its own subtransaction (so none
 # holds a claim while the next is asked); the questions of a batch in one round trip, answers in their order
 QUESTION_FIELDS = 6  # account, key, request hash, patient, session, now
-_ASK_MANY = ("SELECT scheduling_ask_sold_out(q.account, q.key, q.hash, q.patient, q.session, q.now) "
-             "FROM unnest($1::uuid[], $2::varchar[], $3::varchar[], $4::uuid[], $5::uuid[], $6::timestamptz[]) "
-             "WITH ORDINALITY AS q(account, key, hash, patient, session, now, n) ORDER BY q.n")
+_ASK_MANY = (
+    "SELECT scheduling_ask_sold_out(q.account, q.key, q.hash, q.patient, q.session, q.now) "
+    "FROM unnest($1::uuid[], $2::varchar[], $3::varchar[], $4::uuid[], $5::uuid[], $6::timestamptz[]) "
+    "WITH ORDINALITY AS q(account, key, hash, patient, session, now, n) ORDER BY q.n"
+)
 REPLAY = "replay "  # and the stored answer of a key that booked (scheduling_book_own answers the same)
 
 
@@ -91,8 +93,16 @@ def any_noted() -> bool:
     return bool(_hints)
 
 
-async def answer(engine: AsyncEngine, *, account_id: uuid.UUID, patient_id: uuid.UUID, key: str, request: dict,
-                 session_id: uuid.UUID | None, now: dt.datetime) -> Booked | str | None:
+async def answer(
+    engine: AsyncEngine,
+    *,
+    account_id: uuid.UUID,
+    patient_id: uuid.UUID,
+    key: str,
+    request: dict,
+    session_id: uuid.UUID | None,
+    now: dt.datetime,
+) -> Booked | str | None:
     """'full' when this patient's booking of a noted session is answered "full", the stored answer of
     a key that booked (see the module's text), or None: book the usual way. Asked before the request
     holds a connection of the pool (the rush lane asks it before the framework), so it cannot wait on itself."""
@@ -106,7 +116,7 @@ async def answer(engine: AsyncEngine, *, account_id: uuid.UUID, patient_id: uuid
     if outcome == "full":
         return "full"
     if outcome.startswith(REPLAY):
-        return Booked(json.loads(outcome[len(REPLAY):]), replayed=True)
+        return Booked(json.loads(outcome[len(REPLAY) :]), replayed=True)
     if outcome == "ask_again":
         forget(session_id)
     # 'usual' (the patient's own reason, named there), 'key_used' (answered otherwise before) and 'busy'

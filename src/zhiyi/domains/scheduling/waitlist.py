@@ -46,24 +46,38 @@ HISTORY_DAYS = 30  # how far back "my waiting lists" reaches
 
 def entry_read(e: WaitlistEntry, cs: ClinicSession | Row, slot: Slot | None, position: int | None) -> WaitlistEntryRead:
     return WaitlistEntryRead(
-        id=e.id, session_id=e.session_id, patient_id=e.patient_id, department_id=e.department_id,
-        practitioner_id=cs.practitioner_id, campus_id=cs.campus_id, session_on=e.session_on, period=cs.period,
-        status=e.status, joined_at=e.created_at, position=position if e.status == WaitlistStatus.waiting else None,
-        slot_id=e.slot_id, slot_starts_at=slot.starts_at if slot else None, slot_ends_at=slot.ends_at if slot else None,
-        hold_expires_at=e.hold_expires_at, booking_id=e.booking_id)
+        id=e.id,
+        session_id=e.session_id,
+        patient_id=e.patient_id,
+        department_id=e.department_id,
+        practitioner_id=cs.practitioner_id,
+        campus_id=cs.campus_id,
+        session_on=e.session_on,
+        period=cs.period,
+        status=e.status,
+        joined_at=e.created_at,
+        position=position if e.status == WaitlistStatus.waiting else None,
+        slot_id=e.slot_id,
+        slot_starts_at=slot.starts_at if slot else None,
+        slot_ends_at=slot.ends_at if slot else None,
+        hold_expires_at=e.hold_expires_at,
+        booking_id=e.booking_id,
+    )
 
 
 async def _read(session: AsyncSession, entry_id: uuid.UUID) -> WaitlistEntryRead:
     e = await wrepo.get_entry(session, entry_id)
     cs = await repo.get_session(session, e.session_id)
     found = await repo.slot_with_session(session, e.slot_id) if e.slot_id else None
-    position = await wrepo.position(session, session_id=e.session_id, created_at=e.created_at, entry_id=e.id) \
-        if e.status == WaitlistStatus.waiting else None
+    position = (
+        await wrepo.position(session, session_id=e.session_id, created_at=e.created_at, entry_id=e.id)
+        if e.status == WaitlistStatus.waiting
+        else None
+    )
     return entry_read(e, cs, found[0] if found else None, position)
 
 
-async def join_waitlist(session: AsyncSession, *, actor: Actor, patient_id: uuid.UUID,
-                        session_id: uuid.UUID) -> WaitlistEntryRead:
+async def join_waitlist(session: AsyncSession, *, actor: Actor, patient_id: uuid.UUID, session_id: uuid.UUID) -> WaitlistEntryRead:
     """Wait for a place in a released, open, future clinic session that is full. The same rules as
     booking: access (oneself, a dependent, a desk of the session's campus), a verified identity,
     online booking not suspended, and the real-name rule (no waiting for a department and day
@@ -91,16 +105,24 @@ async def join_waitlist(session: AsyncSession, *, actor: Actor, patient_id: uuid
         raise SlotInPast()
     if free > 0:
         raise PlacesAvailable()
-    values = {"id": ids.new_id(), "session_id": cs.id, "patient_id": patient.id, "department_id": cs.department_id,
-              "session_on": cs.session_on, "status": WaitlistStatus.waiting.value,
-              "channel": "desk" if no_shows.at_desk(actor) else "online", "joined_by_account_id": actor.account_id,
-              "created_at": now}
+    values = {
+        "id": ids.new_id(),
+        "session_id": cs.id,
+        "patient_id": patient.id,
+        "department_id": cs.department_id,
+        "session_on": cs.session_on,
+        "status": WaitlistStatus.waiting.value,
+        "channel": "desk" if no_shows.at_desk(actor) else "online",
+        "joined_by_account_id": actor.account_id,
+        "created_at": now,
+    }
     entry = WaitlistEntry(**values)  # not added to the session: one INSERT below, the answer read from memory
     position = await wrepo.insert_entry_unless_waiting(session, values)
     if position is None:  # already in this line (or a double tap)
         raise AlreadyWaiting()
-    await outbox.publish(session, events.WAITLIST_JOINED, {"entry_id": str(entry.id), "patient_id": str(patient.id),
-                                                           "session_id": str(cs.id)})
+    await outbox.publish(
+        session, events.WAITLIST_JOINED, {"entry_id": str(entry.id), "patient_id": str(patient.id), "session_id": str(cs.id)}
+    )
     return entry_read(entry, cs, None, position)
 
 
@@ -151,14 +173,23 @@ async def accept_offer(session: AsyncSession, *, actor: Actor, entry_id: uuid.UU
         raise SessionClosed()
     if slot.starts_at <= now:
         raise SlotInPast()
-    await no_shows.check_may_book(session, actor=actor, patient_id=entry.patient_id, department_id=cs.department_id,
-                                  day=cs.session_on, now=now)
-    await overlap.refuse_overlap(session, patient_id=entry.patient_id, starts_at=slot.starts_at, ends_at=slot.ends_at,
-                                 day=cs.session_on)
+    await no_shows.check_may_book(
+        session, actor=actor, patient_id=entry.patient_id, department_id=cs.department_id, day=cs.session_on, now=now
+    )
+    await overlap.refuse_overlap(session, patient_id=entry.patient_id, starts_at=slot.starts_at, ends_at=slot.ends_at, day=cs.session_on)
     channel = "desk" if no_shows.at_desk(actor) else "online"
-    booking = {"id": ids.new_id(), "slot_id": slot.id, "session_id": cs.id, "patient_id": entry.patient_id,
-               "department_id": cs.department_id, "session_on": cs.session_on, "status": BookingStatus.booked.value,
-               "channel": channel, "booked_by_account_id": actor.account_id, "created_at": now}
+    booking = {
+        "id": ids.new_id(),
+        "slot_id": slot.id,
+        "session_id": cs.id,
+        "patient_id": entry.patient_id,
+        "department_id": cs.department_id,
+        "session_on": cs.session_on,
+        "status": BookingStatus.booked.value,
+        "channel": channel,
+        "booked_by_account_id": actor.account_id,
+        "created_at": now,
+    }
     try:
         async with session.begin_nested():  # a refusal leaves the transaction usable, without the booking
             await repo.insert_booking(session, booking)
@@ -167,15 +198,26 @@ async def accept_offer(session: AsyncSession, *, actor: Actor, entry_id: uuid.UU
                 raise OfferNotOpen()
     except IntegrityError:  # a booking of the same patient, department and day won a race
         raise RealNameRuleViolated() from None
-    await audit.write(session, actor, policy.CREATE, policy.KIND, booking["id"], patient_id=entry.patient_id,
-                      reason="waiting list")
-    await outbox.publish(session, events.BOOKING_CREATED, {"booking_id": str(booking["id"]),
-                                                           "patient_id": str(entry.patient_id),
-                                                           "slot_id": str(slot.id), "session_id": str(cs.id)})
-    return BookingRead(id=booking["id"], slot_id=slot.id, session_id=cs.id, patient_id=entry.patient_id,
-                       department_id=cs.department_id, practitioner_id=cs.practitioner_id, campus_id=cs.campus_id,
-                       starts_at=slot.starts_at, ends_at=slot.ends_at, session_on=cs.session_on,
-                       status=booking["status"], channel=channel)
+    await audit.write(session, actor, policy.CREATE, policy.KIND, booking["id"], patient_id=entry.patient_id, reason="waiting list")
+    await outbox.publish(
+        session,
+        events.BOOKING_CREATED,
+        {"booking_id": str(booking["id"]), "patient_id": str(entry.patient_id), "slot_id": str(slot.id), "session_id": str(cs.id)},
+    )
+    return BookingRead(
+        id=booking["id"],
+        slot_id=slot.id,
+        session_id=cs.id,
+        patient_id=entry.patient_id,
+        department_id=cs.department_id,
+        practitioner_id=cs.practitioner_id,
+        campus_id=cs.campus_id,
+        starts_at=slot.starts_at,
+        ends_at=slot.ends_at,
+        session_on=cs.session_on,
+        status=booking["status"],
+        channel=channel,
+    )
 
 
 async def waitlist_for(session: AsyncSession, *, actor: Actor, patient_ids: list[uuid.UUID]) -> list[WaitlistEntryRead]:

@@ -35,8 +35,7 @@ async def join(request: Request, session_id: str, actor: Actor = Depends(web_act
         await waitlist.join_waitlist(session_of(request), actor=actor, patient_id=patient_id, session_id=sid)
     except DomainError as exc:
         t = translator(locale_of(request))
-        return await session_page(request, actor, sid, patient_id, message=t.gettext(exc.message, **exc.params),
-                                  status=exc.status)
+        return await session_page(request, actor, sid, patient_id, message=t.gettext(exc.message, **exc.params), status=exc.status)
     return RedirectResponse("/appointments?waitlist=joined", status_code=303)
 
 
@@ -77,11 +76,11 @@ async def accept(request: Request, entry_id: str, actor: Actor = Depends(web_act
         if earlier is not None:  # the same form again: show the booking it made
             return RedirectResponse(f"/book/done/{earlier.response['id']}", status_code=303)
         booking = await waitlist.accept_offer(session, actor=actor, entry_id=eid)
-        await idempotency.remember(session, account_id=actor.account_id, key=key, status_code=201,
-                                   response=booking.model_dump(mode="json"))
+        await idempotency.remember(session, account_id=actor.account_id, key=key, status_code=201, response=booking.model_dump(mode="json"))
     except idempotency.IdempotencyKeyInvalid:
-        return await _appointments_page(request, actor, status=422,
-                                        message=t.gettext("The form has expired; reload the page and try again."))
+        return await _appointments_page(
+            request, actor, status=422, message=t.gettext("The form has expired; reload the page and try again.")
+        )
     except DomainError as exc:
         return await _appointments_page(request, actor, message=t.gettext(exc.message, **exc.params), status=exc.status)
     return RedirectResponse(f"/book/done/{booking.id}", status_code=303)

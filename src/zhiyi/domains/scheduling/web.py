@@ -35,14 +35,25 @@ from zhiyi.web.templating import check_csrf, locale_of, render
 router = APIRouter(route_class=TxRoute, include_in_schema=False)
 
 TITLES = {str(k): v for k, v in TITLE_LABELS.items()}
-CLINIC_TYPES = {"general": N_("General clinic"), "specialist": N_("Specialist clinic"),
-                "expert": N_("Expert clinic"), "special_needs": N_("Special-needs clinic")}
+CLINIC_TYPES = {
+    "general": N_("General clinic"),
+    "specialist": N_("Specialist clinic"),
+    "expert": N_("Expert clinic"),
+    "special_needs": N_("Special-needs clinic"),
+}
 PERIODS = {"am": N_("Morning"), "pm": N_("Afternoon"), "evening": N_("Evening"), "extra": N_("Extra clinic")}
-WAITLIST_NOTES = {"joined": N_("You are on the waiting list. When a place is freed it is held for you and we send you a message."),
-                  "left": N_("You have left the waiting list."),
-                  "declined": N_("You declined the place; it goes to the next patient in line.")}
-STATUSES = {"booked": N_("Booked"), "checked_in": N_("Checked in"), "completed": N_("Seen"),
-            "cancelled": N_("Cancelled"), "no_show": N_("Missed")}
+WAITLIST_NOTES = {
+    "joined": N_("You are on the waiting list. When a place is freed it is held for you and we send you a message."),
+    "left": N_("You have left the waiting list."),
+    "declined": N_("You declined the place; it goes to the next patient in line."),
+}
+STATUSES = {
+    "booked": N_("Booked"),
+    "checked_in": N_("Checked in"),
+    "completed": N_("Seen"),
+    "cancelled": N_("Cancelled"),
+    "no_show": N_("Missed"),
+}
 
 
 DESK, DESK_PATIENT = "desk", "zhiyi.desk_patient"
@@ -135,14 +146,19 @@ async def _book_again(request: Request, actor: Actor, people: dict[uuid.UUID, Pe
     t, out = v.t, []
     for b, s in await service.book_again(session_of(request), actor=actor, patient_ids=list(people)):
         person, department = people[b.patient_id], v.department(b.department_id)
-        label = (t.gettext("Book again: %(department)s", department=department) if person.relationship is None else
-                 t.gettext("Book again: %(department)s for %(name)s", department=department, name=person.name))
+        label = (
+            t.gettext("Book again: %(department)s", department=department)
+            if person.relationship is None
+            else t.gettext("Book again: %(department)s for %(name)s", department=department, name=person.name)
+        )
         if s is None:
-            out.append(Shortcut(label, f"/book?department={b.department_id}",
-                                t.gettext("No free places soon; search other days")))
+            out.append(Shortcut(label, f"/book?department={b.department_id}", t.gettext("No free places soon; search other days")))
         else:
-            out.append(Shortcut(label, f"/book/session/{s.id}?patient={b.patient_id}",
-                                f"{v.day(s.session_on)} · {v.period(s.period)} · {v.doctor(s)}"))
+            out.append(
+                Shortcut(
+                    label, f"/book/session/{s.id}?patient={b.patient_id}", f"{v.day(s.session_on)} · {v.period(s.period)} · {v.doctor(s)}"
+                )
+            )
     return out
 
 
@@ -185,26 +201,51 @@ async def desk_book(request: Request, patient_id: uuid.UUID, actor: Actor = Depe
 
 
 @router.get("/book")
-async def find(request: Request, department: str | None = None, campus: str | None = None, day: str | None = None,
-               title: str | None = None, weekends: str | None = None, actor: Actor = Depends(web_actor)):
+async def find(
+    request: Request,
+    department: str | None = None,
+    campus: str | None = None,
+    day: str | None = None,
+    title: str | None = None,
+    weekends: str | None = None,
+    actor: Actor = Depends(web_actor),
+):
     session = session_of(request)
     people = await _people(request, actor)
     v = await _view(session, translator(locale_of(request)))
     today = _today()
     days = [today + dt.timedelta(days=i) for i in range(service.SEARCH_DAYS)]
-    q = {"department": parse_uuid(department), "campus": parse_uuid(campus),
-         "day": next((d for d in days if d.isoformat() == day), None), "title": title if title in TITLES else None,
-         "weekends": weekends == "1"}
+    q = {
+        "department": parse_uuid(department),
+        "campus": parse_uuid(campus),
+        "day": next((d for d in days if d.isoformat() == day), None),
+        "title": title if title in TITLES else None,
+        "weekends": weekends == "1",
+    }
     sessions = None
     if q["department"]:
         # what can still be booked (find_sessions leaves out clinics whose times have all passed)
-        sessions = await service.find_sessions(session, department_id=q["department"], campus_id=q["campus"],
-                                               first=q["day"] or days[0], last=q["day"] or days[-1],
-                                               title=q["title"], weekends=q["weekends"])
+        sessions = await service.find_sessions(
+            session,
+            department_id=q["department"],
+            campus_id=q["campus"],
+            first=q["day"] or days[0],
+            last=q["day"] or days[-1],
+            title=q["title"],
+            weekends=q["weekends"],
+        )
     bookable = await service.departments_with_sessions(session, first=days[0], last=days[-1])
-    return render(request, "scheduling/templates/book.html", v=v, q=q, days=days, titles=TITLES,
-                  groups=_department_groups(v.tree, bookable, v),
-                  shortcuts=await _book_again(request, actor, people, v), sessions=sessions)
+    return render(
+        request,
+        "scheduling/templates/book.html",
+        v=v,
+        q=q,
+        days=days,
+        titles=TITLES,
+        groups=_department_groups(v.tree, bookable, v),
+        shortcuts=await _book_again(request, actor, people, v),
+        sessions=sessions,
+    )
 
 
 @router.get("/book/session/{session_id}")
@@ -215,8 +256,9 @@ async def times(request: Request, session_id: str, patient: str | None = None, a
     return await session_page(request, actor, sid, parse_uuid(patient))
 
 
-async def session_page(request: Request, actor: Actor, sid: uuid.UUID, chosen: uuid.UUID | None, *,
-                       message: str | None = None, status: int = 200):
+async def session_page(
+    request: Request, actor: Actor, sid: uuid.UUID, chosen: uuid.UUID | None, *, message: str | None = None, status: int = 200
+):
     """The free times of a session; when it is full, its waiting list (who of the family waits, and
     the form to join for the others)."""
     session = session_of(request)
@@ -227,21 +269,36 @@ async def session_page(request: Request, actor: Actor, sid: uuid.UUID, chosen: u
     free = [x for x in to_come if x.available > 0]
     waiting = []
     if not free and s.released and s.status == "open" and to_come:
-        waiting = [e for e in await waitlist.waitlist_for(session, actor=actor, patient_ids=list(people))
-                   if e.session_id == sid and e.status in LIVE_WAITLIST]
+        waiting = [
+            e
+            for e in await waitlist.waitlist_for(session, actor=actor, patient_ids=list(people))
+            if e.session_id == sid and e.status in LIVE_WAITLIST
+        ]
     others = [p for p in people.values() if p.id not in {e.patient_id for e in waiting}]
     # by default the user themself, or the one person a desk acts for (a desk account has no patient record)
     chosen = chosen if chosen in people else (actor.patient_id if actor.patient_id in people else next(iter(people), None))
-    return render(request, "scheduling/templates/session.html", status=status,
-                  v=await _view(session, translator(locale_of(request))), s=s, free=free, people=list(people.values()),
-                  chosen=chosen, waiting=waiting, others=others, person_of=people, now=now, message=message, over=not to_come,
-                  hold_minutes=get_settings().waitlist_hold_minutes,
-                  join_chosen=chosen if chosen in {p.id for p in others} else (others[0].id if others else None))
+    return render(
+        request,
+        "scheduling/templates/session.html",
+        status=status,
+        v=await _view(session, translator(locale_of(request))),
+        s=s,
+        free=free,
+        people=list(people.values()),
+        chosen=chosen,
+        waiting=waiting,
+        others=others,
+        person_of=people,
+        now=now,
+        message=message,
+        over=not to_come,
+        hold_minutes=get_settings().waitlist_hold_minutes,
+        join_chosen=chosen if chosen in {p.id for p in others} else (others[0].id if others else None),
+    )
 
 
 @router.get("/book/confirm")
-async def confirm_page(request: Request, slot: str | None = None, patient: str | None = None,
-                       actor: Actor = Depends(web_actor)):
+async def confirm_page(request: Request, slot: str | None = None, patient: str | None = None, actor: Actor = Depends(web_actor)):
     session = session_of(request)
     people = await _people(request, actor)
     slot_id, patient_id = parse_uuid(slot), parse_uuid(patient) or actor.patient_id
@@ -251,9 +308,18 @@ async def confirm_page(request: Request, slot: str | None = None, patient: str |
         raise Forbidden()
     x, s = await service.slot_detail(session, slot_id=slot_id)
     # the key is made with the form, so every submission of this form (a double tap, a reload) is one request
-    return render(request, "scheduling/templates/confirm.html", v=await _view(session, translator(locale_of(request))),
-                  slot=x, s=s, person=people[patient_id], key=uuid.uuid4().hex, failed=False, message=None,
-                  cancel_until=(await service.cancel_deadlines(session))(s.department_id, x.starts_at))
+    return render(
+        request,
+        "scheduling/templates/confirm.html",
+        v=await _view(session, translator(locale_of(request))),
+        slot=x,
+        s=s,
+        person=people[patient_id],
+        key=uuid.uuid4().hex,
+        failed=False,
+        message=None,
+        cancel_until=(await service.cancel_deadlines(session))(s.department_id, x.starts_at),
+    )
 
 
 @router.post("/book/confirm")
@@ -269,22 +335,21 @@ async def confirm(request: Request, actor: Actor = Depends(web_actor), _csrf=Dep
             raise SlotNotFound()
         body = BookingCreate(slot_id=slot_id, patient_id=patient_id)
         draw.limit(actor)
-        await draw.wait_turn(session, actor=actor, patient_id=patient_id, slot_id=slot_id, session_id=None,
-                             idempotency_key=key)  # at a release instant: served in the order of the draw
+        await draw.wait_turn(
+            session, actor=actor, patient_id=patient_id, slot_id=slot_id, session_id=None, idempotency_key=key
+        )  # at a release instant: served in the order of the draw
         fingerprint = idempotency.request_hash(body.fingerprint(patient_id))
         earlier = await idempotency.claim(session, account_id=actor.account_id, key=key, fingerprint=fingerprint)
         if earlier is not None:  # the same form again: show the booking it made
             return RedirectResponse(f"/book/done/{earlier.response['id']}", status_code=303)
-        booking = await service.book_slot(session, actor=actor, slot_id=body.slot_id, patient_id=patient_id,
-                                          channel=body.channel)
-        await idempotency.remember(session, account_id=actor.account_id, key=key, status_code=201,
-                                   response=booking.model_dump(mode="json"))
+        booking = await service.book_slot(session, actor=actor, slot_id=body.slot_id, patient_id=patient_id, channel=body.channel)
+        await idempotency.remember(session, account_id=actor.account_id, key=key, status_code=201, response=booking.model_dump(mode="json"))
     except idempotency.IdempotencyKeyInvalid:
-        return await _failed(request, slot_id, people.get(patient_id), status=422,
-                             message=t.gettext("The form has expired; reload the page and try again."))
+        return await _failed(
+            request, slot_id, people.get(patient_id), status=422, message=t.gettext("The form has expired; reload the page and try again.")
+        )
     except DomainError as exc:
-        return await _failed(request, slot_id, people.get(patient_id), status=exc.status,
-                             message=t.gettext(exc.message, **exc.params))
+        return await _failed(request, slot_id, people.get(patient_id), status=exc.status, message=t.gettext(exc.message, **exc.params))
     return RedirectResponse(f"/book/done/{booking.id}", status_code=303)
 
 
@@ -296,9 +361,18 @@ async def _failed(request: Request, slot_id: uuid.UUID | None, person: Person | 
             x, s = await service.slot_detail(session, slot_id=slot_id)
         except DomainError:
             pass  # the message already says what is wrong
-    return render(request, "scheduling/templates/confirm.html", status=status,
-                  v=await _view(session, translator(locale_of(request))), slot=x, s=s, person=person, key=None,
-                  failed=True, message=message)
+    return render(
+        request,
+        "scheduling/templates/confirm.html",
+        status=status,
+        v=await _view(session, translator(locale_of(request))),
+        slot=x,
+        s=s,
+        person=person,
+        key=None,
+        failed=True,
+        message=message,
+    )
 
 
 @router.get("/book/done/{booking_id}")
@@ -310,17 +384,23 @@ async def done(request: Request, booking_id: str, actor: Actor = Depends(web_act
         raise BookingNotFound()
     b = await service.get_booking(session, actor=actor, booking_id=bid)
     x, s = await service.slot_detail(session, slot_id=b.slot_id)
-    return render(request, "scheduling/templates/done.html", v=await _view(session, translator(locale_of(request))),
-                  b=b, slot=x, s=s, person=people.get(b.patient_id),
-                  cancel_until=(await service.cancel_deadlines(session))(b.department_id, b.starts_at))
+    return render(
+        request,
+        "scheduling/templates/done.html",
+        v=await _view(session, translator(locale_of(request))),
+        b=b,
+        slot=x,
+        s=s,
+        person=people.get(b.patient_id),
+        cancel_until=(await service.cancel_deadlines(session))(b.department_id, b.starts_at),
+    )
 
 
 def _at_desk(actor: Actor, people: dict[uuid.UUID, Person]) -> bool:
     return not actor.group_wide and any(p.relationship == DESK for p in people.values())
 
 
-async def _appointments_page(request: Request, actor: Actor, *, message: str | None = None, ok: bool = False,
-                             status: int = 200):
+async def _appointments_page(request: Request, actor: Actor, *, message: str | None = None, ok: bool = False, status: int = 200):
     session = session_of(request)
     people = await _people(request, actor)
     bookings = await service.bookings_for(session, actor=actor, patient_ids=list(people))
@@ -332,23 +412,45 @@ async def _appointments_page(request: Request, actor: Actor, *, message: str | N
     coming = {b.id for b in upcoming}
     earlier = sorted((b for b in bookings if b.id not in coming), key=lambda b: b.starts_at, reverse=True)
     # waiting lists: held places first (an offer is shown only while its hold lasts), then places in line
-    entries = [e for e in await waitlist.waitlist_for(session, actor=actor, patient_ids=list(people))
-               if (e.status == "offered" and e.hold_expires_at > now and e.slot_starts_at > now)
-               or (e.status == "waiting" and e.session_on >= _today())]
+    entries = [
+        e
+        for e in await waitlist.waitlist_for(session, actor=actor, patient_ids=list(people))
+        if (e.status == "offered" and e.hold_expires_at > now and e.slot_starts_at > now)
+        or (e.status == "waiting" and e.session_on >= _today())
+    ]
     if desk:
         entries = [e for e in entries if e.campus_id in actor.campus_ids]
     entries.sort(key=lambda e: (e.status != "offered", e.session_on))
-    v = await _view(session, translator(locale_of(request)),
-                    practitioner_ids={b.practitioner_id for b in bookings} | {e.practitioner_id for e in entries})
-    return render(request, "scheduling/templates/appointments.html", status=status, v=v, people=people,
-                  upcoming=sorted(upcoming, key=lambda b: b.starts_at), earlier=earlier, message=message, ok=ok, today=_today(),
-                  now=now, cancel_until=await service.cancel_deadlines(session),
-                  entries=entries, offer_keys={e.id: uuid.uuid4().hex for e in entries if e.status == "offered"})
+    v = await _view(
+        session,
+        translator(locale_of(request)),
+        practitioner_ids={b.practitioner_id for b in bookings} | {e.practitioner_id for e in entries},
+    )
+    return render(
+        request,
+        "scheduling/templates/appointments.html",
+        status=status,
+        v=v,
+        people=people,
+        upcoming=sorted(upcoming, key=lambda b: b.starts_at),
+        earlier=earlier,
+        message=message,
+        ok=ok,
+        today=_today(),
+        now=now,
+        cancel_until=await service.cancel_deadlines(session),
+        entries=entries,
+        offer_keys={e.id: uuid.uuid4().hex for e in entries if e.status == "offered"},
+    )
 
 
 @router.get("/appointments")
-async def appointments(request: Request, cancelled: str | None = None,
-                       note: Annotated[str | None, Query(alias="waitlist")] = None, actor: Actor = Depends(web_actor)):
+async def appointments(
+    request: Request,
+    cancelled: str | None = None,
+    note: Annotated[str | None, Query(alias="waitlist")] = None,
+    actor: Actor = Depends(web_actor),
+):
     t = translator(locale_of(request))
     message = t.gettext("The appointment is cancelled.") if cancelled else None
     if note in WAITLIST_NOTES:

@@ -45,8 +45,12 @@ class EmergencyRead(BaseModel):
     created_at: str
 
 
-@router.post("/assessments", status_code=201, response_model=AssessmentRead,
-             summary="Suggest departments for a complaint, or the emergency instruction on red flags")
+@router.post(
+    "/assessments",
+    status_code=201,
+    response_model=AssessmentRead,
+    summary="Suggest departments for a complaint, or the emergency instruction on red flags",
+)
 async def assess(request: Request, actor: ActorDep, body: TriageAsk):
     return await service.assess(session_of(request), actor=actor, ask=body, lang=_answer_lang(request))
 
@@ -61,8 +65,7 @@ def _answer_lang(request: Request) -> str | None:
 
 @router.get("/assessments/{assessment_id}", response_model=AssessmentRead, summary="One of my assessments")
 async def get(request: Request, actor: ActorDep, assessment_id: uuid.UUID):
-    return await service.get_assessment(session_of(request), actor=actor, assessment_id=assessment_id,
-                                        lang=_answer_lang(request))
+    return await service.get_assessment(session_of(request), actor=actor, assessment_id=assessment_id, lang=_answer_lang(request))
 
 
 @router.post("/assessments/{assessment_id}/feedback", status_code=204, summary="Did the suggestion help?")
@@ -70,27 +73,33 @@ async def feedback(request: Request, actor: ActorDep, assessment_id: uuid.UUID, 
     await service.give_feedback(session_of(request), actor=actor, assessment_id=assessment_id, helped=body.helped)
 
 
-@router.post("/assessments/{assessment_id}/reassign", status_code=204,
-             summary="The receiving doctor names the department that was right")
+@router.post("/assessments/{assessment_id}/reassign", status_code=204, summary="The receiving doctor names the department that was right")
 async def reassign(request: Request, actor: ActorDep, assessment_id: uuid.UUID, body: Reassign):
-    await service.reassign(session_of(request), actor=actor, assessment_id=assessment_id,
-                           department_code=body.department_code)
+    await service.reassign(session_of(request), actor=actor, assessment_id=assessment_id, department_code=body.department_code)
 
 
 @router.get("/body-map", response_model=list[Region], summary="The body map's regions and their common complaints")
 async def body_map():
     kn = knowledge.knowledge()
-    return [Region(id=p.id, view=p.view, name_zh=p.name_zh, name_en=p.name_en,
-                   complaints=[{"id": c, "name_zh": kn.symptoms[c].name_zh, "name_en": kn.symptoms[c].name_en}
-                               for c in p.complaints])
-            for p in kn.body_parts.values()]
+    return [
+        Region(
+            id=p.id,
+            view=p.view,
+            name_zh=p.name_zh,
+            name_en=p.name_en,
+            complaints=[{"id": c, "name_zh": kn.symptoms[c].name_zh, "name_en": kn.symptoms[c].name_en} for c in p.complaints],
+        )
+        for p in kn.body_parts.values()
+    ]
 
 
 @router.get("/emergencies", response_model=list[EmergencyRead], summary="Emergency answers to review (clinical staff)")
 async def emergencies(request: Request, actor: ActorDep):
     rows = await service.emergencies(session_of(request), actor=actor)
-    return [EmergencyRead(id=r.id, patient_id=r.patient_id, text=r.text, red_flags=list(r.red_flags),
-                          created_at=r.created_at.isoformat()) for r in rows]
+    return [
+        EmergencyRead(id=r.id, patient_id=r.patient_id, text=r.text, red_flags=list(r.red_flags), created_at=r.created_at.isoformat())
+        for r in rows
+    ]
 
 
 @router.post("/emergencies/{assessment_id}/reviewed", status_code=204, summary="Mark an emergency answer reviewed")
@@ -100,8 +109,7 @@ async def reviewed(request: Request, actor: ActorDep, assessment_id: uuid.UUID):
 
 @router.post("/handovers", status_code=201, response_model=HandoverRead, summary="Ask for a person at the service desk")
 async def ask_for_a_person(request: Request, actor: ActorDep, body: HandoverAsk):
-    return await handover.request_handover(session_of(request), actor=actor, assessment_id=body.assessment_id,
-                                          text=body.text)
+    return await handover.request_handover(session_of(request), actor=actor, assessment_id=body.assessment_id, text=body.text)
 
 
 @router.get("/handovers/{handover_id}", response_model=HandoverRead, summary="My request to the service desk")
@@ -124,8 +132,8 @@ async def take(request: Request, actor: ActorDep, handover_id: uuid.UUID):
     return await handover.take_handover(session_of(request), actor=actor, handover_id=handover_id)
 
 
-@router.post("/desk/handovers/{handover_id}/close", response_model=HandoverRead,
-             summary="Close a conversation, with the department advised")
+@router.post(
+    "/desk/handovers/{handover_id}/close", response_model=HandoverRead, summary="Close a conversation, with the department advised"
+)
 async def close(request: Request, actor: ActorDep, handover_id: uuid.UUID, body: HandoverClose):
-    return await handover.close_handover(session_of(request), actor=actor, handover_id=handover_id,
-                                        department_code=body.department_code)
+    return await handover.close_handover(session_of(request), actor=actor, handover_id=handover_id, department_code=body.department_code)

@@ -48,8 +48,17 @@ def age_band(age: float | None) -> str:
     return "AGE:old"
 
 
-def features(kn: knowledge.Knowledge, normalized: str, *, age: float | None, sex: str | None, pregnant: bool,
-             body: str | None, found: list[findings.Found] | None = None, extra: list[str] | None = None) -> list[str]:
+def features(
+    kn: knowledge.Knowledge,
+    normalized: str,
+    *,
+    age: float | None,
+    sex: str | None,
+    pregnant: bool,
+    body: str | None,
+    found: list[findings.Found] | None = None,
+    extra: list[str] | None = None,
+) -> list[str]:
     found = findings.symptoms(kn, normalized) if found is None else found
     out = T.tokens(normalized)
     for f in found:  # past history still points to the department (a stroke last year: Neurology)
@@ -83,8 +92,11 @@ def corpus(kn: knowledge.Knowledge, outcomes: list[Example] | None = None) -> li
     """The shipped training lines, one line per lexicon phrasing (labelled with its symptom's most
     usual department; its body part on a share of them, as a body-map tap would add), and outcomes."""
     rows = [r for path in training_files() for r in read_jsonl(path)]
-    out = [Example(text=r["text"], department=r["department"], age=r.get("age"), sex=r.get("sex"),
-                   pregnant=bool(r.get("pregnant"))) for r in rows if r["department"] in kn.catalogue.parent]
+    out = [
+        Example(text=r["text"], department=r["department"], age=r.get("age"), sex=r.get("sex"), pregnant=bool(r.get("pregnant")))
+        for r in rows
+        if r["department"] in kn.catalogue.parent
+    ]
     rng = random.Random(7)
     for s in kn.symptoms.values():
         if not s.departments:
@@ -123,10 +135,12 @@ def train(kn: knowledge.Knowledge, examples: list[Example]) -> Pipeline:
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import Pipeline
 
-    pipe = Pipeline([
-        ("tfidf", TfidfVectorizer(analyzer=_identity, sublinear_tf=True, min_df=1)),
-        ("clf", LogisticRegression(C=8.0, max_iter=3000)),
-    ])
+    pipe = Pipeline(
+        [
+            ("tfidf", TfidfVectorizer(analyzer=_identity, sublinear_tf=True, min_df=1)),
+            ("clf", LogisticRegression(C=8.0, max_iter=3000)),
+        ]
+    )
     pipe.fit(docs, labels)
     return pipe
 

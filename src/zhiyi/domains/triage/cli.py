@@ -30,17 +30,16 @@ def build(force: Annotated[bool, typer.Option(help="build again even if the mode
 
 
 @app.command("eval")
-def eval_(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
-          red_flag: Annotated[bool, typer.Option("--red-flag", help="every line is an emergency unless it says "
-                                                                     "\"emergency\": false")] = False,
-          misses: Annotated[int, typer.Option(help="show this many wrong first suggestions")] = 0) -> None:
+def eval_(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    red_flag: Annotated[bool, typer.Option("--red-flag", help='every line is an emergency unless it says "emergency": false')] = False,
+    misses: Annotated[int, typer.Option(help="show this many wrong first suggestions")] = 0,
+) -> None:
     """Triage every line of FILE.jsonl and score it; the last line is JSON."""
     lines = file.read_text(encoding="utf-8").splitlines()
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=console) as progress:
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console) as progress:
         task = progress.add_task("Triage", total=None)
-        report = evaluation.evaluate(lines, red_flag=red_flag,
-                                     progress=lambda k, n: progress.update(task, completed=k, total=n))
+        report = evaluation.evaluate(lines, red_flag=red_flag, progress=lambda k, n: progress.update(task, completed=k, total=n))
     cat = knowledge.knowledge().catalogue
     out = Console()
     for line, label in report.unmapped:
@@ -51,8 +50,14 @@ def eval_(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, read
     for col in ("group", "name", "cases", "predicted", "precision", "recall"):
         table.add_column(col, justify="right" if col not in ("group", "name") else "left")
     for g, gold, pred, p, r in report.per_group():
-        table.add_row(g, cat.name(g, "en") if g in cat.names else g, str(gold), str(pred),
-                      "-" if p is None else f"{p:.2f}", "-" if r is None else f"{r:.2f}")
+        table.add_row(
+            g,
+            cat.name(g, "en") if g in cat.names else g,
+            str(gold),
+            str(pred),
+            "-" if p is None else f"{p:.2f}",
+            "-" if r is None else f"{r:.2f}",
+        )
     out.print(table)
     groups = sorted({g for g, _ in report.groups} | {p for _, p in report.groups})
     confusion = Table(title="Confusion (rows: right group, columns: first suggestion's group)")

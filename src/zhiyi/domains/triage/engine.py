@@ -75,9 +75,16 @@ def reload() -> None:
     _model.cache_clear()
 
 
-def assess(text: str, *, age: float | None = None, sex: str | None = None, pregnant: bool | None = None,
-           body: str | None = None, answers: dict[str, str] | None = None,
-           kn: knowledge.Knowledge | None = None) -> Assessment:
+def assess(
+    text: str,
+    *,
+    age: float | None = None,
+    sex: str | None = None,
+    pregnant: bool | None = None,
+    body: str | None = None,
+    answers: dict[str, str] | None = None,
+    kn: knowledge.Knowledge | None = None,
+) -> Assessment:
     kn = kn or knowledge.knowledge()
     answers = {k: v for k, v in (answers or {}).items() if k in QUESTIONS and v}
     body = body if body in kn.body_parts else None
@@ -105,9 +112,15 @@ def assess(text: str, *, age: float | None = None, sex: str | None = None, pregn
     if not flags and written is not None and written != age:
         flags = findings.red_flags(kn, flag_text, age_years=written, pregnant=flag_pregnant)
     if flags:
-        return Assessment(Outcome.emergency, lang, (Suggestion(EMERGENCY, 1.0, tuple(present)),),
-                          red_flags=tuple(f.id for f in flags), symptom_ids=tuple(present), age_years=age,
-                          pregnant=flag_pregnant)
+        return Assessment(
+            Outcome.emergency,
+            lang,
+            (Suggestion(EMERGENCY, 1.0, tuple(present)),),
+            red_flags=tuple(f.id for f in flags),
+            symptom_ids=tuple(present),
+            age_years=age,
+            pregnant=flag_pregnant,
+        )
     if not T.has_content(normalized) and not body:
         return Assessment(Outcome.handover, lang, age_years=age)  # nothing medical in the text
 
@@ -119,17 +132,26 @@ def assess(text: str, *, age: float | None = None, sex: str | None = None, pregn
     proba = pipe.predict_proba([feats])[0]
     scores = {str(c): float(p) for c, p in zip(pipe.classes_, proba, strict=True)}
     if scores.get(EMERGENCY, 0.0) >= EM_MODEL_THRESHOLD:
-        return Assessment(Outcome.emergency, lang, (Suggestion(EMERGENCY, scores[EMERGENCY], tuple(present)),),
-                          red_flags=("classifier",), symptom_ids=tuple(present), age_years=age, pregnant=is_pregnant)
+        return Assessment(
+            Outcome.emergency,
+            lang,
+            (Suggestion(EMERGENCY, scores[EMERGENCY], tuple(present)),),
+            red_flags=("classifier",),
+            symptom_ids=tuple(present),
+            age_years=age,
+            pregnant=is_pregnant,
+        )
     scores.pop(EMERGENCY, None)
 
     lexical = _lexicon_scores(kn, present, body)
     if lexical:
-        scores = {c: MODEL_WEIGHT * scores.get(c, 0.0) + (1 - MODEL_WEIGHT) * lexical.get(c, 0.0)
-                  for c in set(scores) | set(lexical)}
-    related = is_pregnant and (any(kn.symptoms[s].pregnancy for s in present)
-                               or bool(set(ABDOMEN) & {b for s in present for b in kn.symptoms[s].body})
-                               or body in ABDOMEN or not present)
+        scores = {c: MODEL_WEIGHT * scores.get(c, 0.0) + (1 - MODEL_WEIGHT) * lexical.get(c, 0.0) for c in set(scores) | set(lexical)}
+    related = is_pregnant and (
+        any(kn.symptoms[s].pregnancy for s in present)
+        or bool(set(ABDOMEN) & {b for s in present for b in kn.symptoms[s].body})
+        or body in ABDOMEN
+        or not present
+    )
     scores, applied = rules.apply(scores, age_years=age, sex=sex, pregnant=is_pregnant, pregnancy_related=related)
     scores.pop(EMERGENCY, None)
     ranked = sorted(scores.items(), key=lambda kv: kv[1], reverse=True)[:3]
@@ -145,8 +167,16 @@ def assess(text: str, *, age: float | None = None, sex: str | None = None, pregn
             outcome = Outcome.ask
         elif not present or top < HANDOVER_BELOW:
             outcome = Outcome.handover  # the best guesses go with it, for the person who takes over
-    return Assessment(outcome, lang, suggestions, symptom_ids=tuple(present), rules=tuple(applied),
-                      questions=questions if outcome is Outcome.ask else (), age_years=age, pregnant=is_pregnant)
+    return Assessment(
+        outcome,
+        lang,
+        suggestions,
+        symptom_ids=tuple(present),
+        rules=tuple(applied),
+        questions=questions if outcome is Outcome.ask else (),
+        age_years=age,
+        pregnant=is_pregnant,
+    )
 
 
 def _known_words(pipe: Pipeline, normalized: str) -> bool:
@@ -157,8 +187,7 @@ def _known_words(pipe: Pipeline, normalized: str) -> bool:
 
 def open_questions(*, answers: dict, body: str | None, present: list[str] | set[str]) -> tuple[str, ...]:
     """The questions still worth asking: not answered, and not already told (a body part, a fever)."""
-    return tuple(q for q in QUESTIONS if q not in answers and not (q == "body" and body)
-                 and not (q == "fever" and "fever" in present))
+    return tuple(q for q in QUESTIONS if q not in answers and not (q == "body" and body) and not (q == "fever" and "fever" in present))
 
 
 def _lexicon_scores(kn: knowledge.Knowledge, present: list[str], body: str | None) -> dict[str, float]:
@@ -177,5 +206,8 @@ def _lexicon_scores(kn: knowledge.Knowledge, present: list[str], body: str | Non
 def _pointing(kn: knowledge.Knowledge, present: list[str], code: str) -> tuple[str, ...]:
     """The present symptoms whose usual departments include `code` or its group."""
     top = kn.catalogue.top(code) if code in kn.catalogue.parent else code
-    return tuple(s for s in present if any(c == code or (c in kn.catalogue.parent and kn.catalogue.top(c) == top)
-                                           for c in kn.symptoms[s].departments)) or tuple(present)
+    return tuple(
+        s
+        for s in present
+        if any(c == code or (c in kn.catalogue.parent and kn.catalogue.top(c) == top) for c in kn.symptoms[s].departments)
+    ) or tuple(present)

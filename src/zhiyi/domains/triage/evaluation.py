@@ -57,8 +57,11 @@ class Report:
             "red_flag_precision": round(self.flagged_right / self.flagged, 4) if self.flagged else None,
             "p99_ms": round(t[int(0.99 * (len(t) - 1))], 2) if t else None,
             "p50_ms": round(t[len(t) // 2], 2) if t else None,
-            "emergencies": self.emergencies, "asked": self.asked, "handed_over": self.handed_over,
-            "unmapped": len(self.unmapped), "invalid": len(self.invalid),
+            "emergencies": self.emergencies,
+            "asked": self.asked,
+            "handed_over": self.handed_over,
+            "unmapped": len(self.unmapped),
+            "invalid": len(self.invalid),
         }
 
     def per_group(self) -> list[tuple[str, int, int, float | None, float | None]]:
@@ -71,8 +74,7 @@ class Report:
                 right[g] += n
         out = []
         for g in sorted(set(gold) | set(pred)):
-            out.append((g, gold[g], pred[g], right[g] / pred[g] if pred[g] else None,
-                        right[g] / gold[g] if gold[g] else None))
+            out.append((g, gold[g], pred[g], right[g] / pred[g] if pred[g] else None, right[g] / gold[g] if gold[g] else None))
         return out
 
 
@@ -101,10 +103,17 @@ def parse(lines: Iterable[str], cat: knowledge.Catalogue, *, red_flag: bool = Fa
             report.unmapped.append((i, json.dumps(wanted, ensure_ascii=False)))
             continue
         age = row.get("age")
-        cases.append(Case(line=i, text=text, labels=[c for c in codes if c], emergency=emergency,
-                          age=float(age) if isinstance(age, int | float) else None,
-                          sex=row.get("sex") if row.get("sex") in ("M", "F") else None,
-                          pregnant=bool(row.get("pregnant"))))
+        cases.append(
+            Case(
+                line=i,
+                text=text,
+                labels=[c for c in codes if c],
+                emergency=emergency,
+                age=float(age) if isinstance(age, int | float) else None,
+                sex=row.get("sex") if row.get("sex") in ("M", "F") else None,
+                pregnant=bool(row.get("pregnant")),
+            )
+        )
     return cases, report
 
 

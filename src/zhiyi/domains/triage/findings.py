@@ -50,8 +50,11 @@ def red_flags(kn: Knowledge, text: str, *, age_years: float | None, pregnant: bo
 
     def present(term: str) -> bool:
         if term not in hits:
-            hits[term] = any(not T.negated(form, m.start()) and not T.historical(form, m.start())
-                             for form in forms for m in kn.flag_regexes[term].finditer(form))
+            hits[term] = any(
+                not T.negated(form, m.start()) and not T.historical(form, m.start())
+                for form in forms
+                for m in kn.flag_regexes[term].finditer(form)
+            )
         return hits[term]
 
     def mentioned(term: str) -> bool:

@@ -20,8 +20,7 @@ from zhiyi.domains.triage.policy import AGENT_ROLES, HANDOVER
 from zhiyi.domains.triage.schemas import HandoverRead, MessageRead
 
 
-async def request_handover(session: AsyncSession, *, actor: Actor, assessment_id: uuid.UUID | None,
-                           text: str) -> HandoverRead:
+async def request_handover(session: AsyncSession, *, actor: Actor, assessment_id: uuid.UUID | None, text: str) -> HandoverRead:
     """A patient asks for a person: one open request per account (asking again returns it)."""
     open_one = await repo.open_handover_of(session, account_id=actor.account_id)
     if open_one is not None:
@@ -31,14 +30,22 @@ async def request_handover(session: AsyncSession, *, actor: Actor, assessment_id
     if assessment is None and not text.strip():
         raise ValidationFailed(errors=[FieldError("text", service.MESSAGES["empty"], "missing")])
     row = TriageHandover(
-        id=ids.new_id(), assessment_id=assessment.id if assessment else None, account_id=actor.account_id,
-        patient_id=assessment.patient_id if assessment else actor.patient_id, status=HandoverStatus.waiting,
-        created_at=clock.now())
+        id=ids.new_id(),
+        assessment_id=assessment.id if assessment else None,
+        account_id=actor.account_id,
+        patient_id=assessment.patient_id if assessment else actor.patient_id,
+        status=HandoverStatus.waiting,
+        created_at=clock.now(),
+    )
     if not await repo.add_open_handover(session, row):  # another request of this account won the race
         return await _handover_read(session, await repo.open_handover_of(session, account_id=actor.account_id))
     if text.strip():
-        await repo.add(session, HandoverMessage(id=ids.new_id(), handover_id=row.id, sender="patient",
-                                                account_id=actor.account_id, text=text.strip(), at=clock.now()))
+        await repo.add(
+            session,
+            HandoverMessage(
+                id=ids.new_id(), handover_id=row.id, sender="patient", account_id=actor.account_id, text=text.strip(), at=clock.now()
+            ),
+        )
     return await _handover_read(session, row)
 
 
@@ -51,8 +58,7 @@ async def my_handover(session: AsyncSession, *, actor: Actor, handover_id: uuid.
     return await _handover_read(session, row)
 
 
-async def _as_agent(session: AsyncSession, actor: Actor, handover_id: uuid.UUID, action: str, *,
-                    lock: bool = False) -> TriageHandover:
+async def _as_agent(session: AsyncSession, actor: Actor, handover_id: uuid.UUID, action: str, *, lock: bool = False) -> TriageHandover:
     if not any(actor.has(r) for r in AGENT_ROLES):
         raise Forbidden()
     row = await repo.get_handover(session, handover_id, lock=lock)
@@ -110,13 +116,14 @@ async def send_message(session: AsyncSession, *, actor: Actor, handover_id: uuid
         sender = "agent"
     if row.status == HandoverStatus.closed:
         raise HandoverClosed()
-    await repo.add(session, HandoverMessage(id=ids.new_id(), handover_id=row.id, sender=sender,
-                                            account_id=actor.account_id, text=text.strip(), at=clock.now()))
+    await repo.add(
+        session,
+        HandoverMessage(id=ids.new_id(), handover_id=row.id, sender=sender, account_id=actor.account_id, text=text.strip(), at=clock.now()),
+    )
     return await _handover_read(session, row)
 
 
-async def close_handover(session: AsyncSession, *, actor: Actor, handover_id: uuid.UUID,
-                         department_code: str | None) -> HandoverRead:
+async def close_handover(session: AsyncSession, *, actor: Actor, handover_id: uuid.UUID, department_code: str | None) -> HandoverRead:
     row = await _as_agent(session, actor, handover_id, "triage.handover.close", lock=True)
     if row.status == HandoverStatus.waiting:
         raise HandoverNotTaken()
@@ -149,12 +156,16 @@ async def _handover_read(session: AsyncSession, row: TriageHandover, *, messages
     lang = assessment.language if assessment else "zh"
     msgs = await repo.messages(session, row.id) if messages else []
     return HandoverRead(
-        id=row.id, status=row.status, assessment_id=row.assessment_id,
+        id=row.id,
+        status=row.status,
+        assessment_id=row.assessment_id,
         complaint=assessment.text if assessment else (msgs[0].text if msgs else ""),
-        suggestions=[kn.catalogue.name(s["code"], lang) for s in (assessment.suggestions if assessment else [])
-                     if s["code"] in kn.catalogue.names],
+        suggestions=[
+            kn.catalogue.name(s["code"], lang) for s in (assessment.suggestions if assessment else []) if s["code"] in kn.catalogue.names
+        ],
         department_code=row.department_code,
         department_name=kn.catalogue.name(row.department_code, lang) if row.department_code in kn.catalogue.names else None,
         department_id=await _department_id(session, row.department_code),
         created_at=row.created_at,
-        messages=[MessageRead(sender=m.sender, text=m.text, at=m.at) for m in msgs])
+        messages=[MessageRead(sender=m.sender, text=m.text, at=m.at) for m in msgs],
+    )

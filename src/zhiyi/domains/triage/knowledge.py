@@ -156,11 +156,18 @@ def knowledge() -> Knowledge:
     symptoms: dict[str, Symptom] = {}
     term_symptoms: dict[str, list[str]] = {}
     for s in _load("symptoms.json"):
-        terms = tuple(dict.fromkeys(v for t in [*s.get("zh", []), *s.get("en", [])] if T.normalize(t)
-                                    for v in _variants(T.normalize(t))))
-        sym = Symptom(id=s["id"], name_zh=s["name_zh"], name_en=s["name_en"], terms=terms,
-                      body=tuple(s.get("body", [])), departments=dict(s.get("departments", {})),
-                      common=bool(s.get("common")), sex=s.get("sex"), pregnancy=bool(s.get("pregnancy")))
+        terms = tuple(dict.fromkeys(v for t in [*s.get("zh", []), *s.get("en", [])] if T.normalize(t) for v in _variants(T.normalize(t))))
+        sym = Symptom(
+            id=s["id"],
+            name_zh=s["name_zh"],
+            name_en=s["name_en"],
+            terms=terms,
+            body=tuple(s.get("body", [])),
+            departments=dict(s.get("departments", {})),
+            common=bool(s.get("common")),
+            sex=s.get("sex"),
+            pregnancy=bool(s.get("pregnancy")),
+        )
         symptoms[sym.id] = sym
         for t in terms:
             term_symptoms.setdefault(t, []).append(sym.id)
@@ -180,15 +187,38 @@ def knowledge() -> Knowledge:
         acute = tuple(t if t.startswith("re:") else T.normalize(t) for t in f.get("acute", []))
         for t in unless + acute:
             flag_regexes.setdefault(t, re.compile(term_pattern(t)))
-        flags.append(RedFlag(id=f["id"], name_zh=f["name_zh"], name_en=f["name_en"], patterns=tuple(patterns),
-                             max_age_months=f.get("max_age_months"), min_age_years=f.get("min_age_years"),
-                             pregnancy=bool(f.get("pregnancy")), unless=unless, acute=acute))
-    parts = {p["id"]: BodyPart(id=p["id"], view=p.get("view", "front"), name_zh=p["name_zh"], name_en=p["name_en"],
-                               complaints=tuple(c for c in p.get("complaints", []) if c in symptoms))
-             for p in _load("body_parts.json")}
+        flags.append(
+            RedFlag(
+                id=f["id"],
+                name_zh=f["name_zh"],
+                name_en=f["name_en"],
+                patterns=tuple(patterns),
+                max_age_months=f.get("max_age_months"),
+                min_age_years=f.get("min_age_years"),
+                pregnancy=bool(f.get("pregnancy")),
+                unless=unless,
+                acute=acute,
+            )
+        )
+    parts = {
+        p["id"]: BodyPart(
+            id=p["id"],
+            view=p.get("view", "front"),
+            name_zh=p["name_zh"],
+            name_en=p["name_en"],
+            complaints=tuple(c for c in p.get("complaints", []) if c in symptoms),
+        )
+        for p in _load("body_parts.json")
+    }
     ordered = sorted(term_symptoms, key=len, reverse=True)  # the longest term wins where terms overlap
     regex = re.compile("|".join(term_pattern(t) for t in ordered)) if ordered else re.compile("(?!)")
     T.add_words(ordered)
-    return Knowledge(symptoms=symptoms, red_flags=tuple(flags), body_parts=parts, catalogue=catalogue(),
-                     term_regex=regex, term_symptoms={t: tuple(v) for t, v in term_symptoms.items()},
-                     flag_regexes=flag_regexes)
+    return Knowledge(
+        symptoms=symptoms,
+        red_flags=tuple(flags),
+        body_parts=parts,
+        catalogue=catalogue(),
+        term_regex=regex,
+        term_symptoms={t: tuple(v) for t, v in term_symptoms.items()},
+        flag_regexes=flag_regexes,
+    )

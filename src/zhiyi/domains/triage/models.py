@@ -15,8 +15,10 @@ from zhiyi.core.db import Base, IdMixin
 
 class TriageAssessment(IdMixin, Base):
     __tablename__ = "triage_assessment"
-    __table_args__ = (Index("ix_triage_assessment_patient_at", "patient_id", "created_at"),
-                      Index("ix_triage_assessment_outcome_review", "outcome", "reviewed_at"))
+    __table_args__ = (
+        Index("ix_triage_assessment_patient_at", "patient_id", "created_at"),
+        Index("ix_triage_assessment_outcome_review", "outcome", "reviewed_at"),
+    )
 
     account_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("account.id"))
     patient_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("patient.id"))  # for whom (self or family)
@@ -52,10 +54,17 @@ class TriageHandover(IdMixin, Base):
     """A chat request to the service desk: the assessment was unsure or the patient asked for a person."""
 
     __tablename__ = "triage_handover"
-    __table_args__ = (Index("ix_triage_handover_status_at", "status", "created_at"),
-                      # one open request per account, also when two arrive at once
-                      Index("uq_triage_handover_open_account", "account_id", unique=True,
-                            sqlite_where=text("status != 'closed'"), postgresql_where=text("status != 'closed'")))
+    __table_args__ = (
+        Index("ix_triage_handover_status_at", "status", "created_at"),
+        # one open request per account, also when two arrive at once
+        Index(
+            "uq_triage_handover_open_account",
+            "account_id",
+            unique=True,
+            sqlite_where=text("status != 'closed'"),
+            postgresql_where=text("status != 'closed'"),
+        ),
+    )
 
     assessment_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("triage_assessment.id"))
     account_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("account.id"))

@@ -29,9 +29,15 @@ def install() -> None:
     register_rule(HANDOVER, handover_rule)
 
 
-AUDIT_ACTIONS = {"triage.read": N_("Read a triage answer"), "triage.review.read": N_("Reviewed an emergency answer"),
-                 "triage.reassign": N_("Named the right department"), "triage.handover.list": N_("Listed service-desk requests"),
-                 "triage.handover.read": N_("Read a service-desk chat"), "triage.handover.take": N_("Took a service-desk request"),
-                 "triage.handover.write": N_("Wrote in a service-desk chat"),
-                 "triage.handover.close": N_("Closed a service-desk chat"), "read triage_handover": N_("Read a service-desk chat")}
+AUDIT_ACTIONS = {
+    "triage.read": N_("Read a triage answer"),
+    "triage.review.read": N_("Reviewed an emergency answer"),
+    "triage.reassign": N_("Named the right department"),
+    "triage.handover.list": N_("Listed service-desk requests"),
+    "triage.handover.read": N_("Read a service-desk chat"),
+    "triage.handover.take": N_("Took a service-desk request"),
+    "triage.handover.write": N_("Wrote in a service-desk chat"),
+    "triage.handover.close": N_("Closed a service-desk chat"),
+    "read triage_handover": N_("Read a service-desk chat"),
+}
 AUDIT_REASONS = {"service desk": N_("the service desk")}

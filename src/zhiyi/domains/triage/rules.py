@@ -7,8 +7,15 @@ from __future__ import annotations
 CHILD_AGE = 14
 # specialties that see children themselves (eye, ear-nose-throat, teeth, skin, bones, mind, emergencies)
 CHILDREN_KEEP = ("PED", "OPH", "ENT", "STOM", "DERM", "SURG.ORTH", "SURG.NEURO", "PSY", "EM", "REHAB", "OBGYN.GYN")
-CHILD_MAP = {"IM.RESP": "PED.RESP", "SURG": "PED.SURG", "SURG.GEN": "PED.SURG", "SURG.URO": "PED.SURG",
-             "ANDRO": "PED.SURG", "SURG.THOR": "PED.SURG", "SURG.BRST": "PED.SURG"}
+CHILD_MAP = {
+    "IM.RESP": "PED.RESP",
+    "SURG": "PED.SURG",
+    "SURG.GEN": "PED.SURG",
+    "SURG.URO": "PED.SURG",
+    "ANDRO": "PED.SURG",
+    "SURG.THOR": "PED.SURG",
+    "SURG.BRST": "PED.SURG",
+}
 ADULT_MAP = {"PED.RESP": "IM.RESP", "PED.SURG": "SURG.GEN", "PED.GEN": "GP", "PED": "GP"}
 OBSTETRIC_FROM = ("OBGYN.GYN", "OBGYN", "OBGYN.REPRO", "IM.GAST", "SURG.GEN", "GP", "SURG.URO")
 
@@ -27,8 +34,9 @@ def adult(code: str) -> str:
     return ADULT_MAP.get(code, code)
 
 
-def apply(scores: dict[str, float], *, age_years: float | None, sex: str | None, pregnant: bool,
-          pregnancy_related: bool) -> tuple[dict[str, float], list[str]]:
+def apply(
+    scores: dict[str, float], *, age_years: float | None, sex: str | None, pregnant: bool, pregnancy_related: bool
+) -> tuple[dict[str, float], list[str]]:
     """The scores after the rules (merged where two departments become one), and the rules that
     changed something ("child", "adult", "male", "female", "pregnancy")."""
     applied: list[str] = []

@@ -26,8 +26,7 @@ class TriageAsk(Strict):
     sex: Literal["M", "F"] | None = None
     pregnant: bool | None = None
     body_part: str | None = Field(None, max_length=30, description="a region of the body map (GET /triage/body-map)")
-    answers: dict[Code, Answer] = Field(default_factory=dict, max_length=20,
-                                        description="answers to the follow-up questions asked")
+    answers: dict[Code, Answer] = Field(default_factory=dict, max_length=20, description="answers to the follow-up questions asked")
 
 
 class Option(BaseModel):

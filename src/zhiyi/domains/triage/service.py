@@ -46,14 +46,14 @@ KIND = "triage"
 
 
 MESSAGES = {
-    "emergency": N_("This may be an emergency. Call 120 now, or go to the nearest emergency department. "
-                    "Do not wait for a clinic appointment."),
+    "emergency": N_(
+        "This may be an emergency. Call 120 now, or go to the nearest emergency department. Do not wait for a clinic appointment."
+    ),
     "departments": N_("These departments fit what you describe. Choose a doctor and a time below."),
     "ask": N_("A few questions will help us find the right department."),
     "handover": N_("We are not sure which department is right. A member of our service desk can help you."),
     "empty": N_("Tell us what is wrong in a few words, or tap where it hurts on the body map."),
-    "unclear": N_("We could not understand this. Describe your symptoms in a few words, or tap where it hurts "
-                  "on the body map."),
+    "unclear": N_("We could not understand this. Describe your symptoms in a few words, or tap where it hurts on the body map."),
 }
 # explained to the patient (the other rules only leave out departments that would not see them)
 RULE_TEXT = {
@@ -61,8 +61,10 @@ RULE_TEXT = {
     "pregnancy": N_("Pregnancy-related complaints are seen in Obstetrics."),
 }
 QUESTION_TEXT = {
-    "duration": (N_("How long have you had this?"), (("hours", N_("A few hours")), ("days", N_("A few days")),
-                                                    ("weeks", N_("Weeks")), ("months", N_("Months or longer")))),
+    "duration": (
+        N_("How long have you had this?"),
+        (("hours", N_("A few hours")), ("days", N_("A few days")), ("weeks", N_("Weeks")), ("months", N_("Months or longer"))),
+    ),
     "fever": (N_("Do you have a fever?"), (("yes", N_("Yes")), ("no", N_("No")), ("unknown", N_("Not measured")))),
     "body": (N_("Where is the problem?"), ()),  # options: the body map's regions
 }
@@ -73,8 +75,7 @@ def check_text(field: str, text: str) -> None:
     """Control characters, lone surrogates and bidirectional controls are refused (core.fields.FreeText's
     rule: the pages pass text here without the API's schema)."""
     if not fields.is_safe_text(text):
-        raise ValidationFailed(errors=[FieldError(field, "The text contains characters that are not allowed.",
-                                                  "invalid_text")])
+        raise ValidationFailed(errors=[FieldError(field, "The text contains characters that are not allowed.", "invalid_text")])
 
 
 def _translator(lang: str) -> i18n.Translator:
@@ -113,18 +114,29 @@ async def assess(session: AsyncSession, *, actor: Actor, ask: TriageAsk, lang: s
     age = float(ask.age) if ask.age is not None else (_age(patient.birth_date, today) if patient else None)
     sex = ask.sex or (patient.sex if patient else None)
     # CPU work (and, the first time, loading the model): off the event loop
-    result = await asyncio.to_thread(engine.assess, ask.text, age=age, sex=sex, pregnant=ask.pregnant,
-                                     body=ask.body_part, answers=ask.answers, kn=kn)
+    result = await asyncio.to_thread(
+        engine.assess, ask.text, age=age, sex=sex, pregnant=ask.pregnant, body=ask.body_part, answers=ask.answers, kn=kn
+    )
     if result.outcome is engine.Outcome.unclear:  # nothing to assess: the person is asked again, nothing kept
         raise ValidationFailed(errors=[FieldError("text", MESSAGES["unclear"], "not_understood")])
     row = TriageAssessment(
-        id=ids.new_id(), account_id=actor.account_id, patient_id=patient.id if patient else None, text=ask.text,
-        age_years=result.age_years, sex=sex, pregnant=result.pregnant, body_part=ask.body_part,
-        answers=dict(ask.answers), language=result.language, outcome=result.outcome.value,
-        red_flags=list(result.red_flags), symptoms=list(result.symptom_ids), rules=list(result.rules),
-        suggestions=[{"code": s.code, "confidence": s.confidence, "symptoms": list(s.symptom_ids)}
-                     for s in result.suggestions],
-        created_at=clock.now())
+        id=ids.new_id(),
+        account_id=actor.account_id,
+        patient_id=patient.id if patient else None,
+        text=ask.text,
+        age_years=result.age_years,
+        sex=sex,
+        pregnant=result.pregnant,
+        body_part=ask.body_part,
+        answers=dict(ask.answers),
+        language=result.language,
+        outcome=result.outcome.value,
+        red_flags=list(result.red_flags),
+        symptoms=list(result.symptom_ids),
+        rules=list(result.rules),
+        suggestions=[{"code": s.code, "confidence": s.confidence, "symptoms": list(s.symptom_ids)} for s in result.suggestions],
+        created_at=clock.now(),
+    )
     await repo.add(session, row)
     if result.outcome is engine.Outcome.emergency:
         # kept for review by clinical staff (GET /triage/emergencies); the log line alerts operations
@@ -132,8 +144,7 @@ async def assess(session: AsyncSession, *, actor: Actor, ask: TriageAsk, lang: s
     return await _read(session, row, kn, lang)
 
 
-async def _read(session: AsyncSession, row: TriageAssessment, kn: knowledge.Knowledge,
-                lang: str | None = None) -> AssessmentRead:
+async def _read(session: AsyncSession, row: TriageAssessment, kn: knowledge.Knowledge, lang: str | None = None) -> AssessmentRead:
     lang = lang if lang in ("zh", "en") else row.language
     t = _translator(lang)
     by_code = await org.departments_by_code(session)
@@ -142,44 +153,64 @@ async def _read(session: AsyncSession, row: TriageAssessment, kn: knowledge.Know
     if row.outcome != "emergency":
         for s in row.suggestions:
             dept = by_code.get(s["code"])
-            departments.append(DepartmentSuggestion(
-                code=s["code"], department_id=dept.id if dept else None,
-                name=(dept.name_zh if lang == "zh" else dept.name_en) if dept else kn.catalogue.name(s["code"], lang),
-                confidence=s["confidence"],
-                reasons=[kn.symptoms[x].name(lang) for x in s["symptoms"] if x in kn.symptoms],
-                doctors=await _doctors(session, dept.id, lang) if dept else []))
+            departments.append(
+                DepartmentSuggestion(
+                    code=s["code"],
+                    department_id=dept.id if dept else None,
+                    name=(dept.name_zh if lang == "zh" else dept.name_en) if dept else kn.catalogue.name(s["code"], lang),
+                    confidence=s["confidence"],
+                    reasons=[kn.symptoms[x].name(lang) for x in s["symptoms"] if x in kn.symptoms],
+                    doctors=await _doctors(session, dept.id, lang) if dept else [],
+                )
+            )
     questions = []
     if row.outcome == "ask":
         for q in engine.open_questions(answers=row.answers, body=row.body_part, present=row.symptoms):
             text, options = QUESTION_TEXT[q]
-            opts = ([Option(value=v, label=t.gettext(label)) for v, label in options] if options else
-                    [Option(value=p.id, label=p.name(lang)) for p in kn.body_parts.values()])
+            opts = (
+                [Option(value=v, label=t.gettext(label)) for v, label in options]
+                if options
+                else [Option(value=p.id, label=p.name(lang)) for p in kn.body_parts.values()]
+            )
             questions.append(Question(id=q, text=t.gettext(text), options=opts))
     return AssessmentRead(
-        id=row.id, outcome=row.outcome, text=row.text, patient_id=row.patient_id, body_part=row.body_part,
-        language=lang, message=t.gettext(MESSAGES[row.outcome]),
+        id=row.id,
+        outcome=row.outcome,
+        text=row.text,
+        patient_id=row.patient_id,
+        body_part=row.body_part,
+        language=lang,
+        message=t.gettext(MESSAGES[row.outcome]),
         red_flags=[RedFlagRead(id=f, name=flags[f].name(lang) if f in flags else f) for f in row.red_flags],
-        departments=departments, symptoms=[kn.symptoms[x].name(lang) for x in row.symptoms if x in kn.symptoms],
+        departments=departments,
+        symptoms=[kn.symptoms[x].name(lang) for x in row.symptoms if x in kn.symptoms],
         rules=[t.gettext(RULE_TEXT[r]) for r in row.rules if r in RULE_TEXT],
-        questions=questions, created_at=row.created_at)
+        questions=questions,
+        created_at=row.created_at,
+    )
 
 
 async def _doctors(session: AsyncSession, department_id: uuid.UUID, lang: str) -> list[DoctorSlot]:
     """The doctors of a department with the soonest free places (one line per doctor)."""
     today = clock.today(get_settings().timezone)
     now = clock.now()
-    found = await scheduling.find_sessions(session, department_id=department_id, first=today,
-                                           last=today + dt.timedelta(days=SEARCH_DAYS), limit=200)
+    found = await scheduling.find_sessions(
+        session, department_id=department_id, first=today, last=today + dt.timedelta(days=SEARCH_DAYS), limit=200
+    )
     t = _translator(lang)
     seen: dict[uuid.UUID, DoctorSlot] = {}
     for s in sorted(found, key=lambda s: s.starts_at):
         if s.practitioner_id in seen or s.available <= 0 or not s.released or s.ends_at <= now or s.status != "open":
             continue
         seen[s.practitioner_id] = DoctorSlot(
-            practitioner_id=s.practitioner_id, name=s.practitioner_name_zh if lang == "zh" else s.practitioner_name_en,
-            title=t.gettext(TITLE_LABELS.get(s.practitioner_title, s.practitioner_title)), session_id=s.id,
-            campus_id=s.campus_id, starts_at=s.starts_at,
-            available=s.available)
+            practitioner_id=s.practitioner_id,
+            name=s.practitioner_name_zh if lang == "zh" else s.practitioner_name_en,
+            title=t.gettext(TITLE_LABELS.get(s.practitioner_title, s.practitioner_title)),
+            session_id=s.id,
+            campus_id=s.campus_id,
+            starts_at=s.starts_at,
+            available=s.available,
+        )
         if len(seen) >= DOCTORS_PER_DEPARTMENT:
             break
     return list(seen.values())
@@ -194,8 +225,7 @@ async def own_assessment(session: AsyncSession, actor: Actor, assessment_id: uui
     return row
 
 
-async def get_assessment(session: AsyncSession, *, actor: Actor, assessment_id: uuid.UUID,
-                         lang: str | None = None) -> AssessmentRead:
+async def get_assessment(session: AsyncSession, *, actor: Actor, assessment_id: uuid.UUID, lang: str | None = None) -> AssessmentRead:
     return await _read(session, await own_assessment(session, actor, assessment_id), knowledge.knowledge(), lang)
 
 
@@ -210,8 +240,10 @@ async def _their_doctor_today(session: AsyncSession, actor: Actor, patient_id: u
     if actor.practitioner_id is None or not actor.has(Role.doctor):
         return False
     today = clock.today(get_settings().timezone)
-    return any(b.practitioner_id == actor.practitioner_id and b.status != "cancelled"
-               for b in await scheduling.bookings_on(session, patient_id=patient_id, day=today))
+    return any(
+        b.practitioner_id == actor.practitioner_id and b.status != "cancelled"
+        for b in await scheduling.bookings_on(session, patient_id=patient_id, day=today)
+    )
 
 
 async def _as_receiving_doctor(session: AsyncSession, actor: Actor, row: TriageAssessment, action: str) -> None:
@@ -242,16 +274,20 @@ async def note_for_doctor(session: AsyncSession, *, actor: Actor, patient_id: uu
     audited); None when there is none or the actor is not that doctor."""
     if not await _their_doctor_today(session, actor, patient_id):
         return None
-    rows = await repo.latest_for_patient(session, patient_id=patient_id,
-                                         since=clock.now() - dt.timedelta(days=RECENT_DAYS))
+    rows = await repo.latest_for_patient(session, patient_id=patient_id, since=clock.now() - dt.timedelta(days=RECENT_DAYS))
     if not rows:
         return None
     r, cat = rows[0], knowledge.knowledge().catalogue
     audit.record(session, actor, "triage.read", KIND, r.id, patient_id=patient_id)
-    return TriageNote(id=r.id, text=r.text, outcome=r.outcome, created_at=r.created_at,
-                      suggestions=[cat.name(s["code"], lang) for s in r.suggestions if s["code"] in cat.names],
-                      reassigned_code=r.reassigned_code,
-                      reassigned_name=cat.name(r.reassigned_code, lang) if r.reassigned_code in cat.names else None)
+    return TriageNote(
+        id=r.id,
+        text=r.text,
+        outcome=r.outcome,
+        created_at=r.created_at,
+        suggestions=[cat.name(s["code"], lang) for s in r.suggestions if s["code"] in cat.names],
+        reassigned_code=r.reassigned_code,
+        reassigned_name=cat.name(r.reassigned_code, lang) if r.reassigned_code in cat.names else None,
+    )
 
 
 def department_choices(lang: str) -> list[tuple[str, str]]:
@@ -290,8 +326,11 @@ async def on_campuses(session: AsyncSession, actor: Actor, rows: list) -> list:
     if actor.group_wide:
         return rows
     people = await patients.patients_by_ids(session, ids={r.patient_id for r in rows if r.patient_id})
-    return [r for r in rows if r.patient_id is None
-            or (r.patient_id in people and people[r.patient_id].registered_campus_id in actor.campus_ids)]
+    return [
+        r
+        for r in rows
+        if r.patient_id is None or (r.patient_id in people and people[r.patient_id].registered_campus_id in actor.campus_ids)
+    ]
 
 
 async def mark_reviewed(session: AsyncSession, *, actor: Actor, assessment_id: uuid.UUID) -> None:
@@ -311,6 +350,5 @@ async def training_outcomes(session: AsyncSession) -> list[classifier.Example]:
     for r in await repo.outcomes(session):
         label = r.reassigned_code or (r.suggestions[0]["code"] if r.suggestions else None)
         if label and r.outcome != "emergency":
-            out.append(classifier.Example(text=r.text, department=label, age=r.age_years, sex=r.sex, pregnant=r.pregnant,
-                                     body=r.body_part))
+            out.append(classifier.Example(text=r.text, department=label, age=r.age_years, sex=r.sex, pregnant=r.pregnant, body=r.body_part))
     return out

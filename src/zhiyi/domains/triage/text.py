@@ -21,21 +21,56 @@ CLAUSE = re.compile(r"[,.;:!?，。；：！？、\n\r\t()（）]|\bbut\b|\bhowe
 
 # a cue at the end of the text before a term (in its clause) negates it
 _NEG_ZH = re.compile(r"(没有|没|無|无|否认|未曾|未|并非|不是|并无|从不|从没|不)(任何|什么|明显|出现|感到|觉得|有)?[^，。]{0,2}$")
-_NEG_EN = re.compile(r"\b(no|not|without|denies|deny|denied|never|none|nor|free of|don't have|do not have|"
-                     r"doesn't have|does not have|didn't have|haven't had|no sign of|no signs of|negative for)"
-                     r"(\s+\w+){0,3}\s*$")
-_NEG_ZH_FALSE = ("不知道", "不舒服", "不停", "不了", "不好", "不住", "不少", "不断", "不知", "不行", "不清楚为什么",
-                 "不一定", "不能", "不会", "不时", "没事", "没法", "没办法")
+_NEG_EN = re.compile(
+    r"\b(no|not|without|denies|deny|denied|never|none|nor|free of|don't have|do not have|"
+    r"doesn't have|does not have|didn't have|haven't had|no sign of|no signs of|negative for)"
+    r"(\s+\w+){0,3}\s*$"
+)
+_NEG_ZH_FALSE = (
+    "不知道",
+    "不舒服",
+    "不停",
+    "不了",
+    "不好",
+    "不住",
+    "不少",
+    "不断",
+    "不知",
+    "不行",
+    "不清楚为什么",
+    "不一定",
+    "不能",
+    "不会",
+    "不时",
+    "没事",
+    "没法",
+    "没办法",
+)
 # English cues that do not deny what follows ("not sure why my face is drooping")
-_NEG_EN_FALSE = ("not sure", "not certain", "no idea", "not know", "don't know", "do not know", "not feeling",
-                 "no reason", "not only", "no matter", "not well")
+_NEG_EN_FALSE = (
+    "not sure",
+    "not certain",
+    "no idea",
+    "not know",
+    "don't know",
+    "do not know",
+    "not feeling",
+    "no reason",
+    "not only",
+    "no matter",
+    "not well",
+)
 # a cue before a term in its clause says it is past history, not what is happening now
 # recent times are not history: "一个小时之前", "in the past hour", "previously well"
-_RECENT = re.compile(r"(?:\d+|[一两二三四五六七八九十几半]+)\s*(?:个)?多?\s*(?:分钟|分|小时|钟头|天|日)(?:之前|以前)"
-                     r"|\bin the (?:past|last) (?:(?:few|couple of|\d+|one|two|three|several) )?"
-                     r"(?:minutes?|mins?|hours?|hrs?|days?)\b|previously (?:well|healthy|fine)|之前(?:都)?好好的")
-_HISTORY = re.compile(r"(以前|之前|曾经|曾|去年|前年|多年前|年前|既往|病史|history of|\bhad an? \w+ (?:last|years?)|"
-                      r"years ago|last year|previous|previously|in the past|复查|随访|follow[- ]up)")
+_RECENT = re.compile(
+    r"(?:\d+|[一两二三四五六七八九十几半]+)\s*(?:个)?多?\s*(?:分钟|分|小时|钟头|天|日)(?:之前|以前)"
+    r"|\bin the (?:past|last) (?:(?:few|couple of|\d+|one|two|three|several) )?"
+    r"(?:minutes?|mins?|hours?|hrs?|days?)\b|previously (?:well|healthy|fine)|之前(?:都)?好好的"
+)
+_HISTORY = re.compile(
+    r"(以前|之前|曾经|曾|去年|前年|多年前|年前|既往|病史|history of|\bhad an? \w+ (?:last|years?)|"
+    r"years ago|last year|previous|previously|in the past|复查|随访|follow[- ]up)"
+)
 # ages, not durations: "3个月大", "出生20天", "20天的宝宝", "3岁", "2 week old", "aged 5", "5 month baby"
 _KID = r"(?:的)?(?:宝宝|孩子|婴儿|小孩|女儿|儿子|娃|baby|infant|son|daughter|kid|child|boy|girl)"
 _AGE = re.compile(
@@ -43,12 +78,15 @@ _AGE = re.compile(
     r"|(?P<b>\d{1,3})\s*(?P<bu>天|周|个月|个多月|月龄)\s*(?:大|" + _KID + r")"
     r"|(?P<c>\d{1,3})\s*(?P<cu>岁)"
     r"|(?P<d>\d{1,3})\s*[- ]?\s*(?P<du>days?|weeks?|months?|years?|yrs?|y/o|yo)\s*[- ]?\s*old"
-    r"|(?P<e>\d{1,3})\s*[- ]?\s*(?P<eu>days?|weeks?|months?)\s*[- ]?\s*(?:old\s*)?" + _KID +
-    r"|\baged?\s*(?P<f>\d{1,3})"
-    r"|" + _KID + r"\s*(?:才|刚)?\s*(?P<g>\d{1,3})\s*(?P<gu>天|周|个月|个多月)", re.I)
+    r"|(?P<e>\d{1,3})\s*[- ]?\s*(?P<eu>days?|weeks?|months?)\s*[- ]?\s*(?:old\s*)?" + _KID + r"|\baged?\s*(?P<f>\d{1,3})"
+    r"|" + _KID + r"\s*(?:才|刚)?\s*(?P<g>\d{1,3})\s*(?P<gu>天|周|个月|个多月)",
+    re.I,
+)
 _CN_NUM = {"一": 1, "两": 2, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "半": 0.5}
-_AGE_CN = re.compile(r"(?<![一二两三四五六七八九十百])(?P<n>[一二两三四五六七八九]?十[一二三四五六七八九]?|[一两二三四五六七八九半])"
-                     r"\s*(?:(?P<u>个月|个多月|周|天)\s*(?:大|" + _KID + r")|(?P<y>岁))")
+_AGE_CN = re.compile(
+    r"(?<![一二两三四五六七八九十百])(?P<n>[一二两三四五六七八九]?十[一二三四五六七八九]?|[一两二三四五六七八九半])"
+    r"\s*(?:(?P<u>个月|个多月|周|天)\s*(?:大|" + _KID + r")|(?P<y>岁))"
+)
 _NEWBORN = re.compile(r"新生儿|刚出生|出生不久|newborn|new-born|neonate")
 
 
@@ -106,25 +144,25 @@ def clause_start(text: str, pos: int) -> int:
 
 def negated(text: str, start: int) -> bool:
     """Whether the term at `start` is negated by a cue before it in its clause."""
-    before = text[clause_start(text, start):start]
+    before = text[clause_start(text, start) : start]
     if not before.strip():
         return False
     tail = before.rstrip()
     m = _NEG_EN.search(tail)
     while m is not None:
-        if not tail[m.start():].startswith(_NEG_EN_FALSE):
+        if not tail[m.start() :].startswith(_NEG_EN_FALSE):
             return True
         m = _NEG_EN.search(tail, m.start() + 1)
     m = _NEG_ZH.search(tail)
     if m is None:
         return False
-    rest = tail[m.start():]
+    rest = tail[m.start() :]
     return not any(rest.startswith(f) for f in _NEG_ZH_FALSE)
 
 
 def historical(text: str, start: int) -> bool:
     """Whether the clause before the term at `start` says it is past history."""
-    return bool(_HISTORY.search(_RECENT.sub(" ", text[clause_start(text, start):start])))
+    return bool(_HISTORY.search(_RECENT.sub(" ", text[clause_start(text, start) : start])))
 
 
 @functools.cache
@@ -160,10 +198,10 @@ def tokens(text: str) -> list[str]:
     pos = 0
     tok = _jieba()
     for m in CJK_RUN.finditer(text):
-        out.extend(_english(text[pos:m.start()]))
+        out.extend(_english(text[pos : m.start()]))
         run = m.group()
         out.extend(tok.lcut(run, HMM=True))
-        out.extend(run[i:i + 2] for i in range(len(run) - 1))
+        out.extend(run[i : i + 2] for i in range(len(run) - 1))
         pos = m.end()
     out.extend(_english(text[pos:]))
     return out

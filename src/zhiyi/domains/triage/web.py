@@ -31,16 +31,26 @@ T = "triage/templates/"
 
 # The body map: each region's shape on a 200 x 440 figure (front and back views side by side in the page).
 SHAPES: dict[str, tuple[str, str]] = {
-    "head": ("front", "ellipse:100,38,30,34"), "eyes": ("front", "rect:80,26,40,12"),
-    "ears": ("front", "rect:62,34,12,22"), "nose": ("front", "rect:93,40,14,14"),
-    "mouth_teeth": ("front", "rect:86,56,28,12"), "face": ("front", "rect:74,14,52,10"),
-    "throat_neck": ("front", "rect:86,74,28,20"), "chest": ("front", "rect:62,96,76,54"),
-    "upper_abdomen": ("front", "rect:66,152,68,36"), "lower_abdomen": ("front", "rect:66,190,68,34"),
-    "pelvis_genitals": ("front", "rect:74,226,52,26"), "arms": ("front", "rect:30,100,28,110"),
-    "hands": ("front", "rect:22,212,30,30"), "legs": ("front", "rect:70,256,60,80"),
-    "knees": ("front", "rect:70,338,60,24"), "feet": ("front", "rect:66,400,68,26"),
-    "back_neck": ("back", "rect:86,74,28,20"), "upper_back": ("back", "rect:62,96,76,60"),
-    "lower_back": ("back", "rect:64,158,72,50"), "buttocks_anus": ("back", "rect:66,210,68,40"),
+    "head": ("front", "ellipse:100,38,30,34"),
+    "eyes": ("front", "rect:80,26,40,12"),
+    "ears": ("front", "rect:62,34,12,22"),
+    "nose": ("front", "rect:93,40,14,14"),
+    "mouth_teeth": ("front", "rect:86,56,28,12"),
+    "face": ("front", "rect:74,14,52,10"),
+    "throat_neck": ("front", "rect:86,74,28,20"),
+    "chest": ("front", "rect:62,96,76,54"),
+    "upper_abdomen": ("front", "rect:66,152,68,36"),
+    "lower_abdomen": ("front", "rect:66,190,68,34"),
+    "pelvis_genitals": ("front", "rect:74,226,52,26"),
+    "arms": ("front", "rect:30,100,28,110"),
+    "hands": ("front", "rect:22,212,30,30"),
+    "legs": ("front", "rect:70,256,60,80"),
+    "knees": ("front", "rect:70,338,60,24"),
+    "feet": ("front", "rect:66,400,68,26"),
+    "back_neck": ("back", "rect:86,74,28,20"),
+    "upper_back": ("back", "rect:62,96,76,60"),
+    "lower_back": ("back", "rect:64,158,72,50"),
+    "buttocks_anus": ("back", "rect:66,210,68,40"),
 }
 ELDERLY_SHORTLIST = 8
 
@@ -55,9 +65,16 @@ def _regions(lang: str) -> list[dict]:
     for p in kn.body_parts.values():
         view, shape = SHAPES.get(p.id, (p.view, ""))
         kind, _, nums = shape.partition(":")
-        out.append({"id": p.id, "view": view, "name": p.name(lang), "kind": kind,
-                    "n": [int(x) for x in nums.split(",")] if nums else [],
-                    "complaints": [{"id": c, "name": kn.symptoms[c].name(lang)} for c in p.complaints]})
+        out.append(
+            {
+                "id": p.id,
+                "view": view,
+                "name": p.name(lang),
+                "kind": kind,
+                "n": [int(x) for x in nums.split(",")] if nums else [],
+                "complaints": [{"id": c, "name": kn.symptoms[c].name(lang)} for c in p.complaints],
+            }
+        )
     return out
 
 
@@ -71,10 +88,18 @@ async def ask_page(request: Request, body: str | None = None, actor: Actor = Dep
     kn = knowledge.knowledge()
     region = kn.body_parts.get(body or "")
     lang = _lang(request)
-    complaints = ([{"id": c, "name": kn.symptoms[c].name(lang)} for c in region.complaints] if region else [])
-    return render(request, T + "ask.html", people=people, regions=_regions(lang), region=region, tl=lang,
-                  complaints=complaints[:ELDERLY_SHORTLIST] if request.session.get("elderly") else complaints,
-                  form={}, message=None)
+    complaints = [{"id": c, "name": kn.symptoms[c].name(lang)} for c in region.complaints] if region else []
+    return render(
+        request,
+        T + "ask.html",
+        people=people,
+        regions=_regions(lang),
+        region=region,
+        tl=lang,
+        complaints=complaints[:ELDERLY_SHORTLIST] if request.session.get("elderly") else complaints,
+        form={},
+        message=None,
+    )
 
 
 @router.post("/triage")
@@ -90,10 +115,13 @@ async def ask(request: Request, actor: Actor = Depends(web_actor), _csrf=Depends
     if form.get("patient") and parse_uuid(form.get("patient")) is None:
         raise NotFound()  # a mangled patient must not fall back to the user's own record
     try:
-        ask_ = TriageAsk(text=text, patient_id=parse_uuid(form.get("patient")) or None,
-                         pregnant=True if form.get("pregnant") == "1" else None,
-                         body_part=str(form.get("body_part")) or None if form.get("body_part") else None,
-                         answers=answers)
+        ask_ = TriageAsk(
+            text=text,
+            patient_id=parse_uuid(form.get("patient")) or None,
+            pregnant=True if form.get("pregnant") == "1" else None,
+            body_part=str(form.get("body_part")) or None if form.get("body_part") else None,
+            answers=answers,
+        )
         result = await service.assess(session_of(request), actor=actor, ask=ask_)
     except ValidationError as exc:
         return await _again(request, actor, text, invalid_fields_message(t, exc))
@@ -107,8 +135,18 @@ async def ask(request: Request, actor: Actor = Depends(web_actor), _csrf=Depends
 
 async def _again(request: Request, actor: Actor, text: str, message: str):
     people = await _people(request, actor)
-    return render(request, T + "ask.html", status=422, people=people, regions=_regions(_lang(request)), region=None,
-                  tl=_lang(request), complaints=[], form={"text": text}, message=message)
+    return render(
+        request,
+        T + "ask.html",
+        status=422,
+        people=people,
+        regions=_regions(_lang(request)),
+        region=None,
+        tl=_lang(request),
+        complaints=[],
+        form={"text": text},
+        message=message,
+    )
 
 
 @router.get("/triage/desk")
@@ -123,9 +161,15 @@ async def desk(request: Request, actor: Actor = Depends(web_actor)):
 async def desk_chat(request: Request, handover_id: str, actor: Actor = Depends(web_actor)):
     hid = path_id(handover_id)
     h = await handover.agent_view(session_of(request), actor=actor, handover_id=hid)
-    return render(request, T + "desk_chat.html", h=h, departments=service.department_choices(_lang(request)),
-                  zone=ZoneInfo(get_settings().timezone), events=f"/triage/desk/{hid}/events",
-                  version=await handover.handover_version(session_of(request), handover_id=hid))
+    return render(
+        request,
+        T + "desk_chat.html",
+        h=h,
+        departments=service.department_choices(_lang(request)),
+        zone=ZoneInfo(get_settings().timezone),
+        events=f"/triage/desk/{hid}/events",
+        version=await handover.handover_version(session_of(request), handover_id=hid),
+    )
 
 
 def _chat_stream(request: Request, hid, status: str, read) -> StreamingResponse:
@@ -143,8 +187,9 @@ def _chat_stream(request: Request, hid, status: str, read) -> StreamingResponse:
             return {"reload": True}
         return {"html": render_text(request, T + "_messages.html", h=h, zone=zone)}
 
-    return live.stream(request, version=version, fragment=fragment, poll=get_settings().queue_poll_seconds,
-                       lifetime=get_settings().queue_stream_seconds)
+    return live.stream(
+        request, version=version, fragment=fragment, poll=get_settings().queue_poll_seconds, lifetime=get_settings().queue_stream_seconds
+    )
 
 
 @router.get("/triage/desk/{handover_id}/events")
@@ -155,8 +200,7 @@ async def desk_chat_events(request: Request, handover_id: str, status: str = "",
 
 
 @router.post("/triage/desk/{handover_id}/{action}")
-async def desk_act(request: Request, handover_id: str, action: str, actor: Actor = Depends(web_actor),
-                   _csrf=Depends(check_csrf)):
+async def desk_act(request: Request, handover_id: str, action: str, actor: Actor = Depends(web_actor), _csrf=Depends(check_csrf)):
     hid = path_id(handover_id)
     if action not in ("take", "message", "close"):
         raise NotFound()
@@ -181,8 +225,14 @@ async def emergencies(request: Request, actor: Actor = Depends(web_actor)):
     kn = knowledge.knowledge()
     lang = _lang(request)
     flags = {f.id: f.name(lang) for f in kn.red_flags}
-    return render(request, T + "emergencies.html", rows=rows, flags=flags, zone=ZoneInfo(get_settings().timezone),
-                  contacts=await service.emergency_contacts(session_of(request), rows))
+    return render(
+        request,
+        T + "emergencies.html",
+        rows=rows,
+        flags=flags,
+        zone=ZoneInfo(get_settings().timezone),
+        contacts=await service.emergency_contacts(session_of(request), rows),
+    )
 
 
 @router.post("/triage/emergencies/{assessment_id}/reviewed")
@@ -195,8 +245,9 @@ async def reviewed(request: Request, assessment_id: str, actor: Actor = Depends(
 @router.post("/triage/handover")
 async def ask_for_a_person(request: Request, actor: Actor = Depends(web_actor), _csrf=Depends(check_csrf)):
     form = await request.form()
-    h = await handover.request_handover(session_of(request), actor=actor, assessment_id=parse_uuid(form.get("assessment")),
-                                       text=str(form.get("text", ""))[:2000])
+    h = await handover.request_handover(
+        session_of(request), actor=actor, assessment_id=parse_uuid(form.get("assessment")), text=str(form.get("text", ""))[:2000]
+    )
     return RedirectResponse(f"/triage/handover/{h.id}", status_code=303)
 
 
@@ -204,9 +255,14 @@ async def ask_for_a_person(request: Request, actor: Actor = Depends(web_actor), 
 async def handover_page(request: Request, handover_id: str, actor: Actor = Depends(web_actor)):
     hid = path_id(handover_id)
     h = await handover.my_handover(session_of(request), actor=actor, handover_id=hid)
-    return render(request, T + "handover.html", h=h, zone=ZoneInfo(get_settings().timezone),
-                  events=f"/triage/handover/{hid}/events",
-                  version=await handover.handover_version(session_of(request), handover_id=hid))
+    return render(
+        request,
+        T + "handover.html",
+        h=h,
+        zone=ZoneInfo(get_settings().timezone),
+        events=f"/triage/handover/{hid}/events",
+        version=await handover.handover_version(session_of(request), handover_id=hid),
+    )
 
 
 @router.get("/triage/handover/{handover_id}/events")
@@ -217,8 +273,7 @@ async def handover_events(request: Request, handover_id: str, status: str = "", 
 
 
 @router.post("/triage/handover/{handover_id}/message")
-async def handover_message(request: Request, handover_id: str, actor: Actor = Depends(web_actor),
-                           _csrf=Depends(check_csrf)):
+async def handover_message(request: Request, handover_id: str, actor: Actor = Depends(web_actor), _csrf=Depends(check_csrf)):
     hid = path_id(handover_id)
     form = await request.form()
     text = str(form.get("text", "")).strip()[:2000]
@@ -231,8 +286,7 @@ async def handover_message(request: Request, handover_id: str, actor: Actor = De
 async def result(request: Request, assessment_id: str, actor: Actor = Depends(web_actor)):
     aid = path_id(assessment_id)
     a = await service.get_assessment(session_of(request), actor=actor, assessment_id=aid, lang=_lang(request))
-    return render(request, T + "result.html", a=a, zone=ZoneInfo(get_settings().timezone),
-                  thanks=request.query_params.get("thanks") == "1")
+    return render(request, T + "result.html", a=a, zone=ZoneInfo(get_settings().timezone), thanks=request.query_params.get("thanks") == "1")
 
 
 @router.post("/triage/{assessment_id}/reassign")
@@ -240,8 +294,7 @@ async def reassign(request: Request, assessment_id: str, actor: Actor = Depends(
     """From the doctor's queue page: the department that was right for this complaint."""
     aid = path_id(assessment_id)
     form = await request.form()
-    await service.reassign(session_of(request), actor=actor, assessment_id=aid,
-                           department_code=str(form.get("department", ""))[:40])
+    await service.reassign(session_of(request), actor=actor, assessment_id=aid, department_code=str(form.get("department", ""))[:40])
     return RedirectResponse(safe_next(form.get("next"), "/queue/doctor"), status_code=303)
 
 
