@@ -4,6 +4,7 @@ waiting-area screen. Live pages follow a Server-Sent Events stream (static/zhiyi
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -166,14 +167,16 @@ async def arrival_shortcuts(request: Request, actor: Actor) -> list[Shortcut]:
     today, now = clock.today(get_settings().timezone), clock.now()
     out = []
     for b in await scheduling.bookings_for(session, actor=actor, patient_ids=list(names)):
-        if b.session_on != today or b.status not in scheduling.ACTIVE_BOOKING:
+        if b.status not in scheduling.ACTIVE_BOOKING or b.session_on not in (today, today + dt.timedelta(days=1)):
             continue
         who = names[b.patient_id]
         cs = await _session(session, b.session_id)
         n = await _names(request, session, cs)
         detail = f"{n.time(b.starts_at)} · {n.doctor} · {n.room}"
+        opens, closes = service.check_in_window(b, cs, staff=False)
+        if b.session_on != today and not opens <= now <= closes:
+            continue  # another day's, unless its check-in is open now (a clinic running past midnight)
         if b.status == "booked":
-            opens, closes = service.check_in_window(b, cs, staff=False)
             if now < opens:  # not a button that can only fail: when it opens
                 out.append(Shortcut(t.gettext("Check-in opens at %(time)s", time=n.time(opens)), "/appointments", detail))
             elif now <= closes:

@@ -439,6 +439,12 @@ async def _appointments_page(request: Request, actor: Actor, *, message: str | N
         today=_today(),
         now=now,
         cancel_until=await service.cancel_deadlines(session),
+        # "I have arrived" today, and for a booking just past midnight whose check-in has opened
+        arrivable={
+            b.id
+            for b in upcoming
+            if b.session_on == _today() or b.starts_at - dt.timedelta(minutes=get_settings().checkin_opens_minutes) <= now
+        },
         entries=entries,
         offer_keys={e.id: uuid.uuid4().hex for e in entries if e.status == "offered"},
     )
