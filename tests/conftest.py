@@ -8,11 +8,13 @@ savepoints), so tests never see each other's data.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import os
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
 import psycopg
@@ -20,7 +22,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
 from zhiyi.app import create_app
-from zhiyi.core import migrate, outbox
+from zhiyi.core import clock, migrate, outbox
 from zhiyi.core.config import Settings, use
 from zhiyi.core.db import Database, _sqlite_pragmas
 from zhiyi.integrations.notifications import sandbox as sandbox_channel
@@ -191,6 +193,17 @@ def drain(db):
             return n
 
     return run
+
+
+@pytest.fixture
+def daytime():
+    """The clock stopped at 10:30 today in the hospital's zone, for a test whose world is "a clinic
+    now" and that is about something else than midnight (asked first, before the world is made;
+    what a clinic past midnight does has tests of its own)."""
+    local = dt.datetime.now(ZoneInfo("Asia/Shanghai")).replace(hour=10, minute=30, second=0, microsecond=0)
+    clock.freeze(local.astimezone(dt.UTC))
+    yield clock.now()
+    clock.freeze(None)
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from tests.locks import until_waiting_on_a_lock
 from zhiyi.domains.org.models import Campus
 from zhiyi.domains.scheduling import holds
 from zhiyi.domains.scheduling.models import Booking
-from zhiyi.domains.scheduling.repository import lock_patient
+from zhiyi.domains.scheduling.overlap_repository import lock_patient
 
 API = "/api/v1/scheduling"
 

@@ -396,6 +396,36 @@ async def test_the_day_of_a_booking_is_the_hospitals_day(clinic, backend, said):
     assert said == (["booked"] if backend.name == "postgresql" else [])
 
 
+async def test_a_time_past_midnight_is_booked_on_its_clinics_day(clinic, backend, said):
+    """An evening clinic from 23:50 whose free time is 00:10: the booking's day is the clinic's (the
+    real-name rule and the doctor's day read it), on the lane as on the usual path."""
+    db, client, make, patients = clinic
+    cs, slots = await make(places=3)
+    local = dt.datetime.combine(clock.today() + dt.timedelta(days=3), dt.time(23, 50), tzinfo=ZoneInfo("Asia/Shanghai"))
+    async with db.sessionmaker() as s:
+        for i, slot in enumerate(slots):
+            starts = (local + dt.timedelta(minutes=10 * i)).astimezone(dt.UTC)
+            await s.execute(
+                update(Slot)
+                .where(Slot.id == slot.id)
+                .values(starts_at=starts, ends_at=starts + dt.timedelta(minutes=10), booked=int(i < 2))
+            )
+        await s.execute(
+            update(ClinicSession)
+            .where(ClinicSession.id == cs.id)
+            .values(
+                starts_at=local.astimezone(dt.UTC), ends_at=(local + dt.timedelta(minutes=30)).astimezone(dt.UTC), session_on=local.date()
+            )
+        )
+        await s.commit()
+    [(_, _, headers)] = await patients(1)
+    answer = await book(client, headers, cs.id)
+    assert answer.status_code == 201 and answer.json()["slot_id"] == str(slots[2].id)
+    assert answer.json()["session_on"] == local.date().isoformat()
+    assert await count(db, Booking, Booking.session_on == local.date()) == 1
+    assert said == (["booked"] if backend.name == "postgresql" else [])
+
+
 async def test_an_unexpected_error_is_logged_and_the_usual_way_books(clinic, backend, one_statement, monkeypatch, caplog):
     if backend.name != "postgresql":
         pytest.skip("the one-statement booking is a PostgreSQL function")
@@ -403,12 +433,12 @@ async def test_an_unexpected_error_is_logged_and_the_usual_way_books(clinic, bac
     cs, _ = await make(places=2)
     [(_, _, headers)] = await patients(1)
     real = own_booking.book_many
-    monkeypatch.setattr(own_booking, "book_many", lambda driver, qs, **kw: real(driver, qs, zone="Mars/Olympus_Mons"))
+    monkeypatch.setattr(own_booking, "book_many", lambda driver, qs, **kw: real(driver, qs, draw_hold=float("nan")))
     monkeypatch.setattr(own_booking, "_last_logged", -own_booking.ERROR_LOG_SECONDS)
     with caplog.at_level(logging.ERROR, logger="zhiyi.scheduling"):
         answer = await book(client, headers, cs.id)
     assert answer.status_code == 201 and one_statement == [None]
-    assert "time zone" in caplog.text and "22023" in caplog.text  # the database's own words
+    assert "interval out of range" in caplog.text and "22008" in caplog.text  # the database's own words
     assert await count(db, Booking) == 1
 
 

@@ -19,7 +19,7 @@ from zhiyi.domains.scheduling.service import find_sessions
 API = "/api/v1/scheduling"
 
 
-async def test_a_clinic_whose_times_have_passed_is_not_offered(client, world, session):  # noqa: F811
+async def test_a_clinic_whose_times_have_passed_is_not_offered(daytime, client, world, session):  # noqa: F811
     # today's clinic: started four hours ago, every time over (three places "left" by the old count)
     over, _ = await sf.session_with_slots(
         session, practitioner=world.doc, department=world.card, campus=world.main, starts_in=-dt.timedelta(hours=4), slots=3

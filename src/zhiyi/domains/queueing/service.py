@@ -68,16 +68,11 @@ async def _authorize(session: AsyncSession, actor: Actor, action: str, cs: Sessi
     await audit.guard(session, actor, action, resource, patient_id=None)
 
 
-def check_in_opens(b: BookingRead) -> dt.datetime:
-    """When check-in opens for a booking: an hour (setting) before its time."""
-    return b.starts_at - dt.timedelta(minutes=get_settings().checkin_opens_minutes)
-
-
 def check_in_window(b: BookingRead, cs: SessionRead, *, staff: bool) -> tuple[dt.datetime, dt.datetime]:
     """From an hour (setting) before the appointment; on the phone until half an hour (setting)
     after it, at a desk until the clinic session ends."""
     s = get_settings()
-    opens = check_in_opens(b)
+    opens = scheduling.arrival_opens(b.starts_at)
     return opens, (cs.ends_at if staff else b.starts_at + dt.timedelta(minutes=s.checkin_late_minutes))
 
 
@@ -105,17 +100,10 @@ async def arrivals(session: AsyncSession, *, actor: Actor, token: str) -> tuple[
     """The patient presenting a one-code QR and their active appointments today at the desk's campuses."""
     patient_id = patients.resolve_onecode(token=token)
     patient, _ = await patients.access_patient(session, actor=actor, patient_id=patient_id, action="onecode.scan")
-    today, now = clock.today(get_settings().timezone), clock.now()
-    # today's, and tomorrow's whose check-in has opened already (a clinic running past midnight)
-    days = [
-        b for day in (today, today + dt.timedelta(days=1)) for b in await scheduling.bookings_on(session, patient_id=patient.id, day=day)
-    ]
     found = [
         b
-        for b in days
-        if b.status in scheduling.ACTIVE_BOOKING
-        and (actor.group_wide or b.campus_id in actor.campus_ids)
-        and (b.session_on == today or check_in_opens(b) <= now)
+        for b in await scheduling.bookings_now(session, patient_id=patient.id)
+        if b.status in scheduling.ACTIVE_BOOKING and (actor.group_wide or b.campus_id in actor.campus_ids)
     ]
     return patient, found
 
@@ -375,8 +363,10 @@ async def position_of(session: AsyncSession, *, booking_id: uuid.UUID) -> Positi
 
 
 async def todays_sessions(session: AsyncSession, *, actor: Actor) -> list[SessionRead]:
-    """The clinic sessions of today the actor runs (their own, as a doctor)."""
+    """The clinic sessions of now the actor runs (their own, as a doctor): today's, and tomorrow's
+    whose arrival has opened (a clinic just after midnight)."""
     if actor.practitioner_id is None:
         return []
-    today = clock.today(get_settings().timezone)
-    return await scheduling.find_sessions(session, practitioner_id=actor.practitioner_id, first=today, last=today, bookable=False)
+    today, tomorrow = scheduling.days_now()
+    found = await scheduling.find_sessions(session, practitioner_id=actor.practitioner_id, first=today, last=tomorrow, bookable=False)
+    return [s for s in found if scheduling.is_now(s.session_on, s.starts_at)]

@@ -4,7 +4,6 @@ waiting-area screen. Live pages follow a Server-Sent Events stream (static/zhiyi
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -164,18 +163,16 @@ async def arrival_shortcuts(request: Request, actor: Actor) -> list[Shortcut]:
     session, t = session_of(request), translator(locale_of(request))
     family = await patients.active_dependents(session, proxy_patient_id=actor.patient_id)
     names = {actor.patient_id: None} | {p.id: p.name for _, p in family}
-    today, now = clock.today(get_settings().timezone), clock.now()
+    now = clock.now()
     out = []
     for b in await scheduling.bookings_for(session, actor=actor, patient_ids=list(names)):
-        if b.status not in scheduling.ACTIVE_BOOKING or b.session_on not in (today, today + dt.timedelta(days=1)):
+        if b.status not in scheduling.ACTIVE_BOOKING or not scheduling.is_now(b.session_on, b.starts_at):
             continue
         who = names[b.patient_id]
         cs = await _session(session, b.session_id)
         n = await _names(request, session, cs)
         detail = f"{n.time(b.starts_at)} · {n.doctor} · {n.room}"
         opens, closes = service.check_in_window(b, cs, staff=False)
-        if b.session_on != today and not opens <= now <= closes:
-            continue  # another day's, unless its check-in is open now (a clinic running past midnight)
         if b.status == "booked":
             if now < opens:  # not a button that can only fail: when it opens
                 out.append(Shortcut(t.gettext("Check-in opens at %(time)s", time=n.time(opens)), "/appointments", detail))

@@ -14,7 +14,7 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from zhiyi.domains.scheduling import repository as repo
+from zhiyi.domains.scheduling import overlap_repository as repo
 from zhiyi.domains.scheduling.errors import BookingOverlaps
 from zhiyi.domains.scheduling.holds import local
 

@@ -177,12 +177,16 @@ async def insert_booking(session: AsyncSession, values: dict) -> None:
 
 
 def _insert_unless_booked_that_day(insert_of_dialect):
-    # the conflict target is the real-name index; its predicate is spelled as in the index (literals,
+    # the booking's day is its session's, read by this statement: a move of the session that held the
+    # slot's lock while the booking waited for it has committed by now, and the booking follows it.
+    # The conflict target is the real-name index; its predicate is spelled as in the index (literals,
     # so that PostgreSQL can match the partial index when it plans the statement)
+    day = select(ClinicSession.session_on).where(ClinicSession.id == bindparam("of_session", type_=Uuid())).scalar_subquery()
     return (
         insert_of_dialect(Booking.__table__)
+        .values(session_on=day)
         .on_conflict_do_nothing(index_elements=["patient_id", "department_id", "session_on"], index_where=text(active_booking_sql()))
-        .returning(Booking.__table__.c.id)
+        .returning(Booking.__table__.c.session_on)
     )
 
 
@@ -192,12 +196,12 @@ _INSERT_BOOKING_UNLESS_BOOKED = {
 }
 
 
-async def insert_booking_unless_booked(session: AsyncSession, values: dict) -> bool:
-    """Insert an active booking unless the patient already holds one in that department that day
-    (the real-name index decides, also against a concurrent booking, which it waits for): False then.
-    One statement, no savepoint: the transaction stays usable either way."""
+async def insert_booking_unless_booked(session: AsyncSession, values: dict) -> dt.date | None:
+    """Insert an active booking, on its session's day, unless the patient already holds one in that
+    department that day (the real-name index decides, also against a concurrent booking, which it
+    waits for): the day, or None then. One statement, no savepoint: the transaction stays usable."""
     stmt = _INSERT_BOOKING_UNLESS_BOOKED[session.bind.dialect.name]
-    return (await session.execute(stmt, values)).first() is not None
+    return await session.scalar(stmt, {**values, "of_session": values["session_id"]})
 
 
 async def mark_cancelled(session: AsyncSession, booking_id: uuid.UUID, at: dt.datetime) -> bool:
@@ -305,41 +309,6 @@ async def booking_target(
     if slot_id is not None:
         return (await session.execute(_TARGET_OF_SLOT, {"slot_id": slot_id, "patient_id": patient_id, "now": now})).first()
     return (await session.execute(_TARGET_OF_SESSION, {"session_id": session_id, "patient_id": patient_id, "now": now})).first()
-
-
-# The lock every booking of one patient takes before it checks for a booking at the same time (overlap.py):
-# its key is the server's hash of this text and the patient's id, so scheduling_book_own (migration 0017)
-# takes the same lock with the same expression.
-PATIENT_LOCK_PREFIX = "scheduling.patient:"
-_LOCK_PATIENT = text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))")
-
-
-async def lock_patient(session: AsyncSession, patient_id: uuid.UUID) -> None:
-    """Serialise the bookings of one patient until the transaction ends (PostgreSQL; a SQLite
-    transaction that writes holds the database's write lock already)."""
-    if session.bind.dialect.name == "postgresql":
-        await session.execute(_LOCK_PATIENT, {"k": PATIENT_LOCK_PREFIX + str(patient_id)})
-
-
-async def booking_at_same_time(
-    session: AsyncSession, *, patient_id: uuid.UUID, starts_at: dt.datetime, ends_at: dt.datetime, day: dt.date
-) -> dt.datetime | None:
-    """The start of an active booking of the patient whose time overlaps [starts_at, ends_at), if any
-    (its day within one of `day`: a slot never spans more)."""
-    q = (
-        select(Slot.starts_at)
-        .join(Booking, Booking.slot_id == Slot.id)
-        .where(
-            Booking.patient_id == patient_id,
-            Booking.status.in_(ACTIVE_BOOKING),
-            Booking.session_on.between(day - dt.timedelta(days=1), day + dt.timedelta(days=1)),
-            Slot.starts_at < ends_at,
-            Slot.ends_at > starts_at,
-        )
-        .order_by(Slot.starts_at)
-        .limit(1)
-    )
-    return await session.scalar(q)
 
 
 async def get_booking(session: AsyncSession, booking_id: uuid.UUID) -> Booking | None:

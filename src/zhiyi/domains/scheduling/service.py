@@ -20,8 +20,9 @@ from zhiyi.core.errors import Forbidden
 from zhiyi.core.policy import Actor, Decision, Resource, Role
 from zhiyi.domains.org import service as org
 from zhiyi.domains.patients import service as patients
-from zhiyi.domains.scheduling import events, holds, no_shows, overlap, policy, sold_out, timetable
+from zhiyi.domains.scheduling import clinic_day, events, holds, no_shows, overlap, policy, sold_out, timetable
 from zhiyi.domains.scheduling import repository as repo
+from zhiyi.domains.scheduling.clinic_day import arrival_opens, days_now, is_now  # noqa: F401  (public through this module)
 from zhiyi.domains.scheduling.errors import (
     BookingNotActive,
     BookingNotFound,
@@ -210,8 +211,8 @@ async def book_slot(
         raise SlotFull()
     if channel == "online" and actor.patient_id is None and actor.has(Role.registrar):
         channel = "desk"
-    # the day as the slot now has it: a move of the session that held the slot's lock while we
-    # waited for it shifted the slot, and the booking follows (the real-name index checks that day)
+    # about the day (the overlap check looks a day either side); the booking's own is its session's,
+    # read when it is written (repository.insert_booking_unless_booked)
     day = taken.starts_at.astimezone(timetable.zone()).date()
     await overlap.refuse_overlap(session, patient_id=patient.id, starts_at=taken.starts_at, ends_at=taken.ends_at, day=day)
     booking = {
@@ -220,7 +221,6 @@ async def book_slot(
         "session_id": cs.id,
         "patient_id": patient.id,
         "department_id": cs.department_id,
-        "session_on": day,
         "status": BookingStatus.booked.value,
         "channel": channel,
         "booked_by_account_id": actor.account_id,
@@ -228,7 +228,8 @@ async def book_slot(
     }
     # the real-name index settles a race with a concurrent booking of the same patient (no savepoint:
     # the transaction stays usable for a page that explains the refusal)
-    if not await repo.insert_booking_unless_booked(session, booking):
+    day = await repo.insert_booking_unless_booked(session, booking)
+    if day is None:
         raise RealNameRuleViolated()
     await audit.write(
         session,
@@ -389,6 +390,17 @@ async def booking_record(session: AsyncSession, *, booking_id: uuid.UUID) -> Boo
 async def bookings_on(session: AsyncSession, *, patient_id: uuid.UUID, day: dt.date) -> list[BookingRead]:
     """A patient's bookings of one day, without an access decision (the caller made it)."""
     return [booking_read(b, s, c) for b, s, c in await repo.bookings_on(session, patient_id, day)]
+
+
+async def bookings_now(session: AsyncSession, *, patient_id: uuid.UUID) -> list[BookingRead]:
+    """A patient's bookings of the clinics of now (clinic_day.is_now: today's, and tomorrow's whose
+    arrival has opened), without an access decision (the caller made it)."""
+    return [
+        b
+        for day in clinic_day.days_now()
+        for b in await bookings_on(session, patient_id=patient_id, day=day)
+        if clinic_day.is_now(b.session_on, b.starts_at)
+    ]
 
 
 async def mark_checked_in(session: AsyncSession, *, booking_id: uuid.UUID) -> bool:

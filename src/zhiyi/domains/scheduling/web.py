@@ -22,7 +22,7 @@ from zhiyi.domains.org import service as org
 from zhiyi.domains.org.schemas import TITLE_LABELS, DepartmentNode
 from zhiyi.domains.patients import service as patients
 from zhiyi.domains.patients.schemas import FamilyMember as Person
-from zhiyi.domains.scheduling import draw, service, waitlist
+from zhiyi.domains.scheduling import clinic_day, draw, service, waitlist
 from zhiyi.domains.scheduling.errors import BookingNotFound, SessionNotFound, SlotNotFound
 from zhiyi.domains.scheduling.models import LIVE_WAITLIST
 from zhiyi.domains.scheduling.schemas import BookingCreate, SessionRead
@@ -123,10 +123,6 @@ async def _view(session: AsyncSession, t: Translator, *, practitioner_ids: set[u
     return View(t, await org.department_tree(session), await org.list_campuses(session), doctors)
 
 
-def _today() -> dt.date:
-    return clock.today(get_settings().timezone)
-
-
 async def _people(request: Request, actor: Actor) -> dict[uuid.UUID, Person]:
     """The user and the family members they act for (active links only); listing them is audited as on
     the portal. A registration desk books for the patient it chose (/desk/book/<id>); other accounts
@@ -213,7 +209,7 @@ async def find(
     session = session_of(request)
     people = await _people(request, actor)
     v = await _view(session, translator(locale_of(request)))
-    today = _today()
+    today = clinic_day.today()
     days = [today + dt.timedelta(days=i) for i in range(service.SEARCH_DAYS)]
     q = {
         "department": parse_uuid(department),
@@ -416,7 +412,7 @@ async def _appointments_page(request: Request, actor: Actor, *, message: str | N
         e
         for e in await waitlist.waitlist_for(session, actor=actor, patient_ids=list(people))
         if (e.status == "offered" and e.hold_expires_at > now and e.slot_starts_at > now)
-        or (e.status == "waiting" and e.session_on >= _today())
+        or (e.status == "waiting" and e.session_on >= clinic_day.today())
     ]
     if desk:
         entries = [e for e in entries if e.campus_id in actor.campus_ids]
@@ -436,15 +432,11 @@ async def _appointments_page(request: Request, actor: Actor, *, message: str | N
         earlier=earlier,
         message=message,
         ok=ok,
-        today=_today(),
+        today=clinic_day.today(),
         now=now,
         cancel_until=await service.cancel_deadlines(session),
         # "I have arrived" today, and for a booking just past midnight whose check-in has opened
-        arrivable={
-            b.id
-            for b in upcoming
-            if b.session_on == _today() or b.starts_at - dt.timedelta(minutes=get_settings().checkin_opens_minutes) <= now
-        },
+        arrivable={b.id for b in upcoming if service.is_now(b.session_on, b.starts_at)},
         entries=entries,
         offer_keys={e.id: uuid.uuid4().hex for e in entries if e.status == "offered"},
     )

@@ -235,14 +235,14 @@ async def give_feedback(session: AsyncSession, *, actor: Actor, assessment_id: u
 
 
 async def _their_doctor_today(session: AsyncSession, actor: Actor, patient_id: uuid.UUID) -> bool:
-    """Whether the patient has a booking today in one of this doctor's clinics (the doctor who
-    receives them, whatever campus the patient registered at)."""
+    """Whether the patient has a booking in one of this doctor's clinics of now (scheduling's
+    is_now: today's, or just after midnight; the doctor who receives them, whatever campus the
+    patient registered at)."""
     if actor.practitioner_id is None or not actor.has(Role.doctor):
         return False
-    today = clock.today(get_settings().timezone)
     return any(
         b.practitioner_id == actor.practitioner_id and b.status != "cancelled"
-        for b in await scheduling.bookings_on(session, patient_id=patient_id, day=today)
+        for b in await scheduling.bookings_now(session, patient_id=patient_id)
     )
 
 

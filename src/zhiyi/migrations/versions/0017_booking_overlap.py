@@ -14,7 +14,7 @@ branch_labels = None
 depends_on = None
 
 # scheduling_book_own of 0012, with one step more after the place is taken: the patient's lock (the key
-# of repository.lock_patient) and no active booking of the patient whose time overlaps the place's
+# of overlap_repository.lock_patient) and no active booking of the patient whose time overlaps the place's
 # (scheduling/overlap.py); otherwise 'usual', and service.book_slot explains the refusal. And the audit
 # row of the booking made (action booking.create on the booking), beside the row of the patient's access.
 # The rest is unchanged. Change together with service.book_slot and overlap.py.
