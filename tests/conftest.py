@@ -25,6 +25,7 @@ from zhiyi.app import create_app
 from zhiyi.core import clock, migrate, outbox
 from zhiyi.core.config import Settings, use
 from zhiyi.core.db import Database, _sqlite_pragmas
+from zhiyi.domains.scheduling.rush import pool as rush_pool
 from zhiyi.integrations.notifications import sandbox as sandbox_channel
 
 PG_ADMIN = os.environ.get("ZHIYI_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -113,14 +114,36 @@ class LiveApp:
 
 
 @pytest.fixture
-async def live_app(fresh_db_url) -> AsyncIterator[LiveApp]:
+def rush_lane() -> bool | None:
+    """ZHIYI_RUSH_LANE of the test's app: None, the default (on with PostgreSQL). A booking module runs
+    with the lane on and off by parametrizing it (LANE_ON_AND_OFF)."""
+    return None
+
+
+LANE_ON_AND_OFF = pytest.mark.parametrize("rush_lane", [None, False], ids=["lane", "no-lane"])
+
+
+def pytest_collection_modifyitems(config, items):
+    """SQLite has no lane: its "no-lane" runs would repeat its default ones."""
+    keep, dropped = [], []
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        (dropped if params.get("rush_lane") is False and params.get("backend") == "sqlite" else keep).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep
+
+
+@pytest.fixture
+async def live_app(fresh_db_url, rush_lane) -> AsyncIterator[LiveApp]:
     await asyncio.to_thread(migrate.upgrade, fresh_db_url)
-    db = Database(make_settings(fresh_db_url))
+    db = Database(make_settings(fresh_db_url).model_copy(update={"rush_lane": rush_lane}))
     transport = httpx.ASGITransport(app=create_app(db.settings, database=db))
     try:
         async with httpx.AsyncClient(transport=transport, base_url="http://t", timeout=120) as client:
             yield LiveApp(db, client)
     finally:
+        await rush_pool.stop(db)  # the batches' connections (the test client runs no lifespan)
         await db.dispose()
 
 
@@ -139,7 +162,7 @@ class TestDatabase:
 
     def __init__(self, engine, connection):
         self.engine = engine
-        self.batch_engine = engine  # the batched statements' connections (the rush lane's), outside the test's transaction
+        rush_pool.use(self, engine)  # the batched statements' connections (the rush lane's), outside the test's transaction
         self.sessionmaker = async_sessionmaker(
             bind=connection, expire_on_commit=False, autoflush=True, join_transaction_mode="create_savepoint"
         )
@@ -166,8 +189,8 @@ async def session(db) -> AsyncIterator[AsyncSession]:
 
 
 @pytest.fixture
-def settings(backend) -> Settings:
-    return make_settings(backend.url)
+def settings(backend, rush_lane) -> Settings:
+    return make_settings(backend.url).model_copy(update={"rush_lane": rush_lane})
 
 
 @pytest.fixture

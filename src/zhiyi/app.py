@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -34,6 +33,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     db = database or Database(settings)
     registry.install_policies()
     registry.install_shortcuts()
+    registry.install_hooks()
     notifications.install()
 
     @asynccontextmanager
@@ -49,20 +49,15 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
                 await asyncio.to_thread(warm)
             except Exception:  # a missing model is the first request's to report, not a reason not to start
                 log.exception("warming up %s failed", getattr(warm, "__qualname__", warm))
-        # what the process made to start (about 200,000 objects: modules, routes, mappers, templates) lives
-        # as long as it does: out of the collector's way, whose full passes over it took ~90 ms each, and in
-        # a rush came every few seconds, each a pause of every request of the process (frozen before the
-        # pool's connections are made: a connection the pool drops later must stay collectable)
-        gc.collect()
-        gc.freeze()
+        await registry.start(settings, db)  # the rush's (scheduling/rush/pool.py): before the pool's connections are made
         if settings.db_pool_open_at_start:
-            await db.open_pool(prepare=registry.prepare)
+            await db.open_pool()
         if settings.in_process_worker:
             worker = outbox.Worker(db.sessionmaker)
             worker.start()
         app.state.worker = worker
         yield
-        gc.unfreeze()  # collectable again (tests start and stop many apps in one process)
+        await registry.stop(settings, db)
         if worker:
             await worker.stop()
         if database is None:
@@ -103,7 +98,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         https_only=settings.secure_cookies,
         max_age=12 * 3600,
     )
-    for lane in registry.LANES:  # inside the edge, before the framework and its session cookie
+    for lane in registry.lanes(settings):  # inside the edge, before the framework and its session cookie
         app.add_middleware(lane, db=db)
     app.add_middleware(EdgeMiddleware, max_body_bytes=settings.max_body_bytes, secure=settings.secure_cookies)
     return app

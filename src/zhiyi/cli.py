@@ -21,8 +21,9 @@ from zhiyi.core.policy import Role
 from zhiyi.demo import seed as demo_seed
 from zhiyi.domains import registry
 from zhiyi.domains.identity import service as identity
+from zhiyi.domains.scheduling import rush
+from zhiyi.domains.scheduling.rush import protocol
 from zhiyi.domains.triage import cli as triage_cli
-from zhiyi.http import protocol
 
 app = typer.Typer(help="Zhiyi (智医) smart-hospital platform", no_args_is_help=True)
 users = typer.Typer(help="Manage accounts", no_args_is_help=True)
@@ -116,7 +117,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1, db: DbOpt
         reload=reload,
         access_log=False,
         proxy_headers=True,
-        http=protocol.NAME,
+        http=protocol.NAME if rush.enabled(settings) else "httptools",  # the rush's: coalesced writes
         forwarded_allow_ips=settings.forwarded_allow_ips,
     )
 

@@ -1,6 +1,6 @@
 """The private internals Zhiyi builds on, checked so that an upgrade that changes them fails here, not in a
 rush: core/db.FairQueue is SQLAlchemy's asyncio pool queue's stand-in (pyproject pins SQLAlchemy < 2.2),
-http/protocol.CoalescingHttpToolsProtocol subclasses uvicorn's httptools protocol (uvicorn < 0.55)."""
+scheduling/rush/protocol.CoalescingHttpToolsProtocol subclasses uvicorn's httptools protocol (uvicorn < 0.55)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from sqlalchemy.util import queue as sa_queue
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from zhiyi.core.db import FairPool, FairQueue
-from zhiyi.http.protocol import CoalescingHttpToolsProtocol
+from zhiyi.domains.scheduling.rush.protocol import CoalescingHttpToolsProtocol
 
 
 def test_sqlalchemys_pool_still_makes_its_queue_from_the_class_we_replace():

@@ -16,9 +16,9 @@ import uuid
 
 import asyncpg
 
-from zhiyi.domains.scheduling import batches, own_booking
-from zhiyi.domains.scheduling import sold_out as soldout
 from zhiyi.domains.scheduling.models import active_booking_sql
+from zhiyi.domains.scheduling.rush import batches, own_booking
+from zhiyi.domains.scheduling.rush import sold_out as soldout
 
 PG_STEPS = [
     (
@@ -72,7 +72,7 @@ SQL = dict(PG_STEPS)
 ZONE = "Asia/Shanghai"  # the bench hospital's
 
 
-# the server's short question for a session it has seen sold out (scheduling/sold_out.py, migration 0013)
+# the server's short question for a session it has seen sold out (scheduling/rush/sold_out.py, migration 0013)
 ASK_SOLD_OUT = "SELECT scheduling_ask_sold_out($1, $2, $3, $4, $5, now())"
 
 

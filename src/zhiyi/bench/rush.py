@@ -31,8 +31,8 @@ from zhiyi.bench.server import POOL_PER_WORKER, KillAt, Server
 from zhiyi.core import clock, security
 from zhiyi.core.config import Settings
 from zhiyi.core.db import Database
-from zhiyi.domains.scheduling import batches
 from zhiyi.domains.scheduling.models import ACTIVE_BOOKING, ClinicSession, WaitlistEntry, active_booking_sql
+from zhiyi.domains.scheduling.rush import batches
 
 SECRET = security.random_token(32)
 BOOKS = ("book", "accept")  # requests whose 201 answer is a booking (sent with an Idempotency-Key)

@@ -15,7 +15,7 @@ from collections.abc import Callable
 import httpx
 
 from zhiyi.bench import cpu
-from zhiyi.http import protocol
+from zhiyi.domains.scheduling.rush import protocol
 
 POOL_PER_WORKER = 10
 

@@ -47,7 +47,9 @@ class Settings(BaseSettings):
     checkin_late_minutes: int = Field(default=30, ge=0)  # "I have arrived" on the phone until this long after it
     release_draw_seconds: float = Field(default=3.0, ge=0)  # requests this soon after a release are drawn by lot
     release_draw_spread_seconds: float = Field(default=2.0, ge=0)  # drawn requests are served over this long
-    own_booking_in_one_statement: bool = True  # PostgreSQL: a patient's own booking of a session, one statement
+    # the registration rush's fast path (domains/scheduling/rush/); None: on with PostgreSQL (production),
+    # off with SQLite (the embedded tier, which has no lane: its one connection is the bottleneck)
+    rush_lane: bool | None = None
     booking_requests_per_minute: int = Field(default=30, ge=1)  # per account, on each server process
     reminder_hours_before: int = Field(default=24, ge=1)  # appointment reminders go out this long before
     reminder_sweep_seconds: float = Field(default=300, gt=0)

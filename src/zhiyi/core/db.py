@@ -135,12 +135,9 @@ class FairPool(AsyncAdaptedQueuePool):
     _queue_class = FairQueue
 
 
-# connections kept apart for batched statements (scheduling/batches.py): two kinds of question, each
-# with batches.BATCHES_OUT round trips under way at most, so a batch never waits for a connection
-BATCH_POOL_SIZE = 4
-
-
-def make_engine(settings: Settings, *, batches: bool = False) -> AsyncEngine:
+def make_engine(settings: Settings, *, pool_size: int | None = None, max_overflow: int | None = None) -> AsyncEngine:
+    """The process's engine (PostgreSQL: `db_pool_size` connections and as many more at a peak, handed
+    out first come, first served); a pool of another size for a package that keeps connections apart."""
     url = settings.async_database_url
     if url.startswith("sqlite"):
         ensure_sqlite_dir(url)
@@ -148,8 +145,9 @@ def make_engine(settings: Settings, *, batches: bool = False) -> AsyncEngine:
         # asyncio wait) is far cheaper than SQLite's busy handler sleeping and retrying
         engine = create_async_engine(url, connect_args={"timeout": 30}, pool_size=1, max_overflow=0, pool_timeout=300)
         _sqlite_pragmas(engine)
-    else:  # the batches' pool never overflows: its size is every batch that can be under way
-        size, overflow = (BATCH_POOL_SIZE, 0) if batches else (settings.db_pool_size, settings.db_pool_size)
+    else:
+        size = settings.db_pool_size if pool_size is None else pool_size
+        overflow = size if max_overflow is None else max_overflow
         engine = create_async_engine(url, poolclass=FairPool, pool_size=size, max_overflow=overflow, pool_pre_ping=False)
     return engine
 
@@ -179,63 +177,52 @@ def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 
 class Database:
-    """Holds the engines and session factory of one process.
-
-    PostgreSQL: `batch_engine` is a small pool of its own for the batched statements of a rush
-    (scheduling/batches.py; the rush lane asks them), each answering up to 64 requests in one round
-    trip. In the shared pool a batch waited behind single requests' transactions: in a rush, a
-    waiting-list join holds its connection for nine round trips, each a turn of a busy event loop,
-    and 40-50 of them at once took every connection, so 64 "full" answers at a time waited 30-120 ms
-    more. SQLite (one connection, one process): the same engine."""
+    """Holds the engine and session factory of one process."""
 
     def __init__(self, settings: Settings):
         self.settings = settings
         self.engine = make_engine(settings)
         self.sessionmaker = make_sessionmaker(self.engine)
-        self.batch_engine = self.engine if self.engine.dialect.name == "sqlite" else make_engine(settings, batches=True)
 
-    async def open_pool(self, timeout: float = 10.0, prepare: Callable[[Any], Awaitable[None]] | None = None) -> int:
-        """Makes the pools' connections now, before the process serves: at a release instant the first
-        thousand requests then wait for no connection to be made (each a TCP connect, a login and the
-        driver's type set-up). `prepare(driver_connection)` runs on each connection kept for batches
-        (PostgreSQL: the statements asked straight on the driver). A database that does not answer is
-        logged and left to the first requests, as without this. Returns the connections opened."""
-        opened = await self._open(self.engine, timeout, None)
-        if self.batch_engine is not self.engine:
-            opened += await self._open(self.batch_engine, timeout, prepare)
-        return opened
-
-    async def _open(self, engine: AsyncEngine, timeout: float, prepare: Callable[[Any], Awaitable[None]] | None) -> int:
-        size = engine.pool.size()
-        tries = [asyncio.ensure_future(engine.connect().start()) for _ in range(size)]
-        done, pending = await asyncio.wait(tries, timeout=timeout)
-        for t in pending:
-            t.cancel()
-        if pending:  # settled before going on: one that connected as it was cancelled is closed below
-            finished, _ = await asyncio.wait(pending)
-            done |= finished
-        opened = [t.result() for t in done if not t.cancelled() and t.exception() is None]
-        for conn in opened:
-            try:
-                if prepare is not None and engine.dialect.name == "postgresql":
-                    driver = (await conn.get_raw_connection()).driver_connection
-                    await asyncio.wait_for(prepare(driver), timeout)
-            except Exception as exc:  # left to the first requests, as without this
-                _log.warning("statements not prepared at start", extra={"error": type(exc).__name__})
-            finally:
-                await conn.close()  # back to the pool, which keeps up to its size open
-        failed = [t.exception() for t in done if not t.cancelled() and t.exception() is not None]
-        if pending or failed:
-            _log.warning(
-                "database pool not fully opened at start",
-                extra={"opened": len(opened), "error": type(failed[0]).__name__ if failed else "timeout"},
-            )
-        return len(opened)
+    async def open_pool(self, timeout: float = 10.0) -> int:
+        """Makes the pool's connections now, before the process serves (see open_connections)."""
+        return await open_connections(self.engine, timeout)
 
     async def dispose(self) -> None:
         await self.engine.dispose()
-        if self.batch_engine is not self.engine:
-            await self.batch_engine.dispose()
+
+
+async def open_connections(engine: AsyncEngine, timeout: float = 10.0, prepare: Callable[[Any], Awaitable[None]] | None = None) -> int:
+    """Makes a pool's connections now, before the process serves: at a release instant the first
+    thousand requests then wait for no connection to be made (each a TCP connect, a login and the
+    driver's type set-up). `prepare(driver_connection)` runs on each (PostgreSQL: statements asked
+    straight on the driver). A database that does not answer is logged and left to the first
+    requests, as without this. Returns the connections opened."""
+    size = engine.pool.size()
+    tries = [asyncio.ensure_future(engine.connect().start()) for _ in range(size)]
+    done, pending = await asyncio.wait(tries, timeout=timeout)
+    for t in pending:
+        t.cancel()
+    if pending:  # settled before going on: one that connected as it was cancelled is closed below
+        finished, _ = await asyncio.wait(pending)
+        done |= finished
+    opened = [t.result() for t in done if not t.cancelled() and t.exception() is None]
+    for conn in opened:
+        try:
+            if prepare is not None and engine.dialect.name == "postgresql":
+                driver = (await conn.get_raw_connection()).driver_connection
+                await asyncio.wait_for(prepare(driver), timeout)
+        except Exception as exc:  # left to the first requests, as without this
+            _log.warning("statements not prepared at start", extra={"error": type(exc).__name__})
+        finally:
+            await conn.close()  # back to the pool, which keeps up to its size open
+    failed = [t.exception() for t in done if not t.cancelled() and t.exception() is not None]
+    if pending or failed:
+        _log.warning(
+            "database pool not fully opened at start",
+            extra={"opened": len(opened), "error": type(failed[0]).__name__ if failed else "timeout"},
+        )
+    return len(opened)
 
 
 KEEP_KEY = "zhiyi.keep_after_rollback"

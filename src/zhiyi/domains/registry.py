@@ -31,12 +31,14 @@ from zhiyi.domains.scheduling import api as scheduling_api
 from zhiyi.domains.scheduling import care as scheduling_care
 from zhiyi.domains.scheduling import jobs as scheduling_jobs  # noqa: F401  (periodic jobs, run by workers)
 from zhiyi.domains.scheduling import models as scheduling_models  # noqa: F401
-from zhiyi.domains.scheduling import own_booking as scheduling_own_booking
 from zhiyi.domains.scheduling import policy as scheduling_policy
-from zhiyi.domains.scheduling import rush_lane as scheduling_rush_lane
-from zhiyi.domains.scheduling import sold_out as scheduling_sold_out
+from zhiyi.domains.scheduling import rush as scheduling_rush
+from zhiyi.domains.scheduling import service as scheduling_service
 from zhiyi.domains.scheduling import waitlist_web as scheduling_waitlist_web
 from zhiyi.domains.scheduling import web as scheduling_web
+from zhiyi.domains.scheduling.rush import lane as scheduling_rush_lane
+from zhiyi.domains.scheduling.rush import pool as scheduling_rush_pool
+from zhiyi.domains.scheduling.rush import sold_out as scheduling_sold_out
 from zhiyi.domains.triage import api as triage_api
 from zhiyi.domains.triage import engine as triage_engine
 from zhiyi.domains.triage import models as triage_models  # noqa: F401
@@ -65,11 +67,6 @@ WEB_ROUTERS = [
     preconsult_web.router,
     triage_web.router,
 ]
-# pure-ASGI layers just inside the edge middleware, each answering one hot request before the framework
-LANES = [scheduling_rush_lane.RushLane]
-# PostgreSQL statements asked straight on the driver, prepared on each pooled connection as the pool opens
-# (a first use at a release instant costs a parse, a plan and the driver's type look-ups per connection)
-PREPARED = [scheduling_sold_out.prepare, scheduling_own_booking.prepare]
 POLICIES = [patients_policy.install, scheduling_policy.install, queueing_policy.install, preconsult_policy.install, triage_policy.install]
 # offered on the home pages (web/shortcuts.py)
 SHORTCUTS = [queueing_web.arrival_shortcuts, scheduling_web.book_again_shortcuts, triage_web.triage_shortcuts]
@@ -104,10 +101,29 @@ def install_policies() -> None:
         patients_policy.register_care_provider(provider)
 
 
-async def prepare(driver) -> None:
-    """Prepares the statements of PREPARED on one PostgreSQL driver connection."""
-    for statements in PREPARED:
-        await statements(driver)
+# The registration rush's fast path (scheduling/rush/, ZHIYI_RUSH_LANE): a pure-ASGI layer just inside
+# the edge middleware, answering one hot request before the framework, and its start and stop
+
+
+def lanes(settings) -> list:
+    return [scheduling_rush_lane.RushLane] if scheduling_rush.enabled(settings) else []
+
+
+async def start(settings, db) -> None:
+    if scheduling_rush.enabled(settings):
+        await scheduling_rush_pool.start(db, open_at_start=settings.db_pool_open_at_start)
+
+
+async def stop(settings, db) -> None:
+    if scheduling_rush.enabled(settings):
+        await scheduling_rush_pool.stop(db)
+
+
+def install_hooks() -> None:
+    """What one domain tells another in-process (not through the outbox): a session found sold out by
+    a booking, for the rush's hint (kept whether or not the lane runs: a set of ids, read only by it)."""
+    if scheduling_sold_out.note not in scheduling_service.SOLD_OUT_SEEN:
+        scheduling_service.SOLD_OUT_SEEN.append(scheduling_sold_out.note)
 
 
 def install_shortcuts() -> None:

@@ -21,7 +21,7 @@ from zhiyi.core.audit import AuditEvent
 from zhiyi.core.db import Database
 from zhiyi.domains.identity import service as identity
 from zhiyi.domains.identity.models import Account
-from zhiyi.domains.scheduling import own_booking, sold_out
+from zhiyi.domains.scheduling.rush import own_booking, sold_out
 
 ME = "/api/v1/me"
 

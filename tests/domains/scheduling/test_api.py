@@ -9,11 +9,14 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import func, select
 
+from tests.conftest import LANE_ON_AND_OFF
 from tests.factories import identity as accounts
 from tests.factories import org as orgf
 from tests.factories import patients as pf
 from tests.factories import scheduling as sf
 from zhiyi.domains.scheduling.models import Booking, Slot
+
+pytestmark = LANE_ON_AND_OFF  # the booking rules hold with the rush lane on and off
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from zhiyi.core.errors import FieldError, ValidationFailed
 from zhiyi.core.policy import Actor
 from zhiyi.domains.org.schemas import Title
 from zhiyi.domains.patients import service as patients
-from zhiyi.domains.scheduling import changes, draw, rush_lane, service, waitlist
+from zhiyi.domains.scheduling import changes, draw, service, waitlist
 from zhiyi.domains.scheduling.errors import NotInDraw
 from zhiyi.domains.scheduling.schemas import (
     BookingCreate,
@@ -85,7 +85,7 @@ async def slots(request: Request, session_id: uuid.UUID):
 async def book(
     request: Request, actor: ActorDep, body: BookingCreate, idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None
 ):
-    if not getattr(request.state, rush_lane.COUNTED, False):  # the rush lane counted it before it came on here
+    if not getattr(request.state, draw.COUNTED, False):  # the rush lane counted it before it came on here
         draw.limit(actor)
     key = idempotency.check_key(idempotency_key)
     patient_id = body.patient_id or actor.patient_id
@@ -94,7 +94,7 @@ async def book(
     session = session_of(request)
     asked = body.fingerprint(patient_id)
     # a patient's own booking of a session seen sold out was asked the short way in the rush lane
-    # (rush_lane.py) before it came here: here it books the usual way
+    # (rush/lane.py) before it came here: here it books the usual way
     await draw.wait_turn(
         session, actor=actor, patient_id=patient_id, slot_id=body.slot_id, session_id=body.session_id, idempotency_key=key
     )  # at a release instant: served in the order of the draw

@@ -42,6 +42,7 @@ from zhiyi.domains.scheduling.errors import AlreadyInDraw
 
 TICKET_DIGITS = 13  # 52 bits of the hash: a float in [0, 1) without rounding
 _booking_limit: Limiter | None = None
+COUNTED = "booking_counted"  # request state: counted against the booking limit already (by the rush lane)
 
 
 def limit(actor: Actor) -> None:

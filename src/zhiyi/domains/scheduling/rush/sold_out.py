@@ -42,7 +42,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from zhiyi.core import idempotency
-from zhiyi.domains.scheduling import batches
+from zhiyi.domains.scheduling.rush import batches
 
 HINT_SECONDS = 60.0  # a session seen sold out is asked about the short way this long
 MAX_HINTS = 10_000  # sessions of one day's releases; beyond this the oldest are dropped

@@ -23,8 +23,9 @@ from zhiyi.core.idempotency import IdempotencyRecord, request_hash
 from zhiyi.core.policy import Actor
 from zhiyi.core.ratelimit import Limiter
 from zhiyi.domains.org.models import Campus, Department
-from zhiyi.domains.scheduling import changes, draw, sold_out
+from zhiyi.domains.scheduling import changes, draw
 from zhiyi.domains.scheduling.models import Booking, BookingSuspension
+from zhiyi.domains.scheduling.rush import sold_out
 from zhiyi.domains.scheduling.schemas import BookingCreate
 
 BOOKINGS = "/api/v1/scheduling/bookings"
@@ -229,7 +230,7 @@ async def test_a_patient_with_a_reason_of_their_own_hears_it_not_full_and_the_se
 
 
 async def test_the_rush_lane_answers_as_the_route_does_in_the_callers_language(full, backend, short_answers):
-    """The lane (rush_lane.py, PostgreSQL) sends the route's own 409: the same code and translated
+    """The lane (rush/lane.py, PostgreSQL) sends the route's own 409: the same code and translated
     message, with the edge's request id."""
     _, client, cs, _, headers, _, _ = full
     answers, _ = short_answers

@@ -15,7 +15,7 @@ import asyncio
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-NAME = "zhiyi.http.protocol:CoalescingHttpToolsProtocol"  # uvicorn's --http, as an import string
+NAME = "zhiyi.domains.scheduling.rush.protocol:CoalescingHttpToolsProtocol"  # uvicorn's --http, as an import string
 GATHER_BYTES = 16 * 1024  # a write this large, or gathered writes this large, go out at once
 
 

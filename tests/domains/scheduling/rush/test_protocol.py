@@ -1,4 +1,4 @@
-"""The HTTP protocol `zhiyi serve` runs (http/protocol.py): a response's writes of one event-loop turn
+"""The HTTP protocol `zhiyi serve` runs (scheduling/rush/protocol.py): a response's writes of one event-loop turn
 go out as one write, and nothing about HTTP changes (keep-alive, streaming, Connection: close)."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from starlette.applications import Starlette
 from starlette.responses import JSONResponse, StreamingResponse
 from starlette.routing import Route
 
-from zhiyi.http.protocol import GATHER_BYTES, CoalescingHttpToolsProtocol, CoalescingTransport
+from zhiyi.domains.scheduling.rush.protocol import GATHER_BYTES, CoalescingHttpToolsProtocol, CoalescingTransport
 
 
 class FakeTransport:

@@ -39,13 +39,13 @@ from zhiyi.core.db import Database
 from zhiyi.core.errors import DomainError, NotAuthenticated
 from zhiyi.core.policy import Role
 from zhiyi.domains.identity import service as identity
-from zhiyi.domains.scheduling import batches, draw, own_booking, sold_out
+from zhiyi.domains.scheduling import draw
 from zhiyi.domains.scheduling.errors import SlotFull
+from zhiyi.domains.scheduling.rush import batches, own_booking, pool, sold_out
 from zhiyi.domains.scheduling.schemas import BookingCreate
 from zhiyi.http.errors import busy_response, domain_response
 
 PATH = "/api/v1/scheduling/bookings"
-COUNTED = "booking_counted"  # request state: counted against the booking limit here already
 _READ = frozenset({b"authorization", b"idempotency-key", b"content-type"})
 
 
@@ -71,17 +71,10 @@ class _Route:
 class RushLane:
     def __init__(self, app, *, db: Database) -> None:
         self.app = app
-        self.engine = db.batch_engine  # the batched statements' own connections (core.db.Database)
-        self.on = db.engine.dialect.name == "postgresql"  # the short question is a PostgreSQL function
+        self.engine = pool.engine_of(db)  # the batched statements' own connections
 
     async def __call__(self, scope, receive, send):
-        if not (
-            self.on
-            and scope["type"] == "http"
-            and scope["path"] == PATH
-            and scope["method"] == "POST"
-            and (sold_out.any_noted() or own_booking.on(self.engine))
-        ):
+        if not (scope["type"] == "http" and scope["path"] == PATH and scope["method"] == "POST"):
             return await self.app(scope, receive, send)
         received = []
         while True:  # the whole body (the edge middleware caps its size)
@@ -128,7 +121,7 @@ class RushLane:
         if asked.slot_id is not None or patient_id is None or asked.patient_id not in (None, patient_id) or not actor.has(Role.patient):
             return None
         short = sold_out.noted(asked.session_id)
-        if not short and (asked.channel != "online" or not own_booking.on(self.engine)):
+        if not short and asked.channel != "online":
             return None
         # the account and the sign-in still stand (asked with other requests' tokens, in one read, on the
         # batches' own connections: the lane answers while other requests hold every shared one)
@@ -142,7 +135,7 @@ class RushLane:
             draw.limit(actor)
         except DomainError as exc:
             return domain_response(request, exc)
-        scope.setdefault("state", {})[COUNTED] = True  # the route must not count it again
+        scope.setdefault("state", {})[draw.COUNTED] = True  # the route must not count it again
         fingerprint = asked.fingerprint(patient_id)
         try:
             if short:

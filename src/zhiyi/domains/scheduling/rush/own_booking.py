@@ -38,8 +38,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from zhiyi.core import audit, clock, ids, requestctx
 from zhiyi.core.config import get_settings
 from zhiyi.core.policy import Actor
-from zhiyi.domains.scheduling import batches, draw, sold_out
-from zhiyi.domains.scheduling.sold_out import REPLAY, Booked
+from zhiyi.domains.scheduling import draw
+from zhiyi.domains.scheduling.rush import batches, sold_out
+from zhiyi.domains.scheduling.rush.sold_out import REPLAY, Booked
 
 QUESTION_FIELDS = 11
 _BOOK_MANY = (  # $1-$11: one array element per question; the time, the draw and the zone: one for the batch
@@ -61,10 +62,6 @@ MAX_DRAWS = 10_000  # sessions whose draw is on (a day's releases); beyond this 
 _draws: dict[uuid.UUID, float] = {}  # session -> epoch second its release's draw ends
 _last_logged = -ERROR_LOG_SECONDS
 log = logging.getLogger("zhiyi.scheduling")
-
-
-def on(engine: AsyncEngine) -> bool:
-    return engine.dialect.name == "postgresql" and get_settings().own_booking_in_one_statement
 
 
 async def book(engine: AsyncEngine, *, actor: Actor, key: str, request_hash: str, session_id: uuid.UUID) -> Booked | str | None:

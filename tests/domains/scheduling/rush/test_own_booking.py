@@ -26,8 +26,9 @@ from zhiyi.core.config import get_settings
 from zhiyi.core.idempotency import IdempotencyRecord, request_hash
 from zhiyi.core.outbox import OutboxEvent
 from zhiyi.core.ratelimit import Limiter
-from zhiyi.domains.scheduling import draw, own_booking, sold_out
+from zhiyi.domains.scheduling import draw
 from zhiyi.domains.scheduling.models import Booking, BookingSuspension, ClinicSession, DrawEntry, Slot
+from zhiyi.domains.scheduling.rush import own_booking, sold_out
 
 BOOKINGS = "/api/v1/scheduling/bookings"
 
@@ -206,7 +207,7 @@ async def test_refusals_the_patient_should_hear_by_name_go_the_usual_way_and_kee
 
 
 async def test_the_rush_lane_answers_while_other_requests_hold_every_shared_connection(clinic, backend, one_statement):
-    """The batched statements have connections of their own (core.db.Database.batch_engine): a rush's
+    """The batched statements have connections of their own (rush/pool.py): a rush's
     bookings and "full" answers never wait behind other requests' transactions for a connection."""
     if backend.name != "postgresql":
         pytest.skip("the one-statement booking is a PostgreSQL function")
@@ -470,12 +471,15 @@ async def test_during_a_release_draw_the_booking_goes_the_usual_way(clinic, back
     own_booking._draws.clear()
 
 
-async def test_the_setting_turns_it_off(clinic, backend, one_statement, monkeypatch):
+@pytest.mark.parametrize("rush_lane", [False])
+async def test_the_setting_turns_it_off(clinic, backend, one_statement, rush_lane):
+    """ZHIYI_RUSH_LANE=false: the usual path books, the lane asks nothing."""
     db, client, make, patients = clinic
-    cs, _ = await make(places=2)
-    [(_, _, headers)] = await patients(1)
-    monkeypatch.setattr(get_settings(), "own_booking_in_one_statement", False)
-    assert (await book(client, headers, cs.id)).status_code == 201
+    cs, _ = await make(places=1)
+    (_, _, h1), (_, _, h2) = await patients(2)
+    assert (await book(client, h1, cs.id)).status_code == 201
+    full = await book(client, h2, cs.id)
+    assert full.status_code == 409 and full.json()["code"] == "slot_full"
     assert one_statement == []
 
 

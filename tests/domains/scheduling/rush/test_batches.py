@@ -8,9 +8,7 @@ import asyncio
 
 import pytest
 
-from zhiyi.core import db
-from zhiyi.domains import registry
-from zhiyi.domains.scheduling import batches
+from zhiyi.domains.scheduling.rush import batches
 
 
 class Database:
@@ -108,10 +106,3 @@ async def test_no_more_than_the_batch_limit_go_out_in_one_round_trip(monkeypatch
     db.go.set()
     await asyncio.gather(first, *rest)
     assert [len(b) for b in db.batches] == [1, 3, 3, 1]
-
-
-def test_the_connections_kept_for_batches_are_enough_for_every_batch_under_way():
-    """Two kinds of batched question (sold_out.py, own_booking.py), each with BATCHES_OUT round trips
-    under way at most: a batch never waits for a connection of its pool."""
-    assert db.BATCH_POOL_SIZE >= 2 * batches.BATCHES_OUT
-    assert len(registry.PREPARED) == 2
