@@ -92,7 +92,7 @@ def event_values(
         outcome=outcome,
         request_id=requestctx.request_id.get(),
         client_addr=requestctx.client_addr.get(),
-        reason=reason,
+        reason=reason or None,  # no reason is NULL, as the one-statement booking writes it (a policy's "" too)
     )
 
 

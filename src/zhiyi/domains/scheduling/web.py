@@ -388,6 +388,7 @@ async def done(request: Request, booking_id: str, actor: Actor = Depends(web_act
         slot=x,
         s=s,
         person=people.get(b.patient_id),
+        active=b.status in service.ACTIVE_BOOKING,
         cancel_until=(await service.cancel_deadlines(session))(b.department_id, b.starts_at),
     )
 
