@@ -475,6 +475,7 @@ def run(opts: Options, log=print) -> dict:
             "ratio_to_single": round(rate / single_rate, 3) if single_rate else None,
             "trivial_rps": round(trivial, 1),
             "workers": opts.workers,
+            "rush_lane": server.lane,  # ZHIYI_RUSH_LANE as the server read it
             "draw_seconds": opts.draw_seconds,
             "retry_rate": opts.retry_rate,
             "cancel_rate": opts.cancel_rate,

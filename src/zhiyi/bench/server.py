@@ -15,6 +15,8 @@ from collections.abc import Callable
 import httpx
 
 from zhiyi.bench import cpu
+from zhiyi.core.config import Settings
+from zhiyi.domains.scheduling import rush
 from zhiyi.domains.scheduling.rush import protocol
 
 POOL_PER_WORKER = 10
@@ -65,7 +67,11 @@ class Server:
             "--log-level",
             "warning",
         ]
-        if http:  # the HTTP protocol `zhiyi serve` runs (None: uvicorn's own)
+        # the HTTP protocol `zhiyi serve` runs: the rush's, unless ZHIYI_RUSH_LANE=false (None: uvicorn's own)
+        self.lane = rush.enabled(Settings(database_url=url, rush_lane=self.env.get("ZHIYI_RUSH_LANE") or None))
+        if http == protocol.NAME and not self.lane:
+            http = "httptools"
+        if http:
             self.cmd += ["--http", http]
         self.proc: subprocess.Popen | None = None
 
