@@ -46,7 +46,12 @@ def pg_available() -> str | None:
 def make_settings(url: str) -> Settings:
     return use(
         Settings(
-            database_url=url, secret_key=TEST_SECRET, notification_channel="sandbox", in_process_worker=False, env="test", log_json=False
+            database_url=url,
+            secret_key=TEST_SECRET,
+            notification_channel="sandbox",
+            in_process_worker=False,
+            env="test",
+            log_json=False,
         )
     )
 
@@ -128,7 +133,9 @@ def pytest_collection_modifyitems(config, items):
     keep, dropped = [], []
     for item in items:
         params = getattr(getattr(item, "callspec", None), "params", {})
-        (dropped if params.get("rush_lane") is False and params.get("backend") == "sqlite" else keep).append(item)
+        (dropped if params.get("rush_lane") is False and params.get("backend") == "sqlite" else keep).append(
+            item
+        )
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = keep
@@ -162,7 +169,8 @@ class TestDatabase:
 
     def __init__(self, engine, connection):
         self.engine = engine
-        rush_pool.use(self, engine)  # the batched statements' connections (the rush lane's), outside the test's transaction
+        # the batched statements' connections (the rush lane's), outside the test's transaction
+        rush_pool.use(self, engine)
         self.sessionmaker = async_sessionmaker(
             bind=connection, expire_on_commit=False, autoflush=True, join_transaction_mode="create_savepoint"
         )

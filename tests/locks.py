@@ -7,7 +7,9 @@ import asyncio
 
 from sqlalchemy import text
 
-_WAITING = text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'")
+_WAITING = text(
+    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+)
 
 
 async def until_waiting_on_a_lock(db, *, count: int = 1, timeout: float = 10.0) -> None:

@@ -32,11 +32,24 @@ def demo_server(base: Path, url: str | None = None) -> Iterator[str]:
     """A freshly seeded demo served from `base` (a journey that must not share the queue's state), on
     `url` (default: a SQLite file in `base`)."""
     url = url or f"sqlite:///{base / 'demo.db'}"
-    env = {**os.environ, "ZHIYI_DATABASE_URL": url, "ZHIYI_SECRET_KEY": SERVER_SECRET, "ZHIYI_LOG_JSON": "false"}
-    subprocess.run([_zhiyi(), "seed", "--patients", "40", "--seed", "7"], env=env, check=True, capture_output=True, timeout=300)
+    env = {
+        **os.environ,
+        "ZHIYI_DATABASE_URL": url,
+        "ZHIYI_SECRET_KEY": SERVER_SECRET,
+        "ZHIYI_LOG_JSON": "false",
+    }
+    subprocess.run(
+        [_zhiyi(), "seed", "--patients", "40", "--seed", "7"],
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     port = _free_port()
     log = open(base / "server.log", "w")  # noqa: SIM115  (closed below)
-    proc = subprocess.Popen([_zhiyi(), "serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [_zhiyi(), "serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT
+    )
     root = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60

@@ -35,13 +35,26 @@ def test_migrate_then_create_a_user(fresh_db_url):
     assert runner.invoke(app, ["migrate", "--db", fresh_db_url]).exit_code == 0
     r = runner.invoke(
         app,
-        ["users", "create", "ops-admin", "--role", "admin", "--name", "Ops Admin", "--group-wide", "--db", fresh_db_url],
+        [
+            "users",
+            "create",
+            "ops-admin",
+            "--role",
+            "admin",
+            "--name",
+            "Ops Admin",
+            "--group-wide",
+            "--db",
+            fresh_db_url,
+        ],
         input="Str0ng-pass\nStr0ng-pass\n",
     )
     assert r.exit_code == 0, r.output
     assert accounts_in(fresh_db_url) == [("ops-admin", "admin", True)]
     bad = runner.invoke(
-        app, ["users", "create", "x", "--role", "wizard", "--name", "X", "--db", fresh_db_url], input="Str0ng-pass\nStr0ng-pass\n"
+        app,
+        ["users", "create", "x", "--role", "wizard", "--name", "X", "--db", fresh_db_url],
+        input="Str0ng-pass\nStr0ng-pass\n",
     )
     assert bad.exit_code != 0 and "unknown roles" in bad.output
 
@@ -49,7 +62,10 @@ def test_migrate_then_create_a_user(fresh_db_url):
 def test_the_server_imports_nothing_of_the_bench_and_needs_no_aiohttp():
     """Issue 17: `zhiyi serve` imported aiohttp and the load generator. The bench is an extra, loaded by
     `zhiyi bench` only."""
-    code = "import sys, zhiyi.app, zhiyi.cli; print(sorted(m for m in sys.modules if m.startswith(('zhiyi.bench', 'aiohttp'))))"
+    code = (
+        "import sys, zhiyi.app, zhiyi.cli; "
+        "print(sorted(m for m in sys.modules if m.startswith(('zhiyi.bench', 'aiohttp'))))"
+    )
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert loaded.strip() == "[]"
     project = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())["project"]

@@ -44,12 +44,15 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             i18n.translator(locale)
         for route in app.router.routes:  # FastAPI's route tables, built at the first match
             route.matches(dict(_WARM_UP))  # a scope of its own each time (the framework writes into it)
-        for warm in registry.WARM_UP:  # the domains' own (the triage model: the first answer took ~0.9 s more)
+        for (
+            warm
+        ) in registry.WARM_UP:  # the domains' own (the triage model: the first answer took ~0.9 s more)
             try:
                 await asyncio.to_thread(warm)
             except Exception:  # a missing model is the first request's to report, not a reason not to start
                 log.exception("warming up %s failed", getattr(warm, "__qualname__", warm))
-        await registry.start(settings, db)  # the rush's (scheduling/rush/pool.py): before the pool's connections are made
+        # the rush's (scheduling/rush/pool.py): before the pool's connections are made
+        await registry.start(settings, db)
         if settings.db_pool_open_at_start:
             await db.open_pool()
         if settings.in_process_worker:
@@ -64,7 +67,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             await db.dispose()
 
     # FastAPI's native OpenTelemetry is off: Zhiyi's metrics and access log are the edge middleware's, and
-    # left on it asks the global providers (environment look-ups) on every request (~2% of a worker's CPU in a rush)
+    # left on it asks the global providers (environment look-ups) on every request (~2% of a worker's CPU
+    # in a rush)
     app = FastAPI(
         title="Zhiyi 智医",
         version=__version__,

@@ -31,7 +31,9 @@ app.add_typer(users, name="users")
 app.add_typer(triage_cli.app, name="triage")
 console = Console()
 
-DbOpt = Annotated[str | None, typer.Option("--db", help="Database URL (default: ZHIYI_DATABASE_URL or ./var/zhiyi.db)")]
+DbOpt = Annotated[
+    str | None, typer.Option("--db", help="Database URL (default: ZHIYI_DATABASE_URL or ./var/zhiyi.db)")
+]
 
 
 def _settings(db: str | None) -> Settings:
@@ -54,7 +56,11 @@ async def _seed(settings: Settings, patients: int, seed: int) -> demo_seed.SeedR
     db = Database(settings)
     try:
         with Progress(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
         ) as progress:
             tasks: dict[str, int] = {}
 
@@ -82,7 +88,9 @@ def _print_logins(logins: list[tuple[str, str, str]]) -> None:
 
 @app.command()
 def seed(
-    db: DbOpt = None, patients: int = typer.Option(2000, min=1, max=200_000), seed: int = typer.Option(42, help="Same seed, same data")
+    db: DbOpt = None,
+    patients: int = typer.Option(2000, min=1, max=200_000),
+    seed: int = typer.Option(42, help="Same seed, same data"),
 ) -> None:
     """Fill an empty database with a deterministic demo hospital group."""
     settings = _settings(db)
@@ -97,7 +105,9 @@ def seed(
 
 
 @app.command()
-def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1, db: DbOpt = None, reload: bool = False) -> None:
+def serve(
+    host: str = "127.0.0.1", port: int = 8000, workers: int = 1, db: DbOpt = None, reload: bool = False
+) -> None:
     """Serve the web app and API."""
     settings = _settings(db)
     problem = secret_problem(settings)
@@ -107,7 +117,9 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1, db: DbOpt
     if db:
         os.environ["ZHIYI_DATABASE_URL"] = db
     if workers > 1 and settings.in_process_worker:
-        console.print("[yellow]Several workers: run `zhiyi worker` too, or each worker drains the outbox.[/yellow]")
+        console.print(
+            "[yellow]Several workers: run `zhiyi worker` too, or each worker drains the outbox.[/yellow]"
+        )
     uvicorn.run(
         "zhiyi.app:production_app",
         factory=True,
@@ -123,7 +135,9 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1, db: DbOpt
 
 
 @app.command()
-def demo(host: str = "127.0.0.1", port: int = 8000, patients: int = 2000, seed: int = 42, db: DbOpt = None) -> None:
+def demo(
+    host: str = "127.0.0.1", port: int = 8000, patients: int = 2000, seed: int = 42, db: DbOpt = None
+) -> None:
     """Create (once) and serve the demo hospital group on SQLite."""
     settings = _settings(db)
     if settings.secret_key == DEV_SECRET:
@@ -192,7 +206,12 @@ def users_create(
         try:
             async with database.sessionmaker() as session:
                 account = await identity.create_account(
-                    session, username=username, password=password, display_name=display_name, roles=set(role), group_wide=group_wide
+                    session,
+                    username=username,
+                    password=password,
+                    display_name=display_name,
+                    roles=set(role),
+                    group_wide=group_wide,
                 )
                 await session.commit()
                 console.print(f"[green]Created[/green] {account.username} ({account.roles})")
@@ -202,14 +221,21 @@ def users_create(
     asyncio.run(run())
 
 
-@app.command("bench", add_help_option=False, context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+@app.command(
+    "bench",
+    add_help_option=False,
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+)
 def bench(ctx: typer.Context) -> None:
     """Benchmarks (`zhiyi bench --help`); each prints one JSON object on its last line. They need the
     bench extra (pip install 'zhiyi[bench]': the load generator's aiohttp), which the server never loads."""
     try:  # loaded here, by name, only when asked: `zhiyi serve` and the app import nothing of the bench
         bench_cli = importlib.import_module("zhiyi.bench.cli")
     except ModuleNotFoundError as exc:
-        console.print(f"[red]The benchmarks need the bench extra[/red]: pip install 'zhiyi[bench]' ({exc.name} is missing)")
+        console.print(
+            "[red]The benchmarks need the bench extra[/red]: "
+            f"pip install 'zhiyi[bench]' ({exc.name} is missing)"
+        )
         raise typer.Exit(2) from None
     bench_cli.app(args=ctx.args, prog_name="zhiyi bench")
 

@@ -74,11 +74,20 @@ def test_modules_stay_small():
 
 
 SQL_BUILDERS = {"select", "text", "insert", "update", "delete", "exists", "union_all"}
-# where queries may be written: repositories, migrations, the engine's own module, tables' DDL (models.py: index
-# predicates), the tools that write their own fixtures and the anchor's statements (bench/, demo/), and core's
-# modules that are the repositories of core's own tables (the audit trail, the outbox, idempotency records) and
-# the liveness probe's SELECT 1
-QUERY_HOMES = ("migrations/", "bench/", "demo/", "core/db.py", "core/audit.py", "core/outbox.py", "core/idempotency.py", "http/ops.py")
+# where queries may be written: repositories, migrations, the engine's own module, tables' DDL (models.py:
+# index predicates), the tools that write their own fixtures and the anchor's statements (bench/, demo/), and
+# core's modules that are the repositories of core's own tables (the audit trail, the outbox, idempotency
+# records) and the liveness probe's SELECT 1
+QUERY_HOMES = (
+    "migrations/",
+    "bench/",
+    "demo/",
+    "core/db.py",
+    "core/audit.py",
+    "core/outbox.py",
+    "core/idempotency.py",
+    "http/ops.py",
+)
 
 
 def query_sites(root: Path) -> list[str]:
@@ -102,7 +111,11 @@ def query_sites(root: Path) -> list[str]:
             f = node.func
             if isinstance(f, ast.Name) and f.id in SQL_BUILDERS and f.id in from_sqlalchemy:
                 found.append(f"{rel}:{node.lineno} {f.id}(")
-            elif isinstance(f, ast.Attribute) and f.attr in ("execute", "scalar", "scalars") and "session" in ast.unparse(f.value):
+            elif (
+                isinstance(f, ast.Attribute)
+                and f.attr in ("execute", "scalar", "scalars")
+                and "session" in ast.unparse(f.value)
+            ):
                 found.append(f"{rel}:{node.lineno} .{f.attr}(")
     return found
 
@@ -112,15 +125,20 @@ def test_queries_live_in_repositories():
 
 
 def test_a_query_outside_a_repository_is_found(tmp_path):
-    """The mutation review's misses: a query in waitlist_web.py, and session.scalar(text(...)) in an api.py."""
+    """The mutation review's misses: a query in waitlist_web.py, and session.scalar(text(...)) in an
+    api.py."""
     (tmp_path / "domains" / "x").mkdir(parents=True)
     (tmp_path / "domains" / "x" / "waitlist_web.py").write_text(
-        "from sqlalchemy import select\n\nasync def page(session, T):\n    return (await session.scalars(select(T))).all()\n"
+        "from sqlalchemy import select\n\n"
+        "async def page(session, T):\n    return (await session.scalars(select(T))).all()\n"
     )
     (tmp_path / "domains" / "x" / "api.py").write_text(
-        "from sqlalchemy import text\n\nasync def route(session):\n    return await session.scalar(text('SELECT 1'))\n"
+        "from sqlalchemy import text\n\n"
+        "async def route(session):\n    return await session.scalar(text('SELECT 1'))\n"
     )
-    (tmp_path / "domains" / "x" / "forms.py").write_text("def text(element):\n    return element\n\n\ntext('a local text')\n")
+    (tmp_path / "domains" / "x" / "forms.py").write_text(
+        "def text(element):\n    return element\n\n\ntext('a local text')\n"
+    )
     assert sorted(query_sites(tmp_path)) == [
         "domains/x/api.py:4 .scalar(",
         "domains/x/api.py:4 text(",

@@ -18,7 +18,12 @@ LINT = Path(sys.executable).with_name("lint-imports")
 def lint(src: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(src)}
     return subprocess.run(
-        [str(LINT), "--config", str(ROOT / "pyproject.toml"), "--no-cache"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+        [str(LINT), "--config", str(ROOT / "pyproject.toml"), "--no-cache"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
 
 
@@ -30,7 +35,17 @@ def copy(tmp_path_factory):
         ROOT / "src" / "zhiyi",
         dst,
         ignore=shutil.ignore_patterns(
-            "*.json", "*.jsonl", "*.txt", "*.po", "*.pot", "*.html", "*.css", "*.js", "__pycache__", "data", "static"
+            "*.json",
+            "*.jsonl",
+            "*.txt",
+            "*.po",
+            "*.pot",
+            "*.html",
+            "*.css",
+            "*.js",
+            "__pycache__",
+            "data",
+            "static",
         ),
     )
     return dst
@@ -60,7 +75,9 @@ def test_each_contract_can_fail(copy, module, source, contract):
     finally:
         probe.unlink()
     assert result.returncode != 0, result.stdout[-2000:]
-    assert any(line.startswith(contract) and line.rstrip().endswith("BROKEN") for line in result.stdout.splitlines()), result.stdout[-2000:]
+    assert any(
+        line.startswith(contract) and line.rstrip().endswith("BROKEN") for line in result.stdout.splitlines()
+    ), result.stdout[-2000:]
 
 
 def test_the_cycle_contract_can_fail(copy):
@@ -75,6 +92,7 @@ def test_the_cycle_contract_can_fail(copy):
     finally:
         for path in probes:
             path.unlink()
-    assert any(line.startswith("No import cycles") and line.rstrip().endswith("BROKEN") for line in result.stdout.splitlines()), (
-        result.stdout[-2000:]
-    )
+    assert any(
+        line.startswith("No import cycles") and line.rstrip().endswith("BROKEN")
+        for line in result.stdout.splitlines()
+    ), result.stdout[-2000:]

@@ -28,7 +28,12 @@ def test_the_short_and_the_usual_anchor_decide_alike(backend, fresh_db_url):
         _with_db(
             fresh_db_url,
             lambda s: seed_release(
-                s, secret=SECRET, doctors=2, slots_per_doctor=3, patients=12, release_at=clock.now() - dt.timedelta(minutes=1)
+                s,
+                secret=SECRET,
+                doctors=2,
+                slots_per_doctor=3,
+                patients=12,
+                release_at=clock.now() - dt.timedelta(minutes=1),
             ),
         )
     )
@@ -51,11 +56,17 @@ def test_the_short_and_the_usual_anchor_decide_alike(backend, fresh_db_url):
                 batched=batched,
             )
         )
-        booked = asyncio.run(_with_db(fresh_db_url, lambda s: s.scalar(select(func.count()).select_from(Booking))))
+        booked = asyncio.run(
+            _with_db(fresh_db_url, lambda s: s.scalar(select(func.count()).select_from(Booking)))
+        )
         kept = asyncio.run(
             _with_db(
                 fresh_db_url,
-                lambda s: s.scalar(select(func.count()).select_from(IdempotencyRecord).where(IdempotencyRecord.status_code != 201)),
+                lambda s: s.scalar(
+                    select(func.count())
+                    .select_from(IdempotencyRecord)
+                    .where(IdempotencyRecord.status_code != 201)
+                ),
             )
         )
         outcomes.append((decisions, booked, kept))
@@ -76,7 +87,12 @@ async def test_the_bare_calibration_endpoint_books_and_answers_full(backend, fre
     release = await _with_db(
         fresh_db_url,
         lambda s: seed_release(
-            s, secret=SECRET, doctors=1, slots_per_doctor=1, patients=3, release_at=clock.now() - dt.timedelta(minutes=1)
+            s,
+            secret=SECRET,
+            doctors=1,
+            slots_per_doctor=1,
+            patients=3,
+            release_at=clock.now() - dt.timedelta(minutes=1),
         ),
     )
     monkeypatch.setenv("ZHIYI_DATABASE_URL", fresh_db_url)
@@ -84,12 +100,21 @@ async def test_the_bare_calibration_endpoint_books_and_answers_full(backend, fre
     monkeypatch.setenv("ZHIYI_DB_POOL_SIZE", "1")
     app = bare.make_app()
     body = {"session_id": release.session_ids[0]}
-    async with app.router.lifespan_context(app), httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client,
+    ):
         answers = [
-            await client.post(bare.PATH, json=body, headers={"Authorization": f"Bearer {token}", "Idempotency-Key": f"bare-key-{i}"})
+            await client.post(
+                bare.PATH,
+                json=body,
+                headers={"Authorization": f"Bearer {token}", "Idempotency-Key": f"bare-key-{i}"},
+            )
             for i, token in enumerate(release.tokens)
         ]
-        forged = await client.post(bare.PATH, json=body, headers={"Authorization": "Bearer x.y.z", "Idempotency-Key": "bare-key-9"})
+        forged = await client.post(
+            bare.PATH, json=body, headers={"Authorization": "Bearer x.y.z", "Idempotency-Key": "bare-key-9"}
+        )
     assert [a.status_code for a in answers] == [201, 409, 409] and forged.status_code == 401
     assert [a.json().get("code") for a in answers[1:]] == ["slot_full", "slot_full"]
     stored = await _with_db(fresh_db_url, lambda s: s.execute(select(Booking.id)))

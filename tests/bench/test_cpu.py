@@ -21,7 +21,8 @@ def test_a_server_group_and_a_load_generator_are_told_apart():
     sampler.start()
     time.sleep(0.1)
     began = time.time()  # a reading before the window
-    server = subprocess.Popen([sys.executable, "-c", BUSY], start_new_session=True)  # its own group, as the bench's
+    # its own group, as the bench's
+    server = subprocess.Popen([sys.executable, "-c", BUSY], start_new_session=True)
     client = subprocess.Popen([sys.executable, "-c", BUSY])  # a plain child: a load generator
     server.wait()
     client.wait()
@@ -41,4 +42,8 @@ def test_a_window_without_readings_around_it_has_no_figure():
     assert sampler.between(50.0, 150.0) is None  # nothing read before it
     assert sampler.between(100.0, 200.0) == dict.fromkeys(cpu.PARTIES, 2.0)
     assert cpu.per_decision(None, 10) is None and cpu.per_decision(dict.fromkeys(cpu.PARTIES, 1.0), 0) is None
-    assert cpu.per_decision({"server": 0.0, "db": 0.5, "clients": 1.0}, 1000) == {"server": None, "db": 0.5, "clients": 1.0}
+    assert cpu.per_decision({"server": 0.0, "db": 0.5, "clients": 1.0}, 1000) == {
+        "server": None,
+        "db": 0.5,
+        "clients": 1.0,
+    }

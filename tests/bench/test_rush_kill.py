@@ -14,7 +14,8 @@ def test_a_killed_server_loses_and_doubles_nothing(backend, tmp_path):
     db = backend.url if backend.name == "postgresql" else f"sqlite:///{tmp_path / 'kill.db'}"
     lines: list[str] = []
     # nobody waits and cancellations come at once (the waiting list: test_rush_waitlist.py), so every
-    # place freed during the rush is sold again; 400 patients for 20 places, so that the rush outlasts the kill
+    # place freed during the rush is sold again; 400 patients for 20 places, so that the rush outlasts the
+    # kill
     result = rush.run(
         rush.Options(
             db=db,
@@ -37,7 +38,9 @@ def test_a_killed_server_loses_and_doubles_nothing(backend, tmp_path):
     assert result["booked"] == result["slots"]  # every place sold, and nothing sold twice
 
 
-def _rec(kind: str, key: str, status: int, code: str | None = None, booking: str | None = "b1", replayed=False):
+def _rec(
+    kind: str, key: str, status: int, code: str | None = None, booking: str | None = "b1", replayed=False
+):
     return (0, kind, key, status, code, booking, "s1", "sess", 0.0, 0.0, replayed)
 
 
@@ -45,7 +48,11 @@ NO_ANSWER = loadgen.NO_ANSWER + "ServerDisconnectedError"
 
 
 def test_not_active_after_an_unanswered_cancel_means_it_was_cancelled():
-    records = [_rec("book", "k1", 201), _rec("cancel", "k1", 0, NO_ANSWER), _rec("cancel", "k1", 409, "booking_not_active")]
+    records = [
+        _rec("book", "k1", 201),
+        _rec("cancel", "k1", 0, NO_ANSWER),
+        _rec("cancel", "k1", 409, "booking_not_active"),
+    ]
     assert rush._cancelled(records) == {"b1"}
     assert rush._errors(records) == 0
 
@@ -83,4 +90,8 @@ def test_lost_holds_the_database_to_what_clients_were_told():
     assert rush._lost(booked + told, {"b1": "cancelled"}) == 0
     assert rush._lost(booked + told, {"b1": "booked"}) == 1  # told "cancelled", still active
     gave_up = cancel_lost + [_rec("cancel", "k1", 0, loadgen.GAVE_UP + "X")]
-    assert rush._lost(booked + gave_up, {"b1": "cancelled"}) == rush._lost(booked + gave_up, {"b1": "booked"}) == 0
+    assert (
+        rush._lost(booked + gave_up, {"b1": "cancelled"})
+        == rush._lost(booked + gave_up, {"b1": "booked"})
+        == 0
+    )

@@ -39,17 +39,22 @@ def test_cancellations_during_a_rush_become_accepted_offers(backend, tmp_path):
     assert result["errors"] == 0, result
     assert result["waitlisted"] > 0 and result["offers"] > 0 and result["accepted"] > 0, result
     assert result["offers"] >= result["accepted"] + result["declined"] + result["expired"] + result["held"]
-    assert result["holds_overdue"] == 0, result  # every hold made to run out was expired by the server's sweep
+    # every hold made to run out was expired by the server's sweep
+    assert result["holds_overdue"] == 0, result
     assert result["booked"] + result["held"] <= result["slots"]
     # what each party spent per decision, read from /proc (Linux), the server's own CPU above nothing
     if rush.cpu.PROC.is_dir():
         spent = result["cpu_ms_per_decision"]
         assert (spent["server"] or 0) > 0 and (spent["clients"] or 0) > 0, spent
         if backend.name == "postgresql":  # the anchor's clients are the bench's own process
-            assert (spent["db"] or 0) > 0 and (result["anchor_cpu_ms_per_decision"]["clients"] or 0) > 0, result
+            assert (spent["db"] or 0) > 0 and (result["anchor_cpu_ms_per_decision"]["clients"] or 0) > 0, (
+                result
+            )
 
 
-def _rec(kind: str, key: str, status: int, code: str | None = None, target: str | None = "b1", replayed=False):
+def _rec(
+    kind: str, key: str, status: int, code: str | None = None, target: str | None = "b1", replayed=False
+):
     return (0, kind, key, status, code, target, "s1", "sess", 0.0, 0.0, replayed)
 
 
@@ -61,12 +66,16 @@ def test_an_accepted_offer_is_a_booking_its_patient_was_told_of():
     entries = {"e1": ("booked", "b2", True)}
     assert rush._lost(accepted, {"b2": "booked"}, entries) == 0
     assert rush._lost(accepted, {}, entries) == 1  # the booking is missing
-    assert rush._lost(accepted, {"b2": "booked"}, {"e1": ("offered", None, True)}) == 1  # no entry turned into it
+    # no entry turned into it
+    assert rush._lost(accepted, {"b2": "booked"}, {"e1": ("offered", None, True)}) == 1
     assert rush._errors(accepted) == 0
 
 
 def test_an_acceptance_whose_answer_was_lost_is_replayed_and_recovered():
-    records = [_rec("accept", "k1", 0, NO_ANSWER, None), _rec("accept", "k1", 201, target="b2", replayed=True)]
+    records = [
+        _rec("accept", "k1", 0, NO_ANSWER, None),
+        _rec("accept", "k1", 201, target="b2", replayed=True),
+    ]
     assert rush._outage(records) == {"unanswered": 1, "recovered": 1}
     assert rush._errors(records) == 0
 
@@ -87,7 +96,8 @@ def test_lost_holds_the_waiting_lists_to_what_patients_were_told():
     assert rush._lost(joined, {}, {}) == 1  # joined, missing
     assert rush._lost(joined, {}, {"e1": ("waiting", None, False)}) == 0
     declined = [_rec("decline", "d1", 200, target="e1")]
-    assert rush._lost(declined, {}, {"e1": ("offered", None, True)}) == 1  # told "declined", the place still held
+    # told "declined", the place still held
+    assert rush._lost(declined, {}, {"e1": ("offered", None, True)}) == 1
     assert rush._lost(declined, {}, {"e1": ("declined", None, True)}) == 0
     left = [_rec("leave", "l1", 0, NO_ANSWER, "e1"), _rec("leave", "l1", 409, "not_waiting", "e1")]
     assert rush._lost(left, {}, {"e1": ("left", None, False)}) == 0

@@ -13,14 +13,17 @@ from zhiyi.core.db import Database
 
 
 async def test_the_app_opens_its_pool_before_it_serves(fresh_db_url):
-    settings = make_settings(fresh_db_url).model_copy(update={"db_pool_size": 3, "db_pool_open_at_start": True})
+    settings = make_settings(fresh_db_url).model_copy(
+        update={"db_pool_size": 3, "db_pool_open_at_start": True}
+    )
     db = Database(settings)
     app = create_app(settings, database=db)
     try:
         assert db.engine.pool.checkedin() == 0  # nothing made yet
         async with app.router.lifespan_context(app):
             size = db.engine.pool.size()
-            assert db.engine.pool.checkedin() == size and db.engine.pool.checkedout() == 0  # all made, none held
+            # all made, none held
+            assert db.engine.pool.checkedin() == size and db.engine.pool.checkedout() == 0
     finally:
         await db.dispose()
 
@@ -38,7 +41,9 @@ async def test_it_can_be_left_to_the_first_requests(fresh_db_url):
 
 async def test_a_database_that_does_not_answer_is_logged_and_does_not_stop_the_start(caplog):
     # a port nobody listens on: every connection is refused at once
-    db = Database(Settings(database_url="postgresql://postgres@127.0.0.1:9/none", secret_key="k" * 43, db_pool_size=2))
+    db = Database(
+        Settings(database_url="postgresql://postgres@127.0.0.1:9/none", secret_key="k" * 43, db_pool_size=2)
+    )
     try:
         with caplog.at_level(logging.WARNING, logger="zhiyi.db"):
             assert await db.open_pool(timeout=5) == 0

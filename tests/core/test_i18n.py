@@ -20,7 +20,9 @@ PLACEHOLDER = re.compile(r"%\((\w+)\)[sdrifg]")
 
 
 def _load_extractor():
-    spec = importlib.util.spec_from_file_location("extract_messages", ROOT / "scripts" / "extract_messages.py")
+    spec = importlib.util.spec_from_file_location(
+        "extract_messages", ROOT / "scripts" / "extract_messages.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

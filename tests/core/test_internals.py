@@ -1,6 +1,7 @@
 """The private internals Zhiyi builds on, checked so that an upgrade that changes them fails here, not in a
 rush: core/db.FairQueue is SQLAlchemy's asyncio pool queue's stand-in (pyproject pins SQLAlchemy < 2.2),
-scheduling/rush/protocol.CoalescingHttpToolsProtocol subclasses uvicorn's httptools protocol (uvicorn < 0.55)."""
+scheduling/rush/protocol.CoalescingHttpToolsProtocol subclasses uvicorn's httptools protocol
+(uvicorn < 0.55)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,11 @@ from zhiyi.domains.scheduling.rush.protocol import CoalescingHttpToolsProtocol
 
 
 def test_sqlalchemys_pool_still_makes_its_queue_from_the_class_we_replace():
-    assert issubclass(FairQueue, sa_queue.QueueCommon) and hasattr(sa_queue, "Empty") and hasattr(sa_queue, "Full")
+    assert (
+        issubclass(FairQueue, sa_queue.QueueCommon)
+        and hasattr(sa_queue, "Empty")
+        and hasattr(sa_queue, "Full")
+    )
     assert AsyncAdaptedQueuePool._queue_class is not None  # the attribute FairPool overrides
     pool = FairPool(lambda: None, pool_size=3)
     assert isinstance(pool._pool, FairQueue)  # the pool's idle connections are in our queue

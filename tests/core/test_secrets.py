@@ -72,7 +72,9 @@ def test_zhiyi_serve_refuses_the_public_secret_and_says_why(monkeypatch):
 
 async def test_a_token_signed_with_the_public_secret_gets_nothing(client):
     forged = security.issue_jwt(
-        DEV_SECRET, {**FORGED_ADMIN, "sub": str(uuid.uuid4()), "ver": 0, "sid": str(uuid.uuid4())}, ttl=dt.timedelta(minutes=5)
+        DEV_SECRET,
+        {**FORGED_ADMIN, "sub": str(uuid.uuid4()), "ver": 0, "sid": str(uuid.uuid4())},
+        ttl=dt.timedelta(minutes=5),
     )
     r = await client.get("/api/v1/patients?name=李", headers={"Authorization": f"Bearer {forged}"})
     assert r.status_code == 401 and r.json()["code"] == "token_invalid"
@@ -82,7 +84,9 @@ async def test_even_a_leaked_key_does_not_make_up_an_admin(client):
     """Claims alone are not trusted: a token for an account that does not exist (or a sign-in that
     never happened) is refused, even when its signature checks out."""
     forged = security.issue_jwt(
-        TEST_SECRET, {**FORGED_ADMIN, "sub": str(uuid.uuid4()), "ver": 0, "sid": str(uuid.uuid4())}, ttl=dt.timedelta(minutes=5)
+        TEST_SECRET,
+        {**FORGED_ADMIN, "sub": str(uuid.uuid4()), "ver": 0, "sid": str(uuid.uuid4())},
+        ttl=dt.timedelta(minutes=5),
     )
     r = await client.get("/api/v1/patients?name=李", headers={"Authorization": f"Bearer {forged}"})
     assert r.status_code == 401

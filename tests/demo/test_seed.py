@@ -43,12 +43,20 @@ TOP_LEVEL = {
 async def test_same_seed_gives_same_people(session):
     first = await demo.seed(session, patients=30, seed=5)
     rows = (
-        await session.execute(select(Patient.mrn, Patient.name, Patient.birth_date, Patient.id_number_hash).order_by(Patient.mrn))
+        await session.execute(
+            select(Patient.mrn, Patient.name, Patient.birth_date, Patient.id_number_hash).order_by(
+                Patient.mrn
+            )
+        )
     ).all()
     await session.rollback()
     again = await demo.seed(session, patients=30, seed=5)
     rows_again = (
-        await session.execute(select(Patient.mrn, Patient.name, Patient.birth_date, Patient.id_number_hash).order_by(Patient.mrn))
+        await session.execute(
+            select(Patient.mrn, Patient.name, Patient.birth_date, Patient.id_number_hash).order_by(
+                Patient.mrn
+            )
+        )
     ).all()
     assert rows == rows_again and len(rows) == 30
     assert first.practitioners == again.practitioners >= 100
@@ -65,14 +73,22 @@ async def test_fourteen_days_of_clinic_sessions(session):
     assert days[0] == clock.today() or (days[0] - clock.today()).days <= 1
     assert (days[-1] - clock.today()).days <= 13
     emergency = await session.scalar(select(Department.id).where(Department.code == "EM"))
-    assert await session.scalar(select(ClinicSession.id).where(ClinicSession.department_id == emergency)) is None
+    assert (
+        await session.scalar(select(ClinicSession.id).where(ClinicSession.department_id == emergency)) is None
+    )
     assert await session.scalar(select(Slot.id).limit(1)) is not None
 
 
 async def test_catalogue_and_logins(session):
     await demo.seed(session, patients=10, seed=1)
     tops = set(
-        (await session.scalars(select(Department.name_en).where(Department.parent_id.is_(None), Department.is_clinical.is_(True)))).all()
+        (
+            await session.scalars(
+                select(Department.name_en).where(
+                    Department.parent_id.is_(None), Department.is_clinical.is_(True)
+                )
+            )
+        ).all()
     )
     assert tops == TOP_LEVEL
     for role, username, password in demo.DEMO_LOGINS:
@@ -125,5 +141,7 @@ async def test_no_two_clinics_of_one_doctor_or_one_room_overlap(session):
                 by.setdefault(getattr(s, key), []).append(s)
         for group in by.values():
             group.sort(key=lambda s: s.starts_at)
-            clashes = [(a.id, b.id) for a, b in zip(group, group[1:], strict=False) if b.starts_at < a.ends_at]
+            clashes = [
+                (a.id, b.id) for a, b in zip(group, group[1:], strict=False) if b.starts_at < a.ends_at
+            ]
             assert not clashes, (key, clashes)

@@ -15,7 +15,16 @@ def password_hash() -> str:
     return security.hash_password(PASSWORD)
 
 
-async def account(session, *, username: str, roles: set[str], patient=None, campuses=(), group_wide: bool = False, practitioner=None):
+async def account(
+    session,
+    *,
+    username: str,
+    roles: set[str],
+    patient=None,
+    campuses=(),
+    group_wide: bool = False,
+    practitioner=None,
+):
     return await identity.create_account(
         session,
         username=username,

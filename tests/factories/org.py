@@ -19,13 +19,21 @@ async def campus(session, *, code: str | None = None, is_main: bool = False) -> 
 
 async def department(session, *, code: str | None = None, parent: Department | None = None) -> Department:
     n = next(_n)
-    d = Department(code=code or f"D{n}", name_zh=f"科室{n}", name_en=f"Department {n}", parent_id=parent.id if parent else None, aliases=[])
+    d = Department(
+        code=code or f"D{n}",
+        name_zh=f"科室{n}",
+        name_en=f"Department {n}",
+        parent_id=parent.id if parent else None,
+        aliases=[],
+    )
     session.add(d)
     await session.flush()
     return d
 
 
-async def practitioner(session, *, department: Department, campuses: list[Campus], title: str = "attending") -> Practitioner:
+async def practitioner(
+    session, *, department: Department, campuses: list[Campus], title: str = "attending"
+) -> Practitioner:
     n = next(_n)
     p = Practitioner(
         code=f"S{n:05d}",

@@ -23,11 +23,23 @@ def id_number(*, age: int = 40, male: bool = True) -> str:
 
 
 async def patient(
-    session, *, campus, name: str = "张三", age: int = 40, male: bool = True, phone: str | None = None, verified: bool = True
+    session,
+    *,
+    campus,
+    name: str = "张三",
+    age: int = 40,
+    male: bool = True,
+    phone: str | None = None,
+    verified: bool = True,
 ):
     n = next(_seq)
     return await patients.register_patient(
-        session, name=name, id_number=id_number(age=age, male=male), campus_id=campus.id, phone=phone or f"139{n:08d}", verified=verified
+        session,
+        name=name,
+        id_number=id_number(age=age, male=male),
+        campus_id=campus.id,
+        phone=phone or f"139{n:08d}",
+        verified=verified,
     )
 
 

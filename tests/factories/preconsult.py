@@ -20,9 +20,16 @@ def yes(v: bool = True) -> dict:
     return {"valueBoolean": v}
 
 
-def response(answers: dict[str, list[dict]], *, status: str = "completed", questionnaire: str | None = None) -> dict:
-    """A QuestionnaireResponse with one item per answered question (the server files them under their groups)."""
-    body = {"resourceType": "QuestionnaireResponse", "status": status, "item": [{"linkId": k, "answer": v} for k, v in answers.items()]}
+def response(
+    answers: dict[str, list[dict]], *, status: str = "completed", questionnaire: str | None = None
+) -> dict:
+    """A QuestionnaireResponse with one item per answered question (the server files them under their
+    groups)."""
+    body = {
+        "resourceType": "QuestionnaireResponse",
+        "status": status,
+        "item": [{"linkId": k, "answer": v} for k, v in answers.items()],
+    }
     if questionnaire:
         body["questionnaire"] = questionnaire
     return body
@@ -49,5 +56,8 @@ async def submitted(session, *, actor, booking_id):
     target = await service.target_for_booking(session, actor=actor, booking_id=booking_id)
     form = catalogue().for_departments([target.department_code])
     return await service.save_resource(
-        session, actor=actor, target=target, resource=response(cardiology_answers(), questionnaire=form.canonical)
+        session,
+        actor=actor,
+        target=target,
+        resource=response(cardiology_answers(), questionnaire=form.canonical),
     )

@@ -28,7 +28,8 @@ async def session_with_slots(
     start = (now + starts_in).replace(microsecond=0)
     local = start.astimezone(ZoneInfo(get_settings().timezone))
     day = local.date()  # the hospital's local day
-    # the half-day as the hospital reads it (changes._period): a factory session at 13:00 is an afternoon clinic
+    # the half-day as the hospital reads it (changes._period): a factory session at 13:00 is an afternoon
+    # clinic
     period = "am" if local.time() < dt.time(12, 0) else "pm" if local.time() < dt.time(18, 0) else "evening"
     cs = ClinicSession(
         id=ids.new_id(),
@@ -82,7 +83,9 @@ async def booking(session, *, cs, slot, patient, account, status: str = "complet
     return b
 
 
-async def waitlist_entry(session, *, cs, patient, account, joined_at: dt.datetime | None = None, channel: str = "online") -> WaitlistEntry:
+async def waitlist_entry(
+    session, *, cs, patient, account, joined_at: dt.datetime | None = None, channel: str = "online"
+) -> WaitlistEntry:
     """A patient waiting in line for a full session (as join_waitlist leaves it)."""
     e = WaitlistEntry(
         id=ids.new_id(),
@@ -102,7 +105,13 @@ async def waitlist_entry(session, *, cs, patient, account, joined_at: dt.datetim
 
 async def suspension(session, *, patient, ends_at: dt.datetime, no_shows: int = 3) -> BookingSuspension:
     """Online booking suspended after no-shows (as mark_no_shows writes it)."""
-    s = BookingSuspension(patient_id=patient.id, starts_at=clock.now(), ends_at=ends_at, no_shows=no_shows, updated_at=clock.now())
+    s = BookingSuspension(
+        patient_id=patient.id,
+        starts_at=clock.now(),
+        ends_at=ends_at,
+        no_shows=no_shows,
+        updated_at=clock.now(),
+    )
     session.add(s)
     await session.flush()
     return s

@@ -38,8 +38,9 @@ def only(**by_role: set[str]) -> dict[str, set[str]]:
 
 
 PUBLIC = {role: set(CATEGORIES) for role in ROLES}
-# a desk and an admin: their campus's patients; a doctor and a nurse: patients in their care (A and B are booked
-# today in the doctor's clinic at MAIN; C is booked at EAST, in the same department); a pharmacist: none yet
+# a desk and an admin: their campus's patients; a doctor and a nurse: patients in their care (A and B are
+# booked today in the doctor's clinic at MAIN; C is booked at EAST, in the same department); a pharmacist:
+# none yet
 PATIENT_RECORD = only(patient={OWN}, registrar=MAIN_ONLY, admin=MAIN_ONLY, doctor=MAIN_ONLY, nurse=MAIN_ONLY)
 PATIENT_ONLY = only(patient={OWN})
 BOOKING_READ = only(patient={OWN}, registrar=MAIN_ONLY, nurse=MAIN_ONLY, doctor=MAIN_ONLY, admin=MAIN_ONLY)
@@ -64,7 +65,14 @@ class Call:
 
 CALLS = [
     Call("read a patient", "api", "GET", "/api/v1/patients/{P}", PATIENT_RECORD),
-    Call("update a patient", "api", "PATCH", "/api/v1/patients/{P}", PATIENT_RECORD, {"address": "上海市黄浦区"}),
+    Call(
+        "update a patient",
+        "api",
+        "PATCH",
+        "/api/v1/patients/{P}",
+        PATIENT_RECORD,
+        {"address": "上海市黄浦区"},
+    ),
     Call("a patient's one-code", "api", "GET", "/api/v1/patients/{P}/onecode", PATIENT_ONLY),
     Call("a patient's audit trail", "api", "GET", "/api/v1/patients/{P}/audit", only(admin=MAIN_ONLY)),
     Call(
@@ -91,9 +99,23 @@ CALLS = [
     Call("arrive by phone", "api", "POST", "/api/v1/queue/bookings/{B}/arrive", PATIENT_ONLY),
     Call("place in the queue", "api", "GET", "/api/v1/queue/bookings/{B}/position", PATIENT_ONLY),
     Call("a clinic's queue", "api", "GET", "/api/v1/queue/sessions/{S}/board", QUEUE_RUN),
-    Call("run a clinic's queue", "api", "POST", "/api/v1/queue/sessions/{S}/actions", QUEUE_RUN, {"action": "call_next"}),
+    Call(
+        "run a clinic's queue",
+        "api",
+        "POST",
+        "/api/v1/queue/sessions/{S}/actions",
+        QUEUE_RUN,
+        {"action": "call_next"},
+    ),
     Call("an assessment", "api", "GET", "/api/v1/triage/assessments/{T}", PATIENT_ONLY),
-    Call("feedback on an assessment", "api", "POST", "/api/v1/triage/assessments/{T}/feedback", PATIENT_ONLY, {"helped": True}),
+    Call(
+        "feedback on an assessment",
+        "api",
+        "POST",
+        "/api/v1/triage/assessments/{T}/feedback",
+        PATIENT_ONLY,
+        {"helped": True},
+    ),
     Call(
         "reassign an assessment",
         "api",
@@ -104,12 +126,35 @@ CALLS = [
     ),
     Call("review an emergency answer", "api", "POST", "/api/v1/triage/emergencies/{T}/reviewed", REVIEW),
     Call("my request to the desk", "api", "GET", "/api/v1/triage/handovers/{H}", PATIENT_ONLY),
-    Call("write to the desk", "api", "POST", "/api/v1/triage/handovers/{H}/messages", PATIENT_ONLY, {"text": "在吗"}),
+    Call(
+        "write to the desk",
+        "api",
+        "POST",
+        "/api/v1/triage/handovers/{H}/messages",
+        PATIENT_ONLY,
+        {"text": "在吗"},
+    ),
     Call("take a request", "api", "POST", "/api/v1/triage/desk/handovers/{H}/take", DESK_AGENT),
-    Call("leave a waiting list", "api", "POST", "/api/v1/scheduling/waitlist/{W}/leave", CANCEL),  # a desk may too
+    Call(
+        "leave a waiting list", "api", "POST", "/api/v1/scheduling/waitlist/{W}/leave", CANCEL
+    ),  # a desk may too
     # accept and decline need a place offered to the entry (none is here): the gate still answers first
-    Call("accept an offered place", "api", "POST", "/api/v1/scheduling/waitlist/{V}/accept", CANCEL, reach=False),
-    Call("decline an offered place", "api", "POST", "/api/v1/scheduling/waitlist/{V}/decline", CANCEL, reach=False),
+    Call(
+        "accept an offered place",
+        "api",
+        "POST",
+        "/api/v1/scheduling/waitlist/{V}/accept",
+        CANCEL,
+        reach=False,
+    ),
+    Call(
+        "decline an offered place",
+        "api",
+        "POST",
+        "/api/v1/scheduling/waitlist/{V}/decline",
+        CANCEL,
+        reach=False,
+    ),
     Call("close a request", "api", "POST", "/api/v1/triage/desk/handovers/{H}/close", DESK_AGENT, {}),
     Call("cancel a booking", "api", "POST", "/api/v1/scheduling/bookings/{L}/cancel", CANCEL),
     # pages
@@ -134,13 +179,44 @@ CALLS = [
     Call("desk chat page", "page", "GET", "/triage/desk/{H}", DESK_AGENT),
     Call("save a pre-consultation (page)", "page", "POST", "/preconsult/booking/{M}", PATIENT_ONLY, {}),
     Call("feedback (page)", "page", "POST", "/triage/{T}/feedback", PATIENT_ONLY, {"helped": "1"}),
-    Call("reassign (page)", "page", "POST", "/triage/{T}/reassign", only(doctor=MAIN_ONLY), {"department": "IM.CARD"}),
     Call(
-        "write to the desk (page)", "page", "POST", "/triage/handover/{H}/message", PATIENT_ONLY, {"text": "还在吗"}, reach=False
+        "reassign (page)",
+        "page",
+        "POST",
+        "/triage/{T}/reassign",
+        only(doctor=MAIN_ONLY),
+        {"department": "IM.CARD"},
+    ),
+    Call(
+        "write to the desk (page)",
+        "page",
+        "POST",
+        "/triage/handover/{H}/message",
+        PATIENT_ONLY,
+        {"text": "还在吗"},
+        reach=False,
     ),  # the API closed these requests above: a closed chat takes no message
-    Call("take a request (page)", "page", "POST", "/triage/desk/{H}/take", DESK_AGENT, {}, reach=False),  # closed
-    Call("accept an offered place (page)", "page", "POST", "/appointments/waitlist/{V}/accept", CANCEL, {}, reach=False),
-    Call("decline an offered place (page)", "page", "POST", "/appointments/waitlist/{V}/decline", CANCEL, {}, reach=False),
+    Call(
+        "take a request (page)", "page", "POST", "/triage/desk/{H}/take", DESK_AGENT, {}, reach=False
+    ),  # closed
+    Call(
+        "accept an offered place (page)",
+        "page",
+        "POST",
+        "/appointments/waitlist/{V}/accept",
+        CANCEL,
+        {},
+        reach=False,
+    ),
+    Call(
+        "decline an offered place (page)",
+        "page",
+        "POST",
+        "/appointments/waitlist/{V}/decline",
+        CANCEL,
+        {},
+        reach=False,
+    ),
     Call("leave a waiting list (page)", "page", "POST", "/appointments/waitlist/{V}/leave", CANCEL, {}),
     Call("cancel (page)", "page", "POST", "/appointments/{M}/cancel", CANCEL, {}),
     # last: a clinician may open any record with a reason (audited, listed for the privacy officer)
@@ -164,7 +240,10 @@ class World:
 
 @pytest.fixture
 async def world(session, client) -> World:
-    main, east = await orgf.campus(session, code="MAIN", is_main=True), await orgf.campus(session, code="EAST")
+    main, east = (
+        await orgf.campus(session, code="MAIN", is_main=True),
+        await orgf.campus(session, code="EAST"),
+    )
     im = await orgf.department(session, code="IM")
     card = await orgf.department(session, code="IM.CARD", parent=im)
     doc_main = await orgf.practitioner(session, department=card, campuses=[main])
@@ -173,14 +252,21 @@ async def world(session, client) -> World:
     people, account_of = {}, {}
     for cat, campus, name in ((OWN, main, "甲"), (SAME, main, "乙"), (OTHER, east, "丙")):
         people[cat] = await pf.patient(session, campus=campus, name=f"矩阵{name}")
-        account_of[cat] = await accounts.account(session, username=f"mx-{cat}", roles={"patient"}, patient=people[cat])
+        account_of[cat] = await accounts.account(
+            session, username=f"mx-{cat}", roles={"patient"}, patient=people[cat]
+        )
     soon, later, latest = {}, {}, {}
     for campus, doc in ((main, doc_main), (east, doc_east)):
         latest[campus.id] = await sf.session_with_slots(
             session, practitioner=doc, department=card, campus=campus, starts_in=dt.timedelta(days=3), slots=4
         )
         soon[campus.id] = await sf.session_with_slots(
-            session, practitioner=doc, department=card, campus=campus, starts_in=dt.timedelta(minutes=30), slots=4
+            session,
+            practitioner=doc,
+            department=card,
+            campus=campus,
+            starts_in=dt.timedelta(minutes=30),
+            slots=4,
         )
         later[campus.id] = await sf.session_with_slots(
             session, practitioner=doc, department=card, campus=campus, starts_in=dt.timedelta(days=2), slots=4
@@ -192,9 +278,13 @@ async def world(session, client) -> World:
         cs, slots = soon[p.registered_campus_id]
         cs_later, slots_later = later[p.registered_campus_id]
         today = await sf.booking(session, cs=cs, slot=slots[i], patient=p, account=acct, status="booked")
-        then = await sf.booking(session, cs=cs_later, slot=slots_later[i], patient=p, account=acct, status="booked")
+        then = await sf.booking(
+            session, cs=cs_later, slot=slots_later[i], patient=p, account=acct, status="booked"
+        )
         cs_latest, slots_latest = latest[p.registered_campus_id]
-        last = await sf.booking(session, cs=cs_latest, slot=slots_latest[i], patient=p, account=acct, status="booked")
+        last = await sf.booking(
+            session, cs=cs_latest, slot=slots_latest[i], patient=p, account=acct, status="booked"
+        )
         entry = await sf.waitlist_entry(session, cs=cs_later, patient=p, account=acct)
         other_entry = await sf.waitlist_entry(session, cs=cs_latest, patient=p, account=acct)
         w.ids["M"][cat], w.ids["V"][cat] = str(last.id), str(other_entry.id)
@@ -219,7 +309,11 @@ async def world(session, client) -> World:
     own_headers = {cat: await accounts.bearer(session, account_of[cat]) for cat in CATEGORIES}
     await session.commit()
     for cat in CATEGORIES:  # each patient asks triage (an emergency answer) and then for a person at the desk
-        r = await client.post("/api/v1/triage/assessments", headers=own_headers[cat], json={"text": "突然一侧手脚没力气，说话不清楚"})
+        r = await client.post(
+            "/api/v1/triage/assessments",
+            headers=own_headers[cat],
+            json={"text": "突然一侧手脚没力气，说话不清楚"},
+        )
         assert r.status_code == 201, r.text
         w.ids["T"][cat] = r.json()["id"]
         r = await client.post("/api/v1/triage/handovers", headers=own_headers[cat], json={"text": "请帮帮我"})
@@ -240,11 +334,15 @@ def succeeded(call: Call, r: httpx.Response) -> bool:
 
 
 async def page_client(app, world: World, role: str) -> httpx.AsyncClient:
-    c = httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=("203.0.113.8", 50001)), base_url="http://testserver")
+    c = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app, client=("203.0.113.8", 50001)), base_url="http://testserver"
+    )
     if role != "anonymous":
         page = await c.get("/login")
         csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
-        r = await c.post("/login", data={"username": world.usernames[role], "password": accounts.PASSWORD, "csrf": csrf})
+        r = await c.post(
+            "/login", data={"username": world.usernames[role], "password": accounts.PASSWORD, "csrf": csrf}
+        )
         assert r.status_code == 303, (role, r.text[:300])
     return c
 
@@ -260,7 +358,12 @@ async def test_no_one_reaches_what_the_table_does_not_give_them(app, client, wor
                     url = fill(call.path, world, cat)
                     if call.kind == "api":
                         headers = world.bearer.get(role, {})
-                        r = await client.request(call.method, url, headers=headers, json=call.body if call.method != "GET" else None)
+                        r = await client.request(
+                            call.method,
+                            url,
+                            headers=headers,
+                            json=call.body if call.method != "GET" else None,
+                        )
                     else:
                         c = pages[role]
                         data = None
@@ -275,7 +378,9 @@ async def test_no_one_reaches_what_the_table_does_not_give_them(app, client, wor
                         if cat in call.allowed.get(role, set()):
                             reached.add(call.name)
                         else:
-                            leaks.append(f"{call.name} ({call.method} {call.path}) as {role} on {cat}: {r.status_code}")
+                            leaks.append(
+                                f"{call.name} ({call.method} {call.path}) as {role} on {cat}: {r.status_code}"
+                            )
     finally:
         for c in pages.values():
             await c.aclose()

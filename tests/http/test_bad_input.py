@@ -41,12 +41,20 @@ async def world(session):
     registrar = await accounts.account(session, username="desk", roles={"registrar"}, campuses=[main])
     await session.commit()
     return SimpleNamespace(
-        main=main, alice_p=alice_p, alice=await accounts.bearer(session, alice), desk=await accounts.bearer(session, registrar)
+        main=main,
+        alice_p=alice_p,
+        alice=await accounts.bearer(session, alice),
+        desk=await accounts.bearer(session, registrar),
     )
 
 
 async def counts(session) -> tuple[int, int, int]:
-    return tuple([int(await session.scalar(select(func.count()).select_from(t))) for t in (Patient, Account, PatientProxy)])
+    return tuple(
+        [
+            int(await session.scalar(select(func.count()).select_from(t)))
+            for t in (Patient, Account, PatientProxy)
+        ]
+    )
 
 
 def text_fields(model: type[BaseModel]) -> list[str]:
@@ -129,7 +137,13 @@ async def test_injection_strings_in_every_text_field_are_refused(client, world, 
 
 async def test_signup_text_fields_refuse_injection(client, world, session):
     before = await counts(session)
-    base = {"phone": "13711112222", "code": "123456", "password": "Kite-Lamp-4821", "name": "赵敏", "id_number": pf.id_number(age=30)}
+    base = {
+        "phone": "13711112222",
+        "code": "123456",
+        "password": "Kite-Lamp-4821",
+        "name": "赵敏",
+        "id_number": pf.id_number(age=30),
+    }
     for field in text_fields(SignUp):
         for payload in INJECTIONS:
             r = await client.post("/api/v1/auth/signup", json={**base, field: payload})
@@ -160,7 +174,11 @@ async def test_invalid_resident_ids_are_refused_with_the_reason(client, world, s
 
 async def test_malformed_json_is_400(client, world, session):
     before = await counts(session)
-    r = await client.post("/api/v1/patients", headers={**world.desk, "content-type": "application/json"}, content=b'{"name": "x", ')
+    r = await client.post(
+        "/api/v1/patients",
+        headers={**world.desk, "content-type": "application/json"},
+        content=b'{"name": "x", ',
+    )
     assert r.status_code == 400 and r.json()["code"] == "malformed_json"
     assert await counts(session) == before
 
@@ -168,14 +186,18 @@ async def test_malformed_json_is_400(client, world, session):
 async def test_oversized_body_is_413(client, world, session):
     before = await counts(session)
     big = b'{"name": "' + b"a" * (300 * 1024) + b'"}'
-    r = await client.post("/api/v1/patients", headers={**world.desk, "content-type": "application/json"}, content=big)
+    r = await client.post(
+        "/api/v1/patients", headers={**world.desk, "content-type": "application/json"}, content=big
+    )
     assert r.status_code == 413 and r.json()["code"] == "payload_too_large"
 
     async def chunks():  # no Content-Length: the limit still holds while streaming
         for _ in range(40):
             yield b"a" * 10_000
 
-    r = await client.post("/api/v1/patients", headers={**world.desk, "content-type": "application/json"}, content=chunks())
+    r = await client.post(
+        "/api/v1/patients", headers={**world.desk, "content-type": "application/json"}, content=chunks()
+    )
     assert r.status_code == 413
     assert await counts(session) == before
 
@@ -188,7 +210,11 @@ async def test_unknown_fields_are_refused(client, world, session):
         json={"name": "李小宝", "id_number": pf.id_number(age=6), "relationship": "child", "is_admin": True},
     )
     assert r.status_code == 422
-    assert r.json()["errors"][0] == {"field": "is_admin", "message": r.json()["errors"][0]["message"], "type": "extra_forbidden"}
+    assert r.json()["errors"][0] == {
+        "field": "is_admin",
+        "message": r.json()["errors"][0]["message"],
+        "type": "extra_forbidden",
+    }
     assert await counts(session) == before
 
 
@@ -210,15 +236,21 @@ async def test_unknown_route_and_method_use_the_error_shape(client):
 
 async def test_text_longer_than_its_column_is_refused_not_a_500(client, world, session):
     base = valid_bodies(world)["register"][3]
-    r = await client.post("/api/v1/patients", headers=world.desk, json={**base, "emergency_contact_relation": "父" * 21})
+    r = await client.post(
+        "/api/v1/patients", headers=world.desk, json={**base, "emergency_contact_relation": "父" * 21}
+    )
     assert r.status_code == 422
 
 
 async def test_null_for_a_required_field_is_refused(client, world):
     for field in ("name_en", "insurance_type"):
-        r = await client.patch(f"/api/v1/patients/{world.alice_p.id}", headers=world.alice, json={field: None})
+        r = await client.patch(
+            f"/api/v1/patients/{world.alice_p.id}", headers=world.alice, json={field: None}
+        )
         assert r.status_code == 422, field
-    r = await client.patch(f"/api/v1/patients/{world.alice_p.id}", headers=world.alice, json={"address": None})
+    r = await client.patch(
+        f"/api/v1/patients/{world.alice_p.id}", headers=world.alice, json={"address": None}
+    )
     assert r.status_code == 200 and r.json()["address"] is None  # optional fields may be cleared
 
 

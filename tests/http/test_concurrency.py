@@ -23,7 +23,10 @@ async def test_concurrent_audited_reads_and_writes_all_succeed(live_app):
         await s.commit()
     client = live_app.client
     reads = [client.get(f"/api/v1/patients/{p.id}", headers=headers) for _ in range(30)]
-    writes = [client.patch(f"/api/v1/patients/{p.id}", headers=headers, json={"address": f"上海市{i}号"}) for i in range(10)]
+    writes = [
+        client.patch(f"/api/v1/patients/{p.id}", headers=headers, json={"address": f"上海市{i}号"})
+        for i in range(10)
+    ]
     results = await asyncio.gather(*reads, *writes)
     assert [r.status_code for r in results] == [200] * 40
     async with live_app.db.sessionmaker() as s:
@@ -38,7 +41,9 @@ async def test_racing_registrations_of_one_person_give_one_record_and_clear_conf
         headers = await accounts.bearer(s, desk)
         await s.commit()
     body = {"name": "同一人", "id_number": pf.id_number(age=50)}
-    results = await asyncio.gather(*[live_app.client.post("/api/v1/patients", headers=headers, json=body) for _ in range(6)])
+    results = await asyncio.gather(
+        *[live_app.client.post("/api/v1/patients", headers=headers, json=body) for _ in range(6)]
+    )
     assert sorted(r.status_code for r in results) == [201] + [409] * 5
     async with live_app.db.sessionmaker() as s:
         assert await s.scalar(select(func.count()).select_from(Patient)) == 1

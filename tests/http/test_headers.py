@@ -48,7 +48,11 @@ async def test_static_assets_may_be_cached(client):
 
 
 async def test_the_edge_own_refusals_carry_the_headers_too(client):
-    r = await client.post("/api/v1/auth/token", content=b"x" * (300 * 1024), headers={"content-type": "application/x-www-form-urlencoded"})
+    r = await client.post(
+        "/api/v1/auth/token",
+        content=b"x" * (300 * 1024),
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
     assert r.status_code == 413
     assert_secured(r)
     assert r.headers["cache-control"] == "no-store"

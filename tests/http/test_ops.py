@@ -37,7 +37,12 @@ async def test_metrics_answer_a_scraper_with_the_metrics_token(client, monkeypat
 
 async def test_openapi_documents_the_api(client):
     spec = (await client.get("/openapi.json")).json()
-    for path in ("/api/v1/auth/token", "/api/v1/patients/{patient_id}", "/api/v1/org/departments", "/healthz"):
+    for path in (
+        "/api/v1/auth/token",
+        "/api/v1/patients/{patient_id}",
+        "/api/v1/org/departments",
+        "/healthz",
+    ):
         assert path in spec["paths"]
     assert (await client.get("/docs")).status_code == 200
 
@@ -45,14 +50,21 @@ async def test_openapi_documents_the_api(client):
 async def test_openapi_documents_every_error_with_the_error_body(client):
     """Issue 15, item 10: not only 2xx and 422; the error body's schema; /metrics as text."""
     spec = (await client.get("/openapi.json")).json()
-    assert "ErrorResponse" in spec["components"]["schemas"] and "HTTPValidationError" not in spec["components"]["schemas"]
+    assert (
+        "ErrorResponse" in spec["components"]["schemas"]
+        and "HTTPValidationError" not in spec["components"]["schemas"]
+    )
     ref = {"$ref": "#/components/schemas/ErrorResponse"}
     for path, operations in spec["paths"].items():
         for method, op in operations.items():
             if not path.startswith("/api/"):
                 continue
             for code in ("400", "401", "403", "404", "422"):
-                assert op["responses"][code]["content"]["application/json"]["schema"] == ref, (method, path, code)
+                assert op["responses"][code]["content"]["application/json"]["schema"] == ref, (
+                    method,
+                    path,
+                    code,
+                )
             if method in ("post", "put", "patch", "delete"):
                 assert {"409", "429"} <= set(op["responses"]), (method, path)
     metrics = spec["paths"]["/metrics"]["get"]["responses"]

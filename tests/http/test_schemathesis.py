@@ -15,7 +15,11 @@ from schemathesis.specs.openapi.checks import status_code_conformance
 from tests.servers import demo_server
 
 EXAMPLES = 6
-CALLERS = {"anonymous": None, "patient": ("demo-patient", "patient-demo-2468"), "admin": ("demo-admin", "admin-demo-2468")}
+CALLERS = {
+    "anonymous": None,
+    "patient": ("demo-patient", "patient-demo-2468"),
+    "admin": ("demo-admin", "admin-demo-2468"),
+}
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""Browser journey (issue 4, pages): find a doctor, choose a time, book it for myself, see it in my appointments.
+"""Browser journey (issue 4, pages): find a doctor, choose a time, book it for myself, see it in my
+appointments.
 
 Works in either language and mode (another browser test may have changed the demo patient's preferences),
 so it finds things by id and class, never by wording.
@@ -24,14 +25,18 @@ def sessions_with_free_times(page, live_server):
     """Open each released clinic with free times in turn (departments in the select's order), yielding
     while the page shows it."""
     page.goto(f"{live_server}/book")
-    departments = page.locator("#f-department option").evaluate_all("els => els.map(e => e.value).filter(Boolean)")
+    departments = page.locator("#f-department option").evaluate_all(
+        "els => els.map(e => e.value).filter(Boolean)"
+    )
     assert departments, "the demo has departments with clinics"
     for department in departments:
         page.goto(f"{live_server}/book")
         page.select_option("#f-department", department)
         page.locator("#find-submit").click()
         page.wait_for_load_state()
-        for href in page.locator("li.session a.choose").evaluate_all("els => els.map(e => e.getAttribute('href'))"):
+        for href in page.locator("li.session a.choose").evaluate_all(
+            "els => els.map(e => e.getAttribute('href'))"
+        ):
             page.goto(f"{live_server}{href}")
             if page.locator("#times-form button.slot").count():
                 yield
@@ -57,7 +62,8 @@ def test_book_the_first_free_time_for_myself_and_see_it(page, live_server):
     radios = page.locator("#times-form input[name=patient]")
     assert radios.count() == 3  # myself, the elderly parent and the child
     me = radios.first.get_attribute("value")
-    assert page.locator("#times-form input[name=patient]:checked").get_attribute("value") == me  # myself by default
+    # myself by default
+    assert page.locator("#times-form input[name=patient]:checked").get_attribute("value") == me
     first = page.locator("#times-form button.slot").first
     time_text = first.inner_text().strip()
     first.click()

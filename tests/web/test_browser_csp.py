@@ -12,10 +12,20 @@ pytestmark = pytest.mark.browser
 WATCH = """
 window.__cspViolations = [];
 document.addEventListener('securitypolicyviolation', (e) => {
-  window.__cspViolations.push(e.violatedDirective + ' ' + (e.blockedURI || 'inline') + ' ' + (e.sourceFile || ''));
+  window.__cspViolations.push(
+    e.violatedDirective + ' ' + (e.blockedURI || 'inline') + ' ' + (e.sourceFile || ''));
 });
 """
-PATIENT_PAGES = ["/", "/portal", "/portal/record", "/portal/onecode", "/portal/family", "/book", "/appointments", "/triage"]
+PATIENT_PAGES = [
+    "/",
+    "/portal",
+    "/portal/record",
+    "/portal/onecode",
+    "/portal/family",
+    "/book",
+    "/appointments",
+    "/triage",
+]
 STAFF_PAGES = {
     "demo-registrar": ("registrar-demo-2468", ["/desk", "/queue/desk", "/triage/desk", "/staff"]),
     "demo-doctor": ("doctor-demo-2468", ["/queue/doctor", "/triage/emergencies"]),
@@ -73,5 +83,6 @@ def test_no_page_can_be_framed(browser, live_server):
     # set_content returns once the document and its frames have loaded (or failed to)
     page.set_content(f'<iframe id="f" src="{live_server}/login" width="400" height="300"></iframe>')
     assert len(page.frames) == 2
-    assert page.frame_locator("#f").locator("#username").count() == 0  # refused: frame-ancestors, X-Frame-Options
+    # refused: frame-ancestors, X-Frame-Options
+    assert page.frame_locator("#f").locator("#username").count() == 0
     context.close()

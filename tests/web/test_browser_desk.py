@@ -24,7 +24,8 @@ def test_a_registrar_books_a_walk_in_patient_on_a_phone(browser, live_server, lo
     page.locator("#q-name").fill("张")
     page.locator("#desk-search").click()
     page.wait_for_load_state()
-    page.locator("a.desk-book").first.click()  # on a phone: the table scrolls within the page, the button is tappable
+    # on a phone: the table scrolls within the page, the button is tappable
+    page.locator("a.desk-book").first.click()
     page.wait_for_url(f"{live_server}/book")
     booked = False
     for _ in sessions_with_free_times(page, live_server):

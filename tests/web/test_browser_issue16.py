@@ -58,15 +58,23 @@ def _now() -> dt.datetime:
 _doctors = itertools.count()
 
 
-def clinic(engine, *, starts_at: dt.datetime, slots: int = 3, minutes: int = 10, skip: set[str] = frozenset()):
+def clinic(
+    engine, *, starts_at: dt.datetime, slots: int = 3, minutes: int = 10, skip: set[str] = frozenset()
+):
     """A released open clinic of a doctor at the demo's main campus, in a department not in `skip`:
     (session id, slot ids, department id)."""
     with written(engine) as s:
-        patient = s.scalar(select(Patient).join(Account, Account.patient_id == Patient.id).where(Account.username == "demo-patient"))
+        patient = s.scalar(
+            select(Patient)
+            .join(Account, Account.patient_id == Patient.id)
+            .where(Account.username == "demo-patient")
+        )
         # a doctor of its own each time (one extra clinic a doctor a day), never one who signs in to the demo
         day = starts_at.astimezone(ZONE).date()
         booked = select(Booking.department_id).where(
-            Booking.patient_id == patient.id, Booking.session_on == day, Booking.status.in_(("booked", "checked_in"))
+            Booking.patient_id == patient.id,
+            Booking.session_on == day,
+            Booking.status.in_(("booked", "checked_in")),
         )
         doc = s.scalar(
             select(Practitioner)
@@ -75,7 +83,9 @@ def clinic(engine, *, starts_at: dt.datetime, slots: int = 3, minutes: int = 10,
                 Practitioner.profession == "doctor",
                 Department.code.not_in(skip),
                 Department.id.not_in(booked),
-                Practitioner.id.not_in(select(Account.practitioner_id).where(Account.practitioner_id.is_not(None))),
+                Practitioner.id.not_in(
+                    select(Account.practitioner_id).where(Account.practitioner_id.is_not(None))
+                ),
             )
             .order_by(Practitioner.code)
             .offset(next(_doctors))
@@ -114,10 +124,13 @@ def clinic(engine, *, starts_at: dt.datetime, slots: int = 3, minutes: int = 10,
 
 
 def book_directly(engine, *, session_id, slot_id) -> str:
-    """demo-patient's booking, as the desk's would be kept (for a time pages cannot book: soon, or tomorrow)."""
+    """demo-patient's booking, as the desk's would be kept (for a time pages cannot book: soon, or
+    tomorrow)."""
     with written(engine) as s:
         patient, account = s.execute(
-            select(Patient, Account).join(Account, Account.patient_id == Patient.id).where(Account.username == "demo-patient")
+            select(Patient, Account)
+            .join(Account, Account.patient_id == Patient.id)
+            .where(Account.username == "demo-patient")
         ).one()
         cs, slot = s.get(ClinicSession, session_id), s.get(Slot, slot_id)
         slot.booked += 1
@@ -159,11 +172,15 @@ def fits(page) -> bool:
 
 
 def submit_form(page, action: str, fields: dict | None = None) -> None:
-    """Submit a form to `action` from the current page, as a page left open too long would (its CSRF token)."""
+    """Submit a form to `action` from the current page, as a page left open too long would (its CSRF
+    token)."""
     page.evaluate(
         """([action, fields]) => {
         const f = document.createElement('form'); f.method = 'post'; f.action = action;
-        const add = (n, v) => { const i = document.createElement('input'); i.type = 'hidden'; i.name = n; i.value = v; f.appendChild(i); };
+        const add = (n, v) => {
+          const i = document.createElement('input'); i.type = 'hidden'; i.name = n; i.value = v;
+          f.appendChild(i);
+        };
         add('csrf', document.querySelector('input[name=csrf]').value);
         for (const [n, v] of Object.entries(fields)) add(n, v);
         document.body.appendChild(f); f.submit(); }""",
@@ -179,7 +196,10 @@ def test_item_2_arriving_too_early_is_a_page_in_the_language(browser, demo, loca
     session_id, slots, _, _ = clinic(engine, starts_at=start, skip={"EM"})
     booking = book_directly(engine, session_id=session_id, slot_id=slots[0])
     context, page = phone(browser, locale, root, "demo-patient")
-    assert page.locator(f'a[href="/queue/arrive/{booking}"], form[action="/queue/arrive/{booking}"]').count() == 0
+    assert (
+        page.locator(f'a[href="/queue/arrive/{booking}"], form[action="/queue/arrive/{booking}"]').count()
+        == 0
+    )
     page.goto(f"{root}/appointments")
     submit_form(page, f"/queue/arrive/{booking}")  # the button of a page opened hours ago, say
     text = page.locator("main").inner_text()
@@ -207,7 +227,9 @@ def test_item_3_times_that_have_passed_are_not_offered(browser, demo, locale):
 @pytest.mark.parametrize("locale", LOCALES)
 def test_item_4_the_cancel_cut_off_is_said_before_booking_and_no_button_after_it(browser, demo, locale):
     root, engine = demo
-    later_id, later_slots, _, _ = clinic(engine, starts_at=_now() + dt.timedelta(days=3, hours=1), skip={"EM"})
+    later_id, later_slots, _, _ = clinic(
+        engine, starts_at=_now() + dt.timedelta(days=3, hours=1), skip={"EM"}
+    )
     soon_id, soon_slots, _, _ = clinic(engine, starts_at=_now() + dt.timedelta(minutes=70), skip={"EM"})
     soon = book_directly(engine, session_id=soon_id, slot_id=soon_slots[0])
     context, page = phone(browser, locale, root, "demo-patient")
@@ -215,11 +237,17 @@ def test_item_4_the_cancel_cut_off_is_said_before_booking_and_no_button_after_it
     page.locator("#times-form button.slot").first.click()
     page.wait_for_load_state()
     notice = page.locator("#cancel-until").inner_text()
-    assert ("前可在线取消" in notice) if locale == "zh-CN" else notice.startswith("You can cancel online until")
+    assert (
+        ("前可在线取消" in notice) if locale == "zh-CN" else notice.startswith("You can cancel online until")
+    )
     page.goto(f"{root}/appointments")
     card = page.locator(f'li.booking[data-booking="{soon}"]')
     assert card.locator("details.cancel").count() == 0 and card.locator(".cancel-closed").is_visible()
-    assert ("请联系门诊" in card.inner_text()) if locale == "zh-CN" else "contact the clinic" in card.inner_text()
+    assert (
+        ("请联系门诊" in card.inner_text())
+        if locale == "zh-CN"
+        else "contact the clinic" in card.inner_text()
+    )
     context.close()
 
 
@@ -238,7 +266,9 @@ def test_item_5_one_patient_cannot_hold_two_bookings_at_one_time(browser, demo, 
         page.wait_for_load_state()
     error = page.locator("#booking-error").inner_text()
     assert lang_of(page) == locale
-    assert ("已有预约，与此时间重叠" in error) if locale == "zh-CN" else "at the same time as this one" in error
+    assert (
+        ("已有预约，与此时间重叠" in error) if locale == "zh-CN" else "at the same time as this one" in error
+    )
     context.close()
 
 
@@ -265,7 +295,11 @@ def test_item_7_triage_answers_in_the_pages_language(browser, demo, locale):
     page.locator("#triage-submit").click()
     page.wait_for_load_state()
     answer = page.locator("main").inner_text().replace(other, "")
-    assert ("口腔" in answer) if locale == "zh-CN" else ("Stomatology" in answer and not re.search(r"[\u4e00-\u9fff]", answer))
+    assert (
+        ("口腔" in answer)
+        if locale == "zh-CN"
+        else ("Stomatology" in answer and not re.search(r"[\u4e00-\u9fff]", answer))
+    )
     page.goto(f"{root}/triage")
     page.locator("textarea[name=text]").fill("asdfghjkl")
     page.locator("#triage-submit").click()
@@ -280,7 +314,11 @@ def test_item_7_triage_answers_in_the_pages_language(browser, demo, locale):
 def test_item_8_the_audit_trail_reads_in_words_and_fits_a_phone(browser, demo, locale):
     root, engine = demo
     with written(engine) as s:
-        name = s.scalar(select(Patient.name).join(Account, Account.patient_id == Patient.id).where(Account.username == "demo-patient"))
+        name = s.scalar(
+            select(Patient.name)
+            .join(Account, Account.patient_id == Patient.id)
+            .where(Account.username == "demo-patient")
+        )
     context, page = phone(browser, locale, root, "demo-admin")
     page.goto(f"{root}/admin")
     page.locator("#f-patient").fill(name)
@@ -292,7 +330,9 @@ def test_item_8_the_audit_trail_reads_in_words_and_fits_a_phone(browser, demo, l
     assert name in page.locator("#audit-rows").inner_text()
     assert not re.search(r"\b[0-9a-f]{8}\b", first) and "book patient" not in first
     what = rows.first.locator(".what").inner_text()  # what was done, in words of the page's language
-    assert (re.search(r"[\u4e00-\u9fff]", what) is not None) == (locale == "zh-CN") and "." not in what.split()[0]
+    assert (re.search(r"[\u4e00-\u9fff]", what) is not None) == (
+        locale == "zh-CN"
+    ) and "." not in what.split()[0]
     context.close()
 
 
@@ -328,7 +368,11 @@ def test_item_10_the_doctors_day_and_the_emergency_review(browser, demo, locale)
     row = page.locator("td.contact").first.inner_text()
     assert row.strip() and page.locator("td.contact a[href^='tel:']").count() > 0
     page.goto(f"{root}/queue/doctor")
-    times = sorted(page.locator("a.clinic").evaluate_all("els => els.map(e => [Date.parse(e.dataset.starts), Date.parse(e.dataset.ends)])"))
+    times = sorted(
+        page.locator("a.clinic").evaluate_all(
+            "els => els.map(e => [Date.parse(e.dataset.starts), Date.parse(e.dataset.ends)])"
+        )
+    )
     assert times and all(b[0] >= a[1] for a, b in zip(times, times[1:], strict=False)), times  # none overlap
     page.locator('a.clinic[data-period="extra"]').click()
     page.wait_for_load_state()

@@ -33,9 +33,15 @@ def set_elderly(page, on: bool) -> None:
 
 def stored_link_ids(live_server: str, response_id: str) -> set[str]:
     token = httpx.post(
-        f"{live_server}/api/v1/auth/token", data={"username": "demo-patient", "password": "patient-demo-2468"}, timeout=30
+        f"{live_server}/api/v1/auth/token",
+        data={"username": "demo-patient", "password": "patient-demo-2468"},
+        timeout=30,
     ).json()["access_token"]
-    r = httpx.get(f"{live_server}/api/v1/preconsult/responses/{response_id}", headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    r = httpx.get(
+        f"{live_server}/api/v1/preconsult/responses/{response_id}",
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=30,
+    )
     assert r.status_code == 200, r.text
     found = set()
 
@@ -95,7 +101,10 @@ def test_fill_the_form_after_booking_and_the_doctor_reads_the_summary(browser, o
         shot(patient, "preconsult-form")
         patient.locator("#preconsult-submit").click()
         patient.wait_for_url(f"{live_server}/preconsult/done/*")
-        assert patient.locator("#preconsult-done").is_visible() and patient.locator("#preconsult-urgent").is_visible()
+        assert (
+            patient.locator("#preconsult-done").is_visible()
+            and patient.locator("#preconsult-urgent").is_visible()
+        )
         shot(patient, "preconsult-done")
         response_id = patient.url.rsplit("/", 1)[1]
         stored = stored_link_ids(live_server, response_id)
@@ -119,8 +128,13 @@ def test_fill_the_form_after_booking_and_the_doctor_reads_the_summary(browser, o
         set_elderly(patient, True)
         patient.goto(f"{live_server}/preconsult/booking/{booking_id}")
         patient.wait_for_selector("#preconsult-form[data-live='1']")
-        assert patient.locator("#q-steps").is_visible() and patient.locator("#preconsult-form").get_attribute("data-step") == "1"
-        visible = patient.locator("fieldset.q-section").evaluate_all("els => els.filter(e => e.offsetParent !== null).length")
+        assert (
+            patient.locator("#q-steps").is_visible()
+            and patient.locator("#preconsult-form").get_attribute("data-step") == "1"
+        )
+        visible = patient.locator("fieldset.q-section").evaluate_all(
+            "els => els.filter(e => e.offsetParent !== null).length"
+        )
         assert visible == 1 and patient.locator("#preconsult-submit").is_hidden()
         patient.locator("#q-next").click()
         assert patient.locator("#preconsult-form").get_attribute("data-step") == "2"

@@ -35,7 +35,11 @@ def test_book_check_in_by_qr_and_watch_the_queue_move(browser, live_server):
             login(c, live_server, u, p)
             for c, (u, p) in zip(
                 contexts,
-                (("demo-doctor", "doctor-demo-2468"), ("demo-patient2", "patient-demo-2468"), ("demo-registrar", "registrar-demo-2468")),
+                (
+                    ("demo-doctor", "doctor-demo-2468"),
+                    ("demo-patient2", "patient-demo-2468"),
+                    ("demo-registrar", "registrar-demo-2468"),
+                ),
                 strict=True,
             )
         )
@@ -74,10 +78,13 @@ def test_book_check_in_by_qr_and_watch_the_queue_move(browser, live_server):
 
         # the patient's place: three ahead; the doctor calls the next patient; the page changes by itself
         patient.goto(f"{live_server}/appointments")
-        patient.locator(f'li.booking[data-booking="{booking_id}"] a[href="/queue/position/{booking_id}"]').click()
+        patient.locator(
+            f'li.booking[data-booking="{booking_id}"] a[href="/queue/position/{booking_id}"]'
+        ).click()
         patient.wait_for_load_state()
         assert patient.locator(".queue-status").get_attribute("data-ahead") == "3"
-        patient.locator("html[data-live-version]").wait_for(state="attached")  # no eval: the pages' CSP forbids it
+        # no eval: the pages' CSP forbids it
+        patient.locator("html[data-live-version]").wait_for(state="attached")
         shot(patient, "queue-position-before")
         # the doctor's page reloads itself when the queue changes (the check-in): wait for that rather
         # than racing it with a reload of our own (which the page's own reload aborts)
@@ -89,7 +96,8 @@ def test_book_check_in_by_qr_and_watch_the_queue_move(browser, live_server):
         doctor.locator("#call-next").click()
         doctor.wait_for_load_state()
         assert re.match(r"\d+ · ", doctor.locator("#current-patient").inner_text())
-        patient.wait_for_selector('.queue-status[data-ahead="2"]', timeout=15000)  # no reload: the live stream
+        # no reload: the live stream
+        patient.wait_for_selector('.queue-status[data-ahead="2"]', timeout=15000)
         assert patient.locator("#queue-calling").is_visible()
         shot(patient, "queue-position-after")
 

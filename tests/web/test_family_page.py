@@ -15,7 +15,10 @@ from zhiyi.core.audit import AuditEvent
 
 @pytest.mark.parametrize(
     ("locale", "heading", "button"),
-    [("zh-CN", "谁在代管我的事务", "不再让其代管我的事务"), ("en", "Who manages my affairs", "Stop them managing my affairs")],
+    [
+        ("zh-CN", "谁在代管我的事务", "不再让其代管我的事务"),
+        ("en", "Who manages my affairs", "Stop them managing my affairs"),
+    ],
 )
 async def test_an_adult_sees_who_manages_her_affairs_and_stops_it(client, session, locale, heading, button):
     main = await orgf.campus(session, code="MAIN", is_main=True)
@@ -34,7 +37,10 @@ async def test_an_adult_sees_who_manages_her_affairs_and_stops_it(client, sessio
     mine = page.text.split('id="my-managers"', 1)[1].split("</section>", 1)[0]
     assert heading in page.text and "王子" in mine and button in mine
     ended = await client.post(f"/portal/family/{link.id}/end", data={"csrf": csrf_of(page.text)})
-    assert ended.status_code == 200 and "王子" not in ended.text.split('id="my-managers"', 1)[1].split("</section>")[0]
+    assert (
+        ended.status_code == 200
+        and "王子" not in ended.text.split('id="my-managers"', 1)[1].split("</section>")[0]
+    )
     client.cookies.clear()
     await web_login(client, "son")
     assert (await client.get(f"/portal/record?patient={mother.id}")).status_code == 403  # at once
@@ -64,7 +70,9 @@ async def test_nobody_else_can_end_a_family_link(client, session):
         ("en", "Your details are saved.", "Emergency contact phone (at least 11 characters)"),
     ],
 )
-async def test_a_patient_changes_her_phone_insurance_and_emergency_contact(client, session, locale, saved, why):
+async def test_a_patient_changes_her_phone_insurance_and_emergency_contact(
+    client, session, locale, saved, why
+):
     """Issue 16: patients could not change their phone, insurance or emergency contact."""
     main = await orgf.campus(session, code="MAIN", is_main=True)
     me = await pf.patient(session, campus=main, name="张敏", phone="13900000086")
@@ -83,13 +91,24 @@ async def test_a_patient_changes_her_phone_insurance_and_emergency_contact(clien
         "emergency_contact_phone": "12345",
     }
     bad = await client.post(f"/portal/record/{me.id}", data=form)
-    assert bad.status_code == 422 and why in bad.text and 'value="张强"' in bad.text and 'value="12345"' in bad.text
+    assert (
+        bad.status_code == 422
+        and why in bad.text
+        and 'value="张强"' in bad.text
+        and 'value="12345"' in bad.text
+    )
     await session.refresh(me)
     assert me.phone == "13900000086"  # nothing changed
     ok = await client.post(f"/portal/record/{me.id}", data={**form, "emergency_contact_phone": "13700000002"})
     assert ok.status_code == 200 and saved in ok.text
     await session.refresh(me)
-    assert (me.phone, me.insurance_type, me.insurance_number, me.emergency_contact_name, me.emergency_contact_phone) == (
+    assert (
+        me.phone,
+        me.insurance_type,
+        me.insurance_number,
+        me.emergency_contact_name,
+        me.emergency_contact_phone,
+    ) == (
         "13700000001",
         "urban_employee",
         "SH12345678",
@@ -110,7 +129,8 @@ async def test_nobody_changes_another_patients_details_on_this_page(client, sess
         await web_login(client, who)
         page = await client.get("/")
         r = await client.post(
-            f"/portal/record/{other.id}", data={"csrf": csrf_of(page.text), "phone": "13700000009", "insurance_type": "self_pay"}
+            f"/portal/record/{other.id}",
+            data={"csrf": csrf_of(page.text), "phone": "13700000009", "insurance_type": "self_pay"},
         )
         assert r.status_code == 403, who
     await session.refresh(other)
@@ -125,7 +145,13 @@ async def test_adding_a_family_member_keeps_what_was_typed_after_a_refusal(clien
     await web_login(client, "min")
     page = await client.get("/portal/family")
     r = await client.post(
-        "/portal/family", data={"csrf": csrf_of(page.text), "name": "张小敏", "id_number": "110105194912310021", "relationship": "child"}
+        "/portal/family",
+        data={
+            "csrf": csrf_of(page.text),
+            "name": "张小敏",
+            "id_number": "110105194912310021",
+            "relationship": "child",
+        },
     )
     assert r.status_code == 422 and 'value="张小敏"' in r.text and 'value="110105194912310021"' in r.text
     assert '<option value="child" selected>' in r.text

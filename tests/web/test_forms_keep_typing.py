@@ -18,7 +18,9 @@ BAD_ID = {"zh-CN": "居民身份证号无效", "en": "resident ID number is not 
 
 
 async def patients_named(session, name: str) -> int:
-    return await session.scalar(select(func.count()).select_from(Patient).where(Patient.name.startswith(name[:10])))
+    return await session.scalar(
+        select(func.count()).select_from(Patient).where(Patient.name.startswith(name[:10]))
+    )
 
 
 @pytest.mark.parametrize("locale", ["zh-CN", "en"])
@@ -47,7 +49,9 @@ async def test_the_desk_refuses_a_300_character_name_with_the_reason_and_keeps_t
     assert await patients_named(session, LONG_NAME) == 0  # not cut to 60 and saved
     assert f'value="{number}"' in r.text and 'value="13566660001"' in r.text and 'value="李四"' in r.text
     assert '<option value="urban_employee" selected>' in r.text
-    bad = await client.post("/desk/register", data={"name": "周杰", "id_number": "110105194912310021", "csrf": csrf_of(page.text)})
+    bad = await client.post(
+        "/desk/register", data={"name": "周杰", "id_number": "110105194912310021", "csrf": csrf_of(page.text)}
+    )
     message = bad.text.split('role="alert"', 1)[1].split("</p>", 1)[0]
     assert bad.status_code == 422 and message.count(BAD_ID[locale]) == 1, message  # said once, not twice
     assert 'value="周杰"' in bad.text
@@ -77,7 +81,10 @@ async def test_sign_up_keeps_what_was_typed_and_says_why(client, world, session,
     assert r.status_code == 422 and TOO_LONG[locale] in r.text
     assert f'value="{number}"' in r.text and 'value="13766660002"' in r.text and "王" * 200 in r.text
     assert "Kite-Lamp-4821" not in r.text and f'value="{code}"' not in r.text  # secrets are typed again
-    assert await session.scalar(select(func.count()).select_from(Account).where(Account.phone == "13766660002")) == 0
+    assert (
+        await session.scalar(select(func.count()).select_from(Account).where(Account.phone == "13766660002"))
+        == 0
+    )
     # back on the page a moment later: asking again must wait, but the code already sent can be entered
     again = await client.post("/signup/code", data={"phone": "13766660002", "csrf": csrf_of(r.text)})
     assert again.status_code == 429 and 'id="signup-form"' in again.text

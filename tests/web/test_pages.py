@@ -35,7 +35,9 @@ def csrf_of(html: str) -> str:
 
 async def web_login(client, username: str, password: str = accounts.PASSWORD, next_: str = "/"):
     page = await client.get("/login")
-    return await client.post("/login", data={"username": username, "password": password, "next": next_, "csrf": csrf_of(page.text)})
+    return await client.post(
+        "/login", data={"username": username, "password": password, "next": next_, "csrf": csrf_of(page.text)}
+    )
 
 
 async def test_login_page_then_portal(client, world):
@@ -57,7 +59,9 @@ async def test_login_without_csrf_is_refused(client, world):
 async def test_wrong_password_shows_error_in_the_users_language(client, world):
     page = await client.get("/login", headers={"accept-language": "en"})
     r = await client.post(
-        "/login", headers={"accept-language": "en"}, data={"username": "alice", "password": "nope-nope-1", "csrf": csrf_of(page.text)}
+        "/login",
+        headers={"accept-language": "en"},
+        data={"username": "alice", "password": "nope-nope-1", "csrf": csrf_of(page.text)},
     )
     assert r.status_code == 401 and "Wrong username or password." in r.text
 
@@ -122,18 +126,27 @@ async def test_registrar_registers_and_finds_a_patient_at_the_desk(client, world
     await web_login(client, "desk")
     page = await client.get("/desk")
     assert page.status_code == 200
-    bad = await client.post("/desk/register", data={"name": "周杰", "id_number": "110105194912310021", "csrf": csrf_of(page.text)})
+    bad = await client.post(
+        "/desk/register", data={"name": "周杰", "id_number": "110105194912310021", "csrf": csrf_of(page.text)}
+    )
     assert bad.status_code == 422
     number = pf.id_number(age=66)
     r = await client.post(
         "/desk/register",
-        data={"name": "周杰", "id_number": number, "phone": "13566667777", "insurance_type": "urban_employee", "csrf": csrf_of(page.text)},
+        data={
+            "name": "周杰",
+            "id_number": number,
+            "phone": "13566667777",
+            "insurance_type": "urban_employee",
+            "csrf": csrf_of(page.text),
+        },
     )
     assert r.status_code == 200 and 'id="desk-created"' in r.text
     found = await client.get("/desk?name=周")
     assert "周杰" in found.text and "13566667777" in found.text
     injected = await client.post(
-        "/desk/register", data={"name": "<script>x</script>", "id_number": pf.id_number(), "csrf": csrf_of(page.text)}
+        "/desk/register",
+        data={"name": "<script>x</script>", "id_number": pf.id_number(), "csrf": csrf_of(page.text)},
     )
     assert injected.status_code == 422 and "<script>x" not in injected.text
 
@@ -149,7 +162,9 @@ async def test_admin_sees_accounts_and_others_do_not(client, world):
     assert 'id="new-password"' not in r.text  # no password is shown but the one just made
 
 
-async def test_a_throttled_login_page_offers_a_code_and_keeps_the_name_not_the_password(client, world, session, sandbox, drain):
+async def test_a_throttled_login_page_offers_a_code_and_keeps_the_name_not_the_password(
+    client, world, session, sandbox, drain
+):
     """Issue 15, item 7 on the page: after the address's free tries the page says how long to wait and
     offers a code by SMS; with the code the owner is in."""
     alice = await session.scalar(select(Account).where(Account.username == "alice"))
@@ -159,7 +174,9 @@ async def test_a_throttled_login_page_offers_a_code_and_keeps_the_name_not_the_p
         await web_login(client, "alice", password="not-it-Zq-1")
     page = await client.get("/login", headers={"accept-language": "en"})
     r = await client.post(
-        "/login", headers={"accept-language": "en"}, data={"username": "alice", "password": accounts.PASSWORD, "csrf": csrf_of(page.text)}
+        "/login",
+        headers={"accept-language": "en"},
+        data={"username": "alice", "password": accounts.PASSWORD, "csrf": csrf_of(page.text)},
     )
     assert r.status_code == 429 and "wait" in r.text and 'id="code"' in r.text
     assert 'value="alice"' in r.text and accounts.PASSWORD not in r.text
@@ -167,11 +184,16 @@ async def test_a_throttled_login_page_offers_a_code_and_keeps_the_name_not_the_p
     assert sent.status_code == 200 and 'id="code"' in sent.text
     await drain()
     code = sandbox.last_to("13900000031").params["code"]
-    ok = await client.post("/login", data={"username": "alice", "password": accounts.PASSWORD, "code": code, "csrf": csrf_of(sent.text)})
+    ok = await client.post(
+        "/login",
+        data={"username": "alice", "password": accounts.PASSWORD, "code": code, "csrf": csrf_of(sent.text)},
+    )
     assert ok.status_code == 303
 
 
-@pytest.mark.parametrize(("lang", "absent"), [("zh-CN", ("缴费", "取药", "无需排队")), ("en", ("pay", "medicine"))])
+@pytest.mark.parametrize(
+    ("lang", "absent"), [("zh-CN", ("缴费", "取药", "无需排队")), ("en", ("pay", "medicine"))]
+)
 async def test_the_home_page_promises_only_what_works_today(client, lang, absent):
     """Issue 16, item 6: no paying or medicines (they arrive with billing and pharmacy)."""
     text = (await client.get("/", headers={"accept-language": lang})).text
@@ -179,7 +201,8 @@ async def test_the_home_page_promises_only_what_works_today(client, lang, absent
 
 
 @pytest.mark.parametrize(
-    ("lang", "front", "back", "wrong"), [("zh-CN", "正面", "背面", "上一步"), ("en", "Front of the body", "Back of the body", None)]
+    ("lang", "front", "back", "wrong"),
+    [("zh-CN", "正面", "背面", "上一步"), ("en", "Front of the body", "Back of the body", None)],
 )
 async def test_the_body_map_names_its_sides(client, world, lang, front, back, wrong):
     """Issue 16, item 7: the back of the body was captioned "上一步" (the questionnaire's "Back" button)."""

@@ -38,7 +38,8 @@ class Ask(BaseModel):
 def make_app() -> FastAPI:
     url = "postgresql://" + os.environ["ZHIYI_DATABASE_URL"].split("://", 1)[1]
     secret = os.environ["ZHIYI_SECRET_KEY"]
-    size = 2 * int(os.environ.get("ZHIYI_DB_POOL_SIZE", "10"))  # Zhiyi's pool: this many, and as many overflowing
+    # Zhiyi's pool: this many, and as many overflowing
+    size = 2 * int(os.environ.get("ZHIYI_DB_POOL_SIZE", "10"))
     sold_out: set[uuid.UUID] = set()  # the hint, per process, as the server's
     # each token's signature checked once per process, as Zhiyi does (the bench's tokens outlive the run)
     claims_of = lru_cache(maxsize=4096)(lambda token: security.read_jwt(secret, token, typ="access"))
@@ -58,7 +59,9 @@ def make_app() -> FastAPI:
         return {"status": "ok"}
 
     @app.post(PATH, status_code=201)
-    async def book(ask: Ask, authorization: Annotated[str, Header()], idempotency_key: Annotated[str, Header()]):
+    async def book(
+        ask: Ask, authorization: Annotated[str, Header()], idempotency_key: Annotated[str, Header()]
+    ):
         try:
             claims = claims_of(authorization.removeprefix("Bearer "))
         except security.TokenInvalid:
@@ -66,7 +69,12 @@ def make_app() -> FastAPI:
         async with pools[0].acquire() as conn:
             try:
                 booking = await raw.pg_book(
-                    conn, uuid.UUID(claims["pid"]), uuid.UUID(claims["sub"]), ask.session_id, sold_out, key=idempotency_key
+                    conn,
+                    uuid.UUID(claims["pid"]),
+                    uuid.UUID(claims["sub"]),
+                    ask.session_id,
+                    sold_out,
+                    key=idempotency_key,
                 )
             except raw.Refused:
                 return JSONResponse({"code": "slot_full"}, status_code=409)

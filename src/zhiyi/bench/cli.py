@@ -10,13 +10,19 @@ from rich.console import Console
 
 from zhiyi.bench import rush
 
-app = typer.Typer(help="Benchmarks; each prints one JSON object on its last line", no_args_is_help=True, add_completion=False)
+app = typer.Typer(
+    help="Benchmarks; each prints one JSON object on its last line",
+    no_args_is_help=True,
+    add_completion=False,
+)
 console = Console()
 
 
 @app.command("rush")
 def bench_rush(
-    db: str = typer.Option(..., "--db", help="postgresql://... or sqlite:///...; a scratch database is made beside it"),
+    db: str = typer.Option(
+        ..., "--db", help="postgresql://... or sqlite:///...; a scratch database is made beside it"
+    ),
     clients: int = typer.Option(500, min=1),
     doctors: int = typer.Option(20, min=1),
     slots: int = typer.Option(50, min=1),
@@ -33,15 +39,24 @@ def bench_rush(
         "--kill-at",
         min=0,
         metavar="SECONDS",
-        help="SIGKILL every server process this long after the release, restart the server and let the rush finish",
+        help=(
+            "SIGKILL every server process this long after the release, restart the server "
+            "and let the rush finish"
+        ),
     ),
     draw_seconds: float = typer.Option(
-        0.0, "--draw-seconds", min=0, help="run the release draw with this window (default off: first come, first served, like the anchor)"
+        0.0,
+        "--draw-seconds",
+        min=0,
+        help="run the release draw with this window (default off: first come, first served, like the anchor)",
     ),
     bare: bool = typer.Option(
         False,
         "--bare",
-        help="rush a bare FastAPI + asyncpg endpoint running the anchor's statements instead of Zhiyi (a calibration; bookings only)",
+        help=(
+            "rush a bare FastAPI + asyncpg endpoint running the anchor's statements instead of Zhiyi "
+            "(a calibration; bookings only)"
+        ),
     ),
 ) -> None:
     """A registration rush at the release instant, checked for anomalies, with its anchor."""

@@ -40,7 +40,14 @@ def processes() -> Iterator[Process]:
             continue  # gone meanwhile
         name = stat[stat.index("(") + 1 : stat.rindex(")")]
         fields = stat[stat.rindex(")") + 2 :].split()  # state, ppid, pgrp, ..., utime (12th), stime (13th)
-        yield Process(int(entry.name), name, fields[0], int(fields[1]), int(fields[2]), (int(fields[11]) + int(fields[12])) / TICK)
+        yield Process(
+            int(entry.name),
+            name,
+            fields[0],
+            int(fields[1]),
+            int(fields[2]),
+            (int(fields[11]) + int(fields[12])) / TICK,
+        )
 
 
 class Sampler(threading.Thread):
@@ -49,7 +56,9 @@ class Sampler(threading.Thread):
     sums never go back. `server_group` gives the server's process group now (a restart makes a
     new one)."""
 
-    def __init__(self, server_group: Callable[[], int], parent: int | None = None, every: float = 0.25) -> None:
+    def __init__(
+        self, server_group: Callable[[], int], parent: int | None = None, every: float = 0.25
+    ) -> None:
         super().__init__(name="bench-cpu", daemon=True)
         self.server_group, self.parent, self.every = server_group, parent or os.getpid(), every
         self.samples: list[tuple[float, dict[str, float]]] = []
@@ -61,7 +70,15 @@ class Sampler(threading.Thread):
             return dict.fromkeys(PARTIES, 0.0)
         group = self.server_group()
         for p in processes():
-            party = "server" if p.group == group else "db" if p.name == "postgres" else "clients" if p.parent == self.parent else None
+            party = (
+                "server"
+                if p.group == group
+                else "db"
+                if p.name == "postgres"
+                else "clients"
+                if p.parent == self.parent
+                else None
+            )
             if party:
                 self._last[(party, p.pid)] = p.seconds
         return {p: sum(s for (party, _), s in self._last.items() if party == p) for p in PARTIES}
@@ -93,7 +110,9 @@ class Sampler(threading.Thread):
         return {p: after[0][p] - before[-1][p] for p in PARTIES}
 
 
-def per_decision(seconds: dict[str, float] | None, decisions: int, parties=PARTIES) -> dict[str, float] | None:
+def per_decision(
+    seconds: dict[str, float] | None, decisions: int, parties=PARTIES
+) -> dict[str, float] | None:
     """Milliseconds of CPU per decision of each party (a party with no process seen: None)."""
     if seconds is None or decisions <= 0:
         return None

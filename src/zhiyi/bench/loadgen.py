@@ -50,7 +50,9 @@ class Plan:
     waitlist_rate: float = 0.0  # share of patients who, told "full", join that session's waiting list
     decline_rate: float = 0.0  # share of offers declined (the place goes to the next in line)
     ignore_rate: float = 0.0  # share of offers whose patient stops looking instead (the hold runs out)
-    cancel_after_s: float = 0.0  # a cancelling patient cancels this long (x 0.5..1.5) after booking; 0: at once
+    cancel_after_s: float = (
+        0.0  # a cancelling patient cancels this long (x 0.5..1.5) after booking; 0: at once
+    )
     poll_s: float = 2.0  # a waiting patient looks at its offers this often (x 0.5..1.5)
     linger_s: float = 5.0  # and stops this long after its process's rush is over
     wait_cap_s: float = 900.0  # or this long after it began waiting, whatever comes first
@@ -66,7 +68,9 @@ Record = tuple
 NO_ANSWER, GAVE_UP = "no_answer:", "gave_up:"
 
 
-async def _send(http: aiohttp.ClientSession, method: str, url: str, token: str, key: str | None, body: dict | None):
+async def _send(
+    http: aiohttp.ClientSession, method: str, url: str, token: str, key: str | None, body: dict | None
+):
     headers = {"Authorization": f"Bearer {token}"}
     if key:
         headers["Idempotency-Key"] = key
@@ -87,7 +91,9 @@ async def _send(http: aiohttp.ClientSession, method: str, url: str, token: str, 
     return status, payload, started, time.time(), replayed
 
 
-async def _answered(http, plan: Plan, url: str, token: str, key: str | None, body: dict | None, note) -> tuple[int, dict]:
+async def _answered(
+    http, plan: Plan, url: str, token: str, key: str | None, body: dict | None, note
+) -> tuple[int, dict]:
     """Sends until an answer comes (or `give_up_s` passed), the same key and body every time;
     `note(status, payload, started, ended, replayed)` records each attempt."""
     give_up = time.time() + plan.give_up_s
@@ -107,7 +113,9 @@ class Crowd:
     """One process's patients: the booking clients' connections, and the connections of the
     patients who cancel later or wait (tasks beside the clients)."""
 
-    def __init__(self, plan: Plan, http: aiohttp.ClientSession, side: aiohttp.ClientSession, out: list) -> None:
+    def __init__(
+        self, plan: Plan, http: aiohttp.ClientSession, side: aiohttp.ClientSession, out: list
+    ) -> None:
         self.plan, self.http, self.side, self.out = plan, http, side, out
         self.later: set[asyncio.Task] = set()  # cancellations still to come: the rush is not over
         self.beside: set[asyncio.Task] = set()  # waiting patients, patients leaving their lines
@@ -119,10 +127,30 @@ class Crowd:
         tasks.add(task)
         task.add_done_callback(tasks.discard)
 
-    def note(self, index: int, kind: str, key: str, sid: str | None, target: str | None = None, slot: str | None = None):
+    def note(
+        self,
+        index: int,
+        kind: str,
+        key: str,
+        sid: str | None,
+        target: str | None = None,
+        slot: str | None = None,
+    ):
         def note(st, b, started, ended, replayed):
             self.out.append(
-                (index, kind, key, st, b.get("code"), target or b.get("id"), slot or b.get("slot_id"), sid, started, ended, replayed)
+                (
+                    index,
+                    kind,
+                    key,
+                    st,
+                    b.get("code"),
+                    target or b.get("id"),
+                    slot or b.get("slot_id"),
+                    sid,
+                    started,
+                    ended,
+                    replayed,
+                )
             )
 
         return note
@@ -138,7 +166,13 @@ class Crowd:
         status, body = 0, {}
         for _ in range(sends):
             status, body = await _answered(
-                self.http, self.plan, self.plan.base_url + BOOKINGS, token, key, {"session_id": sid}, self.note(index, "book", key, sid)
+                self.http,
+                self.plan,
+                self.plan.base_url + BOOKINGS,
+                token,
+                key,
+                {"session_id": sid},
+                self.note(index, "book", key, sid),
             )
             if status == 0:
                 break
@@ -154,7 +188,14 @@ class Crowd:
             token,
             None,
             None,
-            self.note(index, "cancel", booking["key"], booking.get("session_id"), booking["id"], booking.get("slot_id")),
+            self.note(
+                index,
+                "cancel",
+                booking["key"],
+                booking.get("session_id"),
+                booking["id"],
+                booking.get("slot_id"),
+            ),
         )
 
     async def join(self, index: int, token: str, sid: str) -> tuple[int, dict]:
@@ -170,9 +211,13 @@ class Crowd:
 
     async def entries(self, index: int, token: str) -> list[dict] | None:
         """This patient's waiting-list entries, or None when no answer came."""
-        status, body, started, ended, _ = await _send(self.side, "GET", self.plan.base_url + WAITLIST + "/mine", token, None, None)
+        status, body, started, ended, _ = await _send(
+            self.side, "GET", self.plan.base_url + WAITLIST + "/mine", token, None, None
+        )
         entries = body if status == 200 and isinstance(body, list) else None
-        self.note(index, "poll", "", None)(status, body if isinstance(body, dict) else {}, started, ended, False)
+        self.note(index, "poll", "", None)(
+            status, body if isinstance(body, dict) else {}, started, ended, False
+        )
         return entries
 
     async def leave(self, index: int, token: str, entry: dict, kind: str = "leave") -> tuple[int, dict]:
@@ -186,8 +231,11 @@ class Crowd:
             self.note(index, kind, uuid.uuid4().hex, entry["session_id"], entry["id"], entry.get("slot_id")),
         )
 
-    async def accept(self, rng: random.Random, index: int, token: str, entry: dict, key: str) -> tuple[int, dict]:
-        """Accepts an offer like a booking: the same key on every resend, sent twice by a share of patients."""
+    async def accept(
+        self, rng: random.Random, index: int, token: str, entry: dict, key: str
+    ) -> tuple[int, dict]:
+        """Accepts an offer like a booking: the same key on every resend, sent twice by a share of
+        patients."""
         sends = 2 if rng.random() < self.plan.retry_rate else 1
         status, body = 0, {}
         for _ in range(sends):
@@ -215,7 +263,9 @@ async def _patient(crowd: Crowd, rng: random.Random, index: int, token: str) -> 
     joined = False
     for sid in rng.sample(plan.session_ids, min(plan.max_tries, len(plan.session_ids))):
         status, body, key = await crowd.book(rng, index, token, sid)
-        for _ in range(2):  # told "full", a patient who waits joins the line; "places available": book once more
+        for _ in range(
+            2
+        ):  # told "full", a patient who waits joins the line; "places available": book once more
             if not (waits and _full(status, body)):
                 break
             st, answer = await crowd.join(index, token, sid)
@@ -319,7 +369,8 @@ async def _run(plan: Plan, patients: list[tuple[int, str]], concurrency: int) ->
         aiohttp.ClientSession(connector=connector(), timeout=timeout) as side,
     ):
         crowd = Crowd(plan, http, side, out)
-        await warm(http, plan.base_url, concurrency)  # connections open before the release, as a waiting crowd's
+        # connections open before the release, as a waiting crowd's
+        await warm(http, plan.base_url, concurrency)
         await asyncio.sleep(max(0.0, plan.t0 - time.time()))
 
         async def client(n: int) -> None:

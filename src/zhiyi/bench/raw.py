@@ -29,8 +29,8 @@ PG_STEPS = [
     ("patient", "SELECT id, registered_campus_id, verified_at FROM patient WHERE id = $1"),
     (
         "audit",
-        "INSERT INTO audit_event (id, at, actor_roles, patient_id, action, resource_type, resource_id, outcome) "
-        "VALUES ($2, now(), 'patient', $1, 'book', 'patient', $3, 'allowed')",
+        "INSERT INTO audit_event (id, at, actor_roles, patient_id, action, resource_type, resource_id, "
+        "outcome) VALUES ($2, now(), 'patient', $1, 'book', 'patient', $3, 'allowed')",
     ),
     # the session with the patient's blockers there (real-name rule, no-show suspension): one statement
     (
@@ -39,7 +39,8 @@ PG_STEPS = [
         "cs.release_at, cs.ends_at, cs.ends_at AS bookable_until, "
         "EXISTS (SELECT 1 FROM booking b WHERE b.patient_id = $2 AND b.department_id = cs.department_id "
         f"AND b.session_on = cs.session_on AND {active_booking_sql('b.status')}) AS taken, "
-        "(SELECT ends_at FROM booking_suspension WHERE patient_id = $2 AND ends_at > now()) AS suspended_until "
+        "(SELECT ends_at FROM booking_suspension WHERE patient_id = $2 AND ends_at > now()) "
+        "AS suspended_until "
         "FROM clinic_session cs WHERE cs.id = $1",
     ),
     # the earliest place nobody holds, taken, and whether any place is free at all: one statement
@@ -49,15 +50,17 @@ PG_STEPS = [
         "WHERE free.session_id = $1 AND free.booked < free.capacity AND free.starts_at > now() "
         "ORDER BY free.starts_at, free.id LIMIT 1 FOR UPDATE SKIP LOCKED) AND slot.booked < slot.capacity "
         "RETURNING slot.id, slot.starts_at, slot.ends_at) "
-        "SELECT took.id, took.starts_at, took.ends_at, EXISTS (SELECT 1 FROM slot AS free WHERE free.session_id = $1 "
+        "SELECT took.id, took.starts_at, took.ends_at, "
+        "EXISTS (SELECT 1 FROM slot AS free WHERE free.session_id = $1 "
         "AND free.booked < free.capacity AND free.starts_at > now()) AS any_free "
         "FROM (SELECT 1) AS one_row LEFT JOIN took ON true",
     ),
     # the real-name index settles a race (no savepoint)
     (
         "book",
-        "INSERT INTO booking (id, slot_id, session_id, patient_id, department_id, session_on, status, channel, "
-        "booked_by_account_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, 'booked', 'online', $7, now()) "
+        "INSERT INTO booking (id, slot_id, session_id, patient_id, department_id, session_on, status, "
+        "channel, booked_by_account_id, created_at) "
+        "VALUES ($1, $2, $3, $4, $5, $6, 'booked', 'online', $7, now()) "
         f"ON CONFLICT (patient_id, department_id, session_on) WHERE {active_booking_sql()} DO NOTHING "
         "RETURNING id",
     ),
@@ -66,7 +69,11 @@ PG_STEPS = [
         "INSERT INTO outbox_event (id, topic, payload, created_at, available_at, attempts) "
         "VALUES ($1, 'scheduling.booking_created', $2::json, now(), now(), 0)",
     ),
-    ("remember", "UPDATE idempotency_record SET status_code = 201, response = $3::json WHERE account_id = $1 AND key = $2"),
+    (
+        "remember",
+        "UPDATE idempotency_record SET status_code = 201, response = $3::json "
+        "WHERE account_id = $1 AND key = $2",
+    ),
 ]
 SQL = dict(PG_STEPS)
 ZONE = "Asia/Shanghai"  # the bench hospital's
@@ -77,7 +84,12 @@ ASK_SOLD_OUT = "SELECT scheduling_ask_sold_out($1, $2, $3, $4, $5, now())"
 
 
 async def pg_book(
-    conn, patient_id: uuid.UUID, account_id: uuid.UUID, session_id: uuid.UUID, sold_out: set[uuid.UUID] | None, key: str | None = None
+    conn,
+    patient_id: uuid.UUID,
+    account_id: uuid.UUID,
+    session_id: uuid.UUID,
+    sold_out: set[uuid.UUID] | None,
+    key: str | None = None,
 ) -> uuid.UUID:
     """One booking attempt as the server makes it, under a new Idempotency-Key (or `key`): a
     session seen sold out is asked about in one round trip first ("full", or on to the whole
@@ -105,7 +117,14 @@ async def pg_book(
         booking_id = uuid.uuid4()
         if (
             await conn.fetchval(
-                SQL["book"], booking_id, took["id"], session_id, patient_id, cs["department_id"], cs["session_on"], account_id
+                SQL["book"],
+                booking_id,
+                took["id"],
+                session_id,
+                patient_id,
+                cs["department_id"],
+                cs["session_on"],
+                account_id,
             )
             is None
         ):
@@ -141,7 +160,9 @@ async def run_pg(
     one, each on the attempt's own connection, and every booking the whole transaction (the anchor
     before the server batched them). `batches_out`: batches of each kind under way at once (the
     server has `batches.BATCHES_OUT` in each worker)."""
-    pool = await asyncpg.create_pool("postgresql://" + url.split("://", 1)[1], min_size=pool_size, max_size=pool_size)
+    pool = await asyncpg.create_pool(
+        "postgresql://" + url.split("://", 1)[1], min_size=pool_size, max_size=pool_size
+    )
     queue: asyncio.Queue = asyncio.Queue()
     for p, a in people:
         queue.put_nowait((uuid.UUID(p), uuid.UUID(a)))
@@ -157,7 +178,11 @@ async def run_pg(
         return batches.Batcher(round_trip, out=batches_out)
 
     batcher = batcher_of(soldout.ask_many) if short and batched else None
-    booker = batcher_of(lambda conn, qs: own_booking.book_many(conn, qs, draw_hold=0.0, zone=ZONE)) if short and batched else None
+    booker = (
+        batcher_of(lambda conn, qs: own_booking.book_many(conn, qs, draw_hold=0.0, zone=ZONE))
+        if short and batched
+        else None
+    )
 
     async def client(n: int) -> None:
         nonlocal decisions
@@ -166,7 +191,9 @@ async def run_pg(
             pid, aid = queue.get_nowait()
             for sid in rng.sample(sessions, min(max_tries, len(sessions))):
                 key = uuid.uuid4().hex
-                if batcher is not None and sid in sold_out:  # asked before a connection is taken, as the server does
+                if (
+                    batcher is not None and sid in sold_out
+                ):  # asked before a connection is taken, as the server does
                     outcome = await batcher.ask((aid, key, "raw", pid, sid, dt.datetime.now(dt.UTC)))
                     if outcome == "full":
                         decisions += 1
@@ -175,7 +202,21 @@ async def run_pg(
                         sold_out.discard(sid)
                     # on to the whole transaction, which asks nothing more
                 elif booker is not None:  # the one statement (no draw in the rush; no request id or address)
-                    outcome = await booker.ask((aid, key, "raw", pid, sid, uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), "patient", None, None))
+                    outcome = await booker.ask(
+                        (
+                            aid,
+                            key,
+                            "raw",
+                            pid,
+                            sid,
+                            uuid.uuid4(),
+                            uuid.uuid4(),
+                            uuid.uuid4(),
+                            "patient",
+                            None,
+                            None,
+                        )
+                    )
                     if outcome.startswith("{"):
                         decisions += 1
                         break
@@ -198,7 +239,9 @@ async def run_pg(
     return decisions, seconds
 
 
-def run_sqlite(path: str, *, patient_ids: list[str], session_ids: list[str], seed: int, max_tries: int) -> tuple[int, float]:
+def run_sqlite(
+    path: str, *, patient_ids: list[str], session_ids: list[str], seed: int, max_tries: int
+) -> tuple[int, float]:
     """SQLite serialises writers, so its limit is one connection doing the statements in turn."""
     conn = sqlite3.connect(path, isolation_level=None, timeout=30)
     conn.execute("PRAGMA journal_mode=WAL")
@@ -223,10 +266,12 @@ def _sqlite_book(conn: sqlite3.Connection, p: str, s: str) -> bool:
     try:
         account = conn.execute("SELECT id FROM account WHERE patient_id = ?", (p,)).fetchone()[0]
         conn.execute("INSERT INTO idempotency_record VALUES (?, ?, 'raw', 0, '{}', ?)", (account, key, now))
-        conn.execute("SELECT id, registered_campus_id, verified_at FROM patient WHERE id = ?", (p,)).fetchone()
         conn.execute(
-            "INSERT INTO audit_event (id, at, actor_roles, patient_id, action, resource_type, resource_id, outcome)"
-            " VALUES (?, ?, 'patient', ?, 'book', 'patient', ?, 'allowed')",
+            "SELECT id, registered_campus_id, verified_at FROM patient WHERE id = ?", (p,)
+        ).fetchone()
+        conn.execute(
+            "INSERT INTO audit_event (id, at, actor_roles, patient_id, action, resource_type, resource_id,"
+            " outcome) VALUES (?, ?, 'patient', ?, 'book', 'patient', ?, 'allowed')",
             (uuid.uuid4().hex, now, p, p),
         )
         dept, day, taken, suspended = conn.execute(
@@ -241,7 +286,9 @@ def _sqlite_book(conn: sqlite3.Connection, p: str, s: str) -> bool:
             conn.execute("ROLLBACK")
             return False
         row = conn.execute(
-            "SELECT id FROM slot WHERE session_id = ? AND booked < capacity AND starts_at > ? ORDER BY starts_at, id LIMIT 1", (s, now)
+            "SELECT id FROM slot WHERE session_id = ? AND booked < capacity AND starts_at > ? "
+            "ORDER BY starts_at, id LIMIT 1",
+            (s, now),
         ).fetchone()
         if row is None:
             conn.execute("ROLLBACK")
@@ -251,7 +298,8 @@ def _sqlite_book(conn: sqlite3.Connection, p: str, s: str) -> bool:
         if (
             conn.execute(
                 "INSERT INTO booking (id, slot_id, session_id, patient_id, department_id, session_on, status,"
-                " channel, booked_by_account_id, created_at) VALUES (?, ?, ?, ?, ?, ?, 'booked', 'online', ?, ?)"
+                " channel, booked_by_account_id, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, 'booked', 'online', ?, ?)"
                 f" ON CONFLICT (patient_id, department_id, session_on) WHERE {active_booking_sql()}"
                 " DO NOTHING RETURNING id",
                 (booking, row[0], s, p, dept, day, account, now),
@@ -267,7 +315,8 @@ def _sqlite_book(conn: sqlite3.Connection, p: str, s: str) -> bool:
             (uuid.uuid4().hex, payload, now, now),
         )
         conn.execute(
-            "UPDATE idempotency_record SET status_code = 201, response = ? WHERE account_id = ? AND key = ?", (payload, account, key)
+            "UPDATE idempotency_record SET status_code = 201, response = ? WHERE account_id = ? AND key = ?",
+            (payload, account, key),
         )
         conn.execute("COMMIT")
         return True

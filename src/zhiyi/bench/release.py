@@ -31,11 +31,19 @@ class Release:
 
 
 async def seed_release(
-    session: AsyncSession, *, secret: str, doctors: int, slots_per_doctor: int, patients: int, release_at: dt.datetime
+    session: AsyncSession,
+    *,
+    secret: str,
+    doctors: int,
+    slots_per_doctor: int,
+    patients: int,
+    release_at: dt.datetime,
 ) -> Release:
     now = clock.now()
     campus = Campus(id=ids.new_id(), code="BENCH", name_zh="压测院区", name_en="Bench campus", is_main=True)
-    dept = Department(id=ids.new_id(), code="BENCH.CARD", name_zh="心血管内科", name_en="Cardiology", aliases=[])
+    dept = Department(
+        id=ids.new_id(), code="BENCH.CARD", name_zh="心血管内科", name_en="Cardiology", aliases=[]
+    )
     session.add_all([campus, dept])
     await session.flush()
     docs = [
@@ -144,7 +152,13 @@ async def seed_release(
             }
         )
         actor = Actor(account_id=aid, roles=frozenset({"patient"}), patient_id=pid)
-        tokens.append(security.issue_jwt(secret, identity.access_claims(actor=actor, version=0, family=family), ttl=dt.timedelta(hours=2)))
+        tokens.append(
+            security.issue_jwt(
+                secret,
+                identity.access_claims(actor=actor, version=0, family=family),
+                ttl=dt.timedelta(hours=2),
+            )
+        )
     for chunk in range(0, patients, 1000):
         await session.execute(insert(Patient), people[chunk : chunk + 1000])
         await session.execute(insert(Account), accounts[chunk : chunk + 1000])

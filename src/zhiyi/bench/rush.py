@@ -13,38 +13,35 @@ from __future__ import annotations
 import asyncio
 import collections
 import datetime as dt
-import json
 import socket
 import statistics
 import time
-import uuid
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from multiprocessing import get_context
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, select, update
 
 from zhiyi.bench import cpu, loadgen, loop, raw
+from zhiyi.bench.checks import (  # noqa: F401  (the tests ask rush._lost, _errors, _outage, _cancelled)
+    CLOSED_BY,
+    _cancelled,
+    _check,
+    _error_records,
+    _errors,
+    _lost,
+    _outage,
+)
 from zhiyi.bench.release import Release, reset_release, seed_release
 from zhiyi.bench.scratch import scratch_database
 from zhiyi.bench.server import POOL_PER_WORKER, KillAt, Server
 from zhiyi.core import clock, security
 from zhiyi.core.config import Settings
 from zhiyi.core.db import Database
-from zhiyi.domains.scheduling.models import ACTIVE_BOOKING, ClinicSession, WaitlistEntry, active_booking_sql
+from zhiyi.domains.scheduling.models import ClinicSession, WaitlistEntry
 from zhiyi.domains.scheduling.rush import batches
 
 SECRET = security.random_token(32)
-BOOKS = ("book", "accept")  # requests whose 201 answer is a booking (sent with an Idempotency-Key)
-# answers that say an earlier attempt did it already: true only after an attempt that got no answer
-DONE_ALREADY = {
-    "cancel": ("booking_not_active",),
-    "join": ("already_waiting",),
-    "decline": ("offer_not_open",),
-    "leave": ("not_waiting", "offer_not_open"),
-}
-CLOSED_BY = {"decline": ("declined",), "leave": ("left", "declined")}  # an entry's status once its patient was told
-SERVER_CLOSED = ("expired", "closed")  # statuses only the server gives (a hold ran out, the session closed)
 
 
 @dataclass
@@ -64,17 +61,25 @@ class Options:
     keep: bool = False
     kill_at: float | None = None  # seconds after the release: SIGKILL the server's process group, restart it
     trivial_requests: int = 4000  # per load-generator process
-    draw_seconds: float = 0.0  # the release draw's window (0: first come, first served, the raw anchor's rule)
+    draw_seconds: float = (
+        0.0  # the release draw's window (0: first come, first served, the raw anchor's rule)
+    )
     waitlist_rate: float = 0.05  # share of patients who, told "full", join that session's waiting list
     decline_rate: float = 0.1  # share of offers declined (the place goes to the next in line)
-    ignore_rate: float = 0.1  # share of offers whose patients stop looking (their holds run out after the rush)
+    ignore_rate: float = (
+        0.1  # share of offers whose patients stop looking (their holds run out after the rush)
+    )
     cancel_after_s: float = 10.0  # cancelling patients cancel this long (x 0.5..1.5) after booking
     poll_s: float = 5.0  # waiting patients look at their offers this often (x 0.5..1.5) ...
     linger_s: float = 10.0  # ... until this long after their load generator's rush is over
     hold_minutes: int = 10  # the server's waitlist_hold_minutes: long enough to see and accept an offer
     sweep_seconds: float = 1.0  # the server's waitlist_sweep_seconds (expired holds are passed on this soon)
-    run_out_holds: bool = True  # after the rush, the holds still open run out and the server's sweep passes them on
-    bare: bool = False  # rush a bare FastAPI + asyncpg endpoint (bench/bare.py) instead of Zhiyi: a calibration
+    run_out_holds: bool = (
+        True  # after the rush, the holds still open run out and the server's sweep passes them on
+    )
+    bare: bool = (
+        False  # rush a bare FastAPI + asyncpg endpoint (bench/bare.py) instead of Zhiyi: a calibration
+    )
 
 
 def _free_port() -> int:
@@ -113,175 +118,21 @@ def _run_clients(opts: Options, release: Release, base_url: str, t0: float) -> l
     people = list(enumerate(release.tokens))
     shares = [people[i :: opts.procs] for i in range(opts.procs)]
     with ProcessPoolExecutor(opts.procs, mp_context=get_context("spawn")) as pool:
-        futures = [pool.submit(loadgen.run_process, plan, share, max(1, opts.clients // opts.procs)) for share in shares]
+        futures = [
+            pool.submit(loadgen.run_process, plan, share, max(1, opts.clients // opts.procs))
+            for share in shares
+        ]
         return [r for f in futures for r in f.result()]
 
 
 def _trivial(opts: Options, base_url: str) -> float:
     with ProcessPoolExecutor(opts.procs, mp_context=get_context("spawn")) as pool:
         per_proc = max(1, opts.clients // opts.procs)
-        futures = [pool.submit(loadgen.trivial_process, base_url, per_proc, opts.trivial_requests) for _ in range(opts.procs)]
+        futures = [
+            pool.submit(loadgen.trivial_process, base_url, per_proc, opts.trivial_requests)
+            for _ in range(opts.procs)
+        ]
         return sum(f.result() for f in futures)
-
-
-async def _check(session, records: list[loadgen.Record], accounts: list[str]) -> dict:
-    """Compares the database with what the clients were told. Attempts that got no answer (the
-    server was killed) confirm nothing; the retry of the same key tells the client what happened.
-    A place held for the first in line (an open offer) is counted by its slot like a booking."""
-    q = lambda sql: session.execute(text(sql))  # noqa: E731
-    active = f"(SELECT count(*) FROM booking b WHERE b.slot_id = s.id AND {active_booking_sql('b.status')})"
-    held = "(SELECT count(*) FROM waitlist_entry w WHERE w.slot_id = s.id AND w.status = 'offered')"
-    overbooked = (await q("SELECT count(*) FROM slot WHERE booked > capacity")).scalar_one()
-    overbooked += (await q(f"SELECT count(*) FROM slot s WHERE {active} + {held} > s.capacity")).scalar_one()
-    same_day = (
-        await q(
-            f"SELECT count(*) FROM (SELECT patient_id FROM booking WHERE {active_booking_sql()} "
-            "GROUP BY patient_id, department_id, session_on HAVING count(*) > 1) x"
-        )
-    ).scalar_one()
-    by_key: dict[str, set] = {}
-    for r in records:
-        if r[1] in BOOKS and r[3] == 201:
-            by_key.setdefault(r[2], set()).add(r[5])
-    twice_by_key = sum(len(v) - 1 for v in by_key.values())
-    confirmed = {r[5] for r in records if r[1] in BOOKS and r[3] == 201}
-    rows = (await q("SELECT id, status FROM booking")).all()
-    stored = {_uuid(i): status for i, status in rows}
-    entries = {
-        _uuid(i): (status, _uuid(b) if b else None, offered is not None)
-        for i, status, b, offered in (await q("SELECT id, status, booking_id, offered_at FROM waitlist_entry")).all()
-    }
-    lost = _lost(records, stored, entries)
-    # phantom: in the database, never confirmed to anyone, and not retrievable by a key its client
-    # holds (a booking, or an accepted offer, whose answer died with the server is replayed to a retry of its key)
-    sent = {(accounts[r[0]], r[2]) for r in records if r[1] in BOOKS}
-    responses = (await q("SELECT account_id, key, response FROM idempotency_record WHERE status_code = 201")).all()
-    retrievable = {(json.loads(r) if isinstance(r, str) else r).get("id") for a, k, r in responses if (_uuid(a), k) in sent}
-    phantom = len([i for i in stored if i not in confirmed and i not in retrievable])
-    # a place never taken by anyone: no booking and never held for the line (cancelled bookings and
-    # held places count as taken: a "full" answer before a later cancellation, or while the place was
-    # held for the first in line, was true when given)
-    unsold = {
-        _uuid(s)
-        for s in (
-            await q(
-                "SELECT DISTINCT s.session_id FROM slot s WHERE s.capacity > "
-                "(SELECT count(*) FROM booking b WHERE b.slot_id = s.id) + "
-                "(SELECT count(*) FROM waitlist_entry w WHERE w.slot_id = s.id AND w.booking_id IS NULL)"
-            )
-        ).scalars()
-    }
-    drift = (await q(f"SELECT count(*) FROM slot s WHERE s.booked <> {active} + {held}")).scalar_one()
-    false_full = sum(1 for r in records if r[1] == "book" and r[3] == 409 and r[4] == "slot_full" and r[7] in unsold)
-    booked = sum(1 for s in stored.values() if s in ACTIVE_BOOKING)
-    statuses = [status for status, _, _ in entries.values()]
-    return {
-        "overbooked": int(overbooked),
-        "counter_mismatch": int(drift),
-        "duplicates": int(same_day) + twice_by_key,
-        "lost": lost,
-        "phantom": phantom,
-        "false_full": false_full,
-        "booked": booked,
-        "unsold_sessions": len(unsold),
-        "waitlisted": len(entries),
-        "offers": sum(1 for _, _, offered in entries.values() if offered),
-        "accepted": statuses.count("booked"),
-        "declined": statuses.count("declined"),
-        "expired": statuses.count("expired"),
-        "held": statuses.count("offered"),
-        "entry_status": {e: status for e, (status, _, _) in entries.items()},
-    }
-
-
-def _lost(records: list[loadgen.Record], stored: dict[str, str], entries: dict[str, tuple] | None = None) -> int:
-    """Confirmed to a client, not so in the database: a booking (or an accepted offer's booking)
-    missing, or cancelled though its holder never asked; or a cancellation the holder was told of
-    that did not happen. A holder whose cancel never got an answer (given up) cannot tell, so
-    either state is true to it. With the waiting-list entries (id -> (status, booking, offered)):
-    a joined entry missing, an accepted offer whose entry does not name its booking, an entry still
-    in its line (or holding a place) though its patient was told it declined or left."""
-    confirmed = {r[5] for r in records if r[1] in BOOKS and r[3] == 201}
-    cancelled = _cancelled(records)
-    undecided = {r[5] for r in records if r[1] == "cancel" and r[3] == 0 and r[4].startswith(loadgen.GAVE_UP)}
-    lost = (
-        len(confirmed - stored.keys())
-        + sum(1 for b in confirmed - cancelled - undecided if b in stored and stored[b] not in ACTIVE_BOOKING)
-        + sum(1 for b in cancelled if stored.get(b) in ACTIVE_BOOKING)
-    )
-    if entries is None:
-        return lost
-    joined = {r[5] for r in records if r[1] == "join" and r[3] == 201}
-    accepted = {r[5] for r in records if r[1] == "accept" and r[3] == 201}
-    from_offers = {b for status, b, _ in entries.values() if status == "booked"}
-    return (
-        lost
-        + len(joined - entries.keys())
-        + len(accepted - from_offers)
-        + sum(1 for e, kind in _closed(records).items() if entries.get(e, ("",))[0] not in CLOSED_BY[kind])
-    )
-
-
-def _closed(records: list[loadgen.Record]) -> dict[str, str]:
-    """Entries whose patients were told they declined or left (an answer, or "done already" to a
-    request sent again after an attempt that got no answer): entry -> "decline" or "leave"."""
-    unanswered = {(r[1], r[2]) for r in records if r[3] == 0}
-    return {r[5]: r[1] for r in records if r[1] in CLOSED_BY and (r[3] == 200 or (_done_already(r) and (r[1], r[2]) in unanswered))}
-
-
-def _cancelled(records: list[loadgen.Record]) -> set[str]:
-    """Bookings whose holders were told they are cancelled: "cancelled", or "not active" to a
-    cancel sent again after an attempt that got no answer (that attempt did it; nobody else
-    cancels a bench patient's booking). The checker holds the database to this."""
-    unanswered = {r[5] for r in records if r[1] == "cancel" and r[3] == 0}
-    return {r[5] for r in records if r[1] == "cancel" and (r[3] == 200 or (_not_active(r) and r[5] in unanswered))}
-
-
-def _not_active(r: loadgen.Record) -> bool:
-    return r[3] == 409 and r[4] == "booking_not_active"
-
-
-def _done_already(r: loadgen.Record) -> bool:
-    return r[3] == 409 and r[4] in DONE_ALREADY.get(r[1], ())
-
-
-def _errors(records: list[loadgen.Record], entry_status: dict[str, str] | None = None) -> int:
-    return len(_error_records(records, entry_status))
-
-
-def _error_records(records: list[loadgen.Record], entry_status: dict[str, str] | None = None) -> list[loadgen.Record]:
-    """Answers a patient should not get: unexpected statuses, requests given up unanswered, "done
-    already" (not active, already waiting, offer not open, not waiting) to a first attempt (no
-    earlier attempt can have done it), and any refusal to accept an offer its patient was just
-    shown (the hold lasts `hold_minutes`, and a patient accepts while it holds no booking).
-    A leave or decline told "done already" is no error when the server itself closed the entry
-    first (its hold ran out, or its session closed, between the patient's look and the request):
-    `entry_status` (entry -> status at the end) tells."""
-    unanswered = {(r[1], r[2]) for r in records if r[3] == 0}
-    entry_status = entry_status or {}
-    return [
-        r
-        for r in records
-        if r[3] not in (0, 200, 201, 409)
-        or (r[3] == 0 and r[4].startswith(loadgen.GAVE_UP))
-        or (_done_already(r) and (r[1], r[2]) not in unanswered and not (r[1] in CLOSED_BY and entry_status.get(r[5]) in SERVER_CLOSED))
-        or (r[1] == "accept" and r[3] == 409)
-    ]
-
-
-def _outage(records: list[loadgen.Record]) -> dict:
-    """Attempts that got no answer, and bookings (or accepted offers) whose answer was lost that a retry
-    of the key replayed."""
-    unanswered, first_answer = set(), {}
-    for r in records:  # a key's attempts are in the order they were made
-        if r[1] not in BOOKS:
-            continue
-        if r[3] == 0:
-            unanswered.add(r[2])
-        else:
-            first_answer.setdefault(r[2], r)
-    recovered = sum(1 for k in unanswered if k in first_answer and first_answer[k][3] == 201 and first_answer[k][10])
-    return {"unanswered": sum(1 for r in records if r[3] == 0), "recovered": recovered}
 
 
 async def _run_out_holds(url: str, timeout: float = 30.0) -> tuple[int, int]:
@@ -317,11 +168,6 @@ async def _run_out_holds(url: str, timeout: float = 30.0) -> tuple[int, int]:
         await db.dispose()
 
 
-def _uuid(value) -> str:
-    """SQLite gives hex strings, PostgreSQL UUID objects: one canonical text form."""
-    return str(uuid.UUID(str(value)))
-
-
 def run(opts: Options, log=print) -> dict:
     with scratch_database(opts.db, keep=opts.keep) as url:
         dialect = "sqlite" if url.startswith("sqlite") else "postgresql"
@@ -331,15 +177,25 @@ def run(opts: Options, log=print) -> dict:
             _with_db(
                 url,
                 lambda s: seed_release(
-                    s, secret=SECRET, doctors=opts.doctors, slots_per_doctor=opts.slots, patients=opts.patients, release_at=far
+                    s,
+                    secret=SECRET,
+                    doctors=opts.doctors,
+                    slots_per_doctor=opts.slots,
+                    patients=opts.patients,
+                    release_at=far,
                 ),
             )
         )
         port = _free_port()
         if opts.bare:
             if dialect != "postgresql":
-                raise ValueError("--bare runs the anchor's PostgreSQL statements: give a postgresql:// database")
-            log("bare FastAPI + asyncpg endpoint: no retries, cancellations or waiting lists (it serves bookings only)")
+                raise ValueError(
+                    "--bare runs the anchor's PostgreSQL statements: give a postgresql:// database"
+                )
+            log(
+                "bare FastAPI + asyncpg endpoint: no retries, cancellations or waiting lists "
+                "(it serves bookings only)"
+            )
             opts.retry_rate = opts.cancel_rate = opts.waitlist_rate = 0.0
             opts.run_out_holds = False
         if dialect == "sqlite" and opts.workers > 1:
@@ -393,7 +249,8 @@ def run(opts: Options, log=print) -> dict:
         end = max((r[9] for r in records if r[1] == "book"), default=t0)  # the rush's last booking answer
         latencies = sorted((r[9] - r[8]) * 1000 for r in books)
         sold = [r[9] for r in books if r[3] == 201]
-        sellout = (max(sold) - t0) if sold and checks["unsold_sessions"] == 0 else None  # every place was taken once
+        # every place was taken once
+        sellout = (max(sold) - t0) if sold and checks["unsold_sessions"] == 0 else None
         log("anchor: the same statements straight through the driver")
         asyncio.run(_with_db(url, reset_release))
         people = list(zip(release.patient_ids, release.account_ids, strict=True))
@@ -417,7 +274,8 @@ def run(opts: Options, log=print) -> dict:
                     )
                 )
 
-            n, secs = anchor(short=False)  # every attempt through the whole transaction (earlier sessions' anchor)
+            # every attempt through the whole transaction (earlier sessions' anchor)
+            n, secs = anchor(short=False)
             usual_rate = n / secs if secs else 0.0
             asyncio.run(_with_db(url, reset_release))
             # short questions one by one, bookings the whole transaction (before the server batched them)
@@ -436,7 +294,9 @@ def run(opts: Options, log=print) -> dict:
             own, ended = time.process_time() - own_before, time.time()
             probe.stop()
             used = probe.between(began, ended)
-            anchor_cpu = cpu.per_decision(used and {"db": used["db"], "clients": own}, n, parties=("db", "clients"))
+            anchor_cpu = cpu.per_decision(
+                used and {"db": used["db"], "clients": own}, n, parties=("db", "clients")
+            )
         else:
             n, secs = raw.run_sqlite(
                 url.split(":///", 1)[1],
@@ -467,7 +327,8 @@ def run(opts: Options, log=print) -> dict:
             "p99_ms": round(latencies[int(0.99 * (len(latencies) - 1))], 1) if latencies else None,
             "raw_db_decisions_per_s": round(raw_rate, 1),
             "ratio_to_db": round(rate / raw_rate, 3) if raw_rate else None,
-            # the anchor without the short question (every "full" a whole transaction), as before migration 0010
+            # the anchor without the short question (every "full" a whole transaction), as before
+            # migration 0010
             "raw_db_usual_decisions_per_s": round(usual_rate, 1) if usual_rate else None,
             "ratio_to_usual": round(rate / usual_rate, 3) if usual_rate else None,
             # the anchor asking its short questions one by one, as before the server batched them
@@ -491,7 +352,8 @@ def run(opts: Options, log=print) -> dict:
             "held": checks["held"],
             "holds_run_out": ran_out,
             "holds_overdue": overdue,
-            # every attempt the clients made, by kind (the waiting patients' polls share the server with the rush)
+            # every attempt the clients made, by kind (the waiting patients' polls share the server with
+            # the rush)
             "attempts": dict(collections.Counter(r[1] for r in records)),
             # CPU per decision of each party from the release instant to the end of the rush (its waiting
             # patients' polls included); on one machine they share the cores, so the sum bounds decisions/s

@@ -68,7 +68,9 @@ class Server:
             "warning",
         ]
         # the HTTP protocol `zhiyi serve` runs: the rush's, unless ZHIYI_RUSH_LANE=false (None: uvicorn's own)
-        self.lane = rush.enabled(Settings(database_url=url, rush_lane=self.env.get("ZHIYI_RUSH_LANE") or None))
+        self.lane = rush.enabled(
+            Settings(database_url=url, rush_lane=self.env.get("ZHIYI_RUSH_LANE") or None)
+        )
         if http == protocol.NAME and not self.lane:
             http = "httptools"
         if http:
@@ -83,7 +85,13 @@ class Server:
         """Starts the server and waits until `ready` answers 200; returns the seconds that took."""
         began = time.monotonic()
         # a new session is a new process group whose id is the supervisor's pid: the workers are in it
-        self.proc = subprocess.Popen(self.cmd, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        self.proc = subprocess.Popen(
+            self.cmd,
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         while time.monotonic() < began + timeout and self.proc.poll() is None:
             try:
                 if httpx.get(self.base_url + ready, timeout=1).status_code == 200:
@@ -156,10 +164,14 @@ class KillAt:
         try:
             began = time.monotonic()
             self.server.kill()
-            self.log(f"killed the server's process group (SIGKILL) in {time.monotonic() - began:.2f} s; restarting")
+            self.log(
+                f"killed the server's process group (SIGKILL) in {time.monotonic() - began:.2f} s; restarting"
+            )
             took = self.server.start(ready="/livez")
             self.restarts += 1
-            self.log(f"restarted: /livez answered after {took:.2f} s (outage {time.monotonic() - began:.2f} s)")
+            self.log(
+                f"restarted: /livez answered after {took:.2f} s (outage {time.monotonic() - began:.2f} s)"
+            )
         except BaseException as exc:  # reported by finish(); the load generators give up on their own
             self._error = exc
 

@@ -39,7 +39,8 @@ class AuditEvent(IdMixin, Base):
     outcome: Mapped[str] = mapped_column(String(20))  # allowed | denied | not_found
     request_id: Mapped[str | None] = mapped_column(String(32))
     client_addr: Mapped[str | None] = mapped_column(String(64))
-    reason: Mapped[str | None] = mapped_column(String(200))  # why, when the actor had to say (a full ID number shown)
+    # why, when the actor had to say (a full ID number shown)
+    reason: Mapped[str | None] = mapped_column(String(200))
 
 
 _INSERT = insert(AuditEvent.__table__)  # Core, built once: no ORM bulk machinery per request
@@ -63,7 +64,14 @@ def build_event(
 ) -> AuditEvent:
     return AuditEvent(
         **event_values(
-            actor, action, resource_type, resource_id, patient_id=patient_id, outcome=outcome, on_behalf_of=on_behalf_of, reason=reason
+            actor,
+            action,
+            resource_type,
+            resource_id,
+            patient_id=patient_id,
+            outcome=outcome,
+            on_behalf_of=on_behalf_of,
+            reason=reason,
         )
     )
 
@@ -92,7 +100,8 @@ def event_values(
         outcome=outcome,
         request_id=requestctx.request_id.get(),
         client_addr=requestctx.client_addr.get(),
-        reason=reason or None,  # no reason is NULL, as the one-statement booking writes it (a policy's "" too)
+        reason=reason
+        or None,  # no reason is NULL, as the one-statement booking writes it (a policy's "" too)
     )
 
 
@@ -109,7 +118,14 @@ def record(
     reason: str | None = None,
 ) -> None:
     event = build_event(
-        actor, action, resource_type, resource_id, patient_id=patient_id, outcome=outcome, on_behalf_of=on_behalf_of, reason=reason
+        actor,
+        action,
+        resource_type,
+        resource_id,
+        patient_id=patient_id,
+        outcome=outcome,
+        on_behalf_of=on_behalf_of,
+        reason=reason,
     )
     session.add(event)
 
@@ -129,15 +145,29 @@ async def write(
     await session.execute(
         _INSERT,
         event_values(
-            actor, action, resource_type, resource_id, patient_id=patient_id, outcome="allowed", on_behalf_of=on_behalf_of, reason=reason
+            actor,
+            action,
+            resource_type,
+            resource_id,
+            patient_id=patient_id,
+            outcome="allowed",
+            on_behalf_of=on_behalf_of,
+            reason=reason,
         ),
     )
 
 
 async def guard(
-    session: AsyncSession, actor: Actor | None, action: str, resource: Resource, *, patient_id: uuid.UUID | None, reason: str | None = None
+    session: AsyncSession,
+    actor: Actor | None,
+    action: str,
+    resource: Resource,
+    *,
+    patient_id: uuid.UUID | None,
+    reason: str | None = None,
 ) -> Decision:
-    """Decide through core.policy and audit the attempt, allowed or not (with the actor's reason, if asked)."""
+    """Decide through core.policy and audit the attempt, allowed or not (with the actor's reason, if
+    asked)."""
     decision = await decide(session, actor, action, resource)
     if decision.allowed:
         # one INSERT now (the hot paths all pass here): no unit-of-work bookkeeping
@@ -156,24 +186,42 @@ async def guard(
         )  # why it was allowed
         return decision
     keep_after_rollback(
-        session, build_event(actor, action, resource.kind, resource.id, patient_id=patient_id, outcome="denied", reason=reason)
+        session,
+        build_event(
+            actor, action, resource.kind, resource.id, patient_id=patient_id, outcome="denied", reason=reason
+        ),
     )
     raise Forbidden()
 
 
 def keep_denied(
-    session: AsyncSession, actor: Actor | None, action: str, resource_type: str, resource_id: object, *, patient_id: uuid.UUID | None
+    session: AsyncSession,
+    actor: Actor | None,
+    action: str,
+    resource_type: str,
+    resource_id: object,
+    *,
+    patient_id: uuid.UUID | None,
 ) -> None:
     """Audit a refused attempt; the row survives the request's rollback."""
-    keep_after_rollback(session, build_event(actor, action, resource_type, resource_id, patient_id=patient_id, outcome="denied"))
+    keep_after_rollback(
+        session,
+        build_event(actor, action, resource_type, resource_id, patient_id=patient_id, outcome="denied"),
+    )
 
 
-def missing(session: AsyncSession, actor: Actor | None, action: str, resource_type: str, resource_id: object) -> NotFound:
-    keep_after_rollback(session, build_event(actor, action, resource_type, resource_id, patient_id=None, outcome="not_found"))
+def missing(
+    session: AsyncSession, actor: Actor | None, action: str, resource_type: str, resource_id: object
+) -> NotFound:
+    keep_after_rollback(
+        session, build_event(actor, action, resource_type, resource_id, patient_id=None, outcome="not_found")
+    )
     return NotFound()
 
 
-async def trail(session: AsyncSession, *, patient_id: uuid.UUID, limit: int = 200, before: dt.datetime | None = None) -> list[AuditEvent]:
+async def trail(
+    session: AsyncSession, *, patient_id: uuid.UUID, limit: int = 200, before: dt.datetime | None = None
+) -> list[AuditEvent]:
     q = select(AuditEvent).where(AuditEvent.patient_id == patient_id)
     if before is not None:
         q = q.where(AuditEvent.at < before)
@@ -183,7 +231,8 @@ async def trail(session: AsyncSession, *, patient_id: uuid.UUID, limit: int = 20
 
 # --- reading the trail as people do (the privacy officer's page) ---------------------------------
 
-_ACTIONS: dict[str, str] = {}  # action -> a message id saying what was done, in words (each domain registers its own)
+# action -> a message id saying what was done, in words (each domain registers its own)
+_ACTIONS: dict[str, str] = {}
 _REASONS: dict[str, str] = {}  # a policy's reason for allowing -> a message id
 
 
@@ -239,4 +288,6 @@ async def search(
     if before is not None:
         at, row_id = before
         q = q.where(or_(AuditEvent.at < at, and_(AuditEvent.at == at, AuditEvent.id < row_id)))
-    return list((await session.scalars(q.order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(limit))).all())
+    return list(
+        (await session.scalars(q.order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(limit))).all()
+    )

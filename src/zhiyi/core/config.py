@@ -9,7 +9,9 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DB = "sqlite+aiosqlite:///./var/zhiyi.db"
-DEV_SECRET = "zhiyi-dev-secret-change-me-in-production-0123456789"  # public: only `zhiyi demo` and tests run on it
+DEV_SECRET = (
+    "zhiyi-dev-secret-change-me-in-production-0123456789"  # public: only `zhiyi demo` and tests run on it
+)
 MIN_SECRET_CHARS = 32
 MIN_SECRET_DISTINCT = 12  # "aaaa...a1" is 32 characters and no secret
 
@@ -44,8 +46,10 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=10, ge=1)
     db_pool_open_at_start: bool = True  # a server process makes its pool's connections before it serves
     checkin_opens_minutes: int = Field(default=60, ge=0)  # check-in opens this long before the appointment
-    checkin_late_minutes: int = Field(default=30, ge=0)  # "I have arrived" on the phone until this long after it
-    release_draw_seconds: float = Field(default=3.0, ge=0)  # requests this soon after a release are drawn by lot
+    # "I have arrived" on the phone until this long after it
+    checkin_late_minutes: int = Field(default=30, ge=0)
+    # requests this soon after a release are drawn by lot
+    release_draw_seconds: float = Field(default=3.0, ge=0)
     release_draw_spread_seconds: float = Field(default=2.0, ge=0)  # drawn requests are served over this long
     # the registration rush's fast path (domains/scheduling/rush/); None: on with PostgreSQL (production),
     # off with SQLite (the embedded tier, which has no lane: its one connection is the bottleneck)
@@ -56,12 +60,15 @@ class Settings(BaseSettings):
     queue_poll_seconds: float = Field(default=1.0, gt=0)  # how often live queue pages look for changes
     queue_stream_seconds: float = Field(default=600, gt=0)  # a live stream then ends; browsers reconnect
     forwarded_allow_ips: str = "127.0.0.1"  # proxies whose X-Forwarded-For is trusted (client address, audit)
-    waitlist_hold_minutes: int = Field(default=15, ge=1)  # a freed place is held this long for the next waiting patient
+    # a freed place is held this long for the next waiting patient
+    waitlist_hold_minutes: int = Field(default=15, ge=1)
     waitlist_sweep_seconds: float = Field(default=15.0, gt=0)  # how often workers expire holds that ran out
-    no_show_grace_minutes: int = Field(default=30, ge=0)  # still "booked" this long after the slot's end: a no-show
+    # still "booked" this long after the slot's end: a no-show
+    no_show_grace_minutes: int = Field(default=30, ge=0)
     no_show_limit: int = Field(default=3, ge=1)  # this many no-shows ...
     no_show_window_days: int = Field(default=90, ge=1)  # ... within this many days ...
-    no_show_suspension_days: int = Field(default=30, ge=1)  # ... suspend online booking this long after the last
+    # ... suspend online booking this long after the last
+    no_show_suspension_days: int = Field(default=30, ge=1)
     care_window_days: int = Field(default=30, ge=0)  # a booking this near today makes a care relationship
     break_glass_hours: int = Field(default=12, ge=1)  # how long a reasoned access without one lasts
     no_show_sweep_seconds: float = Field(default=300.0, gt=0)  # how often workers mark no-shows
@@ -101,15 +108,15 @@ def secret_problem(settings: Settings) -> str | None:
     }
     if settings.signing_secrets[1:] and not settings.data_key:
         return (
-            "ZHIYI_PREVIOUS_SECRET_KEYS is set but ZHIYI_DATA_KEY is not: stored data (sealed ID numbers, their "
-            "lookups) is keyed by the data key, which would follow the new secret; set ZHIYI_DATA_KEY to the "
-            "secret the data was stored with"
+            "ZHIYI_PREVIOUS_SECRET_KEYS is set but ZHIYI_DATA_KEY is not: stored data (sealed ID numbers, "
+            "their lookups) is keyed by the data key, which would follow the new secret; set ZHIYI_DATA_KEY "
+            "to the secret the data was stored with"
         )
     for name, value in keys.items():
         if value == DEV_SECRET and not (settings.dev_secret_allowed and settings.env == "dev"):
             return (
-                f"{name} is the built-in development secret, which is public; set ZHIYI_SECRET_KEY to at least "
-                f"{MIN_SECRET_CHARS} random characters (only `zhiyi demo` runs on the built-in one)"
+                f"{name} is the built-in development secret, which is public; set ZHIYI_SECRET_KEY to at "
+                f"least {MIN_SECRET_CHARS} random characters (only `zhiyi demo` runs on the built-in one)"
             )
         if value and value != DEV_SECRET and settings.env == "production" and _weak(value):
             return (

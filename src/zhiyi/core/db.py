@@ -135,7 +135,9 @@ class FairPool(AsyncAdaptedQueuePool):
     _queue_class = FairQueue
 
 
-def make_engine(settings: Settings, *, pool_size: int | None = None, max_overflow: int | None = None) -> AsyncEngine:
+def make_engine(
+    settings: Settings, *, pool_size: int | None = None, max_overflow: int | None = None
+) -> AsyncEngine:
     """The process's engine (PostgreSQL: `db_pool_size` connections and as many more at a peak, handed
     out first come, first served); a pool of another size for a package that keeps connections apart."""
     url = settings.async_database_url
@@ -143,12 +145,16 @@ def make_engine(settings: Settings, *, pool_size: int | None = None, max_overflo
         ensure_sqlite_dir(url)
         # one connection: SQLite has one writer at a time, and waiting for it in the pool (an
         # asyncio wait) is far cheaper than SQLite's busy handler sleeping and retrying
-        engine = create_async_engine(url, connect_args={"timeout": 30}, pool_size=1, max_overflow=0, pool_timeout=300)
+        engine = create_async_engine(
+            url, connect_args={"timeout": 30}, pool_size=1, max_overflow=0, pool_timeout=300
+        )
         _sqlite_pragmas(engine)
     else:
         size = settings.db_pool_size if pool_size is None else pool_size
         overflow = size if max_overflow is None else max_overflow
-        engine = create_async_engine(url, poolclass=FairPool, pool_size=size, max_overflow=overflow, pool_pre_ping=False)
+        engine = create_async_engine(
+            url, poolclass=FairPool, pool_size=size, max_overflow=overflow, pool_pre_ping=False
+        )
     return engine
 
 
@@ -192,7 +198,9 @@ class Database:
         await self.engine.dispose()
 
 
-async def open_connections(engine: AsyncEngine, timeout: float = 10.0, prepare: Callable[[Any], Awaitable[None]] | None = None) -> int:
+async def open_connections(
+    engine: AsyncEngine, timeout: float = 10.0, prepare: Callable[[Any], Awaitable[None]] | None = None
+) -> int:
     """Makes a pool's connections now, before the process serves: at a release instant the first
     thousand requests then wait for no connection to be made (each a TCP connect, a login and the
     driver's type set-up). `prepare(driver_connection)` runs on each (PostgreSQL: statements asked

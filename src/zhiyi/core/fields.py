@@ -29,7 +29,10 @@ LINE_CONTROLS = frozenset("\n\r\t")
 
 
 def is_safe_text(v: str) -> bool:
-    return not any(c in BIDI_CONTROLS or (unicodedata.category(c) in ("Cc", "Cs", "Co") and c not in LINE_CONTROLS) for c in v)
+    return not any(
+        c in BIDI_CONTROLS or (unicodedata.category(c) in ("Cc", "Cs", "Co") and c not in LINE_CONTROLS)
+        for c in v
+    )
 
 
 def _safe_text(v: str) -> str:

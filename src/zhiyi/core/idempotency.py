@@ -41,7 +41,10 @@ class IdempotencyRecord(Base):
 
 
 class IdempotencyKeyInvalid(ValidationFailed):
-    code, message = "idempotency_key_invalid", "Send an Idempotency-Key header of 8 to 64 letters, digits, - _ : or ."
+    code, message = (
+        "idempotency_key_invalid",
+        "Send an Idempotency-Key header of 8 to 64 letters, digits, - _ : or .",
+    )
 
 
 class IdempotencyKeyReused(RuleViolated):
@@ -50,7 +53,9 @@ class IdempotencyKeyReused(RuleViolated):
 
 def check_key(key: str | None) -> str:
     if key is None or not KEY_RE.match(key):
-        raise IdempotencyKeyInvalid(errors=[FieldError("Idempotency-Key", IdempotencyKeyInvalid.message, "header")])
+        raise IdempotencyKeyInvalid(
+            errors=[FieldError("Idempotency-Key", IdempotencyKeyInvalid.message, "header")]
+        )
     return key
 
 
@@ -59,11 +64,14 @@ def request_hash(payload: Any) -> str:
 
 
 _t = IdempotencyRecord.__table__
-_REMEMBER = update(_t).where(_t.c.account_id == bindparam("a", type_=Uuid()), _t.c.key == bindparam("k"))  # built once
+# built once
+_REMEMBER = update(_t).where(_t.c.account_id == bindparam("a", type_=Uuid()), _t.c.key == bindparam("k"))
 
 
 def _claim_statement(insert_of_dialect):
-    return insert_of_dialect(_t).on_conflict_do_nothing(index_elements=["account_id", "key"]).returning(_t.c.key)
+    return (
+        insert_of_dialect(_t).on_conflict_do_nothing(index_elements=["account_id", "key"]).returning(_t.c.key)
+    )
 
 
 # Core, built once per dialect: every booking claims a key, so no statement building or ORM insert
@@ -71,7 +79,9 @@ def _claim_statement(insert_of_dialect):
 _CLAIM = {"postgresql": _claim_statement(pg_insert), "sqlite": _claim_statement(sqlite_insert)}
 
 
-async def claim(session: AsyncSession, *, account_id: uuid.UUID, key: str, fingerprint: str) -> IdempotencyRecord | None:
+async def claim(
+    session: AsyncSession, *, account_id: uuid.UUID, key: str, fingerprint: str
+) -> IdempotencyRecord | None:
     """Claim `key` for this request. Returns None when it is ours to answer, or the stored
     record of the earlier request with this key (to replay).
 
@@ -79,17 +89,32 @@ async def claim(session: AsyncSession, *, account_id: uuid.UUID, key: str, finge
     the key to commit (then we replay) or roll back (then the key is ours)."""
     claimed = await session.execute(
         _CLAIM[session.bind.dialect.name],
-        {"account_id": account_id, "key": key, "request_hash": fingerprint, "status_code": 0, "response": {}, "created_at": clock.now()},
+        {
+            "account_id": account_id,
+            "key": key,
+            "request_hash": fingerprint,
+            "status_code": 0,
+            "response": {},
+            "created_at": clock.now(),
+        },
     )
     if claimed.first() is not None:
         return None
     earlier = (
-        await session.execute(select(IdempotencyRecord).where(IdempotencyRecord.account_id == account_id, IdempotencyRecord.key == key))
+        await session.execute(
+            select(IdempotencyRecord).where(
+                IdempotencyRecord.account_id == account_id, IdempotencyRecord.key == key
+            )
+        )
     ).scalar_one()
     if earlier.request_hash != fingerprint:
         raise IdempotencyKeyReused()
     return earlier
 
 
-async def remember(session: AsyncSession, *, account_id: uuid.UUID, key: str, status_code: int, response: dict[str, Any]) -> None:
-    await session.execute(_REMEMBER, {"a": account_id, "k": key, "status_code": status_code, "response": response})
+async def remember(
+    session: AsyncSession, *, account_id: uuid.UUID, key: str, status_code: int, response: dict[str, Any]
+) -> None:
+    await session.execute(
+        _REMEMBER, {"a": account_id, "k": key, "status_code": status_code, "response": response}
+    )

@@ -49,11 +49,19 @@ async def enqueue(session, name: str, message: Message) -> None:
     await outbox.publish(
         session,
         TOPIC,
-        {"channel": name, "to": message.to, "template": message.template, "params": message.params, "locale": message.locale},
+        {
+            "channel": name,
+            "to": message.to,
+            "template": message.template,
+            "params": message.params,
+            "locale": message.locale,
+        },
     )
 
 
 @outbox.handles(TOPIC)
 async def _deliver(_session, event) -> None:
     p = event.payload
-    await send(p["channel"], Message(to=p["to"], template=p["template"], params=p["params"], locale=p["locale"]))
+    await send(
+        p["channel"], Message(to=p["to"], template=p["template"], params=p["params"], locale=p["locale"])
+    )

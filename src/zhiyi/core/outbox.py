@@ -70,7 +70,15 @@ async def publish(session: AsyncSession, topic: str, payload: dict[str, Any]) ->
     at = clock.now()
     event_id = ids.new_id()
     await session.execute(
-        _INSERT, {"id": event_id, "topic": topic, "payload": payload, "created_at": at, "available_at": at, "attempts": 0}
+        _INSERT,
+        {
+            "id": event_id,
+            "topic": topic,
+            "payload": payload,
+            "created_at": at,
+            "available_at": at,
+            "attempts": 0,
+        },
     )
     session.info["zhiyi.outbox.published"] = True  # lets the edge wake the worker
     return event_id
@@ -101,7 +109,10 @@ async def _deliver_unheard(session: AsyncSession, limit: int) -> int:
     UPDATEs (a rush's bookings publish a thousand such events in a second)."""
     due = _due(select(OutboxEvent.id), session, heard=False, limit=limit).scalar_subquery()
     done = await session.execute(
-        update(OutboxEvent).where(OutboxEvent.id.in_(due)).values(delivered_at=clock.now()).execution_options(synchronize_session=False)
+        update(OutboxEvent)
+        .where(OutboxEvent.id.in_(due))
+        .values(delivered_at=clock.now())
+        .execution_options(synchronize_session=False)
     )
     return max(done.rowcount, 0)  # a driver that cannot count must not keep the worker from resting
 
@@ -130,7 +141,12 @@ async def deliver_pending(session: AsyncSession, *, limit: int = 100) -> int:
 class Worker:
     """Drains the outbox in the background of a process, and runs the periodic jobs (core.jobs)."""
 
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], interval: float = 1.0, gather: float = GATHER_SECONDS):
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        interval: float = 1.0,
+        gather: float = GATHER_SECONDS,
+    ):
         self.sessionmaker = sessionmaker
         self.interval = interval
         self.gather = gather

@@ -27,7 +27,9 @@ class Role(StrEnum):
     executive = "executive"
 
 
-STAFF_ROLES = frozenset({Role.doctor, Role.nurse, Role.pharmacist, Role.registrar, Role.admin, Role.executive})
+STAFF_ROLES = frozenset(
+    {Role.doctor, Role.nurse, Role.pharmacist, Role.registrar, Role.admin, Role.executive}
+)
 CLINICAL_ROLES = frozenset({Role.doctor, Role.nurse, Role.pharmacist, Role.registrar})
 
 

@@ -27,7 +27,9 @@ class Limiter:
         if len(hits) >= self.limit:
             retry = max(1, int(hits[0] + self.per - now) + 1)
             raise TooManyRequests(
-                "Too many booking requests; try again in a moment.", code="rate_limited", headers={"Retry-After": str(retry)}
+                "Too many booking requests; try again in a moment.",
+                code="rate_limited",
+                headers={"Retry-After": str(retry)},
             )
         hits.append(now)
         if len(self._hits) > MAX_KEYS:

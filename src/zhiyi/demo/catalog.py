@@ -61,7 +61,9 @@ CAMPUSES: tuple[CampusSpec, ...] = (
         is_main=False,
         patient_share=28,
         buildings=(
-            BuildingSpec("A", "门急诊楼", "Outpatient and Emergency Building", floors=6, basements=1, clinic=True),
+            BuildingSpec(
+                "A", "门急诊楼", "Outpatient and Emergency Building", floors=6, basements=1, clinic=True
+            ),
             BuildingSpec("B", "住院楼", "Inpatient Building", floors=10, basements=1),
         ),
     ),

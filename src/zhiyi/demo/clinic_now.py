@@ -38,9 +38,14 @@ async def seed_clinic_now(
     now = clock.now()
     start = (now + dt.timedelta(minutes=STARTS_IN_MINUTES)).replace(second=0, microsecond=0)
     room = await session.scalar(
-        select(Room).where(Room.department_id == department_id, Room.campus_id == campus_id).order_by(Room.code).limit(1)
+        select(Room)
+        .where(Room.department_id == department_id, Room.campus_id == campus_id)
+        .order_by(Room.code)
+        .limit(1)
     )
-    desk = Actor(account_id=desk_account_id, roles=frozenset({Role.registrar}), campus_ids=frozenset({campus_id}))
+    desk = Actor(
+        account_id=desk_account_id, roles=frozenset({Role.registrar}), campus_ids=frozenset({campus_id})
+    )
     # one doctor, one room, one clinic at a time: the doctor's timetabled clinic at this hour (or another
     # in the room) is stopped, as the clinic office does for a 加诊 in its place (its patients rebooked)
     for other in await scheduling.clashing_sessions(
@@ -63,6 +68,10 @@ async def seed_clinic_now(
     )
     for patient_id in patient_ids[:CHECKED_IN]:
         await patients.mark_verified(session, patient_id=patient_id)
-        await scheduling.book_slot(session, actor=desk, patient_id=patient_id, session_id=session_id, channel="desk")
-        await queueing.check_in_by_token(session, actor=desk, token=patients.issue_onecode(patient_id=patient_id))
+        await scheduling.book_slot(
+            session, actor=desk, patient_id=patient_id, session_id=session_id, channel="desk"
+        )
+        await queueing.check_in_by_token(
+            session, actor=desk, token=patients.issue_onecode(patient_id=patient_id)
+        )
     return session_id

@@ -151,7 +151,8 @@ class People:
             road = rng.choice(roads)
             if rng.random() < 0.6:
                 return (
-                    f"上海市{district}{road}{between(rng, 1, 1999)}弄{between(rng, 1, 40)}号{between(rng, 1, 18)}0{between(rng, 1, 4)}室"
+                    f"上海市{district}{road}{between(rng, 1, 1999)}弄{between(rng, 1, 40)}号"
+                    f"{between(rng, 1, 18)}0{between(rng, 1, 4)}室"
                 ), True
             return f"上海市{district}{road}{between(rng, 1, 2999)}号", True
         return f"{self._region_names[region]}{rng.choice(cat.GENERIC_STREETS)}{between(rng, 1, 999)}号", False
@@ -170,12 +171,16 @@ class People:
         if age < 18:
             relation = Relationship.parent
         elif age < 30:
-            relation = pick(rng, [(Relationship.parent, 60), (Relationship.spouse, 25), (Relationship.other, 15)])
+            relation = pick(
+                rng, [(Relationship.parent, 60), (Relationship.spouse, 25), (Relationship.other, 15)]
+            )
         elif age < 65:
             older = Relationship.child if age >= 55 else Relationship.parent
             relation = pick(rng, [(Relationship.spouse, 70), (older, 15), (Relationship.other, 15)])
         else:
-            relation = pick(rng, [(Relationship.child, 60), (Relationship.spouse, 35), (Relationship.other, 5)])
+            relation = pick(
+                rng, [(Relationship.child, 60), (Relationship.spouse, 35), (Relationship.other, 5)]
+            )
         r = rng.random()
         if relation == Relationship.spouse:
             c_sex, c_year, c_surname = ("F" if sex == "M" else "M"), birth_year + between(rng, -3, 3), None

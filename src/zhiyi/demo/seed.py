@@ -19,10 +19,8 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import math
 import random
-import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -33,20 +31,11 @@ from zhiyi.core import clock, ids, security
 from zhiyi.core.policy import Role
 from zhiyi.demo import catalog as cat
 from zhiyi.demo.clinic_now import seed_clinic_now
+from zhiyi.demo.organisation import Org, insert_batches, seed_org
 from zhiyi.demo.people import Names, People, between, pick, stream
 from zhiyi.demo.timetable import seed_timetable
 from zhiyi.domains.identity.service import create_account
-from zhiyi.domains.org.models import (
-    Building,
-    Campus,
-    Department,
-    DepartmentCampus,
-    Floor,
-    Practitioner,
-    PractitionerCampus,
-    Room,
-    Title,
-)
+from zhiyi.domains.org.models import Campus, Practitioner, PractitionerCampus, Title
 from zhiyi.domains.patients.models import PatientProxy, ProxyStatus, Relationship
 from zhiyi.domains.patients.service import register_patient
 
@@ -98,123 +87,6 @@ class SeedResult:
     logins: list[tuple[str, str, str]]
 
 
-# --- organisation -------------------------------------------------------------------------------
-
-
-@dataclass
-class _Org:
-    campus_ids: dict[str, uuid.UUID]
-    department_ids: dict[str, uuid.UUID]
-    counts: dict[str, int]
-
-
-async def _insert(session: AsyncSession, *batches: Sequence) -> None:
-    """Insert batches in order, one flush each: the models declare no relationship(),
-    so the unit of work does not order inserts of different tables by foreign key."""
-    for batch in batches:
-        session.add_all(batch)
-        await session.flush()
-
-
-async def _seed_org(session: AsyncSession) -> _Org:
-    campus_ids: dict[str, uuid.UUID] = {}
-    clinic_floors: dict[str, tuple[str, dict[int, uuid.UUID]]] = {}  # campus -> (building code, level -> floor id)
-    campuses: list[Campus] = []
-    buildings: list[Building] = []
-    floors: list[Floor] = []
-    for c in cat.CAMPUSES:
-        campus = Campus(
-            id=ids.new_id(),
-            code=c.code,
-            name_zh=c.name_zh,
-            name_en=c.name_en,
-            address_zh=c.address_zh,
-            address_en=c.address_en,
-            is_main=c.is_main,
-        )
-        campus_ids[c.code] = campus.id
-        campuses.append(campus)
-        for b in c.buildings:
-            building = Building(id=ids.new_id(), campus_id=campus.id, code=b.code, name_zh=b.name_zh, name_en=b.name_en)
-            buildings.append(building)
-            levels: dict[int, uuid.UUID] = {}
-            for level in [*range(-b.basements, 0), *range(1, b.floors + 1)]:
-                floor = Floor(
-                    id=ids.new_id(),
-                    building_id=building.id,
-                    level=level,
-                    name_zh=f"地下{-level}层" if level < 0 else f"{level}层",
-                    name_en=f"Basement {-level}" if level < 0 else f"Floor {level}",
-                )
-                levels[level] = floor.id
-                floors.append(floor)
-            if b.clinic and c.code not in clinic_floors:
-                clinic_floors[c.code] = (b.code, levels)
-    await _insert(session, campuses, buildings, floors)
-
-    department_ids: dict[str, uuid.UUID] = {}
-    rows = []
-    for d in cat.ALL_DEPARTMENTS:  # parents first
-        dept = Department(
-            id=ids.new_id(),
-            code=d.code,
-            parent_id=department_ids[d.parent_code] if d.parent_code else None,
-            name_zh=d.name_zh,
-            name_en=d.name_en,
-            aliases=list(d.aliases),
-            is_clinical=d.is_clinical,
-        )
-        department_ids[d.code] = dept.id
-        rows.append(dept)
-    await _insert(session, rows)  # in catalogue order: parents first
-
-    # Clinics: Emergency on the ground floor, the others in catalogue order over the upper
-    # floors of the campus's outpatient building; consulting rooms next to each clinic.
-    clinics: list[DepartmentCampus] = []
-    rooms: list[Room] = []
-    leaves = cat.leaf_departments()
-    for c in cat.CAMPUSES:
-        building_code, levels = clinic_floors[c.code]
-        here = [d for d in leaves if c.code in d.campuses]
-        ground = [d for d in here if d.code == "EM"]
-        upper = [d for d in here if d.code != "EM"]
-        upper_levels = [lv for lv in sorted(levels) if lv >= 2] or [1]
-        per_floor = math.ceil(len(upper) / len(upper_levels))
-        placed = [(d, 1) for d in ground] + [(d, upper_levels[i // per_floor]) for i, d in enumerate(upper)]
-        next_room: dict[int, int] = {}
-        for d, level in placed:
-            floor_id = levels[level]
-            clinics.append(DepartmentCampus(department_id=department_ids[d.code], campus_id=campus_ids[c.code], floor_id=floor_id))
-            for k in range(1, (d.weight + 1 if c.is_main else d.weight) + 1):
-                seq = next_room.get(level, 0) + 1
-                next_room[level] = seq
-                rooms.append(
-                    Room(
-                        id=ids.new_id(),
-                        campus_id=campus_ids[c.code],
-                        floor_id=floor_id,
-                        department_id=department_ids[d.code],
-                        code=f"{building_code}{level}{seq:02d}",
-                        name_zh=f"{d.name_zh}{k}诊室",
-                        name_en=f"{d.name_en} Consulting Room {k}",
-                        kind="consulting",
-                    )
-                )
-    await _insert(session, clinics, rooms)
-    return _Org(
-        campus_ids,
-        department_ids,
-        counts={
-            "campuses": len(campuses),
-            "buildings": len(buildings),
-            "floors": len(floors),
-            "departments": len(department_ids),
-            "clinics": len(clinics),
-            "rooms": len(rooms),
-        },
-    )
-
-
 # --- practitioners ------------------------------------------------------------------------------
 
 
@@ -226,10 +98,15 @@ class _Staff:
     demo_pharmacist: Practitioner
 
 
-_TITLE_AGES = {Title.resident: (25, 32), Title.attending: (30, 45), Title.associate_chief: (38, 55), Title.chief: (45, 62)}
+_TITLE_AGES = {
+    Title.resident: (25, 32),
+    Title.attending: (30, 45),
+    Title.associate_chief: (38, 55),
+    Title.chief: (45, 62),
+}
 
 
-async def _seed_practitioners(session: AsyncSession, rng: random.Random, org: _Org, today: dt.date) -> _Staff:
+async def _seed_practitioners(session: AsyncSession, rng: random.Random, org: Org, today: dt.date) -> _Staff:
     names = Names(rng)
     used_names: set[str] = set()
     staff: list[Practitioner] = []
@@ -246,7 +123,15 @@ async def _seed_practitioners(session: AsyncSession, rng: random.Random, org: _O
         return zh, en
 
     def add(
-        prefix: str, n: int, *, dept: str, profession: str, title: str, sex: str, specialties: list[str], campuses: list[str]
+        prefix: str,
+        n: int,
+        *,
+        dept: str,
+        profession: str,
+        title: str,
+        sex: str,
+        specialties: list[str],
+        campuses: list[str],
     ) -> Practitioner:
         zh, en = person(sex, title)
         p = Practitioner(
@@ -289,7 +174,14 @@ async def _seed_practitioners(session: AsyncSession, rng: random.Random, org: _O
             k = min(len(d.specialties), 1 + (rng.random() < 0.6) + (senior and rng.random() < 0.5))
             sex = "F" if rng.random() < d.female_share else "M"
             p = add(
-                "DR", n, dept=d.code, profession="doctor", title=title, sex=sex, specialties=rng.sample(d.specialties, k), campuses=campuses
+                "DR",
+                n,
+                dept=d.code,
+                profession="doctor",
+                title=title,
+                sex=sex,
+                specialties=rng.sample(d.specialties, k),
+                campuses=campuses,
             )
             if demo:
                 demo_doctor = p
@@ -338,7 +230,7 @@ async def _seed_practitioners(session: AsyncSession, rng: random.Random, org: _O
         )
         demo_pharmacist = demo_pharmacist or p
 
-    await _insert(session, staff, links)
+    await insert_batches(session, staff, links)
     assert demo_doctor and demo_nurse and demo_pharmacist
     return _Staff(len(staff), demo_doctor, demo_nurse, demo_pharmacist)
 
@@ -351,7 +243,12 @@ async def is_seeded(session: AsyncSession) -> bool:
 
 
 async def seed(
-    session: AsyncSession, *, patients: int = 2000, seed: int = 42, progress: Progress | None = None, days: int = 14
+    session: AsyncSession,
+    *,
+    patients: int = 2000,
+    seed: int = 42,
+    progress: Progress | None = None,
+    days: int = 14,
 ) -> SeedResult:
     """Fill an empty database with the demo group. Refuses if a campus already exists.
 
@@ -374,7 +271,7 @@ async def seed(
     passwords = sorted({pw for _, _, pw in DEMO_LOGINS})
     hashing = asyncio.gather(*(asyncio.to_thread(security.hash_password, pw) for pw in passwords))
     try:
-        org = await _seed_org(session)
+        org = await seed_org(session)
         report(STEP_ORG, n_org, n_org)
 
         report(STEP_STAFF, 0, None)
@@ -408,12 +305,20 @@ async def seed(
     exec_name, _ = Names(stream(seed, "accounts-exec")).person("M", today.year - 55)
     specs = {
         "demo-patient": dict(display_name=me.name, roles={Role.patient}, phone=me.phone, patient_id=me.id),
-        "demo-patient2": dict(display_name=other.name, roles={Role.patient}, phone=other.phone, patient_id=other.id),
+        "demo-patient2": dict(
+            display_name=other.name, roles={Role.patient}, phone=other.phone, patient_id=other.id
+        ),
         "demo-doctor": dict(
-            display_name=staff.demo_doctor.name_zh, roles={Role.doctor}, practitioner_id=staff.demo_doctor.id, campus_ids=[main_id]
+            display_name=staff.demo_doctor.name_zh,
+            roles={Role.doctor},
+            practitioner_id=staff.demo_doctor.id,
+            campus_ids=[main_id],
         ),
         "demo-nurse": dict(
-            display_name=staff.demo_nurse.name_zh, roles={Role.nurse}, practitioner_id=staff.demo_nurse.id, campus_ids=[main_id]
+            display_name=staff.demo_nurse.name_zh,
+            roles={Role.nurse},
+            practitioner_id=staff.demo_nurse.id,
+            campus_ids=[main_id],
         ),
         "demo-pharmacist": dict(
             display_name=staff.demo_pharmacist.name_zh,
@@ -447,7 +352,10 @@ async def seed(
             requested_by_account_id=accounts["demo-patient"].id,
             consented_at=now,
         )
-        for dep, rel, method in ((parent, Relationship.parent, "sms_code"), (child, Relationship.child, "guardian"))
+        for dep, rel, method in (
+            (parent, Relationship.parent, "sms_code"),
+            (child, Relationship.child, "guardian"),
+        )
     ]
     session.add_all(links)
     await session.flush()

@@ -28,6 +28,7 @@ from zhiyi.domains.queueing import models as queueing_models  # noqa: F401
 from zhiyi.domains.queueing import policy as queueing_policy
 from zhiyi.domains.queueing import web as queueing_web
 from zhiyi.domains.scheduling import api as scheduling_api
+from zhiyi.domains.scheduling import appointments_web as scheduling_appointments_web
 from zhiyi.domains.scheduling import care as scheduling_care
 from zhiyi.domains.scheduling import jobs as scheduling_jobs  # noqa: F401  (periodic jobs, run by workers)
 from zhiyi.domains.scheduling import models as scheduling_models  # noqa: F401
@@ -47,7 +48,8 @@ from zhiyi.domains.triage import web as triage_web
 from zhiyi.http import auth as http_auth
 from zhiyi.web import shortcuts
 
-# matched in this order (FastAPI tries routes in turn): bookings first, since a release rush is nearly all bookings
+# matched in this order (FastAPI tries routes in turn): bookings first, since a release rush is nearly all
+# bookings
 API_ROUTERS = [
     scheduling_api.router,
     identity_api.router,
@@ -62,12 +64,19 @@ WEB_ROUTERS = [
     identity_web.router,
     patients_web.router,
     scheduling_web.router,
+    scheduling_appointments_web.router,
     scheduling_waitlist_web.router,
     queueing_web.router,
     preconsult_web.router,
     triage_web.router,
 ]
-POLICIES = [patients_policy.install, scheduling_policy.install, queueing_policy.install, preconsult_policy.install, triage_policy.install]
+POLICIES = [
+    patients_policy.install,
+    scheduling_policy.install,
+    queueing_policy.install,
+    preconsult_policy.install,
+    triage_policy.install,
+]
 # offered on the home pages (web/shortcuts.py)
 SHORTCUTS = [queueing_web.arrival_shortcuts, scheduling_web.book_again_shortcuts, triage_web.triage_shortcuts]
 

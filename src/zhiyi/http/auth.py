@@ -34,7 +34,9 @@ class Accounts(Protocol):
 
     async def actor_for_token(self, session: AsyncSession, *, token: str) -> Actor: ...
 
-    async def web_sign_in(self, session: AsyncSession, *, account_id: uuid.UUID, version: str, family: uuid.UUID) -> WebSignIn | None: ...
+    async def web_sign_in(
+        self, session: AsyncSession, *, account_id: uuid.UUID, version: str, family: uuid.UUID
+    ) -> WebSignIn | None: ...
 
 
 _accounts: Accounts | None = None
@@ -72,7 +74,9 @@ async def _standing_sign_in(request: Request, session: AsyncSession) -> WebSignI
         return None
     if clock.now().timestamp() - int(request.session.get("iat", 0)) >= WEB_SESSION_SECONDS:
         return None
-    return await accounts().web_sign_in(session, account_id=account_id, version=str(request.session.get("ver")), family=family)
+    return await accounts().web_sign_in(
+        session, account_id=account_id, version=str(request.session.get("ver")), family=family
+    )
 
 
 async def web_session_stands(request: Request, session: AsyncSession) -> bool:
@@ -92,7 +96,8 @@ async def optional_web_actor(request: Request) -> Actor | None:
         signed_in = await _standing_sign_in(request, session_of(request))
         if signed_in is not None:
             actor = signed_in.actor
-            request.state.prefs = (signed_in.locale, signed_in.elderly_mode)  # plain values outlive the session
+            # plain values outlive the session
+            request.state.prefs = (signed_in.locale, signed_in.elderly_mode)
         else:
             request.session.clear()
     request.state.actor = actor

@@ -52,14 +52,22 @@ def render(request: Request, status: int, body: ErrorBody, headers: dict[str, st
 
 
 def domain_response(request: Request, exc: DomainError) -> Response:
-    return render(request, exc.status, ErrorBody(exc.code, exc.message, list(exc.errors), params=exc.params), exc.headers)
+    return render(
+        request,
+        exc.status,
+        ErrorBody(exc.code, exc.message, list(exc.errors), params=exc.params),
+        exc.headers,
+    )
 
 
 def busy_response(request: Request) -> Response:
     """Every database connection stayed busy for the pool's timeout: a load to shed, not a bug."""
     log.warning("database pool exhausted", extra={"path": request.url.path})
     return render(
-        request, 503, ErrorBody("busy", N_("The hospital's system is very busy; please try again in a moment.")), {"Retry-After": "2"}
+        request,
+        503,
+        ErrorBody("busy", N_("The hospital's system is very busy; please try again in a moment.")),
+        {"Retry-After": "2"},
     )
 
 
@@ -75,9 +83,13 @@ def install(app: FastAPI) -> None:
             if e.get("type") == "json_invalid":
                 malformed = True
             loc = [str(x) for x in e.get("loc", ()) if x not in ("body", "query", "path", "header", "cookie")]
-            errors.append(FieldError(".".join(loc) or "body", e.get("msg", "invalid"), e.get("type", "invalid")))
+            errors.append(
+                FieldError(".".join(loc) or "body", e.get("msg", "invalid"), e.get("type", "invalid"))
+            )
         if malformed:
-            return render(request, 400, ErrorBody("malformed_json", N_("The request body is not valid JSON."), errors))
+            return render(
+                request, 400, ErrorBody("malformed_json", N_("The request body is not valid JSON."), errors)
+            )
         return render(request, 422, ErrorBody("validation_failed", N_("Some fields are invalid."), errors))
 
     @app.exception_handler(HTTPException)
@@ -89,11 +101,15 @@ def install(app: FastAPI) -> None:
     async def integrity_error(request: Request, exc: IntegrityError):
         # a race lost to a concurrent request (the rule was checked, then another request won)
         log.info("integrity conflict", extra={"path": request.url.path, "detail": str(exc.orig)[:200]})
-        return render(request, 409, ErrorBody("conflict", N_("Conflicts with the current state; please retry.")))
+        return render(
+            request, 409, ErrorBody("conflict", N_("Conflicts with the current state; please retry."))
+        )
 
     @app.exception_handler(DataError)
     async def data_error(request: Request, exc: DataError):
-        log.info("data refused by the database", extra={"path": request.url.path, "detail": str(exc.orig)[:200]})
+        log.info(
+            "data refused by the database", extra={"path": request.url.path, "detail": str(exc.orig)[:200]}
+        )
         return render(request, 400, ErrorBody("bad_request", N_("The request could not be processed.")))
 
     @app.exception_handler(PoolTimeout)

@@ -16,7 +16,10 @@ log = logging.getLogger("zhiyi.access")
 
 REQUESTS = Counter("zhiyi_http_requests_total", "HTTP requests", ["method", "route", "status"])
 LATENCY = Histogram(
-    "zhiyi_http_request_seconds", "HTTP request latency", ["method", "route"], buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
+    "zhiyi_http_request_seconds",
+    "HTTP request latency",
+    ["method", "route"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )
 
 
@@ -32,7 +35,10 @@ SECURITY_HEADERS = (
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
     (b"referrer-policy", b"same-origin"),
-    (b"permissions-policy", b"camera=(), geolocation=(), microphone=(self)"),  # voice input on the triage page
+    (
+        b"permissions-policy",
+        b"camera=(), geolocation=(), microphone=(self)",
+    ),  # voice input on the triage page
     (b"cross-origin-opener-policy", b"same-origin"),
 )
 HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
@@ -54,7 +60,12 @@ def security_headers(headers: list, *, path: str, secure: bool) -> list:
 
 def _too_large(request_id: str) -> bytes:
     return json.dumps(
-        {"code": "payload_too_large", "message": "The request body is too large.", "errors": [], "request_id": request_id}
+        {
+            "code": "payload_too_large",
+            "message": "The request body is too large.",
+            "errors": [],
+            "request_id": request_id,
+        }
     ).encode()
 
 
@@ -63,7 +74,9 @@ class EdgeMiddleware:
         self.app = app
         self.max_body = max_body_bytes
         self.access_log = access_log
-        self.secure = secure  # served over HTTPS (behind a proxy that ends TLS): browsers are told to keep to it
+        self.secure = (
+            secure  # served over HTTPS (behind a proxy that ends TLS): browsers are told to keep to it
+        )
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -74,7 +87,11 @@ class EdgeMiddleware:
         requestctx.client_addr.set(client[0] if client else None)
         start = time.perf_counter()
         status_holder = {"status": 500}
-        if b"\x00" in scope.get("raw_path", b"") or b"%00" in scope.get("query_string", b"").lower() or "\x00" in scope.get("path", ""):
+        if (
+            b"\x00" in scope.get("raw_path", b"")
+            or b"%00" in scope.get("query_string", b"").lower()
+            or "\x00" in scope.get("path", "")
+        ):
             return await self._reject(send, rid, 400)  # NUL never belongs in a URL; databases refuse it
         headers = dict(scope.get("headers") or [])
         length = headers.get(b"content-length")
@@ -98,7 +115,9 @@ class EdgeMiddleware:
             if message["type"] == "http.response.start":
                 status_holder["status"] = message["status"]
                 message["headers"] = security_headers(
-                    list(message.get("headers") or []) + [(b"x-request-id", rid.encode())], path=scope["path"], secure=secure
+                    list(message.get("headers") or []) + [(b"x-request-id", rid.encode())],
+                    path=scope["path"],
+                    secure=secure,
                 )
             await send(message)
 
@@ -129,7 +148,12 @@ class EdgeMiddleware:
             _too_large(rid)
             if status == 413
             else json.dumps(
-                {"code": "bad_request", "message": "The request could not be processed.", "errors": [], "request_id": rid}
+                {
+                    "code": "bad_request",
+                    "message": "The request could not be processed.",
+                    "errors": [],
+                    "request_id": rid,
+                }
             ).encode()
         )
         await send(
@@ -137,7 +161,11 @@ class EdgeMiddleware:
                 "type": "http.response.start",
                 "status": status,
                 "headers": security_headers(
-                    [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), (b"x-request-id", rid.encode())],
+                    [
+                        (b"content-type", b"application/json"),
+                        (b"content-length", str(len(body)).encode()),
+                        (b"x-request-id", rid.encode()),
+                    ],
                     path="",
                     secure=self.secure,
                 ),

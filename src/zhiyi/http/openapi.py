@@ -13,7 +13,9 @@ from pydantic import BaseModel, Field
 class FieldErrorModel(BaseModel):
     field: str = Field(description="The field at fault, dotted (`body` for the whole body)")
     message: str
-    type: str = Field(description="A machine-readable kind, e.g. `missing`, `string_too_long`, `password.weak`")
+    type: str = Field(
+        description="A machine-readable kind, e.g. `missing`, `string_too_long`, `password.weak`"
+    )
 
 
 class ErrorResponse(BaseModel):
@@ -57,10 +59,14 @@ def install(app: FastAPI) -> None:
     def openapi() -> dict:
         if app.openapi_schema:
             return app.openapi_schema
-        doc = get_openapi(title=app.title, version=app.version, routes=app.routes, description=app.description)
+        doc = get_openapi(
+            title=app.title, version=app.version, routes=app.routes, description=app.description
+        )
         components = doc.setdefault("components", {})
         schemas = components.setdefault("schemas", {})
-        schemas["ErrorResponse"] = ErrorResponse.model_json_schema(ref_template="#/components/schemas/{model}")
+        schemas["ErrorResponse"] = ErrorResponse.model_json_schema(
+            ref_template="#/components/schemas/{model}"
+        )
         schemas.update(schemas["ErrorResponse"].pop("$defs", {}))
         for name in ("HTTPValidationError", "ValidationError"):
             schemas.pop(name, None)
@@ -86,7 +92,13 @@ def install(app: FastAPI) -> None:
                         "description": "The database cannot be reached",
                         "content": {
                             "application/json": {
-                                "schema": {"type": "object", "properties": {"status": {"type": "string"}, "database": {"type": "string"}}}
+                                "schema": {
+                                    "type": "object",
+                                    "properties": {
+                                        "status": {"type": "string"},
+                                        "database": {"type": "string"},
+                                    },
+                                }
                             }
                         },
                     }

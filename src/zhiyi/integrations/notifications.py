@@ -19,7 +19,10 @@ TEMPLATES = {
         "Your Zhiyi sign-in code is %(code)s. It expires in %(minutes)s minutes. If you did not try to "
         "sign in, someone may know your password: please change it."
     ),
-    "otp.proxy": N_("%(requester)s asks to manage your hospital affairs in Zhiyi. Code %(code)s; share it only if you agree."),
+    "otp.proxy": N_(
+        "%(requester)s asks to manage your hospital affairs in Zhiyi. "
+        "Code %(code)s; share it only if you agree."
+    ),
     "waitlist.offer": N_(
         "%(name)s: a place on the waiting list is free for you at %(when)s. It is held until %(until)s: "
         "accept it in Zhiyi (My appointments), or it goes to the next patient."
@@ -55,7 +58,13 @@ class DevLogChannel:
     name = "dev"
 
     async def send(self, message: notify.Message) -> None:
-        log.warning("DEV NOTIFICATION to=%s template=%s text=%s params=%s", message.to, message.template, render(message), message.params)
+        log.warning(
+            "DEV NOTIFICATION to=%s template=%s text=%s params=%s",
+            message.to,
+            message.template,
+            render(message),
+            message.params,
+        )
 
 
 class SandboxChannel:

@@ -36,10 +36,16 @@ def _reason(t: Translator, e: dict) -> str:
     """Why a field was refused, in the user's language (pydantic's error as a person reads it)."""
     kind, ctx = e.get("type", ""), e.get("ctx") or {}
     if kind == "string_too_long":
-        return t.ngettext("at most %(num)d character", "at most %(num)d characters", int(ctx.get("max_length", 0)))
+        return t.ngettext(
+            "at most %(num)d character", "at most %(num)d characters", int(ctx.get("max_length", 0))
+        )
     if kind == "string_too_short":
         n = int(ctx.get("min_length", 1))
-        return t.gettext(REQUIRED) if n <= 1 else t.ngettext("at least %(num)d character", "at least %(num)d characters", n)
+        return (
+            t.gettext(REQUIRED)
+            if n <= 1
+            else t.ngettext("at least %(num)d character", "at least %(num)d characters", n)
+        )
     if kind == "value_error" and "error" in ctx:  # core.fields' rules say why in words of the catalogue
         return t.gettext(str(ctx["error"]))
     return t.gettext(REASONS.get(kind, N_("not valid")))

@@ -56,4 +56,8 @@ def stream(
             await asyncio.sleep(poll)
             quiet, waited = quiet + poll, waited + poll
 
-    return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+    return StreamingResponse(
+        events(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )

@@ -73,12 +73,16 @@ def render_text(request: Request, template: str, **ctx) -> str:
     )
 
 
-def render(request: Request, template: str, status: int = 200, headers: dict | None = None, **ctx) -> HTMLResponse:
+def render(
+    request: Request, template: str, status: int = 200, headers: dict | None = None, **ctx
+) -> HTMLResponse:
     return HTMLResponse(render_text(request, template, **ctx), status_code=status, headers=headers)
 
 
 def error_page(request: Request, status: int, body: ErrorBody, headers: dict | None = None) -> HTMLResponse:
     if status == 401:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        return HTMLResponse("", status_code=303, headers={"Location": "/login?next=" + quote(target, safe="")})
+        return HTMLResponse(
+            "", status_code=303, headers={"Location": "/login?next=" + quote(target, safe="")}
+        )
     return render(request, "error.html", status=status, headers=headers, error=body, status_code=status)

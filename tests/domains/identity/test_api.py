@@ -86,8 +86,16 @@ async def test_patient_signs_up_with_a_verified_phone(client, session, sandbox, 
     code = sandbox.last_to(phone).params["code"]
     # asking again within a minute is refused
     assert (await client.post("/api/v1/auth/signup/code", json={"phone": phone})).status_code == 429
-    body = {"phone": phone, "code": code, "password": "Kite-Lamp-4821", "name": "赵敏", "id_number": pf.id_number(age=33)}
-    wrong = await client.post("/api/v1/auth/signup", json={**body, "code": "000000" if code != "000000" else "111111"})
+    body = {
+        "phone": phone,
+        "code": code,
+        "password": "Kite-Lamp-4821",
+        "name": "赵敏",
+        "id_number": pf.id_number(age=33),
+    }
+    wrong = await client.post(
+        "/api/v1/auth/signup", json={**body, "code": "000000" if code != "000000" else "111111"}
+    )
     assert wrong.status_code == 422 and wrong.json()["code"] == "verification_failed"
     r = await client.post("/api/v1/auth/signup", json=body)
     assert r.status_code == 201, r.text
@@ -117,7 +125,13 @@ async def test_account_count_unchanged_by_failed_signup(client, session, sandbox
     before = await session.scalar(select(func.count()).select_from(Account))
     r = await client.post(
         "/api/v1/auth/signup",
-        json={"phone": "13712340000", "code": "123456", "password": "Kite-Lamp-4821", "name": "赵敏", "id_number": "11010519491231002X"},
+        json={
+            "phone": "13712340000",
+            "code": "123456",
+            "password": "Kite-Lamp-4821",
+            "name": "赵敏",
+            "id_number": "11010519491231002X",
+        },
     )
     assert r.status_code == 422
     assert await session.scalar(select(func.count()).select_from(Account)) == before

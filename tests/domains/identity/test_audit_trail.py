@@ -28,7 +28,10 @@ API = "/api/v1/scheduling"
 
 @pytest.fixture
 async def world(session):
-    main, east = await orgf.campus(session, code="MAIN", is_main=True), await orgf.campus(session, code="EAST")
+    main, east = (
+        await orgf.campus(session, code="MAIN", is_main=True),
+        await orgf.campus(session, code="EAST"),
+    )
     dept = await orgf.department(session, code="IM")
     doc = await orgf.practitioner(session, department=dept, campuses=[main])
     cs, slots = await sf.session_with_slots(
@@ -41,7 +44,14 @@ async def world(session):
     await accounts.account(session, username="desk", roles={"registrar"}, campuses=[main])
     await accounts.account(session, username="privacy", roles={"admin"}, campuses=[main])
     await session.commit()
-    return SimpleNamespace(main=main, cs=cs, slots=slots, alice_p=alice_p, bob_p=bob_p, alice=await accounts.bearer(session, alice))
+    return SimpleNamespace(
+        main=main,
+        cs=cs,
+        slots=slots,
+        alice_p=alice_p,
+        bob_p=bob_p,
+        alice=await accounts.bearer(session, alice),
+    )
 
 
 def rows(html: str) -> list[str]:
@@ -53,7 +63,9 @@ async def test_the_trail_names_people_says_what_in_words_and_collapses_a_visit(c
     for _ in range(12):  # the booking pages, opened again and again while choosing
         assert (await client.get("/book")).status_code == 200
     booked = await client.post(
-        f"{API}/bookings", headers={**world.alice, "Idempotency-Key": uuid.uuid4().hex}, json={"slot_id": str(world.slots[0].id)}
+        f"{API}/bookings",
+        headers={**world.alice, "Idempotency-Key": uuid.uuid4().hex},
+        json={"slot_id": str(world.slots[0].id)},
     )
     assert booked.status_code == 201
     cancelled = await client.post(f"{API}/bookings/{booked.json()['id']}/cancel", headers=world.alice)
@@ -72,28 +84,41 @@ async def test_the_trail_names_people_says_what_in_words_and_collapses_a_visit(c
     assert len(views) == 1  # twelve page views (and the home page's shortcut), one row with their count
     assert int(re.search(r'class="badge">(\d+) 次<', views[0]).group(1)) >= 12
     assert "预约了号源" in text and "取消了预约" in text and "在搜索中找到" in text
-    assert "李丽" in text and world.alice_p.mrn in text and "alice" in text  # the actor by name, the patient too
+    # the actor by name, the patient too
+    assert "李丽" in text and world.alice_p.mrn in text and "alice" in text
     assert "挂号员" in text  # the desk's role, in words
     assert "book patient" not in text and str(world.alice_p.id)[:8] not in text  # no codes, no id fragments
-    en = await client.get("/admin/audit", params={"patient": world.alice_p.mrn}, headers={"accept-language": "en"})
-    assert "Booked an appointment" in en.text and "Cancelled an appointment" in en.text and " times</span>" in en.text
+    en = await client.get(
+        "/admin/audit", params={"patient": world.alice_p.mrn}, headers={"accept-language": "en"}
+    )
+    assert (
+        "Booked an appointment" in en.text
+        and "Cancelled an appointment" in en.text
+        and " times</span>" in en.text
+    )
     # each trail shown is a read of the patient's data, audited
     reads = await session.scalar(
-        select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "audit.read", AuditEvent.patient_id == world.alice_p.id)
+        select(func.count())
+        .select_from(AuditEvent)
+        .where(AuditEvent.action == "audit.read", AuditEvent.patient_id == world.alice_p.id)
     )
     assert reads == 2
 
 
 async def test_filters_by_patient_in_every_form_by_actor_action_and_date(client, world, session):
     await client.post(
-        f"{API}/bookings", headers={**world.alice, "Idempotency-Key": uuid.uuid4().hex}, json={"slot_id": str(world.slots[1].id)}
+        f"{API}/bookings",
+        headers={**world.alice, "Idempotency-Key": uuid.uuid4().hex},
+        json={"slot_id": str(world.slots[1].id)},
     )
     await web_login(client, "privacy")
     onecode = patients.issue_onecode(patient_id=world.alice_p.id)
     for typed in (world.alice_p.name, world.alice_p.mrn, world.alice_p.phone, onecode):
         page = await client.get("/admin/audit", params={"patient": typed})
         assert 'data-action="booking.create"' in page.text, typed
-    only = await client.get("/admin/audit", params={"patient": world.alice_p.name, "action": "booking.create"})
+    only = await client.get(
+        "/admin/audit", params={"patient": world.alice_p.name, "action": "booking.create"}
+    )
     assert {m for m in re.findall(r'data-action="([^"]+)"', only.text)} == {"booking.create"}
     nobody = await client.get("/admin/audit", params={"who": "desk"})
     assert 'data-action="booking.create"' not in nobody.text
@@ -111,7 +136,9 @@ async def test_pages_follow_on_without_gaps_or_repeats(client, world, session, m
     monkeypatch.setattr(audit_trail, "PAGE_ROWS", 3)
     for slot in world.slots:  # three bookings and three cancellations, each its own row
         made = await client.post(
-            f"{API}/bookings", headers={**world.alice, "Idempotency-Key": uuid.uuid4().hex}, json={"slot_id": str(slot.id)}
+            f"{API}/bookings",
+            headers={**world.alice, "Idempotency-Key": uuid.uuid4().hex},
+            json={"slot_id": str(slot.id)},
         )
         await client.post(f"{API}/bookings/{made.json()['id']}/cancel", headers=world.alice)
     await web_login(client, "privacy")

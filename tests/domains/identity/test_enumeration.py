@@ -43,14 +43,21 @@ async def test_the_phone_owner_with_the_code_learns_they_have_an_account(client,
     code = sandbox.last_to("13611110001").params["code"]
     r = await client.post(
         "/api/v1/auth/signup",
-        json={"phone": "13611110001", "code": code, "password": "Kite-Lamp-4821", "name": "钱多多", "id_number": pf.id_number(age=33)},
+        json={
+            "phone": "13611110001",
+            "code": code,
+            "password": "Kite-Lamp-4821",
+            "name": "钱多多",
+            "id_number": pf.id_number(age=33),
+        },
     )
     assert r.status_code == 409 and r.json()["code"] == "account_exists"
 
 
 async def test_asking_a_sign_in_code_answers_alike(client, known, sandbox, drain):
     answers = [
-        await client.post("/api/v1/auth/login-code", json={"login": name}) for name in ("qian", "nobody-here", "qian", "13611110001")
+        await client.post("/api/v1/auth/login-code", json={"login": name})
+        for name in ("qian", "nobody-here", "qian", "13611110001")
     ]  # twice: a throttled resend looks the same
     assert {r.status_code for r in answers} == {202} and len({r.text for r in answers}) == 1
     await drain()
@@ -58,15 +65,21 @@ async def test_asking_a_sign_in_code_answers_alike(client, known, sandbox, drain
 
 
 async def test_linking_an_adult_answers_alike_whether_registered_or_not(client, known, session):
-    me = await pf.patient(session, campus=await orgf.campus(session, code="EAST"), name="吴一", phone="13655550001")
+    me = await pf.patient(
+        session, campus=await orgf.campus(session, code="EAST"), name="吴一", phone="13655550001"
+    )
     acct = await accounts.account(session, username="wu-enum", roles={"patient"}, patient=me)
     h = await accounts.bearer(session, acct)
     await session.commit()
     registered = await client.post(
-        "/api/v1/patients/me/dependents", headers=h, json={"name": "别的名字", "id_number": pf.security_id(known), "relationship": "parent"}
+        "/api/v1/patients/me/dependents",
+        headers=h,
+        json={"name": "别的名字", "id_number": pf.security_id(known), "relationship": "parent"},
     )
     unknown = await client.post(
-        "/api/v1/patients/me/dependents", headers=h, json={"name": "别的名字", "id_number": pf.id_number(age=70), "relationship": "parent"}
+        "/api/v1/patients/me/dependents",
+        headers=h,
+        json={"name": "别的名字", "id_number": pf.id_number(age=70), "relationship": "parent"},
     )
     assert registered.status_code == unknown.status_code == 422
     assert registered.json()["code"] == unknown.json()["code"]
@@ -75,6 +88,10 @@ async def test_linking_an_adult_answers_alike_whether_registered_or_not(client, 
 
 async def test_a_wrong_password_and_an_unknown_name_answer_alike(client, known):
     wrong = await client.post("/api/v1/auth/token", data={"username": "qian", "password": "not-it-at-all-9"})
-    nobody = await client.post("/api/v1/auth/token", data={"username": "nobody-9", "password": "not-it-at-all-9"})
+    nobody = await client.post(
+        "/api/v1/auth/token", data={"username": "nobody-9", "password": "not-it-at-all-9"}
+    )
     assert wrong.status_code == nobody.status_code == 401
-    assert {k: v for k, v in wrong.json().items() if k != "request_id"} == {k: v for k, v in nobody.json().items() if k != "request_id"}
+    assert {k: v for k, v in wrong.json().items() if k != "request_id"} == {
+        k: v for k, v in nobody.json().items() if k != "request_id"
+    }

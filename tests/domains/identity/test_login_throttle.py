@@ -37,7 +37,10 @@ async def home(app):
 
 
 async def guess(client, n: int, name: str = "feng") -> list[int]:
-    return [(await client.post(TOKEN, data={"username": name, "password": f"guess-{i}-Zq"})).status_code for i in range(n)]
+    return [
+        (await client.post(TOKEN, data={"username": name, "password": f"guess-{i}-Zq"})).status_code
+        for i in range(n)
+    ]
 
 
 async def test_a_stranger_cannot_lock_the_owner_out(client, home, owner, sandbox, drain):
@@ -46,7 +49,11 @@ async def test_a_stranger_cannot_lock_the_owner_out(client, home, owner, sandbox
     assert r.status_code == 429 and int(r.headers["retry-after"]) > 0
     # the owner, from home: the right password asks for the phone's code (the account is under attack)
     r = await home.post(TOKEN, data={"username": "feng", "password": accounts.PASSWORD})
-    assert r.status_code == 401 and r.json()["code"] == "second_factor_required" and "0001" in r.json()["message"]
+    assert (
+        r.status_code == 401
+        and r.json()["code"] == "second_factor_required"
+        and "0001" in r.json()["message"]
+    )
     await drain()
     code = sandbox.last_to("13688880001").params["code"]
     assert sandbox.last_to("13688880001").template == "otp.login"
@@ -96,7 +103,17 @@ async def test_guessing_unknown_names_costs_the_same(client, owner):
 
 
 @pytest.mark.parametrize(
-    "password", ["passw0rd", "aaaaaaa1", "Password1", "qwerty123", "13688880002a", "iloveyou1", "abc12345", "zhaomin2024"]
+    "password",
+    [
+        "passw0rd",
+        "aaaaaaa1",
+        "Password1",
+        "qwerty123",
+        "13688880002a",
+        "iloveyou1",
+        "abc12345",
+        "zhaomin2024",
+    ],
 )
 async def test_common_and_personal_passwords_are_refused(client, password, sandbox, drain, session):
     await orgf.campus(session, code="MAIN", is_main=True)
@@ -106,7 +123,13 @@ async def test_common_and_personal_passwords_are_refused(client, password, sandb
     code = sandbox.last_to("13688880002").params["code"]
     r = await client.post(
         "/api/v1/auth/signup",
-        json={"phone": "13688880002", "code": code, "password": password, "name": "Zhao Min", "id_number": pf.id_number(age=30)},
+        json={
+            "phone": "13688880002",
+            "code": code,
+            "password": password,
+            "name": "Zhao Min",
+            "id_number": pf.id_number(age=30),
+        },
     )
     assert r.status_code == 422 and r.json()["errors"][0]["type"] == "password.weak", (password, r.text)
 
@@ -118,7 +141,9 @@ def test_a_strong_password_passes():
 
 
 def at(app, address: str) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=(address, 40000)), base_url="http://testserver")
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app, client=(address, 40000)), base_url="http://testserver"
+    )
 
 
 async def test_a_stranger_cannot_burn_the_owners_codes(client, home, owner, sandbox, drain):
@@ -162,10 +187,17 @@ async def test_an_account_without_a_phone_is_not_guessed_from_many_addresses(app
     codes = []
     for n in range(12):
         async with at(app, f"2001:db8::{n + 1}") as c:
-            codes += [(await c.post(TOKEN, data={"username": "ops-root", "password": f"try-{n}-{i}-Zq"})).status_code for i in range(2)]
+            codes += [
+                (
+                    await c.post(TOKEN, data={"username": "ops-root", "password": f"try-{n}-{i}-Zq"})
+                ).status_code
+                for i in range(2)
+            ]
     assert 429 in codes and codes[:5] == [401] * 5
     async with at(app, "2001:db8::99") as c:
-        assert (await c.post(TOKEN, data={"username": "ops-root", "password": accounts.PASSWORD})).status_code == 429
+        assert (
+            await c.post(TOKEN, data={"username": "ops-root", "password": accounts.PASSWORD})
+        ).status_code == 429
 
 
 async def test_a_deleted_patient_account_may_sign_up_again(client, session, sandbox, drain):
@@ -174,10 +206,18 @@ async def test_a_deleted_patient_account_may_sign_up_again(client, session, sand
     admin_h = await accounts.bearer(session, admin)
     await session.commit()
     number = pf.id_number(age=30)
-    body = {"phone": "13688880005", "password": "Kite-Lamp-4821", "name": "韩梅", "id_number": number, "campus_code": main.code}
+    body = {
+        "phone": "13688880005",
+        "password": "Kite-Lamp-4821",
+        "name": "韩梅",
+        "id_number": number,
+        "campus_code": main.code,
+    }
     await client.post("/api/v1/auth/signup/code", json={"phone": "13688880005"})
     await drain()
-    first = await client.post("/api/v1/auth/signup", json={**body, "code": sandbox.last_to("13688880005").params["code"]})
+    first = await client.post(
+        "/api/v1/auth/signup", json={**body, "code": sandbox.last_to("13688880005").params["code"]}
+    )
     assert first.status_code == 201
     assert (await client.delete(f"/api/v1/accounts/{first.json()['id']}", headers=admin_h)).status_code == 204
     start = clock.now()
@@ -185,7 +225,9 @@ async def test_a_deleted_patient_account_may_sign_up_again(client, session, sand
         clock.freeze(start + dt.timedelta(minutes=2))
         await client.post("/api/v1/auth/signup/code", json={"phone": "13688880005"})
         await drain()
-        again = await client.post("/api/v1/auth/signup", json={**body, "code": sandbox.last_to("13688880005").params["code"]})
+        again = await client.post(
+            "/api/v1/auth/signup", json={**body, "code": sandbox.last_to("13688880005").params["code"]}
+        )
     finally:
         clock.freeze(None)
     assert again.status_code == 201 and again.json()["patient_id"] == first.json()["patient_id"]

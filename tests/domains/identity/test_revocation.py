@@ -56,10 +56,16 @@ async def test_a_disabled_account_loses_access_at_once(client, people):
     assert r.status_code == 200 and r.json()["is_active"] is False
     r = await client.get(ME, headers=bearer(pair))
     assert r.status_code == 401 and r.json()["code"] == "token_invalid"
-    assert (await client.post("/api/v1/auth/refresh", json={"refresh_token": pair["refresh_token"]})).status_code == 401
-    assert (await client.post("/api/v1/auth/token", data={"username": "alice-rev", "password": accounts.PASSWORD})).status_code == 401
+    assert (
+        await client.post("/api/v1/auth/refresh", json={"refresh_token": pair["refresh_token"]})
+    ).status_code == 401
+    assert (
+        await client.post("/api/v1/auth/token", data={"username": "alice-rev", "password": accounts.PASSWORD})
+    ).status_code == 401
     # enabled again, she signs in again (the old tokens stay dead)
-    assert (await client.patch(f"/api/v1/accounts/{alice.id}", json={"is_active": True}, headers=boss)).status_code == 200
+    assert (
+        await client.patch(f"/api/v1/accounts/{alice.id}", json={"is_active": True}, headers=boss)
+    ).status_code == 200
     assert (await client.get(ME, headers=bearer(pair))).status_code == 401
     assert (await client.get(ME, headers=bearer(await sign_in(client, "alice-rev")))).status_code == 200
 
@@ -69,7 +75,9 @@ async def test_a_deleted_account_loses_access_at_once(client, people):
     pair, boss = await sign_in(client, "alice-rev"), bearer(await sign_in(client, "admin-rev"))
     assert (await client.delete(f"/api/v1/accounts/{alice.id}", headers=boss)).status_code == 204
     assert (await client.get(ME, headers=bearer(pair))).status_code == 401
-    assert (await client.post("/api/v1/auth/token", data={"username": "alice-rev", "password": accounts.PASSWORD})).status_code == 401
+    assert (
+        await client.post("/api/v1/auth/token", data={"username": "alice-rev", "password": accounts.PASSWORD})
+    ).status_code == 401
     assert (await client.delete(f"/api/v1/accounts/{alice.id}", headers=boss)).status_code == 404
 
 
@@ -89,7 +97,9 @@ async def test_a_role_change_ends_tokens_carrying_the_old_roles(client, people, 
 
 async def test_signing_out_ends_that_sign_in_only(client, people):
     phone, laptop = await sign_in(client, "alice-rev"), await sign_in(client, "alice-rev")
-    assert (await client.post("/api/v1/auth/logout", json={"refresh_token": phone["refresh_token"]})).status_code == 204
+    assert (
+        await client.post("/api/v1/auth/logout", json={"refresh_token": phone["refresh_token"]})
+    ).status_code == 204
     assert (await client.get(ME, headers=bearer(phone))).status_code == 401
     assert (await client.get(ME, headers=bearer(laptop))).status_code == 200
 
@@ -109,12 +119,16 @@ async def test_a_reused_refresh_token_ends_every_sign_in(client, people):
 async def test_admins_only_and_never_themselves(client, people):
     alice, nurse, admin, _ = people
     boss, nurse_h = bearer(await sign_in(client, "admin-rev")), bearer(await sign_in(client, "nurse-rev"))
-    assert (await client.patch(f"/api/v1/accounts/{alice.id}", json={"is_active": False}, headers=nurse_h)).status_code == 403
+    assert (
+        await client.patch(f"/api/v1/accounts/{alice.id}", json={"is_active": False}, headers=nurse_h)
+    ).status_code == 403
     r = await client.delete(f"/api/v1/accounts/{admin.id}", headers=boss)
     assert r.status_code == 409 and r.json()["code"] == "own_account"
     r = await client.patch(f"/api/v1/accounts/{alice.id}", json={"roles": ["wizard"]}, headers=boss)
     assert r.status_code == 422
-    assert (await client.patch(f"/api/v1/accounts/{uuid.uuid4()}", json={"is_active": False}, headers=boss)).status_code == 404
+    assert (
+        await client.patch(f"/api/v1/accounts/{uuid.uuid4()}", json={"is_active": False}, headers=boss)
+    ).status_code == 404
 
 
 async def test_revocation_reaches_another_server_process_at_once(live_app):
@@ -151,7 +165,9 @@ async def test_the_rush_lane_refuses_a_revoked_token(live_app, backend):
         campus = await orgf.campus(s, code="RL", is_main=True)
         dept = await orgf.department(s, code="IM.RL")
         doc = await orgf.practitioner(s, department=dept, campuses=[campus])
-        cs, _ = await sf.session_with_slots(s, practitioner=doc, department=dept, campus=campus, slots=3, starts_in=dt.timedelta(days=2))
+        cs, _ = await sf.session_with_slots(
+            s, practitioner=doc, department=dept, campus=campus, slots=3, starts_in=dt.timedelta(days=2)
+        )
         p = await pf.patient(s, campus=campus, verified=True)
         acct = await accounts.account(s, username="lane-rev", roles={"patient"}, patient=p)
         headers = await accounts.bearer(s, acct)
@@ -168,10 +184,18 @@ async def test_the_rush_lane_refuses_a_revoked_token(live_app, backend):
         async with db.sessionmaker() as s:
             await identity.set_active(s, account_id=acct.id, active=False)
             await s.commit()
-        r = await client.post("/api/v1/scheduling/bookings", json=body, headers={**headers, "Idempotency-Key": "lane-revoked-0001"})
+        r = await client.post(
+            "/api/v1/scheduling/bookings",
+            json=body,
+            headers={**headers, "Idempotency-Key": "lane-revoked-0001"},
+        )
         assert r.status_code == 401 and asked == []  # refused before the one-statement booking was asked
         sold_out.note(cs.id)  # the short question's lane, too
-        r = await client.post("/api/v1/scheduling/bookings", json=body, headers={**headers, "Idempotency-Key": "lane-revoked-0002"})
+        r = await client.post(
+            "/api/v1/scheduling/bookings",
+            json=body,
+            headers={**headers, "Idempotency-Key": "lane-revoked-0002"},
+        )
         assert r.status_code == 401
     finally:
         own_booking.book = real
@@ -184,7 +208,9 @@ async def test_an_admin_disables_an_account_on_the_page_and_its_web_session_ends
     async def web_login(c, username):
         page = await c.get("/login")
         csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
-        assert (await c.post("/login", data={"username": username, "password": accounts.PASSWORD, "csrf": csrf})).status_code == 303
+        assert (
+            await c.post("/login", data={"username": username, "password": accounts.PASSWORD, "csrf": csrf})
+        ).status_code == 303
 
     _, nurse, _, _ = people
     transport = httpx.ASGITransport(app=app, client=("198.51.100.20", 1))
@@ -210,11 +236,17 @@ async def test_admins_manage_only_their_campuses_accounts_and_it_is_audited(clie
     await session.commit()
     east_h = bearer(await sign_in(client, "east-admin"))
     for target in (nurse.id, alice.id, root.id):  # MAIN's nurse, a MAIN patient, the group-wide admin
-        assert (await client.patch(f"/api/v1/accounts/{target}", json={"is_active": False}, headers=east_h)).status_code == 403
+        assert (
+            await client.patch(f"/api/v1/accounts/{target}", json={"is_active": False}, headers=east_h)
+        ).status_code == 403
         assert (await client.delete(f"/api/v1/accounts/{target}", headers=east_h)).status_code == 403
     root_h = bearer(await sign_in(client, "root-admin"))
-    assert (await client.patch(f"/api/v1/accounts/{east_admin.id}", json={"is_active": False}, headers=root_h)).status_code == 200
+    assert (
+        await client.patch(f"/api/v1/accounts/{east_admin.id}", json={"is_active": False}, headers=root_h)
+    ).status_code == 200
     rows = (await session.scalars(select(AuditEvent).where(AuditEvent.resource_type == "account"))).all()
     assert sorted((r.action, r.outcome) for r in rows) == sorted(
-        [("account.change", "denied")] * 3 + [("account.delete", "denied")] * 3 + [("account.change", "allowed")]
+        [("account.change", "denied")] * 3
+        + [("account.delete", "denied")] * 3
+        + [("account.change", "allowed")]
     )

@@ -64,7 +64,9 @@ async def test_patient_cannot_read_another_patient_and_the_attempt_is_audited(cl
     assert r.json()["code"] in ("forbidden", "not_found")
     assert "王强" not in r.text
     rows = (await session.scalars(select(AuditEvent).where(AuditEvent.patient_id == world.bob_p.id))).all()
-    assert [(e.outcome, e.actor_account_id, e.client_addr) for e in rows] == [("denied", world.alice_id, "203.0.113.7")]
+    assert [(e.outcome, e.actor_account_id, e.client_addr) for e in rows] == [
+        ("denied", world.alice_id, "203.0.113.7")
+    ]
     assert rows[0].request_id == r.headers["x-request-id"]
 
 
@@ -72,7 +74,9 @@ async def test_unknown_patient_is_404_and_audited(client, world, session):
     ghost = uuid.uuid4()
     r = await client.get(f"/api/v1/patients/{ghost}", headers=world.alice)
     assert r.status_code == 404
-    n = await session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.resource_id == str(ghost)))
+    n = await session.scalar(
+        select(func.count()).select_from(AuditEvent).where(AuditEvent.resource_id == str(ghost))
+    )
     assert n == 1
 
 
@@ -94,15 +98,23 @@ async def test_dependent_readable_only_after_consent(client, world, session, san
     await drain()
     code = sandbox.last_to("13900000003").params["code"]
     wrong = "000000" if code != "000000" else "111111"
-    r = await client.post(f"/api/v1/patients/me/dependents/{link['id']}/confirm", headers=world.alice, json={"code": wrong})
+    r = await client.post(
+        f"/api/v1/patients/me/dependents/{link['id']}/confirm", headers=world.alice, json={"code": wrong}
+    )
     assert r.status_code == 422 and r.json()["code"] == "proxy_code_invalid"
-    r = await client.post(f"/api/v1/patients/me/dependents/{link['id']}/confirm", headers=world.alice, json={"code": code})
+    r = await client.post(
+        f"/api/v1/patients/me/dependents/{link['id']}/confirm", headers=world.alice, json={"code": code}
+    )
     assert r.status_code == 200 and r.json()["status"] == "active"
     r = await client.get(f"/api/v1/patients/{world.mother.id}", headers=world.alice)
     assert r.status_code == 200 and r.json()["name"] == "李母"
     ev = (
         await session.scalars(
-            select(AuditEvent).where(AuditEvent.patient_id == world.mother.id, AuditEvent.action == "read", AuditEvent.outcome == "allowed")
+            select(AuditEvent).where(
+                AuditEvent.patient_id == world.mother.id,
+                AuditEvent.action == "read",
+                AuditEvent.outcome == "allowed",
+            )
         )
     ).all()
     assert len(ev) == 1 and ev[0].on_behalf_of_patient_id == world.mother.id
@@ -131,9 +143,15 @@ async def test_admin_lists_audit_trail_and_trail_cannot_be_edited(client, world,
     r = await client.get(f"/api/v1/patients/{world.alice_p.id}/audit", headers=world.admin)
     assert r.status_code == 200
     # the admin's own reading of the trail is audited too
-    assert sorted((e["action"], e["outcome"]) for e in r.json()) == [("audit.read", "allowed"), ("read", "allowed"), ("read", "denied")]
+    assert sorted((e["action"], e["outcome"]) for e in r.json()) == [
+        ("audit.read", "allowed"),
+        ("read", "allowed"),
+        ("read", "denied"),
+    ]
     # patients cannot read the trail
-    assert (await client.get(f"/api/v1/patients/{world.alice_p.id}/audit", headers=world.alice)).status_code == 403
+    assert (
+        await client.get(f"/api/v1/patients/{world.alice_p.id}/audit", headers=world.alice)
+    ).status_code == 403
     # the database itself refuses edits
     event = (await session.scalars(select(AuditEvent).limit(1))).first()
     with pytest.raises(Exception, match="append-only"):
@@ -152,7 +170,9 @@ async def test_one_code_token_is_opaque_and_staff_scan_finds_patient(client, wor
     assert sealed_id not in token and str(world.alice_p.id) not in token
     r = await client.post("/api/v1/patients/onecode/scan", headers=world.doctor, json={"token": token})
     assert r.status_code == 200 and r.json()["id"] == str(world.alice_p.id)
-    r = await client.post("/api/v1/patients/onecode/scan", headers=world.doctor, json={"token": token[:-4] + "AAAA"})
+    r = await client.post(
+        "/api/v1/patients/onecode/scan", headers=world.doctor, json={"token": token[:-4] + "AAAA"}
+    )
     assert r.status_code == 422 and r.json()["code"] == "onecode_invalid"
     # patients cannot scan
     r = await client.post("/api/v1/patients/onecode/scan", headers=world.bob, json={"token": token})
@@ -177,7 +197,9 @@ async def test_listing_family_is_audited_and_dependents_see_who_acts_for_them(cl
     listed = await client.get("/api/v1/patients/me/dependents", headers=world.alice)
     assert [d["dependent_name"] for d in listed.json()] == ["李小宝"]
     n = await session.scalar(
-        select(func.count()).select_from(AuditEvent).where(AuditEvent.patient_id == uuid.UUID(child_id), AuditEvent.action == "list")
+        select(func.count())
+        .select_from(AuditEvent)
+        .where(AuditEvent.patient_id == uuid.UUID(child_id), AuditEvent.action == "list")
     )
     assert n == 1
     mine = await client.get("/api/v1/patients/me/proxies", headers=world.bob)

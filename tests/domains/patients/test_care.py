@@ -22,7 +22,10 @@ from zhiyi.core.audit import AuditEvent
 
 @pytest.fixture
 async def world(session):
-    main, east = await orgf.campus(session, code="MAIN", is_main=True), await orgf.campus(session, code="EAST")
+    main, east = (
+        await orgf.campus(session, code="MAIN", is_main=True),
+        await orgf.campus(session, code="EAST"),
+    )
     card = await orgf.department(session, code="IM.CARD")
     derm = await orgf.department(session, code="DERM")
     doc = await orgf.practitioner(session, department=card, campuses=[main])
@@ -31,7 +34,9 @@ async def world(session):
     booked = await pf.patient(session, campus=east, name="就诊者")  # registered at EAST, seen at MAIN
     other = await pf.patient(session, campus=main, name="路人甲")
     acct = await accounts.account(session, username="care-pt", roles={"patient"}, patient=booked)
-    cs, slots = await sf.session_with_slots(session, practitioner=colleague, department=card, campus=main, starts_in=dt.timedelta(days=3))
+    cs, slots = await sf.session_with_slots(
+        session, practitioner=colleague, department=card, campus=main, starts_in=dt.timedelta(days=3)
+    )
     await sf.booking(session, cs=cs, slot=slots[0], patient=booked, account=acct, status="booked")
     h, accts = {}, {}
     for name, spec in {
@@ -83,7 +88,9 @@ async def test_the_care_relationship_ends_with_the_window(client, world, session
 async def test_breaking_the_glass_opens_the_record_with_a_reason_for_a_while(client, world, session):
     assert await status(client, world, "derm", world.other) == 403
     r = await client.post(
-        f"/api/v1/patients/{world.other.id}/break-glass", headers=world.h["derm"], json={"reason": "急诊会诊，患者意识不清"}
+        f"/api/v1/patients/{world.other.id}/break-glass",
+        headers=world.h["derm"],
+        json={"reason": "急诊会诊，患者意识不清"},
     )
     assert r.status_code == 200 and r.json()["name"] == "路人甲"
     assert await status(client, world, "derm", world.other) == 200
@@ -98,14 +105,24 @@ async def test_breaking_the_glass_opens_the_record_with_a_reason_for_a_while(cli
     finally:
         clock.freeze(None)
     # refused without a reason, and to those who are not clinicians
-    assert (await client.post(f"/api/v1/patients/{world.other.id}/break-glass", headers=world.h["derm"], json={})).status_code == 422
     assert (
-        await client.post(f"/api/v1/patients/{world.other.id}/break-glass", headers=world.h["pharmacist"], json={"reason": "想看看病历"})
+        await client.post(f"/api/v1/patients/{world.other.id}/break-glass", headers=world.h["derm"], json={})
+    ).status_code == 422
+    assert (
+        await client.post(
+            f"/api/v1/patients/{world.other.id}/break-glass",
+            headers=world.h["pharmacist"],
+            json={"reason": "想看看病历"},
+        )
     ).status_code == 403
 
 
 async def test_the_privacy_officer_lists_broken_glass(client, world, session):
-    await client.post(f"/api/v1/patients/{world.other.id}/break-glass", headers=world.h["derm"], json={"reason": "夜班急会诊"})
+    await client.post(
+        f"/api/v1/patients/{world.other.id}/break-glass",
+        headers=world.h["derm"],
+        json={"reason": "夜班急会诊"},
+    )
     page = await client.get("/login")
     csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
     await client.post("/login", data={"username": "care-admin", "password": accounts.PASSWORD, "csrf": csrf})
@@ -118,14 +135,22 @@ async def test_staff_searches_need_a_filter_and_show_only_what_the_reader_may_se
     assert r.status_code == 422 and r.json()["code"] == "search_needs_a_filter"
     found = await client.get("/api/v1/patients", params={"name": "就诊"}, headers=world.h["doctor"])
     assert found.status_code == 200 and [p["name"] for p in found.json()] == ["就诊者"]
-    assert (await client.get("/api/v1/patients", params={"name": "路人"}, headers=world.h["doctor"])).json() == []
-    by_phone = await client.get("/api/v1/patients", params={"phone": world.other.phone}, headers=world.h["admin"])
+    assert (
+        await client.get("/api/v1/patients", params={"name": "路人"}, headers=world.h["doctor"])
+    ).json() == []
+    by_phone = await client.get(
+        "/api/v1/patients", params={"phone": world.other.phone}, headers=world.h["admin"]
+    )
     assert [p["name"] for p in by_phone.json()] == ["路人甲"]
-    by_id = await client.get("/api/v1/patients", params={"id_number": pf.security_id(world.other)}, headers=world.h["admin"])
+    by_id = await client.get(
+        "/api/v1/patients", params={"id_number": pf.security_id(world.other)}, headers=world.h["admin"]
+    )
     assert [p["name"] for p in by_id.json()] == ["路人甲"]
 
 
-async def test_the_record_page_offers_the_glass_to_a_clinician_and_it_opens_with_a_reason(client, world, session):
+async def test_the_record_page_offers_the_glass_to_a_clinician_and_it_opens_with_a_reason(
+    client, world, session
+):
     page = await client.get("/login")
     csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
     await client.post("/login", data={"username": "care-derm", "password": accounts.PASSWORD, "csrf": csrf})
@@ -135,7 +160,11 @@ async def test_the_record_page_offers_the_glass_to_a_clinician_and_it_opens_with
     csrf = re.search(r'name="csrf" value="([^"]+)"', refused.text).group(1)
     bad = await client.post(f"/staff/patients/{world.other.id}/open", data={"reason": "<b>", "csrf": csrf})
     assert bad.status_code == 422 and "&lt;b&gt;" in bad.text  # what was typed stays (escaped)
-    opened = await client.post(f"/staff/patients/{world.other.id}/open", data={"reason": "急诊会诊需要", "csrf": csrf})
-    assert opened.status_code == 303 and opened.headers["location"] == f"/portal/record?patient={world.other.id}"
+    opened = await client.post(
+        f"/staff/patients/{world.other.id}/open", data={"reason": "急诊会诊需要", "csrf": csrf}
+    )
+    assert (
+        opened.status_code == 303 and opened.headers["location"] == f"/portal/record?patient={world.other.id}"
+    )
     record = await client.get(opened.headers["location"])
     assert record.status_code == 200 and "路人甲" in record.text

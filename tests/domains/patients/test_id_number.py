@@ -51,7 +51,9 @@ async def test_staff_see_the_mask_and_the_age_only(client, world):
     body = r.json()
     assert body["id_number_masked"] == number[:4] + "*" * 10 + number[-4:]
     born = dt.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
-    assert body["birth_date"] is None and body["age"] == patients.age_on(born, clock.today(get_settings().timezone))
+    assert body["birth_date"] is None and body["age"] == patients.age_on(
+        born, clock.today(get_settings().timezone)
+    )
     no_birth_date(r.text, number)
     found = await client.get("/api/v1/patients", params={"name": "王芳"}, headers=h["desk"])
     assert found.status_code == 200 and [x["id"] for x in found.json()] == [str(p.id)]
@@ -68,7 +70,9 @@ async def test_the_patient_sees_their_own_date_of_birth(client, world):
 
 async def test_staff_pages_show_no_date_of_birth(client, world, session):
     p, number, _ = world
-    await client.post("/login", data={"username": "idn-desk", "password": accounts.PASSWORD, "csrf": await csrf(client)})
+    await client.post(
+        "/login", data={"username": "idn-desk", "password": accounts.PASSWORD, "csrf": await csrf(client)}
+    )
     page = await client.get("/desk", params={"name": "王芳"})
     assert page.status_code == 200 and p.mrn in page.text
     assert number[:4] + "*" * 10 + number[-4:] in page.text
@@ -82,26 +86,48 @@ async def csrf(client) -> str:
 
 async def test_a_desk_reveals_the_full_number_with_a_reason_audited(client, world, session):
     p, number, h = world
-    r = await client.post(f"/api/v1/patients/{p.id}/id-number", json={"reason": "医保登记核对身份"}, headers=h["desk"])
+    r = await client.post(
+        f"/api/v1/patients/{p.id}/id-number", json={"reason": "医保登记核对身份"}, headers=h["desk"]
+    )
     assert r.status_code == 200 and r.json() == {"id_number": number}
-    row = (await session.scalars(select(AuditEvent).where(AuditEvent.patient_id == p.id, AuditEvent.action == "id_number.reveal"))).one()
+    row = (
+        await session.scalars(
+            select(AuditEvent).where(AuditEvent.patient_id == p.id, AuditEvent.action == "id_number.reveal")
+        )
+    ).one()
     assert row.outcome == "allowed" and row.reason == "医保登记核对身份"
 
 
 @pytest.mark.parametrize(("who", "status"), [("nurse", 403), ("east_desk", 403), ("patient", 403)])
 async def test_others_cannot_reveal_it_and_the_attempt_is_audited(client, world, session, who, status):
     p, number, h = world
-    r = await client.post(f"/api/v1/patients/{p.id}/id-number", json={"reason": "just curious"}, headers=h[who])
+    r = await client.post(
+        f"/api/v1/patients/{p.id}/id-number", json={"reason": "just curious"}, headers=h[who]
+    )
     assert r.status_code == status and number not in r.text
-    row = (await session.scalars(select(AuditEvent).where(AuditEvent.patient_id == p.id, AuditEvent.action == "id_number.reveal"))).one()
+    row = (
+        await session.scalars(
+            select(AuditEvent).where(AuditEvent.patient_id == p.id, AuditEvent.action == "id_number.reveal")
+        )
+    ).one()
     assert row.outcome == "denied" and row.reason == "just curious"
 
 
 @pytest.mark.parametrize(
-    "body", [{}, {"reason": ""}, {"reason": "ab"}, {"reason": "x" * 201}, {"reason": "看看\u202e"}, {"reason": "ok reason", "more": 1}]
+    "body",
+    [
+        {},
+        {"reason": ""},
+        {"reason": "ab"},
+        {"reason": "x" * 201},
+        {"reason": "看看\u202e"},
+        {"reason": "ok reason", "more": 1},
+    ],
 )
 async def test_a_reveal_needs_a_real_reason(client, world, session, body):
     p, number, h = world
     r = await client.post(f"/api/v1/patients/{p.id}/id-number", json=body, headers=h["desk"])
     assert r.status_code == 422 and number not in r.text
-    assert (await session.scalars(select(AuditEvent).where(AuditEvent.action == "id_number.reveal"))).all() == []
+    assert (
+        await session.scalars(select(AuditEvent).where(AuditEvent.action == "id_number.reveal"))
+    ).all() == []

@@ -60,7 +60,13 @@ def actor_for(patient) -> Actor:
 
 async def link(session, me, *, name: str, id_number: str, relationship: str = "other"):
     return await patients.add_dependent(
-        session, actor=actor_for(me), proxy_patient_id=me.id, name=name, id_number=id_number, relationship=relationship, channel="sandbox"
+        session,
+        actor=actor_for(me),
+        proxy_patient_id=me.id,
+        name=name,
+        id_number=id_number,
+        relationship=relationship,
+        channel="sandbox",
     )
 
 
@@ -68,7 +74,9 @@ async def test_new_child_is_registered_and_linked_on_guardian_attestation(sessio
     parent = await pf.patient(session, campus=campus, age=35)
     new = await link(session, parent, name="张小宝", id_number=pf.id_number(age=5), relationship="child")
     assert new.status == "active" and new.consent_method == "guardian"
-    assert await patients.is_proxy_of(session, proxy_patient_id=parent.id, dependent_patient_id=new.dependent_patient_id)
+    assert await patients.is_proxy_of(
+        session, proxy_patient_id=parent.id, dependent_patient_id=new.dependent_patient_id
+    )
 
 
 async def test_minor_cannot_be_a_guardian(session, campus):
@@ -79,11 +87,15 @@ async def test_minor_cannot_be_a_guardian(session, campus):
 
 async def test_an_already_registered_child_is_linked_only_at_a_desk(session, campus):
     other_parent = await pf.patient(session, campus=campus, age=35)
-    child = await link(session, other_parent, name="李宝", id_number=(number := pf.id_number(age=6)), relationship="child")
+    child = await link(
+        session, other_parent, name="李宝", id_number=(number := pf.id_number(age=6)), relationship="child"
+    )
     stranger = await pf.patient(session, campus=campus, age=40)
     with pytest.raises(ProxyRuleViolated, match="registration desk"):
         await link(session, stranger, name="李宝", id_number=number, relationship="child")
-    assert not await patients.is_proxy_of(session, proxy_patient_id=stranger.id, dependent_patient_id=child.dependent_patient_id)
+    assert not await patients.is_proxy_of(
+        session, proxy_patient_id=stranger.id, dependent_patient_id=child.dependent_patient_id
+    )
 
 
 async def test_adult_consents_with_a_code_sent_to_the_phone_on_their_record(session, campus, sandbox, drain):
@@ -91,13 +103,17 @@ async def test_adult_consents_with_a_code_sent_to_the_phone_on_their_record(sess
     unknown_adult = pf.id_number(age=70)
     with pytest.raises(ProxyRuleViolated, match="cannot link this adult online"):
         await link(session, me, name="王奶奶", id_number=unknown_adult)
-    no_phone = await patients.register_patient(session, name="王奶奶", id_number=pf.id_number(age=80, male=False), campus_id=campus.id)
+    no_phone = await patients.register_patient(
+        session, name="王奶奶", id_number=pf.id_number(age=80, male=False), campus_id=campus.id
+    )
     with pytest.raises(ProxyRuleViolated, match="registration desk"):
         await link(session, me, name="王奶奶", id_number=pf.security_id(no_phone))
     elder = await pf.patient(session, campus=campus, name="赵爷爷", age=82, phone="13600000000")
     with pytest.raises(ProxyRuleViolated, match="registration desk"):  # wrong name: same answer as no phone
         await link(session, me, name="李爷爷", id_number=pf.security_id(elder))
-    pending = await link(session, me, name="赵爷爷", id_number=pf.security_id(elder), relationship="grandparent")
+    pending = await link(
+        session, me, name="赵爷爷", id_number=pf.security_id(elder), relationship="grandparent"
+    )
     assert pending.status == "pending"
     await session.commit()
     await drain()
@@ -110,4 +126,6 @@ async def test_self_link_is_refused_and_revoke_ends_access(session, campus):
         await link(session, me, name=me.name, id_number=pf.security_id(me))
     new = await link(session, me, name="张小宝", id_number=pf.id_number(age=4), relationship="child")
     await patients.revoke_proxy(session, patient_id=me.id, link_id=new.id)
-    assert not await patients.is_proxy_of(session, proxy_patient_id=me.id, dependent_patient_id=new.dependent_patient_id)
+    assert not await patients.is_proxy_of(
+        session, proxy_patient_id=me.id, dependent_patient_id=new.dependent_patient_id
+    )

@@ -51,14 +51,24 @@ async def make_world(session):
     acct = {}
     for name, p in (("woman", woman), ("man", man), ("parent", parent), ("stranger", stranger)):
         acct[name] = await accounts.account(session, username=f"pc-{name}", roles={"patient"}, patient=p)
-    acct["doc"] = await accounts.account(session, username="pc-doc", roles={"doctor"}, campuses=[main], practitioner=doc)
-    acct["other_doc"] = await accounts.account(session, username="pc-doc2", roles={"doctor"}, campuses=[main], practitioner=other_doc)
+    acct["doc"] = await accounts.account(
+        session, username="pc-doc", roles={"doctor"}, campuses=[main], practitioner=doc
+    )
+    acct["other_doc"] = await accounts.account(
+        session, username="pc-doc2", roles={"doctor"}, campuses=[main], practitioner=other_doc
+    )
     acct["nurse"] = await accounts.account(session, username="pc-nurse", roles={"nurse"}, campuses=[main])
     acct["desk"] = await accounts.account(session, username="pc-desk", roles={"registrar"}, campuses=[main])
     bookings = {
-        "woman": await sf.booking(session, cs=cs, slot=slots[0], patient=woman, account=acct["woman"], status="booked"),
-        "man": await sf.booking(session, cs=cs, slot=slots[1], patient=man, account=acct["man"], status="booked"),
-        "parent": await sf.booking(session, cs=cs, slot=slots[2], patient=parent, account=acct["woman"], status="booked"),
+        "woman": await sf.booking(
+            session, cs=cs, slot=slots[0], patient=woman, account=acct["woman"], status="booked"
+        ),
+        "man": await sf.booking(
+            session, cs=cs, slot=slots[1], patient=man, account=acct["man"], status="booked"
+        ),
+        "parent": await sf.booking(
+            session, cs=cs, slot=slots[2], patient=parent, account=acct["woman"], status="booked"
+        ),
     }
     heads = {k: await accounts.bearer(session, a) for k, a in acct.items()}
     actors = {k: await identity.actor_for(session, a) for k, a in acct.items()}
@@ -113,7 +123,9 @@ def answer_of(resource: dict, link_id: str) -> list | None:
 
 
 async def put_booking(client, world, who: str, body, booking: str | None = None):
-    return await client.put(f"{P}/bookings/{world.b[booking or who].id}/response", headers=world.h[who], json=body)
+    return await client.put(
+        f"{P}/bookings/{world.b[booking or who].id}/response", headers=world.h[who], json=body
+    )
 
 
 # --- questionnaires ----------------------------------------------------------------------------------
@@ -129,7 +141,9 @@ async def put_booking(client, world, who: str, body, booking: str | None = None)
         ("IM", "preconsult-general"),
     ],
 )
-async def test_a_department_gets_its_own_its_groups_or_the_general_questionnaire(client, world, code, expected):
+async def test_a_department_gets_its_own_its_groups_or_the_general_questionnaire(
+    client, world, code, expected
+):
     r = await client.get(f"{P}/departments/{code}/questionnaire", headers=world.h["man"])
     assert r.status_code == 200, r.text
     q = r.json()
@@ -139,25 +153,37 @@ async def test_a_department_gets_its_own_its_groups_or_the_general_questionnaire
 async def test_unknown_or_malformed_department_codes_are_refused(client, world):
     r = await client.get(f"{P}/departments/NOPE/questionnaire", headers=world.h["man"])
     assert r.status_code == 404 and r.json()["code"] == "unknown_department"
-    assert (await client.get(f"{P}/departments/%3Cscript%3E/questionnaire", headers=world.h["man"])).status_code == 422
+    assert (
+        await client.get(f"{P}/departments/%3Cscript%3E/questionnaire", headers=world.h["man"])
+    ).status_code == 422
     assert (await client.get(f"{P}/departments/IM.CARD/questionnaire")).status_code == 401
 
 
 async def test_the_questionnaire_of_a_booking_is_for_its_patient_and_family_only(client, world, session):
     r = await client.get(f"{P}/bookings/{world.b['woman'].id}/questionnaire", headers=world.h["woman"])
     assert r.status_code == 200 and r.json()["url"] == CARD
-    assert (await client.get(f"{P}/bookings/{world.b['parent'].id}/questionnaire", headers=world.h["woman"])).status_code == 200
+    assert (
+        await client.get(f"{P}/bookings/{world.b['parent'].id}/questionnaire", headers=world.h["woman"])
+    ).status_code == 200
     r = await client.get(f"{P}/bookings/{world.b['woman'].id}/questionnaire", headers=world.h["stranger"])
     assert r.status_code == 403
     denied = await session.scalar(
         select(func.count())
         .select_from(AuditEvent)
-        .where(AuditEvent.action == "preconsult.fill", AuditEvent.outcome == "denied", AuditEvent.patient_id == world.woman.id)
+        .where(
+            AuditEvent.action == "preconsult.fill",
+            AuditEvent.outcome == "denied",
+            AuditEvent.patient_id == world.woman.id,
+        )
     )
     assert denied == 1
     for who in ("doc", "desk"):  # the doctor reads the summary; filling is the family's
-        assert (await client.get(f"{P}/bookings/{world.b['woman'].id}/questionnaire", headers=world.h[who])).status_code == 403
-    missing = await client.get(f"{P}/bookings/00000000-0000-0000-0000-000000000001/questionnaire", headers=world.h["woman"])
+        assert (
+            await client.get(f"{P}/bookings/{world.b['woman'].id}/questionnaire", headers=world.h[who])
+        ).status_code == 403
+    missing = await client.get(
+        f"{P}/bookings/00000000-0000-0000-0000-000000000001/questionnaire", headers=world.h["woman"]
+    )
     assert missing.status_code == 404 and missing.json()["code"] == "booking_not_found"
 
 
@@ -169,10 +195,14 @@ async def test_save_come_back_and_submit(client, world, session):
     r = await put_booking(client, world, "woman", draft)
     assert r.status_code == 200, r.text
     assert r.json()["status"] == "in-progress" and r.json()["completed_at"] is None
-    again = await put_booking(client, world, "woman", qf.response({"cc-text": [qf.text("胸闷两天")]}, status="in-progress"))
+    again = await put_booking(
+        client, world, "woman", qf.response({"cc-text": [qf.text("胸闷两天")]}, status="in-progress")
+    )
     assert again.json()["id"] == r.json()["id"]  # one draft per form
     back = await client.get(f"{P}/bookings/{world.b['woman'].id}/response", headers=world.h["woman"])
-    assert back.status_code == 200 and answer_of(back.json()["resource"], "cc-text") == [{"valueString": "胸闷两天"}]
+    assert back.status_code == 200 and answer_of(back.json()["resource"], "cc-text") == [
+        {"valueString": "胸闷两天"}
+    ]
 
     done = await put_booking(client, world, "woman", qf.response(qf.cardiology_answers()))
     assert done.status_code == 200, done.text
@@ -180,16 +210,23 @@ async def test_save_come_back_and_submit(client, world, session):
     assert body["id"] == r.json()["id"] and body["status"] == "completed" and body["completed_at"]
     resource = body["resource"]
     assert resource["resourceType"] == "QuestionnaireResponse" and resource["status"] == "completed"
-    assert resource["questionnaire"] == f"{CARD}|1.0.0" and resource["subject"] == {"reference": f"Patient/{world.woman.id}"}
-    assert [i["linkId"] for i in resource["item"]][:2] == ["patient-sex", "patient-age"]  # filled in by the server
+    assert resource["questionnaire"] == f"{CARD}|1.0.0" and resource["subject"] == {
+        "reference": f"Patient/{world.woman.id}"
+    }
+    # filled in by the server
+    assert [i["linkId"] for i in resource["item"]][:2] == ["patient-sex", "patient-age"]
     assert {"cc", "cc-text", "allergy", "allergy-substance", "rf-card-rest-pain"} <= linkids(resource)
     row = await only_row(session)
     assert row.draft_key is None and row.red_flags == 1 and row.department_code == "IM.CARD"
-    event = (await session.scalars(select(OutboxEvent).where(OutboxEvent.topic == "preconsult.response_submitted"))).one()
+    event = (
+        await session.scalars(select(OutboxEvent).where(OutboxEvent.topic == "preconsult.response_submitted"))
+    ).one()
     assert event.payload["response_id"] == str(row.id) and event.payload["red_flags"] == 1
 
     # a new form after submitting starts a new draft; the submitted one stays as it was
-    later = await put_booking(client, world, "woman", qf.response({"cc-text": [qf.text("又来")]}, status="in-progress"))
+    later = await put_booking(
+        client, world, "woman", qf.response({"cc-text": [qf.text("又来")]}, status="in-progress")
+    )
     assert later.json()["id"] != row.id and await stored(session) == 2
 
 
@@ -213,7 +250,11 @@ async def test_the_server_drops_answers_to_disabled_questions_and_fills_hidden_i
 
 
 async def test_a_woman_of_child_bearing_age_is_asked_about_pregnancy(client, world):
-    body = qf.response(qf.cardiology_answers(**{"pmh-pregnant": [qf.code("unsure")], "pmh-lmp": [{"valueDate": "2026-10-01"}]}))
+    body = qf.response(
+        qf.cardiology_answers(
+            **{"pmh-pregnant": [qf.code("unsure")], "pmh-lmp": [{"valueDate": "2026-10-01"}]}
+        )
+    )
     r = await put_booking(client, world, "woman", body)
     assert r.status_code == 200 and {"pmh-repro", "pmh-pregnant", "pmh-lmp"} <= linkids(r.json()["resource"])
     elderly = await put_booking(client, world, "woman", body, booking="parent")  # her father, 80: not asked
@@ -240,7 +281,9 @@ async def test_a_woman_of_child_bearing_age_is_asked_about_pregnancy(client, wor
         ({"allergy-substance": []}, "allergy-substance", "required"),  # allergic: the substance is needed
     ],
 )
-async def test_bad_answers_get_a_422_naming_the_question_and_store_nothing(client, world, session, answers, field, kind):
+async def test_bad_answers_get_a_422_naming_the_question_and_store_nothing(
+    client, world, session, answers, field, kind
+):
     r = await put_booking(client, world, "woman", qf.response(qf.cardiology_answers(**answers)))
     assert r.status_code == 422, r.text
     body = r.json()
@@ -255,7 +298,11 @@ async def test_a_draft_may_be_incomplete_but_a_submission_may_not(client, world,
     assert (await put_booking(client, world, "woman", partial)).status_code == 200
     r = await put_booking(client, world, "woman", qf.response({"cc-text": [qf.text("胸闷")]}))
     assert r.status_code == 422
-    assert {e["field"] for e in r.json()["errors"] if e["type"] == "required"} == {"cc-duration", "meds-any", "allergy-any"}
+    assert {e["field"] for e in r.json()["errors"] if e["type"] == "required"} == {
+        "cc-duration",
+        "meds-any",
+        "allergy-any",
+    }
     row = await only_row(session)
     assert row.status == "in-progress"  # unchanged by the refused submission
 
@@ -286,9 +333,15 @@ async def test_malformed_json_and_other_peoples_bookings_change_nothing(client, 
         headers={**world.h["woman"], "content-type": "application/json"},
     )
     assert r.status_code == 400 and r.json()["code"] == "malformed_json"
-    assert (await put_booking(client, world, "stranger", qf.response(qf.cardiology_answers()), booking="woman")).status_code == 403
-    assert (await put_booking(client, world, "doc", qf.response(qf.cardiology_answers()), booking="woman")).status_code == 403
-    r = await client.put(f"{P}/bookings/{world.b['woman'].id}/response", headers=world.h["woman"], json=[1, 2])
+    assert (
+        await put_booking(client, world, "stranger", qf.response(qf.cardiology_answers()), booking="woman")
+    ).status_code == 403
+    assert (
+        await put_booking(client, world, "doc", qf.response(qf.cardiology_answers()), booking="woman")
+    ).status_code == 403
+    r = await client.put(
+        f"{P}/bookings/{world.b['woman'].id}/response", headers=world.h["woman"], json=[1, 2]
+    )
     assert r.status_code == 422
     assert await stored(session) == 0
 
@@ -311,14 +364,24 @@ async def test_after_triage_for_a_department_for_oneself_or_a_family_member(clie
         }
     )
     mine = await client.put(f"{P}/departments/DERM/response", headers=world.h["woman"], json=body)
-    assert mine.status_code == 200 and mine.json()["booking_id"] is None and mine.json()["department_code"] == "DERM"
-    for_dad = await client.put(f"{P}/departments/DERM/response?patient_id={world.parent.id}", headers=world.h["woman"], json=body)
+    assert (
+        mine.status_code == 200
+        and mine.json()["booking_id"] is None
+        and mine.json()["department_code"] == "DERM"
+    )
+    for_dad = await client.put(
+        f"{P}/departments/DERM/response?patient_id={world.parent.id}", headers=world.h["woman"], json=body
+    )
     assert for_dad.status_code == 200 and for_dad.json()["patient_id"] == str(world.parent.id)
     proxy_audit = await session.scalar(
-        select(AuditEvent.on_behalf_of_patient_id).where(AuditEvent.action == "preconsult.submit", AuditEvent.patient_id == world.parent.id)
+        select(AuditEvent.on_behalf_of_patient_id).where(
+            AuditEvent.action == "preconsult.submit", AuditEvent.patient_id == world.parent.id
+        )
     )
     assert proxy_audit == world.parent.id
-    r = await client.put(f"{P}/departments/DERM/response?patient_id={world.man.id}", headers=world.h["woman"], json=body)
+    r = await client.put(
+        f"{P}/departments/DERM/response?patient_id={world.man.id}", headers=world.h["woman"], json=body
+    )
     assert r.status_code == 403
     r = await client.put(f"{P}/departments/NOPE/response", headers=world.h["woman"], json=body)
     assert r.status_code == 404
@@ -339,7 +402,11 @@ async def test_the_summary_for_the_doctor_of_the_session_the_patient_and_family(
     s = r.json()
     assert s["chief_complaint"][0]["answer"] == "胸闷三天" and s["chief_complaint"][1]["answer"] == "1–3 days"
     allergies = {e["link_id"]: e["answer"] for e in s["allergies"]}
-    assert allergies == {"allergy-any": "Yes", "allergy-substance": "青霉素", "allergy-reaction": "Rash or itching"}
+    assert allergies == {
+        "allergy-any": "Yes",
+        "allergy-substance": "青霉素",
+        "allergy-reaction": "Rash or itching",
+    }
     assert [e["link_id"] for e in s["red_flags"]] == ["rf-card-rest-pain"]
     zh = (await client.get(url, headers={**world.h["woman"], "accept-language": "zh-CN"})).json()
     assert zh["allergies"][0]["answer"] == "是" and zh["allergies"][0]["question"].startswith("对药物")
@@ -348,12 +415,20 @@ async def test_the_summary_for_the_doctor_of_the_session_the_patient_and_family(
     reads = await session.scalar(
         select(func.count())
         .select_from(AuditEvent)
-        .where(AuditEvent.action == "preconsult.read", AuditEvent.patient_id == world.woman.id, AuditEvent.outcome == "allowed")
+        .where(
+            AuditEvent.action == "preconsult.read",
+            AuditEvent.patient_id == world.woman.id,
+            AuditEvent.outcome == "allowed",
+        )
     )
     denied = await session.scalar(
         select(func.count())
         .select_from(AuditEvent)
-        .where(AuditEvent.action == "preconsult.read", AuditEvent.patient_id == world.woman.id, AuditEvent.outcome == "denied")
+        .where(
+            AuditEvent.action == "preconsult.read",
+            AuditEvent.patient_id == world.woman.id,
+            AuditEvent.outcome == "denied",
+        )
     )
     assert reads == 2 and denied == 5
     row = await only_row(session)
@@ -362,9 +437,13 @@ async def test_the_summary_for_the_doctor_of_the_session_the_patient_and_family(
     assert (await client.get(f"{P}/responses/{row.id}", headers=world.h["other_doc"])).status_code == 403
 
 
-async def test_the_doctor_sees_a_form_filled_after_triage_for_the_department_within_14_days(client, world, session):
+async def test_the_doctor_sees_a_form_filled_after_triage_for_the_department_within_14_days(
+    client, world, session
+):
     body = qf.response(qf.cardiology_answers())
-    assert (await client.put(f"{P}/departments/IM.CARD/response", headers=world.h["man"], json=body)).status_code == 200
+    assert (
+        await client.put(f"{P}/departments/IM.CARD/response", headers=world.h["man"], json=body)
+    ).status_code == 200
     url = f"{P}/bookings/{world.b['man'].id}/summary"
     assert (await client.get(url, headers=world.h["doc"])).status_code == 200
     row = await only_row(session)
@@ -379,9 +458,13 @@ async def test_the_doctor_of_a_cancelled_or_earlier_booking_does_not_read_later_
     url = f"{P}/bookings/{world.b['man'].id}/summary"
     world.b["man"].status = "cancelled"  # he cancelled, and fills the department's form for another doctor
     await session.commit()
-    assert (await client.put(f"{P}/departments/IM.CARD/response", headers=world.h["man"], json=body)).status_code == 200
+    assert (
+        await client.put(f"{P}/departments/IM.CARD/response", headers=world.h["man"], json=body)
+    ).status_code == 200
     assert (await client.get(url, headers=world.h["doc"])).status_code == 403
-    assert (await client.get(f"{P}/bookings/{world.b['man'].id}/response", headers=world.h["doc"])).status_code == 403
+    assert (
+        await client.get(f"{P}/bookings/{world.b['man'].id}/response", headers=world.h["doc"])
+    ).status_code == 403
     world.b["man"].status = "completed"  # a visit that is over: a form filled afterwards is for another visit
     await session.commit()
     row = await only_row(session)
@@ -393,9 +476,16 @@ async def test_the_doctor_of_a_cancelled_or_earlier_booking_does_not_read_later_
 
 async def test_a_form_of_another_department_is_not_shown(client, world):
     body = qf.response(
-        {"cc-text": [qf.text("皮疹")], "cc-duration": [qf.code("4-7d")], "meds-any": [qf.yes(False)], "allergy-any": [qf.yes(False)]}
+        {
+            "cc-text": [qf.text("皮疹")],
+            "cc-duration": [qf.code("4-7d")],
+            "meds-any": [qf.yes(False)],
+            "allergy-any": [qf.yes(False)],
+        }
     )
-    assert (await client.put(f"{P}/departments/DERM/response", headers=world.h["man"], json=body)).status_code == 200
+    assert (
+        await client.put(f"{P}/departments/DERM/response", headers=world.h["man"], json=body)
+    ).status_code == 200
     r = await client.get(f"{P}/bookings/{world.b['man'].id}/summary", headers=world.h["doc"])
     assert r.status_code == 404
 

@@ -25,18 +25,35 @@ def test_every_file_is_a_valid_fhir_questionnaire_with_the_summary_sections(path
     Questionnaire.model_validate(resource)
     form = load_form(resource, path.name)
     sections = {i.section for i in form.items.values() if i.section}
-    assert sections == {"chief-complaint", "present-illness", "past-history", "medications", "allergies", "red-flags"}
+    assert sections == {
+        "chief-complaint",
+        "present-illness",
+        "past-history",
+        "medications",
+        "allergies",
+        "red-flags",
+    }
     assert any(i.red_rule or any(o.red_flag for o in i.options) for i in form.items.values())
     for item in form.items.values():  # Chinese as written, English by the translation extension
         assert item.text("zh-CN") and item.text("en") and item.text("en") != item.text("zh-CN"), item.link_id
-    assert {"allergy-any", "allergy-substance", "allergy-reaction", "meds-any", "cc-text", "cc-duration"} <= set(form.items)
-    assert {"exists", "=", "!=", ">", "<"} & {c["operator"] for i in form.items.values() for c in i.raw.get("enableWhen", [])}
+    assert {
+        "allergy-any",
+        "allergy-substance",
+        "allergy-reaction",
+        "meds-any",
+        "cc-text",
+        "cc-duration",
+    } <= set(form.items)
+    assert {"exists", "=", "!=", ">", "<"} & {
+        c["operator"] for i in form.items.values() for c in i.raw.get("enableWhen", [])
+    }
 
 
 def test_the_catalogue_has_a_general_form_and_at_least_six_departments():
     c = catalogue()
     assert DEPARTMENTS <= set(c.by_department) and c.general.department is None
-    assert c.for_departments(["PED.GEN", "PED"]).department == "PED"  # a group's form serves its subspecialties
+    # a group's form serves its subspecialties
+    assert c.for_departments(["PED.GEN", "PED"]).department == "PED"
     assert c.for_departments(["OBGYN.OBS", "OBGYN"]).department == "OBGYN.OBS"  # unless one is more specific
     assert c.for_departments(["OBGYN.REPRO", "OBGYN"]).department == "OBGYN"
     assert c.for_departments(["ENT"]) is c.general
@@ -45,7 +62,11 @@ def test_the_catalogue_has_a_general_form_and_at_least_six_departments():
 def test_pregnancy_is_asked_of_women_of_child_bearing_age_only():
     form = catalogue().for_departments(["IM.CARD"])
     repro = form.items["pmh-repro"].raw
-    assert repro["enableBehavior"] == "all" and {c["operator"] for c in repro["enableWhen"]} == {"=", ">", "<"}
+    assert repro["enableBehavior"] == "all" and {c["operator"] for c in repro["enableWhen"]} == {
+        "=",
+        ">",
+        "<",
+    }
     female = [type(o.coding)(o.coding.system, "female") for o in form.items["patient-sex"].options][:1]
     assert "pmh-pregnant" in form.logic.enabled({"patient-sex": female, "patient-age": [30]})
     assert "pmh-pregnant" not in form.logic.enabled({"patient-sex": female, "patient-age": [70]})
@@ -75,10 +96,18 @@ def break_item(link_id: str, **changes):
         break_item("cc-text", type="quantity"),  # a type we do not support
         break_item("cc-duration", answerOption=[]),  # a choice without options
         break_item("hpi-temp", enableWhen=[{"question": "nowhere", "operator": "=", "answerBoolean": True}]),
-        break_item("hpi-temp", enableWhen=[{"question": "hpi-fever", "operator": ">", "answerBoolean": True}]),  # booleans: = and !=
-        break_item("hpi-temp", enableWhen=[{"question": "hpi-fever", "operator": "=", "answerString": "yes"}]),  # wrong kind
-        break_item("hpi-temp", enableWhen=[{"question": "hpi-fever", "operator": "exists", "answerString": "x"}]),
-        break_item("hpi-temp", enableWhen=[{"question": "hpi-fever", "operator": "~", "answerBoolean": True}]),
+        break_item(
+            "hpi-temp", enableWhen=[{"question": "hpi-fever", "operator": ">", "answerBoolean": True}]
+        ),  # booleans: = and !=
+        break_item(
+            "hpi-temp", enableWhen=[{"question": "hpi-fever", "operator": "=", "answerString": "yes"}]
+        ),  # wrong kind
+        break_item(
+            "hpi-temp", enableWhen=[{"question": "hpi-fever", "operator": "exists", "answerString": "x"}]
+        ),
+        break_item(
+            "hpi-temp", enableWhen=[{"question": "hpi-fever", "operator": "~", "answerBoolean": True}]
+        ),
         break_item(
             "hpi-temp",
             enableWhen=[
@@ -86,9 +115,14 @@ def break_item(link_id: str, **changes):
                 {"question": "hpi-pain", "operator": "=", "answerBoolean": True},
             ],
         ),  # no enableBehavior
-        break_item("hpi-fever", enableWhen=[{"question": "hpi-temp", "operator": "exists", "answerBoolean": True}]),  # a loop
         break_item(
-            "cc-duration", enableWhen=[{"question": "allergy-reaction", "operator": "=", "answerCoding": {"code": "not-an-option"}}]
+            "hpi-fever", enableWhen=[{"question": "hpi-temp", "operator": "exists", "answerBoolean": True}]
+        ),  # a loop
+        break_item(
+            "cc-duration",
+            enableWhen=[
+                {"question": "allergy-reaction", "operator": "=", "answerCoding": {"code": "not-an-option"}}
+            ],
         ),
         break_item("cc-text", _text=None),  # no English
         break_item("cc-text", linkId="cc-duration"),  # a repeated linkId
@@ -117,13 +151,16 @@ def test_questionnaires_that_break_the_rules_are_refused_at_load(resource):
 def test_number_answers_keep_to_the_questions_range(link, value, ok):
     """Issue 15, item 8: a pain score of -5 or 11 and a temperature of 999,999,999 are refused."""
     form = forms.load_form(json.loads((forms.FOLDER / "general.json").read_text(encoding="utf-8")))
-    posted = MultiDict([(responses.field_name(link), str(value))])  # the page's form, as the API's JSON is checked alike
+    # the page's form, as the API's JSON is checked alike
+    posted = MultiDict([(responses.field_name(link), str(value))])
     if ok:
         assert responses.answers_from_page(form, posted)[link] == [value]
     else:
         with pytest.raises(DomainError) as refused:
             responses.answers_from_page(form, posted)
-        assert {"field": link, "type": "out_of_range"} in [{"field": e.field, "type": e.type} for e in refused.value.errors]
+        assert {"field": link, "type": "out_of_range"} in [
+            {"field": e.field, "type": e.type} for e in refused.value.errors
+        ]
 
 
 def test_every_number_question_declares_its_range():
@@ -135,6 +172,8 @@ def test_every_number_question_declares_its_range():
     resource = json.loads((forms.FOLDER / "general.json").read_text(encoding="utf-8"))
     for raw, _ in forms.walk(resource["item"]):
         if raw["linkId"] == "hpi-pain-score":
-            raw["extension"] = [e for e in raw["extension"] if not e["url"].endswith(("minValue", "maxValue"))]
+            raw["extension"] = [
+                e for e in raw["extension"] if not e["url"].endswith(("minValue", "maxValue"))
+            ]
     with pytest.raises(forms.QuestionnaireInvalid, match="range"):
         forms.load_form(resource)

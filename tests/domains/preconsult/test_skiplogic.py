@@ -81,7 +81,14 @@ ITEMS = [
     q("smoke"),
     q("packs", "decimal", enableWhen=[when("smoke", answerBoolean=True)]),
     q("age", "integer"),
-    q("sex", "choice", answerOption=[{"valueCoding": {"system": S, "code": "f"}}, {"valueCoding": {"system": S, "code": "m"}}]),
+    q(
+        "sex",
+        "choice",
+        answerOption=[
+            {"valueCoding": {"system": S, "code": "f"}},
+            {"valueCoding": {"system": S, "code": "m"}},
+        ],
+    ),
     {
         "linkId": "repro",
         "type": "group",
@@ -102,7 +109,11 @@ ITEMS = [
             },
         ],
     },
-    q("either", enableBehavior="any", enableWhen=[when("smoke", answerBoolean=True), when("age", ">=", answerInteger=80)]),
+    q(
+        "either",
+        enableBehavior="any",
+        enableWhen=[when("smoke", answerBoolean=True), when("age", ">=", answerInteger=80)],
+    ),
     q("after-packs", enableWhen=[when("packs", "exists", answerBoolean=True)]),
     q("note", "string", enableWhen=[when("weeks", ">", answerInteger=20)]),
 ]
@@ -146,14 +157,30 @@ def test_a_condition_on_a_disabled_question_sees_no_answer(logic):
     assert "after-packs" not in logic.enabled({"smoke": [False], "packs": [Decimal(1)]})
     chained = {"sex": [Coding(S, "f")], "age": [30], "pregnant": [True], "weeks": [25]}
     assert "note" in logic.enabled(chained)
-    assert "note" not in logic.enabled({**chained, "pregnant": [False]})  # weeks disabled -> note disabled too
+    # weeks disabled -> note disabled too
+    assert "note" not in logic.enabled({**chained, "pregnant": [False]})
 
 
 def test_loops_are_refused():
     with pytest.raises(CycleError):
-        SkipLogic([q("a", enableWhen=[when("b", answerBoolean=True)]), q("b", enableWhen=[when("a", answerBoolean=True)])])
+        SkipLogic(
+            [
+                q("a", enableWhen=[when("b", answerBoolean=True)]),
+                q("b", enableWhen=[when("a", answerBoolean=True)]),
+            ]
+        )
     with pytest.raises(CycleError):  # a child asking about its own group's... question inside
-        SkipLogic([{"linkId": "g", "type": "group", "text": "g", "enableWhen": [when("c", answerBoolean=True)], "item": [q("c")]}])
+        SkipLogic(
+            [
+                {
+                    "linkId": "g",
+                    "type": "group",
+                    "text": "g",
+                    "enableWhen": [when("c", answerBoolean=True)],
+                    "item": [q("c")],
+                }
+            ]
+        )
 
 
 def translated(items):
@@ -163,7 +190,10 @@ def translated(items):
             "extension": [
                 {
                     "url": "http://hl7.org/fhir/StructureDefinition/translation",
-                    "extension": [{"url": "lang", "valueCode": "en"}, {"url": "content", "valueString": i["text"]}],
+                    "extension": [
+                        {"url": "lang", "valueCode": "en"},
+                        {"url": "content", "valueString": i["text"]},
+                    ],
                 }
             ]
         }
@@ -173,21 +203,39 @@ def translated(items):
 
 def form_of(items):
     items = translated(items)
-    return load_form({"resourceType": "Questionnaire", "status": "active", "url": "https://t/q", "version": "1", "item": items}, "test")
+    return load_form(
+        {
+            "resourceType": "Questionnaire",
+            "status": "active",
+            "url": "https://t/q",
+            "version": "1",
+            "item": items,
+        },
+        "test",
+    )
 
 
 def test_clean_drops_disabled_answers_and_checks_required_enabled_questions():
     form = form_of(
         [
             {"linkId": "allergy", "type": "boolean", "text": "a", "required": True},
-            {"linkId": "which", "type": "string", "text": "w", "required": True, "enableWhen": [when("allergy", answerBoolean=True)]},
+            {
+                "linkId": "which",
+                "type": "string",
+                "text": "w",
+                "required": True,
+                "enableWhen": [when("allergy", answerBoolean=True)],
+            },
         ]
     )
-    assert clean(form, {"allergy": [False], "which": ["penicillin"]}, {}, complete=True) == {"allergy": [False]}
+    assert clean(form, {"allergy": [False], "which": ["penicillin"]}, {}, complete=True) == {
+        "allergy": [False]
+    }
     with pytest.raises(AnswersInvalid) as exc:
         clean(form, {"allergy": [True]}, {}, complete=True)
     assert [(e.field, e.type) for e in exc.value.errors] == [("which", "required")]
-    assert clean(form, {"allergy": [True]}, {}, complete=False) == {"allergy": [True]}  # a draft may be unfinished
+    # a draft may be unfinished
+    assert clean(form, {"allergy": [True]}, {}, complete=False) == {"allergy": [True]}
     with pytest.raises(AnswersInvalid):
         clean(form, {}, {}, complete=True)
 

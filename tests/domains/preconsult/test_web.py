@@ -47,7 +47,11 @@ async def test_from_my_appointments_to_the_form_and_back_after_saving(client, wo
     assert f'href="/preconsult/booking/{world.b["woman"].id}"' in mine.text
     url = f"/preconsult/booking/{world.b['woman'].id}"
     page = await client.get(url)
-    assert page.status_code == 200 and 'id="preconsult-form"' in page.text and "zhiyi-questionnaire.js" in page.text
+    assert (
+        page.status_code == 200
+        and 'id="preconsult-form"' in page.text
+        and "zhiyi-questionnaire.js" in page.text
+    )
     assert 'data-link-id="allergy-substance"' in page.text and "心血管内科预问诊" in page.text
     # follow-ups start hidden; the pregnancy group is there for a woman of 30, hidden items carry her record
     assert 'data-link-id="allergy-substance" data-type="string" data-enable-when=' in page.text
@@ -63,13 +67,24 @@ async def test_submit_shows_the_confirmation_and_drops_hidden_answers(client, wo
     await login(client, "pc-woman")
     url = f"/preconsult/booking/{world.b['woman'].id}"
     page = await client.get(url)
-    # the smoker said "current", typed packs, then changed to "never": the packs stay in the page but not in the record
-    r = await client.post(url, data=cardiology_form(csrf_of(page.text), **{"q.pmh-smoking": "never", "q.pmh-packs": "2"}))
+    # the smoker said "current", typed packs, then changed to "never": the packs stay in the page but not in
+    # the record
+    r = await client.post(
+        url, data=cardiology_form(csrf_of(page.text), **{"q.pmh-smoking": "never", "q.pmh-packs": "2"})
+    )
     assert r.status_code == 303 and r.headers["location"].startswith("/preconsult/done/")
     row = await only_row(session)
-    assert row.status == "completed" and "pmh-packs" not in str(row.resource) and "pmh-smoking" in str(row.resource)
+    assert (
+        row.status == "completed"
+        and "pmh-packs" not in str(row.resource)
+        and "pmh-smoking" in str(row.resource)
+    )
     done = await client.get(r.headers["location"])
-    assert done.status_code == 200 and 'id="preconsult-done"' in done.text and 'id="preconsult-urgent"' in done.text
+    assert (
+        done.status_code == 200
+        and 'id="preconsult-done"' in done.text
+        and 'id="preconsult-urgent"' in done.text
+    )
     assert "青霉素" in done.text and 'data-link-id="rf-card-rest-pain"' in done.text
 
 
@@ -78,7 +93,11 @@ async def test_refused_answers_come_back_with_the_questions_marked(client, world
     url = f"/preconsult/booking/{world.b['woman'].id}"
     page = await client.get(url)
     r = await client.post(
-        url, data=cardiology_form(csrf_of(page.text), **{"q.allergy-substance": None, "q.card-sbp": "lots", "q.card-home-bp": "true"})
+        url,
+        data=cardiology_form(
+            csrf_of(page.text),
+            **{"q.allergy-substance": None, "q.card-sbp": "lots", "q.card-home-bp": "true"},
+        ),
     )
     assert r.status_code == 422 and 'id="preconsult-errors"' in r.text
     assert 'id="err-allergy-substance"' in r.text and 'id="err-card-sbp"' in r.text
@@ -126,7 +145,11 @@ async def test_elderly_mode_and_english(client, world):
     await client.post("/prefs/elderly", data={"csrf": csrf_of(home.text), "on": "1", "next": "/"})
     await client.post("/prefs/lang", data={"csrf": csrf_of(home.text), "locale": "en", "next": "/"})
     page = await client.get(f"/preconsult/booking/{world.b['woman'].id}")
-    assert 'class="elderly"' in page.text and 'id="q-steps"' in page.text and "Cardiology pre-consultation" in page.text
+    assert (
+        'class="elderly"' in page.text
+        and 'id="q-steps"' in page.text
+        and "Cardiology pre-consultation" in page.text
+    )
     assert "Send to my doctor" in page.text and "What are you allergic to?" in page.text
 
 
@@ -136,7 +159,9 @@ async def test_the_doctor_sees_the_summary_on_the_queue_page(client, world, sess
     page = await client.get(url)
     assert (await client.post(url, data=cardiology_form(csrf_of(page.text)))).status_code == 303
     for who in ("woman", "man"):
-        assert (await client.post(f"/api/v1/queue/bookings/{world.b[who].id}/arrive", headers=world.h[who])).status_code == 201
+        assert (
+            await client.post(f"/api/v1/queue/bookings/{world.b[who].id}/arrive", headers=world.h[who])
+        ).status_code == 201
     await client.post("/logout", data={"csrf": csrf_of(page.text)})
 
     await login(client, "pc-doc")
@@ -145,7 +170,8 @@ async def test_the_doctor_sees_the_summary_on_the_queue_page(client, world, sess
     text = queue.text
     assert f'class="previsit" data-booking="{world.b["woman"].id}" open' in text  # a red flag: open at once
     assert "胸闷三天" in text and "青霉素" in text and 'class="previsit-redflags"' in text
-    assert f'data-booking="{world.b["man"].id}"' in text and text.count('class="previsit"') == 1  # he filled nothing
+    # he filled nothing
+    assert f'data-booking="{world.b["man"].id}"' in text and text.count('class="previsit"') == 1
     reads = await session.scalar(
         select(func.count())
         .select_from(AuditEvent)
@@ -153,7 +179,9 @@ async def test_the_doctor_sees_the_summary_on_the_queue_page(client, world, sess
     )
     assert reads == 1
     # she is called in: her form opens beside her name
-    called = await client.post(f"/queue/doctor/{world.cs.id}/call_next", data={"csrf": csrf_of(queue.text)}, follow_redirects=True)
+    called = await client.post(
+        f"/queue/doctor/{world.cs.id}/call_next", data={"csrf": csrf_of(queue.text)}, follow_redirects=True
+    )
     assert called.status_code == 200 and 'id="current-patient"' in called.text
     await client.post("/logout", data={"csrf": csrf_of(queue.text)})
 

@@ -35,10 +35,14 @@ async def _world(session, starts_in: dt.timedelta):
     main = await orgf.campus(session, code="MAIN", is_main=True)
     dept = await orgf.department(session, code="IM")
     doc = await orgf.practitioner(session, department=dept, campuses=[main])
-    cs, slots = await sf.session_with_slots(session, practitioner=doc, department=dept, campus=main, starts_in=starts_in, slots=3)
+    cs, slots = await sf.session_with_slots(
+        session, practitioner=doc, department=dept, campus=main, starts_in=starts_in, slots=3
+    )
     p = await pf.patient(session, campus=main, name="夜诊", phone="13900000091")
     acct = await accounts.account(session, username="night", roles={"patient"}, patient=p)
-    doc_acct = await accounts.account(session, username="nightdoc", roles={"doctor"}, campuses=[main], practitioner=doc)
+    doc_acct = await accounts.account(
+        session, username="nightdoc", roles={"doctor"}, campuses=[main], practitioner=doc
+    )
     desk = await accounts.account(session, username="nightdesk", roles={"registrar"}, campuses=[main])
     await session.commit()
     return (
@@ -68,10 +72,14 @@ async def test_a_clinic_tomorrow_afternoon_is_not_one_of_now(at_2350, app, sessi
     assert found == []
 
 
-async def test_a_time_past_midnight_in_a_clinic_of_the_evening_is_booked_on_the_clinics_day(at_2350, app, session):
+async def test_a_time_past_midnight_in_a_clinic_of_the_evening_is_booked_on_the_clinics_day(
+    at_2350, app, session
+):
     # a clinic from 23:55: its second time, 00:05, is on the next calendar day
     cs, slots, p, patient, _, _ = await _world(session, dt.timedelta(minutes=5))
     assert slots[1].starts_at.astimezone(ZONE).date() != cs.session_on
     made = await scheduling.book_slot(session, actor=patient, patient_id=p.id, slot_id=slots[1].id)
     assert made.session_on == cs.session_on
-    assert [b.id for b in await scheduling.bookings_on(session, patient_id=p.id, day=cs.session_on)] == [made.id]
+    assert [b.id for b in await scheduling.bookings_on(session, patient_id=p.id, day=cs.session_on)] == [
+        made.id
+    ]

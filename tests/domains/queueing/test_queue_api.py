@@ -37,18 +37,32 @@ async def make_world(session):
     room = await orgf.room(session, campus=main)
     # five 10-minute slots, the first starting in 20 minutes: check-in is open for all of them
     cs, slots = await sf.session_with_slots(
-        session, practitioner=doc, department=dept, campus=main, starts_in=dt.timedelta(minutes=20), slots=5, room=room
+        session,
+        practitioner=doc,
+        department=dept,
+        campus=main,
+        starts_in=dt.timedelta(minutes=20),
+        slots=5,
+        room=room,
     )
     people, heads, bookings, accts = [], [], [], []
     for i in range(4):
-        p = await pf.patient(session, campus=main, name=f"排队{i}", phone=f"1390000070{i}", age=85 if i == 3 else 40)
+        p = await pf.patient(
+            session, campus=main, name=f"排队{i}", phone=f"1390000070{i}", age=85 if i == 3 else 40
+        )
         acct = await accounts.account(session, username=f"q{i}", roles={"patient"}, patient=p)
         people.append(p)
         accts.append(acct)
         heads.append(await accounts.bearer(session, acct))
-        bookings.append(await sf.booking(session, cs=cs, slot=slots[i], patient=p, account=acct, status="booked"))
-    doc_acct = await accounts.account(session, username="doc", roles={"doctor"}, campuses=[main], practitioner=doc)
-    other_doc_acct = await accounts.account(session, username="doc2", roles={"doctor"}, campuses=[east], practitioner=other_doc)
+        bookings.append(
+            await sf.booking(session, cs=cs, slot=slots[i], patient=p, account=acct, status="booked")
+        )
+    doc_acct = await accounts.account(
+        session, username="doc", roles={"doctor"}, campuses=[main], practitioner=doc
+    )
+    other_doc_acct = await accounts.account(
+        session, username="doc2", roles={"doctor"}, campuses=[east], practitioner=other_doc
+    )
     desk = await accounts.account(session, username="desk", roles={"registrar"}, campuses=[main])
     east_desk = await accounts.account(session, username="eastdesk", roles={"registrar"}, campuses=[east])
     await session.commit()
@@ -73,7 +87,9 @@ async def arrive(client, world, i):
 
 
 async def act(client, world, action, headers=None):
-    return await client.post(f"{Q}/sessions/{world.cs.id}/actions", headers=headers or world.doc, json={"action": action})
+    return await client.post(
+        f"{Q}/sessions/{world.cs.id}/actions", headers=headers or world.doc, json={"action": action}
+    )
 
 
 async def position(client, world, i):
@@ -97,7 +113,8 @@ async def test_arrive_on_the_phone_then_watch_the_position_as_the_doctor_calls(c
     assert [(await position(client, world, i))["ahead"] for i in (0, 1, 2)] == [0, 1, 2]
     assert await status_of(session, world.b[0]) == "checked_in"
     third = await position(client, world, 2)
-    assert third["minutes"] == 2 * 10 and third["calling"] is None  # no history yet: the timetable's 10 minutes
+    # no history yet: the timetable's 10 minutes
+    assert third["minutes"] == 2 * 10 and third["calling"] is None
 
     called = await act(client, world, "call_next")
     assert called.status_code == 200 and called.json()["booking_id"] == str(world.b[0].id)
@@ -178,7 +195,9 @@ async def test_phone_check_in_window(client, world, session):
 
 async def test_desk_checks_in_by_one_code_with_a_priority(client, world, session):
     token = patients.issue_onecode(patient_id=world.people[0].id)
-    r = await client.post(f"{Q}/checkins", headers=world.desk, json={"token": token, "priority_reason": "pregnant"})
+    r = await client.post(
+        f"{Q}/checkins", headers=world.desk, json={"token": token, "priority_reason": "pregnant"}
+    )
     assert r.status_code == 201, r.text
     assert r.json()["check_in_method"] == "qr" and r.json()["priority_reason"] == "pregnant"
     assert (await position(client, world, 0))["status"] == "waiting"
@@ -266,7 +285,9 @@ async def test_desks_use_the_one_code_not_the_patients_phone_route(client, world
     for headers in (world.desk, world.east_desk):
         r = await client.post(f"{Q}/bookings/{world.b[0].id}/arrive", headers=headers)
         assert r.status_code == 403
-        assert (await client.get(f"{Q}/bookings/{world.b[0].id}/position", headers=headers)).status_code == 403
+        assert (
+            await client.get(f"{Q}/bookings/{world.b[0].id}/position", headers=headers)
+        ).status_code == 403
     assert await entries(session) == 0
 
 
@@ -297,7 +318,9 @@ async def test_stopping_the_clinic_empties_its_queue(client, world, session, dra
     await session.commit()
     for i in (0, 1):
         await arrive(client, world, i)
-    r = await client.post(f"/api/v1/scheduling/sessions/{world.cs.id}/stop", headers=await accounts.bearer(session, office))
+    r = await client.post(
+        f"/api/v1/scheduling/sessions/{world.cs.id}/stop", headers=await accounts.bearer(session, office)
+    )
     assert r.status_code == 200, r.text
     await drain()
     assert [(await position(client, world, i))["status"] for i in (0, 1)] == ["cancelled", "cancelled"]

@@ -91,9 +91,21 @@ async def test_desk_asks_which_appointment_when_there_are_two(client, world, ses
     surgery = await orgf.department(session, code="SURG")
     surgeon = await orgf.practitioner(session, department=surgery, campuses=[world.main])
     other_cs, other_slots = await sf.session_with_slots(
-        session, practitioner=surgeon, department=surgery, campus=world.main, starts_in=dt.timedelta(minutes=30), slots=1
+        session,
+        practitioner=surgeon,
+        department=surgery,
+        campus=world.main,
+        starts_in=dt.timedelta(minutes=30),
+        slots=1,
     )
-    await sf.booking(session, cs=other_cs, slot=other_slots[0], patient=world.people[0], account=world.accts[0], status="booked")
+    await sf.booking(
+        session,
+        cs=other_cs,
+        slot=other_slots[0],
+        patient=world.people[0],
+        account=world.accts[0],
+        status="booked",
+    )
     await session.commit()
     await login(client, "desk")
     csrf = csrf_of((await client.get("/queue/desk")).text)
@@ -101,7 +113,9 @@ async def test_desk_asks_which_appointment_when_there_are_two(client, world, ses
     choose = await client.post("/queue/desk", data={"csrf": csrf, "token": token})
     assert choose.status_code == 409 and choose.text.count('name="booking"') == 2
     assert await entries(session) == 0
-    chosen = await client.post("/queue/desk", data={"csrf": csrf, "token": token, "booking": str(world.b[0].id)})
+    chosen = await client.post(
+        "/queue/desk", data={"csrf": csrf, "token": token, "booking": str(world.b[0].id)}
+    )
     assert chosen.status_code == 200 and 'id="checkin-done"' in chosen.text
     assert await entries(session) == 1
 
@@ -160,7 +174,9 @@ async def test_two_taps_from_home_to_the_queue(client, world, session):
     assert (await client.get(f"/queue/arrive/{world.b[1].id}")).status_code in (403, 404)  # not theirs
 
 
-async def test_the_stream_stops_and_reloads_when_the_reader_may_no_longer_see(client, world, session, monkeypatch):
+async def test_the_stream_stops_and_reloads_when_the_reader_may_no_longer_see(
+    client, world, session, monkeypatch
+):
     monkeypatch.setattr(get_settings(), "queue_stream_seconds", 0.5)
     monkeypatch.setattr(get_settings(), "queue_poll_seconds", 0.1)
     await login(client, "q0")
@@ -190,7 +206,9 @@ async def test_an_open_stream_stops_when_its_account_is_disabled(client, world, 
     await client.post(f"/queue/arrive/{world.b[0].id}", data={"csrf": csrf_of(page.text)})
     real, calls = qservice.position, []
 
-    async def sent_then_disabled(db_session, **kwargs):  # an admin disables the account as the first event goes
+    async def sent_then_disabled(
+        db_session, **kwargs
+    ):  # an admin disables the account as the first event goes
         calls.append(1)  # (the first call is the request's own check, before the stream)
         answer = await real(db_session, **kwargs)
         if len(calls) == 2:
@@ -200,22 +218,35 @@ async def test_an_open_stream_stops_when_its_account_is_disabled(client, world, 
     monkeypatch.setattr(qservice, "position", sent_then_disabled)
     r = await client.get(f"/queue/position/{world.b[0].id}/events")
     events = [json.loads(line[6:]) for line in r.text.splitlines() if line.startswith("data: ")]
-    assert len(events) == 2 and "html" in events[0] and events[1] == {"version": events[0]["version"], "reload": True}
+    assert (
+        len(events) == 2
+        and "html" in events[0]
+        and events[1] == {"version": events[0]["version"], "reload": True}
+    )
 
 
-async def test_arriving_too_early_is_a_page_and_the_home_tile_says_when_check_in_opens(client, world, session):
-    """Issue 16, item 2: "I have arrived" before the window answered raw JSON, and the tile showed hours early."""
+async def test_arriving_too_early_is_a_page_and_the_home_tile_says_when_check_in_opens(
+    client, world, session
+):
+    """Issue 16, item 2: "I have arrived" before the window answered raw JSON, and the tile showed hours
+    early."""
     earlier = clock.now() - dt.timedelta(hours=2)
     zone = ZoneInfo(get_settings().timezone)
     if earlier.astimezone(zone).date() != world.cs.session_on:
-        pytest.skip("two hours ago was another day in the hospital's zone: the appointment is not today's then")
+        pytest.skip(
+            "two hours ago was another day in the hospital's zone: the appointment is not today's then"
+        )
     await login(client, "q0")
     try:
         clock.freeze(earlier)
         home = await client.get("/", headers={"accept-language": "en"})
         assert f'href="/queue/arrive/{world.b[0].id}"' not in home.text and "Check-in opens at" in home.text
         page = await client.get("/appointments")
-        r = await client.post(f"/queue/arrive/{world.b[0].id}", data={"csrf": csrf_of(page.text)}, headers={"accept-language": "en"})
+        r = await client.post(
+            f"/queue/arrive/{world.b[0].id}",
+            data={"csrf": csrf_of(page.text)},
+            headers={"accept-language": "en"},
+        )
     finally:
         clock.freeze(None)
     assert r.status_code == 422 and r.headers["content-type"].startswith("text/html")

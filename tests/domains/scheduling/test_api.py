@@ -26,7 +26,9 @@ async def world(session):
     im = await orgf.department(session, code="IM")
     card = await orgf.department(session, code="IM.CARD", parent=im)
     doc = await orgf.practitioner(session, department=card, campuses=[main, east])
-    cs, slots = await sf.session_with_slots(session, practitioner=doc, department=card, campus=main, slots=3, capacity=1)
+    cs, slots = await sf.session_with_slots(
+        session, practitioner=doc, department=card, campus=main, slots=3, capacity=1
+    )
     east_cs, east_slots = await sf.session_with_slots(
         session, practitioner=doc, department=card, campus=east, starts_in=dt.timedelta(days=2)
     )
@@ -58,7 +60,9 @@ def key() -> str:
 
 async def book(client, headers, slot, patient=None, k=None):
     body = {"slot_id": str(slot.id)} | ({"patient_id": str(patient.id)} if patient else {})
-    return await client.post("/api/v1/scheduling/bookings", headers={**headers, "Idempotency-Key": k or key()}, json=body)
+    return await client.post(
+        "/api/v1/scheduling/bookings", headers={**headers, "Idempotency-Key": k or key()}, json=body
+    )
 
 
 async def bookings(session) -> int:
@@ -73,8 +77,11 @@ async def test_book_then_see_it_and_the_slot_is_taken(client, world, session):
     assert [b["id"] for b in mine.json()] == [r.json()["id"]]
     slots = (await client.get(f"/api/v1/scheduling/sessions/{world.cs.id}/slots")).json()
     assert [s["available"] for s in slots] == [0, 1, 1]
-    found = (await client.get("/api/v1/scheduling/sessions", params={"department_id": str(world.im.id)})).json()
-    assert {s["id"]: s["available"] for s in found}[str(world.cs.id)] == 2  # found through the parent department
+    found = (
+        await client.get("/api/v1/scheduling/sessions", params={"department_id": str(world.im.id)})
+    ).json()
+    # found through the parent department
+    assert {s["id"]: s["available"] for s in found}[str(world.cs.id)] == 2
 
 
 async def test_a_retried_key_returns_the_first_answer_and_never_books_twice(client, world, session):
@@ -108,13 +115,27 @@ async def test_full_slot_is_refused_and_cancelling_frees_it_at_once(client, worl
 
 async def test_bad_booking_input_is_refused_and_changes_nothing(client, world, session):
     past_cs, past = await sf.session_with_slots(
-        session, practitioner=world.doc, department=world.card, campus=world.main, starts_in=dt.timedelta(hours=-3)
+        session,
+        practitioner=world.doc,
+        department=world.card,
+        campus=world.main,
+        starts_in=dt.timedelta(hours=-3),
     )
     unreleased_cs, unreleased = await sf.session_with_slots(
-        session, practitioner=world.doc, department=world.card, campus=world.main, starts_in=dt.timedelta(days=9), released=False
+        session,
+        practitioner=world.doc,
+        department=world.card,
+        campus=world.main,
+        starts_in=dt.timedelta(days=9),
+        released=False,
     )
     stopped_cs, stopped = await sf.session_with_slots(
-        session, practitioner=world.doc, department=world.card, campus=world.main, starts_in=dt.timedelta(days=3), status="stopped"
+        session,
+        practitioner=world.doc,
+        department=world.card,
+        campus=world.main,
+        starts_in=dt.timedelta(days=3),
+        status="stopped",
     )
     await session.commit()
     cases = [
@@ -122,16 +143,30 @@ async def test_bad_booking_input_is_refused_and_changes_nothing(client, world, s
         (await book(client, world.h, unreleased[0]), 409, "not_yet_released"),
         (await book(client, world.h, stopped[0]), 409, "session_closed"),
         (await book(client, world.h, SimpleNamespace(id=uuid.uuid4())), 404, "slot_not_found"),
-        (await book(client, world.h, world.slots[0], patient=world.other), 403, "forbidden"),  # not a dependent
-        (await book(client, world.h, world.slots[0], k="short"), 422, "idempotency_key_invalid"),
-        (await book(client, world.h, world.slots[0], k="bad key with spaces"), 422, "idempotency_key_invalid"),
         (
-            await client.post("/api/v1/scheduling/bookings", headers=world.h, json={"slot_id": str(world.slots[0].id)}),
+            await book(client, world.h, world.slots[0], patient=world.other),
+            403,
+            "forbidden",
+        ),  # not a dependent
+        (await book(client, world.h, world.slots[0], k="short"), 422, "idempotency_key_invalid"),
+        (
+            await book(client, world.h, world.slots[0], k="bad key with spaces"),
             422,
             "idempotency_key_invalid",
         ),
         (
-            await client.post("/api/v1/scheduling/bookings", headers={**world.h, "Idempotency-Key": key()}, json={"slot_id": "not-a-uuid"}),
+            await client.post(
+                "/api/v1/scheduling/bookings", headers=world.h, json={"slot_id": str(world.slots[0].id)}
+            ),
+            422,
+            "idempotency_key_invalid",
+        ),
+        (
+            await client.post(
+                "/api/v1/scheduling/bookings",
+                headers={**world.h, "Idempotency-Key": key()},
+                json={"slot_id": "not-a-uuid"},
+            ),
             422,
             "validation_failed",
         ),
@@ -144,7 +179,11 @@ async def test_bad_booking_input_is_refused_and_changes_nothing(client, world, s
             422,
             "validation_failed",
         ),
-        (await book(client, world.desk, world.east_slots[0], patient=world.me), 403, "forbidden"),  # other campus's desk
+        (
+            await book(client, world.desk, world.east_slots[0], patient=world.me),
+            403,
+            "forbidden",
+        ),  # other campus's desk
     ]
     for response, status, code in cases:
         assert (response.status_code, response.json()["code"]) == (status, code), response.text
@@ -154,7 +193,9 @@ async def test_bad_booking_input_is_refused_and_changes_nothing(client, world, s
 
 async def test_family_proxy_and_desk_can_book_for_a_patient(client, world, session):
     child = await client.post(
-        "/api/v1/patients/me/dependents", headers=world.h, json={"name": "小宝", "id_number": pf.id_number(age=6), "relationship": "child"}
+        "/api/v1/patients/me/dependents",
+        headers=world.h,
+        json={"name": "小宝", "id_number": pf.id_number(age=6), "relationship": "child"},
     )
     child_id = child.json()["dependent_patient_id"]
     r = await book(client, world.h, world.slots[1], patient=SimpleNamespace(id=child_id))
@@ -163,7 +204,9 @@ async def test_family_proxy_and_desk_can_book_for_a_patient(client, world, sessi
     assert [b["patient_id"] for b in mine] == [child_id]
     r = await book(client, world.desk, world.slots[2], patient=world.other)
     assert r.status_code == 201
-    assert (await client.get("/api/v1/scheduling/bookings/mine", headers=world.other_h)).json()[0]["channel"] == "desk"
+    assert (await client.get("/api/v1/scheduling/bookings/mine", headers=world.other_h)).json()[0][
+        "channel"
+    ] == "desk"
 
 
 async def test_unverified_patient_cannot_book(client, world, session):

@@ -15,7 +15,12 @@ async def test_the_cut_off_is_shown_when_booking_and_the_button_goes_after_it(cl
     # the department cancels online up to 3 hours before; a clinic in 2.5 hours is already past that
     session.add(ReleasePolicy(department_id=world.card.id, days_ahead=7, cancel_cutoff_hours=3))
     soon, soon_slots = await sf.session_with_slots(
-        session, practitioner=world.doc, department=world.card, campus=world.main, starts_in=dt.timedelta(hours=2, minutes=30), slots=2
+        session,
+        practitioner=world.doc,
+        department=world.card,
+        campus=world.main,
+        starts_in=dt.timedelta(hours=2, minutes=30),
+        slots=2,
     )
     await session.commit()
     await login(client, "me")
@@ -29,7 +34,8 @@ async def test_the_cut_off_is_shown_when_booking_and_the_button_goes_after_it(cl
     assert late.status_code == 303
     late_id = late.headers["location"].rsplit("/", 1)[1]
     page = await client.get("/appointments")
-    assert f'action="/appointments/{late_id}/cancel"' not in page.text  # too late: no button that can only fail
+    # too late: no button that can only fail
+    assert f'action="/appointments/{late_id}/cancel"' not in page.text
     card = page.text.split(f'data-booking="{late_id}"')[1].split("</li>")[0]
     assert "cancel-closed" in card and "请联系门诊" in card
     en = await client.get("/appointments", headers={"accept-language": "en"})

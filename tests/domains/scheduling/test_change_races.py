@@ -74,7 +74,10 @@ async def test_an_accept_racing_a_stop_is_refused(w):
         await asyncio.wait_for(task, 10)
     assert result.session_id == cs.id
     async with db.sessionmaker() as s:
-        assert await s.scalar(select(Booking.id).where(Booking.session_id == cs.id, Booking.status == "booked")) is None
+        assert (
+            await s.scalar(select(Booking.id).where(Booking.session_id == cs.id, Booking.status == "booked"))
+            is None
+        )
 
 
 async def test_a_booking_made_during_a_move_takes_the_new_day(w):
@@ -105,7 +108,14 @@ async def test_a_booking_made_during_a_move_takes_the_new_day(w):
 async def test_a_cancel_and_a_stop_at_once_do_not_deadlock(w, monkeypatch):
     db, cs, slots, p, patient, desk = w
     async with db.sessionmaker() as s:
-        b = await sf.booking(s, cs=cs, slot=slots[0], patient=p, account=type("A", (), {"id": patient.account_id}), status="booked")
+        b = await sf.booking(
+            s,
+            cs=cs,
+            slot=slots[0],
+            patient=p,
+            account=type("A", (), {"id": patient.account_id}),
+            status="booked",
+        )
         await s.commit()
     real, cancel_holds_its_locks = holds.pass_place, asyncio.Event()
 

@@ -26,12 +26,16 @@ async def rush(live_app):
         campus = await orgf.campus(s, code="MAIN", is_main=True)
         dept = await orgf.department(s, code="IM.CARD")
         doc = await orgf.practitioner(s, department=dept, campuses=[campus])
-        _, (ten, fifty) = await sf.session_with_slots(s, practitioner=doc, department=dept, campus=campus, slots=2, capacity=10)
+        _, (ten, fifty) = await sf.session_with_slots(
+            s, practitioner=doc, department=dept, campus=campus, slots=2, capacity=10
+        )
         fifty.capacity = 50
         # another department (the real-name rule is per department and day): 20 times of one place each
         other = await orgf.department(s, code="SURG")
         doc2 = await orgf.practitioner(s, department=other, campuses=[campus])
-        by_session, _ = await sf.session_with_slots(s, practitioner=doc2, department=other, campus=campus, slots=20)
+        by_session, _ = await sf.session_with_slots(
+            s, practitioner=doc2, department=other, campus=campus, slots=20
+        )
         headers = []
         for i in range(200):
             p = await pf.patient(s, campus=campus, name="抢号", phone=f"137{i:08d}")
@@ -43,7 +47,11 @@ async def rush(live_app):
 
 
 async def post(client, headers, slot, key):
-    return await client.post("/api/v1/scheduling/bookings", headers={**headers, "Idempotency-Key": key}, json={"slot_id": str(slot.id)})
+    return await client.post(
+        "/api/v1/scheduling/bookings",
+        headers={**headers, "Idempotency-Key": key},
+        json={"slot_id": str(slot.id)},
+    )
 
 
 async def test_200_concurrent_attempts_at_10_places_book_exactly_10(rush):
@@ -53,7 +61,9 @@ async def test_200_concurrent_attempts_at_10_places_book_exactly_10(rush):
     assert codes.count(201) == 10 and codes.count(409) == 190, sorted(set(codes))
     assert {r.json()["code"] for r in results if r.status_code == 409} == {"slot_full"}
     async with db.sessionmaker() as s:
-        assert await s.scalar(select(func.count()).select_from(Booking).where(Booking.slot_id == ten.id)) == 10
+        assert (
+            await s.scalar(select(func.count()).select_from(Booking).where(Booking.slot_id == ten.id)) == 10
+        )
         assert await s.scalar(select(Slot.booked).where(Slot.id == ten.id)) == 10
     confirmed = {r.json()["id"] for r in results if r.status_code == 201}
     async with db.sessionmaker() as s:
@@ -84,7 +94,9 @@ async def test_booking_by_session_sells_every_place_once_and_never_says_full_too
 
     async def take(h):
         return await client.post(
-            "/api/v1/scheduling/bookings", headers={**h, "Idempotency-Key": f"s-{uuid.uuid4().hex}"}, json={"session_id": sid}
+            "/api/v1/scheduling/bookings",
+            headers={**h, "Idempotency-Key": f"s-{uuid.uuid4().hex}"},
+            json={"session_id": sid},
         )
 
     results = await asyncio.gather(*[take(h) for h in headers[:60]])
@@ -94,7 +106,9 @@ async def test_booking_by_session_sells_every_place_once_and_never_says_full_too
     assert len(set(slots)) == 20  # each time sold once
     async with db.sessionmaker() as s:
         free = await s.scalar(
-            select(func.count()).select_from(Slot).where(Slot.session_id == client.session_20.id, Slot.booked < Slot.capacity)
+            select(func.count())
+            .select_from(Slot)
+            .where(Slot.session_id == client.session_20.id, Slot.booked < Slot.capacity)
         )
     assert free == 0  # every "full" answer was true: nothing left unsold
 
@@ -103,7 +117,9 @@ async def test_concurrent_cancels_of_one_booking_give_the_place_back_once(rush):
     db, client, headers, ten, _ = rush
     made = [await post(client, h, ten, f"c-{uuid.uuid4().hex}") for h in headers[:2]]
     booking = made[0].json()["id"]
-    results = await asyncio.gather(*[client.post(f"/api/v1/scheduling/bookings/{booking}/cancel", headers=headers[0]) for _ in range(6)])
+    results = await asyncio.gather(
+        *[client.post(f"/api/v1/scheduling/bookings/{booking}/cancel", headers=headers[0]) for _ in range(6)]
+    )
     assert sorted(r.status_code for r in results) == [200] + [409] * 5
     async with db.sessionmaker() as s:
         assert await s.scalar(select(Slot.booked).where(Slot.id == ten.id)) == 1  # one active booking left

@@ -52,7 +52,9 @@ async def test_patients_cannot_use_the_desk_route(client, world, session):  # no
 async def test_a_registrar_who_is_also_a_patient_is_still_held_to_the_desks_campus(client, world, session):  # noqa: F811
     east = await orgf.campus(session, code="EAST")
     own = await pf.patient(session, campus=east, name="挂号员", phone="13900000099")
-    acct = await accounts.account(session, username="deskpatient", roles={"registrar", "patient"}, campuses=[east], patient=own)
+    acct = await accounts.account(
+        session, username="deskpatient", roles={"registrar", "patient"}, campuses=[east], patient=own
+    )
     await session.commit()
     h = await accounts.bearer(session, acct)
     other = await client.post(
@@ -62,13 +64,22 @@ async def test_a_registrar_who_is_also_a_patient_is_still_held_to_the_desks_camp
     )
     assert other.status_code == 403 and await count(session) == 0
     mine = await client.post(
-        "/api/v1/scheduling/bookings", headers={**h, "Idempotency-Key": "k-desk-pt-2"}, json={"slot_id": str(world.slots[1].id)}
+        "/api/v1/scheduling/bookings",
+        headers={**h, "Idempotency-Key": "k-desk-pt-2"},
+        json={"slot_id": str(world.slots[1].id)},
     )
     assert mine.status_code == 201, mine.text  # as a patient, any campus
 
 
 async def test_a_desk_sees_a_patients_bookings_at_its_own_campuses_only(client, world, session):  # noqa: F811
-    b = await sf.booking(session, cs=world.cs, slot=world.slots[0], patient=world.other, account=world.other_acct, status="booked")
+    b = await sf.booking(
+        session,
+        cs=world.cs,
+        slot=world.slots[0],
+        patient=world.other,
+        account=world.other_acct,
+        status="booked",
+    )
     east = await orgf.campus(session, code="EAST")
     await accounts.account(session, username="eastdesk", roles={"registrar"}, campuses=[east])
     await accounts.account(session, username="maindesk", roles={"registrar"}, campuses=[world.main])

@@ -40,7 +40,13 @@ async def release(live_app, monkeypatch):
         dept = await orgf.department(s, code="EYE")
         doc = await orgf.practitioner(s, department=dept, campuses=[campus], title="chief")
         cs, slots = await sf.session_with_slots(
-            s, practitioner=doc, department=dept, campus=campus, slots=1, capacity=3, starts_in=dt.timedelta(days=7)
+            s,
+            practitioner=doc,
+            department=dept,
+            campus=campus,
+            slots=1,
+            capacity=3,
+            starts_in=dt.timedelta(days=7),
         )
         people, heads = [], []
         for i in range(N):
@@ -54,7 +60,9 @@ async def release(live_app, monkeypatch):
 
 
 async def book(client, headers, slot, key=None):
-    return await client.post(URL, headers={**headers, "Idempotency-Key": key or uuid.uuid4().hex}, json={"slot_id": str(slot.id)})
+    return await client.post(
+        URL, headers={**headers, "Idempotency-Key": key or uuid.uuid4().hex}, json={"slot_id": str(slot.id)}
+    )
 
 
 def test_tickets_are_fixed_per_patient_and_release_and_spread_evenly():
@@ -121,12 +129,18 @@ async def test_after_the_window_it_is_first_come_first_served_again(release, mon
     assert r.status_code == 201
     async with app.db.sessionmaker() as s:
         assert await s.scalar(select(func.count()).select_from(DrawEntry)) == 0
-    assert (await app.client.get(f"/api/v1/scheduling/draws/{cs.id}/position", headers=heads[0])).status_code == 404
+    assert (
+        await app.client.get(f"/api/v1/scheduling/draws/{cs.id}/position", headers=heads[0])
+    ).status_code == 404
 
 
 async def test_only_the_patient_or_family_may_ask_a_place_in_the_draw(release):
     app, cs, slot, people, heads = release
-    r = await app.client.get(f"/api/v1/scheduling/draws/{cs.id}/position", headers=heads[1], params={"patient_id": str(people[0].id)})
+    r = await app.client.get(
+        f"/api/v1/scheduling/draws/{cs.id}/position",
+        headers=heads[1],
+        params={"patient_id": str(people[0].id)},
+    )
     assert r.status_code in (403, 404)
 
 
@@ -150,12 +164,21 @@ async def test_a_patient_hammering_the_booking_endpoint_is_slowed_down(client, s
     await session.commit()
     h, d = await accounts.bearer(session, acct), await accounts.bearer(session, desk)
     body = {"slot_id": str(uuid.uuid4())}
-    codes = [(await client.post(URL, headers={**h, "Idempotency-Key": uuid.uuid4().hex}, json=body)).status_code for _ in range(4)]
+    codes = [
+        (await client.post(URL, headers={**h, "Idempotency-Key": uuid.uuid4().hex}, json=body)).status_code
+        for _ in range(4)
+    ]
     assert codes == [404, 404, 404, 429]
     refused = await client.post(URL, headers={**h, "Idempotency-Key": uuid.uuid4().hex}, json=body)
     assert refused.json()["code"] == "rate_limited" and int(refused.headers["retry-after"]) > 0
     desk_codes = {
-        (await client.post(URL, headers={**d, "Idempotency-Key": uuid.uuid4().hex}, json={**body, "patient_id": str(p.id)})).status_code
+        (
+            await client.post(
+                URL,
+                headers={**d, "Idempotency-Key": uuid.uuid4().hex},
+                json={**body, "patient_id": str(p.id)},
+            )
+        ).status_code
         for _ in range(5)
     }
     assert 429 not in desk_codes  # desks and phone agents book for many people

@@ -18,8 +18,12 @@ async def test_holidays_hold_only_holiday_clinics_and_the_weekend_search_finds_t
     dept = await orgf.department(session, code="DERM")
     docs = [await orgf.practitioner(session, department=dept, campuses=[campus]) for _ in range(3)]
     today = clock.today()
-    holiday = next(today + dt.timedelta(days=i) for i in range(2, 9) if (today + dt.timedelta(days=i)).weekday() < 5)
-    saturday = next(today + dt.timedelta(days=i) for i in range(1, 8) if (today + dt.timedelta(days=i)).weekday() == 5)
+    holiday = next(
+        today + dt.timedelta(days=i) for i in range(2, 9) if (today + dt.timedelta(days=i)).weekday() < 5
+    )
+    saturday = next(
+        today + dt.timedelta(days=i) for i in range(1, 8) if (today + dt.timedelta(days=i)).weekday() == 5
+    )
     session.add_all(
         [
             ClinicTemplate(
@@ -41,7 +45,12 @@ async def test_holidays_hold_only_holiday_clinics_and_the_weekend_search_finds_t
                 on_holidays=True,
             ),
             ClinicTemplate(
-                practitioner_id=docs[2].id, department_id=dept.id, campus_id=campus.id, weekday=5, period="am", clinic_type="general"
+                practitioner_id=docs[2].id,
+                department_id=dept.id,
+                campus_id=campus.id,
+                weekday=5,
+                period="am",
+                clinic_type="general",
             ),
             ReleasePolicy(department_id=dept.id, days_ahead=30),
         ]
@@ -49,13 +58,23 @@ async def test_holidays_hold_only_holiday_clinics_and_the_weekend_search_finds_t
     await service.add_holidays(session, holidays=[(holiday, "测试节", "Test Day")])
     await service.generate_sessions(session, first=today, days=14)
     await session.commit()
-    on_holiday = (await session.scalars(select(ClinicSession.practitioner_id).where(ClinicSession.session_on == holiday))).all()
+    on_holiday = (
+        await session.scalars(
+            select(ClinicSession.practitioner_id).where(ClinicSession.session_on == holiday)
+        )
+    ).all()
     assert on_holiday == [docs[1].id]  # the ordinary clinic is off; the holiday clinic runs
 
-    r = await client.get("/api/v1/scheduling/sessions", params={"department_id": str(dept.id), "weekends": "true"})
+    r = await client.get(
+        "/api/v1/scheduling/sessions", params={"department_id": str(dept.id), "weekends": "true"}
+    )
     assert r.status_code == 200
     found = {(s["session_on"], s["holiday"]) for s in r.json()}
-    saturdays = {(d.isoformat(), False) for d in (saturday, saturday + dt.timedelta(days=7)) if d < today + dt.timedelta(14)}
+    saturdays = {
+        (d.isoformat(), False)
+        for d in (saturday, saturday + dt.timedelta(days=7))
+        if d < today + dt.timedelta(14)
+    }
     assert found == {(holiday.isoformat(), True)} | saturdays
     everything = await client.get("/api/v1/scheduling/sessions", params={"department_id": str(dept.id)})
     assert len(everything.json()) > len(found)  # ordinary weekdays too

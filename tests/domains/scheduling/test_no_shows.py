@@ -51,37 +51,61 @@ async def world(session):
     )
 
 
-async def missed(session, w, *, ago: dt.timedelta, status: str = "booked", session_status: str = "open", patient=None):
+async def missed(
+    session, w, *, ago: dt.timedelta, status: str = "booked", session_status: str = "open", patient=None
+):
     """A booking of a one-time session that started `ago` (ten minutes long), in a department of its own
     (the real-name rule allows one active booking per department and day)."""
     dept = await orgf.department(session)
     doc = await orgf.practitioner(session, department=dept, campuses=[w.main])
     cs, (slot,) = await sf.session_with_slots(
-        session, practitioner=doc, department=dept, campus=w.main, slots=1, starts_in=-ago, status=session_status
+        session,
+        practitioner=doc,
+        department=dept,
+        campus=w.main,
+        slots=1,
+        starts_in=-ago,
+        status=session_status,
     )
-    return await sf.booking(session, cs=cs, slot=slot, patient=patient or w.me, account=w.me_acct, status=status)
+    return await sf.booking(
+        session, cs=cs, slot=slot, patient=patient or w.me, account=w.me_acct, status=status
+    )
 
 
 async def status_of(session, booking) -> str:
-    return await session.scalar(select(Booking.status).where(Booking.id == booking.id).execution_options(populate_existing=True))
+    return await session.scalar(
+        select(Booking.status).where(Booking.id == booking.id).execution_options(populate_existing=True)
+    )
 
 
 async def book(client, headers, slot, patient=None):
     body = {"slot_id": str(slot.id)} | ({"patient_id": str(patient.id)} if patient else {})
-    return await client.post(f"{API}/bookings", headers={**headers, "Idempotency-Key": f"k-{uuid.uuid4().hex}"}, json=body)
+    return await client.post(
+        f"{API}/bookings", headers={**headers, "Idempotency-Key": f"k-{uuid.uuid4().hex}"}, json=body
+    )
 
 
 async def test_bookings_nobody_came_to_become_no_shows_after_the_grace(session, world):
     grace = get_settings().no_show_grace_minutes
     gone = await missed(session, world, ago=dt.timedelta(hours=3))
-    just_ended = await missed(session, world, ago=dt.timedelta(minutes=grace - 5))  # its ten minutes ended grace-15 minutes ago
+    # its ten minutes ended grace-15 minutes ago
+    just_ended = await missed(session, world, ago=dt.timedelta(minutes=grace - 5))
     arrived = await missed(session, world, ago=dt.timedelta(hours=4), status="checked_in")
     stopped = await missed(session, world, ago=dt.timedelta(hours=5), session_status="stopped")
     await session.commit()
     assert await no_shows.mark_no_shows(session, clock.now()) == 1
     await session.commit()
-    assert [await status_of(session, b) for b in (gone, just_ended, arrived, stopped)] == ["no_show", "booked", "checked_in", "booked"]
-    events = (await session.scalars(select(OutboxEvent.payload).where(OutboxEvent.topic == "scheduling.booking_no_show"))).all()
+    assert [await status_of(session, b) for b in (gone, just_ended, arrived, stopped)] == [
+        "no_show",
+        "booked",
+        "checked_in",
+        "booked",
+    ]
+    events = (
+        await session.scalars(
+            select(OutboxEvent.payload).where(OutboxEvent.topic == "scheduling.booking_no_show")
+        )
+    ).all()
     assert [e["booking_id"] for e in events] == [str(gone.id)]
     assert await no_shows.mark_no_shows(session, clock.now()) == 0  # a booking is marked once
     assert await session.get(BookingSuspension, world.me.id) is None  # one no-show suspends nothing
@@ -97,7 +121,9 @@ async def test_three_no_shows_in_ninety_days_suspend_online_booking_only(client,
     suspension = await session.get(BookingSuspension, world.me.id)
     assert suspension is not None and suspension.no_shows == 3
     ends = suspension.ends_at
-    assert abs(ends - (clock.now() - dt.timedelta(days=2) + dt.timedelta(days=30))) < dt.timedelta(minutes=1), ends
+    assert abs(ends - (clock.now() - dt.timedelta(days=2) + dt.timedelta(days=30))) < dt.timedelta(
+        minutes=1
+    ), ends
 
     r = await book(client, world.h, world.slots[0])
     assert r.status_code == 403 and r.json()["code"] == "online_booking_suspended"
@@ -107,12 +133,21 @@ async def test_three_no_shows_in_ninety_days_suspend_online_booking_only(client,
         json={"slot_id": str(world.slots[0].id)},
         headers={**world.h, "Idempotency-Key": f"k-{uuid.uuid4().hex}", "Accept-Language": "en"},
     )
-    assert en.status_code == 403 and f"Online booking is suspended until {holds.local(ends)}" in en.json()["message"]
-    by_proxy = await book(client, world.son_h, world.slots[0], patient=world.me)  # a family proxy books online too
-    assert by_proxy.status_code == 403 and by_proxy.json()["code"] == "online_booking_suspended"
-    assert (await book(client, world.son_h, world.slots[0])).status_code == 201  # the son himself is not suspended
     assert (
-        await session.scalar(select(func.count()).select_from(Booking).where(Booking.patient_id == world.me.id, Booking.status == "booked"))
+        en.status_code == 403
+        and f"Online booking is suspended until {holds.local(ends)}" in en.json()["message"]
+    )
+    # a family proxy books online too
+    by_proxy = await book(client, world.son_h, world.slots[0], patient=world.me)
+    assert by_proxy.status_code == 403 and by_proxy.json()["code"] == "online_booking_suspended"
+    # the son himself is not suspended
+    assert (await book(client, world.son_h, world.slots[0])).status_code == 201
+    assert (
+        await session.scalar(
+            select(func.count())
+            .select_from(Booking)
+            .where(Booking.patient_id == world.me.id, Booking.status == "booked")
+        )
         == 0
     )
     at_desk = await book(client, world.desk, world.slots[1], patient=world.me)
@@ -154,4 +189,6 @@ async def test_the_rule_is_configurable(session, world, monkeypatch):
     suspension = await session.get(BookingSuspension, world.me.id)
     assert suspension is not None
     assert abs(suspension.ends_at - (clock.now() + dt.timedelta(days=6))) < dt.timedelta(minutes=1)
-    assert await no_shows.suspended_until(session, patient_id=world.me.id, now=clock.now()) == suspension.ends_at
+    assert (
+        await no_shows.suspended_until(session, patient_id=world.me.id, now=clock.now()) == suspension.ends_at
+    )

@@ -36,7 +36,11 @@ async def book_slot(client, headers, slot, patient=None):
 
 async def active(db, patient) -> int:
     async with db.sessionmaker() as s:
-        return await s.scalar(select(func.count()).select_from(Booking).where(Booking.patient_id == patient.id, Booking.status == "booked"))
+        return await s.scalar(
+            select(func.count())
+            .select_from(Booking)
+            .where(Booking.patient_id == patient.id, Booking.status == "booked")
+        )
 
 
 def refused(r) -> bool:
@@ -45,7 +49,8 @@ def refused(r) -> bool:
 
 async def test_a_patient_cannot_book_two_campuses_at_the_same_time(clinic, backend, said, rush_lane):  # noqa: F811
     db, client, make, patients = clinic
-    east, east_slots = await make(places=3)  # two clinics of two departments on two campuses, at the same hour
+    # two clinics of two departments on two campuses, at the same hour
+    east, east_slots = await make(places=3)
     west, west_slots = await make(places=3)
     [(patient, _, headers)] = await patients(1)
     first = await book(client, headers, east.id)  # the earliest time of the east clinic
@@ -69,7 +74,9 @@ async def test_a_desk_cannot_book_a_patient_twice_at_once(clinic):  # noqa: F811
     [(patient, _, headers)] = await patients(1)
     assert (await book_slot(client, headers, east_slots[0])).status_code == 201
     async with db.sessionmaker() as s:
-        desk = await accounts.account(s, username="overlap-desk", roles={"registrar"}, campuses=[await s.get(Campus, west.campus_id)])
+        desk = await accounts.account(
+            s, username="overlap-desk", roles={"registrar"}, campuses=[await s.get(Campus, west.campus_id)]
+        )
         desk_headers = await accounts.bearer(s, desk)
         await s.commit()
     assert refused(await book_slot(client, desk_headers, west_slots[0], patient))
@@ -84,9 +91,13 @@ async def test_a_waiting_list_offer_at_the_same_time_cannot_be_accepted(clinic):
     held = await book_slot(client, h_holder, full_slots[0])
     joined = await client.post(f"{API}/waitlist", headers=h_waiting, json={"session_id": str(full.id)})
     assert joined.status_code == 201, joined.text
-    assert (await book_slot(client, h_waiting, other_slots[0])).status_code == 201  # booked elsewhere, same time
+    # booked elsewhere, same time
+    assert (await book_slot(client, h_waiting, other_slots[0])).status_code == 201
     await client.post(f"{API}/bookings/{held.json()['id']}/cancel", headers=h_holder)  # the place is offered
-    accept = await client.post(f"{API}/waitlist/{joined.json()['id']}/accept", headers={**h_waiting, "Idempotency-Key": uuid.uuid4().hex})
+    accept = await client.post(
+        f"{API}/waitlist/{joined.json()['id']}/accept",
+        headers={**h_waiting, "Idempotency-Key": uuid.uuid4().hex},
+    )
     assert refused(accept), accept.text
     assert await active(db, waiting) == 1
 
@@ -96,7 +107,9 @@ async def test_a_stopped_clinic_rebooks_its_patients_only_where_they_are_free(li
     async with db.sessionmaker() as s:
         campus = await orgf.campus(s, code="OVL", is_main=True)
         dept, elsewhere = await orgf.department(s, code="IM.OVL"), await orgf.department(s, code="IM.OVE")
-        doc, doc2, doc3 = [await orgf.practitioner(s, department=d, campuses=[campus]) for d in (dept, dept, elsewhere)]
+        doc, doc2, doc3 = [
+            await orgf.practitioner(s, department=d, campuses=[campus]) for d in (dept, dept, elsewhere)
+        ]
         stopped, stopped_slots = await sf.session_with_slots(
             s, practitioner=doc, department=dept, campus=campus, starts_in=dt.timedelta(days=2, hours=-1)
         )
@@ -110,12 +123,16 @@ async def test_a_stopped_clinic_rebooks_its_patients_only_where_they_are_free(li
         acct = await accounts.account(s, username="overlap-p", roles={"patient"}, patient=patient)
         await sf.booking(s, cs=stopped, slot=stopped_slots[0], patient=patient, account=acct, status="booked")
         await sf.booking(s, cs=other, slot=other_slots[0], patient=patient, account=acct, status="booked")
-        office = await accounts.bearer(s, await accounts.account(s, username="overlap-office", roles={"admin"}, campuses=[campus]))
+        office = await accounts.bearer(
+            s, await accounts.account(s, username="overlap-office", roles={"admin"}, campuses=[campus])
+        )
         await s.commit()
     r = await client.post(f"{API}/sessions/{stopped.id}/stop", headers=office)
     assert r.status_code == 200 and len(r.json()["rebooked"]) == 1, r.text
     async with db.sessionmaker() as s:
-        moved = await s.scalar(select(Booking).where(Booking.patient_id == patient.id, Booking.session_id == same_day.id))
+        moved = await s.scalar(
+            select(Booking).where(Booking.patient_id == patient.id, Booking.session_id == same_day.id)
+        )
     # the same day's earliest time is when the patient is in the other clinic: the next one instead
     assert moved.slot_id == same_day_slots[1].id
 
@@ -125,7 +142,9 @@ async def test_two_bookings_made_at_once_see_each_other(clinic, backend):  # noq
     every path that books takes it: this booking waits for it and then refuses (without the lock it
     would not see the other and both would stand)."""
     if backend.name != "postgresql":
-        pytest.skip("SQLite has one writer at a time: a booking's transaction holds the write lock from its start")
+        pytest.skip(
+            "SQLite has one writer at a time: a booking's transaction holds the write lock from its start"
+        )
     db, client, make, patients = clinic
     east, east_slots = await make(places=2)
     west, _ = await make(places=2)

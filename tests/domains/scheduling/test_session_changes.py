@@ -32,7 +32,12 @@ async def world(session):
     )
     # the same department the same day, two hours later, with two places
     same_day, _ = await sf.session_with_slots(
-        session, practitioner=other_doc, department=dept, campus=main, slots=2, starts_in=dt.timedelta(days=2, hours=2)
+        session,
+        practitioner=other_doc,
+        department=dept,
+        campus=main,
+        slots=2,
+        starts_in=dt.timedelta(days=2, hours=2),
     )
     people, bookings, accts = [], [], []
     for i in range(3):
@@ -40,7 +45,9 @@ async def world(session):
         acct = await accounts.account(session, username=f"s{i}", roles={"patient"}, patient=p)
         people.append(p)
         accts.append(acct)
-        bookings.append(await sf.booking(session, cs=stopped, slot=slots[i], patient=p, account=acct, status="booked"))
+        bookings.append(
+            await sf.booking(session, cs=stopped, slot=slots[i], patient=p, account=acct, status="booked")
+        )
     office = await accounts.account(session, username="office", roles={"registrar"}, campuses=[main])
     east_office = await accounts.account(session, username="eastoffice", roles={"registrar"}, campuses=[east])
     await session.commit()
@@ -72,8 +79,13 @@ async def test_stopping_rebooks_who_fits_and_tells_everyone(client, world, sessi
     assert await statuses(session, world.b) == ["cancelled"] * 3
     new = (await session.scalars(select(Booking).where(Booking.session_id == world.same_day.id))).all()
     assert {b.patient_id for b in new} == {world.people[0].id, world.people[1].id}  # in booking order
-    assert await session.scalar(select(ClinicSession.status).where(ClinicSession.id == world.stopped.id)) == "stopped"
-    assert set((await session.scalars(select(Slot.capacity).where(Slot.session_id == world.stopped.id))).all()) == {0}
+    assert (
+        await session.scalar(select(ClinicSession.status).where(ClinicSession.id == world.stopped.id))
+        == "stopped"
+    )
+    assert set(
+        (await session.scalars(select(Slot.capacity).where(Slot.session_id == world.stopped.id))).all()
+    ) == {0}
     await drain()
     assert sandbox.last_to(world.people[0].phone).template == "session.stopped.rebooked"
     assert sandbox.last_to(world.people[2].phone).template == "session.stopped"
@@ -84,26 +96,38 @@ async def test_stopping_rebooks_who_fits_and_tells_everyone(client, world, sessi
 async def test_a_stopped_session_takes_no_bookings(client, world, session):
     await client.post(f"{API}/sessions/{world.stopped.id}/stop", headers=world.office)
     r = await client.post(
-        f"{API}/bookings", headers={**world.patient, "Idempotency-Key": "k-stopped-1"}, json={"session_id": str(world.stopped.id)}
+        f"{API}/bookings",
+        headers={**world.patient, "Idempotency-Key": "k-stopped-1"},
+        json={"session_id": str(world.stopped.id)},
     )
     assert r.status_code == 409
 
 
 async def test_only_the_campus_clinic_office_may_stop_or_move(client, world, session):
     for headers in (world.patient, world.east_office):
-        assert (await client.post(f"{API}/sessions/{world.stopped.id}/stop", headers=headers)).status_code == 403
+        assert (
+            await client.post(f"{API}/sessions/{world.stopped.id}/stop", headers=headers)
+        ).status_code == 403
         later = (world.stopped.starts_at + dt.timedelta(hours=1)).isoformat()
-        r = await client.post(f"{API}/sessions/{world.stopped.id}/move", headers=headers, json={"starts_at": later})
+        r = await client.post(
+            f"{API}/sessions/{world.stopped.id}/move", headers=headers, json={"starts_at": later}
+        )
         assert r.status_code == 403
     assert await statuses(session, world.b) == ["booked"] * 3
 
 
 async def test_moving_shifts_times_and_bookings_follow(client, world, session, drain, sandbox):
     later = world.stopped.starts_at + dt.timedelta(hours=3)
-    r = await client.post(f"{API}/sessions/{world.stopped.id}/move", headers=world.office, json={"starts_at": later.isoformat()})
+    r = await client.post(
+        f"{API}/sessions/{world.stopped.id}/move", headers=world.office, json={"starts_at": later.isoformat()}
+    )
     assert r.status_code == 200, r.text
     assert len(r.json()["moved"]) == 3 and r.json()["cancelled"] == []
-    starts = (await session.scalars(select(Slot.starts_at).where(Slot.session_id == world.stopped.id).order_by(Slot.starts_at))).all()
+    starts = (
+        await session.scalars(
+            select(Slot.starts_at).where(Slot.session_id == world.stopped.id).order_by(Slot.starts_at)
+        )
+    ).all()
     assert starts[0] == later and starts[1] == later + dt.timedelta(minutes=10)
     assert await statuses(session, world.b) == ["booked"] * 3
     await drain()
@@ -113,35 +137,74 @@ async def test_moving_shifts_times_and_bookings_follow(client, world, session, d
 async def test_moving_to_a_day_already_booked_cancels_that_booking_only(client, world, session):
     colleague = await orgf.practitioner(session, department=world.dept, campuses=[world.main])
     next_day, next_slots = await sf.session_with_slots(
-        session, practitioner=colleague, department=world.dept, campus=world.main, starts_in=dt.timedelta(days=3), slots=1
+        session,
+        practitioner=colleague,
+        department=world.dept,
+        campus=world.main,
+        starts_in=dt.timedelta(days=3),
+        slots=1,
     )
-    await sf.booking(session, cs=next_day, slot=next_slots[0], patient=world.people[0], account=world.accts[0], status="booked")
+    await sf.booking(
+        session,
+        cs=next_day,
+        slot=next_slots[0],
+        patient=world.people[0],
+        account=world.accts[0],
+        status="booked",
+    )
     await session.commit()
-    # the colleague's day, 10:00 there (not "a day and three hours later": late in the evening that is the day after)
-    target = dt.datetime.combine(next_day.session_on, dt.time(10, 0), tzinfo=ZoneInfo(get_settings().timezone))
-    r = await client.post(f"{API}/sessions/{world.stopped.id}/move", headers=world.office, json={"starts_at": target.isoformat()})
+    # the colleague's day, 10:00 there (not "a day and three hours later": late in the evening that is the
+    # day after)
+    target = dt.datetime.combine(
+        next_day.session_on, dt.time(10, 0), tzinfo=ZoneInfo(get_settings().timezone)
+    )
+    r = await client.post(
+        f"{API}/sessions/{world.stopped.id}/move",
+        headers=world.office,
+        json={"starts_at": target.isoformat()},
+    )
     assert r.status_code == 200, r.text
     assert r.json()["cancelled"] == [str(world.b[0].id)] and len(r.json()["moved"]) == 2
     assert await statuses(session, world.b) == ["cancelled", "booked", "booked"]
-    assert await session.scalar(select(Slot.booked).where(Slot.id == world.slots[0].id)) == 0  # the place is free
+    # the place is free
+    assert await session.scalar(select(Slot.booked).where(Slot.id == world.slots[0].id)) == 0
 
 
 @pytest.mark.parametrize(
     "starts_at",
-    ["2020-01-01T08:00:00+08:00", "tomorrow", "2030-01-01T08:00:00", None, "9999-12-31T23:00:00+00:00", "2031-01-01T08:00:00+08:00"],
+    [
+        "2020-01-01T08:00:00+08:00",
+        "tomorrow",
+        "2030-01-01T08:00:00",
+        None,
+        "9999-12-31T23:00:00+00:00",
+        "2031-01-01T08:00:00+08:00",
+    ],
 )
 async def test_bad_moves_are_refused_and_change_nothing(client, world, session, starts_at):
-    r = await client.post(f"{API}/sessions/{world.stopped.id}/move", headers=world.office, json={"starts_at": starts_at})
+    r = await client.post(
+        f"{API}/sessions/{world.stopped.id}/move", headers=world.office, json={"starts_at": starts_at}
+    )
     assert r.status_code in (400, 422) and "code" in r.json()
-    assert await session.scalar(select(ClinicSession.starts_at).where(ClinicSession.id == world.stopped.id)) == world.stopped.starts_at
+    assert (
+        await session.scalar(select(ClinicSession.starts_at).where(ClinicSession.id == world.stopped.id))
+        == world.stopped.starts_at
+    )
 
 
 async def test_a_doctor_cannot_hold_two_clinics_in_one_half_day(client, world, session):
     busy, _ = await sf.session_with_slots(
-        session, practitioner=world.doc, department=world.dept, campus=world.main, starts_in=dt.timedelta(days=4), slots=1
+        session,
+        practitioner=world.doc,
+        department=world.dept,
+        campus=world.main,
+        starts_in=dt.timedelta(days=4),
+        slots=1,
     )
     await session.commit()
     r = await client.post(
-        f"{API}/sessions/{world.stopped.id}/move", headers=world.office, json={"starts_at": busy.starts_at.isoformat()}
+        f"{API}/sessions/{world.stopped.id}/move",
+        headers=world.office,
+        json={"starts_at": busy.starts_at.isoformat()},
     )  # the same half-day at any hour of the run
     assert r.status_code == 409 and r.json()["code"] == "doctor_busy"

@@ -22,13 +22,23 @@ API = "/api/v1/scheduling"
 async def test_a_clinic_whose_times_have_passed_is_not_offered(daytime, client, world, session):  # noqa: F811
     # today's clinic: started four hours ago, every time over (three places "left" by the old count)
     over, _ = await sf.session_with_slots(
-        session, practitioner=world.doc, department=world.card, campus=world.main, starts_in=-dt.timedelta(hours=4), slots=3
+        session,
+        practitioner=world.doc,
+        department=world.card,
+        campus=world.main,
+        starts_in=-dt.timedelta(hours=4),
+        slots=3,
     )
     # and one running now (another doctor's: one clinic a doctor a half-day): two of its four times have
     # passed, one of the two to come is taken
     colleague = await orgf.practitioner(session, department=world.card, campuses=[world.main])
     running, times = await sf.session_with_slots(
-        session, practitioner=colleague, department=world.card, campus=world.main, starts_in=-dt.timedelta(minutes=15), slots=4
+        session,
+        practitioner=colleague,
+        department=world.card,
+        campus=world.main,
+        starts_in=-dt.timedelta(minutes=15),
+        slots=4,
     )
     await session.execute(update(Slot).where(Slot.id == times[3].id).values(booked=1))
     await session.commit()
@@ -40,7 +50,9 @@ async def test_a_clinic_whose_times_have_passed_is_not_offered(daytime, client, 
     assert "剩余号源：1" in listed  # the place still to be had, not 3 (or 4)
 
     h = await accounts.bearer(session, world.me_acct)
-    found = (await client.get(f"{API}/sessions", params={"department_id": str(world.card.id)}, headers=h)).json()
+    found = (
+        await client.get(f"{API}/sessions", params={"department_id": str(world.card.id)}, headers=h)
+    ).json()
     by_id = {s["id"]: s for s in found}
     assert str(over.id) not in by_id
     assert (by_id[str(running.id)]["capacity"], by_id[str(running.id)]["available"]) == (2, 1)
@@ -53,5 +65,7 @@ async def test_a_clinic_whose_times_have_passed_is_not_offered(daytime, client, 
 
     # the doctors' own days still have them, with all their times
     for doc, cs in ((world.doc, over), (colleague, running)):
-        day = await find_sessions(session, practitioner_id=doc.id, first=cs.session_on, last=cs.session_on, bookable=False)
+        day = await find_sessions(
+            session, practitioner_id=doc.id, first=cs.session_on, last=cs.session_on, bookable=False
+        )
         assert cs.id in {s.id for s in day}

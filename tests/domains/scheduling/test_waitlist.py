@@ -32,7 +32,12 @@ async def world(session):
     doc = await orgf.practitioner(session, department=card, campuses=[main, east])
     cs, slots = await sf.session_with_slots(session, practitioner=doc, department=card, campus=main, slots=2)
     people, heads = {}, {}
-    for name, phone in (("a", "13900000071"), ("b", "13900000072"), ("c", "13900000073"), ("d", "13900000074")):
+    for name, phone in (
+        ("a", "13900000071"),
+        ("b", "13900000072"),
+        ("c", "13900000073"),
+        ("d", "13900000074"),
+    ):
         people[name] = await pf.patient(session, campus=main, name=f"患者{name}", phone=phone)
         acct = await accounts.account(session, username=f"wl-{name}", roles={"patient"}, patient=people[name])
         heads[name] = await accounts.bearer(session, acct)
@@ -102,11 +107,15 @@ async def test_join_a_full_session_in_order_and_only_once(client, world, session
     again = await join(client, world.h["b"], world.cs)
     assert again.status_code == 409 and again.json()["code"] == "already_waiting"
     mine = (await client.get(f"{API}/waitlist/mine", headers=world.h["c"])).json()
-    assert [(e["id"], e["position"], e["practitioner_id"]) for e in mine] == [(second.json()["id"], 2, str(world.doc.id))]
+    assert [(e["id"], e["position"], e["practitioner_id"]) for e in mine] == [
+        (second.json()["id"], 2, str(world.doc.id))
+    ]
     assert len(await entries(session)) == 2
 
 
-async def test_a_cancelled_place_is_held_for_the_first_in_line_and_notified(client, world, session, drain, sandbox):
+async def test_a_cancelled_place_is_held_for_the_first_in_line_and_notified(
+    client, world, session, drain, sandbox
+):
     a_booking, _ = await fill(client, world)
     await join(client, world.h["b"], world.cs)
     await join(client, world.h["c"], world.cs)
@@ -135,17 +144,29 @@ async def test_accepting_an_offer_books_the_held_place_once(client, world, sessi
     entry = (await join(client, world.h["b"], world.cs)).json()
     await client.post(f"{API}/bookings/{a_booking}/cancel", headers=world.h["a"])
     k = key()
-    first = await client.post(f"{API}/waitlist/{entry['id']}/accept", headers={**world.h["b"], "Idempotency-Key": k})
+    first = await client.post(
+        f"{API}/waitlist/{entry['id']}/accept", headers={**world.h["b"], "Idempotency-Key": k}
+    )
     assert first.status_code == 201, first.text
-    assert first.json()["patient_id"] == str(world.p["b"].id) and first.json()["slot_id"] == str(world.slots[0].id)
-    again = await client.post(f"{API}/waitlist/{entry['id']}/accept", headers={**world.h["b"], "Idempotency-Key": k})
-    assert again.status_code == 201 and again.json() == first.json() and again.headers["idempotent-replayed"] == "true"
+    assert first.json()["patient_id"] == str(world.p["b"].id) and first.json()["slot_id"] == str(
+        world.slots[0].id
+    )
+    again = await client.post(
+        f"{API}/waitlist/{entry['id']}/accept", headers={**world.h["b"], "Idempotency-Key": k}
+    )
+    assert (
+        again.status_code == 201
+        and again.json() == first.json()
+        and again.headers["idempotent-replayed"] == "true"
+    )
     (e,) = await entries(session)
     assert e.status == "booked" and str(e.booking_id) == first.json()["id"]
     assert await booked(session, world.slots[0]) == 1
     active = await session.scalar(select(func.count()).select_from(Booking).where(Booking.status == "booked"))
     assert active == 2
-    other_key = await client.post(f"{API}/waitlist/{entry['id']}/accept", headers={**world.h["b"], "Idempotency-Key": key()})
+    other_key = await client.post(
+        f"{API}/waitlist/{entry['id']}/accept", headers={**world.h["b"], "Idempotency-Key": key()}
+    )
     assert other_key.status_code == 409 and other_key.json()["code"] == "offer_not_open"
 
 
@@ -157,7 +178,8 @@ async def test_declined_places_go_down_the_line_then_back_on_sale(client, world,
     r = await client.post(f"{API}/waitlist/{b['id']}/decline", headers=world.h["b"])
     assert r.status_code == 200 and r.json()["status"] == "declined"
     assert [e.status for e in await entries(session)] == ["declined", "offered"]
-    r = await client.post(f"{API}/waitlist/{c['id']}/leave", headers=world.h["c"])  # leaving with an offer declines it
+    # leaving with an offer declines it
+    r = await client.post(f"{API}/waitlist/{c['id']}/leave", headers=world.h["c"])
     assert r.status_code == 200 and r.json()["status"] == "declined"
     assert await booked(session, world.slots[0]) == 0  # nobody waits: back on open sale
     assert (await book(client, world.h["b"], world.slots[0])).status_code == 201
@@ -179,8 +201,11 @@ async def test_leaving_the_line(client, world, session):
     assert c["id"] != rejoined.json()["id"]
 
 
-async def test_an_expired_hold_passes_the_place_on_without_a_page_being_opened(client, world, session, db, monkeypatch):
-    monkeypatch.setattr(get_settings(), "waitlist_hold_minutes", 5)  # configurable (and within the test token's life)
+async def test_an_expired_hold_passes_the_place_on_without_a_page_being_opened(
+    client, world, session, db, monkeypatch
+):
+    # configurable (and within the test token's life)
+    monkeypatch.setattr(get_settings(), "waitlist_hold_minutes", 5)
     a_booking, _ = await fill(client, world)
     b = (await join(client, world.h["b"], world.cs)).json()
     await join(client, world.h["c"], world.cs)
@@ -188,8 +213,11 @@ async def test_an_expired_hold_passes_the_place_on_without_a_page_being_opened(c
     later = clock.now() + dt.timedelta(minutes=get_settings().waitlist_hold_minutes, seconds=1)
     clock.freeze(later)
     try:
-        late = await client.post(f"{API}/waitlist/{b['id']}/accept", headers={**world.h["b"], "Idempotency-Key": key()})
-        assert late.status_code == 409 and late.json()["code"] == "offer_not_open"  # even before the sweep ran
+        late = await client.post(
+            f"{API}/waitlist/{b['id']}/accept", headers={**world.h["b"], "Idempotency-Key": key()}
+        )
+        # even before the sweep ran
+        assert late.status_code == 409 and late.json()["code"] == "offer_not_open"
         # the worker's periodic jobs run the sweep (the test database stands in for the worker's)
         assert await outbox.Worker(db.sessionmaker).run_jobs() >= 1
         assert [e.status for e in await entries(session)] == ["expired", "offered"]
@@ -208,14 +236,18 @@ async def test_the_real_name_rule_applies_to_waiting_and_to_offers(client, world
     r = await join(client, world.h["a"], world.cs)  # a holds a booking in this department that day
     assert r.status_code == 409 and r.json()["code"] == "one_booking_per_department_day"
     doc2 = await orgf.practitioner(session, department=world.card, campuses=[world.main])
-    _, other = await sf.session_with_slots(session, practitioner=doc2, department=world.card, campus=world.main)
+    _, other = await sf.session_with_slots(
+        session, practitioner=doc2, department=world.card, campus=world.main
+    )
     await session.commit()
     await join(client, world.h["b"], world.cs)
     await join(client, world.h["c"], world.cs)
-    assert (await book(client, world.h["b"], other[0])).status_code == 201  # b found a place elsewhere that day
+    # b found a place elsewhere that day
+    assert (await book(client, world.h["b"], other[0])).status_code == 201
     d_booking = (await client.get(f"{API}/bookings/mine", headers=world.h["d"])).json()[0]["id"]
     await client.post(f"{API}/bookings/{d_booking}/cancel", headers=world.h["d"])
-    assert [e.status for e in await entries(session)] == ["waiting", "offered"]  # b is passed over, c is offered
+    # b is passed over, c is offered
+    assert [e.status for e in await entries(session)] == ["waiting", "offered"]
 
 
 async def test_family_members_and_desks_wait_too(client, world, session):
@@ -228,7 +260,9 @@ async def test_family_members_and_desks_wait_too(client, world, session):
     child_id = child.json()["dependent_patient_id"]
     r = await join(client, world.h["b"], world.cs, patient=SimpleNamespace(id=child_id))
     assert r.status_code == 201 and r.json()["patient_id"] == child_id
-    assert [e["patient_id"] for e in (await client.get(f"{API}/waitlist/mine", headers=world.h["b"])).json()] == [child_id]
+    assert [
+        e["patient_id"] for e in (await client.get(f"{API}/waitlist/mine", headers=world.h["b"])).json()
+    ] == [child_id]
     stranger = await join(client, world.h["b"], world.cs, patient=world.p["c"])
     assert stranger.status_code == 403 and stranger.json()["code"] == "forbidden"
     other_campus = await join(client, world.east_desk, world.cs, patient=world.p["c"])
@@ -242,13 +276,27 @@ async def test_bad_waitlist_input_is_refused_and_changes_nothing(client, world, 
     await fill(client, world)
     entry = (await join(client, world.h["b"], world.cs)).json()
     past_cs, _ = await sf.session_with_slots(
-        session, practitioner=world.doc, department=world.card, campus=world.main, starts_in=dt.timedelta(hours=-3)
+        session,
+        practitioner=world.doc,
+        department=world.card,
+        campus=world.main,
+        starts_in=dt.timedelta(hours=-3),
     )
     later_cs, _ = await sf.session_with_slots(
-        session, practitioner=world.doc, department=world.card, campus=world.main, starts_in=dt.timedelta(days=9), released=False
+        session,
+        practitioner=world.doc,
+        department=world.card,
+        campus=world.main,
+        starts_in=dt.timedelta(days=9),
+        released=False,
     )
     stopped_cs, _ = await sf.session_with_slots(
-        session, practitioner=world.doc, department=world.card, campus=world.main, starts_in=dt.timedelta(days=3), status="stopped"
+        session,
+        practitioner=world.doc,
+        department=world.card,
+        campus=world.main,
+        starts_in=dt.timedelta(days=3),
+        status="stopped",
     )
     unverified = await pf.patient(session, campus=world.main, name="未认证", verified=False)
     acct = await accounts.account(session, username="wl-unverified", roles={"patient"}, patient=unverified)
@@ -264,9 +312,15 @@ async def test_bad_waitlist_input_is_refused_and_changes_nothing(client, world, 
         (await join(client, uh, world.cs), 422, "patient_not_verified"),
         (await join(client, world.h["b"], world.cs), 409, "already_waiting"),
         (await join(client, world.h["c"], world.cs, patient=nobody), 404, "not_found"),
-        (await client.post(f"{API}/waitlist", headers=world.h["c"], json={"session_id": "not-a-uuid"}), 422, "validation_failed"),
         (
-            await client.post(f"{API}/waitlist", headers=world.h["c"], json={"session_id": str(world.cs.id), "x": 1}),
+            await client.post(f"{API}/waitlist", headers=world.h["c"], json={"session_id": "not-a-uuid"}),
+            422,
+            "validation_failed",
+        ),
+        (
+            await client.post(
+                f"{API}/waitlist", headers=world.h["c"], json={"session_id": str(world.cs.id), "x": 1}
+            ),
             422,
             "validation_failed",
         ),
@@ -276,17 +330,41 @@ async def test_bad_waitlist_input_is_refused_and_changes_nothing(client, world, 
             422,
             "validation_failed",
         ),  # a desk must say for whom
-        (await client.post(f"{API}/waitlist/{uuid.uuid4()}/leave", headers=world.h["b"]), 404, "waitlist_entry_not_found"),
-        (await client.post(f"{API}/waitlist/not-a-uuid/leave", headers=world.h["b"]), 422, "validation_failed"),
-        (await client.post(f"{API}/waitlist/{entry['id']}/leave", headers=world.h["c"]), 403, "forbidden"),
-        (await client.post(f"{API}/waitlist/{entry['id']}/decline", headers=world.h["b"]), 409, "offer_not_open"),
         (
-            await client.post(f"{API}/waitlist/{entry['id']}/accept", headers={**world.h["b"], "Idempotency-Key": key()}),
+            await client.post(f"{API}/waitlist/{uuid.uuid4()}/leave", headers=world.h["b"]),
+            404,
+            "waitlist_entry_not_found",
+        ),
+        (
+            await client.post(f"{API}/waitlist/not-a-uuid/leave", headers=world.h["b"]),
+            422,
+            "validation_failed",
+        ),
+        (await client.post(f"{API}/waitlist/{entry['id']}/leave", headers=world.h["c"]), 403, "forbidden"),
+        (
+            await client.post(f"{API}/waitlist/{entry['id']}/decline", headers=world.h["b"]),
             409,
             "offer_not_open",
         ),
-        (await client.post(f"{API}/waitlist/{entry['id']}/accept", headers=world.h["b"]), 422, "idempotency_key_invalid"),
-        (await client.post(f"{API}/waitlist/{entry['id']}/accept", headers={**world.h["c"], "Idempotency-Key": key()}), 403, "forbidden"),
+        (
+            await client.post(
+                f"{API}/waitlist/{entry['id']}/accept", headers={**world.h["b"], "Idempotency-Key": key()}
+            ),
+            409,
+            "offer_not_open",
+        ),
+        (
+            await client.post(f"{API}/waitlist/{entry['id']}/accept", headers=world.h["b"]),
+            422,
+            "idempotency_key_invalid",
+        ),
+        (
+            await client.post(
+                f"{API}/waitlist/{entry['id']}/accept", headers={**world.h["c"], "Idempotency-Key": key()}
+            ),
+            403,
+            "forbidden",
+        ),
     ]
     for response, status, code in cases:
         assert (response.status_code, response.json()["code"]) == (status, code), response.text
@@ -299,15 +377,19 @@ async def test_a_place_put_straight_back_on_sale_is_held_for_the_line_by_the_swe
     waiting patient who may take a place again): the periodic sweep holds it for the first in line."""
     await fill(client, world)
     doc2 = await orgf.practitioner(session, department=world.card, campuses=[world.main])
-    _, other = await sf.session_with_slots(session, practitioner=doc2, department=world.card, campus=world.main)
+    _, other = await sf.session_with_slots(
+        session, practitioner=doc2, department=world.card, campus=world.main
+    )
     await session.commit()
     await join(client, world.h["b"], world.cs)
-    b_elsewhere = (await book(client, world.h["b"], other[0])).json()["id"]  # b may not take a place that day now
+    # b may not take a place that day now
+    b_elsewhere = (await book(client, world.h["b"], other[0])).json()["id"]
     d_booking = (await client.get(f"{API}/bookings/mine", headers=world.h["d"])).json()[0]["id"]
     await client.post(f"{API}/bookings/{d_booking}/cancel", headers=world.h["d"])
     assert await booked(session, world.slots[1]) == 0  # nobody eligible waits: on open sale
     assert await holds.fill_free_places(session, clock.now()) == 0
-    await client.post(f"{API}/bookings/{b_elsewhere}/cancel", headers=world.h["b"])  # b is free that day again
+    # b is free that day again
+    await client.post(f"{API}/bookings/{b_elsewhere}/cancel", headers=world.h["b"])
     assert await holds.fill_free_places(session, clock.now()) == 1
     await session.commit()
     (entry,) = await entries(session)

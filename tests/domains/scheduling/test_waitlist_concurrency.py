@@ -65,12 +65,19 @@ async def line_up(w, waiters, *, offered_until: dt.datetime | None = None) -> li
     start = clock.now() - dt.timedelta(minutes=30)
     async with w.db.sessionmaker() as s:
         made = [
-            await sf.waitlist_entry(s, cs=w.cs, patient=x.p, account=x.acct, joined_at=start + dt.timedelta(seconds=i))
+            await sf.waitlist_entry(
+                s, cs=w.cs, patient=x.p, account=x.acct, joined_at=start + dt.timedelta(seconds=i)
+            )
             for i, x in enumerate(waiters)
         ]
         if offered_until is not None:
             for entry, slot in zip(made, w.slots, strict=False):
-                entry.status, entry.slot_id, entry.offered_at, entry.hold_expires_at = "offered", slot.id, start, offered_until
+                entry.status, entry.slot_id, entry.offered_at, entry.hold_expires_at = (
+                    "offered",
+                    slot.id,
+                    start,
+                    offered_until,
+                )
         await s.commit()
     return made
 
@@ -89,26 +96,40 @@ async def sweep(db, now: dt.datetime) -> int:
 async def check(db, cs) -> dict[str, int]:
     """The invariants; returns the entries by status."""
     async with db.sessionmaker() as s:
-        slots = (await s.execute(select(Slot.id, Slot.booked, Slot.capacity).where(Slot.session_id == cs.id))).all()
+        slots = (
+            await s.execute(select(Slot.id, Slot.booked, Slot.capacity).where(Slot.session_id == cs.id))
+        ).all()
         active = dict(
             (
-                await s.execute(select(Booking.slot_id, func.count()).where(Booking.status.in_(ACTIVE_BOOKING)).group_by(Booking.slot_id))
+                await s.execute(
+                    select(Booking.slot_id, func.count())
+                    .where(Booking.status.in_(ACTIVE_BOOKING))
+                    .group_by(Booking.slot_id)
+                )
             ).all()
         )
         offers = dict(
             (
                 await s.execute(
-                    select(WaitlistEntry.slot_id, func.count()).where(WaitlistEntry.status == "offered").group_by(WaitlistEntry.slot_id)
+                    select(WaitlistEntry.slot_id, func.count())
+                    .where(WaitlistEntry.status == "offered")
+                    .group_by(WaitlistEntry.slot_id)
                 )
             ).all()
         )
         for slot_id, booked, capacity in slots:
             # every counted place is a booking or a hold, never both, never over capacity
-            assert booked == active.get(slot_id, 0) + offers.get(slot_id, 0) <= capacity, (booked, active, offers)
+            assert booked == active.get(slot_id, 0) + offers.get(slot_id, 0) <= capacity, (
+                booked,
+                active,
+                offers,
+            )
         statuses = dict(
             (
                 await s.execute(
-                    select(WaitlistEntry.status, func.count()).where(WaitlistEntry.session_id == cs.id).group_by(WaitlistEntry.status)
+                    select(WaitlistEntry.status, func.count())
+                    .where(WaitlistEntry.session_id == cs.id)
+                    .group_by(WaitlistEntry.status)
                 )
             ).all()
         )
@@ -142,23 +163,33 @@ async def test_cancellations_at_once_offer_each_place_to_a_different_patient(ful
     statuses = await check(w.db, w.cs)
     assert statuses == {"offered": 4, "waiting": 2}
     async with w.db.sessionmaker() as s:
-        offered = (await s.scalars(select(WaitlistEntry.patient_id).where(WaitlistEntry.status == "offered"))).all()
+        offered = (
+            await s.scalars(select(WaitlistEntry.patient_id).where(WaitlistEntry.status == "offered"))
+        ).all()
     assert set(offered) == {x.p.id for x in w.others[:4]}  # the first four in line, in order
 
 
 async def test_accepts_racing_expiries_give_each_place_once(full):
     w = full
     async with w.db.sessionmaker() as s:  # the four places are free again and held for the first four in line
-        await s.execute(Booking.__table__.update().where(Booking.id.in_([b.id for b in w.bookings])).values(status="cancelled"))
+        await s.execute(
+            Booking.__table__.update()
+            .where(Booking.id.in_([b.id for b in w.bookings]))
+            .values(status="cancelled")
+        )
         await s.commit()
     entries = await line_up(w, w.others, offered_until=clock.now() + dt.timedelta(minutes=10))
     later = clock.now() + dt.timedelta(hours=1)  # what a sweep whose clock says the holds ran out sees
 
     async def accept(entry, waiter):
-        return await w.client.post(f"{API}/waitlist/{entry.id}/accept", headers={**waiter.h, "Idempotency-Key": f"a-{uuid.uuid4().hex}"})
+        return await w.client.post(
+            f"{API}/waitlist/{entry.id}/accept",
+            headers={**waiter.h, "Idempotency-Key": f"a-{uuid.uuid4().hex}"},
+        )
 
     results = await asyncio.gather(
-        *[accept(e, x) for e, x in zip(entries[:4], w.others[:4], strict=True)], *[sweep(w.db, later) for _ in range(3)]
+        *[accept(e, x) for e, x in zip(entries[:4], w.others[:4], strict=True)],
+        *[sweep(w.db, later) for _ in range(3)],
     )
     answers, swept = results[:4], results[4:]
     assert all(r.status_code in (201, 409) for r in answers), [r.text for r in answers]
@@ -187,7 +218,9 @@ async def test_joins_racing_cancellations_never_leave_a_patient_waiting_beside_a
     results = await asyncio.gather(*[join(x) for x in w.others], *[cancel(w, i) for i in range(4)])
     joins, cancels = results[:8], results[8:]
     assert [r.status_code for r in cancels] == [200] * 4
-    assert all((r.status_code, r.json().get("code")) in ((201, None), (409, "places_available")) for r in joins)
+    assert all(
+        (r.status_code, r.json().get("code")) in ((201, None), (409, "places_available")) for r in joins
+    )
     statuses = await check(w.db, w.cs)
     joined = sum(1 for r in joins if r.status_code == 201)
     assert sum(statuses.values()) == joined
@@ -196,7 +229,9 @@ async def test_joins_racing_cancellations_never_leave_a_patient_waiting_beside_a
 async def test_a_double_tapped_join_waits_once(full):
     w = full
     x = w.others[0]
-    results = await asyncio.gather(*[w.client.post(f"{API}/waitlist", headers=x.h, json={"session_id": str(w.cs.id)}) for _ in range(5)])
+    results = await asyncio.gather(
+        *[w.client.post(f"{API}/waitlist", headers=x.h, json={"session_id": str(w.cs.id)}) for _ in range(5)]
+    )
     assert sorted(r.status_code for r in results) == [201] + [409] * 4
     assert {r.json()["code"] for r in results if r.status_code == 409} == {"already_waiting"}
     await check(w.db, w.cs)
@@ -205,7 +240,11 @@ async def test_a_double_tapped_join_waits_once(full):
 async def test_sweeps_in_several_processes_expire_each_hold_once(full):
     w = full
     async with w.db.sessionmaker() as s:
-        await s.execute(Booking.__table__.update().where(Booking.id.in_([b.id for b in w.bookings])).values(status="cancelled"))
+        await s.execute(
+            Booking.__table__.update()
+            .where(Booking.id.in_([b.id for b in w.bookings]))
+            .values(status="cancelled")
+        )
         await s.commit()
     await line_up(w, w.others, offered_until=clock.now() - dt.timedelta(minutes=1))  # four holds ran out
     now = clock.now()
@@ -214,8 +253,16 @@ async def test_sweeps_in_several_processes_expire_each_hold_once(full):
     statuses = await check(w.db, w.cs)
     assert statuses == {"expired": 4, "offered": 4}
     async with w.db.sessionmaker() as s:
-        closed = await s.scalar(select(func.count()).select_from(OutboxEvent).where(OutboxEvent.topic == "scheduling.offer_closed"))
-        offered = await s.scalar(select(func.count()).select_from(OutboxEvent).where(OutboxEvent.topic == "scheduling.place_offered"))
+        closed = await s.scalar(
+            select(func.count())
+            .select_from(OutboxEvent)
+            .where(OutboxEvent.topic == "scheduling.offer_closed")
+        )
+        offered = await s.scalar(
+            select(func.count())
+            .select_from(OutboxEvent)
+            .where(OutboxEvent.topic == "scheduling.place_offered")
+        )
     assert (closed, offered) == (4, 4)
 
 
@@ -229,7 +276,12 @@ async def test_no_shows_marked_by_several_workers_at_once_count_once_and_suspend
             dept = await orgf.department(s)
             doc = await orgf.practitioner(s, department=dept, campuses=[campus])
             cs, (slot,) = await sf.session_with_slots(
-                s, practitioner=doc, department=dept, campus=campus, slots=1, starts_in=-dt.timedelta(days=days)
+                s,
+                practitioner=doc,
+                department=dept,
+                campus=campus,
+                slots=1,
+                starts_in=-dt.timedelta(days=days),
             )
             made.append(await sf.booking(s, cs=cs, slot=slot, patient=me.p, account=me.acct, status="booked"))
         await s.commit()
@@ -245,9 +297,15 @@ async def test_no_shows_marked_by_several_workers_at_once_count_once_and_suspend
     runs = [run(now - dt.timedelta(days=8)), run(now - dt.timedelta(days=4)), run(now), run(now)]
     assert sum(await asyncio.gather(*runs)) == 3
     async with db.sessionmaker() as s:
-        assert await s.scalar(select(func.count()).select_from(Booking).where(Booking.status == "no_show")) == 3
+        assert (
+            await s.scalar(select(func.count()).select_from(Booking).where(Booking.status == "no_show")) == 3
+        )
         assert await s.get(BookingSuspension, me.p.id) is not None  # the third no-show saw the other two
-        events = await s.scalar(select(func.count()).select_from(OutboxEvent).where(OutboxEvent.topic == "scheduling.booking_no_show"))
+        events = await s.scalar(
+            select(func.count())
+            .select_from(OutboxEvent)
+            .where(OutboxEvent.topic == "scheduling.booking_no_show")
+        )
     assert events == 3
 
 
@@ -256,7 +314,11 @@ async def test_sweeps_holding_places_for_the_line_race_open_sale_without_oversel
     patients booking those places at the same moment; each place goes to exactly one of them."""
     w = full
     async with w.db.sessionmaker() as s:
-        await s.execute(Booking.__table__.update().where(Booking.id.in_([b.id for b in w.bookings])).values(status="cancelled"))
+        await s.execute(
+            Booking.__table__.update()
+            .where(Booking.id.in_([b.id for b in w.bookings]))
+            .values(status="cancelled")
+        )
         await s.execute(Slot.__table__.update().where(Slot.session_id == w.cs.id).values(booked=0))
         buyers = [await person(s, w.campus, 200 + i, "buyer") for i in range(4)]
         await s.commit()
@@ -270,10 +332,14 @@ async def test_sweeps_holding_places_for_the_line_race_open_sale_without_oversel
 
     async def buy(x, slot):
         return await w.client.post(
-            f"{API}/bookings", headers={**x.h, "Idempotency-Key": f"b-{uuid.uuid4().hex}"}, json={"slot_id": str(slot.id)}
+            f"{API}/bookings",
+            headers={**x.h, "Idempotency-Key": f"b-{uuid.uuid4().hex}"},
+            json={"slot_id": str(slot.id)},
         )
 
-    results = await asyncio.gather(*[fill_sweep() for _ in range(4)], *[buy(x, slot) for x, slot in zip(buyers, w.slots, strict=True)])
+    results = await asyncio.gather(
+        *[fill_sweep() for _ in range(4)], *[buy(x, slot) for x, slot in zip(buyers, w.slots, strict=True)]
+    )
     offered, bought = sum(results[:4]), sum(1 for r in results[4:] if r.status_code == 201)
     assert all(r.status_code in (201, 409) for r in results[4:])
     assert offered + bought == 4

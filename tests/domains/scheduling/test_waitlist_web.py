@@ -42,7 +42,9 @@ async def world(session):
             session,
             cs=cs,
             slot=slot,
-            patient=other if i == 0 else await pf.patient(session, campus=main, name="已约", phone=f"1390000010{i}"),
+            patient=other
+            if i == 0
+            else await pf.patient(session, campus=main, name="已约", phone=f"1390000010{i}"),
             account=other_acct,
             status="booked",
         )
@@ -84,7 +86,10 @@ async def test_join_the_waiting_list_of_a_full_session_in_elderly_mode(client, w
     home = await client.get("/")
     await client.post("/prefs/elderly", data={"on": "1", "next": "/", "csrf": csrf_of(home.text)})
     found = await client.get(f"/book?department={world.card.id}")
-    assert "已约满" in found.text and f'class="button plain waitlist" href="/book/session/{world.cs.id}"' in found.text
+    assert (
+        "已约满" in found.text
+        and f'class="button plain waitlist" href="/book/session/{world.cs.id}"' in found.text
+    )
     thumb = Thumb(client)
     await thumb.open(f"/book/session/{world.cs.id}?patient={world.parent.id}")
     page = thumb.page.text
@@ -102,7 +107,9 @@ async def test_join_the_waiting_list_of_a_full_session_in_elderly_mode(client, w
     assert f'name="patient_id" value="{world.parent.id}"' not in again.text  # already waiting
 
 
-async def test_a_held_place_is_accepted_on_my_appointments_and_a_resubmitted_form_books_once(client, world, session):
+async def test_a_held_place_is_accepted_on_my_appointments_and_a_resubmitted_form_books_once(
+    client, world, session
+):
     await sf.waitlist_entry(session, cs=world.cs, patient=world.me, account=world.me_acct)
     await session.commit()
     await free_a_place(client, world)
@@ -119,14 +126,22 @@ async def test_a_held_place_is_accepted_on_my_appointments_and_a_resubmitted_for
     assert again.status_code == 303 and again.headers["location"] == first.headers["location"]
     done = await client.get(first.headers["location"])
     assert 'id="booking-done"' in done.text and "预约人" in done.text
-    mine = await session.scalar(select(func.count()).select_from(Booking).where(Booking.patient_id == world.me.id))
+    mine = await session.scalar(
+        select(func.count()).select_from(Booking).where(Booking.patient_id == world.me.id)
+    )
     assert mine == 1
     after = await client.get("/appointments")
     assert "已为您保留一个号源" not in after.text and world.doc.name_zh in after.text
 
 
 async def test_decline_and_leave_on_my_appointments(client, world, session):
-    await sf.waitlist_entry(session, cs=world.cs, patient=world.me, account=world.me_acct, joined_at=clock.now() - dt.timedelta(minutes=2))
+    await sf.waitlist_entry(
+        session,
+        cs=world.cs,
+        patient=world.me,
+        account=world.me_acct,
+        joined_at=clock.now() - dt.timedelta(minutes=2),
+    )
     await sf.waitlist_entry(session, cs=world.cs, patient=world.parent, account=world.me_acct)
     await session.commit()
     await free_a_place(client, world)
@@ -143,37 +158,60 @@ async def test_decline_and_leave_on_my_appointments(client, world, session):
     assert r.status_code == 303
     assert "您已退出候补名单。" in (await client.get(r.headers["location"])).text
     assert [e.status for e in await entries(session)] == ["declined", "declined"]
-    assert await session.scalar(select(Slot.booked).where(Slot.id == world.slots[0].id)) == 0  # back on open sale
+    # back on open sale
+    assert await session.scalar(select(Slot.booked).where(Slot.id == world.slots[0].id)) == 0
 
 
 async def test_waitlist_refusals_are_friendly_pages(client, world, session):
     _, open_slots = await sf.session_with_slots(
-        session, practitioner=world.doc, department=world.card, campus=world.main, starts_in=dt.timedelta(days=2)
+        session,
+        practitioner=world.doc,
+        department=world.card,
+        campus=world.main,
+        starts_in=dt.timedelta(days=2),
     )
     entry = await sf.waitlist_entry(session, cs=world.cs, patient=world.me, account=world.me_acct)
     await session.commit()
     await login(client, "me")
     page = await client.get(f"/book/session/{world.cs.id}")
     csrf = csrf_of(page.text)
-    r = await client.post(f"/book/session/{open_slots[0].session_id}/waitlist", data={"csrf": csrf, "patient_id": str(world.me.id)})
-    assert r.status_code == 409 and "该门诊仍有号源，请直接预约，无需候补。" in r.text and 'id="waitlist-error"' in r.text
-    r = await client.post(f"/book/session/{world.cs.id}/waitlist", data={"csrf": csrf, "patient_id": str(world.other.id)})
+    r = await client.post(
+        f"/book/session/{open_slots[0].session_id}/waitlist",
+        data={"csrf": csrf, "patient_id": str(world.me.id)},
+    )
+    assert (
+        r.status_code == 409
+        and "该门诊仍有号源，请直接预约，无需候补。" in r.text
+        and 'id="waitlist-error"' in r.text
+    )
+    r = await client.post(
+        f"/book/session/{world.cs.id}/waitlist", data={"csrf": csrf, "patient_id": str(world.other.id)}
+    )
     assert r.status_code == 403  # not a family member
-    r = await client.post(f"/book/session/{world.cs.id}/waitlist", data={"csrf": csrf, "patient_id": str(world.me.id)})
+    r = await client.post(
+        f"/book/session/{world.cs.id}/waitlist", data={"csrf": csrf, "patient_id": str(world.me.id)}
+    )
     assert r.status_code == 409 and "该患者已在此门诊的候补名单中。" in r.text
     assert (await client.post("/book/session/not-a-uuid/waitlist", data={"csrf": csrf})).status_code == 404
-    r = await client.post(f"/appointments/waitlist/{entry.id}/accept", data={"csrf": csrf, "key": uuid.uuid4().hex})
+    r = await client.post(
+        f"/appointments/waitlist/{entry.id}/accept", data={"csrf": csrf, "key": uuid.uuid4().hex}
+    )
     assert r.status_code == 409 and "没有为该患者保留的号源" in r.text
     r = await client.post(f"/appointments/waitlist/{entry.id}/accept", data={"csrf": csrf, "key": "bad key"})
     assert r.status_code == 422
     assert (await client.post("/appointments/waitlist/nope/leave", data={"csrf": csrf})).status_code == 404
-    assert (await client.post(f"/appointments/waitlist/{entry.id}/leave", data={})).status_code == 403  # no CSRF token
+    # no CSRF token
+    assert (await client.post(f"/appointments/waitlist/{entry.id}/leave", data={})).status_code == 403
     assert [(e.id, e.status) for e in await entries(session)] == [(entry.id, "waiting")]
 
 
 async def test_a_suspended_patient_is_told_why_online_booking_is_refused(client, world, session):
     _, free = await sf.session_with_slots(
-        session, practitioner=world.doc, department=world.card, campus=world.main, starts_in=dt.timedelta(days=2)
+        session,
+        practitioner=world.doc,
+        department=world.card,
+        campus=world.main,
+        starts_in=dt.timedelta(days=2),
     )
     ends = clock.now() + dt.timedelta(days=20)
     await sf.suspension(session, patient=world.me, ends_at=ends)
@@ -182,6 +220,11 @@ async def test_a_suspended_patient_is_told_why_online_booking_is_refused(client,
     r = await client.post("/book/confirm", data=await confirm_form(client, free[0], world.me))
     assert r.status_code == 403 and 'id="booking-error"' in r.text
     assert f"因多次爽约，在线预约已暂停至{holds.local(ends)}。请到挂号窗口或通过电话预约。" in r.text
-    assert await session.scalar(select(func.count()).select_from(Booking).where(Booking.patient_id == world.me.id)) == 0
+    assert (
+        await session.scalar(
+            select(func.count()).select_from(Booking).where(Booking.patient_id == world.me.id)
+        )
+        == 0
+    )
     ok = await client.post("/book/confirm", data=await confirm_form(client, free[0], world.parent))
     assert ok.status_code == 303  # the family member is not suspended

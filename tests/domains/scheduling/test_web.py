@@ -29,7 +29,12 @@ async def world(session):
     doc = await orgf.practitioner(session, department=card, campuses=[main], title="chief")
     cs, slots = await sf.session_with_slots(session, practitioner=doc, department=card, campus=main, slots=3)
     later_cs, later = await sf.session_with_slots(
-        session, practitioner=doc, department=card, campus=main, starts_in=dt.timedelta(days=9), released=False
+        session,
+        practitioner=doc,
+        department=card,
+        campus=main,
+        starts_in=dt.timedelta(days=9),
+        released=False,
     )
     me = await pf.patient(session, campus=main, name="预约人", phone="13900000061")
     parent = await pf.patient(session, campus=main, name="老父亲", age=78, phone="13900000062")
@@ -65,7 +70,10 @@ def hidden(html: str, name: str) -> str:
 
 async def login(client, username: str):
     page = await client.get("/login")
-    r = await client.post("/login", data={"username": username, "password": accounts.PASSWORD, "next": "/", "csrf": csrf_of(page.text)})
+    r = await client.post(
+        "/login",
+        data={"username": username, "password": accounts.PASSWORD, "next": "/", "csrf": csrf_of(page.text)},
+    )
     assert r.status_code == 303
 
 
@@ -76,20 +84,24 @@ async def confirm_form(client, slot, patient) -> dict:
 
 
 async def count(session, *, status: str = "booked") -> int:
-    return int(await session.scalar(select(func.count()).select_from(Booking).where(Booking.status == status)))
+    return int(
+        await session.scalar(select(func.count()).select_from(Booking).where(Booking.status == status))
+    )
 
 
 async def test_search_shows_sessions_with_local_times_and_release(client, world):
     await login(client, "me")
     page = await client.get("/book")
     assert page.status_code == 200 and f'<optgroup label="{world.im.name_zh}">' in page.text
-    r = await client.get(f"/book?department={world.im.id}")  # the parent department finds its subspecialty's clinics
+    # the parent department finds its subspecialty's clinics
+    r = await client.get(f"/book?department={world.im.id}")
     assert r.status_code == 200
     assert world.doc.name_zh in r.text and "主任医师" in r.text and "普通门诊" in r.text
     assert f'href="/book/session/{world.cs.id}"' in r.text and "剩余号源：3" in r.text
     zone = ZoneInfo("Asia/Shanghai")
     opens = translator("zh_CN").format.time(world.later_cs.release_at.astimezone(zone), "short")
-    utc = world.later_cs.release_at.astimezone(dt.UTC).strftime("%H:%M")  # what a page forgetting the zone would show
+    # what a page forgetting the zone would show
+    utc = world.later_cs.release_at.astimezone(dt.UTC).strftime("%H:%M")
     assert "号源尚未放出，将于" in r.text and opens in r.text and utc not in r.text
     assert f'href="/book/session/{world.later_cs.id}"' not in r.text
     slot = world.slots[0].starts_at.astimezone(zone)
@@ -128,12 +140,22 @@ async def test_a_full_slot_shows_a_friendly_409_page(client, world, session):
 
 async def test_domain_refusals_are_pages_with_their_status(client, world, session):
     _, past = await sf.session_with_slots(
-        session, practitioner=world.doc, department=world.card, campus=world.main, starts_in=dt.timedelta(hours=-3)
+        session,
+        practitioner=world.doc,
+        department=world.card,
+        campus=world.main,
+        starts_in=dt.timedelta(hours=-3),
     )
     await session.commit()
     await login(client, "me")
-    assert (await client.post("/book/confirm", data=await confirm_form(client, world.slots[0], world.me))).status_code == 303
-    cases = [(world.slots[1], 409, "该患者当天在此科室已有预约。"), (past[0], 422, "该时段已过。"), (world.later[0], 409, "号源尚未放出。")]
+    assert (
+        await client.post("/book/confirm", data=await confirm_form(client, world.slots[0], world.me))
+    ).status_code == 303
+    cases = [
+        (world.slots[1], 409, "该患者当天在此科室已有预约。"),
+        (past[0], 422, "该时段已过。"),
+        (world.later[0], 409, "号源尚未放出。"),
+    ]
     for slot, status, message in cases:
         r = await client.post("/book/confirm", data=await confirm_form(client, slot, world.me))
         assert (r.status_code, message in r.text) == (status, True), r.text
@@ -151,7 +173,9 @@ async def test_booking_for_a_family_member(client, world, session):
     assert await session.scalar(select(Booking.patient_id)) == world.parent.id
     done = await client.get(r.headers["location"])
     assert "老父亲" in done.text
-    stranger = await client.get(f"/book/confirm?{urlencode({'slot': world.slots[2].id, 'patient': world.other.id})}")
+    stranger = await client.get(
+        f"/book/confirm?{urlencode({'slot': world.slots[2].id, 'patient': world.other.id})}"
+    )
     assert stranger.status_code == 403
 
 
@@ -174,7 +198,12 @@ async def test_my_appointments_lists_bookings_and_cancelling_frees_the_place(cli
 
 
 async def test_anonymous_visitors_are_sent_to_login(client, world):
-    for path in ("/book", "/appointments", f"/book/session/{world.cs.id}", f"/book/confirm?slot={world.slots[0].id}"):
+    for path in (
+        "/book",
+        "/appointments",
+        f"/book/session/{world.cs.id}",
+        f"/book/confirm?slot={world.slots[0].id}",
+    ):
         r = await client.get(path)
         assert r.status_code == 303 and r.headers["location"].startswith("/login?next="), path
     r = await client.post("/book/confirm", data={"slot_id": str(world.slots[0].id)})
@@ -211,7 +240,9 @@ class Page(HTMLParser):
         if tag == "a" and "href" in a:
             self._link = [a["href"], ""]
         elif tag == "form":
-            self.forms.append({"action": a.get("action"), "method": a.get("method", "get"), "fields": [], "buttons": []})
+            self.forms.append(
+                {"action": a.get("action"), "method": a.get("method", "get"), "fields": [], "buttons": []}
+            )
         elif tag == "input" and self.forms and (a.get("type") != "radio" or "checked" in a):
             self.forms[-1]["fields"].append((a.get("name"), a.get("value", "")))
         elif tag == "button" and self.forms:
@@ -256,7 +287,9 @@ class Thumb:
         for form in Page(self.page.text).forms:
             button = next((b for b in form["buttons"] if pick(b)), None)
             if button:
-                data = [f for f in form["fields"] if f[0]] + ([(button["name"], button["value"])] if button["name"] else [])
+                data = [f for f in form["fields"] if f[0]] + (
+                    [(button["name"], button["value"])] if button["name"] else []
+                )
                 self.taps += 1
                 if form["method"].lower() == "post":
                     r = await self.client.post(form["action"], data=dict(data))
@@ -271,7 +304,11 @@ async def test_elderly_return_visit_is_booked_in_at_most_four_taps(client, world
     """The issue's promise: from the patient's home page to a confirmed booking for a return visit to
     the same department in at most 4 taps, in elderly mode, here for the elderly parent."""
     last_week, seen = await sf.session_with_slots(
-        session, practitioner=world.doc, department=world.card, campus=world.main, starts_in=dt.timedelta(days=-7)
+        session,
+        practitioner=world.doc,
+        department=world.card,
+        campus=world.main,
+        starts_in=dt.timedelta(days=-7),
     )
     await sf.booking(session, cs=last_week, slot=seen[0], patient=world.parent, account=world.me_acct)
     await session.commit()
@@ -291,6 +328,11 @@ async def test_elderly_return_visit_is_booked_in_at_most_four_taps(client, world
     await thumb.button(lambda b: b["id"] == "confirm-booking")  # 3
     assert 'id="booking-done"' in thumb.page.text and "老父亲" in thumb.page.text
     assert thumb.taps <= 4
-    booked = (await session.execute(select(Booking.patient_id, Booking.session_id).where(Booking.status == "booked"))).one()
+    booked = (
+        await session.execute(
+            select(Booking.patient_id, Booking.session_id).where(Booking.status == "booked")
+        )
+    ).one()
     assert tuple(booked) == (world.parent.id, world.cs.id)
-    assert f"再次预约：{world.card.name_zh}" not in (await client.get("/")).text  # booked again: no more shortcut
+    # booked again: no more shortcut
+    assert f"再次预约：{world.card.name_zh}" not in (await client.get("/")).text

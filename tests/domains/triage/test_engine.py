@@ -109,7 +109,12 @@ def test_unsure_asks_questions_then_decides():
     assert a.outcome in (Outcome.ask, Outcome.handover)
     if a.outcome is Outcome.ask:
         assert a.questions
-        again = engine.assess("不舒服", answers={q: "days" if q == "duration" else "yes" if q == "fever" else "chest" for q in a.questions})
+        again = engine.assess(
+            "不舒服",
+            answers={
+                q: "days" if q == "duration" else "yes" if q == "fever" else "chest" for q in a.questions
+            },
+        )
         assert again.outcome is not Outcome.ask
 
 
@@ -117,7 +122,10 @@ def test_a_lasting_condition_is_not_an_emergency_but_something_new_is():
     assert engine.assess("我妈去年中风了，右边手脚没力气，想做康复").outcome is not Outcome.emergency
     assert engine.assess("去年中风过，今天早上突然右手没劲，拿不住碗").outcome is Outcome.emergency
     assert (
-        engine.assess("my dad's speech is still slurred since his stroke in March, wants speech therapy").outcome is not Outcome.emergency
+        engine.assess(
+            "my dad's speech is still slurred since his stroke in March, wants speech therapy"
+        ).outcome
+        is not Outcome.emergency
     )
 
 

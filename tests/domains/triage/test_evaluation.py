@@ -18,7 +18,12 @@ def lines(*rows) -> list[str]:
 
 def test_labels_resolve_at_every_level_and_in_both_languages():
     cat = knowledge.knowledge().catalogue
-    assert cat.resolve("Cardiology") == cat.resolve("心血管内科") == cat.resolve("心内科") == cat.resolve("IM.CARD")
+    assert (
+        cat.resolve("Cardiology")
+        == cat.resolve("心血管内科")
+        == cat.resolve("心内科")
+        == cat.resolve("IM.CARD")
+    )
     assert cat.resolve("internal medicine") == "IM"
     assert cat.resolve("五官科") == "ENT"
     assert cat.resolve("Astrology") is None
@@ -37,7 +42,10 @@ def test_subspecialty_counts_for_its_group_and_lists_take_any():
 
 def test_unmapped_and_invalid_lines_are_reported_not_scored():
     report = evaluation.evaluate(
-        ["not json", *lines({"text": "头痛", "department": "Astrology"}, {"text": "头痛", "department": "Neurology"})]
+        [
+            "not json",
+            *lines({"text": "头痛", "department": "Astrology"}, {"text": "头痛", "department": "Neurology"}),
+        ]
     )
     assert report.n == 1
     assert [n for n, _ in report.unmapped] == [2]

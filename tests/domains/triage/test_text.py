@@ -90,6 +90,8 @@ def test_tokens_keep_words_and_character_pairs():
     assert "fever" in toks and "肚子" in toks
 
 
-@pytest.mark.parametrize(("text", "years"), [("老太太九十岁不到", 90.0), ("八十五岁", 85.0), ("十二岁", 12.0), ("半岁的宝宝", 0.5)])
+@pytest.mark.parametrize(
+    ("text", "years"), [("老太太九十岁不到", 90.0), ("八十五岁", 85.0), ("十二岁", 12.0), ("半岁的宝宝", 0.5)]
+)
 def test_chinese_numbers_are_read_whole(text, years):
     assert T.age_from_text(T.normalize(text)) == pytest.approx(years)

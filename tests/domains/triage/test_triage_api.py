@@ -40,7 +40,14 @@ async def world(session):
     doctors = {}
     for code in ("STOM", "IM.NEUR", "PED.GEN"):
         doc = await orgf.practitioner(session, department=depts[code], campuses=[main])
-        await sf.session_with_slots(session, practitioner=doc, department=depts[code], campus=main, starts_in=dt.timedelta(days=1), slots=3)
+        await sf.session_with_slots(
+            session,
+            practitioner=doc,
+            department=depts[code],
+            campus=main,
+            starts_in=dt.timedelta(days=1),
+            slots=3,
+        )
         doctors[code] = doc
     me = await pf.patient(session, campus=main, name="分诊", age=40)
     child = await pf.patient(session, campus=main, name="小孩", age=5)
@@ -49,7 +56,9 @@ async def world(session):
     acct = await accounts.account(session, username="tp", roles={"patient"}, patient=me)
     other_acct = await accounts.account(session, username="to", roles={"patient"}, patient=other)
     nurse = await accounts.account(session, username="tn", roles={"nurse"}, campuses=[main])
-    doctor = await accounts.account(session, username="td", roles={"doctor"}, campuses=[main], practitioner=doctors["IM.NEUR"])
+    doctor = await accounts.account(
+        session, username="td", roles={"doctor"}, campuses=[main], practitioner=doctors["IM.NEUR"]
+    )
     await session.commit()
     return SimpleNamespace(
         main=main,
@@ -80,13 +89,17 @@ async def test_a_complaint_gets_departments_with_doctors_and_is_stored_and_audit
     row = await session.get(TriageAssessment, uuid.UUID(body["id"]))
     assert row.patient_id == world.me.id and row.text.startswith("牙疼")
     audited = await session.scalar(
-        select(func.count()).select_from(AuditEvent).where(AuditEvent.patient_id == world.me.id, AuditEvent.resource_type == "patient")
+        select(func.count())
+        .select_from(AuditEvent)
+        .where(AuditEvent.patient_id == world.me.id, AuditEvent.resource_type == "patient")
     )
     assert audited >= 1
 
 
 async def test_a_child_of_the_family_goes_to_pediatrics(client, world):
-    r = await client.post(f"{A}/assessments", headers=world.h, json={"text": "咳嗽发烧两天", "patient_id": str(world.child.id)})
+    r = await client.post(
+        f"{A}/assessments", headers=world.h, json={"text": "咳嗽发烧两天", "patient_id": str(world.child.id)}
+    )
     assert r.status_code == 201, r.text
     assert r.json()["departments"][0]["code"].startswith("PED")
     assert r.json()["rules"]
@@ -101,12 +114,16 @@ async def test_stroke_gets_the_emergency_instruction_and_waits_for_review(client
     assert (await client.get(f"{A}/emergencies", headers=world.h)).status_code == 403
     listed = await client.get(f"{A}/emergencies", headers=world.nurse)
     assert [e["id"] for e in listed.json()] == [body["id"]]
-    assert (await client.post(f"{A}/emergencies/{body['id']}/reviewed", headers=world.nurse)).status_code == 204
+    assert (
+        await client.post(f"{A}/emergencies/{body['id']}/reviewed", headers=world.nurse)
+    ).status_code == 204
     assert (await client.get(f"{A}/emergencies", headers=world.nurse)).json() == []
 
 
 async def test_english_complaints_are_answered_in_english(client, world):
-    r = await client.post(f"{A}/assessments", headers=world.h, json={"text": "terrible toothache, my gum is swollen"})
+    r = await client.post(
+        f"{A}/assessments", headers=world.h, json={"text": "terrible toothache, my gum is swollen"}
+    )
     body = r.json()
     assert body["language"] == "en" and body["departments"][0]["code"] == "STOM"
     assert all(ch.isascii() for ch in body["message"])
@@ -117,7 +134,9 @@ async def test_only_the_asker_reads_an_assessment_and_only_for_own_family(client
     aid = r.json()["id"]
     assert (await client.get(f"{A}/assessments/{aid}", headers=world.h)).status_code == 200
     assert (await client.get(f"{A}/assessments/{aid}", headers=world.other_h)).status_code == 404
-    stranger = await client.post(f"{A}/assessments", headers=world.h, json={"text": "头痛", "patient_id": str(world.other.id)})
+    stranger = await client.post(
+        f"{A}/assessments", headers=world.h, json={"text": "头痛", "patient_id": str(world.other.id)}
+    )
     assert stranger.status_code == 403
 
 
@@ -142,7 +161,9 @@ async def test_bad_input_is_refused_and_stores_nothing(client, world, session, p
     assert await count(session, TriageAssessment) == 0
 
 
-@pytest.mark.parametrize("text", ["😀😀🤒", "头痛<script>alert(1)</script>", "最近headache很厉害, 还有点 fever"])
+@pytest.mark.parametrize(
+    "text", ["😀😀🤒", "头痛<script>alert(1)</script>", "最近headache很厉害, 还有点 fever"]
+)
 async def test_odd_input_gets_a_clear_answer(client, world, text):
     r = await client.post(f"{A}/assessments", headers=world.h, json={"text": text})
     assert r.status_code == 201, r.text
@@ -151,7 +172,9 @@ async def test_odd_input_gets_a_clear_answer(client, world, text):
 
 @pytest.mark.parametrize("text", ["<script>alert(1)</script>", "asdfghjkl", "qwerty uiop"])
 async def test_text_with_no_word_we_know_is_asked_again_not_guessed(client, world, session, text):
-    r = await client.post(f"{A}/assessments", headers={**world.h, "accept-language": "en"}, json={"text": text})
+    r = await client.post(
+        f"{A}/assessments", headers={**world.h, "accept-language": "en"}, json={"text": text}
+    )
     assert r.status_code == 422 and r.json()["errors"][0]["type"] == "not_understood", r.text
     assert "Describe your symptoms" in r.json()["errors"][0]["message"]
     assert await count(session, TriageAssessment) == 0
@@ -172,22 +195,41 @@ async def test_feedback_and_reassignment_become_training_outcomes(client, world,
     await session.commit()
     a = (await client.post(f"{A}/assessments", headers=world.h, json={"text": "牙龈肿痛"})).json()
     b = (await client.post(f"{A}/assessments", headers=world.h, json={"text": "头晕，走路不稳"})).json()
-    assert (await client.post(f"{A}/assessments/{a['id']}/feedback", headers=world.h, json={"helped": True})).status_code == 204
-    assert (await client.post(f"{A}/assessments/{a['id']}/feedback", headers=world.other_h, json={"helped": False})).status_code == 404
-    assert (await client.post(f"{A}/assessments/{b['id']}/reassign", headers=world.h, json={"department_code": "ENT"})).status_code == 403
     assert (
-        await client.post(f"{A}/assessments/{b['id']}/reassign", headers=world.doctor, json={"department_code": "NOPE"})
+        await client.post(f"{A}/assessments/{a['id']}/feedback", headers=world.h, json={"helped": True})
+    ).status_code == 204
+    assert (
+        await client.post(
+            f"{A}/assessments/{a['id']}/feedback", headers=world.other_h, json={"helped": False}
+        )
+    ).status_code == 404
+    assert (
+        await client.post(
+            f"{A}/assessments/{b['id']}/reassign", headers=world.h, json={"department_code": "ENT"}
+        )
+    ).status_code == 403
+    assert (
+        await client.post(
+            f"{A}/assessments/{b['id']}/reassign", headers=world.doctor, json={"department_code": "NOPE"}
+        )
     ).status_code == 422
     assert (
-        await client.post(f"{A}/assessments/{b['id']}/reassign", headers=world.doctor, json={"department_code": "ENT"})
+        await client.post(
+            f"{A}/assessments/{b['id']}/reassign", headers=world.doctor, json={"department_code": "ENT"}
+        )
     ).status_code == 204
     outcomes = await service.training_outcomes(session)
-    assert {(o.text, o.department) for o in outcomes} == {("牙龈肿痛", a["departments"][0]["code"]), ("头晕，走路不稳", "ENT")}
+    assert {(o.text, o.department) for o in outcomes} == {
+        ("牙龈肿痛", a["departments"][0]["code"]),
+        ("头晕，走路不稳", "ENT"),
+    }
 
 
 async def test_handover_to_the_service_desk(client, world, session):
     a = (await client.post(f"{A}/assessments", headers=world.h, json={"text": "不舒服"})).json()
-    r = await client.post(f"{A}/handovers", headers=world.h, json={"assessment_id": a["id"], "text": "能帮我看看挂什么科吗"})
+    r = await client.post(
+        f"{A}/handovers", headers=world.h, json={"assessment_id": a["id"], "text": "能帮我看看挂什么科吗"}
+    )
     assert r.status_code == 201, r.text
     hid = r.json()["id"]
     again = await client.post(f"{A}/handovers", headers=world.h, json={"text": "还在吗"})
@@ -195,15 +237,23 @@ async def test_handover_to_the_service_desk(client, world, session):
     assert (await client.get(f"{A}/desk/handovers", headers=world.h)).status_code == 403
     queue = (await client.get(f"{A}/desk/handovers", headers=world.nurse)).json()
     assert [h["id"] for h in queue] == [hid] and queue[0]["complaint"] == "不舒服"
-    assert (await client.post(f"{A}/desk/handovers/{hid}/take", headers=world.nurse)).json()["status"] == "taken"
-    said = await client.post(f"{A}/handovers/{hid}/messages", headers=world.nurse, json={"text": "请挂消化内科"})
+    assert (await client.post(f"{A}/desk/handovers/{hid}/take", headers=world.nurse)).json()[
+        "status"
+    ] == "taken"
+    said = await client.post(
+        f"{A}/handovers/{hid}/messages", headers=world.nurse, json={"text": "请挂消化内科"}
+    )
     assert said.status_code == 200 and said.json()["messages"][-1]["sender"] == "agent"
     seen = (await client.get(f"{A}/handovers/{hid}", headers=world.h)).json()
     assert [m["sender"] for m in seen["messages"]] == ["patient", "agent"]
     assert (await client.get(f"{A}/handovers/{hid}", headers=world.other_h)).status_code == 404
-    closed = await client.post(f"{A}/desk/handovers/{hid}/close", headers=world.nurse, json={"department_code": "IM.GAST"})
+    closed = await client.post(
+        f"{A}/desk/handovers/{hid}/close", headers=world.nurse, json={"department_code": "IM.GAST"}
+    )
     assert closed.json()["status"] == "closed"
-    assert (await client.post(f"{A}/handovers/{hid}/messages", headers=world.h, json={"text": "谢谢"})).status_code == 409
+    assert (
+        await client.post(f"{A}/handovers/{hid}/messages", headers=world.h, json={"text": "谢谢"})
+    ).status_code == 409
     row = await session.get(TriageAssessment, uuid.UUID(a["id"]))
     await session.refresh(row)
     assert row.reassigned_code == "IM.GAST"
@@ -216,7 +266,9 @@ async def test_body_map_lists_regions_with_common_complaints(client, world):
     assert {"head", "chest", "lower_back"} <= set(regions)
     assert regions["chest"]["complaints"]
     tapped = await client.post(
-        f"{A}/assessments", headers=world.h, json={"text": regions["mouth_teeth"]["complaints"][0]["name_zh"], "body_part": "mouth_teeth"}
+        f"{A}/assessments",
+        headers=world.h,
+        json={"text": regions["mouth_teeth"]["complaints"][0]["name_zh"], "body_part": "mouth_teeth"},
     )
     assert tapped.json()["departments"][0]["code"] == "STOM"
 
@@ -226,7 +278,9 @@ async def test_control_characters_are_a_422_and_store_nothing(client, world, ses
     # PostgreSQL cannot store NUL in text: this used to be a 500 there
     escaped = text.encode("unicode_escape").decode().replace("\\x00", "\\u0000")
     body = ('{"text": "' + escaped + '"}').encode()
-    r = await client.post(f"{A}/assessments", headers={**world.h, "content-type": "application/json"}, content=body)
+    r = await client.post(
+        f"{A}/assessments", headers={**world.h, "content-type": "application/json"}, content=body
+    )
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "text", r.text
     r = await client.post(f"{A}/handovers", headers=world.h, json={"text": "\x00help"})
     assert r.status_code == 422
@@ -237,9 +291,13 @@ async def test_closing_a_closed_conversation_again_changes_nothing(client, world
     a = (await client.post(f"{A}/assessments", headers=world.h, json={"text": "不舒服"})).json()
     hid = (await client.post(f"{A}/handovers", headers=world.h, json={"assessment_id": a["id"]})).json()["id"]
     await client.post(f"{A}/desk/handovers/{hid}/take", headers=world.nurse)
-    first = await client.post(f"{A}/desk/handovers/{hid}/close", headers=world.nurse, json={"department_code": "IM.GAST"})
+    first = await client.post(
+        f"{A}/desk/handovers/{hid}/close", headers=world.nurse, json={"department_code": "IM.GAST"}
+    )
     assert first.status_code == 200
-    again = await client.post(f"{A}/desk/handovers/{hid}/close", headers=world.nurse, json={"department_code": "ENT"})
+    again = await client.post(
+        f"{A}/desk/handovers/{hid}/close", headers=world.nurse, json={"department_code": "ENT"}
+    )
     assert again.status_code == 409 and again.json()["code"] == "handover_closed"
     row = await session.get(TriageHandover, uuid.UUID(hid))
     await session.refresh(row)
@@ -252,9 +310,12 @@ async def test_each_campus_reviews_and_answers_its_own_patients(client, world, s
     await session.commit()
     east_h = await accounts.bearer(session, east_nurse)
     flagged = (await client.post(f"{A}/assessments", headers=world.h, json={"text": "我想自杀"})).json()
-    assert (await client.get(f"{A}/emergencies", headers=east_h)).json() == []  # the patient is registered at MAIN
+    # the patient is registered at MAIN
+    assert (await client.get(f"{A}/emergencies", headers=east_h)).json() == []
     assert (await client.post(f"{A}/emergencies/{flagged['id']}/reviewed", headers=east_h)).status_code == 404
-    assert [e["id"] for e in (await client.get(f"{A}/emergencies", headers=world.nurse)).json()] == [flagged["id"]]
+    assert [e["id"] for e in (await client.get(f"{A}/emergencies", headers=world.nurse)).json()] == [
+        flagged["id"]
+    ]
     asked = (await client.post(f"{A}/handovers", headers=world.h, json={"text": "挂什么科"})).json()
     assert (await client.get(f"{A}/desk/handovers", headers=east_h)).json() == []
     assert (await client.post(f"{A}/desk/handovers/{asked['id']}/take", headers=east_h)).status_code == 403
@@ -270,7 +331,12 @@ async def test_requests_for_a_person_at_the_same_moment_open_one(live_app):
         acct = await accounts.account(s, username="twice", roles={"patient"}, patient=p)
         headers = await accounts.bearer(s, acct)
         await s.commit()
-    results = await asyncio.gather(*[live_app.client.post(f"{A}/handovers", headers=headers, json={"text": f"在吗{i}"}) for i in range(6)])
+    results = await asyncio.gather(
+        *[
+            live_app.client.post(f"{A}/handovers", headers=headers, json={"text": f"在吗{i}"})
+            for i in range(6)
+        ]
+    )
     assert {r.status_code for r in results} == {201}, [r.text for r in results]
     assert len({r.json()["id"] for r in results}) == 1
     async with live_app.db.sessionmaker() as s:
@@ -279,12 +345,20 @@ async def test_requests_for_a_person_at_the_same_moment_open_one(live_app):
 
 async def test_reading_my_request_to_the_desk_is_audited(client, world, session):
     """Issue 15, item 9: the chat holds what the patient told the desk; reading it is a read of their data."""
-    hid = (await client.post(f"{A}/handovers", headers=world.h, json={"text": "能帮我看看挂什么科吗"})).json()["id"]
+    hid = (
+        await client.post(f"{A}/handovers", headers=world.h, json={"text": "能帮我看看挂什么科吗"})
+    ).json()["id"]
     before = await session.scalar(
-        select(func.count()).select_from(AuditEvent).where(AuditEvent.resource_id == hid, AuditEvent.action == "read")
+        select(func.count())
+        .select_from(AuditEvent)
+        .where(AuditEvent.resource_id == hid, AuditEvent.action == "read")
     )
     assert (await client.get(f"{A}/handovers/{hid}", headers=world.h)).status_code == 200
-    rows = (await session.scalars(select(AuditEvent).where(AuditEvent.resource_id == hid, AuditEvent.action == "read"))).all()
+    rows = (
+        await session.scalars(
+            select(AuditEvent).where(AuditEvent.resource_id == hid, AuditEvent.action == "read")
+        )
+    ).all()
     assert len(rows) == before + 1 and rows[-1].patient_id == world.me.id and rows[-1].outcome == "allowed"
 
 
@@ -299,7 +373,9 @@ async def test_reading_my_request_to_the_desk_is_audited(client, world, session)
 )
 async def test_answers_and_text_refuse_nul_surrogates_and_bidi_controls(client, world, session, raw):
     """Issue 15, item 8: one shared free-text type (core.fields.FreeText) for every free-text field."""
-    r = await client.post(f"{A}/assessments", headers={**world.h, "content-type": "application/json"}, content=raw.encode())
+    r = await client.post(
+        f"{A}/assessments", headers={**world.h, "content-type": "application/json"}, content=raw.encode()
+    )
     assert r.status_code in (400, 422) and r.json()["code"], r.text
     assert await count(session, TriageAssessment) == 0
 

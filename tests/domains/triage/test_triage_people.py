@@ -8,7 +8,10 @@ import pytest
 from tests.domains.scheduling.test_web import login, world  # noqa: F401  (fixture)
 
 
-@pytest.mark.parametrize(("locale", "label", "raw"), [("zh-CN", "老父亲 · 父母", "(parent)"), ("en", "老父亲 · Parent", "(parent)")])
+@pytest.mark.parametrize(
+    ("locale", "label", "raw"),
+    [("zh-CN", "老父亲 · 父母", "(parent)"), ("en", "老父亲 · Parent", "(parent)")],
+)
 async def test_family_members_are_named_in_the_pages_language(client, world, locale, label, raw):  # noqa: F811
     await login(client, "me")
     page = await client.get("/triage", headers={"accept-language": locale})

@@ -58,14 +58,20 @@ async def test_the_form_refuses_bad_input_and_stores_nothing(client, world, sess
         assert status == 422 and 'id="triage-error"' in html
     page = await client.get("/triage")
     assert (await client.post("/triage", data={"text": "头痛"})).status_code == 403  # no CSRF token
-    r = await client.post("/triage", data={"csrf": csrf_of(page.text), "text": "头痛<script>alert(1)</script>"})
+    r = await client.post(
+        "/triage", data={"csrf": csrf_of(page.text), "text": "头痛<script>alert(1)</script>"}
+    )
     shown = await client.get(r.headers["location"])
     assert "<script>alert(1)</script>" not in shown.text and "&lt;script&gt;" in shown.text
     assert await count(session) == 1
 
 
-@pytest.mark.parametrize(("locale", "asked_again"), [("zh-CN", "请用几个词说说哪里不舒服"), ("en", "Describe your symptoms")])
-async def test_gibberish_is_asked_again_in_the_pages_language_not_given_a_department(client, world, session, locale, asked_again):
+@pytest.mark.parametrize(
+    ("locale", "asked_again"), [("zh-CN", "请用几个词说说哪里不舒服"), ("en", "Describe your symptoms")]
+)
+async def test_gibberish_is_asked_again_in_the_pages_language_not_given_a_department(
+    client, world, session, locale, asked_again
+):
     await login(client, "q0")
     client.headers["accept-language"] = locale
     for text in ("asdfghjkl", "qwerty uiop", "哈哈哈"):
@@ -83,7 +89,9 @@ async def test_gibberish_is_asked_again_in_the_pages_language_not_given_a_depart
         ("zh-CN", "I have had a toothache for three days", "口腔", None, "Stomatology"),
     ],
 )
-async def test_the_answer_is_in_the_pages_language_whatever_the_complaints(client, world, locale, text, department, flag, foreign):
+async def test_the_answer_is_in_the_pages_language_whatever_the_complaints(
+    client, world, locale, text, department, flag, foreign
+):
     await login(client, "q0")
     client.headers["accept-language"] = locale
     status, html = await ask(client, text)
@@ -127,7 +135,9 @@ async def test_elderly_mode_offers_the_body_map_and_a_short_list(client, world):
     region = await client.get("/triage?body=mouth_teeth")
     tiles = re.findall(r'data-complaint="([^"]+)"', region.text)
     assert 1 <= len(tiles) <= 8
-    r = await client.post("/triage", data={"csrf": csrf_of(region.text), "complaint": tiles[0], "body_part": "mouth_teeth"})
+    r = await client.post(
+        "/triage", data={"csrf": csrf_of(region.text), "complaint": tiles[0], "body_part": "mouth_teeth"}
+    )
     shown = await client.get(r.headers["location"])
     assert 'data-code="STOM"' in shown.text
 
@@ -147,10 +157,14 @@ async def test_talk_to_a_person_and_the_service_desk_answers(client, world, sess
     hid = chat.rsplit("/", 1)[1]
     await client.post(f"/triage/desk/{hid}/take", data={"csrf": csrf_of(queue.text)})
     page = await client.get(f"/triage/desk/{hid}")
-    await client.post(f"/triage/desk/{hid}/message", data={"csrf": csrf_of(page.text), "text": "请挂全科医学科"})
+    await client.post(
+        f"/triage/desk/{hid}/message", data={"csrf": csrf_of(page.text), "text": "请挂全科医学科"}
+    )
     assert "请挂全科医学科" in (await client.get(f"/triage/desk/{hid}")).text
     # closed with the department to go to: the patient's page offers to book it (it only named it)
-    closed = await client.post(f"/triage/desk/{hid}/close", data={"csrf": csrf_of(page.text), "department": "IM"})
+    closed = await client.post(
+        f"/triage/desk/{hid}/close", data={"csrf": csrf_of(page.text), "department": "IM"}
+    )
     assert closed.status_code == 303
     await client.post("/logout", data={"csrf": csrf_of(page.text)})
     await login(client, "q0")
@@ -163,13 +177,16 @@ async def test_the_doctor_sees_the_triage_and_names_the_right_department(client,
     await login(client, "q0")
     await ask(client, "最近老是头晕，走路不稳")
     await client.post(f"/api/v1/queue/bookings/{world.b[0].id}/arrive", headers=world.h[0])
-    await client.post(f"/api/v1/queue/sessions/{world.cs.id}/actions", headers=world.doc, json={"action": "call_next"})
+    await client.post(
+        f"/api/v1/queue/sessions/{world.cs.id}/actions", headers=world.doc, json={"action": "call_next"}
+    )
     await login(client, "doc")
     page = await client.get(f"/queue/doctor/{world.cs.id}")
     assert page.status_code == 200 and 'id="triage-note"' in page.text and "最近老是头晕" in page.text
     aid = re.search(r'action="/triage/([0-9a-f-]+)/reassign"', page.text).group(1)
     r = await client.post(
-        f"/triage/{aid}/reassign", data={"csrf": csrf_of(page.text), "department": "IM", "next": f"/queue/doctor/{world.cs.id}"}
+        f"/triage/{aid}/reassign",
+        data={"csrf": csrf_of(page.text), "department": "IM", "next": f"/queue/doctor/{world.cs.id}"},
     )
     assert r.status_code == 303 and r.headers["location"] == f"/queue/doctor/{world.cs.id}"
     row = await session.get(TriageAssessment, uuid.UUID(aid))
@@ -208,7 +225,9 @@ async def test_the_chat_shows_replies_without_a_refresh(live_app, monkeypatch):
     await login(client, "q0")
     status, html = await ask(client, "说不上来哪里不舒服")
     aid = re.search(r'name="assessment" value="([^"]+)"', html).group(1)
-    chat = (await client.post("/triage/handover", data={"csrf": csrf_of(html), "assessment": aid})).headers["location"]
+    chat = (await client.post("/triage/handover", data={"csrf": csrf_of(html), "assessment": aid})).headers[
+        "location"
+    ]
     hid = chat.rsplit("/", 1)[1]
     agent = httpx.AsyncClient(transport=client._transport, base_url="http://testserver")
     await login(agent, "desk")
@@ -230,7 +249,9 @@ async def test_the_chat_shows_replies_without_a_refresh(live_app, monkeypatch):
     monkeypatch.setattr(handover, "my_handover", spy)
     following = asyncio.create_task(client.get(events))  # the open page's stream (it ends after 2 s)
     await asyncio.wait_for(shown.wait(), 5)
-    await agent.post(f"/triage/desk/{hid}/message", data={"csrf": csrf_of(desk.text), "text": "请挂全科医学科"})
+    await agent.post(
+        f"/triage/desk/{hid}/message", data={"csrf": csrf_of(desk.text), "text": "请挂全科医学科"}
+    )
     await agent.aclose()
     sent = [json.loads(x[6:]) for x in (await following).text.splitlines() if x.startswith("data: ")]
     assert "请挂全科医学科" not in sent[0]["html"]  # as the page showed it

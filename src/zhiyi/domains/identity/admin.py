@@ -1,6 +1,6 @@
-"""An admin's changes to accounts (create a staff account, disable, enable, roles and campuses, a new password,
-delete): allowed for accounts of the admin's
-own campuses only (a group-wide admin: any), never one's own, and each written to the audit trail.
+"""An admin's changes to accounts (create a staff account, disable, enable, roles and campuses, a new
+password, delete): allowed for accounts of the admin's own campuses only (a group-wide admin: any),
+never one's own, and each written to the audit trail.
 
 A staff account belongs to its campuses (all of them must be the admin's; a group-wide account only to
 a group-wide admin); a patient's account to the patient's registered campus.
@@ -28,7 +28,11 @@ KIND = "account"
 async def _campuses_of(session: AsyncSession, account: Account) -> frozenset[uuid.UUID]:
     if account.patient_id is not None and not account.role_set - {Role.patient}:
         found = await patients.patients_by_ids(session, ids={account.patient_id})
-        return frozenset({found[account.patient_id].registered_campus_id}) if account.patient_id in found else frozenset()
+        return (
+            frozenset({found[account.patient_id].registered_campus_id})
+            if account.patient_id in found
+            else frozenset()
+        )
     return frozenset(await repo.campus_ids(session, account.id))
 
 
@@ -49,7 +53,12 @@ async def _managed(session: AsyncSession, actor: Actor, account_id: uuid.UUID, a
 
 
 async def change_account(
-    session: AsyncSession, *, actor: Actor, account_id: uuid.UUID, roles: set[str] | None = None, active: bool | None = None
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    account_id: uuid.UUID,
+    roles: set[str] | None = None,
+    active: bool | None = None,
 ) -> Account:
     account = await _managed(session, actor, account_id, "account.change")
     if roles is not None:
@@ -65,7 +74,9 @@ STAFF_ROLE_CHOICES = (Role.doctor, Role.nurse, Role.pharmacist, Role.registrar, 
 def _staff_roles(roles: set[str]) -> set[str]:
     chosen = {r for r in roles if r in {x.value for x in STAFF_ROLE_CHOICES}}
     if not chosen or chosen != set(roles):
-        raise ValidationFailed(errors=[FieldError("roles", "Choose at least one staff role.", "roles.invalid")])
+        raise ValidationFailed(
+            errors=[FieldError("roles", "Choose at least one staff role.", "roles.invalid")]
+        )
     return chosen
 
 
@@ -76,7 +87,9 @@ def _campuses_for(actor: Actor, campus_ids: set[uuid.UUID], group_wide: bool) ->
     if not actor.group_wide and not campus_ids <= actor.campus_ids:
         raise NotYourCampus()
     if not campus_ids and not group_wide:
-        raise ValidationFailed(errors=[FieldError("campus", "Choose the campus the account works at.", "missing")])
+        raise ValidationFailed(
+            errors=[FieldError("campus", "Choose the campus the account works at.", "missing")]
+        )
     return campus_ids
 
 
@@ -126,7 +139,9 @@ async def change_access(
     return await service.set_campuses(session, account_id=account.id, campus_ids=campuses)
 
 
-async def reset_password(session: AsyncSession, *, actor: Actor, account_id: uuid.UUID) -> tuple[Account, str]:
+async def reset_password(
+    session: AsyncSession, *, actor: Actor, account_id: uuid.UUID
+) -> tuple[Account, str]:
     account = await _managed(session, actor, account_id, "account.reset_password")
     return await service.reset_password(session, account_id=account.id)
 

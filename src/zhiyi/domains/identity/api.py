@@ -52,7 +52,11 @@ def _locale(request: Request) -> str:
     return "en" if (request.headers.get("accept-language") or "").startswith("en") else "zh_CN"
 
 
-@router.post("/auth/token", response_model=TokenRead, summary="OAuth2 password flow (with `code` when a second factor is asked)")
+@router.post(
+    "/auth/token",
+    response_model=TokenRead,
+    summary="OAuth2 password flow (with `code` when a second factor is asked)",
+)
 async def token(
     request: Request,
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
@@ -90,12 +94,17 @@ async def logout(request: Request, body: RefreshIn):
 )
 async def login_code(request: Request, body: LoginCodeRequest):
     await service.send_login_code(
-        session_of(request), login=body.login, locale=_locale(request), client_addr=requestctx.client_addr.get() or "unknown"
+        session_of(request),
+        login=body.login,
+        locale=_locale(request),
+        client_addr=requestctx.client_addr.get() or "unknown",
     )
     return CodeSent(sent=True, message=translator(_locale(request)).gettext(LOGIN_CODE_SENT))
 
 
-@router.post("/auth/signup/code", status_code=202, response_model=CodeSent, summary="Send a one-time code to a phone")
+@router.post(
+    "/auth/signup/code", status_code=202, response_model=CodeSent, summary="Send a one-time code to a phone"
+)
 async def signup_code(request: Request, body: CodeRequest):
     """Sent whether or not the phone already has an account (the answer is the same), so nobody learns
     which numbers are registered here; signing up with the code then says so to the phone's owner."""
@@ -109,7 +118,9 @@ async def signup_code(request: Request, body: CodeRequest):
     return CodeSent(sent=True, message=translator(_locale(request)).gettext(SIGNUP_CODE_SENT))
 
 
-@router.post("/auth/signup", response_model=MeRead, status_code=201, summary="Patient sign-up with a verified phone")
+@router.post(
+    "/auth/signup", response_model=MeRead, status_code=201, summary="Patient sign-up with a verified phone"
+)
 async def signup(request: Request, body: SignUp):
     session = session_of(request)
     campus = await org.campus_by_code(session, code=body.campus_code)
@@ -158,7 +169,9 @@ def _account_read(account: Account) -> AccountRead:
     response_model=AccountRead,
     summary="Disable, enable or change roles (an admin of the account's campuses; audited)",
 )
-async def change_account(request: Request, actor: Annotated[Actor, Depends(api_actor)], account_id: uuid.UUID, body: AccountChange):
+async def change_account(
+    request: Request, actor: Annotated[Actor, Depends(api_actor)], account_id: uuid.UUID, body: AccountChange
+):
     account = await admin.change_account(
         session_of(request),
         actor=actor,
@@ -170,7 +183,11 @@ async def change_account(request: Request, actor: Annotated[Actor, Depends(api_a
 
 
 @router.delete(
-    "/accounts/{account_id}", status_code=204, summary="Delete an account (an admin of its campuses; audited): it never signs in again"
+    "/accounts/{account_id}",
+    status_code=204,
+    summary="Delete an account (an admin of its campuses; audited): it never signs in again",
 )
-async def delete_account(request: Request, actor: Annotated[Actor, Depends(api_actor)], account_id: uuid.UUID):
+async def delete_account(
+    request: Request, actor: Annotated[Actor, Depends(api_actor)], account_id: uuid.UUID
+):
     await admin.delete_account(session_of(request), actor=actor, account_id=account_id)

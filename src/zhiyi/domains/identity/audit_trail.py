@@ -55,7 +55,8 @@ class Visit:
 class TrailPage:
     visits: list[Visit] = field(default_factory=list)
     actors: dict[uuid.UUID, tuple[str, str]] = field(default_factory=dict)  # account -> (name, username)
-    patients: dict[uuid.UUID, tuple[str, str]] = field(default_factory=dict)  # patient -> (name, record number)
+    # patient -> (name, record number)
+    patients: dict[uuid.UUID, tuple[str, str]] = field(default_factory=dict)
     next_before: str | None = None  # the cursor of the next page
     matched_patients: int | None = None  # how many the patient filter named (None: no filter)
 
@@ -80,7 +81,16 @@ def collapse(events: list[AuditEvent], *, most: int | None = None) -> tuple[list
     open_visits: dict[tuple, Visit] = {}
     out: list[Visit] = []
     for i, e in enumerate(events):
-        key = (e.actor_account_id, e.action, e.resource_type, e.resource_id, e.patient_id, e.outcome, e.on_behalf_of_patient_id, e.reason)
+        key = (
+            e.actor_account_id,
+            e.action,
+            e.resource_type,
+            e.resource_id,
+            e.patient_id,
+            e.outcome,
+            e.on_behalf_of_patient_id,
+            e.reason,
+        )
         visit = open_visits.get(key)
         if visit is not None and visit.first_at - e.at <= VISIT:
             visit.first_at, visit.count = e.at, visit.count + 1
@@ -100,19 +110,27 @@ async def read(session: AsyncSession, *, actor: Actor, filters: Filters) -> Trai
     page = TrailPage()
     patient_ids = patients.ids_at_campuses(campuses) if campuses is not None else None
     if filters.patient.strip():
-        named = await patients.match_patients(session, campus_ids=campuses, text=filters.patient, limit=MAX_PATIENTS)
+        named = await patients.match_patients(
+            session, campus_ids=campuses, text=filters.patient, limit=MAX_PATIENTS
+        )
         page.matched_patients = len(named)
         if not named:
             return page
         patient_ids = [p.id for p in named]
     actor_ids = None
     if filters.actor.strip():
-        actor_ids = [a.id for a in await repo.find_accounts(session, text=filters.actor.strip(), limit=MAX_PATIENTS)]
+        actor_ids = [
+            a.id for a in await repo.find_accounts(session, text=filters.actor.strip(), limit=MAX_PATIENTS)
+        ]
         if not actor_ids:
             return page
     zone = ZoneInfo(get_settings().timezone)
     since = dt.datetime.combine(filters.since, dt.time(0), tzinfo=zone) if filters.since else None
-    until = dt.datetime.combine(filters.until + dt.timedelta(days=1), dt.time(0), tzinfo=zone) if filters.until else None
+    until = (
+        dt.datetime.combine(filters.until + dt.timedelta(days=1), dt.time(0), tzinfo=zone)
+        if filters.until
+        else None
+    )
     rows = await audit.search(
         session,
         patient_ids=patient_ids,
@@ -130,9 +148,13 @@ async def read(session: AsyncSession, *, actor: Actor, filters: Filters) -> Trai
     page.visits = visits
     page.actors = {
         a.id: (a.display_name, a.username)
-        for a in await repo.accounts_by_ids(session, {v.last.actor_account_id for v in visits if v.last.actor_account_id})
+        for a in await repo.accounts_by_ids(
+            session, {v.last.actor_account_id for v in visits if v.last.actor_account_id}
+        )
     }
-    people = await patients.patients_by_ids(session, ids={v.last.patient_id for v in visits if v.last.patient_id})
+    people = await patients.patients_by_ids(
+        session, ids={v.last.patient_id for v in visits if v.last.patient_id}
+    )
     page.patients = {pid: (p.name, p.mrn) for pid, p in people.items()}
     for pid in page.patients:  # reading a patient's trail is itself a read of their data
         audit.record(session, actor, "audit.read", "patient", pid, patient_id=pid)

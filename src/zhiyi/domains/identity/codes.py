@@ -30,7 +30,9 @@ def _hash(phone: str, purpose: str, code: str) -> str:
     return security.keyed_hash(_secret(), "otp", f"{phone}:{purpose}:{code}")
 
 
-async def send_phone_code(session: AsyncSession, *, phone: str, purpose: str, client_addr: str, locale: str = "zh_CN") -> None:
+async def send_phone_code(
+    session: AsyncSession, *, phone: str, purpose: str, client_addr: str, locale: str = "zh_CN"
+) -> None:
     """Send a one-time code, at most once a minute and CODES_PER_DAY times a day (a purpose's QUOTAS) to a
     phone, and CODES_PER_HOUR_PER_ADDRESS times an hour from one address."""
     s = get_settings()
@@ -40,7 +42,12 @@ async def send_phone_code(session: AsyncSession, *, phone: str, purpose: str, cl
         raise VerificationThrottled(headers={"Retry-After": str(RESEND_SECONDS)})
     quota, window = QUOTAS.get(purpose, (CODES_PER_DAY, dt.timedelta(days=1)))
     per_phone, per_addr = await repo.codes_sent(
-        session, phone=phone, purpose=purpose, client_addr=client_addr, phone_since=now - window, addr_since=now - dt.timedelta(hours=1)
+        session,
+        phone=phone,
+        purpose=purpose,
+        client_addr=client_addr,
+        phone_since=now - window,
+        addr_since=now - dt.timedelta(hours=1),
     )
     if per_phone >= quota or per_addr >= CODES_PER_HOUR_PER_ADDRESS:
         raise VerificationThrottled(headers={"Retry-After": "3600"})
@@ -59,7 +66,12 @@ async def send_phone_code(session: AsyncSession, *, phone: str, purpose: str, cl
     await notify.enqueue(
         session,
         s.notification_channel,
-        notify.Message(to=phone, template=f"otp.{purpose}", params={"code": code, "minutes": str(s.otp_minutes)}, locale=locale),
+        notify.Message(
+            to=phone,
+            template=f"otp.{purpose}",
+            params={"code": code, "minutes": str(s.otp_minutes)},
+            locale=locale,
+        ),
     )
 
 
@@ -67,7 +79,12 @@ async def code_matches(session: AsyncSession, *, phone: str, purpose: str, code:
     """Whether `code` is the live code of `phone` for `purpose`, without using it up or counting a miss
     (the caller counts misses elsewhere)."""
     row = await repo.latest_verification(session, phone=phone, purpose=purpose)
-    if row is None or row.consumed_at is not None or row.expires_at < clock.now() or row.attempts >= MAX_CODE_ATTEMPTS:
+    if (
+        row is None
+        or row.consumed_at is not None
+        or row.expires_at < clock.now()
+        or row.attempts >= MAX_CODE_ATTEMPTS
+    ):
         return False
     return security.constant_equals(_hash(phone, purpose, code), row.code_hash)
 
@@ -76,7 +93,12 @@ async def check_phone_code(session: AsyncSession, *, phone: str, purpose: str, c
     """The latest code sent to `phone` for `purpose`, used once; a wrong guess is counted even though the
     request fails, and five end the code."""
     row = await repo.latest_verification(session, phone=phone, purpose=purpose)
-    if row is None or row.consumed_at is not None or row.expires_at < clock.now() or row.attempts >= MAX_CODE_ATTEMPTS:
+    if (
+        row is None
+        or row.consumed_at is not None
+        or row.expires_at < clock.now()
+        or row.attempts >= MAX_CODE_ATTEMPTS
+    ):
         raise VerificationFailed()
     if not security.constant_equals(_hash(phone, purpose, code), row.code_hash):
         keep_after_rollback(session, repo.count_wrong_code(row.id))  # the rollback would undo `+= 1`

@@ -17,7 +17,9 @@ class AccountsForTheEdge:
     async def actor_for_token(self, session: AsyncSession, *, token: str) -> Actor:
         return await service.current_actor(session, token=token)
 
-    async def web_sign_in(self, session: AsyncSession, *, account_id: uuid.UUID, version: str, family: uuid.UUID) -> WebSignIn | None:
+    async def web_sign_in(
+        self, session: AsyncSession, *, account_id: uuid.UUID, version: str, family: uuid.UUID
+    ) -> WebSignIn | None:
         """The account of a signed web session, if it is active, not deleted, at the session's version (no
         password change or log-out everywhere since), and this device's sign-in is live."""
         account = await service.get_account(session, account_id=account_id)
@@ -27,4 +29,8 @@ class AccountsForTheEdge:
             return None
         if not await service.web_sign_in_live(session, account_id=account.id, family=family):
             return None
-        return WebSignIn(actor=await service.actor_for(session, account), locale=account.locale, elderly_mode=account.elderly_mode)
+        return WebSignIn(
+            actor=await service.actor_for(session, account),
+            locale=account.locale,
+            elderly_mode=account.elderly_mode,
+        )

@@ -10,14 +10,20 @@ class LoginFailed(NotAuthenticated):
 class LoginThrottled(TooManyRequests):
     code, message = (
         "login_throttled",
-        ("Too many failed sign-ins from here: wait %(minutes)s min, or sign in with a code sent to your phone."),
+        (
+            "Too many failed sign-ins from here: wait %(minutes)s min, "
+            "or sign in with a code sent to your phone."
+        ),
     )
 
 
 class SecondFactorRequired(NotAuthenticated):
     code, message = (
         "second_factor_required",
-        ("This account has had many failed sign-ins. We sent a code to your phone %(phone)s: enter it with your password."),
+        (
+            "This account has had many failed sign-ins. We sent a code to your phone %(phone)s: "
+            "enter it with your password."
+        ),
     )
 
 
@@ -38,7 +44,10 @@ class AccountExists(Conflict):
 
 
 class PatientClaimRefused(Conflict):
-    code, message = "patient_claim_refused", ("This person is already registered. Please confirm your identity at a registration desk.")
+    code, message = (
+        "patient_claim_refused",
+        ("This person is already registered. Please confirm your identity at a registration desk."),
+    )
 
 
 class AccountNotFound(NotFound):

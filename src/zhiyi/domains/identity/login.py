@@ -49,14 +49,22 @@ def masked_phone(phone: str | None) -> str:
 
 
 async def authenticate(
-    session: AsyncSession, *, login: str, password: str, client_addr: str, code: str | None = None, locale: str = "zh_CN"
+    session: AsyncSession,
+    *,
+    login: str,
+    password: str,
+    client_addr: str,
+    code: str | None = None,
+    locale: str = "zh_CN",
 ) -> Account:
     s = get_settings()
     login = login.strip().lower()
     if not login or any(ord(c) < 32 for c in login) or len(login) > 60:
         login = ""  # never a valid name; still costs a verification and counts as a failure
     account = await repo.by_login(session, login) if login else None
-    key = security.keyed_hash(get_settings().data_secret, "login", f"account:{account.id}" if account else f"name:{login}")
+    key = security.keyed_hash(
+        get_settings().data_secret, "login", f"account:{account.id}" if account else f"name:{login}"
+    )
     await repo.serialise_on(session, key)
     now, window = clock.now(), dt.timedelta(minutes=s.login_window_minutes)
     seen = await repo.failures_since(session, username_key=key, client_addr=client_addr, since=now - window)
@@ -71,27 +79,38 @@ async def authenticate(
     if until is not None:
         # only the phone's owner passes a wait: a valid sign-in code (looked at, not used up). A wrong code
         # counts against this address, never against the code, so nobody can burn the owner's codes
-        if not (code and phone and await codes.code_matches(session, phone=phone, purpose=PURPOSE, code=code)):
+        if not (
+            code and phone and await codes.code_matches(session, phone=phone, purpose=PURPOSE, code=code)
+        ):
             seconds = (until - now).total_seconds()
             refused = LoginThrottled(
-                headers={"Retry-After": str(max(1, int(seconds)))}, params={"minutes": str(max(1, round(seconds / 60)))}
+                headers={"Retry-After": str(max(1, int(seconds)))},
+                params={"minutes": str(max(1, round(seconds / 60)))},
             )
-            raise failed(refused) if code else refused  # a wrong code is a guess: it makes this address wait longer
-    ok = await asyncio.to_thread(security.verify_password, account.password_hash if account else None, password)
+            # a wrong code is a guess: it makes this address wait longer
+            raise failed(refused) if code else refused
+    ok = await asyncio.to_thread(
+        security.verify_password, account.password_hash if account else None, password
+    )
     if not ok or account is None or not account.is_active or account.deleted_at is not None:
         raise failed(LoginFailed())
     if phone is not None and (until is not None or seen.by_user >= s.login_max_failures):
         # under attack from somewhere (or passing a wait): the right password also needs the phone
         if not code:
-            await codes.send_phone_code(session, phone=phone, purpose=PURPOSE, client_addr=client_addr, locale=locale)
+            await codes.send_phone_code(
+                session, phone=phone, purpose=PURPOSE, client_addr=client_addr, locale=locale
+            )
             commit_even_if_failed(session)  # the code is sent although this answer is an error
             raise SecondFactorRequired(params={"phone": masked_phone(phone)})
-        await codes.check_phone_code(session, phone=phone, purpose=PURPOSE, code=code)  # used once; or refused
+        # used once; or refused
+        await codes.check_phone_code(session, phone=phone, purpose=PURPOSE, code=code)
     account.last_login_at = now
     return account
 
 
-def _waiting_until(seen: repo.Failures, now: dt.datetime, window: dt.timedelta, *, phoneless: bool) -> dt.datetime | None:
+def _waiting_until(
+    seen: repo.Failures, now: dt.datetime, window: dt.timedelta, *, phoneless: bool
+) -> dt.datetime | None:
     """Until when this address must wait: after its free failures on the account, or on any account; for an
     account without a phone (no second factor to fall back on) also after its free failures from anywhere."""
     s = get_settings()
@@ -105,13 +124,19 @@ def _waiting_until(seen: repo.Failures, now: dt.datetime, window: dt.timedelta, 
     return max((w for w in waits if w > now), default=None)
 
 
-async def send_login_code(session: AsyncSession, *, login: str, client_addr: str, locale: str = "zh_CN") -> None:
+async def send_login_code(
+    session: AsyncSession, *, login: str, client_addr: str, locale: str = "zh_CN"
+) -> None:
     """A sign-in code to the phone of the account named, if it has one: the answer is the same either
     way (whether an account exists is nobody's business)."""
     login = login.strip().lower()[:60]
     account = await repo.by_login(session, login) if login else None
     if account is not None and account.phone and account.is_active:
         try:
-            await codes.send_phone_code(session, phone=account.phone, purpose=PURPOSE, client_addr=client_addr, locale=locale)
+            await codes.send_phone_code(
+                session, phone=account.phone, purpose=PURPOSE, client_addr=client_addr, locale=locale
+            )
         except VerificationThrottled:
-            pass  # a code went out lately: no other, and no different answer (a 429 would say the account exists)
+            # a code went out lately: no other, and no different answer (a 429 would say the account
+            # exists)
+            pass

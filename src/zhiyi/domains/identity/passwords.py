@@ -13,7 +13,9 @@ MIN_LENGTH = 8
 MAX_LENGTH = 128
 # zxcvbn's score 2 and up: more than 10^6 guesses, beyond what throttled sign-ins allow an attacker
 MIN_SCORE = 2
-WEAK = N_("Choose a password of at least 8 characters that is not commonly used and not your phone number or name.")
+WEAK = N_(
+    "Choose a password of at least 8 characters that is not commonly used and not your phone number or name."
+)
 
 
 def check_password_strength(password: str, *, personal: tuple[str | None, ...] = ()) -> None:

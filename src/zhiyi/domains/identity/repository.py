@@ -31,11 +31,21 @@ from sqlalchemy.dialects.postgresql import asyncpg as postgresql_asyncpg
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zhiyi.core.db import UTCDateTime
-from zhiyi.domains.identity.models import Account, AccountCampus, LoginFailure, PhoneVerification, RefreshToken
+from zhiyi.domains.identity.models import (
+    Account,
+    AccountCampus,
+    LoginFailure,
+    PhoneVerification,
+    RefreshToken,
+)
 
 
 async def by_login(session: AsyncSession, login: str) -> Account | None:
-    return await session.scalar(select(Account).where(or_(Account.username == login, Account.phone == login), Account.deleted_at.is_(None)))
+    return await session.scalar(
+        select(Account).where(
+            or_(Account.username == login, Account.phone == login), Account.deleted_at.is_(None)
+        )
+    )
 
 
 TokenKey = tuple[uuid.UUID, int, uuid.UUID]  # (account, token version, sign-in's refresh-token family)
@@ -80,7 +90,8 @@ STANDING_MANY = str(
 
 
 async def current_tokens(executor, *, keys: list[TokenKey], now: dt.datetime) -> list[bool]:
-    """For each key, whether it stands (`_standing`). `executor`: a session or a connection, either database."""
+    """For each key, whether it stands (`_standing`). `executor`: a session or a connection, either
+    database."""
     if not keys:
         return []
     rows = union_all(
@@ -119,7 +130,13 @@ async def exists(session: AsyncSession, *, username: str, phone: str | None) -> 
 
 
 async def campus_ids(session: AsyncSession, account_id: uuid.UUID) -> list[uuid.UUID]:
-    return list((await session.scalars(select(AccountCampus.campus_id).where(AccountCampus.account_id == account_id))).all())
+    return list(
+        (
+            await session.scalars(
+                select(AccountCampus.campus_id).where(AccountCampus.account_id == account_id)
+            )
+        ).all()
+    )
 
 
 @dataclass(frozen=True)
@@ -132,19 +149,33 @@ class Failures:
     last_user_at: dt.datetime | None = None
 
 
-async def failures_since(session: AsyncSession, *, username_key: str, client_addr: str, since: dt.datetime) -> Failures:
+async def failures_since(
+    session: AsyncSession, *, username_key: str, client_addr: str, since: dt.datetime
+) -> Failures:
     from_here = LoginFailure.client_addr == client_addr
     by_user, by_pair, last_pair, last_user = (
         await session.execute(
             select(
-                func.count(), func.count().filter(from_here), func.max(LoginFailure.at).filter(from_here), func.max(LoginFailure.at)
+                func.count(),
+                func.count().filter(from_here),
+                func.max(LoginFailure.at).filter(from_here),
+                func.max(LoginFailure.at),
             ).where(LoginFailure.username_key == username_key, LoginFailure.at >= since)
         )
     ).one()
     by_addr, last_addr = (
-        await session.execute(select(func.count(), func.max(LoginFailure.at)).where(from_here, LoginFailure.at >= since))
+        await session.execute(
+            select(func.count(), func.max(LoginFailure.at)).where(from_here, LoginFailure.at >= since)
+        )
     ).one()
-    return Failures(int(by_user or 0), int(by_pair or 0), int(by_addr or 0), _utc(last_pair), _utc(last_addr), _utc(last_user))
+    return Failures(
+        int(by_user or 0),
+        int(by_pair or 0),
+        int(by_addr or 0),
+        _utc(last_pair),
+        _utc(last_addr),
+        _utc(last_user),
+    )
 
 
 def _utc(at: dt.datetime | None) -> dt.datetime | None:
@@ -175,14 +206,18 @@ async def accounts_by_ids(session: AsyncSession, ids: set[uuid.UUID]) -> list[Ac
 
 async def find_accounts(session: AsyncSession, *, text: str, limit: int) -> list[Account]:
     """Accounts whose username is `text` or whose name starts with it."""
-    q = select(Account).where(or_(Account.username == text, Account.display_name.startswith(text, autoescape=True)))
+    q = select(Account).where(
+        or_(Account.username == text, Account.display_name.startswith(text, autoescape=True))
+    )
     return list((await session.scalars(q.order_by(Account.username).limit(limit))).all())
 
 
 async def replace_campuses(session: AsyncSession, account_id: uuid.UUID, campus_ids: set[uuid.UUID]) -> None:
     await session.execute(delete(AccountCampus).where(AccountCampus.account_id == account_id))
     if campus_ids:
-        await session.execute(insert(AccountCampus), [{"account_id": account_id, "campus_id": c} for c in campus_ids])
+        await session.execute(
+            insert(AccountCampus), [{"account_id": account_id, "campus_id": c} for c in campus_ids]
+        )
 
 
 async def staff_accounts(
@@ -193,13 +228,16 @@ async def staff_accounts(
     q = select(Account).where(Account.deleted_at.is_(None), Account.roles != "patient")
     if campus_ids is not None:
         q = q.where(
-            Account.group_wide.is_(False), Account.id.in_(select(AccountCampus.account_id).where(AccountCampus.campus_id.in_(campus_ids)))
+            Account.group_wide.is_(False),
+            Account.id.in_(select(AccountCampus.account_id).where(AccountCampus.campus_id.in_(campus_ids))),
         )
     accounts = list((await session.scalars(q.order_by(Account.username).limit(limit))).all())
     links: dict[uuid.UUID, list[uuid.UUID]] = {a.id: [] for a in accounts}
     if accounts:
         rows = await session.execute(
-            select(AccountCampus.account_id, AccountCampus.campus_id).where(AccountCampus.account_id.in_(list(links)))
+            select(AccountCampus.account_id, AccountCampus.campus_id).where(
+                AccountCampus.account_id.in_(list(links))
+            )
         )
         for aid, cid in rows.all():
             links[aid].append(cid)
@@ -208,13 +246,21 @@ async def staff_accounts(
 
 async def list_accounts(session: AsyncSession, *, limit: int = 200) -> list[Account]:
     return list(
-        (await session.scalars(select(Account).where(Account.deleted_at.is_(None)).order_by(Account.created_at).limit(limit))).all()
+        (
+            await session.scalars(
+                select(Account).where(Account.deleted_at.is_(None)).order_by(Account.created_at).limit(limit)
+            )
+        ).all()
     )
 
 
 def count_wrong_code(verification_id: uuid.UUID) -> Update:
     """A statement (applied even if the request fails) counting a wrong one-time code."""
-    return update(PhoneVerification).where(PhoneVerification.id == verification_id).values(attempts=PhoneVerification.attempts + 1)
+    return (
+        update(PhoneVerification)
+        .where(PhoneVerification.id == verification_id)
+        .values(attempts=PhoneVerification.attempts + 1)
+    )
 
 
 async def serialise_on(session: AsyncSession, key: str) -> None:
@@ -225,11 +271,17 @@ async def serialise_on(session: AsyncSession, key: str) -> None:
         await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": k})
 
 
-async def use_refresh(session: AsyncSession, *, token_hash: str, now: dt.datetime) -> tuple[uuid.UUID, uuid.UUID] | None:
+async def use_refresh(
+    session: AsyncSession, *, token_hash: str, now: dt.datetime
+) -> tuple[uuid.UUID, uuid.UUID] | None:
     """Revoke a live refresh token and return its account and family, in one statement (one winner)."""
     stmt = (
         update(RefreshToken)
-        .where(RefreshToken.token_hash == token_hash, RefreshToken.revoked_at.is_(None), RefreshToken.expires_at > now)
+        .where(
+            RefreshToken.token_hash == token_hash,
+            RefreshToken.revoked_at.is_(None),
+            RefreshToken.expires_at > now,
+        )
         .values(revoked_at=now)
         .returning(RefreshToken.account_id, RefreshToken.family_id)
     )
@@ -237,14 +289,18 @@ async def use_refresh(session: AsyncSession, *, token_hash: str, now: dt.datetim
     return (row[0], row[1]) if row is not None else None
 
 
-async def end_family(session: AsyncSession, *, family_id: uuid.UUID, now: dt.datetime, account_id: uuid.UUID | None = None) -> None:
+async def end_family(
+    session: AsyncSession, *, family_id: uuid.UUID, now: dt.datetime, account_id: uuid.UUID | None = None
+) -> None:
     q = update(RefreshToken).where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
     if account_id is not None:  # a family named by a client: only ever its own account's
         q = q.where(RefreshToken.account_id == account_id)
     await session.execute(q.values(revoked_at=now))
 
 
-async def family_live(session: AsyncSession, *, account_id: uuid.UUID, family_id: uuid.UUID, now: dt.datetime) -> bool:
+async def family_live(
+    session: AsyncSession, *, account_id: uuid.UUID, family_id: uuid.UUID, now: dt.datetime
+) -> bool:
     return (
         await session.scalar(
             select(RefreshToken.id)
@@ -265,20 +321,34 @@ async def end_all_sign_ins(session: AsyncSession, account_id: uuid.UUID, now: dt
 
 
 def revoke_all_refresh(account_id: uuid.UUID, now: dt.datetime) -> Update:
-    return update(RefreshToken).where(RefreshToken.account_id == account_id, RefreshToken.revoked_at.is_(None)).values(revoked_at=now)
+    return (
+        update(RefreshToken)
+        .where(RefreshToken.account_id == account_id, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
 
 
 async def codes_sent(
-    session: AsyncSession, *, phone: str, purpose: str, client_addr: str, phone_since: dt.datetime, addr_since: dt.datetime
+    session: AsyncSession,
+    *,
+    phone: str,
+    purpose: str,
+    client_addr: str,
+    phone_since: dt.datetime,
+    addr_since: dt.datetime,
 ) -> tuple[int, int]:
     """Codes of this purpose sent to the phone since `phone_since`, and of any purpose from the address."""
     per_phone = await session.scalar(
         select(func.count()).where(
-            PhoneVerification.phone == phone, PhoneVerification.purpose == purpose, PhoneVerification.created_at >= phone_since
+            PhoneVerification.phone == phone,
+            PhoneVerification.purpose == purpose,
+            PhoneVerification.created_at >= phone_since,
         )
     )
     per_addr = await session.scalar(
-        select(func.count()).where(PhoneVerification.client_addr == client_addr, PhoneVerification.created_at >= addr_since)
+        select(func.count()).where(
+            PhoneVerification.client_addr == client_addr, PhoneVerification.created_at >= addr_since
+        )
     )
     return int(per_phone or 0), int(per_addr or 0)
 

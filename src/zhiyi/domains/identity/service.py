@@ -146,13 +146,17 @@ def access_claims(*, actor: Actor, version: int, family: uuid.UUID) -> dict:
     }
 
 
-async def issue_tokens(session: AsyncSession, *, account: Account, family: uuid.UUID | None = None) -> TokenPair:
+async def issue_tokens(
+    session: AsyncSession, *, account: Account, family: uuid.UUID | None = None
+) -> TokenPair:
     """A new pair: a new sign-in's family, or the next of `family` (a rotation)."""
     s = get_settings()
     actor = await actor_for(session, account)
     family = family or uuid.uuid4()
     ttl = dt.timedelta(minutes=s.access_token_minutes)
-    access = security.issue_jwt(s.secret_key, access_claims(actor=actor, version=account.token_version, family=family), ttl=ttl)
+    access = security.issue_jwt(
+        s.secret_key, access_claims(actor=actor, version=account.token_version, family=family), ttl=ttl
+    )
     refresh = security.random_token()
     session.add(
         RefreshToken(
@@ -184,7 +188,9 @@ def read_access_token(token: str) -> AccessToken:
 @lru_cache(maxsize=4096)
 def _access_token(secrets: tuple[str, ...], token: str) -> AccessToken:
     claims = security.read_jwt(secrets, token, typ="access")
-    return AccessToken(actor_from_claims(claims), int(claims["exp"]), int(claims["ver"]), uuid.UUID(claims["sid"]))
+    return AccessToken(
+        actor_from_claims(claims), int(claims["exp"]), int(claims["ver"]), uuid.UUID(claims["sid"])
+    )
 
 
 async def tokens_current(executor, tokens: list[AccessToken]) -> list[bool]:
@@ -228,7 +234,9 @@ async def refresh_tokens(session: AsyncSession, *, refresh_token: str) -> TokenP
 
 async def revoke_refresh(session: AsyncSession, *, refresh_token: str) -> None:
     """Sign out this device: its refresh token and, with its family, its access tokens stop working."""
-    used = await repo.use_refresh(session, token_hash=security.keyed_hash(_secret(), "refresh", refresh_token), now=clock.now())
+    used = await repo.use_refresh(
+        session, token_hash=security.keyed_hash(_secret(), "refresh", refresh_token), now=clock.now()
+    )
     if used is not None:
         await repo.end_family(session, family_id=used[1], now=clock.now())
 
@@ -249,7 +257,9 @@ async def set_roles(session: AsyncSession, *, account_id: uuid.UUID, roles: set[
     return account
 
 
-async def set_campuses(session: AsyncSession, *, account_id: uuid.UUID, campus_ids: set[uuid.UUID]) -> Account:
+async def set_campuses(
+    session: AsyncSession, *, account_id: uuid.UUID, campus_ids: set[uuid.UUID]
+) -> Account:
     """The campuses whose patients a staff account sees; at once (tokens carrying the old ones stop)."""
     account = await _account(session, account_id)
     await repo.replace_campuses(session, account.id, campus_ids)
@@ -301,7 +311,9 @@ async def _account(session: AsyncSession, account_id: uuid.UUID) -> Account:
 def _check_roles(roles: set[str]) -> None:
     unknown = set(roles) - {r.value for r in Role}
     if unknown or not roles:
-        raise ValidationFailed(errors=[FieldError("roles", f"Unknown roles: {sorted(unknown)}", "roles.unknown")])
+        raise ValidationFailed(
+            errors=[FieldError("roles", f"Unknown roles: {sorted(unknown)}", "roles.unknown")]
+        )
 
 
 async def start_web_sign_in(session: AsyncSession, *, account: Account, seconds: int) -> uuid.UUID:
@@ -360,7 +372,11 @@ async def sign_up_patient(
         raise AccountExists()
     existing = await patients.find_by_id_number(session, id_number=rid.number)
     if existing is not None:
-        if existing.name != name or existing.phone != phone or await repo.patient_has_account(session, existing.id):
+        if (
+            existing.name != name
+            or existing.phone != phone
+            or await repo.patient_has_account(session, existing.id)
+        ):
             raise PatientClaimRefused()
         patient = await patients.mark_verified(session, patient_id=existing.id)
     else:
@@ -375,12 +391,22 @@ async def sign_up_patient(
             verified=True,
         )
     return await create_account(
-        session, username=phone, password=password, display_name=name, roles={Role.patient}, phone=phone, patient_id=patient.id
+        session,
+        username=phone,
+        password=password,
+        display_name=name,
+        roles={Role.patient},
+        phone=phone,
+        patient_id=patient.id,
     )
 
 
 async def set_preferences(
-    session: AsyncSession, *, account_id: uuid.UUID, locale: str | None = None, elderly_mode: bool | None = None
+    session: AsyncSession,
+    *,
+    account_id: uuid.UUID,
+    locale: str | None = None,
+    elderly_mode: bool | None = None,
 ) -> Account:
     account = await repo.get(session, account_id)
     if account is None:

@@ -24,11 +24,19 @@ router = APIRouter(route_class=TxRoute, include_in_schema=False)
 
 
 async def start_web_session(request: Request, account) -> None:
-    """A fresh session on login (no fixation), with a sign-in of its own: logging out ends this device only."""
-    family = await identity.start_web_sign_in(session_of(request), account=account, seconds=WEB_SESSION_SECONDS)
+    """A fresh session on login (no fixation), with a sign-in of its own: logging out ends this device
+    only."""
+    family = await identity.start_web_sign_in(
+        session_of(request), account=account, seconds=WEB_SESSION_SECONDS
+    )
     request.session.clear()
     request.session.update(
-        {"aid": str(account.id), "ver": identity.web_session_version(account), "sid": str(family), "iat": int(clock.now().timestamp())}
+        {
+            "aid": str(account.id),
+            "ver": identity.web_session_version(account),
+            "sid": str(family),
+            "iat": int(clock.now().timestamp()),
+        }
     )
 
 
@@ -83,15 +91,22 @@ async def login_code(request: Request, _csrf=Depends(check_csrf)):
     username, nxt = str(form.get("username", ""))[:60], safe_next(form.get("next"))
     t = translator(locale_of(request))
     await identity.send_login_code(
-        session_of(request), login=username, locale=t.locale, client_addr=requestctx.client_addr.get() or "unknown"
+        session_of(request),
+        login=username,
+        locale=t.locale,
+        client_addr=requestctx.client_addr.get() or "unknown",
     )
-    return render(request, "login.html", next=nxt, username=username, ask_code=True, message=t.gettext(LOGIN_CODE_SENT))
+    return render(
+        request, "login.html", next=nxt, username=username, ask_code=True, message=t.gettext(LOGIN_CODE_SENT)
+    )
 
 
 @router.post("/logout")
 async def logout(request: Request, actor=Depends(optional_web_actor), _csrf=Depends(check_csrf)):
     if actor is not None:  # this device's sign-in ends; the account's other devices stay signed in
-        await identity.end_web_sign_in(session_of(request), account_id=actor.account_id, family=uuid.UUID(request.session["sid"]))
+        await identity.end_web_sign_in(
+            session_of(request), account_id=actor.account_id, family=uuid.UUID(request.session["sid"])
+        )
     locale, elderly = request.session.get("locale"), request.session.get("elderly")
     request.session.clear()
     if locale:
@@ -108,7 +123,9 @@ async def switch_language(request: Request, actor=Depends(optional_web_actor), _
     if locale in LOCALES:
         request.session["locale"] = locale
         if actor is not None:
-            await identity.set_preferences(session_of(request), account_id=actor.account_id, locale=str(locale))
+            await identity.set_preferences(
+                session_of(request), account_id=actor.account_id, locale=str(locale)
+            )
     return see_other(safe_next(form.get("next")))
 
 
@@ -136,7 +153,11 @@ async def signup_code(request: Request, _csrf=Depends(check_csrf)):
     try:
         body = CodeRequest(phone=phone)
         await identity.send_phone_code(
-            session_of(request), phone=body.phone, purpose="signup", locale=t.locale, client_addr=requestctx.client_addr.get() or "unknown"
+            session_of(request),
+            phone=body.phone,
+            purpose="signup",
+            locale=t.locale,
+            client_addr=requestctx.client_addr.get() or "unknown",
         )
     except DomainError as exc:  # a code sent a moment ago (429): the form for it stays open
         return render(
@@ -164,23 +185,45 @@ async def signup_code(request: Request, _csrf=Depends(check_csrf)):
 @router.post("/signup")
 async def signup(request: Request, _csrf=Depends(check_csrf)):
     form = await request.form()
-    # bounded, not cut to a field's size: an over-long value is refused with the reason, never shortened and saved
+    # bounded, not cut to a field's size: an over-long value is refused with the reason, never shortened
+    # and saved
     fields = {k: str(form.get(k, ""))[:1000] for k in ("phone", "code", "password", "name", "id_number")}
-    typed = {k: fields[k][:200] for k in ("phone", "name", "id_number")}  # shown again (not the code or password)
+    # shown again (not the code or password)
+    typed = {k: fields[k][:200] for k in ("phone", "name", "id_number")}
     t = translator(locale_of(request))
     session = session_of(request)
     try:
         body = SignUp(**fields)
         campus = await org.campus_by_code(session, code=body.campus_code)
         account = await identity.sign_up_patient(
-            session, phone=body.phone, code=body.code, password=body.password, name=body.name, id_number=body.id_number, campus_id=campus.id
+            session,
+            phone=body.phone,
+            code=body.code,
+            password=body.password,
+            name=body.name,
+            id_number=body.id_number,
+            campus_id=campus.id,
         )
     except DomainError as exc:
         return render(
-            request, "signup.html", status=exc.status, form=typed, sent=False, have_code=True, message=domain_error_message(t, exc)
+            request,
+            "signup.html",
+            status=exc.status,
+            form=typed,
+            sent=False,
+            have_code=True,
+            message=domain_error_message(t, exc),
         )
     except ValidationError as exc:
-        return render(request, "signup.html", status=422, form=typed, sent=False, have_code=True, message=invalid_fields_message(t, exc))
+        return render(
+            request,
+            "signup.html",
+            status=422,
+            form=typed,
+            sent=False,
+            have_code=True,
+            message=invalid_fields_message(t, exc),
+        )
     await start_web_session(request, account)
     request.session["locale"] = t.locale
     return see_other("/portal")

@@ -90,43 +90,67 @@ async def create(request: Request, actor: Actor = Depends(web_actor), _csrf=Depe
             group_wide=form.get("group_wide") == "1",
         )
     except ValidationError as exc:
-        return await _accounts_page(request, actor, status=422, ok=False, typed=typed, message=invalid_fields_message(t, exc))
+        return await _accounts_page(
+            request, actor, status=422, ok=False, typed=typed, message=invalid_fields_message(t, exc)
+        )
     except DomainError as exc:
-        return await _accounts_page(request, actor, status=exc.status, ok=False, typed=typed, message=domain_error_message(t, exc))
+        return await _accounts_page(
+            request, actor, status=exc.status, ok=False, typed=typed, message=domain_error_message(t, exc)
+        )
     return await _accounts_page(
-        request, actor, password=(account.username, password), message=t.gettext("%(name)s can sign in now.", name=account.display_name)
+        request,
+        actor,
+        password=(account.username, password),
+        message=t.gettext("%(name)s can sign in now.", name=account.display_name),
     )
 
 
 @router.post("/admin/accounts/{account_id}/access")
-async def change_access(request: Request, account_id: uuid.UUID, actor: Actor = Depends(web_actor), _csrf=Depends(check_csrf)):
+async def change_access(
+    request: Request, account_id: uuid.UUID, actor: Actor = Depends(web_actor), _csrf=Depends(check_csrf)
+):
     """New roles and campuses, at once (the account's tokens carrying the old ones stop); audited."""
     form = await request.form()
     t = translator(locale_of(request))
     try:
         account = await admin.change_access(
-            session_of(request), actor=actor, account_id=account_id, roles=_chosen(form, "role"), campus_ids=_campus_ids(form)
+            session_of(request),
+            actor=actor,
+            account_id=account_id,
+            roles=_chosen(form, "role"),
+            campus_ids=_campus_ids(form),
         )
     except (NotYourCampus, OwnAccount, ValidationFailed) as exc:  # said on the page; others: error pages
-        return await _accounts_page(request, actor, status=exc.status, ok=False, message=domain_error_message(t, exc))
-    return await _accounts_page(request, actor, message=t.gettext("%(name)s's access is changed.", name=account.display_name))
+        return await _accounts_page(
+            request, actor, status=exc.status, ok=False, message=domain_error_message(t, exc)
+        )
+    return await _accounts_page(
+        request, actor, message=t.gettext("%(name)s's access is changed.", name=account.display_name)
+    )
 
 
 @router.post("/admin/accounts/{account_id}/password")
-async def new_password(request: Request, account_id: uuid.UUID, actor: Actor = Depends(web_actor), _csrf=Depends(check_csrf)):
-    """A new random password for a staff member who forgot theirs, shown once; they are signed out everywhere."""
+async def new_password(
+    request: Request, account_id: uuid.UUID, actor: Actor = Depends(web_actor), _csrf=Depends(check_csrf)
+):
+    """A new random password for a staff member who forgot theirs, shown once; they are signed out
+    everywhere."""
     account, password = await admin.reset_password(session_of(request), actor=actor, account_id=account_id)
     t = translator(locale_of(request))
     return await _accounts_page(
         request,
         actor,
         password=(account.username, password),
-        message=t.gettext("%(name)s has a new password and is signed out everywhere.", name=account.display_name),
+        message=t.gettext(
+            "%(name)s has a new password and is signed out everywhere.", name=account.display_name
+        ),
     )
 
 
 @router.post("/admin/accounts/{account_id}/active")
-async def set_active(request: Request, account_id: uuid.UUID, actor: Actor = Depends(web_actor), _csrf=Depends(check_csrf)):
+async def set_active(
+    request: Request, account_id: uuid.UUID, actor: Actor = Depends(web_actor), _csrf=Depends(check_csrf)
+):
     """Disable (every token and web session of the account ends at once) or enable an account."""
     on = (await request.form()).get("on") == "1"
     account = await admin.change_account(session_of(request), actor=actor, account_id=account_id, active=on)

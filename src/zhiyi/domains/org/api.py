@@ -33,4 +33,6 @@ async def practitioners(
     title: Title | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ):
-    return await service.list_practitioners(session_of(request), department_id=department_id, campus_id=campus_id, title=title, limit=limit)
+    return await service.list_practitioners(
+        session_of(request), department_id=department_id, campus_id=campus_id, title=title, limit=limit
+    )

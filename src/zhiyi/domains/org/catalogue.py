@@ -78,7 +78,8 @@ DEPARTMENTS: tuple[DepartmentSpec, ...] = (
         "心内科|心脏内科|心血管科|Cardiac Medicine|Heart Clinic",
         ALL3,
         3,
-        "hypertension|coronary heart disease|arrhythmia|heart failure|interventional cardiology|lipid disorders",
+        "hypertension|coronary heart disease|arrhythmia|heart failure|interventional cardiology"
+        "|lipid disorders",
     ),
     _d(
         "IM.RESP",
@@ -340,7 +341,15 @@ DEPARTMENTS: tuple[DepartmentSpec, ...] = (
         0.6,
     ),
     _d(
-        "OPH", None, "眼科", "Ophthalmology", "眼科门诊|眼病|Eye Clinic|Eye", ME, 2, "cataract|glaucoma|myopia|retinal disease|dry eye", 0.5
+        "OPH",
+        None,
+        "眼科",
+        "Ophthalmology",
+        "眼科门诊|眼病|Eye Clinic|Eye",
+        ME,
+        2,
+        "cataract|glaucoma|myopia|retinal disease|dry eye",
+        0.5,
     ),
     _d(
         "ENT",
@@ -405,7 +414,13 @@ DEPARTMENTS: tuple[DepartmentSpec, ...] = (
         1,
         "stroke rehabilitation|sports rehabilitation|pain management|physiotherapy",
     ),
-    _d("TCM", None, "中医科", "Traditional Chinese Medicine", "中医|中医门诊|中西医结合科|TCM|Chinese Medicine"),
+    _d(
+        "TCM",
+        None,
+        "中医科",
+        "Traditional Chinese Medicine",
+        "中医|中医门诊|中西医结合科|TCM|Chinese Medicine",
+    ),
     _d(
         "TCM.IM",
         "TCM",

@@ -23,7 +23,12 @@ async def departments(session: AsyncSession) -> list[Department]:
 
 
 async def practitioners(
-    session: AsyncSession, *, department_id: uuid.UUID | None, campus_id: uuid.UUID | None, title: str | None, limit: int
+    session: AsyncSession,
+    *,
+    department_id: uuid.UUID | None,
+    campus_id: uuid.UUID | None,
+    title: str | None,
+    limit: int,
 ) -> list[Practitioner]:
     q = select(Practitioner).where(Practitioner.active.is_(True))
     if department_id:

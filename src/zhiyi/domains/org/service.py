@@ -27,7 +27,14 @@ async def campus_by_code(session: AsyncSession, *, code: str) -> Campus:
 async def department_tree(session: AsyncSession) -> list[DepartmentNode]:
     rows = await repo.departments(session)
     nodes = {
-        d.id: DepartmentNode(id=d.id, code=d.code, name_zh=d.name_zh, name_en=d.name_en, aliases=list(d.aliases or []), children=[])
+        d.id: DepartmentNode(
+            id=d.id,
+            code=d.code,
+            name_zh=d.name_zh,
+            name_en=d.name_en,
+            aliases=list(d.aliases or []),
+            children=[],
+        )
         for d in rows
     }
     roots: list[DepartmentNode] = []
@@ -44,7 +51,9 @@ async def list_practitioners(
     title: str | None = None,
     limit: int = 100,
 ) -> list[Practitioner]:
-    return await repo.practitioners(session, department_id=department_id, campus_id=campus_id, title=title, limit=limit)
+    return await repo.practitioners(
+        session, department_id=department_id, campus_id=campus_id, title=title, limit=limit
+    )
 
 
 async def department_subtree_ids(session: AsyncSession, *, department_id: uuid.UUID) -> list[uuid.UUID]:
@@ -61,7 +70,9 @@ async def department_subtree_ids(session: AsyncSession, *, department_id: uuid.U
     return out
 
 
-async def practitioners_by_ids(session: AsyncSession, *, ids: set[uuid.UUID]) -> dict[uuid.UUID, Practitioner]:
+async def practitioners_by_ids(
+    session: AsyncSession, *, ids: set[uuid.UUID]
+) -> dict[uuid.UUID, Practitioner]:
     return {p.id: p for p in await repo.practitioners_in(session, ids)} if ids else {}
 
 

@@ -65,7 +65,9 @@ def _proxy_read(link, dependent) -> ProxyRead:
 
 
 @router.get(
-    "", response_model=list[PatientRead], summary="Find patients by name, record number, phone or ID number (staff; never a whole list)"
+    "",
+    response_model=list[PatientRead],
+    summary="Find patients by name, record number, phone or ID number (staff; never a whole list)",
 )
 async def search(
     request: Request,
@@ -93,7 +95,9 @@ async def register(request: Request, actor: ActorDep, body: PatientCreate):
     if campus is None or not (actor.group_wide or campus in actor.campus_ids):
         raise Forbidden()
     session = session_of(request)
-    patient = await service.register_patient(session, campus_id=campus, **body.model_dump(exclude={"registered_campus_id"}))
+    patient = await service.register_patient(
+        session, campus_id=campus, **body.model_dump(exclude={"registered_campus_id"})
+    )
     audit.record(session, actor, "create", "patient", patient.id, patient_id=patient.id)
     return service.to_read(patient, own=False)
 
@@ -126,27 +130,41 @@ async def my_proxies(request: Request, actor: ActorDep):
     ]
 
 
-@router.post("/me/dependents", response_model=ProxyRead, status_code=201, summary="Add a family member to manage")
+@router.post(
+    "/me/dependents", response_model=ProxyRead, status_code=201, summary="Add a family member to manage"
+)
 async def add_dependent(request: Request, actor: ActorDep, body: DependentCreate):
     session = session_of(request)
     own = _own_patient(actor)
     link = await service.add_dependent(
-        session, actor=actor, proxy_patient_id=own, channel=get_settings().notification_channel, **body.model_dump()
+        session,
+        actor=actor,
+        proxy_patient_id=own,
+        channel=get_settings().notification_channel,
+        **body.model_dump(),
     )
     dependent = await service.get_patient(session, patient_id=link.dependent_patient_id)
     return _proxy_read(link, dependent)
 
 
-@router.post("/me/dependents/{link_id}/confirm", response_model=ProxyRead, summary="Confirm with the family member's code")
+@router.post(
+    "/me/dependents/{link_id}/confirm",
+    response_model=ProxyRead,
+    summary="Confirm with the family member's code",
+)
 async def confirm_dependent(request: Request, actor: ActorDep, link_id: uuid.UUID, body: ProxyConfirm):
     session = session_of(request)
-    link = await service.confirm_dependent(session, proxy_patient_id=_own_patient(actor), link_id=link_id, code=body.code)
+    link = await service.confirm_dependent(
+        session, proxy_patient_id=_own_patient(actor), link_id=link_id, code=body.code
+    )
     dependent = await service.get_patient(session, patient_id=link.dependent_patient_id)
     audit.record(session, actor, "proxy.consent", "patient_proxy", link.id, patient_id=dependent.id)
     return _proxy_read(link, dependent)
 
 
-@router.post("/me/proxies/{link_id}/approve", response_model=ProxyRead, summary="Approve a family member's request")
+@router.post(
+    "/me/proxies/{link_id}/approve", response_model=ProxyRead, summary="Approve a family member's request"
+)
 async def approve_proxy(request: Request, actor: ActorDep, link_id: uuid.UUID):
     session = session_of(request)
     link = await service.approve_proxy(session, dependent_patient_id=_own_patient(actor), link_id=link_id)
@@ -159,7 +177,9 @@ async def approve_proxy(request: Request, actor: ActorDep, link_id: uuid.UUID):
 async def revoke(request: Request, actor: ActorDep, link_id: uuid.UUID):
     session = session_of(request)
     link = await service.revoke_proxy(session, patient_id=_own_patient(actor), link_id=link_id)
-    audit.record(session, actor, "proxy.revoke", "patient_proxy", link.id, patient_id=link.dependent_patient_id)
+    audit.record(
+        session, actor, "proxy.revoke", "patient_proxy", link.id, patient_id=link.dependent_patient_id
+    )
 
 
 @router.post("/onecode/scan", response_model=PatientRead, summary="Staff scan a patient's one-code QR")
@@ -181,7 +201,9 @@ async def read(request: Request, actor: ActorDep, patient_id: uuid.UUID):
     summary="Open a record without a care relationship (doctor or nurse; audited with the reason)",
 )
 async def break_glass(request: Request, actor: ActorDep, patient_id: uuid.UUID, body: Reason):
-    return await service.break_glass(session_of(request), actor=actor, patient_id=patient_id, reason=body.reason)
+    return await service.break_glass(
+        session_of(request), actor=actor, patient_id=patient_id, reason=body.reason
+    )
 
 
 @router.post(
@@ -190,28 +212,47 @@ async def break_glass(request: Request, actor: ActorDep, patient_id: uuid.UUID, 
     summary="Show a patient's full ID number (registration desk; audited with the reason)",
 )
 async def reveal_id_number(request: Request, actor: ActorDep, patient_id: uuid.UUID, body: Reason):
-    number = await service.reveal_id_number(session_of(request), actor=actor, patient_id=patient_id, reason=body.reason)
+    number = await service.reveal_id_number(
+        session_of(request), actor=actor, patient_id=patient_id, reason=body.reason
+    )
     return IdNumberRead(id_number=number)
 
 
 @router.patch("/{patient_id}", response_model=PatientRead, summary="Update contact and insurance details")
 async def update(request: Request, actor: ActorDep, patient_id: uuid.UUID, body: PatientUpdate):
     session = session_of(request)
-    patient, decision = await service.access_patient(session, actor=actor, patient_id=patient_id, action="update")
-    patient = await service.update_patient(session, patient_id=patient.id, changes=body.model_dump(exclude_unset=True))
+    patient, decision = await service.access_patient(
+        session, actor=actor, patient_id=patient_id, action="update"
+    )
+    patient = await service.update_patient(
+        session, patient_id=patient.id, changes=body.model_dump(exclude_unset=True)
+    )
     return service.to_read(patient, own=service.is_own(actor, patient, decision))
 
 
 @router.get("/{patient_id}/onecode", response_model=OneCodeRead, summary="The patient's one-code QR")
 async def onecode(request: Request, actor: ActorDep, patient_id: uuid.UUID):
-    patient, _ = await service.access_patient(session_of(request), actor=actor, patient_id=patient_id, action="onecode")
+    patient, _ = await service.access_patient(
+        session_of(request), actor=actor, patient_id=patient_id, action="onecode"
+    )
     token = service.issue_onecode(patient_id=patient.id)
-    return OneCodeRead(token=token, expires_in=get_settings().qr_token_minutes * 60, svg=service.onecode_svg(token))
+    return OneCodeRead(
+        token=token, expires_in=get_settings().qr_token_minutes * 60, svg=service.onecode_svg(token)
+    )
 
 
-@router.get("/{patient_id}/audit", response_model=list[AuditEventRead], summary="A patient's audit trail (admin)")
-async def audit_trail(request: Request, actor: ActorDep, patient_id: uuid.UUID, limit: Annotated[int, Query(ge=1, le=1000)] = 200):
+@router.get(
+    "/{patient_id}/audit", response_model=list[AuditEventRead], summary="A patient's audit trail (admin)"
+)
+async def audit_trail(
+    request: Request,
+    actor: ActorDep,
+    patient_id: uuid.UUID,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+):
     session = session_of(request)
-    patient, _ = await service.access_patient(session, actor=actor, patient_id=patient_id, action="audit.read")
+    patient, _ = await service.access_patient(
+        session, actor=actor, patient_id=patient_id, action="audit.read"
+    )
     rows = await audit.trail(session, patient_id=patient.id, limit=limit)
     return [AuditEventRead.model_validate(r, from_attributes=True) for r in rows]

@@ -31,8 +31,14 @@ class OneCodeInvalid(RuleViolated):
 
 
 class SearchNeedsAFilter(RuleViolated):
-    code, message = "search_needs_a_filter", ("Search by name, record number, phone or ID number: whole lists of patients are not shown.")
+    code, message = (
+        "search_needs_a_filter",
+        ("Search by name, record number, phone or ID number: whole lists of patients are not shown."),
+    )
 
 
 class IdNumberUnreadable(Conflict):
-    code, message = "id_number_unreadable", ("The stored ID number cannot be read with this server's data key; ask the administrator.")
+    code, message = (
+        "id_number_unreadable",
+        ("The stored ID number cannot be read with this server's data key; ask the administrator."),
+    )

@@ -85,7 +85,9 @@ class PatientAccessGrant(IdMixin, Base):
     for a while. Listed on the privacy officer's page; every use is audited as any read."""
 
     __tablename__ = "patient_access_grant"
-    __table_args__ = (Index("ix_patient_access_grant_account_patient", "account_id", "patient_id", "expires_at"),)
+    __table_args__ = (
+        Index("ix_patient_access_grant_account_patient", "account_id", "patient_id", "expires_at"),
+    )
 
     account_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("account.id"))
     actor_name: Mapped[str] = mapped_column(String(100))  # as the privacy officer reads it

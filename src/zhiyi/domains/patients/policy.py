@@ -28,7 +28,8 @@ from zhiyi.core.policy import CLINICAL_ROLES, Actor, Decision, Resource, Role, r
 from zhiyi.domains.patients import repository as repo
 
 PATIENT_ACTIONS = {"read", "update", "proxy.manage", "onecode", "book"}
-STAFF_ACTIONS = {"read", "update", "onecode.scan"}  # an admin scans the one-codes of their campuses' patients too
+# an admin scans the one-codes of their campuses' patients too
+STAFF_ACTIONS = {"read", "update", "onecode.scan"}
 CARE_ROLES = frozenset({Role.doctor, Role.nurse})
 CARE_REASON, GLASS_REASON = "care relationship", "break the glass"
 # (session, actor, patient_id, since, until) -> whether the patient is in the actor's care: registered by the
@@ -47,7 +48,9 @@ async def care_of(session, actor: Actor, patient_id: uuid.UUID) -> str | None:
     today = clock.today(get_settings().timezone)
     window = dt.timedelta(days=get_settings().care_window_days)
     for provider in CARE_PROVIDERS:
-        if await provider(session, actor=actor, patient_id=patient_id, since=today - window, until=today + window):
+        if await provider(
+            session, actor=actor, patient_id=patient_id, since=today - window, until=today + window
+        ):
             return CARE_REASON
     if await repo.has_grant(session, account_id=actor.account_id, patient_id=patient_id, now=clock.now()):
         return GLASS_REASON
@@ -59,7 +62,11 @@ async def patient_rule(session, actor: Actor, action: str, resource: Resource) -
     if actor.has(Role.patient) and action in PATIENT_ACTIONS:
         if patient_id == actor.patient_id:
             return Decision(True)
-        if action != "proxy.manage" and actor.patient_id is not None and await repo.is_active_proxy(session, actor.patient_id, patient_id):
+        if (
+            action != "proxy.manage"
+            and actor.patient_id is not None
+            and await repo.is_active_proxy(session, actor.patient_id, patient_id)
+        ):
             return Decision(True, on_behalf_of=patient_id, reason="family proxy")
     if action == "onecode.scan" and actor.roles & CLINICAL_ROLES:
         # the patient presenting a fresh one-code is their consent to be looked up here

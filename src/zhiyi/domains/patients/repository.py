@@ -34,9 +34,13 @@ async def is_active_proxy(session: AsyncSession, proxy_id: uuid.UUID, dependent_
     return bool(await session.scalar(q))
 
 
-async def proxy_link(session: AsyncSession, proxy_id: uuid.UUID, dependent_id: uuid.UUID) -> PatientProxy | None:
+async def proxy_link(
+    session: AsyncSession, proxy_id: uuid.UUID, dependent_id: uuid.UUID
+) -> PatientProxy | None:
     return await session.scalar(
-        select(PatientProxy).where(PatientProxy.proxy_patient_id == proxy_id, PatientProxy.dependent_patient_id == dependent_id)
+        select(PatientProxy).where(
+            PatientProxy.proxy_patient_id == proxy_id, PatientProxy.dependent_patient_id == dependent_id
+        )
     )
 
 
@@ -58,7 +62,9 @@ async def links_of_proxy(session: AsyncSession, proxy_id: uuid.UUID) -> list[tup
     return [(link, p) for link, p in (await session.execute(_LINKS_OF_PROXY, {"proxy_id": proxy_id})).all()]
 
 
-async def links_to_dependent(session: AsyncSession, dependent_id: uuid.UUID) -> list[tuple[PatientProxy, Patient]]:
+async def links_to_dependent(
+    session: AsyncSession, dependent_id: uuid.UUID
+) -> list[tuple[PatientProxy, Patient]]:
     q = (
         select(PatientProxy, Patient)
         .join(Patient, Patient.id == PatientProxy.proxy_patient_id)
@@ -97,13 +103,21 @@ def ids_at_campuses(campus_ids: frozenset[uuid.UUID]) -> Select:
 
 def count_wrong_code(link_id: uuid.UUID) -> Update:
     """A statement (applied even if the request fails) counting a wrong consent code."""
-    return update(PatientProxy).where(PatientProxy.id == link_id).values(consent_attempts=PatientProxy.consent_attempts + 1)
+    return (
+        update(PatientProxy)
+        .where(PatientProxy.id == link_id)
+        .values(consent_attempts=PatientProxy.consent_attempts + 1)
+    )
 
 
-async def has_grant(session: AsyncSession, *, account_id: uuid.UUID, patient_id: uuid.UUID, now: dt.datetime) -> bool:
+async def has_grant(
+    session: AsyncSession, *, account_id: uuid.UUID, patient_id: uuid.UUID, now: dt.datetime
+) -> bool:
     q = select(
         exists().where(
-            PatientAccessGrant.account_id == account_id, PatientAccessGrant.patient_id == patient_id, PatientAccessGrant.expires_at > now
+            PatientAccessGrant.account_id == account_id,
+            PatientAccessGrant.patient_id == patient_id,
+            PatientAccessGrant.expires_at > now,
         )
     )
     return bool(await session.scalar(q))

@@ -79,7 +79,11 @@ def parse(raw: str, *, today: dt.date | None = None) -> ResidentId:
     number = raw.strip().upper()
     if len(number) != 18:
         raise ResidentIdInvalid("length")
-    if not number[:17].isascii() or not number[:17].isdigit() or not (number[17].isdigit() or number[17] == "X"):
+    if (
+        not number[:17].isascii()
+        or not number[:17].isdigit()
+        or not (number[17].isdigit() or number[17] == "X")
+    ):
         raise ResidentIdInvalid("characters")
     if int(number[:2]) not in PROVINCES:
         raise ResidentIdInvalid("region")

@@ -85,9 +85,13 @@ class PatientRead(BaseModel):
     name: str
     name_en: str
     sex: str
-    birth_date: dt.date | None = Field(description="Only to the patient and their family proxies; staff see `age`")
+    birth_date: dt.date | None = Field(
+        description="Only to the patient and their family proxies; staff see `age`"
+    )
     age: int
-    id_number_masked: str | None = Field(description="Region (4) and last four characters: 3413**********7804")
+    id_number_masked: str | None = Field(
+        description="Region (4) and last four characters: 3413**********7804"
+    )
     phone: str | None
     insurance_type: str
     insurance_number: str | None

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import secrets
 import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,15 +19,28 @@ from zhiyi.domains.patients import repository as repo
 from zhiyi.domains.patients.errors import (
     IdNumberUnreadable,
     OneCodeInvalid,
-    PatientAlreadyRegistered,
     PatientNotFound,
     ProxyCodeInvalid,
     ProxyRuleViolated,
-    ResidentIdRuleViolated,
     SearchNeedsAFilter,
 )
 from zhiyi.domains.patients.models import Patient, PatientAccessGrant, PatientProxy, ProxyStatus
 from zhiyi.domains.patients.onecode import issue_onecode, onecode_svg, resolve_onecode  # noqa: F401  (public here)
+from zhiyi.domains.patients.records import (  # noqa: F401  (public here)
+    _secret,
+    age_on,
+    find_by_id_number,
+    get_patient,
+    id_hash,
+    mark_verified,
+    mask_id_number,
+    masked_id_number,
+    parse_resident_id,
+    patients_by_ids,
+    register_patient,
+    to_read,
+    update_patient,
+)
 from zhiyi.domains.patients.schemas import FamilyMember, PatientRead
 
 ADULT_AGE = 18
@@ -43,141 +55,21 @@ PROXY_CODE_MINUTES = 30
 PROXY_MAX_ATTEMPTS = 5
 
 
-def _secret() -> str:
-    return get_settings().data_secret
-
-
-def id_hash(number: str) -> str:
-    return security.keyed_hash(_secret(), "resident-id", number)
-
-
-def parse_resident_id(raw: str, field: str = "id_number") -> resident_id.ResidentId:
-    try:
-        return resident_id.parse(raw, today=clock.today())
-    except resident_id.ResidentIdInvalid as exc:
-        raise ResidentIdRuleViolated(exc.reason, field) from None
-
-
-def age_on(birth: dt.date, day: dt.date) -> int:
-    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
-
-
-def mask_id_number(number: str) -> str:
-    """The region's first four and the last four characters: never the birth date (characters 7-14)."""
-    return number[:4] + "*" * (len(number) - 8) + number[-4:]
-
-
-def masked_id_number(p: Patient) -> str | None:
-    if not p.id_number_sealed:
-        return None
-    try:
-        return mask_id_number(security.unseal(_secret(), "resident-id", p.id_number_sealed))
-    except security.TokenInvalid:  # sealed under another data key: the last four are all we know
-        return "*" * 14 + (p.id_number_last4 or "****")
-
-
-def to_read(p: Patient, *, own: bool) -> PatientRead:
-    """The record as its reader may see it. The patient (and a family proxy) see their date of birth;
-    staff see the age instead, since beside the masked number the date of birth rebuilds 16 of its 18
-    characters. The full number is shown only by `reveal_id_number`."""
-    return PatientRead(
-        id=p.id,
-        mrn=p.mrn,
-        name=p.name,
-        name_en=p.name_en,
-        sex=p.sex,
-        birth_date=p.birth_date if own else None,
-        age=age_on(p.birth_date, clock.today(get_settings().timezone)),
-        id_number_masked=masked_id_number(p),
-        phone=p.phone,
-        insurance_type=p.insurance_type,
-        insurance_number=p.insurance_number,
-        emergency_contact_name=p.emergency_contact_name,
-        emergency_contact_phone=p.emergency_contact_phone,
-        emergency_contact_relation=p.emergency_contact_relation,
-        address=p.address,
-        registered_campus_id=p.registered_campus_id,
-        verified=p.verified_at is not None,
-    )
-
-
-async def register_patient(
+async def search_patients(
     session: AsyncSession,
     *,
-    name: str,
-    id_number: str,
-    campus_id: uuid.UUID,
-    name_en: str | None = None,
-    phone: str | None = None,
-    insurance_type: str = "self_pay",
-    insurance_number: str | None = None,
-    emergency_contact_name: str | None = None,
-    emergency_contact_phone: str | None = None,
-    emergency_contact_relation: str | None = None,
-    address: str | None = None,
-    verified: bool = False,
+    campus_ids: frozenset[uuid.UUID] | None,
+    name: str | None = None,
     mrn: str | None = None,
-) -> Patient:
-    rid = parse_resident_id(id_number)
-    h = id_hash(rid.number)
-    if await repo.by_id_hash(session, h) is not None:
-        raise PatientAlreadyRegistered()
-    now = clock.now()
-    patient = Patient(
-        mrn=mrn or f"P{secrets.randbelow(10**10):010d}",
-        name=name,
-        name_en=name_en or "",
-        sex=rid.sex,
-        birth_date=rid.birth_date,
-        id_number_hash=h,
-        id_number_sealed=security.seal(_secret(), "resident-id", rid.number),
-        id_number_last4=rid.last4,
-        phone=phone,
-        insurance_type=insurance_type,
-        insurance_number=insurance_number,
-        emergency_contact_name=emergency_contact_name,
-        emergency_contact_phone=emergency_contact_phone,
-        emergency_contact_relation=emergency_contact_relation,
-        address=address,
-        registered_campus_id=campus_id,
-        verified_at=now if verified else None,
-        created_at=now,
-        updated_at=now,
-    )
-    session.add(patient)
-    await session.flush()
-    await outbox.publish(session, events.PATIENT_REGISTERED, {"patient_id": str(patient.id), "campus_id": str(campus_id)})
-    return patient
-
-
-async def get_patient(session: AsyncSession, *, patient_id: uuid.UUID) -> Patient:
-    patient = await repo.get(session, patient_id)
-    if patient is None:
-        raise PatientNotFound()
-    return patient
-
-
-async def patients_by_ids(session: AsyncSession, *, ids: set[uuid.UUID]) -> dict[uuid.UUID, Patient]:
-    """Records without an access decision: the caller has decided and audits what it shows."""
-    return {p.id: p for p in await repo.get_many(session, ids)} if ids else {}
-
-
-async def update_patient(session: AsyncSession, *, patient_id: uuid.UUID, changes: dict) -> Patient:
-    patient = await get_patient(session, patient_id=patient_id)
-    for key, value in changes.items():
-        setattr(patient, key, value)
-    patient.updated_at = clock.now()
-    return patient
-
-
-async def search_patients(
-    session: AsyncSession, *, campus_ids: frozenset[uuid.UUID] | None, name: str | None = None, mrn: str | None = None, limit: int = 50
+    limit: int = 50,
 ) -> list[Patient]:
     """Records without an access decision (the caller decides before it shows anything)."""
     return await repo.search(session, campus_ids=campus_ids, name=name, mrn=mrn, limit=limit)
 
 
-async def match_patients(session: AsyncSession, *, campus_ids: frozenset[uuid.UUID] | None, text: str, limit: int = 20) -> list[Patient]:
+async def match_patients(
+    session: AsyncSession, *, campus_ids: frozenset[uuid.UUID] | None, text: str, limit: int = 20
+) -> list[Patient]:
     """The patients a privacy officer means by what they typed: a record number, an ID number, a phone,
     a one-code from the patient's phone, or the start of a name (no access decision: the caller audits)."""
     text = text.strip()
@@ -189,15 +81,23 @@ async def match_patients(session: AsyncSession, *, campus_ids: frozenset[uuid.UU
             number = resident_id.parse(text, today=clock.today()).number
         except resident_id.ResidentIdInvalid:
             return []
-        found = await repo.search(session, campus_ids=campus_ids, name=None, mrn=None, limit=limit, id_hash=id_hash(number))
+        found = await repo.search(
+            session, campus_ids=campus_ids, name=None, mrn=None, limit=limit, id_hash=id_hash(number)
+        )
     elif re.fullmatch(r"1\d{10}", text):
-        found = await repo.search(session, campus_ids=campus_ids, name=None, mrn=None, phone=text, limit=limit)
+        found = await repo.search(
+            session, campus_ids=campus_ids, name=None, mrn=None, phone=text, limit=limit
+        )
     elif len(text) > 40:  # a one-code
         try:
             pid = resolve_onecode(token=text)
         except OneCodeInvalid:
             return []
-        found = [p for p in await repo.get_many(session, {pid}) if campus_ids is None or p.registered_campus_id in campus_ids]
+        found = [
+            p
+            for p in await repo.get_many(session, {pid})
+            if campus_ids is None or p.registered_campus_id in campus_ids
+        ]
     elif text:
         found = await repo.search(session, campus_ids=campus_ids, name=text, mrn=None, limit=limit)
     return found
@@ -227,7 +127,13 @@ async def find_patients(
     campus_ids = None if actor.group_wide or not desk else actor.campus_ids
     # a clinician's search is filtered by care below: look a little further (each row costs a care check)
     found = await repo.search(
-        session, campus_ids=campus_ids, name=name, mrn=mrn, phone=phone, id_hash=id_h, limit=limit if desk else limit * CARE_SEARCH_DEPTH
+        session,
+        campus_ids=campus_ids,
+        name=name,
+        mrn=mrn,
+        phone=phone,
+        id_hash=id_h,
+        limit=limit if desk else limit * CARE_SEARCH_DEPTH,
     )
     shown = []
     for p in found:
@@ -238,7 +144,9 @@ async def find_patients(
     return shown
 
 
-async def break_glass(session: AsyncSession, *, actor: Actor, patient_id: uuid.UUID, reason: str) -> PatientRead:
+async def break_glass(
+    session: AsyncSession, *, actor: Actor, patient_id: uuid.UUID, reason: str
+) -> PatientRead:
     """A doctor or nurse opens the record of a patient not in their care (an emergency, a consult asked in
     the corridor): allowed for `break_glass_hours`, with the reason, audited and listed for the privacy
     officer (admins, on /admin/break-glass)."""
@@ -264,18 +172,24 @@ async def break_glass(session: AsyncSession, *, actor: Actor, patient_id: uuid.U
     return await read_patient(session, actor=actor, patient_id=patient.id)
 
 
-async def glass_broken(session: AsyncSession, *, actor: Actor, days: int = 30) -> list[tuple[PatientAccessGrant, Patient]]:
+async def glass_broken(
+    session: AsyncSession, *, actor: Actor, days: int = 30
+) -> list[tuple[PatientAccessGrant, Patient]]:
     """The privacy officer's list: who opened which record without a care relationship, and why (their
     campuses' patients; every campus's when group-wide)."""
     return await repo.grants_since(
-        session, since=clock.now() - dt.timedelta(days=days), campus_ids=None if actor.group_wide else actor.campus_ids
+        session,
+        since=clock.now() - dt.timedelta(days=days),
+        campus_ids=None if actor.group_wide else actor.campus_ids,
     )
 
 
 # --- family proxy -------------------------------------------------------------------------
 
 
-async def is_proxy_of(session: AsyncSession, *, proxy_patient_id: uuid.UUID, dependent_patient_id: uuid.UUID) -> bool:
+async def is_proxy_of(
+    session: AsyncSession, *, proxy_patient_id: uuid.UUID, dependent_patient_id: uuid.UUID
+) -> bool:
     return await repo.is_active_proxy(session, proxy_patient_id, dependent_patient_id)
 
 
@@ -306,7 +220,8 @@ async def add_dependent(
     minor = age_on(rid.birth_date, clock.today()) < ADULT_AGE
     if dependent is None:
         if not minor:
-            raise ProxyRuleViolated(ADULT_NOT_LINKED)  # the same answer as for a registered adult: nothing learnt
+            # the same answer as for a registered adult: nothing learnt
+            raise ProxyRuleViolated(ADULT_NOT_LINKED)
         # a child's identity is vouched for by their verified guardian (real-name booking works for them)
         dependent = await register_patient(
             session,
@@ -319,13 +234,17 @@ async def add_dependent(
     else:
         refusal = _refusal_for_existing(proxy, dependent, name=name, minor=minor)
         if refusal:
-            audit.keep_denied(session, actor, "proxy.request", "patient", dependent.id, patient_id=dependent.id)
+            audit.keep_denied(
+                session, actor, "proxy.request", "patient", dependent.id, patient_id=dependent.id
+            )
             raise ProxyRuleViolated(refusal)
     existing = await repo.proxy_link(session, proxy.id, dependent.id)
     if existing is not None and existing.status != ProxyStatus.revoked:
         raise ProxyRuleViolated("This family member is already linked.")
     now = clock.now()
-    link = existing or PatientProxy(id=ids.new_id(), proxy_patient_id=proxy.id, dependent_patient_id=dependent.id)
+    link = existing or PatientProxy(
+        id=ids.new_id(), proxy_patient_id=proxy.id, dependent_patient_id=dependent.id
+    )
     link.relationship, link.requested_at, link.requested_by_account_id = relationship, now, actor.account_id
     link.consented_at = link.revoked_at = None
     link.consent_attempts = 0
@@ -337,7 +256,11 @@ async def add_dependent(
         link.consent_code_hash = security.keyed_hash(_secret(), "proxy-code", f"{link.id}:{code}")
         link.consent_code_expires_at = now + dt.timedelta(minutes=PROXY_CODE_MINUTES)
         await notify.enqueue(
-            session, channel, notify.Message(to=dependent.phone, template="otp.proxy", params={"code": code, "requester": proxy.name})
+            session,
+            channel,
+            notify.Message(
+                to=dependent.phone, template="otp.proxy", params={"code": code, "requester": proxy.name}
+            ),
         )
     session.add(link)
     await session.flush()
@@ -371,13 +294,18 @@ async def _proxy_event(session: AsyncSession, topic: str, link: PatientProxy) ->
     )
 
 
-async def confirm_dependent(session: AsyncSession, *, proxy_patient_id: uuid.UUID, link_id: uuid.UUID, code: str) -> PatientProxy:
+async def confirm_dependent(
+    session: AsyncSession, *, proxy_patient_id: uuid.UUID, link_id: uuid.UUID, code: str
+) -> PatientProxy:
     link = await repo.get_link(session, link_id)
     if link is None or link.proxy_patient_id != proxy_patient_id:
         raise PatientNotFound()
     if link.status != ProxyStatus.pending:
         raise ProxyRuleViolated("This family link is not waiting for a code.")
-    if link.consent_attempts >= PROXY_MAX_ATTEMPTS or (link.consent_code_expires_at or clock.now()) < clock.now():
+    if (
+        link.consent_attempts >= PROXY_MAX_ATTEMPTS
+        or (link.consent_code_expires_at or clock.now()) < clock.now()
+    ):
         raise ProxyCodeInvalid()
     expected = security.keyed_hash(_secret(), "proxy-code", f"{link.id}:{code}")
     if not link.consent_code_hash or not security.constant_equals(expected, link.consent_code_hash):
@@ -388,7 +316,9 @@ async def confirm_dependent(session: AsyncSession, *, proxy_patient_id: uuid.UUI
     return link
 
 
-async def approve_proxy(session: AsyncSession, *, dependent_patient_id: uuid.UUID, link_id: uuid.UUID) -> PatientProxy:
+async def approve_proxy(
+    session: AsyncSession, *, dependent_patient_id: uuid.UUID, link_id: uuid.UUID
+) -> PatientProxy:
     """The dependent approves in their own account."""
     link = await repo.get_link(session, link_id)
     if link is None or link.dependent_patient_id != dependent_patient_id:
@@ -411,13 +341,21 @@ async def revoke_proxy(session: AsyncSession, *, patient_id: uuid.UUID, link_id:
     return link
 
 
-async def dependents(session: AsyncSession, *, proxy_patient_id: uuid.UUID) -> list[tuple[PatientProxy, Patient]]:
+async def dependents(
+    session: AsyncSession, *, proxy_patient_id: uuid.UUID
+) -> list[tuple[PatientProxy, Patient]]:
     return await repo.links_of_proxy(session, proxy_patient_id)
 
 
-async def active_dependents(session: AsyncSession, *, proxy_patient_id: uuid.UUID) -> list[tuple[PatientProxy, Patient]]:
+async def active_dependents(
+    session: AsyncSession, *, proxy_patient_id: uuid.UUID
+) -> list[tuple[PatientProxy, Patient]]:
     """The family members a patient may act for now (consented, not revoked)."""
-    return [(link, p) for link, p in await repo.links_of_proxy(session, proxy_patient_id) if link.status == ProxyStatus.active]
+    return [
+        (link, p)
+        for link, p in await repo.links_of_proxy(session, proxy_patient_id)
+        if link.status == ProxyStatus.active
+    ]
 
 
 async def me_and_family(session: AsyncSession, *, actor: Actor) -> list[FamilyMember]:
@@ -433,27 +371,22 @@ async def me_and_family(session: AsyncSession, *, actor: Actor) -> list[FamilyMe
     return out
 
 
-async def proxies(session: AsyncSession, *, dependent_patient_id: uuid.UUID) -> list[tuple[PatientProxy, Patient]]:
+async def proxies(
+    session: AsyncSession, *, dependent_patient_id: uuid.UUID
+) -> list[tuple[PatientProxy, Patient]]:
     return await repo.links_to_dependent(session, dependent_patient_id)
-
-
-async def find_by_id_number(session: AsyncSession, *, id_number: str) -> Patient | None:
-    rid = parse_resident_id(id_number)
-    return await repo.by_id_hash(session, id_hash(rid.number))
-
-
-async def mark_verified(session: AsyncSession, *, patient_id: uuid.UUID) -> Patient:
-    patient = await get_patient(session, patient_id=patient_id)
-    patient.verified_at = patient.verified_at or clock.now()
-    patient.updated_at = clock.now()
-    return patient
 
 
 # --- guarded access (policy + audit in one call, for every edge) ------------------------------
 
 
 async def access_patient(
-    session: AsyncSession, *, actor: Actor | None, patient_id: uuid.UUID, action: str = "read", reason: str | None = None
+    session: AsyncSession,
+    *,
+    actor: Actor | None,
+    patient_id: uuid.UUID,
+    action: str = "read",
+    reason: str | None = None,
 ) -> tuple[Patient, Decision]:
     """Load a patient for `actor`, deciding through core.policy and auditing the attempt."""
     patient = await repo.get(session, patient_id)
@@ -469,7 +402,9 @@ def is_own(actor: Actor, patient: Patient, decision: Decision) -> bool:
     return actor.patient_id == patient.id or decision.on_behalf_of == patient.id
 
 
-async def read_patient(session: AsyncSession, *, actor: Actor | None, patient_id: uuid.UUID, action: str = "read") -> PatientRead:
+async def read_patient(
+    session: AsyncSession, *, actor: Actor | None, patient_id: uuid.UUID, action: str = "read"
+) -> PatientRead:
     """A patient's record for `actor`, as they may see it (policy, audit, masking in one call)."""
     patient, decision = await access_patient(session, actor=actor, patient_id=patient_id, action=action)
     return to_read(patient, own=actor is not None and is_own(actor, patient, decision))
@@ -477,7 +412,9 @@ async def read_patient(session: AsyncSession, *, actor: Actor | None, patient_id
 
 async def reveal_id_number(session: AsyncSession, *, actor: Actor, patient_id: uuid.UUID, reason: str) -> str:
     """The full ID number, for a role that needs it (a registration desk), audited with the reason given."""
-    patient, _ = await access_patient(session, actor=actor, patient_id=patient_id, action=REVEAL_ID, reason=reason)
+    patient, _ = await access_patient(
+        session, actor=actor, patient_id=patient_id, action=REVEAL_ID, reason=reason
+    )
     if not patient.id_number_sealed:
         raise PatientNotFound()
     try:

@@ -15,7 +15,14 @@ from zhiyi.core.errors import DomainError, Forbidden
 from zhiyi.core.i18n import N_, translator
 from zhiyi.core.policy import CLINICAL_ROLES, Actor, Role
 from zhiyi.domains.patients import policy, service
-from zhiyi.domains.patients.schemas import DependentCreate, OneCodeScan, PatientCreate, PatientUpdate, ProxyConfirm, Reason
+from zhiyi.domains.patients.schemas import (
+    DependentCreate,
+    OneCodeScan,
+    PatientCreate,
+    PatientUpdate,
+    ProxyConfirm,
+    Reason,
+)
 from zhiyi.http.auth import require_role, web_actor
 from zhiyi.http.tx import TxRoute, session_of
 from zhiyi.web import shortcuts
@@ -31,7 +38,16 @@ INSURANCE_LABELS = {
     "self_pay": N_("Self-pay"),
 }
 # Relationship and link-status words shown through _(value|capitalize) in templates.
-WORDS = (N_("Child"), N_("Parent"), N_("Spouse"), N_("Grandparent"), N_("Other"), N_("Pending"), N_("Active"), N_("Revoked"))
+WORDS = (
+    N_("Child"),
+    N_("Parent"),
+    N_("Spouse"),
+    N_("Grandparent"),
+    N_("Other"),
+    N_("Pending"),
+    N_("Active"),
+    N_("Revoked"),
+)
 
 
 def _patient_actor(actor: Actor) -> uuid.UUID:
@@ -52,7 +68,10 @@ def _target(actor: Actor, raw: str | None) -> uuid.UUID:
 @router.get("/portal")
 async def portal(request: Request, actor: Actor = Depends(web_actor)):
     return render(
-        request, "patients/templates/portal.html", family=await _family(request, actor), shortcuts=await shortcuts.for_actor(request, actor)
+        request,
+        "patients/templates/portal.html",
+        family=await _family(request, actor),
+        shortcuts=await shortcuts.for_actor(request, actor),
     )
 
 
@@ -78,11 +97,19 @@ async def record(request: Request, patient: str | None = None, actor: Actor = De
     )
 
 
-EDITABLE = ("phone", "insurance_type", "insurance_number", "emergency_contact_name", "emergency_contact_phone")
+EDITABLE = (
+    "phone",
+    "insurance_type",
+    "insurance_number",
+    "emergency_contact_name",
+    "emergency_contact_phone",
+)
 
 
 @router.post("/portal/record/{patient_id}")
-async def edit_record(request: Request, patient_id: uuid.UUID, actor: Actor = Depends(web_actor), _csrf=Depends(check_csrf)):
+async def edit_record(
+    request: Request, patient_id: uuid.UUID, actor: Actor = Depends(web_actor), _csrf=Depends(check_csrf)
+):
     """The patient (or their family manager) changes their phone, insurance and emergency contact; an
     empty field clears it (insurance type excepted). Refused changes keep what was typed and say why."""
     form = await request.form()
@@ -106,7 +133,9 @@ async def edit_record(request: Request, patient_id: uuid.UUID, actor: Actor = De
             insurance_labels=INSURANCE_LABELS,
             message=invalid_fields_message(t, exc),
         )
-    updated = await service.update_patient(session, patient_id=p.id, changes=body.model_dump(include=set(EDITABLE)))
+    updated = await service.update_patient(
+        session, patient_id=p.id, changes=body.model_dump(include=set(EDITABLE))
+    )
     return render(
         request,
         "patients/templates/record.html",
@@ -122,7 +151,9 @@ async def edit_record(request: Request, patient_id: uuid.UUID, actor: Actor = De
 
 @router.get("/portal/onecode")
 async def onecode(request: Request, patient: str | None = None, actor: Actor = Depends(web_actor)):
-    p, _ = await service.access_patient(session_of(request), actor=actor, patient_id=_target(actor, patient), action="onecode")
+    p, _ = await service.access_patient(
+        session_of(request), actor=actor, patient_id=_target(actor, patient), action="onecode"
+    )
     token = service.issue_onecode(patient_id=p.id)
     return render(
         request,
@@ -158,7 +189,13 @@ async def _managers(request: Request, actor: Actor):
 
 
 async def _family_page(
-    request: Request, actor: Actor, *, message: str | None = None, ok: bool = False, status: int = 200, typed: dict | None = None
+    request: Request,
+    actor: Actor,
+    *,
+    message: str | None = None,
+    ok: bool = False,
+    status: int = 200,
+    typed: dict | None = None,
 ):
     family = await _family(request, actor)
     return render(
@@ -182,7 +219,8 @@ async def family(request: Request, actor: Actor = Depends(web_actor)):
 async def add_family(request: Request, actor: Actor = Depends(web_actor), _csrf=Depends(check_csrf)):
     form = await request.form()
     t = translator(locale_of(request))
-    raw = {k: str(form.get(k, ""))[:200] for k in ("name", "id_number", "relationship")}  # refused if too long, not cut
+    # refused if too long, not cut
+    raw = {k: str(form.get(k, ""))[:200] for k in ("name", "id_number", "relationship")}
     try:
         body = DependentCreate(**raw)
         await service.add_dependent(
@@ -193,53 +231,92 @@ async def add_family(request: Request, actor: Actor = Depends(web_actor), _csrf=
             **body.model_dump(),
         )
     except ValidationError as exc:
-        return await _family_page(request, actor, message=invalid_fields_message(t, exc), status=422, typed=raw)
+        return await _family_page(
+            request, actor, message=invalid_fields_message(t, exc), status=422, typed=raw
+        )
     except DomainError as exc:
-        return await _family_page(request, actor, message=domain_error_message(t, exc), status=exc.status, typed=raw)
+        return await _family_page(
+            request, actor, message=domain_error_message(t, exc), status=exc.status, typed=raw
+        )
     return RedirectResponse("/portal/family", status_code=303)
 
 
 @router.post("/portal/family/{link_id}/confirm")
-async def confirm_family(request: Request, link_id: uuid.UUID, actor: Actor = Depends(web_actor), _csrf=Depends(check_csrf)):
+async def confirm_family(
+    request: Request, link_id: uuid.UUID, actor: Actor = Depends(web_actor), _csrf=Depends(check_csrf)
+):
     form = await request.form()
     t = translator(locale_of(request))
     try:
         body = ProxyConfirm(code=str(form.get("code", ""))[:10])
-        link = await service.confirm_dependent(session_of(request), proxy_patient_id=_patient_actor(actor), link_id=link_id, code=body.code)
+        link = await service.confirm_dependent(
+            session_of(request), proxy_patient_id=_patient_actor(actor), link_id=link_id, code=body.code
+        )
     except ValidationError:
-        return await _family_page(request, actor, message=t.gettext("The confirmation code is wrong or has expired."), status=422)
+        return await _family_page(
+            request, actor, message=t.gettext("The confirmation code is wrong or has expired."), status=422
+        )
     except DomainError as exc:
         return await _family_page(request, actor, message=t.gettext(exc.message), status=exc.status)
-    audit.record(session_of(request), actor, "proxy.consent", "patient_proxy", link.id, patient_id=link.dependent_patient_id)
+    audit.record(
+        session_of(request),
+        actor,
+        "proxy.consent",
+        "patient_proxy",
+        link.id,
+        patient_id=link.dependent_patient_id,
+    )
     return RedirectResponse("/portal/family", status_code=303)
 
 
 @router.post("/portal/family/{link_id}/end")
-async def end_family_link(request: Request, link_id: uuid.UUID, actor: Actor = Depends(web_actor), _csrf=Depends(check_csrf)):
+async def end_family_link(
+    request: Request, link_id: uuid.UUID, actor: Actor = Depends(web_actor), _csrf=Depends(check_csrf)
+):
     """Either side ends a family link: a consenting adult stops a relative managing her affairs, or a
     manager stops managing (audited)."""
     link = await service.revoke_proxy(session_of(request), patient_id=_patient_actor(actor), link_id=link_id)
-    audit.record(session_of(request), actor, "proxy.revoke", "patient_proxy", link.id, patient_id=link.dependent_patient_id)
+    audit.record(
+        session_of(request),
+        actor,
+        "proxy.revoke",
+        "patient_proxy",
+        link.id,
+        patient_id=link.dependent_patient_id,
+    )
     t = translator(locale_of(request))
     return await _family_page(request, actor, ok=True, message=t.gettext("The family link is ended."))
 
 
 @router.post("/portal/family/{link_id}/approve")
-async def approve_family_link(request: Request, link_id: uuid.UUID, actor: Actor = Depends(web_actor), _csrf=Depends(check_csrf)):
+async def approve_family_link(
+    request: Request, link_id: uuid.UUID, actor: Actor = Depends(web_actor), _csrf=Depends(check_csrf)
+):
     """The adult asked about approves a relative's request to manage her affairs, in her own account."""
     t = translator(locale_of(request))
     try:
-        link = await service.approve_proxy(session_of(request), dependent_patient_id=_patient_actor(actor), link_id=link_id)
+        link = await service.approve_proxy(
+            session_of(request), dependent_patient_id=_patient_actor(actor), link_id=link_id
+        )
     except DomainError as exc:
         return await _family_page(request, actor, message=domain_error_message(t, exc), status=exc.status)
-    audit.record(session_of(request), actor, "proxy.consent", "patient_proxy", link.id, patient_id=link.dependent_patient_id)
+    audit.record(
+        session_of(request),
+        actor,
+        "proxy.consent",
+        "patient_proxy",
+        link.id,
+        patient_id=link.dependent_patient_id,
+    )
     return await _family_page(request, actor, ok=True, message=t.gettext("Approved."))
 
 
 @router.get("/staff")
 async def staff(request: Request, actor: Actor = Depends(web_actor)):
     require_role(actor, *CLINICAL_ROLES, Role.admin)
-    return render(request, "patients/templates/staff.html", p=None, message=None, insurance_labels=INSURANCE_LABELS)
+    return render(
+        request, "patients/templates/staff.html", p=None, message=None, insurance_labels=INSURANCE_LABELS
+    )
 
 
 @router.post("/staff/scan")
@@ -250,7 +327,9 @@ async def staff_scan(request: Request, actor: Actor = Depends(web_actor), _csrf=
     try:
         body = OneCodeScan(token=str(form.get("token", ""))[:500])
         patient_id = service.resolve_onecode(token=body.token)
-        p, _ = await service.access_patient(session_of(request), actor=actor, patient_id=patient_id, action="onecode.scan")
+        p, _ = await service.access_patient(
+            session_of(request), actor=actor, patient_id=patient_id, action="onecode.scan"
+        )
     except ValidationError:
         return render(
             request,
@@ -270,17 +349,25 @@ async def staff_scan(request: Request, actor: Actor = Depends(web_actor), _csrf=
             insurance_labels=INSURANCE_LABELS,
         )
     return render(
-        request, "patients/templates/staff.html", p=service.to_read(p, own=False), message=None, insurance_labels=INSURANCE_LABELS
+        request,
+        "patients/templates/staff.html",
+        p=service.to_read(p, own=False),
+        message=None,
+        insurance_labels=INSURANCE_LABELS,
     )
 
 
 async def _desk_page(request: Request, actor: Actor, *, status: int = 200, **ctx):
     ctx = {"created": None, "message": None, "found": None, "q_name": None, "q_mrn": None, "typed": {}, **ctx}
-    return render(request, "patients/templates/desk.html", status=status, insurance_labels=INSURANCE_LABELS, **ctx)
+    return render(
+        request, "patients/templates/desk.html", status=status, insurance_labels=INSURANCE_LABELS, **ctx
+    )
 
 
 @router.get("/desk")
-async def desk(request: Request, name: str | None = None, mrn: str | None = None, actor: Actor = Depends(web_actor)):
+async def desk(
+    request: Request, name: str | None = None, mrn: str | None = None, actor: Actor = Depends(web_actor)
+):
     require_role(actor, Role.registrar, Role.admin)
     found = None
     name, mrn = (name or "").strip()[:60] or None, (mrn or "").strip()[:20] or None
@@ -294,8 +381,17 @@ async def desk_register(request: Request, actor: Actor = Depends(web_actor), _cs
     require_role(actor, Role.registrar, Role.admin)
     form = await request.form()
     t = translator(locale_of(request))
-    keys = ("name", "id_number", "phone", "insurance_type", "insurance_number", "emergency_contact_name", "emergency_contact_phone")
-    # bounded, not cut to a field's size: an over-long name is refused with the reason, never shortened and saved
+    keys = (
+        "name",
+        "id_number",
+        "phone",
+        "insurance_type",
+        "insurance_number",
+        "emergency_contact_name",
+        "emergency_contact_phone",
+    )
+    # bounded, not cut to a field's size: an over-long name is refused with the reason, never shortened
+    # and saved
     raw = {k: str(form.get(k, "")).strip()[:1000] for k in keys}
     raw = {k: v for k, v in raw.items() if v}
     typed = {k: v[:200] for k, v in raw.items()}  # shown again after a refusal
@@ -305,11 +401,17 @@ async def desk_register(request: Request, actor: Actor = Depends(web_actor), _cs
     try:
         body = PatientCreate(**raw)
         session = session_of(request)
-        patient = await service.register_patient(session, campus_id=campus, **body.model_dump(exclude={"registered_campus_id"}))
+        patient = await service.register_patient(
+            session, campus_id=campus, **body.model_dump(exclude={"registered_campus_id"})
+        )
     except ValidationError as exc:
-        return await _desk_page(request, actor, status=422, typed=typed, message=invalid_fields_message(t, exc))
+        return await _desk_page(
+            request, actor, status=422, typed=typed, message=invalid_fields_message(t, exc)
+        )
     except DomainError as exc:
-        return await _desk_page(request, actor, status=exc.status, typed=typed, message=domain_error_message(t, exc))
+        return await _desk_page(
+            request, actor, status=exc.status, typed=typed, message=domain_error_message(t, exc)
+        )
     audit.record(session, actor, "create", "patient", patient.id, patient_id=patient.id)
     return await _desk_page(request, actor, created=patient)
 
@@ -318,7 +420,9 @@ async def desk_register(request: Request, actor: Actor = Depends(web_actor), _cs
 async def admin(request: Request, mrn: str | None = None, actor: Actor = Depends(web_actor)):
     """The admin's start: the audit trail (identity/audit_trail.py), of a record number when one is given."""
     require_role(actor, Role.admin)
-    return RedirectResponse("/admin/audit" + (f"?{urlencode({'patient': mrn[:20]})}" if mrn else ""), status_code=303)
+    return RedirectResponse(
+        "/admin/audit" + (f"?{urlencode({'patient': mrn[:20]})}" if mrn else ""), status_code=303
+    )
 
 
 @router.get("/admin/break-glass")
@@ -329,12 +433,28 @@ async def break_glass_list(request: Request, actor: Actor = Depends(web_actor)):
     return render(request, "patients/templates/break_glass.html", rows=rows)
 
 
-def _open_page(request: Request, patient_id: uuid.UUID, *, status: int = 200, reason: str = "", message: str | None = None):
-    return render(request, "patients/templates/break_glass_open.html", status=status, patient_id=patient_id, reason=reason, message=message)
+def _open_page(
+    request: Request,
+    patient_id: uuid.UUID,
+    *,
+    status: int = 200,
+    reason: str = "",
+    message: str | None = None,
+):
+    return render(
+        request,
+        "patients/templates/break_glass_open.html",
+        status=status,
+        patient_id=patient_id,
+        reason=reason,
+        message=message,
+    )
 
 
 @router.post("/staff/patients/{patient_id}/open")
-async def break_glass(request: Request, patient_id: uuid.UUID, actor: Actor = Depends(web_actor), _csrf=Depends(check_csrf)):
+async def break_glass(
+    request: Request, patient_id: uuid.UUID, actor: Actor = Depends(web_actor), _csrf=Depends(check_csrf)
+):
     """A doctor or nurse opens the record of a patient not in their care, giving a reason (audited, listed
     for the privacy officer)."""
     if not actor.roles & policy.CARE_ROLES:

@@ -25,7 +25,14 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 OPERATORS = ("exists", "=", "!=", ">", "<", ">=", "<=")
-ANSWER_KEYS = ("answerBoolean", "answerDecimal", "answerInteger", "answerDate", "answerString", "answerCoding")
+ANSWER_KEYS = (
+    "answerBoolean",
+    "answerDecimal",
+    "answerInteger",
+    "answerDate",
+    "answerString",
+    "answerCoding",
+)
 
 
 @dataclass(frozen=True)
@@ -34,7 +41,9 @@ class Coding:
     code: str
 
     def matches(self, other: Coding) -> bool:
-        return self.code == other.code and (self.system is None or other.system is None or self.system == other.system)
+        return self.code == other.code and (
+            self.system is None or other.system is None or self.system == other.system
+        )
 
 
 Value = bool | int | float | Decimal | str | dt.date | Coding
@@ -167,6 +176,8 @@ class SkipLogic:
         results = []
         for c in conditions:
             question = c["question"]
-            given = list(answers.get(question) or []) if question in self.items and is_enabled(question) else []
+            given = (
+                list(answers.get(question) or []) if question in self.items and is_enabled(question) else []
+            )
             results.append(condition_holds(c["operator"], given, expected_value(c)))
         return any(results) if item.get("enableBehavior") == "any" else all(results)

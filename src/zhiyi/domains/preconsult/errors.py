@@ -12,7 +12,10 @@ class BookingNotFound(NotFound):
 
 
 class BookingNotActive(Conflict):
-    code, message = "booking_not_active", "This booking was cancelled or is over; there is nothing to prepare for."
+    code, message = (
+        "booking_not_active",
+        "This booking was cancelled or is over; there is nothing to prepare for.",
+    )
 
 
 class ResponseNotFound(NotFound):

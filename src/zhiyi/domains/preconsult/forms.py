@@ -28,7 +28,15 @@ from pathlib import Path
 from fhir.resources.R4B.questionnaire import Questionnaire
 from pydantic import ValidationError
 
-from zhiyi.domains.preconsult.enablewhen import ANSWER_KEYS, OPERATORS, Coding, CycleError, SkipLogic, expected_value, walk
+from zhiyi.domains.preconsult.enablewhen import (
+    ANSWER_KEYS,
+    OPERATORS,
+    Coding,
+    CycleError,
+    SkipLogic,
+    expected_value,
+    walk,
+)
 
 FOLDER = Path(__file__).resolve().parent / "questionnaires"
 BASE = "https://zhiyi.example/fhir"
@@ -116,7 +124,9 @@ class Item:
     required: bool = False
     repeats: bool = False
     max_length: int | None = None
-    min_value: Decimal | None = None  # numeric items: the range an answer must fall in (FHIR minValue/maxValue)
+    min_value: Decimal | None = (
+        None  # numeric items: the range an answer must fall in (FHIR minValue/maxValue)
+    )
     max_value: Decimal | None = None
     hidden: bool = False
     prefill: str | None = None
@@ -170,7 +180,12 @@ def load_form(resource: dict, name: str = "questionnaire") -> Form:
             raise QuestionnaireInvalid(f"{name}: {key} is required")
     if resource.get("status") != "active" or resource.get("language", BASE_LANG) != BASE_LANG:
         raise QuestionnaireInvalid(f"{name}: must be active and written in {BASE_LANG}")
-    form = Form(resource=resource, url=resource["url"], version=resource["version"], department=_department(resource, name))
+    form = Form(
+        resource=resource,
+        url=resource["url"],
+        version=resource["version"],
+        department=_department(resource, name),
+    )
     sections = {}
     for raw, parent in walk(resource["item"]):
         link_id = raw.get("linkId")
@@ -179,9 +194,13 @@ def load_form(resource: dict, name: str = "questionnaire") -> Form:
         section_ext = _ext(raw, SECTION)
         if section_ext is not None:
             if parent is not None or section_ext.get("valueCode") not in SECTIONS:
-                raise QuestionnaireInvalid(f"{name}: {link_id}: summary-section goes on top-level groups, one of {SECTIONS}")
+                raise QuestionnaireInvalid(
+                    f"{name}: {link_id}: summary-section goes on top-level groups, one of {SECTIONS}"
+                )
             sections[link_id] = section_ext["valueCode"]
-        form.items[link_id] = _item(raw, parent, sections.get(link_id) or sections.get(_root(form, parent)), name)
+        form.items[link_id] = _item(
+            raw, parent, sections.get(link_id) or sections.get(_root(form, parent)), name
+        )
     try:
         form.logic = SkipLogic(resource["item"])
     except CycleError as exc:
@@ -211,7 +230,11 @@ def _department(resource: dict, name: str) -> str | None:
 
 
 def _bilingual_or_fail(element: dict, key: str, where: str) -> None:
-    if element.get(key) and text(element, key, "en") == element[key] and not _ext(element.get(f"_{key}") or {}, TRANSLATION):
+    if (
+        element.get(key)
+        and text(element, key, "en") == element[key]
+        and not _ext(element.get(f"_{key}") or {}, TRANSLATION)
+    ):
         raise QuestionnaireInvalid(f"{where}: {key} has no English translation")
 
 
@@ -232,7 +255,13 @@ def _item(raw: dict, parent: str | None, section: str | None, name: str) -> Item
             raise QuestionnaireInvalid(f"{where}: answer options are codings of choice items")
         _bilingual_or_fail(c, "display", where)
         flag = _ext(o, RED_FLAG)
-        options.append(Option(Coding(c.get("system"), c["code"]), bilingual(c, "display"), bool(flag and flag.get("valueBoolean"))))
+        options.append(
+            Option(
+                Coding(c.get("system"), c["code"]),
+                bilingual(c, "display"),
+                bool(flag and flag.get("valueBoolean")),
+            )
+        )
     if typ == "choice" and not options:
         raise QuestionnaireInvalid(f"{where}: a choice needs answer options")
     hidden = bool((_ext(raw, HIDDEN) or {}).get("valueBoolean"))
@@ -273,20 +302,26 @@ def _bound(raw: dict, url: str, typ: str, where: str) -> Decimal | None:
         return None
     value = ext.get(VALUE_KEYS.get(typ, ""))
     if typ not in ("integer", "decimal") or isinstance(value, bool) or not isinstance(value, int | float):
-        raise QuestionnaireInvalid(f"{where}: minValue and maxValue go on number questions, with a number of their type")
+        raise QuestionnaireInvalid(
+            f"{where}: minValue and maxValue go on number questions, with a number of their type"
+        )
     return Decimal(str(value))
 
 
 def _check_red_rule(red: dict, typ: str, where: str) -> None:
     if "valueBoolean" in red:
         if typ != "boolean":
-            raise QuestionnaireInvalid(f"{where}: red-flag valueBoolean goes on boolean items (or on answer options)")
+            raise QuestionnaireInvalid(
+                f"{where}: red-flag valueBoolean goes on boolean items (or on answer options)"
+            )
         return
     parts = {e.get("url"): e for e in red.get("extension") or []}
     op = (parts.get("operator") or {}).get("valueCode")
     answer = [k for k in parts if k in ANSWER_KEYS]
     if typ not in ("integer", "decimal") or op not in OPERATORS[1:] or len(answer) != 1:
-        raise QuestionnaireInvalid(f"{where}: a red-flag rule is an operator and an answer[x] on a number item")
+        raise QuestionnaireInvalid(
+            f"{where}: a red-flag rule is an operator and an answer[x] on a number item"
+        )
 
 
 def red_rule_condition(rule: dict) -> tuple[str, object]:
@@ -306,15 +341,21 @@ def _check_conditions(form: Form, item: Item, name: str) -> None:
         op = c.get("operator")
         keys = [k for k in c if k.startswith("answer")]
         if target is None or not target.is_question:
-            raise QuestionnaireInvalid(f"{where}: enableWhen asks about {c.get('question')!r}, which is no question here")
+            raise QuestionnaireInvalid(
+                f"{where}: enableWhen asks about {c.get('question')!r}, which is no question here"
+            )
         if op not in OPERATORS or len(keys) != 1 or keys[0] not in ANSWER_KEYS:
-            raise QuestionnaireInvalid(f"{where}: enableWhen needs a known operator and one supported answer[x]")
+            raise QuestionnaireInvalid(
+                f"{where}: enableWhen needs a known operator and one supported answer[x]"
+            )
         if op == "exists":
             if keys[0] != "answerBoolean":
                 raise QuestionnaireInvalid(f"{where}: exists takes answerBoolean")
             continue
         if keys[0] not in COMPATIBLE[target.type] or (target.type in UNORDERED and op not in ("=", "!=")):
-            raise QuestionnaireInvalid(f"{where}: {keys[0]} {op} does not fit {target.link_id} ({target.type})")
+            raise QuestionnaireInvalid(
+                f"{where}: {keys[0]} {op} does not fit {target.link_id} ({target.type})"
+            )
         if target.type == "choice" and target.option(expected_value(c)) is None:
             raise QuestionnaireInvalid(f"{where}: {c['answerCoding']} is not an option of {target.link_id}")
 

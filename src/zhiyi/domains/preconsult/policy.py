@@ -25,7 +25,9 @@ async def preconsult_rule(session, actor: Actor, action: str, resource: Resource
     if actor.has(Role.patient) and actor.patient_id is not None:
         if actor.patient_id == patient_id:
             return Decision(True, reason="own record")
-        if await patients.is_proxy_of(session, proxy_patient_id=actor.patient_id, dependent_patient_id=patient_id):
+        if await patients.is_proxy_of(
+            session, proxy_patient_id=actor.patient_id, dependent_patient_id=patient_id
+        ):
             return Decision(True, on_behalf_of=patient_id, reason="family proxy")
     if (
         action == READ
@@ -47,4 +49,7 @@ AUDIT_ACTIONS = {
     "preconsult.save": N_("Saved pre-consultation answers"),
     "preconsult.submit": N_("Sent pre-consultation answers"),
 }
-AUDIT_REASONS = {"own record": N_("their own record"), "doctor of the clinic session": N_("doctor of the clinic")}
+AUDIT_REASONS = {
+    "own record": N_("their own record"),
+    "doctor of the clinic session": N_("doctor of the clinic"),
+}

@@ -37,7 +37,12 @@ async def latest_for_booking(session: AsyncSession, booking_id: uuid.UUID) -> Pr
 
 
 async def completed_for(
-    session: AsyncSession, *, patient_ids: set[uuid.UUID], department_codes: set[str], booking_ids: set[uuid.UUID], since: dt.datetime
+    session: AsyncSession,
+    *,
+    patient_ids: set[uuid.UUID],
+    department_codes: set[str],
+    booking_ids: set[uuid.UUID],
+    since: dt.datetime,
 ) -> list[PreconsultResponse]:
     """Submitted forms of these patients since `since`, for these departments or linked to these
     bookings, newest first."""

@@ -49,9 +49,15 @@ class _Errors:
 def status_of(resource: object) -> str:
     """The status a client asks for: in-progress (save) or completed (submit)."""
     if not isinstance(resource, dict) or resource.get("resourceType") != "QuestionnaireResponse":
-        raise AnswersInvalid(errors=[FieldError("resourceType", "Send a FHIR QuestionnaireResponse.", "invalid")])
+        raise AnswersInvalid(
+            errors=[FieldError("resourceType", "Send a FHIR QuestionnaireResponse.", "invalid")]
+        )
     if resource.get("status") not in STATUSES:
-        raise AnswersInvalid(errors=[FieldError("status", "The status is in-progress (save) or completed (submit).", "invalid")])
+        raise AnswersInvalid(
+            errors=[
+                FieldError("status", "The status is in-progress (save) or completed (submit).", "invalid")
+            ]
+        )
     return resource["status"]
 
 
@@ -74,7 +80,11 @@ def answers_from_resource(form: Form, resource: dict) -> Answers:
         QuestionnaireResponse.model_validate(resource)
     except ValidationError as exc:
         for e in exc.errors()[:20]:
-            errors.add(_field_of(resource, e.get("loc", ())), N_("This is not a valid FHIR QuestionnaireResponse."), "invalid")
+            errors.add(
+                _field_of(resource, e.get("loc", ())),
+                N_("This is not a valid FHIR QuestionnaireResponse."),
+                "invalid",
+            )
         errors.raise_any()
     return answers
 
@@ -87,7 +97,9 @@ def _well_formed(items: object) -> bool:
         return False
     for i in items:
         answers = i.get("answer")
-        if answers is not None and (not isinstance(answers, list) or not all(isinstance(a, dict) for a in answers)):
+        if answers is not None and (
+            not isinstance(answers, list) or not all(isinstance(a, dict) for a in answers)
+        ):
             return False
         if not _well_formed(i.get("item")) or not all(_well_formed(a.get("item")) for a in answers or []):
             return False
@@ -186,7 +198,9 @@ def _checked(item: Item, values: list[Value], errors: _Errors) -> list[Value]:
                 continue
             allowed = ALLOWED_CONTROLS if item.type == "text" else set()
             if any(unicodedata.category(c) in ("Cc", "Cf", "Cs", "Co") and c not in allowed for c in v):
-                errors.add(item.link_id, N_("This answer contains characters that are not allowed."), "invalid_text")
+                errors.add(
+                    item.link_id, N_("This answer contains characters that are not allowed."), "invalid_text"
+                )
                 continue
         elif isinstance(v, Coding):
             option = item.option(v)
@@ -264,7 +278,9 @@ def _value_from_text(item: Item, raw: str, errors: _Errors) -> Value | None:
 # --- skip logic, required questions, hidden items ------------------------------------------------------
 
 
-def clean(form: Form, answers: Answers, prefill: Mapping[str, list[Value]], *, complete: bool) -> dict[str, list[Value]]:
+def clean(
+    form: Form, answers: Answers, prefill: Mapping[str, list[Value]], *, complete: bool
+) -> dict[str, list[Value]]:
     """What may be stored: the server's values for hidden items, only answers to enabled items, and
     (when submitting) every enabled required question answered."""
     given = {k: list(v) for k, v in answers.items() if k in form.items and not form.items[k].prefill and v}
@@ -310,7 +326,8 @@ def build_resource(
     author_patient_id: str,
     authored: dt.datetime,
 ) -> dict:
-    """The QuestionnaireResponse to store (its items in the questionnaire's order), checked by fhir.resources."""
+    """The QuestionnaireResponse to store (its items in the questionnaire's order), checked by
+    fhir.resources."""
 
     def items(defs: list[dict]) -> list[dict]:
         out = []
@@ -322,7 +339,11 @@ def build_resource(
                     out.append({"linkId": item.link_id, "text": d.get("text", ""), "item": children})
             elif item.is_question and answers.get(item.link_id):
                 out.append(
-                    {"linkId": item.link_id, "text": d.get("text", ""), "answer": [_json_value(item, v) for v in answers[item.link_id]]}
+                    {
+                        "linkId": item.link_id,
+                        "text": d.get("text", ""),
+                        "answer": [_json_value(item, v) for v in answers[item.link_id]],
+                    }
                 )
         return out
 

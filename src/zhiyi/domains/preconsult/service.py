@@ -139,11 +139,17 @@ async def target_for_booking(session: AsyncSession, *, actor: Actor, booking_id:
     deps = await departments(session)
     code = deps.code_of[booking.department_id]
     return Target(
-        booking.patient_id, code, catalogue().for_departments(deps.chain(code)), booking, on_behalf=decision.on_behalf_of is not None
+        booking.patient_id,
+        code,
+        catalogue().for_departments(deps.chain(code)),
+        booking,
+        on_behalf=decision.on_behalf_of is not None,
     )
 
 
-async def target_for_department(session: AsyncSession, *, actor: Actor, code: str, patient_id: uuid.UUID | None = None) -> Target:
+async def target_for_department(
+    session: AsyncSession, *, actor: Actor, code: str, patient_id: uuid.UUID | None = None
+) -> Target:
     """The form of a department (after triage), for the caller or a family member they act for."""
     form = await form_for_department(session, code=code)
     patient_id = patient_id or actor.patient_id
@@ -156,7 +162,9 @@ async def target_for_department(session: AsyncSession, *, actor: Actor, code: st
 async def _prefill(session: AsyncSession, patient_id: uuid.UUID) -> dict[str, list[Value]]:
     """The hidden items' values, from the patient's record (never from the browser)."""
     p = await patients.get_patient(session, patient_id=patient_id)
-    out: dict[str, list[Value]] = {"patient-age": [patients.age_on(p.birth_date, clock.today(get_settings().timezone))]}
+    out: dict[str, list[Value]] = {
+        "patient-age": [patients.age_on(p.birth_date, clock.today(get_settings().timezone))]
+    }
     if p.sex in SEXES:
         out["patient-sex"] = [Coding(GENDER, SEXES[p.sex])]
     return out
@@ -176,7 +184,9 @@ async def open_form(session: AsyncSession, *, target: Target) -> FormState:
     answers: Answers = {}
     if draft is not None and draft.questionnaire_url == target.form.url:
         answers = responses.answers_of_stored(target.form, draft.resource)
-    return FormState(target, _with_prefill(target.form, answers, await _prefill(session, target.patient_id)), draft)
+    return FormState(
+        target, _with_prefill(target.form, answers, await _prefill(session, target.patient_id)), draft
+    )
 
 
 def enabled_items(state: FormState) -> set[str]:
@@ -191,7 +201,9 @@ async def check_answers(session: AsyncSession, *, target: Target, answers: Answe
     responses.clean(target.form, answers, await _prefill(session, target.patient_id), complete=complete)
 
 
-async def save_answers(session: AsyncSession, *, actor: Actor, target: Target, answers: Answers, complete: bool) -> PreconsultResponse:
+async def save_answers(
+    session: AsyncSession, *, actor: Actor, target: Target, answers: Answers, complete: bool
+) -> PreconsultResponse:
     """Save (in progress) or submit (completed) the answers of a form the caller may fill (the
     target was decided). Answers to disabled items are dropped; a submitted form must answer every
     enabled required question; on any problem nothing is stored."""
@@ -251,11 +263,15 @@ async def save_answers(session: AsyncSession, *, actor: Actor, target: Target, a
     return row
 
 
-async def save_resource(session: AsyncSession, *, actor: Actor, target: Target, resource: object) -> ResponseRead:
+async def save_resource(
+    session: AsyncSession, *, actor: Actor, target: Target, resource: object
+) -> ResponseRead:
     """The API's save or submit: a QuestionnaireResponse whose status says which."""
     status = responses.status_of(resource)
     answers = responses.answers_from_resource(target.form, resource)  # type: ignore[arg-type]
-    row = await save_answers(session, actor=actor, target=target, answers=answers, complete=status == "completed")
+    row = await save_answers(
+        session, actor=actor, target=target, answers=answers, complete=status == "completed"
+    )
     return response_read(row)
 
 
@@ -283,7 +299,9 @@ def _doctor_of(booking: BookingRead) -> uuid.UUID | None:
     return booking.practitioner_id if booking.status != "cancelled" else None
 
 
-async def _practitioner_of(session: AsyncSession, booking_id: uuid.UUID | None, patient_id: uuid.UUID) -> uuid.UUID | None:
+async def _practitioner_of(
+    session: AsyncSession, booking_id: uuid.UUID | None, patient_id: uuid.UUID
+) -> uuid.UUID | None:
     """The doctor of the clinic session a form's booking is in (who may read it besides the family)."""
     if booking_id is None:
         return None
@@ -308,7 +326,9 @@ async def get_response(session: AsyncSession, *, actor: Actor, response_id: uuid
     return row
 
 
-async def latest_for_booking(session: AsyncSession, *, actor: Actor, booking_id: uuid.UUID) -> PreconsultResponse:
+async def latest_for_booking(
+    session: AsyncSession, *, actor: Actor, booking_id: uuid.UUID
+) -> PreconsultResponse:
     """The booking's latest form, in progress or submitted (the patient's side)."""
     booking = await scheduling.booking_record(session, booking_id=booking_id)
     if booking is None:
@@ -316,7 +336,12 @@ async def latest_for_booking(session: AsyncSession, *, actor: Actor, booking_id:
         raise BookingNotFound()
     row = await repo.latest_for_booking(session, booking.id)
     await _guard(
-        session, actor, READ, patient_id=booking.patient_id, resource_id=row.id if row else booking.id, practitioner_id=_doctor_of(booking)
+        session,
+        actor,
+        READ,
+        patient_id=booking.patient_id,
+        resource_id=row.id if row else booking.id,
+        practitioner_id=_doctor_of(booking),
     )
     if row is None:
         raise ResponseNotFound()
@@ -343,7 +368,11 @@ def summary_read(row: PreconsultResponse, locale: str) -> SummaryRead:
 
 
 async def _visit_candidates(
-    session: AsyncSession, *, department_id: uuid.UUID, bookings: list[tuple[uuid.UUID, uuid.UUID]], until: dt.datetime | None = None
+    session: AsyncSession,
+    *,
+    department_id: uuid.UUID,
+    bookings: list[tuple[uuid.UUID, uuid.UUID]],
+    until: dt.datetime | None = None,
 ) -> dict[uuid.UUID, PreconsultResponse]:
     """booking -> the latest submitted form of its patient from the last 14 days, for the clinic's
     department lineage or linked to that booking; none submitted after `until` (the clinic's end:
@@ -352,7 +381,11 @@ async def _visit_candidates(
     lineage = deps.lineage(deps.code_of[department_id])
     since = clock.now() - dt.timedelta(days=WINDOW_DAYS)
     rows = await repo.completed_for(
-        session, patient_ids={p for _, p in bookings}, department_codes=lineage, booking_ids={b for b, _ in bookings}, since=since
+        session,
+        patient_ids={p for _, p in bookings},
+        department_codes=lineage,
+        booking_ids={b for b, _ in bookings},
+        since=since,
     )
     found = {}
     for booking_id, patient_id in bookings:
@@ -371,18 +404,28 @@ async def _visit_candidates(
     return found
 
 
-async def summary_for_booking(session: AsyncSession, *, actor: Actor, booking_id: uuid.UUID, locale: str) -> SummaryRead:
+async def summary_for_booking(
+    session: AsyncSession, *, actor: Actor, booking_id: uuid.UUID, locale: str
+) -> SummaryRead:
     """The pre-visit summary of a booking: for the doctor of its clinic session, the patient, their family."""
     booking = await scheduling.booking_record(session, booking_id=booking_id)
     if booking is None:
         audit.missing(session, actor, READ, "booking", booking_id)
         raise BookingNotFound()
     found = await _visit_candidates(
-        session, department_id=booking.department_id, bookings=[(booking.id, booking.patient_id)], until=booking.ends_at
+        session,
+        department_id=booking.department_id,
+        bookings=[(booking.id, booking.patient_id)],
+        until=booking.ends_at,
     )
     row = found.get(booking.id)
     await _guard(
-        session, actor, READ, patient_id=booking.patient_id, resource_id=row.id if row else booking.id, practitioner_id=_doctor_of(booking)
+        session,
+        actor,
+        READ,
+        patient_id=booking.patient_id,
+        resource_id=row.id if row else booking.id,
+        practitioner_id=_doctor_of(booking),
     )
     if row is None:
         raise ResponseNotFound()
@@ -390,7 +433,12 @@ async def summary_for_booking(session: AsyncSession, *, actor: Actor, booking_id
 
 
 async def pre_visit_summaries(
-    session: AsyncSession, *, actor: Actor, session_id: uuid.UUID, bookings: list[tuple[uuid.UUID, uuid.UUID]], locale: str
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    session_id: uuid.UUID,
+    bookings: list[tuple[uuid.UUID, uuid.UUID]],
+    locale: str,
 ) -> dict[uuid.UUID, SummaryRead]:
     """booking -> summary, for the doctor's queue page of a clinic session: `bookings` are the
     (booking, patient) pairs it shows. Only the session's own doctor sees them (others get nothing);
@@ -399,10 +447,19 @@ async def pre_visit_summaries(
     if actor.practitioner_id is None or actor.practitioner_id != cs.practitioner_id or not bookings:
         return {}
     out = {}
-    for booking_id, row in (await _visit_candidates(session, department_id=cs.department_id, bookings=bookings, until=cs.ends_at)).items():
+    for booking_id, row in (
+        await _visit_candidates(session, department_id=cs.department_id, bookings=bookings, until=cs.ends_at)
+    ).items():
         booking = await scheduling.booking_record(session, booking_id=booking_id)
         if booking is None or booking.session_id != cs.id or booking.patient_id != row.patient_id:
             continue  # the page named a booking of another clinic: show nothing for it
-        await _guard(session, actor, READ, patient_id=row.patient_id, resource_id=row.id, practitioner_id=cs.practitioner_id)
+        await _guard(
+            session,
+            actor,
+            READ,
+            patient_id=row.patient_id,
+            resource_id=row.id,
+            practitioner_id=cs.practitioner_id,
+        )
         out[booking_id] = summary_read(row, locale)
     return out

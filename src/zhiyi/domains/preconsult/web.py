@@ -46,7 +46,14 @@ def _js_value(v: Value) -> object:
 class FormView:
     """The questionnaire in the reader's language, with the answers so far, for the template."""
 
-    def __init__(self, form: Form, lang: str, answers: dict[str, list[Value]], enabled: set[str], errors: dict[str, str]):
+    def __init__(
+        self,
+        form: Form,
+        lang: str,
+        answers: dict[str, list[Value]],
+        enabled: set[str],
+        errors: dict[str, str],
+    ):
         self.form, self.lang, self.answers, self.enabled, self.errors = form, lang, answers, enabled, errors
 
     @property
@@ -65,7 +72,9 @@ class FormView:
     def options(self, raw: dict) -> list[tuple[str, str, bool]]:
         """(code, label, chosen) of a choice item."""
         chosen = {v.code for v in self.answers.get(raw["linkId"], []) if isinstance(v, Coding)}
-        return [(o.coding.code, o.display[self.lang], o.coding.code in chosen) for o in self.item(raw).options]
+        return [
+            (o.coding.code, o.display[self.lang], o.coding.code in chosen) for o in self.item(raw).options
+        ]
 
     def is_answer(self, raw: dict, value: bool) -> bool:
         return value in [v for v in self.answers.get(raw["linkId"], []) if isinstance(v, bool)]
@@ -80,7 +89,10 @@ class FormView:
     def conditions(self, raw: dict) -> str:
         """The item's enableWhen for the browser: question, operator, expected value."""
         return json.dumps(
-            [{"q": c["question"], "op": c["operator"], "v": _js_value(expected_value(c))} for c in raw.get("enableWhen") or []],
+            [
+                {"q": c["question"], "op": c["operator"], "v": _js_value(expected_value(c))}
+                for c in raw.get("enableWhen") or []
+            ],
             ensure_ascii=False,
         )
 
@@ -144,13 +156,18 @@ async def _save(request: Request, actor: Actor, target: Target, *, action: str):
         if refused:
             await service.check_answers(session, target=target, answers=answers, complete=complete)
         else:
-            row = await service.save_answers(session, actor=actor, target=target, answers=answers, complete=complete)
+            row = await service.save_answers(
+                session, actor=actor, target=target, answers=answers, complete=complete
+            )
     except AnswersInvalid as exc:
         refused += exc.errors
     if refused:
         state = await service.open_form(session, target=target)
         # show what was typed (what parses of it), not what was saved before
-        state.answers = {**{k: v for k, v in state.answers.items() if target.form.items[k].prefill}, **answers}
+        state.answers = {
+            **{k: v for k, v in state.answers.items() if target.form.items[k].prefill},
+            **answers,
+        }
         errors = {e.field: t.gettext(e.message) for e in refused}
         return await _page(request, target, action=action, state=state, errors=errors, status=422)
     if complete:
@@ -159,7 +176,9 @@ async def _save(request: Request, actor: Actor, target: Target, *, action: str):
 
 
 @router.get("/preconsult/booking/{booking_id}")
-async def booking_form(request: Request, booking_id: str, saved: str | None = None, actor: Actor = Depends(web_actor)):
+async def booking_form(
+    request: Request, booking_id: str, saved: str | None = None, actor: Actor = Depends(web_actor)
+):
     bid = parse_uuid(booking_id)
     if bid is None:
         raise BookingNotFound()
@@ -168,7 +187,9 @@ async def booking_form(request: Request, booking_id: str, saved: str | None = No
 
 
 @router.post("/preconsult/booking/{booking_id}")
-async def booking_save(request: Request, booking_id: str, actor: Actor = Depends(web_actor), _csrf=Depends(check_csrf)):
+async def booking_save(
+    request: Request, booking_id: str, actor: Actor = Depends(web_actor), _csrf=Depends(check_csrf)
+):
     bid = parse_uuid(booking_id)
     if bid is None:
         raise BookingNotFound()
@@ -184,7 +205,9 @@ async def _for_whom(request: Request, actor: Actor, code: str) -> list[tuple[str
     chosen = parse_uuid(request.query_params.get("patient")) or actor.patient_id
     t = translator(locale_of(request))
     people = [(f"/preconsult/department/{code}", t.gettext("Myself"), chosen == actor.patient_id)]
-    return people + [(f"/preconsult/department/{code}?patient={p.id}", p.name, chosen == p.id) for _, p in family]
+    return people + [
+        (f"/preconsult/department/{code}?patient={p.id}", p.name, chosen == p.id) for _, p in family
+    ]
 
 
 def _department_action(code: str, patient: uuid.UUID | None) -> str:
@@ -193,14 +216,20 @@ def _department_action(code: str, patient: uuid.UUID | None) -> str:
 
 @router.get("/preconsult/department/{code}")
 async def department_form(
-    request: Request, code: str, patient: str | None = None, saved: str | None = None, actor: Actor = Depends(web_actor)
+    request: Request,
+    code: str,
+    patient: str | None = None,
+    saved: str | None = None,
+    actor: Actor = Depends(web_actor),
 ):
     """The form of a department for the current patient (or `?patient=` a family member): the triage
     page links here."""
     pid = parse_uuid(patient)
     if patient and pid is None:
         raise ResponseNotFound()  # a mangled ?patient= must not fall back to the user's own record
-    target = await service.target_for_department(session_of(request), actor=actor, code=code[:40], patient_id=pid)
+    target = await service.target_for_department(
+        session_of(request), actor=actor, code=code[:40], patient_id=pid
+    )
     return await _page(
         request,
         target,
@@ -212,12 +241,18 @@ async def department_form(
 
 @router.post("/preconsult/department/{code}")
 async def department_save(
-    request: Request, code: str, patient: str | None = None, actor: Actor = Depends(web_actor), _csrf=Depends(check_csrf)
+    request: Request,
+    code: str,
+    patient: str | None = None,
+    actor: Actor = Depends(web_actor),
+    _csrf=Depends(check_csrf),
 ):
     pid = parse_uuid(patient)
     if patient and pid is None:
         raise ResponseNotFound()  # a mangled ?patient= must not fall back to the user's own record
-    target = await service.target_for_department(session_of(request), actor=actor, code=code[:40], patient_id=pid)
+    target = await service.target_for_department(
+        session_of(request), actor=actor, code=code[:40], patient_id=pid
+    )
     return await _save(request, actor, target, action=_department_action(target.department_code, pid))
 
 

@@ -20,11 +20,17 @@ class BookingNotCheckable(Conflict):
 
 
 class TooEarly(RuleViolated):
-    code, message = "checkin_too_early", "Check-in has not opened yet; it opens an hour before the appointment."
+    code, message = (
+        "checkin_too_early",
+        "Check-in has not opened yet; it opens an hour before the appointment.",
+    )
 
 
 class TooLate(RuleViolated):
-    code, message = "checkin_too_late", "It is too late to check in on the phone; please go to the clinic's desk."
+    code, message = (
+        "checkin_too_late",
+        "It is too late to check in on the phone; please go to the clinic's desk.",
+    )
 
 
 class NobodyInRoom(Conflict):

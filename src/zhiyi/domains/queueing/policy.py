@@ -17,11 +17,17 @@ KIND = "clinic_queue"
 async def queue_rule(_session, actor: Actor, action: str, resource: Resource) -> Decision:
     on_campus = actor.group_wide or resource.attrs.get("campus_id") in actor.campus_ids
     if action == "queue.run":
-        if actor.practitioner_id is not None and actor.practitioner_id == resource.attrs.get("practitioner_id"):
+        if actor.practitioner_id is not None and actor.practitioner_id == resource.attrs.get(
+            "practitioner_id"
+        ):
             return Decision(True, reason="own clinic")
         if on_campus and (actor.has(Role.nurse) or actor.has(Role.doctor)):
             return Decision(True, reason="campus clinic staff")
-    if action == "queue.check_in" and on_campus and (actor.has(Role.registrar) or actor.has(Role.nurse) or actor.has(Role.doctor)):
+    if (
+        action == "queue.check_in"
+        and on_campus
+        and (actor.has(Role.registrar) or actor.has(Role.nurse) or actor.has(Role.doctor))
+    ):
         return Decision(True, reason="campus desk")
     return Decision(False)
 

@@ -15,12 +15,16 @@ from zhiyi.domains.queueing.models import EntryStatus, QueueBoard, QueueEntry
 RECENT_CONSULTATIONS = 10
 
 
-async def bump_board(session: AsyncSession, session_id: uuid.UUID, *, take_number: bool = False) -> tuple[int, int]:
+async def bump_board(
+    session: AsyncSession, session_id: uuid.UUID, *, take_number: bool = False
+) -> tuple[int, int]:
     """Bump the session board's version (and hand out the next number): the row lock this
     takes on PostgreSQL serialises every change to one queue. Returns (version, last_number)."""
     insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
     await session.execute(
-        insert(QueueBoard).values(session_id=session_id, last_number=0, version=0).on_conflict_do_nothing(index_elements=["session_id"])
+        insert(QueueBoard)
+        .values(session_id=session_id, last_number=0, version=0)
+        .on_conflict_do_nothing(index_elements=["session_id"])
     )
     values = {"version": QueueBoard.version + 1}
     if take_number:
@@ -37,7 +41,9 @@ async def bump_board(session: AsyncSession, session_id: uuid.UUID, *, take_numbe
 
 
 async def board_version(session: AsyncSession, session_id: uuid.UUID) -> int:
-    return int(await session.scalar(select(QueueBoard.version).where(QueueBoard.session_id == session_id)) or 0)
+    return int(
+        await session.scalar(select(QueueBoard.version).where(QueueBoard.session_id == session_id)) or 0
+    )
 
 
 async def add_entry(session: AsyncSession, entry: QueueEntry) -> QueueEntry:
@@ -64,7 +70,9 @@ async def entries_of_session(session: AsyncSession, session_id: uuid.UUID) -> li
     return list((await session.scalars(q)).all())
 
 
-async def recent_durations(session: AsyncSession, practitioner_id: uuid.UUID) -> list[tuple[dt.datetime, dt.datetime]]:
+async def recent_durations(
+    session: AsyncSession, practitioner_id: uuid.UUID
+) -> list[tuple[dt.datetime, dt.datetime]]:
     """(called_at, finished_at) of the practitioner's latest finished consultations."""
     q = (
         select(QueueEntry.called_at, QueueEntry.finished_at)
@@ -80,11 +88,19 @@ async def recent_durations(session: AsyncSession, practitioner_id: uuid.UUID) ->
     return [(a, b) for a, b in (await session.execute(q)).all()]
 
 
-async def cancel_entries(session: AsyncSession, *, booking_id: uuid.UUID | None = None, session_id: uuid.UUID | None = None) -> int:
+async def cancel_entries(
+    session: AsyncSession, *, booking_id: uuid.UUID | None = None, session_id: uuid.UUID | None = None
+) -> int:
     """Entries of a cancelled booking, or of every booking of a stopped clinic, leave the queue."""
     q = update(QueueEntry).where(QueueEntry.status.not_in((EntryStatus.done, EntryStatus.cancelled)))
-    q = q.where(QueueEntry.booking_id == booking_id) if booking_id is not None else q.where(QueueEntry.session_id == session_id)
+    q = (
+        q.where(QueueEntry.booking_id == booking_id)
+        if booking_id is not None
+        else q.where(QueueEntry.session_id == session_id)
+    )
     done = await session.execute(
-        q.values(status=EntryStatus.cancelled).returning(QueueEntry.id).execution_options(synchronize_session=False)
+        q.values(status=EntryStatus.cancelled)
+        .returning(QueueEntry.id)
+        .execution_options(synchronize_session=False)
     )
     return len(done.all())

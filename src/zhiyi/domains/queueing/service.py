@@ -84,7 +84,9 @@ async def arrive(session: AsyncSession, *, actor: Actor, booking_id: uuid.UUID) 
     booking = await scheduling.booking_record(session, booking_id=booking_id)
     if booking is None:
         raise audit.missing(session, actor, "queue.arrive", "booking", booking_id) from None
-    patient, decision = await patients.access_patient(session, actor=actor, patient_id=booking.patient_id, action="book")
+    patient, decision = await patients.access_patient(
+        session, actor=actor, patient_id=booking.patient_id, action="book"
+    )
     _patient_side(decision)
     cs = await scheduling.get_session(session, session_id=booking.session_id)
     return await _check_in(session, booking, cs, patient, method="phone", reason=None, staff=False)
@@ -99,7 +101,9 @@ def _patient_side(decision) -> None:
 async def arrivals(session: AsyncSession, *, actor: Actor, token: str) -> tuple[object, list[BookingRead]]:
     """The patient presenting a one-code QR and their active appointments today at the desk's campuses."""
     patient_id = patients.resolve_onecode(token=token)
-    patient, _ = await patients.access_patient(session, actor=actor, patient_id=patient_id, action="onecode.scan")
+    patient, _ = await patients.access_patient(
+        session, actor=actor, patient_id=patient_id, action="onecode.scan"
+    )
     found = [
         b
         for b in await scheduling.bookings_now(session, patient_id=patient.id)
@@ -129,7 +133,10 @@ async def check_in_by_token(
     if len(found) > 1:
         now = clock.now()
         open_now = [
-            b for b in found if b.status == "booked" and check_in_window(b, sessions[b.id], staff=True)[0] <= now <= sessions[b.id].ends_at
+            b
+            for b in found
+            if b.status == "booked"
+            and check_in_window(b, sessions[b.id], staff=True)[0] <= now <= sessions[b.id].ends_at
         ]
         if len(open_now) != 1:
             raise ChooseBooking()
@@ -148,7 +155,14 @@ def _priority(patient, reason: str | None, day: dt.date) -> tuple[int, str | Non
 
 
 async def _check_in(
-    session: AsyncSession, b: BookingRead, cs: SessionRead, patient, *, method: str, reason: str | None, staff: bool
+    session: AsyncSession,
+    b: BookingRead,
+    cs: SessionRead,
+    patient,
+    *,
+    method: str,
+    reason: str | None,
+    staff: bool,
 ) -> EntryRead:
     now = clock.now()
     await repo.bump_board(session, b.session_id)  # one change at a time per queue
@@ -187,14 +201,20 @@ async def _check_in(
     await outbox.publish(
         session,
         events.CHECKED_IN,
-        {"entry_id": str(entry.id), "booking_id": str(b.id), "patient_id": str(b.patient_id), "session_id": str(b.session_id)},
+        {
+            "entry_id": str(entry.id),
+            "booking_id": str(b.id),
+            "patient_id": str(b.patient_id),
+            "session_id": str(b.session_id),
+        },
     )
     return entry_read(entry)
 
 
 async def _rejoin(session: AsyncSession, entry: QueueEntry, now: dt.datetime) -> QueueEntry:
     """Checking in again: back from tests (queues with the returning priority, from now), or back
-    after missing the call (at the back of the queue). Waiting, called or finished entries stay as they are."""
+    after missing the call (at the back of the queue). Waiting, called or finished entries stay as they
+    are."""
     if entry.status == EntryStatus.away:
         entry.status, entry.order_at = EntryStatus.waiting, now
         if entry.priority < Priority.returning:
@@ -215,7 +235,12 @@ async def _rejoin(session: AsyncSession, entry: QueueEntry, now: dt.datetime) ->
 
 
 async def run_queue(
-    session: AsyncSession, *, actor: Actor, session_id: uuid.UUID, action: str, expected_version: int | None = None
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    session_id: uuid.UUID,
+    action: str,
+    expected_version: int | None = None,
 ) -> EntryRead | None:
     """call_next (finishes whoever is in the room and calls the next), recall, skip (missed the
     call), away (sent for tests), finish. Returns the entry acted on (None: nobody left to call).
@@ -279,14 +304,18 @@ async def _finish(session: AsyncSession, entry: QueueEntry, now: dt.datetime) ->
     await scheduling.mark_completed(session, booking_id=entry.booking_id)
 
 
-async def minutes_per_patient(session: AsyncSession, practitioner_id: uuid.UUID, session_id: uuid.UUID) -> int:
+async def minutes_per_patient(
+    session: AsyncSession, practitioner_id: uuid.UUID, session_id: uuid.UUID
+) -> int:
     """What a patient's turn takes with this doctor: the median of their recent consultations (a few
     quick ones, a patient sent for tests or one who only needed a signature, do not pull it down as they
     did an average), never below half the time the clinic's timetable gives a patient; before there are
     any, that time (or a default)."""
     planned = await scheduling.minutes_per_place(session, session_id=session_id)
     floor = max(1, round(planned / 2)) if planned else 1
-    recent = sorted((b - a).total_seconds() / 60 for a, b in await repo.recent_durations(session, practitioner_id))
+    recent = sorted(
+        (b - a).total_seconds() / 60 for a, b in await repo.recent_durations(session, practitioner_id)
+    )
     if not recent:
         return max(1, min(60, round(planned))) if planned else DEFAULT_MINUTES_PER_PATIENT
     middle = len(recent) // 2
@@ -334,7 +363,9 @@ async def position(session: AsyncSession, *, actor: Actor, booking_id: uuid.UUID
     booking = await scheduling.booking_record(session, booking_id=booking_id)
     if booking is None:
         raise BookingNotFound()
-    _, decision = await patients.access_patient(session, actor=actor, patient_id=booking.patient_id, action="book")
+    _, decision = await patients.access_patient(
+        session, actor=actor, patient_id=booking.patient_id, action="book"
+    )
     _patient_side(decision)
     return await position_of(session, booking_id=booking.id)
 
@@ -349,7 +380,9 @@ async def position_of(session: AsyncSession, *, booking_id: uuid.UUID) -> Positi
     current = next((e for e in entries if e.status == EntryStatus.called), None)
     ahead = waiting.index(entry.id) if entry.id in waiting else 0
     per = await minutes_per_patient(session, entry.practitioner_id, entry.session_id)
-    minutes = ahead * per + (per // 2 if current is not None else 0) if entry.status == EntryStatus.waiting else 0
+    minutes = (
+        ahead * per + (per // 2 if current is not None else 0) if entry.status == EntryStatus.waiting else 0
+    )
     return Position(
         booking_id=booking_id,
         session_id=entry.session_id,
@@ -368,5 +401,7 @@ async def todays_sessions(session: AsyncSession, *, actor: Actor) -> list[Sessio
     if actor.practitioner_id is None:
         return []
     today, tomorrow = scheduling.days_now()
-    found = await scheduling.find_sessions(session, practitioner_id=actor.practitioner_id, first=today, last=tomorrow, bookable=False)
+    found = await scheduling.find_sessions(
+        session, practitioner_id=actor.practitioner_id, first=today, last=tomorrow, bookable=False
+    )
     return [s for s in found if scheduling.is_now(s.session_on, s.starts_at)]

@@ -95,14 +95,18 @@ async def _version(db, session_id: uuid.UUID, poll: float) -> int:
     return version
 
 
-def _stream(request: Request, session_id: uuid.UUID, fragment: Callable[[AsyncSession], Awaitable[dict]]) -> StreamingResponse:
+def _stream(
+    request: Request, session_id: uuid.UUID, fragment: Callable[[AsyncSession], Awaitable[dict]]
+) -> StreamingResponse:
     """The page follows its clinic session's queue (web/live.py): sent again whenever it changes."""
     db, poll = request.app.state.db, get_settings().queue_poll_seconds
 
     async def version() -> int:
         return await _version(db, session_id, poll)
 
-    return live.stream(request, version=version, fragment=fragment, poll=poll, lifetime=get_settings().queue_stream_seconds)
+    return live.stream(
+        request, version=version, fragment=fragment, poll=poll, lifetime=get_settings().queue_stream_seconds
+    )
 
 
 # --- the patient's phone ------------------------------------------------------------------------
@@ -113,7 +117,9 @@ def _position_html(request: Request, p: Position, names: Names) -> str:
 
 
 @router.post("/queue/arrive/{booking_id}")
-async def arrive(request: Request, booking_id: uuid.UUID, actor: Actor = Depends(web_actor), _csrf=Depends(check_csrf)):
+async def arrive(
+    request: Request, booking_id: uuid.UUID, actor: Actor = Depends(web_actor), _csrf=Depends(check_csrf)
+):
     await service.arrive(session_of(request), actor=actor, booking_id=booking_id)
     return RedirectResponse(f"/queue/position/{booking_id}", status_code=303)
 
@@ -175,12 +181,24 @@ async def arrival_shortcuts(request: Request, actor: Actor) -> list[Shortcut]:
         opens, closes = service.check_in_window(b, cs, staff=False)
         if b.status == "booked":
             if now < opens:  # not a button that can only fail: when it opens
-                out.append(Shortcut(t.gettext("Check-in opens at %(time)s", time=n.time(opens)), "/appointments", detail))
+                out.append(
+                    Shortcut(
+                        t.gettext("Check-in opens at %(time)s", time=n.time(opens)), "/appointments", detail
+                    )
+                )
             elif now <= closes:
-                label = t.gettext("I have arrived") if who is None else t.gettext("%(name)s has arrived", name=who)
+                label = (
+                    t.gettext("I have arrived")
+                    if who is None
+                    else t.gettext("%(name)s has arrived", name=who)
+                )
                 out.append(Shortcut(label, f"/queue/arrive/{b.id}", detail))
         else:
-            label = t.gettext("My place in the queue") if who is None else t.gettext("%(name)s's place in the queue", name=who)
+            label = (
+                t.gettext("My place in the queue")
+                if who is None
+                else t.gettext("%(name)s's place in the queue", name=who)
+            )
             out.append(Shortcut(label, f"/queue/position/{b.id}", detail))
     return out
 
@@ -207,7 +225,13 @@ async def desk_check_in(request: Request, actor: Actor = Depends(web_actor), _cs
     t = translator(locale_of(request))
     ctx = {"reasons": REASONS, "token": token, "reason": reason}
     if not token:
-        return render(request, "queueing/templates/desk.html", status=422, error=t.gettext("Scan the patient's code."), **ctx)
+        return render(
+            request,
+            "queueing/templates/desk.html",
+            status=422,
+            error=t.gettext("Scan the patient's code."),
+            **ctx,
+        )
     session = session_of(request)
     try:
         entry = await service.check_in_by_token(
@@ -219,10 +243,19 @@ async def desk_check_in(request: Request, actor: Actor = Depends(web_actor), _cs
         )
     except DomainError as e:
         if e.code != "choose_booking":
-            return render(request, "queueing/templates/desk.html", status=e.status, error=t.gettext(e.message), **ctx)
+            return render(
+                request, "queueing/templates/desk.html", status=e.status, error=t.gettext(e.message), **ctx
+            )
         _, found = await service.arrivals(session, actor=actor, token=token)
         choices = [(b, await _names(request, session, await _session(session, b.session_id))) for b in found]
-        return render(request, "queueing/templates/desk.html", status=409, error=t.gettext(e.message), choices=choices, **ctx)
+        return render(
+            request,
+            "queueing/templates/desk.html",
+            status=409,
+            error=t.gettext(e.message),
+            choices=choices,
+            **ctx,
+        )
     names = await _names(request, session, await _session(session, entry.session_id))
     return render(request, "queueing/templates/desk.html", reasons=REASONS, done=entry, n=names)
 
@@ -236,7 +269,11 @@ async def doctor_home(request: Request, actor: Actor = Depends(web_actor)):
         raise Forbidden()
     session = session_of(request)
     sessions = await service.todays_sessions(session, actor=actor)
-    return render(request, "queueing/templates/doctor_home.html", sessions=[(s, await _names(request, session, s)) for s in sessions])
+    return render(
+        request,
+        "queueing/templates/doctor_home.html",
+        sessions=[(s, await _names(request, session, s)) for s in sessions],
+    )
 
 
 @router.get("/queue/doctor/{session_id}")
@@ -245,13 +282,22 @@ async def doctor_queue(request: Request, session_id: uuid.UUID, actor: Actor = D
     board, people = await service.staff_board(session, actor=actor, session_id=session_id)
     names = await _names(request, session, await _session(session, session_id))
     shown = ([board.current] if board.current else []) + board.waiting
-    # the pre-visit forms of the patients in the room and waiting (the session's own doctor only; each read audited)
+    # the pre-visit forms of the patients in the room and waiting (the session's own doctor only; each read
+    # audited)
     summaries = await preconsult.pre_visit_summaries(
-        session, actor=actor, session_id=session_id, locale=locale_of(request), bookings=[(e.booking_id, e.patient_id) for e in shown]
+        session,
+        actor=actor,
+        session_id=session_id,
+        locale=locale_of(request),
+        bookings=[(e.booking_id, e.patient_id) for e in shown],
     )
     # what triage made of the complaint of the patient in the room (the doctor may name the right department)
     lang = "zh" if names.zh else "en"
-    triaged = await triage.note_for_doctor(session, actor=actor, patient_id=board.current.patient_id, lang=lang) if board.current else None
+    triaged = (
+        await triage.note_for_doctor(session, actor=actor, patient_id=board.current.patient_id, lang=lang)
+        if board.current
+        else None
+    )
     return render(
         request,
         "queueing/templates/doctor.html",
@@ -266,13 +312,23 @@ async def doctor_queue(request: Request, session_id: uuid.UUID, actor: Actor = D
 
 
 @router.post("/queue/doctor/{session_id}/{action}")
-async def doctor_act(request: Request, session_id: uuid.UUID, action: str, actor: Actor = Depends(web_actor), _csrf=Depends(check_csrf)):
+async def doctor_act(
+    request: Request,
+    session_id: uuid.UUID,
+    action: str,
+    actor: Actor = Depends(web_actor),
+    _csrf=Depends(check_csrf),
+):
     if action not in ACTIONS:
         raise NotFound()
     seen = str((await request.form()).get("version") or "")
     try:
         await service.run_queue(
-            session_of(request), actor=actor, session_id=session_id, action=action, expected_version=int(seen) if seen.isdigit() else None
+            session_of(request),
+            actor=actor,
+            session_id=session_id,
+            action=action,
+            expected_version=int(seen) if seen.isdigit() else None,
         )
     except QueueChanged:
         pass  # a double tap or a stale page: show the queue as it is now, change nothing

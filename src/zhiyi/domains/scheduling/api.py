@@ -59,7 +59,9 @@ async def find_sessions(
     today = clock.today(get_settings().timezone)
     first = date_from or today
     if abs((first - today).days) > MAX_DAYS_FROM_TODAY:
-        raise ValidationFailed(errors=[FieldError("date_from", "Choose a range of at most 31 days.", "range")])
+        raise ValidationFailed(
+            errors=[FieldError("date_from", "Choose a range of at most 31 days.", "range")]
+        )
     last = date_to or first + dt.timedelta(days=13)
     if last < first or (last - first).days > MAX_RANGE_DAYS:
         raise ValidationFailed(errors=[FieldError("date_to", "Choose a range of at most 31 days.", "range")])
@@ -81,9 +83,14 @@ async def slots(request: Request, session_id: uuid.UUID):
     return await service.session_slots(session_of(request), session_id=session_id)
 
 
-@router.post("/bookings", status_code=201, response_model=BookingRead, summary="Book a slot (send an Idempotency-Key)")
+@router.post(
+    "/bookings", status_code=201, response_model=BookingRead, summary="Book a slot (send an Idempotency-Key)"
+)
 async def book(
-    request: Request, actor: ActorDep, body: BookingCreate, idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None
+    request: Request,
+    actor: ActorDep,
+    body: BookingCreate,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ):
     if not getattr(request.state, draw.COUNTED, False):  # the rush lane counted it before it came on here
         draw.limit(actor)
@@ -96,7 +103,12 @@ async def book(
     # a patient's own booking of a session seen sold out was asked the short way in the rush lane
     # (rush/lane.py) before it came here: here it books the usual way
     await draw.wait_turn(
-        session, actor=actor, patient_id=patient_id, slot_id=body.slot_id, session_id=body.session_id, idempotency_key=key
+        session,
+        actor=actor,
+        patient_id=patient_id,
+        slot_id=body.slot_id,
+        session_id=body.session_id,
+        idempotency_key=key,
     )  # at a release instant: served in the order of the draw
     return await _once(
         session,
@@ -104,17 +116,28 @@ async def book(
         key,
         asked,
         lambda: service.book_slot(
-            session, actor=actor, slot_id=body.slot_id, session_id=body.session_id, patient_id=patient_id, channel=body.channel
+            session,
+            actor=actor,
+            slot_id=body.slot_id,
+            session_id=body.session_id,
+            patient_id=patient_id,
+            channel=body.channel,
         ),
     )
 
 
-async def _once(session, actor: Actor, key: str, request: dict, make: Callable[[], Awaitable[BaseModel]]) -> JSONResponse:
+async def _once(
+    session, actor: Actor, key: str, request: dict, make: Callable[[], Awaitable[BaseModel]]
+) -> JSONResponse:
     """Idempotent creation: a key already answered replays its stored answer; otherwise `make` runs
     and its answer is stored under the key in the same transaction."""
-    earlier = await idempotency.claim(session, account_id=actor.account_id, key=key, fingerprint=idempotency.request_hash(request))
+    earlier = await idempotency.claim(
+        session, account_id=actor.account_id, key=key, fingerprint=idempotency.request_hash(request)
+    )
     if earlier is not None:
-        return JSONResponse(earlier.response, status_code=earlier.status_code, headers={"Idempotent-Replayed": "true"})
+        return JSONResponse(
+            earlier.response, status_code=earlier.status_code, headers={"Idempotent-Replayed": "true"}
+        )
     data = (await make()).model_dump(mode="json")
     await idempotency.remember(session, account_id=actor.account_id, key=key, status_code=201, response=data)
     return JSONResponse(data, status_code=201)
@@ -127,7 +150,9 @@ async def _once(session, actor: Actor, key: str, request: dict, make: Callable[[
 )
 async def stop(request: Request, actor: ActorDep, session_id: uuid.UUID):
     done = await changes.stop_session(session_of(request), actor=actor, session_id=session_id)
-    return SessionChangeRead(session_id=done.session_id, rebooked=done.rebooked, cancelled=done.cancelled, moved=[])
+    return SessionChangeRead(
+        session_id=done.session_id, rebooked=done.rebooked, cancelled=done.cancelled, moved=[]
+    )
 
 
 @router.post(
@@ -136,8 +161,12 @@ async def stop(request: Request, actor: ActorDep, session_id: uuid.UUID):
     summary="Move a clinic session to another time: its patients follow and are told",
 )
 async def move(request: Request, actor: ActorDep, session_id: uuid.UUID, body: SessionMove):
-    done = await changes.move_session(session_of(request), actor=actor, session_id=session_id, starts_at=body.starts_at)
-    return SessionChangeRead(session_id=done.session_id, rebooked=[], cancelled=done.cancelled, moved=done.moved)
+    done = await changes.move_session(
+        session_of(request), actor=actor, session_id=session_id, starts_at=body.starts_at
+    )
+    return SessionChangeRead(
+        session_id=done.session_id, rebooked=[], cancelled=done.cancelled, moved=done.moved
+    )
 
 
 @router.get(
@@ -145,11 +174,15 @@ async def move(request: Request, actor: ActorDep, session_id: uuid.UUID, body: S
     response_model=DrawPosition,
     summary="The waiting room at a release: a patient's place in the draw's order",
 )
-async def draw_position(request: Request, actor: ActorDep, session_id: uuid.UUID, patient_id: uuid.UUID | None = None):
+async def draw_position(
+    request: Request, actor: ActorDep, session_id: uuid.UUID, patient_id: uuid.UUID | None = None
+):
     patient_id = patient_id or actor.patient_id
     if patient_id is None:
         raise ValidationFailed(errors=[FieldError("patient_id", "Say whom the booking is for.", "missing")])
-    found = await draw.position(session_of(request), actor=actor, patient_id=patient_id, session_id=session_id)
+    found = await draw.position(
+        session_of(request), actor=actor, patient_id=patient_id, session_id=session_id
+    )
     if found is None:
         raise NotInDraw()
     return DrawPosition(position=found[0], entries=found[1])
@@ -164,7 +197,9 @@ async def _me_and_family(request: Request, actor: Actor) -> list[uuid.UUID]:
 
 @router.get("/bookings/mine", response_model=list[BookingRead], summary="My and my family's bookings")
 async def mine(request: Request, actor: ActorDep):
-    return await service.bookings_for(session_of(request), actor=actor, patient_ids=await _me_and_family(request, actor))
+    return await service.bookings_for(
+        session_of(request), actor=actor, patient_ids=await _me_and_family(request, actor)
+    )
 
 
 @router.post("/bookings/{booking_id}/cancel", response_model=BookingRead, summary="Cancel before the cut-off")
@@ -185,7 +220,9 @@ async def join_waitlist(request: Request, actor: ActorDep, body: WaitlistJoin):
     patient_id = body.patient_id or actor.patient_id
     if patient_id is None:
         raise ValidationFailed(errors=[FieldError("patient_id", "Say whom the booking is for.", "missing")])
-    return await waitlist.join_waitlist(session_of(request), actor=actor, patient_id=patient_id, session_id=body.session_id)
+    return await waitlist.join_waitlist(
+        session_of(request), actor=actor, patient_id=patient_id, session_id=body.session_id
+    )
 
 
 @router.get(
@@ -194,7 +231,9 @@ async def join_waitlist(request: Request, actor: ActorDep, body: WaitlistJoin):
     summary="My and my family's waiting lists, places in line and held places offered",
 )
 async def my_waitlist(request: Request, actor: ActorDep):
-    return await waitlist.waitlist_for(session_of(request), actor=actor, patient_ids=await _me_and_family(request, actor))
+    return await waitlist.waitlist_for(
+        session_of(request), actor=actor, patient_ids=await _me_and_family(request, actor)
+    )
 
 
 @router.post(
@@ -213,7 +252,10 @@ async def leave_waitlist(request: Request, actor: ActorDep, entry_id: uuid.UUID)
     summary="Accept a held place before it expires: it becomes a booking (send an Idempotency-Key)",
 )
 async def accept_offer(
-    request: Request, actor: ActorDep, entry_id: uuid.UUID, idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None
+    request: Request,
+    actor: ActorDep,
+    entry_id: uuid.UUID,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ):
     key = idempotency.check_key(idempotency_key)
     session = session_of(request)
@@ -227,7 +269,9 @@ async def accept_offer(
 
 
 @router.post(
-    "/waitlist/{entry_id}/decline", response_model=WaitlistEntryRead, summary="Decline a held place: it goes to the next patient in line"
+    "/waitlist/{entry_id}/decline",
+    response_model=WaitlistEntryRead,
+    summary="Decline a held place: it goes to the next patient in line",
 )
 async def decline_offer(request: Request, actor: ActorDep, entry_id: uuid.UUID):
     return await waitlist.decline_offer(session_of(request), actor=actor, entry_id=entry_id)

@@ -18,7 +18,9 @@ from zhiyi.domains.org import service as org
 from zhiyi.domains.scheduling import repository as repo
 
 
-async def in_care(session: AsyncSession, *, actor: Actor, patient_id: uuid.UUID, since: dt.date, until: dt.date) -> bool:
+async def in_care(
+    session: AsyncSession, *, actor: Actor, patient_id: uuid.UUID, since: dt.date, until: dt.date
+) -> bool:
     practitioner_id = department_id = None
     if actor.has(Role.doctor) and actor.practitioner_id is not None:
         practitioner_id = actor.practitioner_id

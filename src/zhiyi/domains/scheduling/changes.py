@@ -93,15 +93,21 @@ async def stop_session(session: AsyncSession, *, actor: Actor, session_id: uuid.
             await _tell(session, booking, "session.stopped", when=when)
         else:
             result.rebooked.append(moved.id)
-            await _tell(session, booking, "session.stopped.rebooked", when=when, new_when=holds.local(moved.starts_at))
+            await _tell(
+                session, booking, "session.stopped.rebooked", when=when, new_when=holds.local(moved.starts_at)
+            )
     await crepo.close_slots(session, cs.id)
     await outbox.publish(
-        session, events.SESSION_STOPPED, {"session_id": str(cs.id), "rebooked": len(result.rebooked), "cancelled": len(result.cancelled)}
+        session,
+        events.SESSION_STOPPED,
+        {"session_id": str(cs.id), "rebooked": len(result.rebooked), "cancelled": len(result.cancelled)},
     )
     return result
 
 
-async def _rebook(session: AsyncSession, actor: Actor, booking: Booking, stopped: ClinicSession, now: dt.datetime):
+async def _rebook(
+    session: AsyncSession, actor: Actor, booking: Booking, stopped: ClinicSession, now: dt.datetime
+):
     """The earliest place the patient may take in another session of the department and campus."""
     found = await service.find_sessions(
         session,
@@ -113,11 +119,23 @@ async def _rebook(session: AsyncSession, actor: Actor, booking: Booking, stopped
     candidates = [
         s
         for s in found
-        if s.id != stopped.id and s.department_id == stopped.department_id and s.available > 0 and s.released and s.starts_at > now
+        if s.id != stopped.id
+        and s.department_id == stopped.department_id
+        and s.available > 0
+        and s.released
+        and s.starts_at > now
     ]
-    candidates.sort(key=lambda s: (s.session_on != stopped.session_on, s.practitioner_id != stopped.practitioner_id, s.starts_at))
+    candidates.sort(
+        key=lambda s: (
+            s.session_on != stopped.session_on,
+            s.practitioner_id != stopped.practitioner_id,
+            s.starts_at,
+        )
+    )
     for s in candidates:
-        if await repo.has_active_booking(session, patient_id=booking.patient_id, department_id=s.department_id, day=s.session_on):
+        if await repo.has_active_booking(
+            session, patient_id=booking.patient_id, department_id=s.department_id, day=s.session_on
+        ):
             continue
         taken = await _free_time(session, booking.patient_id, s, now)
         if taken is None:
@@ -160,7 +178,13 @@ async def _free_time(session: AsyncSession, patient_id: uuid.UUID, s, now: dt.da
     after = now
     while (taken := await repo.take_place_in_session(session, s.id, after)) is not None:
         if (
-            await overlap.same_time(session, patient_id=patient_id, starts_at=taken.starts_at, ends_at=taken.ends_at, day=s.session_on)
+            await overlap.same_time(
+                session,
+                patient_id=patient_id,
+                starts_at=taken.starts_at,
+                ends_at=taken.ends_at,
+                day=s.session_on,
+            )
             is None
         ):
             return taken
@@ -173,7 +197,9 @@ def _period(t: dt.time) -> str:
     return "am" if t < dt.time(12, 0) else "pm" if t < dt.time(18, 0) else "evening"
 
 
-async def move_session(session: AsyncSession, *, actor: Actor, session_id: uuid.UUID, starts_at: dt.datetime) -> ChangeResult:
+async def move_session(
+    session: AsyncSession, *, actor: Actor, session_id: uuid.UUID, starts_at: dt.datetime
+) -> ChangeResult:
     cs = await _load(session, actor, session_id)
     if cs.status != "open":
         raise SessionClosed()
@@ -184,7 +210,9 @@ async def move_session(session: AsyncSession, *, actor: Actor, session_id: uuid.
         raise MoveTooFar()
     local = starts_at.astimezone(ZoneInfo(get_settings().timezone))
     day, period = local.date(), cs.period if cs.period == "extra" else _period(local.time())
-    if await crepo.doctor_busy(session, practitioner_id=cs.practitioner_id, day=day, period=period, besides=cs.id):
+    if await crepo.doctor_busy(
+        session, practitioner_id=cs.practitioner_id, day=day, period=period, besides=cs.id
+    ):
         raise DoctorBusy()
     await holds.lock_session(session, cs.id)  # first, as cancelling does: the session, then its slots
     slots = await crepo.lock_slots(session, cs.id)
@@ -195,7 +223,11 @@ async def move_session(session: AsyncSession, *, actor: Actor, session_id: uuid.
     freed = []
     for booking in bookings:  # the real-name rule on the new day: such bookings cannot follow
         if day != cs.session_on and await crepo.other_active_booking(
-            session, patient_id=booking.patient_id, department_id=cs.department_id, day=day, besides=booking.id
+            session,
+            patient_id=booking.patient_id,
+            department_id=cs.department_id,
+            day=day,
+            besides=booking.id,
         ):
             if await repo.mark_cancelled(session, booking.id, now):
                 freed.append(booking.slot_id)
@@ -210,7 +242,9 @@ async def move_session(session: AsyncSession, *, actor: Actor, session_id: uuid.
                         "session_id": str(cs.id),
                     },
                 )
-                await _tell(session, booking, "session.moved.cancelled", when=holds.local(old[booking.slot_id]))
+                await _tell(
+                    session, booking, "session.moved.cancelled", when=holds.local(old[booking.slot_id])
+                )
     await crepo.shift(session, cs, slots, delta, day)
     by_id = {s.id: s for s in slots}
     for slot_id in freed:  # to the first in the session's waiting list, or back on sale
@@ -225,5 +259,7 @@ async def move_session(session: AsyncSession, *, actor: Actor, session_id: uuid.
                 when=holds.local(old[booking.slot_id]),
                 new_when=holds.local(old[booking.slot_id] + delta),
             )
-    await outbox.publish(session, events.SESSION_MOVED, {"session_id": str(cs.id), "delta_seconds": delta.total_seconds()})
+    await outbox.publish(
+        session, events.SESSION_MOVED, {"session_id": str(cs.id), "delta_seconds": delta.total_seconds()}
+    )
     return result

@@ -46,11 +46,16 @@ async def close_slots(session: AsyncSession, session_id: uuid.UUID) -> None:
     """A stopped session sells nothing: every slot's capacity and count drop to zero, so a booking
     that waited on a slot's lock finds it full."""
     await session.execute(
-        update(Slot).where(Slot.session_id == session_id).values(booked=0, capacity=0).execution_options(synchronize_session=False)
+        update(Slot)
+        .where(Slot.session_id == session_id)
+        .values(booked=0, capacity=0)
+        .execution_options(synchronize_session=False)
     )
 
 
-async def shift(session: AsyncSession, cs: ClinicSession, slots: list[Slot], delta: dt.timedelta, day: dt.date) -> None:
+async def shift(
+    session: AsyncSession, cs: ClinicSession, slots: list[Slot], delta: dt.timedelta, day: dt.date
+) -> None:
     cs.starts_at, cs.ends_at, cs.session_on = cs.starts_at + delta, cs.ends_at + delta, day
     for s in slots:
         s.starts_at, s.ends_at = s.starts_at + delta, s.ends_at + delta
@@ -61,13 +66,21 @@ async def shift(session: AsyncSession, cs: ClinicSession, slots: list[Slot], del
         .execution_options(synchronize_session=False)
     )
     await session.execute(
-        update(WaitlistEntry).where(WaitlistEntry.session_id == cs.id).values(session_on=day).execution_options(synchronize_session=False)
+        update(WaitlistEntry)
+        .where(WaitlistEntry.session_id == cs.id)
+        .values(session_on=day)
+        .execution_options(synchronize_session=False)
     )  # the line's real-name checks follow
     await session.flush()
 
 
 async def other_active_booking(
-    session: AsyncSession, *, patient_id: uuid.UUID, department_id: uuid.UUID, day: dt.date, besides: uuid.UUID
+    session: AsyncSession,
+    *,
+    patient_id: uuid.UUID,
+    department_id: uuid.UUID,
+    day: dt.date,
+    besides: uuid.UUID,
 ) -> bool:
     q = select(Booking.id).where(
         Booking.patient_id == patient_id,
@@ -79,7 +92,9 @@ async def other_active_booking(
     return (await session.scalar(q.limit(1))) is not None
 
 
-async def doctor_busy(session: AsyncSession, *, practitioner_id: uuid.UUID, day: dt.date, period: str, besides: uuid.UUID) -> bool:
+async def doctor_busy(
+    session: AsyncSession, *, practitioner_id: uuid.UUID, day: dt.date, period: str, besides: uuid.UUID
+) -> bool:
     q = select(ClinicSession.id).where(
         ClinicSession.practitioner_id == practitioner_id,
         ClinicSession.session_on == day,

@@ -57,7 +57,9 @@ def limit(actor: Actor) -> None:
 
 
 def ticket(patient_id: uuid.UUID, release_at: dt.datetime) -> float:
-    digest = security.keyed_hash(get_settings().secret_key, "release-draw", f"{release_at.astimezone(dt.UTC).isoformat()}|{patient_id}")
+    digest = security.keyed_hash(
+        get_settings().secret_key, "release-draw", f"{release_at.astimezone(dt.UTC).isoformat()}|{patient_id}"
+    )
     return int(digest[:TICKET_DIGITS], 16) / 16**TICKET_DIGITS
 
 
@@ -99,18 +101,24 @@ async def wait_turn(
         return None
     await patients.access_patient(session, actor=actor, patient_id=patient_id, action="book")
     mine = ticket(patient_id, release_at)
-    earlier_key = await repo.enter(session, release_at=release_at, patient_id=patient_id, ticket=mine, key=idempotency_key, now=now)
+    earlier_key = await repo.enter(
+        session, release_at=release_at, patient_id=patient_id, ticket=mine, key=idempotency_key, now=now
+    )
     if earlier_key is not None and earlier_key != idempotency_key:
         raise AlreadyInDraw()
     await session.commit()  # the entry stands; no connection is held while waiting
-    turn = release_at + dt.timedelta(seconds=settings.release_draw_seconds + mine * settings.release_draw_spread_seconds)
+    turn = release_at + dt.timedelta(
+        seconds=settings.release_draw_seconds + mine * settings.release_draw_spread_seconds
+    )
     delay = (turn - clock.now()).total_seconds()
     if delay > 0:
         await asyncio.sleep(delay)
     return mine
 
 
-async def position(session: AsyncSession, *, actor: Actor, patient_id: uuid.UUID, session_id: uuid.UUID) -> tuple[int, int] | None:
+async def position(
+    session: AsyncSession, *, actor: Actor, patient_id: uuid.UUID, session_id: uuid.UUID
+) -> tuple[int, int] | None:
     """The patient's place in the draw of this session's release and how many are in it (the
     waiting room's answer); None when they are not in it."""
     await patients.access_patient(session, actor=actor, patient_id=patient_id, action="book")

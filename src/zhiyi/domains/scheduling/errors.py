@@ -32,7 +32,10 @@ class SlotInPast(RuleViolated):
 
 
 class RealNameRuleViolated(Conflict):
-    code, message = "one_booking_per_department_day", "This patient already has a booking in this department that day."
+    code, message = (
+        "one_booking_per_department_day",
+        "This patient already has a booking in this department that day.",
+    )
 
 
 class PatientNotVerified(RuleViolated):
@@ -64,19 +67,25 @@ class NotWaiting(Conflict):
 
 
 class OfferNotOpen(Conflict):
-    code, message = "offer_not_open", "There is no place held for this patient (the offer was taken, declined or has expired)."
+    code, message = (
+        "offer_not_open",
+        "There is no place held for this patient (the offer was taken, declined or has expired).",
+    )
 
 
 class OnlineBookingSuspended(Forbidden):
     code = "online_booking_suspended"
     message = (
-        "Online booking is suspended until %(until)s after repeated missed appointments. Please book at a registration desk or by phone."
+        "Online booking is suspended until %(until)s after repeated missed appointments. "
+        "Please book at a registration desk or by phone."
     )
 
 
 class BookingOverlaps(Conflict):
     code = "booking_overlaps"
-    message = "This patient already has a booking at %(when)s, at the same time as this one. Choose another time."
+    message = (
+        "This patient already has a booking at %(when)s, at the same time as this one. Choose another time."
+    )
 
 
 class DoctorBusy(Conflict):
@@ -88,7 +97,10 @@ class RoomBusy(Conflict):
 
 
 class AlreadyInDraw(Conflict):
-    code, message = "already_in_draw", "This patient already has a request in this release's draw; wait for its answer."
+    code, message = (
+        "already_in_draw",
+        "This patient already has a request in this release's draw; wait for its answer.",
+    )
 
 
 class NotInDraw(NotFound):

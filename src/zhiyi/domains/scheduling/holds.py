@@ -48,7 +48,9 @@ async def lock_session(session: AsyncSession, session_id: uuid.UUID) -> None:
     await wrepo.lock_sessions(session, [session_id])
 
 
-async def pass_place(session: AsyncSession, *, slot: Slot, cs: ClinicSession, now: dt.datetime, locked: bool = False) -> uuid.UUID | None:
+async def pass_place(
+    session: AsyncSession, *, slot: Slot, cs: ClinicSession, now: dt.datetime, locked: bool = False
+) -> uuid.UUID | None:
     """A place of `slot` is free (still counted by the slot): hold it for the next patient in line,
     or give it back to open sale. Returns the entry it was offered to, or None."""
     if not locked:
@@ -66,7 +68,9 @@ async def pass_place(session: AsyncSession, *, slot: Slot, cs: ClinicSession, no
     return None
 
 
-async def _offered(session: AsyncSession, entry: WaitlistEntry, slot: Slot, cs: ClinicSession, hold_until: dt.datetime) -> None:
+async def _offered(
+    session: AsyncSession, entry: WaitlistEntry, slot: Slot, cs: ClinicSession, hold_until: dt.datetime
+) -> None:
     await outbox.publish(
         session,
         events.PLACE_OFFERED,
@@ -101,7 +105,9 @@ async def close_offer(session: AsyncSession, *, entry: WaitlistEntry, status: st
     return await _close(session, entry.id, status=status, now=now, expired_only=False)
 
 
-async def _close(session: AsyncSession, entry_id: uuid.UUID, *, status: str, now: dt.datetime, expired_only: bool) -> bool:
+async def _close(
+    session: AsyncSession, entry_id: uuid.UUID, *, status: str, now: dt.datetime, expired_only: bool
+) -> bool:
     slot_id = await wrepo.close_offer(session, entry_id, status=status, now=now, expired_only=expired_only)
     if slot_id is None:
         return False
@@ -152,8 +158,12 @@ async def fill_free_places(session: AsyncSession, now: dt.datetime, *, limit: in
             taken = await repo.take_place_in_session(session, session_id, now)
             if taken is None:
                 break
-            hold_until = min(now + dt.timedelta(minutes=get_settings().waitlist_hold_minutes), taken.starts_at)
-            if not await wrepo.make_offer(session, entry.id, slot_id=taken.id, now=now, hold_until=hold_until):
+            hold_until = min(
+                now + dt.timedelta(minutes=get_settings().waitlist_hold_minutes), taken.starts_at
+            )
+            if not await wrepo.make_offer(
+                session, entry.id, slot_id=taken.id, now=now, hold_until=hold_until
+            ):
                 await repo.give_back_place(session, taken.id)  # they left the line this instant
                 continue
             await _offered(session, entry, taken, cs, hold_until)

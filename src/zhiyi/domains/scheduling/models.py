@@ -45,7 +45,8 @@ class ClinicTemplate(IdMixin, Base):
     room_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("room.id"))
     weekday: Mapped[int]  # 0 Monday .. 6 Sunday
     period: Mapped[str] = mapped_column(String(10))  # am | pm | evening
-    clinic_type: Mapped[str] = mapped_column(String(20))  # general 普通 | specialist 专科 | expert 专家 | special_needs 特需
+    # general 普通 | specialist 专科 | expert 专家 | special_needs 特需
+    clinic_type: Mapped[str] = mapped_column(String(20))
     slot_minutes: Mapped[int] = mapped_column(default=10)
     slot_capacity: Mapped[int] = mapped_column(default=1)
     on_holidays: Mapped[bool] = mapped_column(default=False, server_default=text("false"))  # holiday clinic
@@ -74,7 +75,8 @@ class ClinicSession(IdMixin, Base):
     room_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("room.id"))
     session_on: Mapped[dt.date]
     period: Mapped[str] = mapped_column(String(10))  # am | pm | evening | extra (加诊, outside the timetable)
-    clinic_type: Mapped[str] = mapped_column(String(20))  # general 普通 | specialist 专科 | expert 专家 | special_needs 特需
+    # general 普通 | specialist 专科 | expert 专家 | special_needs 特需
+    clinic_type: Mapped[str] = mapped_column(String(20))
     starts_at: Mapped[dt.datetime]
     ends_at: Mapped[dt.datetime]
     release_at: Mapped[dt.datetime]
@@ -168,7 +170,10 @@ class WaitlistEntry(IdMixin, Base):
             sqlite_where=text("status = 'offered'"),
         ),
         Index("ix_waitlist_entry_patient", "patient_id", "session_on"),
-        CheckConstraint("status <> 'offered' OR (slot_id IS NOT NULL AND hold_expires_at IS NOT NULL)", name="offer_holds_a_place"),
+        CheckConstraint(
+            "status <> 'offered' OR (slot_id IS NOT NULL AND hold_expires_at IS NOT NULL)",
+            name="offer_holds_a_place",
+        ),
     )
 
     session_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clinic_session.id"))

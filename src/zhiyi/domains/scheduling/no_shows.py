@@ -32,10 +32,14 @@ def at_desk(actor: Actor) -> bool:
     return actor.patient_id is None and actor.has(Role.registrar)
 
 
-async def check_may_book(session: AsyncSession, *, actor: Actor, patient_id, department_id, day: dt.date, now: dt.datetime) -> None:
+async def check_may_book(
+    session: AsyncSession, *, actor: Actor, patient_id, department_id, day: dt.date, now: dt.datetime
+) -> None:
     """The booking rules of a patient, in one statement: online booking not suspended (desks are
     exempt), no other active booking in the department that day (the real-name rule)."""
-    taken, suspended_until = await repo.booking_blockers(session, patient_id=patient_id, department_id=department_id, day=day, now=now)
+    taken, suspended_until = await repo.booking_blockers(
+        session, patient_id=patient_id, department_id=department_id, day=day, now=now
+    )
     refuse_if_blocked(actor, taken=taken, suspended_until=suspended_until)
 
 
@@ -64,7 +68,12 @@ async def mark_no_shows(session: AsyncSession, now: dt.datetime, *, limit: int =
         await outbox.publish(
             session,
             events.BOOKING_NO_SHOW,
-            {"booking_id": str(row.id), "patient_id": str(row.patient_id), "slot_id": str(row.slot_id), "session_id": str(row.session_id)},
+            {
+                "booking_id": str(row.id),
+                "patient_id": str(row.patient_id),
+                "slot_id": str(row.slot_id),
+                "session_id": str(row.session_id),
+            },
         )
     for patient_id in dict.fromkeys(row.patient_id for row in marked):
         await _apply_policy(session, patient_id, now)
@@ -73,7 +82,9 @@ async def mark_no_shows(session: AsyncSession, now: dt.datetime, *, limit: int =
 
 async def _apply_policy(session: AsyncSession, patient_id, now: dt.datetime) -> None:
     s = get_settings()
-    count, latest = await wrepo.no_shows_since(session, patient_id, now - dt.timedelta(days=s.no_show_window_days))
+    count, latest = await wrepo.no_shows_since(
+        session, patient_id, now - dt.timedelta(days=s.no_show_window_days)
+    )
     if count < s.no_show_limit or latest is None:
         return
     ends_at = latest + dt.timedelta(days=s.no_show_suspension_days)
@@ -82,7 +93,10 @@ async def _apply_policy(session: AsyncSession, patient_id, now: dt.datetime) -> 
     suspension = await wrepo.get_suspension(session, patient_id)
     if suspension is None:
         await wrepo.add_suspension(
-            session, BookingSuspension(patient_id=patient_id, starts_at=now, ends_at=ends_at, no_shows=count, updated_at=now)
+            session,
+            BookingSuspension(
+                patient_id=patient_id, starts_at=now, ends_at=ends_at, no_shows=count, updated_at=now
+            ),
         )
     elif suspension.ends_at < ends_at:
         if suspension.ends_at <= now:  # an old suspension that had ended: this is a new one
@@ -91,7 +105,9 @@ async def _apply_policy(session: AsyncSession, patient_id, now: dt.datetime) -> 
     else:
         return
     await outbox.publish(
-        session, events.ONLINE_BOOKING_SUSPENDED, {"patient_id": str(patient_id), "ends_at": ends_at.isoformat(), "no_shows": count}
+        session,
+        events.ONLINE_BOOKING_SUSPENDED,
+        {"patient_id": str(patient_id), "ends_at": ends_at.isoformat(), "no_shows": count},
     )
 
 

@@ -20,16 +20,28 @@ from zhiyi.domains.scheduling.holds import local
 
 
 async def same_time(
-    session: AsyncSession, *, patient_id: uuid.UUID, starts_at: dt.datetime, ends_at: dt.datetime, day: dt.date
+    session: AsyncSession,
+    *,
+    patient_id: uuid.UUID,
+    starts_at: dt.datetime,
+    ends_at: dt.datetime,
+    day: dt.date,
 ) -> dt.datetime | None:
     """Lock the patient's bookings for this transaction and return the start of an active booking of
     theirs that overlaps the time (None: the time is free for them)."""
     await repo.lock_patient(session, patient_id)
-    return await repo.booking_at_same_time(session, patient_id=patient_id, starts_at=starts_at, ends_at=ends_at, day=day)
+    return await repo.booking_at_same_time(
+        session, patient_id=patient_id, starts_at=starts_at, ends_at=ends_at, day=day
+    )
 
 
 async def refuse_overlap(
-    session: AsyncSession, *, patient_id: uuid.UUID, starts_at: dt.datetime, ends_at: dt.datetime, day: dt.date
+    session: AsyncSession,
+    *,
+    patient_id: uuid.UUID,
+    starts_at: dt.datetime,
+    ends_at: dt.datetime,
+    day: dt.date,
 ) -> None:
     other = await same_time(session, patient_id=patient_id, starts_at=starts_at, ends_at=ends_at, day=day)
     if other is not None:

@@ -26,7 +26,12 @@ async def lock_patient(session: AsyncSession, patient_id: uuid.UUID) -> None:
 
 
 async def booking_at_same_time(
-    session: AsyncSession, *, patient_id: uuid.UUID, starts_at: dt.datetime, ends_at: dt.datetime, day: dt.date
+    session: AsyncSession,
+    *,
+    patient_id: uuid.UUID,
+    starts_at: dt.datetime,
+    ends_at: dt.datetime,
+    day: dt.date,
 ) -> dt.datetime | None:
     """The start of an active booking of the patient whose time overlaps [starts_at, ends_at), if any
     (its day within one of `day`: a slot never spans more)."""

@@ -17,7 +17,9 @@ from zhiyi.domains.patients import service as patients
 KIND = "booking"
 READ = "booking.read"
 CANCEL = "booking.cancel"
-CREATE = "booking.create"  # audited when a booking is made (scheduling_book_own writes it too, migration 0017)
+CREATE = (
+    "booking.create"  # audited when a booking is made (scheduling_book_own writes it too, migration 0017)
+)
 DESK_REASON = "registration desk"  # also the patients policy's word for a desk acting for anyone
 READERS = frozenset({Role.registrar, Role.nurse, Role.doctor, Role.admin})
 
@@ -27,7 +29,9 @@ async def booking_rule(session, actor: Actor, action: str, resource: Resource) -
     if actor.has(Role.patient) and actor.patient_id is not None and action in (READ, CANCEL):
         if patient_id == actor.patient_id:
             return Decision(True)
-        if await patients.is_proxy_of(session, proxy_patient_id=actor.patient_id, dependent_patient_id=patient_id):
+        if await patients.is_proxy_of(
+            session, proxy_patient_id=actor.patient_id, dependent_patient_id=patient_id
+        ):
             return Decision(True, on_behalf_of=patient_id, reason="family proxy")
     on_campus = actor.group_wide or resource.attrs["campus_id"] in actor.campus_ids
     if action == READ and on_campus and actor.roles & READERS:
@@ -41,5 +45,9 @@ def install() -> None:
     register_rule(KIND, booking_rule)
 
 
-AUDIT_ACTIONS = {CREATE: N_("Booked an appointment"), READ: N_("Viewed a booking"), CANCEL: N_("Cancelled an appointment")}
+AUDIT_ACTIONS = {
+    CREATE: N_("Booked an appointment"),
+    READ: N_("Viewed a booking"),
+    CANCEL: N_("Cancelled an appointment"),
+}
 AUDIT_REASONS = {"waiting list": N_("a place held from the waiting list")}

@@ -20,7 +20,9 @@ TEMPLATE = "booking.reminder"
 
 async def send_reminders(session: AsyncSession, now: dt.datetime) -> int:
     s = get_settings()
-    claimed = await repo.claim_reminders(session, now=now, until=now + dt.timedelta(hours=s.reminder_hours_before))
+    claimed = await repo.claim_reminders(
+        session, now=now, until=now + dt.timedelta(hours=s.reminder_hours_before)
+    )
     for patient_id, slot_id, account_id in claimed:
         slot, cs = await repo.slot_with_session(session, slot_id)
         patient = await patients.get_patient(session, patient_id=patient_id)
@@ -32,7 +34,11 @@ async def send_reminders(session: AsyncSession, now: dt.datetime) -> int:
                 to=patient.phone or str(account_id),
                 template=TEMPLATE,
                 locale=s.default_locale,
-                params={"name": patient.name, "when": holds.local(slot.starts_at), "doctor": doctor.name_zh if doctor else ""},
+                params={
+                    "name": patient.name,
+                    "when": holds.local(slot.starts_at),
+                    "doctor": doctor.name_zh if doctor else "",
+                },
             ),
         )
     return len(claimed)

@@ -1,11 +1,26 @@
-"""Every query on the scheduling domain's tables."""
+"""Every query on the scheduling domain's bookings and places; those on sessions, slots, templates,
+release policies and holidays are in sessions_repository.py, offered here too."""
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
 
-from sqlalchemy import Date, Row, Uuid, and_, bindparam, exists, func, insert, literal_column, or_, select, text, true, update
+from sqlalchemy import (
+    Date,
+    Row,
+    Uuid,
+    and_,
+    bindparam,
+    exists,
+    insert,
+    literal_column,
+    or_,
+    select,
+    text,
+    true,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,52 +32,31 @@ from zhiyi.domains.scheduling.models import (
     BookingStatus,
     BookingSuspension,
     ClinicSession,
-    ClinicTemplate,
-    Holiday,
-    ReleasePolicy,
     Slot,
     active_booking_sql,
 )
-
-
-async def templates(session: AsyncSession) -> list[ClinicTemplate]:
-    return list((await session.scalars(select(ClinicTemplate))).all())
-
-
-async def release_policies(session: AsyncSession) -> dict[uuid.UUID, ReleasePolicy]:
-    return {p.department_id: p for p in (await session.scalars(select(ReleasePolicy))).all()}
-
-
-async def holidays(session: AsyncSession, first: dt.date, last: dt.date) -> dict[dt.date, Holiday]:
-    return {h.day: h for h in (await session.scalars(select(Holiday).where(Holiday.day.between(first, last)))).all()}
-
-
-async def add_holidays(session: AsyncSession, rows: list[dict]) -> None:
-    if rows:
-        await session.execute(insert(Holiday), rows)
-
-
-async def existing_session_keys(session: AsyncSession, first: dt.date, last: dt.date) -> set[tuple]:
-    rows = await session.execute(
-        select(ClinicSession.practitioner_id, ClinicSession.session_on, ClinicSession.period).where(
-            ClinicSession.session_on.between(first, last)
-        )
-    )
-    return {tuple(r) for r in rows.all()}
-
-
-async def insert_sessions(session: AsyncSession, sessions: list[dict], slots: list[dict]) -> None:
-    """Bulk insert (executemany): thousands of slots per generation run."""
-    if sessions:
-        await session.execute(insert(ClinicSession), sessions)
-    if slots:
-        await session.execute(insert(Slot), slots)
+from zhiyi.domains.scheduling.sessions_repository import (  # noqa: F401  (callers use repo.<name>)
+    add_holidays,
+    clashing_sessions,
+    departments_with_sessions,
+    existing_session_keys,
+    find_sessions,
+    first_slot,
+    get_session,
+    holidays,
+    insert_sessions,
+    release_policies,
+    slots_of,
+    templates,
+)
 
 
 async def slot_with_session(session: AsyncSession, slot_id: uuid.UUID) -> tuple[Slot, ClinicSession] | None:
     row = (
         await session.execute(
-            select(Slot, ClinicSession).join(ClinicSession, ClinicSession.id == Slot.session_id).where(Slot.id == slot_id)
+            select(Slot, ClinicSession)
+            .join(ClinicSession, ClinicSession.id == Slot.session_id)
+            .where(Slot.id == slot_id)
         )
     ).first()
     return (row[0], row[1]) if row else None
@@ -86,7 +80,8 @@ _free = _slot.alias("free")
 
 
 def _free_in_session(s):
-    # a free place; scheduling_ask_sold_out (migration 0013) and scheduling_book_own (0012) spell the same rule in SQL (change all)
+    # a free place; scheduling_ask_sold_out (migration 0013) and scheduling_book_own (0012) spell the same
+    # rule in SQL (change all)
     # parameters named unlike slot's columns: the UPDATE below would take them for values to SET
     return (
         s.c.session_id == bindparam("in_session", type_=Uuid()),
@@ -131,7 +126,9 @@ async def take_place_in_session(session: AsyncSession, session_id: uuid.UUID, no
     return (await take_place_or_sold_out(session, session_id, now))[0]
 
 
-async def take_place_or_sold_out(session: AsyncSession, session_id: uuid.UUID, now: dt.datetime) -> tuple[Row | None, bool]:
+async def take_place_or_sold_out(
+    session: AsyncSession, session_id: uuid.UUID, now: dt.datetime
+) -> tuple[Row | None, bool]:
     """Take the earliest free place of a session: (the slot's id, starts_at, ends_at; None when
     none was taken) and whether a read of committed rows found no place free at all (sold out,
     not merely given up on after TAKE_ATTEMPTS).
@@ -181,11 +178,18 @@ def _insert_unless_booked_that_day(insert_of_dialect):
     # slot's lock while the booking waited for it has committed by now, and the booking follows it.
     # The conflict target is the real-name index; its predicate is spelled as in the index (literals,
     # so that PostgreSQL can match the partial index when it plans the statement)
-    day = select(ClinicSession.session_on).where(ClinicSession.id == bindparam("of_session", type_=Uuid())).scalar_subquery()
+    day = (
+        select(ClinicSession.session_on)
+        .where(ClinicSession.id == bindparam("of_session", type_=Uuid()))
+        .scalar_subquery()
+    )
     return (
         insert_of_dialect(Booking.__table__)
         .values(session_on=day)
-        .on_conflict_do_nothing(index_elements=["patient_id", "department_id", "session_on"], index_where=text(active_booking_sql()))
+        .on_conflict_do_nothing(
+            index_elements=["patient_id", "department_id", "session_on"],
+            index_where=text(active_booking_sql()),
+        )
         .returning(Booking.__table__.c.session_on)
     )
 
@@ -217,11 +221,16 @@ async def mark_cancelled(session: AsyncSession, booking_id: uuid.UUID, at: dt.da
 
 async def give_back_place(session: AsyncSession, slot_id: uuid.UUID) -> None:
     await session.execute(
-        update(Slot).where(Slot.id == slot_id, Slot.booked > 0).values(booked=Slot.booked - 1).execution_options(synchronize_session=False)
+        update(Slot)
+        .where(Slot.id == slot_id, Slot.booked > 0)
+        .values(booked=Slot.booked - 1)
+        .execution_options(synchronize_session=False)
     )
 
 
-async def has_active_booking(session: AsyncSession, *, patient_id: uuid.UUID, department_id: uuid.UUID, day: dt.date) -> bool:
+async def has_active_booking(
+    session: AsyncSession, *, patient_id: uuid.UUID, department_id: uuid.UUID, day: dt.date
+) -> bool:
     return bool(
         await session.scalar(
             select(
@@ -245,7 +254,10 @@ _BLOCKERS = select(
         _booking.c.status.in_(ACTIVE_BOOKING),
     ),
     select(_suspension.c.ends_at)
-    .where(_suspension.c.patient_id == bindparam("patient_id", type_=Uuid()), _suspension.c.ends_at > bindparam("now", type_=UTCDateTime()))
+    .where(
+        _suspension.c.patient_id == bindparam("patient_id", type_=Uuid()),
+        _suspension.c.ends_at > bindparam("now", type_=UTCDateTime()),
+    )
     .scalar_subquery(),
 )
 
@@ -255,7 +267,11 @@ async def booking_blockers(
 ) -> tuple[bool, dt.datetime | None]:
     """(an active booking this department and day, the end of an online-booking suspension): one
     statement on the booking hot path, two index lookups (the real-name index, a primary key)."""
-    row = (await session.execute(_BLOCKERS, {"patient_id": patient_id, "department_id": department_id, "day": day, "now": now})).one()
+    row = (
+        await session.execute(
+            _BLOCKERS, {"patient_id": patient_id, "department_id": department_id, "day": day, "now": now}
+        )
+    ).one()
     return bool(row[0]), row[1]
 
 
@@ -285,13 +301,16 @@ _TAKEN_THAT_DAY = (
 )
 _SUSPENDED_UNTIL = (
     select(_suspension.c.ends_at)
-    .where(_suspension.c.patient_id == bindparam("patient_id", type_=Uuid()), _suspension.c.ends_at > bindparam("now", type_=UTCDateTime()))
+    .where(
+        _suspension.c.patient_id == bindparam("patient_id", type_=Uuid()),
+        _suspension.c.ends_at > bindparam("now", type_=UTCDateTime()),
+    )
     .scalar_subquery()
     .label("suspended_until")
 )
-_TARGET_OF_SESSION = select(*_TARGET_COLUMNS, _cs.c.ends_at.label("bookable_until"), _TAKEN_THAT_DAY, _SUSPENDED_UNTIL).where(
-    _cs.c.id == bindparam("session_id", type_=Uuid())
-)
+_TARGET_OF_SESSION = select(
+    *_TARGET_COLUMNS, _cs.c.ends_at.label("bookable_until"), _TAKEN_THAT_DAY, _SUSPENDED_UNTIL
+).where(_cs.c.id == bindparam("session_id", type_=Uuid()))
 _TARGET_OF_SLOT = (
     select(*_TARGET_COLUMNS, _slot.c.starts_at.label("bookable_until"), _TAKEN_THAT_DAY, _SUSPENDED_UNTIL)
     .select_from(_slot.join(_cs, _cs.c.id == _slot.c.session_id))
@@ -300,22 +319,35 @@ _TARGET_OF_SLOT = (
 
 
 async def booking_target(
-    session: AsyncSession, *, slot_id: uuid.UUID | None, session_id: uuid.UUID | None, patient_id: uuid.UUID, now: dt.datetime
+    session: AsyncSession,
+    *,
+    slot_id: uuid.UUID | None,
+    session_id: uuid.UUID | None,
+    patient_id: uuid.UUID,
+    now: dt.datetime,
 ) -> Row | None:
     """The clinic session a booking goes into (of the slot when one is chosen) with, in the same
     statement, what may stop this patient there (see booking_blockers). Columns: the session's id,
     practitioner_id, department_id, campus_id, session_on, period, status, release_at, ends_at; bookable_until
     (the chosen slot's start, else the session's end); taken; suspended_until. None: no such slot/session."""
     if slot_id is not None:
-        return (await session.execute(_TARGET_OF_SLOT, {"slot_id": slot_id, "patient_id": patient_id, "now": now})).first()
-    return (await session.execute(_TARGET_OF_SESSION, {"session_id": session_id, "patient_id": patient_id, "now": now})).first()
+        return (
+            await session.execute(_TARGET_OF_SLOT, {"slot_id": slot_id, "patient_id": patient_id, "now": now})
+        ).first()
+    return (
+        await session.execute(
+            _TARGET_OF_SESSION, {"session_id": session_id, "patient_id": patient_id, "now": now}
+        )
+    ).first()
 
 
 async def get_booking(session: AsyncSession, booking_id: uuid.UUID) -> Booking | None:
     return await session.get(Booking, booking_id)
 
 
-async def bookings_of(session: AsyncSession, patient_ids: list[uuid.UUID], since: dt.date) -> list[tuple[Booking, Slot, ClinicSession]]:
+async def bookings_of(
+    session: AsyncSession, patient_ids: list[uuid.UUID], since: dt.date
+) -> list[tuple[Booking, Slot, ClinicSession]]:
     q = (
         select(Booking, Slot, ClinicSession)
         .join(Slot, Slot.id == Booking.slot_id)
@@ -326,71 +358,9 @@ async def bookings_of(session: AsyncSession, patient_ids: list[uuid.UUID], since
     return [(b, s, c) for b, s, c in (await session.execute(q)).all()]
 
 
-async def find_sessions(
-    session: AsyncSession,
-    *,
-    department_ids: list[uuid.UUID] | None,
-    campus_id: uuid.UUID | None,
-    practitioner_id: uuid.UUID | None,
-    first: dt.date,
-    last: dt.date,
-    limit: int,
-    after: dt.datetime | None = None,
-) -> list[tuple[ClinicSession, int, int]]:
-    """Open sessions with (capacity, booked) summed over their slots; with `after`, over the slots
-    that start after it only, and only sessions that still have such a slot (what can still be booked)."""
-    q = (
-        select(ClinicSession, func.sum(Slot.capacity), func.sum(Slot.booked))
-        .join(Slot, Slot.session_id == ClinicSession.id)
-        .where(ClinicSession.session_on.between(first, last), ClinicSession.status == "open")
-        .group_by(ClinicSession.id)
-        .order_by(ClinicSession.starts_at)
-        .limit(limit)
-    )
-    if after is not None:
-        q = q.where(Slot.starts_at > after)
-    if department_ids is not None:
-        q = q.where(ClinicSession.department_id.in_(department_ids))
-    if campus_id is not None:
-        q = q.where(ClinicSession.campus_id == campus_id)
-    if practitioner_id is not None:
-        q = q.where(ClinicSession.practitioner_id == practitioner_id)
-    return [(s, int(c or 0), int(b or 0)) for s, c, b in (await session.execute(q)).all()]
-
-
-async def get_session(session: AsyncSession, session_id: uuid.UUID) -> ClinicSession | None:
-    return await session.get(ClinicSession, session_id)
-
-
-async def clashing_sessions(
-    session: AsyncSession, *, practitioner_id: uuid.UUID, room_id: uuid.UUID | None, starts_at: dt.datetime, ends_at: dt.datetime
-) -> list[ClinicSession]:
-    """Open sessions of the practitioner, or in the room, whose time overlaps [starts_at, ends_at)."""
-    whose = ClinicSession.practitioner_id == practitioner_id
-    if room_id is not None:
-        whose = or_(whose, ClinicSession.room_id == room_id)
-    q = (
-        select(ClinicSession)
-        .where(whose, ClinicSession.status == "open", ClinicSession.starts_at < ends_at, ClinicSession.ends_at > starts_at)
-        .order_by(ClinicSession.starts_at)
-    )
-    return list((await session.scalars(q)).all())
-
-
-async def first_slot(session: AsyncSession, session_id: uuid.UUID) -> Slot | None:
-    return await session.scalar(select(Slot).where(Slot.session_id == session_id).order_by(Slot.starts_at).limit(1))
-
-
-async def slots_of(session: AsyncSession, session_id: uuid.UUID) -> list[Slot]:
-    return list((await session.scalars(select(Slot).where(Slot.session_id == session_id).order_by(Slot.starts_at))).all())
-
-
-async def departments_with_sessions(session: AsyncSession, *, first: dt.date, last: dt.date) -> set[uuid.UUID]:
-    q = select(ClinicSession.department_id).distinct().where(ClinicSession.session_on.between(first, last), ClinicSession.status == "open")
-    return set((await session.scalars(q)).all())
-
-
-async def bookings_on(session: AsyncSession, patient_id: uuid.UUID, day: dt.date) -> list[tuple[Booking, Slot, ClinicSession]]:
+async def bookings_on(
+    session: AsyncSession, patient_id: uuid.UUID, day: dt.date
+) -> list[tuple[Booking, Slot, ClinicSession]]:
     q = (
         select(Booking, Slot, ClinicSession)
         .join(Slot, Slot.id == Booking.slot_id)
@@ -401,7 +371,9 @@ async def bookings_on(session: AsyncSession, patient_id: uuid.UUID, day: dt.date
     return [(b, s, c) for b, s, c in (await session.execute(q)).all()]
 
 
-async def change_status(session: AsyncSession, booking_id: uuid.UUID, *, old: tuple[str, ...], new: str) -> bool:
+async def change_status(
+    session: AsyncSession, booking_id: uuid.UUID, *, old: tuple[str, ...], new: str
+) -> bool:
     """One conditional UPDATE: of concurrent changes, exactly one finds the old status."""
     result = await session.execute(
         update(Booking)

@@ -69,7 +69,9 @@ async def find_sessions(
     """Open sessions; `weekends`: only those on Saturdays, Sundays and public holidays. `bookable`
     (what patients are shown): only sessions with a time still to come, their capacity and places
     counted over those times; otherwise (a clinic's own day) every session, all its times counted."""
-    department_ids = await org.department_subtree_ids(session, department_id=department_id) if department_id else None
+    department_ids = (
+        await org.department_subtree_ids(session, department_id=department_id) if department_id else None
+    )
     now = clock.now()
     rows = await repo.find_sessions(
         session,
@@ -91,7 +93,9 @@ async def find_sessions(
     return [s for s in found if s.holiday or s.session_on.weekday() >= 5] if weekends else found
 
 
-def _session_read(s: ClinicSession, p, capacity: int, booked: int, now: dt.datetime, *, holiday: bool = False) -> SessionRead:
+def _session_read(
+    s: ClinicSession, p, capacity: int, booked: int, now: dt.datetime, *, holiday: bool = False
+) -> SessionRead:
     return SessionRead(
         id=s.id,
         practitioner_id=s.practitioner_id,
@@ -115,7 +119,9 @@ def _session_read(s: ClinicSession, p, capacity: int, booked: int, now: dt.datet
     )
 
 
-async def departments_with_sessions(session: AsyncSession, *, first: dt.date, last: dt.date) -> set[uuid.UUID]:
+async def departments_with_sessions(
+    session: AsyncSession, *, first: dt.date, last: dt.date
+) -> set[uuid.UUID]:
     """Departments holding an open session between the two days (what a patient can look for)."""
     return await repo.departments_with_sessions(session, first=first, last=last)
 
@@ -126,7 +132,13 @@ async def get_session(session: AsyncSession, *, session_id: uuid.UUID) -> Sessio
     if cs is None or cs.practitioner_id not in people:
         raise SessionNotFound()
     slots = await repo.slots_of(session, cs.id)
-    return _session_read(cs, people[cs.practitioner_id], sum(s.capacity for s in slots), sum(s.booked for s in slots), clock.now())
+    return _session_read(
+        cs,
+        people[cs.practitioner_id],
+        sum(s.capacity for s in slots),
+        sum(s.booked for s in slots),
+        clock.now(),
+    )
 
 
 async def slot_detail(session: AsyncSession, *, slot_id: uuid.UUID) -> tuple[SlotRead, SessionRead]:
@@ -139,7 +151,13 @@ async def slot_detail(session: AsyncSession, *, slot_id: uuid.UUID) -> tuple[Slo
 
 
 def _slot_read(s: Slot) -> SlotRead:
-    return SlotRead(id=s.id, starts_at=s.starts_at, ends_at=s.ends_at, capacity=s.capacity, available=s.capacity - s.booked)
+    return SlotRead(
+        id=s.id,
+        starts_at=s.starts_at,
+        ends_at=s.ends_at,
+        capacity=s.capacity,
+        available=s.capacity - s.booked,
+    )
 
 
 async def minutes_per_place(session: AsyncSession, *, session_id: uuid.UUID) -> float | None:
@@ -187,13 +205,17 @@ async def book_slot(
 ) -> BookingRead:
     """Book a place for a patient (oneself, a dependent, or at a desk): a chosen slot, or
     with `session_id` the earliest free time of that clinic session (号序 in order)."""
-    patient, decision = await patients.access_patient(session, actor=actor, patient_id=patient_id, action="book")
+    patient, decision = await patients.access_patient(
+        session, actor=actor, patient_id=patient_id, action="book"
+    )
     if patient.verified_at is None:
         raise PatientNotVerified()
     now = clock.now()
     # one statement: the session (and the chosen slot's start), whether online booking is suspended
     # after no-shows, and whether the real-name rule already holds the patient that day
-    cs = await repo.booking_target(session, slot_id=slot_id, session_id=session_id, patient_id=patient.id, now=now)
+    cs = await repo.booking_target(
+        session, slot_id=slot_id, session_id=session_id, patient_id=patient.id, now=now
+    )
     if cs is None:
         raise SlotNotFound()
     _check_desk_campus(actor, cs, decision)
@@ -209,7 +231,9 @@ async def book_slot(
     else:
         taken, sold = await repo.take_place_or_sold_out(session, cs.id, now)
         if sold:
-            for seen in SOLD_OUT_SEEN:  # the rush lane's hint (rush/sold_out.py): later bookings ask the short way
+            for (
+                seen
+            ) in SOLD_OUT_SEEN:  # the rush lane's hint (rush/sold_out.py): later bookings ask the short way
                 seen(cs.id)
     if taken is None:
         raise SlotFull()
@@ -218,7 +242,9 @@ async def book_slot(
     # about the day (the overlap check looks a day either side); the booking's own is its session's,
     # read when it is written (repository.insert_booking_unless_booked)
     day = taken.starts_at.astimezone(timetable.zone()).date()
-    await overlap.refuse_overlap(session, patient_id=patient.id, starts_at=taken.starts_at, ends_at=taken.ends_at, day=day)
+    await overlap.refuse_overlap(
+        session, patient_id=patient.id, starts_at=taken.starts_at, ends_at=taken.ends_at, day=day
+    )
     booking = {
         "id": ids.new_id(),
         "slot_id": taken.id,
@@ -248,7 +274,12 @@ async def book_slot(
     await outbox.publish(
         session,
         events.BOOKING_CREATED,
-        {"booking_id": str(booking["id"]), "patient_id": str(patient.id), "slot_id": str(taken.id), "session_id": str(cs.id)},
+        {
+            "booking_id": str(booking["id"]),
+            "patient_id": str(patient.id),
+            "slot_id": str(taken.id),
+            "session_id": str(cs.id),
+        },
     )
     return BookingRead(
         id=booking["id"],
@@ -276,10 +307,14 @@ def _check_desk_campus(actor: Actor, cs: ClinicSession, decision: Decision) -> N
         raise Forbidden()
 
 
-async def access_booking(session: AsyncSession, *, actor: Actor, booking: Booking, cs: ClinicSession, action: str) -> Decision:
+async def access_booking(
+    session: AsyncSession, *, actor: Actor, booking: Booking, cs: ClinicSession, action: str
+) -> Decision:
     """Decide through core.policy (scheduling/policy.py) whether `actor` may see or act on a booking, and
     audit the attempt: the one gate of every page and route that shows or changes a booking."""
-    resource = Resource(policy.KIND, booking.id, {"patient_id": booking.patient_id, "campus_id": cs.campus_id})
+    resource = Resource(
+        policy.KIND, booking.id, {"patient_id": booking.patient_id, "campus_id": cs.campus_id}
+    )
     return await audit.guard(session, actor, action, resource, patient_id=booking.patient_id)
 
 
@@ -318,12 +353,19 @@ async def cancel_booking(session: AsyncSession, *, actor: Actor, booking_id: uui
     await outbox.publish(
         session,
         events.BOOKING_CANCELLED,
-        {"booking_id": str(booking.id), "patient_id": str(booking.patient_id), "slot_id": str(slot.id), "session_id": str(cs.id)},
+        {
+            "booking_id": str(booking.id),
+            "patient_id": str(booking.patient_id),
+            "slot_id": str(slot.id),
+            "session_id": str(cs.id),
+        },
     )
     return booking_read(booking, slot, cs)
 
 
-async def bookings_for(session: AsyncSession, *, actor: Actor, patient_ids: list[uuid.UUID]) -> list[BookingRead]:
+async def bookings_for(
+    session: AsyncSession, *, actor: Actor, patient_ids: list[uuid.UUID]
+) -> list[BookingRead]:
     allowed = []
     for pid in patient_ids:
         await patients.access_patient(session, actor=actor, patient_id=pid, action="book")
@@ -351,7 +393,9 @@ async def book_again(
     bookings = await bookings_for(session, actor=actor, patient_ids=patient_ids)
     today, now = clock.today(get_settings().timezone), clock.now()
     taken = {(b.patient_id, b.department_id, b.session_on) for b in bookings if b.status in ACTIVE_BOOKING}
-    coming = {(b.patient_id, b.department_id) for b in bookings if b.status in ACTIVE_BOOKING and b.ends_at > now}
+    coming = {
+        (b.patient_id, b.department_id) for b in bookings if b.status in ACTIVE_BOOKING and b.ends_at > now
+    }
     recent: dict[tuple[uuid.UUID, uuid.UUID], BookingRead] = {}
     for b in sorted(bookings, key=lambda b: b.starts_at, reverse=True):
         pair = (b.patient_id, b.department_id)
@@ -359,7 +403,12 @@ async def book_again(
             recent.setdefault(pair, b)
     out = []
     for b in recent.values():
-        sessions = await find_sessions(session, department_id=b.department_id, first=today, last=today + dt.timedelta(days=SEARCH_DAYS - 1))
+        sessions = await find_sessions(
+            session,
+            department_id=b.department_id,
+            first=today,
+            last=today + dt.timedelta(days=SEARCH_DAYS - 1),
+        )
         out.append(
             (
                 b,
@@ -409,8 +458,12 @@ async def bookings_now(session: AsyncSession, *, patient_id: uuid.UUID) -> list[
 
 async def mark_checked_in(session: AsyncSession, *, booking_id: uuid.UUID) -> bool:
     """booked -> checked_in; False when the booking was not (or no longer) booked."""
-    return await repo.change_status(session, booking_id, old=(BookingStatus.booked.value,), new=BookingStatus.checked_in.value)
+    return await repo.change_status(
+        session, booking_id, old=(BookingStatus.booked.value,), new=BookingStatus.checked_in.value
+    )
 
 
 async def mark_completed(session: AsyncSession, *, booking_id: uuid.UUID) -> bool:
-    return await repo.change_status(session, booking_id, old=(BookingStatus.checked_in.value,), new=BookingStatus.completed.value)
+    return await repo.change_status(
+        session, booking_id, old=(BookingStatus.checked_in.value,), new=BookingStatus.completed.value
+    )

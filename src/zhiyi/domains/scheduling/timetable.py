@@ -15,7 +15,11 @@ from zhiyi.domains.scheduling import repository as repo
 from zhiyi.domains.scheduling.errors import DoctorBusy, RoomBusy
 from zhiyi.domains.scheduling.models import ClinicSession
 
-PERIODS = {"am": (dt.time(8, 0), dt.time(12, 0)), "pm": (dt.time(13, 30), dt.time(17, 0)), "evening": (dt.time(18, 0), dt.time(20, 30))}
+PERIODS = {
+    "am": (dt.time(8, 0), dt.time(12, 0)),
+    "pm": (dt.time(13, 30), dt.time(17, 0)),
+    "evening": (dt.time(18, 0), dt.time(20, 30)),
+}
 DEFAULT_DAYS_AHEAD = 7
 DEFAULT_RELEASE_TIME = dt.time(8, 0)
 
@@ -40,7 +44,10 @@ async def generate_sessions(session: AsyncSession, *, first: dt.date, days: int)
     for template in await repo.templates(session):
         for offset in range(days):
             day = first + dt.timedelta(days=offset)
-            if day.weekday() != template.weekday or (template.practitioner_id, day, template.period) in existing:
+            if (
+                day.weekday() != template.weekday
+                or (template.practitioner_id, day, template.period) in existing
+            ):
                 continue
             if day in off and not template.on_holidays:  # public holidays hold only the holiday clinics
                 continue
@@ -85,10 +92,17 @@ async def generate_sessions(session: AsyncSession, *, first: dt.date, days: int)
 
 
 async def clashing_sessions(
-    session: AsyncSession, *, practitioner_id: uuid.UUID, room_id: uuid.UUID | None, starts_at: dt.datetime, ends_at: dt.datetime
+    session: AsyncSession,
+    *,
+    practitioner_id: uuid.UUID,
+    room_id: uuid.UUID | None,
+    starts_at: dt.datetime,
+    ends_at: dt.datetime,
 ) -> list[ClinicSession]:
     """Open clinics of the doctor, or in the room, at a time overlapping the one given."""
-    return await repo.clashing_sessions(session, practitioner_id=practitioner_id, room_id=room_id, starts_at=starts_at, ends_at=ends_at)
+    return await repo.clashing_sessions(
+        session, practitioner_id=practitioner_id, room_id=room_id, starts_at=starts_at, ends_at=ends_at
+    )
 
 
 async def add_extra_session(
@@ -107,14 +121,23 @@ async def add_extra_session(
 ) -> uuid.UUID:
     """An extra clinic (加诊) outside the weekly timetable, released at once unless told otherwise; never
     at the same time as another open clinic of the doctor, or in the same room."""
-    for other in await clashing_sessions(session, practitioner_id=practitioner_id, room_id=room_id, starts_at=starts_at, ends_at=ends_at):
+    for other in await clashing_sessions(
+        session, practitioner_id=practitioner_id, room_id=room_id, starts_at=starts_at, ends_at=ends_at
+    ):
         raise DoctorBusy() if other.practitioner_id == practitioner_id else RoomBusy()
     session_id, step = ids.new_id(), dt.timedelta(minutes=slot_minutes)
     day = starts_at.astimezone(zone()).date()
     slots, at = [], starts_at
     while at + step <= ends_at:
         slots.append(
-            {"id": ids.new_id(), "session_id": session_id, "starts_at": at, "ends_at": at + step, "capacity": slot_capacity, "booked": 0}
+            {
+                "id": ids.new_id(),
+                "session_id": session_id,
+                "starts_at": at,
+                "ends_at": at + step,
+                "capacity": slot_capacity,
+                "booked": 0,
+            }
         )
         at += step
     await repo.insert_sessions(

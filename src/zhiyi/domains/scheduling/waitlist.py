@@ -44,7 +44,9 @@ from zhiyi.domains.scheduling.schemas import BookingRead, WaitlistEntryRead
 HISTORY_DAYS = 30  # how far back "my waiting lists" reaches
 
 
-def entry_read(e: WaitlistEntry, cs: ClinicSession | Row, slot: Slot | None, position: int | None) -> WaitlistEntryRead:
+def entry_read(
+    e: WaitlistEntry, cs: ClinicSession | Row, slot: Slot | None, position: int | None
+) -> WaitlistEntryRead:
     return WaitlistEntryRead(
         id=e.id,
         session_id=e.session_id,
@@ -77,17 +79,23 @@ async def _read(session: AsyncSession, entry_id: uuid.UUID) -> WaitlistEntryRead
     return entry_read(e, cs, found[0] if found else None, position)
 
 
-async def join_waitlist(session: AsyncSession, *, actor: Actor, patient_id: uuid.UUID, session_id: uuid.UUID) -> WaitlistEntryRead:
+async def join_waitlist(
+    session: AsyncSession, *, actor: Actor, patient_id: uuid.UUID, session_id: uuid.UUID
+) -> WaitlistEntryRead:
     """Wait for a place in a released, open, future clinic session that is full. The same rules as
     booking: access (oneself, a dependent, a desk of the session's campus), a verified identity,
     online booking not suspended, and the real-name rule (no waiting for a department and day
     where the patient already holds a booking)."""
-    patient, decision = await patients.access_patient(session, actor=actor, patient_id=patient_id, action="book")
+    patient, decision = await patients.access_patient(
+        session, actor=actor, patient_id=patient_id, action="book"
+    )
     if patient.verified_at is None:
         raise PatientNotVerified()
     now = clock.now()
     # one statement, as a booking reads it: the session with the patient's blockers there
-    cs = await repo.booking_target(session, slot_id=None, session_id=session_id, patient_id=patient.id, now=now)
+    cs = await repo.booking_target(
+        session, slot_id=None, session_id=session_id, patient_id=patient.id, now=now
+    )
     if cs is None:
         raise SessionNotFound()
     service._check_desk_campus(actor, cs, decision)
@@ -121,16 +129,22 @@ async def join_waitlist(session: AsyncSession, *, actor: Actor, patient_id: uuid
     if position is None:  # already in this line (or a double tap)
         raise AlreadyWaiting()
     await outbox.publish(
-        session, events.WAITLIST_JOINED, {"entry_id": str(entry.id), "patient_id": str(patient.id), "session_id": str(cs.id)}
+        session,
+        events.WAITLIST_JOINED,
+        {"entry_id": str(entry.id), "patient_id": str(patient.id), "session_id": str(cs.id)},
     )
     return entry_read(entry, cs, None, position)
 
 
-async def _entry_for(session: AsyncSession, actor: Actor, entry_id: uuid.UUID) -> tuple[WaitlistEntry, ClinicSession]:
+async def _entry_for(
+    session: AsyncSession, actor: Actor, entry_id: uuid.UUID
+) -> tuple[WaitlistEntry, ClinicSession]:
     entry = await wrepo.get_entry(session, entry_id)
     if entry is None:
         raise WaitlistEntryNotFound()
-    _, decision = await patients.access_patient(session, actor=actor, patient_id=entry.patient_id, action="book")
+    _, decision = await patients.access_patient(
+        session, actor=actor, patient_id=entry.patient_id, action="book"
+    )
     cs = await repo.get_session(session, entry.session_id)
     service._check_desk_campus(actor, cs, decision)
     return entry, cs
@@ -152,7 +166,9 @@ async def leave_waitlist(session: AsyncSession, *, actor: Actor, entry_id: uuid.
 
 async def decline_offer(session: AsyncSession, *, actor: Actor, entry_id: uuid.UUID) -> WaitlistEntryRead:
     entry, _ = await _entry_for(session, actor, entry_id)
-    if not await holds.close_offer(session, entry=entry, status=WaitlistStatus.declined.value, now=clock.now()):
+    if not await holds.close_offer(
+        session, entry=entry, status=WaitlistStatus.declined.value, now=clock.now()
+    ):
         raise OfferNotOpen()
     return await _read(session, entry.id)
 
@@ -174,9 +190,20 @@ async def accept_offer(session: AsyncSession, *, actor: Actor, entry_id: uuid.UU
     if slot.starts_at <= now:
         raise SlotInPast()
     await no_shows.check_may_book(
-        session, actor=actor, patient_id=entry.patient_id, department_id=cs.department_id, day=cs.session_on, now=now
+        session,
+        actor=actor,
+        patient_id=entry.patient_id,
+        department_id=cs.department_id,
+        day=cs.session_on,
+        now=now,
     )
-    await overlap.refuse_overlap(session, patient_id=entry.patient_id, starts_at=slot.starts_at, ends_at=slot.ends_at, day=cs.session_on)
+    await overlap.refuse_overlap(
+        session,
+        patient_id=entry.patient_id,
+        starts_at=slot.starts_at,
+        ends_at=slot.ends_at,
+        day=cs.session_on,
+    )
     channel = "desk" if no_shows.at_desk(actor) else "online"
     booking = {
         "id": ids.new_id(),
@@ -198,11 +225,24 @@ async def accept_offer(session: AsyncSession, *, actor: Actor, entry_id: uuid.UU
                 raise OfferNotOpen()
     except IntegrityError:  # a booking of the same patient, department and day won a race
         raise RealNameRuleViolated() from None
-    await audit.write(session, actor, policy.CREATE, policy.KIND, booking["id"], patient_id=entry.patient_id, reason="waiting list")
+    await audit.write(
+        session,
+        actor,
+        policy.CREATE,
+        policy.KIND,
+        booking["id"],
+        patient_id=entry.patient_id,
+        reason="waiting list",
+    )
     await outbox.publish(
         session,
         events.BOOKING_CREATED,
-        {"booking_id": str(booking["id"]), "patient_id": str(entry.patient_id), "slot_id": str(slot.id), "session_id": str(cs.id)},
+        {
+            "booking_id": str(booking["id"]),
+            "patient_id": str(entry.patient_id),
+            "slot_id": str(slot.id),
+            "session_id": str(cs.id),
+        },
     )
     return BookingRead(
         id=booking["id"],
@@ -220,9 +260,14 @@ async def accept_offer(session: AsyncSession, *, actor: Actor, entry_id: uuid.UU
     )
 
 
-async def waitlist_for(session: AsyncSession, *, actor: Actor, patient_ids: list[uuid.UUID]) -> list[WaitlistEntryRead]:
+async def waitlist_for(
+    session: AsyncSession, *, actor: Actor, patient_ids: list[uuid.UUID]
+) -> list[WaitlistEntryRead]:
     """These patients' waiting-list entries and offers (each access decided and audited)."""
     for pid in patient_ids:
         await patients.access_patient(session, actor=actor, patient_id=pid, action="book")
     since = clock.today(get_settings().timezone) - dt.timedelta(days=HISTORY_DAYS)
-    return [entry_read(e, cs, slot, position) for e, cs, slot, position in await wrepo.entries_of(session, patient_ids, since)]
+    return [
+        entry_read(e, cs, slot, position)
+        for e, cs, slot, position in await wrepo.entries_of(session, patient_ids, since)
+    ]

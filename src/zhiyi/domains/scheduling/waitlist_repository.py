@@ -24,7 +24,9 @@ from zhiyi.domains.scheduling.models import (
 )
 
 WAITING, OFFERED = WaitlistStatus.waiting.value, WaitlistStatus.offered.value
-NO_SHOW_LOCK = 7_424_960_001  # PostgreSQL advisory lock: one no-show marking at a time, so counts see each other
+NO_SHOW_LOCK = (
+    7_424_960_001  # PostgreSQL advisory lock: one no-show marking at a time, so counts see each other
+)
 
 
 def _pg(session: AsyncSession) -> bool:
@@ -50,8 +52,11 @@ async def lock_sessions(session: AsyncSession, session_ids: list[uuid.UUID]) -> 
 
 
 # built once (a rush's joins ask both): building a statement costs more than running it
-_PLACES = select(func.count(), func.coalesce(func.sum(case((Slot.booked < Slot.capacity, 1), else_=0)), 0)).where(
-    Slot.session_id == bindparam("session_id", type_=Uuid()), Slot.starts_at > bindparam("now", type_=UTCDateTime())
+_PLACES = select(
+    func.count(), func.coalesce(func.sum(case((Slot.booked < Slot.capacity, 1), else_=0)), 0)
+).where(
+    Slot.session_id == bindparam("session_id", type_=Uuid()),
+    Slot.starts_at > bindparam("now", type_=UTCDateTime()),
 )
 
 
@@ -86,16 +91,23 @@ def _insert_unless_waiting(insert_of_dialect):
     # the new entry's place in line comes back with it (the entries ahead of it, before it was there)
     t = WaitlistEntry.__table__
     ahead = _ahead_of(
-        bindparam("in_line", type_=Uuid()), bindparam("joined_at", type_=UTCDateTime()), bindparam("entry", type_=Uuid())
+        bindparam("in_line", type_=Uuid()),
+        bindparam("joined_at", type_=UTCDateTime()),
+        bindparam("entry", type_=Uuid()),
     ).scalar_subquery()
     return (
         insert_of_dialect(t)
-        .on_conflict_do_nothing(index_elements=["session_id", "patient_id"], index_where=text("status IN ('waiting', 'offered')"))
+        .on_conflict_do_nothing(
+            index_elements=["session_id", "patient_id"], index_where=text("status IN ('waiting', 'offered')")
+        )
         .returning(t.c.id, ahead)
     )
 
 
-_INSERT_UNLESS_WAITING = {"postgresql": _insert_unless_waiting(pg_insert), "sqlite": _insert_unless_waiting(sqlite_insert)}
+_INSERT_UNLESS_WAITING = {
+    "postgresql": _insert_unless_waiting(pg_insert),
+    "sqlite": _insert_unless_waiting(sqlite_insert),
+}
 
 
 async def insert_entry_unless_waiting(session: AsyncSession, values: dict) -> int | None:
@@ -106,14 +118,21 @@ async def insert_entry_unless_waiting(session: AsyncSession, values: dict) -> in
     row = (
         await session.execute(
             _INSERT_UNLESS_WAITING[session.bind.dialect.name],
-            {**values, "in_line": values["session_id"], "joined_at": values["created_at"], "entry": values["id"]},
+            {
+                **values,
+                "in_line": values["session_id"],
+                "joined_at": values["created_at"],
+                "entry": values["id"],
+            },
         )
     ).first()
     return None if row is None else int(row[1] or 0) + 1
 
 
 _POSITION = _ahead_of(
-    bindparam("session_id", type_=Uuid()), bindparam("created_at", type_=UTCDateTime()), bindparam("entry_id", type_=Uuid())
+    bindparam("session_id", type_=Uuid()),
+    bindparam("created_at", type_=UTCDateTime()),
+    bindparam("entry_id", type_=Uuid()),
 )
 _PLACE_IN_LINE = case(
     (
@@ -130,7 +149,8 @@ _ENTRIES_OF = (
     .join(ClinicSession, ClinicSession.id == WaitlistEntry.session_id)
     .outerjoin(Slot, Slot.id == WaitlistEntry.slot_id)
     .where(
-        WaitlistEntry.patient_id.in_(bindparam("patient_ids", expanding=True)), WaitlistEntry.session_on >= bindparam("since", type_=Date())
+        WaitlistEntry.patient_id.in_(bindparam("patient_ids", expanding=True)),
+        WaitlistEntry.session_on >= bindparam("since", type_=Date()),
     )
     .order_by(ClinicSession.starts_at, WaitlistEntry.created_at)
 )
@@ -146,9 +166,13 @@ async def entries_of(
     return [(e, c, s, p) for e, c, s, p in rows.all()]
 
 
-async def position(session: AsyncSession, *, session_id: uuid.UUID, created_at: dt.datetime, entry_id: uuid.UUID) -> int:
+async def position(
+    session: AsyncSession, *, session_id: uuid.UUID, created_at: dt.datetime, entry_id: uuid.UUID
+) -> int:
     """1 for the next in line."""
-    ahead = await session.scalar(_POSITION, {"session_id": session_id, "created_at": created_at, "entry_id": entry_id})
+    ahead = await session.scalar(
+        _POSITION, {"session_id": session_id, "created_at": created_at, "entry_id": entry_id}
+    )
     return int(ahead or 0) + 1
 
 
@@ -161,11 +185,15 @@ def _eligible(now: dt.datetime):
         Booking.session_on == WaitlistEntry.session_on,
         Booking.status.in_(ACTIVE_BOOKING),
     )
-    suspended = exists().where(BookingSuspension.patient_id == WaitlistEntry.patient_id, BookingSuspension.ends_at > now)
+    suspended = exists().where(
+        BookingSuspension.patient_id == WaitlistEntry.patient_id, BookingSuspension.ends_at > now
+    )
     return and_(~booked, or_(WaitlistEntry.channel != "online", ~suspended))
 
 
-async def next_in_line(session: AsyncSession, session_id: uuid.UUID, now: dt.datetime) -> WaitlistEntry | None:
+async def next_in_line(
+    session: AsyncSession, session_id: uuid.UUID, now: dt.datetime
+) -> WaitlistEntry | None:
     """The first eligible waiting patient, in the order they joined (the caller holds the session's lock)."""
     return await session.scalar(
         select(WaitlistEntry)
@@ -184,10 +212,19 @@ def _change(entry_id: uuid.UUID, old: str, **values):
     )
 
 
-async def make_offer(session: AsyncSession, entry_id: uuid.UUID, *, slot_id: uuid.UUID, now: dt.datetime, hold_until: dt.datetime) -> bool:
+async def make_offer(
+    session: AsyncSession,
+    entry_id: uuid.UUID,
+    *,
+    slot_id: uuid.UUID,
+    now: dt.datetime,
+    hold_until: dt.datetime,
+) -> bool:
     """waiting -> offered, holding a place of `slot_id` (whose counter still counts it)."""
     result = await session.execute(
-        _change(entry_id, WAITING, status=OFFERED, slot_id=slot_id, offered_at=now, hold_expires_at=hold_until).returning(WaitlistEntry.id)
+        _change(
+            entry_id, WAITING, status=OFFERED, slot_id=slot_id, offered_at=now, hold_expires_at=hold_until
+        ).returning(WaitlistEntry.id)
     )
     return result.first() is not None
 
@@ -203,7 +240,9 @@ async def close_offer(
     return (await session.execute(stmt.returning(WaitlistEntry.slot_id))).scalar()
 
 
-async def accept_offer(session: AsyncSession, entry_id: uuid.UUID, *, booking_id: uuid.UUID, now: dt.datetime) -> bool:
+async def accept_offer(
+    session: AsyncSession, entry_id: uuid.UUID, *, booking_id: uuid.UUID, now: dt.datetime
+) -> bool:
     """offered -> booked while the hold lasts: of an accept and the hold's expiry, exactly one wins."""
     stmt = (
         _change(entry_id, OFFERED, status=WaitlistStatus.booked.value, booking_id=booking_id, closed_at=now)
@@ -214,7 +253,11 @@ async def accept_offer(session: AsyncSession, entry_id: uuid.UUID, *, booking_id
 
 
 async def leave(session: AsyncSession, entry_id: uuid.UUID, *, now: dt.datetime) -> bool:
-    result = await session.execute(_change(entry_id, WAITING, status=WaitlistStatus.left.value, closed_at=now).returning(WaitlistEntry.id))
+    result = await session.execute(
+        _change(entry_id, WAITING, status=WaitlistStatus.left.value, closed_at=now).returning(
+            WaitlistEntry.id
+        )
+    )
     return result.first() is not None
 
 
@@ -268,7 +311,9 @@ async def close_lines(session: AsyncSession, now: dt.datetime) -> int:
 # --- no-shows and suspensions ------------------------------------------------------------------
 
 
-async def overdue_bookings(session: AsyncSession, *, ended_before: dt.datetime, last_day: dt.date, limit: int) -> list[uuid.UUID]:
+async def overdue_bookings(
+    session: AsyncSession, *, ended_before: dt.datetime, last_day: dt.date, limit: int
+) -> list[uuid.UUID]:
     """Bookings still `booked` whose clinic session ended before `ended_before` (a desk may check a late
     patient in until the session ends; open sessions only: a stopped clinic is nobody's no-show).
     The status terms let both databases use the partial real-name index."""
@@ -307,14 +352,20 @@ async def mark_no_shows(session: AsyncSession, booking_ids: list[uuid.UUID]) -> 
     return list((await session.execute(stmt)).all())
 
 
-async def no_shows_since(session: AsyncSession, patient_id: uuid.UUID, since: dt.datetime) -> tuple[int, dt.datetime | None]:
+async def no_shows_since(
+    session: AsyncSession, patient_id: uuid.UUID, since: dt.datetime
+) -> tuple[int, dt.datetime | None]:
     """(how many, the latest appointment time) of a patient's no-shows with times after `since`."""
     row = (
         await session.execute(
             select(func.count(), func.max(Slot.starts_at))
             .select_from(Booking)
             .join(Slot, Slot.id == Booking.slot_id)
-            .where(Booking.patient_id == patient_id, Booking.status == BookingStatus.no_show.value, Slot.starts_at > since)
+            .where(
+                Booking.patient_id == patient_id,
+                Booking.status == BookingStatus.no_show.value,
+                Slot.starts_at > since,
+            )
         )
     ).one()
     return int(row[0]), row[1]

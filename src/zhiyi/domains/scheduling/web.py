@@ -1,15 +1,14 @@
 """Pages of the scheduling domain: find a doctor, choose a time, confirm (idempotent, like the API),
-my appointments with cancelling and waiting lists (the forms of waiting lists: waitlist_web.py),
-and the "Book again" shortcuts of the patient's home pages."""
+and the "Book again" shortcuts of the patient's home pages. My appointments with cancelling and
+waiting lists: appointments_web.py (the forms of waiting lists: waitlist_web.py)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -42,11 +41,6 @@ CLINIC_TYPES = {
     "special_needs": N_("Special-needs clinic"),
 }
 PERIODS = {"am": N_("Morning"), "pm": N_("Afternoon"), "evening": N_("Evening"), "extra": N_("Extra clinic")}
-WAITLIST_NOTES = {
-    "joined": N_("You are on the waiting list. When a place is freed it is held for you and we send you a message."),
-    "left": N_("You have left the waiting list."),
-    "declined": N_("You declined the place; it goes to the next patient in line."),
-}
 STATUSES = {
     "booked": N_("Booked"),
     "checked_in": N_("Checked in"),
@@ -62,7 +56,9 @@ DESK, DESK_PATIENT = "desk", "zhiyi.desk_patient"
 class View:
     """Names and local times for the templates, in the reader's language and the hospital's time zone."""
 
-    def __init__(self, t: Translator, tree: list[DepartmentNode], campuses: list, doctors: dict | None = None):
+    def __init__(
+        self, t: Translator, tree: list[DepartmentNode], campuses: list, doctors: dict | None = None
+    ):
         self.t, self.zone = t, ZoneInfo(get_settings().timezone)
         self.tree, self.departments, self.campuses = tree, {d.id: d for d in _flatten(tree)}, campuses
         self._campuses = {c.id: c for c in campuses}
@@ -118,7 +114,9 @@ def _flatten(nodes: list[DepartmentNode]):
         yield from _flatten(n.children)
 
 
-async def _view(session: AsyncSession, t: Translator, *, practitioner_ids: set[uuid.UUID] | None = None) -> View:
+async def _view(
+    session: AsyncSession, t: Translator, *, practitioner_ids: set[uuid.UUID] | None = None
+) -> View:
     doctors = await org.practitioners_by_ids(session, ids=practitioner_ids) if practitioner_ids else {}
     return View(t, await org.department_tree(session), await org.list_campuses(session), doctors)
 
@@ -137,7 +135,9 @@ async def _people(request: Request, actor: Actor) -> dict[uuid.UUID, Person]:
     return {m.id: m for m in await patients.me_and_family(session, actor=actor)}
 
 
-async def _book_again(request: Request, actor: Actor, people: dict[uuid.UUID, Person], v: View) -> list[Shortcut]:
+async def _book_again(
+    request: Request, actor: Actor, people: dict[uuid.UUID, Person], v: View
+) -> list[Shortcut]:
     """One big button per department booked lately, straight to the times of its next free session."""
     t, out = v.t, []
     for b, s in await service.book_again(session_of(request), actor=actor, patient_ids=list(people)):
@@ -148,11 +148,19 @@ async def _book_again(request: Request, actor: Actor, people: dict[uuid.UUID, Pe
             else t.gettext("Book again: %(department)s for %(name)s", department=department, name=person.name)
         )
         if s is None:
-            out.append(Shortcut(label, f"/book?department={b.department_id}", t.gettext("No free places soon; search other days")))
+            out.append(
+                Shortcut(
+                    label,
+                    f"/book?department={b.department_id}",
+                    t.gettext("No free places soon; search other days"),
+                )
+            )
         else:
             out.append(
                 Shortcut(
-                    label, f"/book/session/{s.id}?patient={b.patient_id}", f"{v.day(s.session_on)} · {v.period(s.period)} · {v.doctor(s)}"
+                    label,
+                    f"/book/session/{s.id}?patient={b.patient_id}",
+                    f"{v.day(s.session_on)} · {v.period(s.period)} · {v.doctor(s)}",
                 )
             )
     return out
@@ -163,7 +171,9 @@ async def book_again_shortcuts(request: Request, actor: Actor) -> list[Shortcut]
     if actor.patient_id is None:
         return []
     t = translator(locale_of(request))
-    return await _book_again(request, actor, await _people(request, actor), await _view(session_of(request), t))
+    return await _book_again(
+        request, actor, await _people(request, actor), await _view(session_of(request), t)
+    )
 
 
 def _department_groups(tree: list[DepartmentNode], bookable: set[uuid.UUID], v: View) -> list[dict]:
@@ -245,7 +255,9 @@ async def find(
 
 
 @router.get("/book/session/{session_id}")
-async def times(request: Request, session_id: str, patient: str | None = None, actor: Actor = Depends(web_actor)):
+async def times(
+    request: Request, session_id: str, patient: str | None = None, actor: Actor = Depends(web_actor)
+):
     sid = parse_uuid(session_id)
     if sid is None:
         raise SessionNotFound()
@@ -253,7 +265,13 @@ async def times(request: Request, session_id: str, patient: str | None = None, a
 
 
 async def session_page(
-    request: Request, actor: Actor, sid: uuid.UUID, chosen: uuid.UUID | None, *, message: str | None = None, status: int = 200
+    request: Request,
+    actor: Actor,
+    sid: uuid.UUID,
+    chosen: uuid.UUID | None,
+    *,
+    message: str | None = None,
+    status: int = 200,
 ):
     """The free times of a session; when it is full, its waiting list (who of the family waits, and
     the form to join for the others)."""
@@ -272,7 +290,11 @@ async def session_page(
         ]
     others = [p for p in people.values() if p.id not in {e.patient_id for e in waiting}]
     # by default the user themself, or the one person a desk acts for (a desk account has no patient record)
-    chosen = chosen if chosen in people else (actor.patient_id if actor.patient_id in people else next(iter(people), None))
+    chosen = (
+        chosen
+        if chosen in people
+        else (actor.patient_id if actor.patient_id in people else next(iter(people), None))
+    )
     return render(
         request,
         "scheduling/templates/session.html",
@@ -294,7 +316,9 @@ async def session_page(
 
 
 @router.get("/book/confirm")
-async def confirm_page(request: Request, slot: str | None = None, patient: str | None = None, actor: Actor = Depends(web_actor)):
+async def confirm_page(
+    request: Request, slot: str | None = None, patient: str | None = None, actor: Actor = Depends(web_actor)
+):
     session = session_of(request)
     people = await _people(request, actor)
     slot_id, patient_id = parse_uuid(slot), parse_uuid(patient) or actor.patient_id
@@ -324,7 +348,10 @@ async def confirm(request: Request, actor: Actor = Depends(web_actor), _csrf=Dep
     session = session_of(request)
     t = translator(locale_of(request))
     people = await _people(request, actor)
-    slot_id, patient_id = parse_uuid(form.get("slot_id")), parse_uuid(form.get("patient_id")) or actor.patient_id
+    slot_id, patient_id = (
+        parse_uuid(form.get("slot_id")),
+        parse_uuid(form.get("patient_id")) or actor.patient_id,
+    )
     try:
         key = idempotency.check_key(str(form.get("key", "")) or None)
         if slot_id is None:
@@ -335,21 +362,43 @@ async def confirm(request: Request, actor: Actor = Depends(web_actor), _csrf=Dep
             session, actor=actor, patient_id=patient_id, slot_id=slot_id, session_id=None, idempotency_key=key
         )  # at a release instant: served in the order of the draw
         fingerprint = idempotency.request_hash(body.fingerprint(patient_id))
-        earlier = await idempotency.claim(session, account_id=actor.account_id, key=key, fingerprint=fingerprint)
+        earlier = await idempotency.claim(
+            session, account_id=actor.account_id, key=key, fingerprint=fingerprint
+        )
         if earlier is not None:  # the same form again: show the booking it made
             return RedirectResponse(f"/book/done/{earlier.response['id']}", status_code=303)
-        booking = await service.book_slot(session, actor=actor, slot_id=body.slot_id, patient_id=patient_id, channel=body.channel)
-        await idempotency.remember(session, account_id=actor.account_id, key=key, status_code=201, response=booking.model_dump(mode="json"))
+        booking = await service.book_slot(
+            session, actor=actor, slot_id=body.slot_id, patient_id=patient_id, channel=body.channel
+        )
+        await idempotency.remember(
+            session,
+            account_id=actor.account_id,
+            key=key,
+            status_code=201,
+            response=booking.model_dump(mode="json"),
+        )
     except idempotency.IdempotencyKeyInvalid:
         return await _failed(
-            request, slot_id, people.get(patient_id), status=422, message=t.gettext("The form has expired; reload the page and try again.")
+            request,
+            slot_id,
+            people.get(patient_id),
+            status=422,
+            message=t.gettext("The form has expired; reload the page and try again."),
         )
     except DomainError as exc:
-        return await _failed(request, slot_id, people.get(patient_id), status=exc.status, message=t.gettext(exc.message, **exc.params))
+        return await _failed(
+            request,
+            slot_id,
+            people.get(patient_id),
+            status=exc.status,
+            message=t.gettext(exc.message, **exc.params),
+        )
     return RedirectResponse(f"/book/done/{booking.id}", status_code=303)
 
 
-async def _failed(request: Request, slot_id: uuid.UUID | None, person: Person | None, *, status: int, message: str):
+async def _failed(
+    request: Request, slot_id: uuid.UUID | None, person: Person | None, *, status: int, message: str
+):
     session = session_of(request)
     x = s = None
     if slot_id is not None:
@@ -391,80 +440,3 @@ async def done(request: Request, booking_id: str, actor: Actor = Depends(web_act
         active=b.status in service.ACTIVE_BOOKING,
         cancel_until=(await service.cancel_deadlines(session))(b.department_id, b.starts_at),
     )
-
-
-def _at_desk(actor: Actor, people: dict[uuid.UUID, Person]) -> bool:
-    return not actor.group_wide and any(p.relationship == DESK for p in people.values())
-
-
-async def _appointments_page(request: Request, actor: Actor, *, message: str | None = None, ok: bool = False, status: int = 200):
-    session = session_of(request)
-    people = await _people(request, actor)
-    bookings = await service.bookings_for(session, actor=actor, patient_ids=list(people))
-    desk = _at_desk(actor, people)
-    if desk:  # a desk sees the patient's bookings at its own campuses only
-        bookings = [b for b in bookings if b.campus_id in actor.campus_ids]
-    now = clock.now()
-    upcoming = [b for b in bookings if b.status in service.ACTIVE_BOOKING and b.ends_at > now]
-    coming = {b.id for b in upcoming}
-    earlier = sorted((b for b in bookings if b.id not in coming), key=lambda b: b.starts_at, reverse=True)
-    # waiting lists: held places first (an offer is shown only while its hold lasts), then places in line
-    entries = [
-        e
-        for e in await waitlist.waitlist_for(session, actor=actor, patient_ids=list(people))
-        if (e.status == "offered" and e.hold_expires_at > now and e.slot_starts_at > now)
-        or (e.status == "waiting" and e.session_on >= clinic_day.today())
-    ]
-    if desk:
-        entries = [e for e in entries if e.campus_id in actor.campus_ids]
-    entries.sort(key=lambda e: (e.status != "offered", e.session_on))
-    v = await _view(
-        session,
-        translator(locale_of(request)),
-        practitioner_ids={b.practitioner_id for b in bookings} | {e.practitioner_id for e in entries},
-    )
-    return render(
-        request,
-        "scheduling/templates/appointments.html",
-        status=status,
-        v=v,
-        people=people,
-        upcoming=sorted(upcoming, key=lambda b: b.starts_at),
-        earlier=earlier,
-        message=message,
-        ok=ok,
-        today=clinic_day.today(),
-        now=now,
-        cancel_until=await service.cancel_deadlines(session),
-        # "I have arrived" today, and for a booking just past midnight whose check-in has opened
-        arrivable={b.id for b in upcoming if service.is_now(b.session_on, b.starts_at)},
-        entries=entries,
-        offer_keys={e.id: uuid.uuid4().hex for e in entries if e.status == "offered"},
-    )
-
-
-@router.get("/appointments")
-async def appointments(
-    request: Request,
-    cancelled: str | None = None,
-    note: Annotated[str | None, Query(alias="waitlist")] = None,
-    actor: Actor = Depends(web_actor),
-):
-    t = translator(locale_of(request))
-    message = t.gettext("The appointment is cancelled.") if cancelled else None
-    if note in WAITLIST_NOTES:
-        message = t.gettext(WAITLIST_NOTES[note])
-    return await _appointments_page(request, actor, ok=True, message=message)
-
-
-@router.post("/appointments/{booking_id}/cancel")
-async def cancel(request: Request, booking_id: str, actor: Actor = Depends(web_actor), _csrf=Depends(check_csrf)):
-    t = translator(locale_of(request))
-    try:
-        bid = parse_uuid(booking_id)
-        if bid is None:
-            raise BookingNotFound()
-        await service.cancel_booking(session_of(request), actor=actor, booking_id=bid)
-    except DomainError as exc:
-        return await _appointments_page(request, actor, message=t.gettext(exc.message, **exc.params), status=exc.status)
-    return RedirectResponse("/appointments?cancelled=1", status_code=303)

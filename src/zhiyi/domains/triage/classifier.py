@@ -42,7 +42,14 @@ class Example:
 def age_band(age: float | None) -> str:
     if age is None:
         return "AGE:?"
-    for limit, band in ((0.25, "infant3m"), (1, "infant"), (6, "small"), (14, "child"), (45, "adult"), (65, "middle")):
+    for limit, band in (
+        (0.25, "infant3m"),
+        (1, "infant"),
+        (6, "small"),
+        (14, "child"),
+        (45, "adult"),
+        (65, "middle"),
+    ):
         if age < limit:
             return f"AGE:{band}"
     return "AGE:old"
@@ -93,7 +100,13 @@ def corpus(kn: knowledge.Knowledge, outcomes: list[Example] | None = None) -> li
     usual department; its body part on a share of them, as a body-map tap would add), and outcomes."""
     rows = [r for path in training_files() for r in read_jsonl(path)]
     out = [
-        Example(text=r["text"], department=r["department"], age=r.get("age"), sex=r.get("sex"), pregnant=bool(r.get("pregnant")))
+        Example(
+            text=r["text"],
+            department=r["department"],
+            age=r.get("age"),
+            sex=r.get("sex"),
+            pregnant=bool(r.get("pregnant")),
+        )
         for r in rows
         if r["department"] in kn.catalogue.parent
     ]
@@ -124,12 +137,17 @@ def fingerprint(outcomes: list[Example] | None = None) -> str:
     h.update(Path(__file__).read_bytes())
     h.update(Path(T.__file__).read_bytes())
     for o in outcomes or []:
-        h.update(json.dumps([o.text, o.department, o.age, o.sex, o.pregnant, o.body], ensure_ascii=False).encode())
+        h.update(
+            json.dumps([o.text, o.department, o.age, o.sex, o.pregnant, o.body], ensure_ascii=False).encode()
+        )
     return h.hexdigest()[:16]
 
 
 def train(kn: knowledge.Knowledge, examples: list[Example]) -> Pipeline:
-    docs = [features(kn, T.normalize(e.text), age=e.age, sex=e.sex, pregnant=e.pregnant, body=e.body) for e in examples]
+    docs = [
+        features(kn, T.normalize(e.text), age=e.age, sex=e.sex, pregnant=e.pregnant, body=e.body)
+        for e in examples
+    ]
     labels = [e.department for e in examples]
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression

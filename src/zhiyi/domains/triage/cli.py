@@ -17,12 +17,16 @@ from zhiyi.core.config import get_settings, use
 from zhiyi.core.db import Database
 from zhiyi.domains.triage import classifier, evaluation, knowledge, service
 
-app = typer.Typer(help="Smart triage: build, evaluate and retrain the department classifier", no_args_is_help=True)
+app = typer.Typer(
+    help="Smart triage: build, evaluate and retrain the department classifier", no_args_is_help=True
+)
 console = Console(stderr=True)
 
 
 @app.command()
-def build(force: Annotated[bool, typer.Option(help="build again even if the model is current")] = False) -> None:
+def build(
+    force: Annotated[bool, typer.Option(help="build again even if the model is current")] = False,
+) -> None:
     """Build the classifier from the data in the repository (kept until that data changes)."""
     with console.status("Building the triage model"):
         path = classifier.build(force=force)
@@ -32,14 +36,24 @@ def build(force: Annotated[bool, typer.Option(help="build again even if the mode
 @app.command("eval")
 def eval_(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
-    red_flag: Annotated[bool, typer.Option("--red-flag", help='every line is an emergency unless it says "emergency": false')] = False,
+    red_flag: Annotated[
+        bool, typer.Option("--red-flag", help='every line is an emergency unless it says "emergency": false')
+    ] = False,
     misses: Annotated[int, typer.Option(help="show this many wrong first suggestions")] = 0,
 ) -> None:
     """Triage every line of FILE.jsonl and score it; the last line is JSON."""
     lines = file.read_text(encoding="utf-8").splitlines()
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console) as progress:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    ) as progress:
         task = progress.add_task("Triage", total=None)
-        report = evaluation.evaluate(lines, red_flag=red_flag, progress=lambda k, n: progress.update(task, completed=k, total=n))
+        report = evaluation.evaluate(
+            lines, red_flag=red_flag, progress=lambda k, n: progress.update(task, completed=k, total=n)
+        )
     cat = knowledge.knowledge().catalogue
     out = Console()
     for line, label in report.unmapped:
@@ -70,15 +84,21 @@ def eval_(
     for case in report.missed_emergencies:
         out.print(f"[red]missed emergency, line {case.line}:[/red] {case.text}")
     for case, flags in report.false_alarms:
-        out.print(f"[magenta]emergency instruction for a clinic case, line {case.line} ({', '.join(flags)}):[/magenta] {case.text}")
+        out.print(
+            f"[magenta]emergency instruction for a clinic case, line {case.line} ({', '.join(flags)}):"
+            f"[/magenta] {case.text}"
+        )
     for case, predicted in report.misses[:misses]:
         out.print(f"line {case.line}: {case.text!r} wanted {case.labels} got {predicted}")
     print(json.dumps(report.summary(), ensure_ascii=False))
 
 
 @app.command()
-def retrain(db: Annotated[str | None, typer.Option("--db", help="database URL (default: the configured one)")] = None) -> None:
-    """Retrain on the shipped data plus stored outcomes (suggestions that helped, departments doctors reassigned)."""
+def retrain(
+    db: Annotated[str | None, typer.Option("--db", help="database URL (default: the configured one)")] = None,
+) -> None:
+    """Retrain on the shipped data plus stored outcomes (suggestions that helped, departments doctors
+    reassigned)."""
     settings = get_settings()
     if db:
         settings = use(settings.model_copy(update={"database_url": db}))

@@ -64,7 +64,8 @@ def _model() -> Pipeline:
 
 
 def warm() -> None:
-    """Loads the knowledge, the segmenter and the model (about a second), so that timings measure triage alone."""
+    """Loads the knowledge, the segmenter and the model (about a second), so that timings measure triage
+    alone."""
     kn = knowledge.knowledge()
     T.tokens("预热")
     _model()
@@ -98,7 +99,11 @@ def assess(
         age = written  # an adult asking about a child ("我家2个月大的宝宝"): the child's age routes
     is_pregnant = sex != "M" and (bool(pregnant) or findings.mentions_pregnancy(normalized))
     found = findings.symptoms(kn, normalized)
-    if answers.get("fever") == "yes" and "fever" in kn.symptoms and not any(f.symptom_id == "fever" and f.present for f in found):
+    if (
+        answers.get("fever") == "yes"
+        and "fever" in kn.symptoms
+        and not any(f.symptom_id == "fever" and f.present for f in found)
+    ):
         found.append(findings.Found("fever", "", len(normalized), False, False))
     # symptoms not negated: the complaint now, or its history (which still names the department)
     present = list(dict.fromkeys(f.symptom_id for f in found if not f.negated))
@@ -126,9 +131,12 @@ def assess(
 
     pipe = _model()
     if not present and not body and not answers and not _known_words(pipe, normalized):
-        return Assessment(Outcome.unclear, lang, age_years=age)  # a guess from nothing would be a department at random
+        # a guess from nothing would be a department at random
+        return Assessment(Outcome.unclear, lang, age_years=age)
     extra = [f"ANS:{k}={v}" for k, v in answers.items() if k != "body"]
-    feats = classifier.features(kn, normalized, age=age, sex=sex, pregnant=is_pregnant, body=body, found=found, extra=extra)
+    feats = classifier.features(
+        kn, normalized, age=age, sex=sex, pregnant=is_pregnant, body=body, found=found, extra=extra
+    )
     proba = pipe.predict_proba([feats])[0]
     scores = {str(c): float(p) for c, p in zip(pipe.classes_, proba, strict=True)}
     if scores.get(EMERGENCY, 0.0) >= EM_MODEL_THRESHOLD:
@@ -145,18 +153,25 @@ def assess(
 
     lexical = _lexicon_scores(kn, present, body)
     if lexical:
-        scores = {c: MODEL_WEIGHT * scores.get(c, 0.0) + (1 - MODEL_WEIGHT) * lexical.get(c, 0.0) for c in set(scores) | set(lexical)}
+        scores = {
+            c: MODEL_WEIGHT * scores.get(c, 0.0) + (1 - MODEL_WEIGHT) * lexical.get(c, 0.0)
+            for c in set(scores) | set(lexical)
+        }
     related = is_pregnant and (
         any(kn.symptoms[s].pregnancy for s in present)
         or bool(set(ABDOMEN) & {b for s in present for b in kn.symptoms[s].body})
         or body in ABDOMEN
         or not present
     )
-    scores, applied = rules.apply(scores, age_years=age, sex=sex, pregnant=is_pregnant, pregnancy_related=related)
+    scores, applied = rules.apply(
+        scores, age_years=age, sex=sex, pregnant=is_pregnant, pregnancy_related=related
+    )
     scores.pop(EMERGENCY, None)
     ranked = sorted(scores.items(), key=lambda kv: kv[1], reverse=True)[:3]
     ranked = ranked[:1] + [kv for kv in ranked[1:] if kv[1] >= MIN_SHOWN]
-    suggestions = tuple(Suggestion(code, round(conf, 3), _pointing(kn, present, code)) for code, conf in ranked)
+    suggestions = tuple(
+        Suggestion(code, round(conf, 3), _pointing(kn, present, code)) for code, conf in ranked
+    )
     top = ranked[0][1] if ranked else 0.0
 
     outcome = Outcome.departments
@@ -187,7 +202,11 @@ def _known_words(pipe: Pipeline, normalized: str) -> bool:
 
 def open_questions(*, answers: dict, body: str | None, present: list[str] | set[str]) -> tuple[str, ...]:
     """The questions still worth asking: not answered, and not already told (a body part, a fever)."""
-    return tuple(q for q in QUESTIONS if q not in answers and not (q == "body" and body) and not (q == "fever" and "fever" in present))
+    return tuple(
+        q
+        for q in QUESTIONS
+        if q not in answers and not (q == "body" and body) and not (q == "fever" and "fever" in present)
+    )
 
 
 def _lexicon_scores(kn: knowledge.Knowledge, present: list[str], body: str | None) -> dict[str, float]:
@@ -209,5 +228,8 @@ def _pointing(kn: knowledge.Knowledge, present: list[str], code: str) -> tuple[s
     return tuple(
         s
         for s in present
-        if any(c == code or (c in kn.catalogue.parent and kn.catalogue.top(c) == top) for c in kn.symptoms[s].departments)
+        if any(
+            c == code or (c in kn.catalogue.parent and kn.catalogue.top(c) == top)
+            for c in kn.symptoms[s].departments
+        )
     ) or tuple(present)

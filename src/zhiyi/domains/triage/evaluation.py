@@ -74,11 +74,21 @@ class Report:
                 right[g] += n
         out = []
         for g in sorted(set(gold) | set(pred)):
-            out.append((g, gold[g], pred[g], right[g] / pred[g] if pred[g] else None, right[g] / gold[g] if gold[g] else None))
+            out.append(
+                (
+                    g,
+                    gold[g],
+                    pred[g],
+                    right[g] / pred[g] if pred[g] else None,
+                    right[g] / gold[g] if gold[g] else None,
+                )
+            )
         return out
 
 
-def parse(lines: Iterable[str], cat: knowledge.Catalogue, *, red_flag: bool = False) -> tuple[list[Case], Report]:
+def parse(
+    lines: Iterable[str], cat: knowledge.Catalogue, *, red_flag: bool = False
+) -> tuple[list[Case], Report]:
     report = Report()
     cases = []
     for i, raw in enumerate(lines, start=1):
@@ -117,7 +127,9 @@ def parse(lines: Iterable[str], cat: knowledge.Catalogue, *, red_flag: bool = Fa
     return cases, report
 
 
-def evaluate(lines: Iterable[str], *, red_flag: bool = False, progress: Callable[[int, int], None] | None = None) -> Report:
+def evaluate(
+    lines: Iterable[str], *, red_flag: bool = False, progress: Callable[[int, int], None] | None = None
+) -> Report:
     kn = knowledge.knowledge()
     cat = kn.catalogue
     engine.warm()

@@ -70,7 +70,11 @@ def red_flags(kn: Knowledge, text: str, *, age_years: float | None, pregnant: bo
             continue
         if not any(all(any(present(t) for t in group) for group in pattern) for pattern in flag.patterns):
             continue
-        if flag.unless and any(mentioned(t) for t in flag.unless) and not any(mentioned(t) for t in flag.acute):
+        if (
+            flag.unless
+            and any(mentioned(t) for t in flag.unless)
+            and not any(mentioned(t) for t in flag.acute)
+        ):
             continue  # a lasting condition, nothing new
         fired.append(flag)
     return fired

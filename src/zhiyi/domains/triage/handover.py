@@ -20,7 +20,9 @@ from zhiyi.domains.triage.policy import AGENT_ROLES, HANDOVER
 from zhiyi.domains.triage.schemas import HandoverRead, MessageRead
 
 
-async def request_handover(session: AsyncSession, *, actor: Actor, assessment_id: uuid.UUID | None, text: str) -> HandoverRead:
+async def request_handover(
+    session: AsyncSession, *, actor: Actor, assessment_id: uuid.UUID | None, text: str
+) -> HandoverRead:
     """A patient asks for a person: one open request per account (asking again returns it)."""
     open_one = await repo.open_handover_of(session, account_id=actor.account_id)
     if open_one is not None:
@@ -38,12 +40,19 @@ async def request_handover(session: AsyncSession, *, actor: Actor, assessment_id
         created_at=clock.now(),
     )
     if not await repo.add_open_handover(session, row):  # another request of this account won the race
-        return await _handover_read(session, await repo.open_handover_of(session, account_id=actor.account_id))
+        return await _handover_read(
+            session, await repo.open_handover_of(session, account_id=actor.account_id)
+        )
     if text.strip():
         await repo.add(
             session,
             HandoverMessage(
-                id=ids.new_id(), handover_id=row.id, sender="patient", account_id=actor.account_id, text=text.strip(), at=clock.now()
+                id=ids.new_id(),
+                handover_id=row.id,
+                sender="patient",
+                account_id=actor.account_id,
+                text=text.strip(),
+                at=clock.now(),
             ),
         )
     return await _handover_read(session, row)
@@ -58,7 +67,9 @@ async def my_handover(session: AsyncSession, *, actor: Actor, handover_id: uuid.
     return await _handover_read(session, row)
 
 
-async def _as_agent(session: AsyncSession, actor: Actor, handover_id: uuid.UUID, action: str, *, lock: bool = False) -> TriageHandover:
+async def _as_agent(
+    session: AsyncSession, actor: Actor, handover_id: uuid.UUID, action: str, *, lock: bool = False
+) -> TriageHandover:
     if not any(actor.has(r) for r in AGENT_ROLES):
         raise Forbidden()
     row = await repo.get_handover(session, handover_id, lock=lock)
@@ -102,7 +113,9 @@ async def take_handover(session: AsyncSession, *, actor: Actor, handover_id: uui
     return await _handover_read(session, row)
 
 
-async def send_message(session: AsyncSession, *, actor: Actor, handover_id: uuid.UUID, text: str) -> HandoverRead:
+async def send_message(
+    session: AsyncSession, *, actor: Actor, handover_id: uuid.UUID, text: str
+) -> HandoverRead:
     service.check_text("text", text)
     row = await repo.get_handover(session, handover_id)
     if row is not None and row.account_id == actor.account_id:
@@ -118,12 +131,21 @@ async def send_message(session: AsyncSession, *, actor: Actor, handover_id: uuid
         raise HandoverClosed()
     await repo.add(
         session,
-        HandoverMessage(id=ids.new_id(), handover_id=row.id, sender=sender, account_id=actor.account_id, text=text.strip(), at=clock.now()),
+        HandoverMessage(
+            id=ids.new_id(),
+            handover_id=row.id,
+            sender=sender,
+            account_id=actor.account_id,
+            text=text.strip(),
+            at=clock.now(),
+        ),
     )
     return await _handover_read(session, row)
 
 
-async def close_handover(session: AsyncSession, *, actor: Actor, handover_id: uuid.UUID, department_code: str | None) -> HandoverRead:
+async def close_handover(
+    session: AsyncSession, *, actor: Actor, handover_id: uuid.UUID, department_code: str | None
+) -> HandoverRead:
     row = await _as_agent(session, actor, handover_id, "triage.handover.close", lock=True)
     if row.status == HandoverStatus.waiting:
         raise HandoverNotTaken()
@@ -150,7 +172,9 @@ async def _department_id(session: AsyncSession, code: str | None) -> uuid.UUID |
     return dept.id if dept else None
 
 
-async def _handover_read(session: AsyncSession, row: TriageHandover, *, messages: bool = True) -> HandoverRead:
+async def _handover_read(
+    session: AsyncSession, row: TriageHandover, *, messages: bool = True
+) -> HandoverRead:
     kn = knowledge.knowledge()
     assessment = await repo.get_assessment(session, row.assessment_id) if row.assessment_id else None
     lang = assessment.language if assessment else "zh"
@@ -161,10 +185,14 @@ async def _handover_read(session: AsyncSession, row: TriageHandover, *, messages
         assessment_id=row.assessment_id,
         complaint=assessment.text if assessment else (msgs[0].text if msgs else ""),
         suggestions=[
-            kn.catalogue.name(s["code"], lang) for s in (assessment.suggestions if assessment else []) if s["code"] in kn.catalogue.names
+            kn.catalogue.name(s["code"], lang)
+            for s in (assessment.suggestions if assessment else [])
+            if s["code"] in kn.catalogue.names
         ],
         department_code=row.department_code,
-        department_name=kn.catalogue.name(row.department_code, lang) if row.department_code in kn.catalogue.names else None,
+        department_name=kn.catalogue.name(row.department_code, lang)
+        if row.department_code in kn.catalogue.names
+        else None,
         department_id=await _department_id(session, row.department_code),
         created_at=row.created_at,
         messages=[MessageRead(sender=m.sender, text=m.text, at=m.at) for m in msgs],

@@ -156,7 +156,14 @@ def knowledge() -> Knowledge:
     symptoms: dict[str, Symptom] = {}
     term_symptoms: dict[str, list[str]] = {}
     for s in _load("symptoms.json"):
-        terms = tuple(dict.fromkeys(v for t in [*s.get("zh", []), *s.get("en", [])] if T.normalize(t) for v in _variants(T.normalize(t))))
+        terms = tuple(
+            dict.fromkeys(
+                v
+                for t in [*s.get("zh", []), *s.get("en", [])]
+                if T.normalize(t)
+                for v in _variants(T.normalize(t))
+            )
+        )
         sym = Symptom(
             id=s["id"],
             name_zh=s["name_zh"],

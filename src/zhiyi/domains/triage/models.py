@@ -21,7 +21,8 @@ class TriageAssessment(IdMixin, Base):
     )
 
     account_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("account.id"))
-    patient_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("patient.id"))  # for whom (self or family)
+    # for whom (self or family)
+    patient_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("patient.id"))
     text: Mapped[str] = mapped_column(Text)
     age_years: Mapped[float | None]
     sex: Mapped[str | None] = mapped_column(String(1))

@@ -22,7 +22,9 @@ async def get_assessment(session: AsyncSession, assessment_id: uuid.UUID) -> Tri
     return await session.get(TriageAssessment, assessment_id)
 
 
-async def latest_for_patient(session: AsyncSession, *, patient_id: uuid.UUID, since: dt.datetime) -> list[TriageAssessment]:
+async def latest_for_patient(
+    session: AsyncSession, *, patient_id: uuid.UUID, since: dt.datetime
+) -> list[TriageAssessment]:
     q = (
         select(TriageAssessment)
         .where(TriageAssessment.patient_id == patient_id, TriageAssessment.created_at >= since)
@@ -42,7 +44,9 @@ async def emergencies_to_review(session: AsyncSession, *, limit: int = 100) -> l
     return list((await session.scalars(q)).all())
 
 
-async def mark_reviewed(session: AsyncSession, assessment_id: uuid.UUID, *, by: uuid.UUID, at: dt.datetime) -> bool:
+async def mark_reviewed(
+    session: AsyncSession, assessment_id: uuid.UUID, *, by: uuid.UUID, at: dt.datetime
+) -> bool:
     result = await session.execute(
         update(TriageAssessment)
         .where(TriageAssessment.id == assessment_id, TriageAssessment.reviewed_at.is_(None))
@@ -62,7 +66,9 @@ async def outcomes(session: AsyncSession) -> list[TriageAssessment]:
     return list((await session.scalars(q)).all())
 
 
-async def get_handover(session: AsyncSession, handover_id: uuid.UUID, *, lock: bool = False) -> TriageHandover | None:
+async def get_handover(
+    session: AsyncSession, handover_id: uuid.UUID, *, lock: bool = False
+) -> TriageHandover | None:
     q = select(TriageHandover).where(TriageHandover.id == handover_id)
     if lock:
         q = q.with_for_update()
@@ -91,12 +97,21 @@ async def open_handover_of(session: AsyncSession, *, account_id: uuid.UUID) -> T
     return await session.scalar(q)
 
 
-async def handovers(session: AsyncSession, *, statuses: tuple[str, ...], limit: int = 100) -> list[TriageHandover]:
-    q = select(TriageHandover).where(TriageHandover.status.in_(statuses)).order_by(TriageHandover.created_at).limit(limit)
+async def handovers(
+    session: AsyncSession, *, statuses: tuple[str, ...], limit: int = 100
+) -> list[TriageHandover]:
+    q = (
+        select(TriageHandover)
+        .where(TriageHandover.status.in_(statuses))
+        .order_by(TriageHandover.created_at)
+        .limit(limit)
+    )
     return list((await session.scalars(q)).all())
 
 
-async def take_handover(session: AsyncSession, handover_id: uuid.UUID, *, agent: uuid.UUID, at: dt.datetime) -> bool:
+async def take_handover(
+    session: AsyncSession, handover_id: uuid.UUID, *, agent: uuid.UUID, at: dt.datetime
+) -> bool:
     """One conditional UPDATE: of two agents taking the same request, one gets it."""
     result = await session.execute(
         update(TriageHandover)
@@ -108,12 +123,18 @@ async def take_handover(session: AsyncSession, handover_id: uuid.UUID, *, agent:
 
 
 async def messages(session: AsyncSession, handover_id: uuid.UUID) -> list[HandoverMessage]:
-    q = select(HandoverMessage).where(HandoverMessage.handover_id == handover_id).order_by(HandoverMessage.at, HandoverMessage.id)
+    q = (
+        select(HandoverMessage)
+        .where(HandoverMessage.handover_id == handover_id)
+        .order_by(HandoverMessage.at, HandoverMessage.id)
+    )
     return list((await session.scalars(q)).all())
 
 
 async def handover_version(session: AsyncSession, handover_id: uuid.UUID) -> int:
     """What a chat page shows changes with this number: its messages counted, and its status."""
     status = await session.scalar(select(TriageHandover.status).where(TriageHandover.id == handover_id))
-    count = await session.scalar(select(func.count()).select_from(HandoverMessage).where(HandoverMessage.handover_id == handover_id))
+    count = await session.scalar(
+        select(func.count()).select_from(HandoverMessage).where(HandoverMessage.handover_id == handover_id)
+    )
     return int(count or 0) * 4 + ("waiting", "taken", "closed").index(status) if status else -1

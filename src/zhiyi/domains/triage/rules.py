@@ -6,7 +6,19 @@ from __future__ import annotations
 
 CHILD_AGE = 14
 # specialties that see children themselves (eye, ear-nose-throat, teeth, skin, bones, mind, emergencies)
-CHILDREN_KEEP = ("PED", "OPH", "ENT", "STOM", "DERM", "SURG.ORTH", "SURG.NEURO", "PSY", "EM", "REHAB", "OBGYN.GYN")
+CHILDREN_KEEP = (
+    "PED",
+    "OPH",
+    "ENT",
+    "STOM",
+    "DERM",
+    "SURG.ORTH",
+    "SURG.NEURO",
+    "PSY",
+    "EM",
+    "REHAB",
+    "OBGYN.GYN",
+)
 CHILD_MAP = {
     "IM.RESP": "PED.RESP",
     "SURG": "PED.SURG",
@@ -35,7 +47,12 @@ def adult(code: str) -> str:
 
 
 def apply(
-    scores: dict[str, float], *, age_years: float | None, sex: str | None, pregnant: bool, pregnancy_related: bool
+    scores: dict[str, float],
+    *,
+    age_years: float | None,
+    sex: str | None,
+    pregnant: bool,
+    pregnancy_related: bool,
 ) -> tuple[dict[str, float], list[str]]:
     """The scores after the rules (merged where two departments become one), and the rules that
     changed something ("child", "adult", "male", "female", "pregnancy")."""

@@ -22,11 +22,17 @@ class TriageAsk(Strict):
 
     text: FreeText = Field("", description="what is wrong, in the patient's words (at most 2,000 characters)")
     patient_id: uuid.UUID | None = Field(None, description="for a family member (default: oneself)")
-    age: int | None = Field(None, ge=0, le=130, description="years; read from the patient's record when omitted")
+    age: int | None = Field(
+        None, ge=0, le=130, description="years; read from the patient's record when omitted"
+    )
     sex: Literal["M", "F"] | None = None
     pregnant: bool | None = None
-    body_part: str | None = Field(None, max_length=30, description="a region of the body map (GET /triage/body-map)")
-    answers: dict[Code, Answer] = Field(default_factory=dict, max_length=20, description="answers to the follow-up questions asked")
+    body_part: str | None = Field(
+        None, max_length=30, description="a region of the body map (GET /triage/body-map)"
+    )
+    answers: dict[Code, Answer] = Field(
+        default_factory=dict, max_length=20, description="answers to the follow-up questions asked"
+    )
 
 
 class Option(BaseModel):
@@ -115,7 +121,9 @@ class HandoverRead(BaseModel):
     suggestions: list[str] = []  # the department names triage had in mind
     department_code: str | None = None
     department_name: str | None = None
-    department_id: uuid.UUID | None = None  # where the advised department can be booked (None: not at this group)
+    department_id: uuid.UUID | None = (
+        None  # where the advised department can be booked (None: not at this group)
+    )
     created_at: dt.datetime
     messages: list[MessageRead] = []
 

@@ -47,13 +47,17 @@ KIND = "triage"
 
 MESSAGES = {
     "emergency": N_(
-        "This may be an emergency. Call 120 now, or go to the nearest emergency department. Do not wait for a clinic appointment."
+        "This may be an emergency. Call 120 now, or go to the nearest emergency department. "
+        "Do not wait for a clinic appointment."
     ),
     "departments": N_("These departments fit what you describe. Choose a doctor and a time below."),
     "ask": N_("A few questions will help us find the right department."),
     "handover": N_("We are not sure which department is right. A member of our service desk can help you."),
     "empty": N_("Tell us what is wrong in a few words, or tap where it hurts on the body map."),
-    "unclear": N_("We could not understand this. Describe your symptoms in a few words, or tap where it hurts on the body map."),
+    "unclear": N_(
+        "We could not understand this. Describe your symptoms in a few words, "
+        "or tap where it hurts on the body map."
+    ),
 }
 # explained to the patient (the other rules only leave out departments that would not see them)
 RULE_TEXT = {
@@ -63,9 +67,17 @@ RULE_TEXT = {
 QUESTION_TEXT = {
     "duration": (
         N_("How long have you had this?"),
-        (("hours", N_("A few hours")), ("days", N_("A few days")), ("weeks", N_("Weeks")), ("months", N_("Months or longer"))),
+        (
+            ("hours", N_("A few hours")),
+            ("days", N_("A few days")),
+            ("weeks", N_("Weeks")),
+            ("months", N_("Months or longer")),
+        ),
     ),
-    "fever": (N_("Do you have a fever?"), (("yes", N_("Yes")), ("no", N_("No")), ("unknown", N_("Not measured")))),
+    "fever": (
+        N_("Do you have a fever?"),
+        (("yes", N_("Yes")), ("no", N_("No")), ("unknown", N_("Not measured"))),
+    ),
     "body": (N_("Where is the problem?"), ()),  # options: the body map's regions
 }
 REVIEW_ROLES = (Role.doctor, Role.nurse)
@@ -75,7 +87,9 @@ def check_text(field: str, text: str) -> None:
     """Control characters, lone surrogates and bidirectional controls are refused (core.fields.FreeText's
     rule: the pages pass text here without the API's schema)."""
     if not fields.is_safe_text(text):
-        raise ValidationFailed(errors=[FieldError(field, "The text contains characters that are not allowed.", "invalid_text")])
+        raise ValidationFailed(
+            errors=[FieldError(field, "The text contains characters that are not allowed.", "invalid_text")]
+        )
 
 
 def _translator(lang: str) -> i18n.Translator:
@@ -96,11 +110,15 @@ async def _subject(session: AsyncSession, actor: Actor, patient_id: uuid.UUID | 
     return patient
 
 
-async def assess(session: AsyncSession, *, actor: Actor, ask: TriageAsk, lang: str | None = None) -> AssessmentRead:
+async def assess(
+    session: AsyncSession, *, actor: Actor, ask: TriageAsk, lang: str | None = None
+) -> AssessmentRead:
     """Assess a complaint and answer in `lang` ('zh' or 'en': the asker's page; None: the text's language)."""
     kn = knowledge.knowledge()
     if len(ask.text) > T.MAX_CHARS:
-        raise ValidationFailed(errors=[FieldError("text", "Describe the problem in at most 2,000 characters.", "too_long")])
+        raise ValidationFailed(
+            errors=[FieldError("text", "Describe the problem in at most 2,000 characters.", "too_long")]
+        )
     check_text("text", ask.text)
     if not ask.text.strip() and not ask.body_part:
         raise ValidationFailed(errors=[FieldError("text", MESSAGES["empty"], "missing")])
@@ -115,7 +133,14 @@ async def assess(session: AsyncSession, *, actor: Actor, ask: TriageAsk, lang: s
     sex = ask.sex or (patient.sex if patient else None)
     # CPU work (and, the first time, loading the model): off the event loop
     result = await asyncio.to_thread(
-        engine.assess, ask.text, age=age, sex=sex, pregnant=ask.pregnant, body=ask.body_part, answers=ask.answers, kn=kn
+        engine.assess,
+        ask.text,
+        age=age,
+        sex=sex,
+        pregnant=ask.pregnant,
+        body=ask.body_part,
+        answers=ask.answers,
+        kn=kn,
     )
     if result.outcome is engine.Outcome.unclear:  # nothing to assess: the person is asked again, nothing kept
         raise ValidationFailed(errors=[FieldError("text", MESSAGES["unclear"], "not_understood")])
@@ -134,7 +159,10 @@ async def assess(session: AsyncSession, *, actor: Actor, ask: TriageAsk, lang: s
         red_flags=list(result.red_flags),
         symptoms=list(result.symptom_ids),
         rules=list(result.rules),
-        suggestions=[{"code": s.code, "confidence": s.confidence, "symptoms": list(s.symptom_ids)} for s in result.suggestions],
+        suggestions=[
+            {"code": s.code, "confidence": s.confidence, "symptoms": list(s.symptom_ids)}
+            for s in result.suggestions
+        ],
         created_at=clock.now(),
     )
     await repo.add(session, row)
@@ -144,7 +172,9 @@ async def assess(session: AsyncSession, *, actor: Actor, ask: TriageAsk, lang: s
     return await _read(session, row, kn, lang)
 
 
-async def _read(session: AsyncSession, row: TriageAssessment, kn: knowledge.Knowledge, lang: str | None = None) -> AssessmentRead:
+async def _read(
+    session: AsyncSession, row: TriageAssessment, kn: knowledge.Knowledge, lang: str | None = None
+) -> AssessmentRead:
     lang = lang if lang in ("zh", "en") else row.language
     t = _translator(lang)
     by_code = await org.departments_by_code(session)
@@ -157,7 +187,9 @@ async def _read(session: AsyncSession, row: TriageAssessment, kn: knowledge.Know
                 DepartmentSuggestion(
                     code=s["code"],
                     department_id=dept.id if dept else None,
-                    name=(dept.name_zh if lang == "zh" else dept.name_en) if dept else kn.catalogue.name(s["code"], lang),
+                    name=(dept.name_zh if lang == "zh" else dept.name_en)
+                    if dept
+                    else kn.catalogue.name(s["code"], lang),
                     confidence=s["confidence"],
                     reasons=[kn.symptoms[x].name(lang) for x in s["symptoms"] if x in kn.symptoms],
                     doctors=await _doctors(session, dept.id, lang) if dept else [],
@@ -195,12 +227,22 @@ async def _doctors(session: AsyncSession, department_id: uuid.UUID, lang: str) -
     today = clock.today(get_settings().timezone)
     now = clock.now()
     found = await scheduling.find_sessions(
-        session, department_id=department_id, first=today, last=today + dt.timedelta(days=SEARCH_DAYS), limit=200
+        session,
+        department_id=department_id,
+        first=today,
+        last=today + dt.timedelta(days=SEARCH_DAYS),
+        limit=200,
     )
     t = _translator(lang)
     seen: dict[uuid.UUID, DoctorSlot] = {}
     for s in sorted(found, key=lambda s: s.starts_at):
-        if s.practitioner_id in seen or s.available <= 0 or not s.released or s.ends_at <= now or s.status != "open":
+        if (
+            s.practitioner_id in seen
+            or s.available <= 0
+            or not s.released
+            or s.ends_at <= now
+            or s.status != "open"
+        ):
             continue
         seen[s.practitioner_id] = DoctorSlot(
             practitioner_id=s.practitioner_id,
@@ -225,11 +267,17 @@ async def own_assessment(session: AsyncSession, actor: Actor, assessment_id: uui
     return row
 
 
-async def get_assessment(session: AsyncSession, *, actor: Actor, assessment_id: uuid.UUID, lang: str | None = None) -> AssessmentRead:
-    return await _read(session, await own_assessment(session, actor, assessment_id), knowledge.knowledge(), lang)
+async def get_assessment(
+    session: AsyncSession, *, actor: Actor, assessment_id: uuid.UUID, lang: str | None = None
+) -> AssessmentRead:
+    return await _read(
+        session, await own_assessment(session, actor, assessment_id), knowledge.knowledge(), lang
+    )
 
 
-async def give_feedback(session: AsyncSession, *, actor: Actor, assessment_id: uuid.UUID, helped: bool) -> None:
+async def give_feedback(
+    session: AsyncSession, *, actor: Actor, assessment_id: uuid.UUID, helped: bool
+) -> None:
     row = await own_assessment(session, actor, assessment_id)
     row.helped, row.feedback_at = helped, clock.now()
 
@@ -246,7 +294,9 @@ async def _their_doctor_today(session: AsyncSession, actor: Actor, patient_id: u
     )
 
 
-async def _as_receiving_doctor(session: AsyncSession, actor: Actor, row: TriageAssessment, action: str) -> None:
+async def _as_receiving_doctor(
+    session: AsyncSession, actor: Actor, row: TriageAssessment, action: str
+) -> None:
     """The patient's doctor today, or staff the patients policy lets read them; audited either way."""
     if row.patient_id is not None and await _their_doctor_today(session, actor, row.patient_id):
         audit.record(session, actor, action, KIND, row.id, patient_id=row.patient_id)
@@ -256,7 +306,9 @@ async def _as_receiving_doctor(session: AsyncSession, actor: Actor, row: TriageA
     await patients.access_patient(session, actor=actor, patient_id=row.patient_id, action="read")
 
 
-async def reassign(session: AsyncSession, *, actor: Actor, assessment_id: uuid.UUID, department_code: str) -> None:
+async def reassign(
+    session: AsyncSession, *, actor: Actor, assessment_id: uuid.UUID, department_code: str
+) -> None:
     """A receiving doctor says which department was right (kept for retraining)."""
     if not actor.has(Role.doctor):
         raise Forbidden()
@@ -266,15 +318,23 @@ async def reassign(session: AsyncSession, *, actor: Actor, assessment_id: uuid.U
     await _as_receiving_doctor(session, actor, row, "triage.reassign")
     if department_code not in (await org.departments_by_code(session)):
         raise ValidationFailed(errors=[FieldError("department_code", "No such department.", "invalid")])
-    row.reassigned_code, row.reassigned_by_account_id, row.reassigned_at = department_code, actor.account_id, clock.now()
+    row.reassigned_code, row.reassigned_by_account_id, row.reassigned_at = (
+        department_code,
+        actor.account_id,
+        clock.now(),
+    )
 
 
-async def note_for_doctor(session: AsyncSession, *, actor: Actor, patient_id: uuid.UUID, lang: str) -> TriageNote | None:
+async def note_for_doctor(
+    session: AsyncSession, *, actor: Actor, patient_id: uuid.UUID, lang: str
+) -> TriageNote | None:
     """The patient's latest assessment of the last two weeks, for their doctor today (the read is
     audited); None when there is none or the actor is not that doctor."""
     if not await _their_doctor_today(session, actor, patient_id):
         return None
-    rows = await repo.latest_for_patient(session, patient_id=patient_id, since=clock.now() - dt.timedelta(days=RECENT_DAYS))
+    rows = await repo.latest_for_patient(
+        session, patient_id=patient_id, since=clock.now() - dt.timedelta(days=RECENT_DAYS)
+    )
     if not rows:
         return None
     r, cat = rows[0], knowledge.knowledge().catalogue
@@ -306,7 +366,9 @@ async def emergencies(session: AsyncSession, *, actor: Actor) -> list[TriageAsse
     return rows
 
 
-async def emergency_contacts(session: AsyncSession, rows: list[TriageAssessment]) -> dict[uuid.UUID, tuple[str, str | None]]:
+async def emergency_contacts(
+    session: AsyncSession, rows: list[TriageAssessment]
+) -> dict[uuid.UUID, tuple[str, str | None]]:
     """Whom to call about each emergency answer: the patient's name and phone (the rows' reads are
     audited by `emergencies`, which found them)."""
     people = await patients.patients_by_ids(session, ids={r.patient_id for r in rows if r.patient_id})
@@ -329,7 +391,8 @@ async def on_campuses(session: AsyncSession, actor: Actor, rows: list) -> list:
     return [
         r
         for r in rows
-        if r.patient_id is None or (r.patient_id in people and people[r.patient_id].registered_campus_id in actor.campus_ids)
+        if r.patient_id is None
+        or (r.patient_id in people and people[r.patient_id].registered_campus_id in actor.campus_ids)
     ]
 
 
@@ -350,5 +413,14 @@ async def training_outcomes(session: AsyncSession) -> list[classifier.Example]:
     for r in await repo.outcomes(session):
         label = r.reassigned_code or (r.suggestions[0]["code"] if r.suggestions else None)
         if label and r.outcome != "emergency":
-            out.append(classifier.Example(text=r.text, department=label, age=r.age_years, sex=r.sex, pregnant=r.pregnant, body=r.body_part))
+            out.append(
+                classifier.Example(
+                    text=r.text,
+                    department=label,
+                    age=r.age_years,
+                    sex=r.sex,
+                    pregnant=r.pregnant,
+                    body=r.body_part,
+                )
+            )
     return out

@@ -20,7 +20,9 @@ WORD = re.compile(r"[a-z][a-z'\-]*[a-z]|[a-z]|\d+(?:\.\d+)?")
 CLAUSE = re.compile(r"[,.;:!?，。；：！？、\n\r\t()（）]|\bbut\b|\bhowever\b|但是|可是|不过|但|然而")
 
 # a cue at the end of the text before a term (in its clause) negates it
-_NEG_ZH = re.compile(r"(没有|没|無|无|否认|未曾|未|并非|不是|并无|从不|从没|不)(任何|什么|明显|出现|感到|觉得|有)?[^，。]{0,2}$")
+_NEG_ZH = re.compile(
+    r"(没有|没|無|无|否认|未曾|未|并非|不是|并无|从不|从没|不)(任何|什么|明显|出现|感到|觉得|有)?[^，。]{0,2}$"
+)
 _NEG_EN = re.compile(
     r"\b(no|not|without|denies|deny|denied|never|none|nor|free of|don't have|do not have|"
     r"doesn't have|does not have|didn't have|haven't had|no sign of|no signs of|negative for)"
@@ -78,11 +80,25 @@ _AGE = re.compile(
     r"|(?P<b>\d{1,3})\s*(?P<bu>天|周|个月|个多月|月龄)\s*(?:大|" + _KID + r")"
     r"|(?P<c>\d{1,3})\s*(?P<cu>岁)"
     r"|(?P<d>\d{1,3})\s*[- ]?\s*(?P<du>days?|weeks?|months?|years?|yrs?|y/o|yo)\s*[- ]?\s*old"
-    r"|(?P<e>\d{1,3})\s*[- ]?\s*(?P<eu>days?|weeks?|months?)\s*[- ]?\s*(?:old\s*)?" + _KID + r"|\baged?\s*(?P<f>\d{1,3})"
+    r"|(?P<e>\d{1,3})\s*[- ]?\s*(?P<eu>days?|weeks?|months?)\s*[- ]?\s*(?:old\s*)?"
+    + _KID
+    + r"|\baged?\s*(?P<f>\d{1,3})"
     r"|" + _KID + r"\s*(?:才|刚)?\s*(?P<g>\d{1,3})\s*(?P<gu>天|周|个月|个多月)",
     re.I,
 )
-_CN_NUM = {"一": 1, "两": 2, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "半": 0.5}
+_CN_NUM = {
+    "一": 1,
+    "两": 2,
+    "二": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+    "半": 0.5,
+}
 _AGE_CN = re.compile(
     r"(?<![一二两三四五六七八九十百])(?P<n>[一二两三四五六七八九]?十[一二三四五六七八九]?|[一两二三四五六七八九半])"
     r"\s*(?:(?P<u>个月|个多月|周|天)\s*(?:大|" + _KID + r")|(?P<y>岁))"
@@ -90,7 +106,8 @@ _AGE_CN = re.compile(
 _NEWBORN = re.compile(r"新生儿|刚出生|出生不久|newborn|new-born|neonate")
 
 
-_QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"'})  # phones type curly quotes
+# phones type curly quotes
+_QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"'})
 
 
 def normalize(text: str) -> str:
@@ -125,7 +142,9 @@ def language(text: str) -> str:
     return "zh" if cjk_share(text) >= 1 / 3 else "en"
 
 
-_DEGREE = re.compile(f"(?<=[{_CJK}])(?:特别|非常|十分|极其|超级|有点儿|有点|有些|老是|好|很|太|挺|蛮|真|超)(?=[{_CJK}])")
+_DEGREE = re.compile(
+    f"(?<=[{_CJK}])(?:特别|非常|十分|极其|超级|有点儿|有点|有些|老是|好|很|太|挺|蛮|真|超)(?=[{_CJK}])"
+)
 
 
 def without_degree_words(text: str) -> str:
@@ -211,7 +230,15 @@ def age_from_text(text: str) -> float | None:
     """An age in years written into the text, when there is one (the youngest mentioned)."""
     ages: list[float] = []
     for m in _AGE.finditer(text):
-        for n, u in (("a", "au"), ("b", "bu"), ("c", "cu"), ("d", "du"), ("e", "eu"), ("f", None), ("g", "gu")):
+        for n, u in (
+            ("a", "au"),
+            ("b", "bu"),
+            ("c", "cu"),
+            ("d", "du"),
+            ("e", "eu"),
+            ("f", None),
+            ("g", "gu"),
+        ):
             if m.group(n):
                 ages.append(_years(float(m.group(n)), (m.group(u) or "岁").lower() if u else "岁"))
     for m in _AGE_CN.finditer(text):

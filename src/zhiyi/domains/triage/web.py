@@ -111,7 +111,9 @@ async def ask(request: Request, actor: Actor = Depends(web_actor), _csrf=Depends
     complaint = str(form.get("complaint", ""))
     if complaint in kn.symptoms and not text.strip():  # tapped, not typed
         text = kn.symptoms[complaint].name(_lang(request))
-    answers = {q: str(form.get(f"answer_{q}", "")) for q in ("duration", "fever", "body") if form.get(f"answer_{q}")}
+    answers = {
+        q: str(form.get(f"answer_{q}", "")) for q in ("duration", "fever", "body") if form.get(f"answer_{q}")
+    }
     if form.get("patient") and parse_uuid(form.get("patient")) is None:
         raise NotFound()  # a mangled patient must not fall back to the user's own record
     try:
@@ -188,19 +190,31 @@ def _chat_stream(request: Request, hid, status: str, read) -> StreamingResponse:
         return {"html": render_text(request, T + "_messages.html", h=h, zone=zone)}
 
     return live.stream(
-        request, version=version, fragment=fragment, poll=get_settings().queue_poll_seconds, lifetime=get_settings().queue_stream_seconds
+        request,
+        version=version,
+        fragment=fragment,
+        poll=get_settings().queue_poll_seconds,
+        lifetime=get_settings().queue_stream_seconds,
     )
 
 
 @router.get("/triage/desk/{handover_id}/events")
-async def desk_chat_events(request: Request, handover_id: str, status: str = "", actor: Actor = Depends(web_actor)):
+async def desk_chat_events(
+    request: Request, handover_id: str, status: str = "", actor: Actor = Depends(web_actor)
+):
     hid = path_id(handover_id)
     await handover.agent_view(session_of(request), actor=actor, handover_id=hid)  # may they? (audited)
     return _chat_stream(request, hid, status, lambda s: handover.agent_view(s, actor=actor, handover_id=hid))
 
 
 @router.post("/triage/desk/{handover_id}/{action}")
-async def desk_act(request: Request, handover_id: str, action: str, actor: Actor = Depends(web_actor), _csrf=Depends(check_csrf)):
+async def desk_act(
+    request: Request,
+    handover_id: str,
+    action: str,
+    actor: Actor = Depends(web_actor),
+    _csrf=Depends(check_csrf),
+):
     hid = path_id(handover_id)
     if action not in ("take", "message", "close"):
         raise NotFound()
@@ -236,7 +250,9 @@ async def emergencies(request: Request, actor: Actor = Depends(web_actor)):
 
 
 @router.post("/triage/emergencies/{assessment_id}/reviewed")
-async def reviewed(request: Request, assessment_id: str, actor: Actor = Depends(web_actor), _csrf=Depends(check_csrf)):
+async def reviewed(
+    request: Request, assessment_id: str, actor: Actor = Depends(web_actor), _csrf=Depends(check_csrf)
+):
     aid = path_id(assessment_id)
     await service.mark_reviewed(session_of(request), actor=actor, assessment_id=aid)
     return RedirectResponse("/triage/emergencies", status_code=303)
@@ -246,7 +262,10 @@ async def reviewed(request: Request, assessment_id: str, actor: Actor = Depends(
 async def ask_for_a_person(request: Request, actor: Actor = Depends(web_actor), _csrf=Depends(check_csrf)):
     form = await request.form()
     h = await handover.request_handover(
-        session_of(request), actor=actor, assessment_id=parse_uuid(form.get("assessment")), text=str(form.get("text", ""))[:2000]
+        session_of(request),
+        actor=actor,
+        assessment_id=parse_uuid(form.get("assessment")),
+        text=str(form.get("text", ""))[:2000],
     )
     return RedirectResponse(f"/triage/handover/{h.id}", status_code=303)
 
@@ -266,14 +285,18 @@ async def handover_page(request: Request, handover_id: str, actor: Actor = Depen
 
 
 @router.get("/triage/handover/{handover_id}/events")
-async def handover_events(request: Request, handover_id: str, status: str = "", actor: Actor = Depends(web_actor)):
+async def handover_events(
+    request: Request, handover_id: str, status: str = "", actor: Actor = Depends(web_actor)
+):
     hid = path_id(handover_id)
     await handover.my_handover(session_of(request), actor=actor, handover_id=hid)  # may they? (audited)
     return _chat_stream(request, hid, status, lambda s: handover.my_handover(s, actor=actor, handover_id=hid))
 
 
 @router.post("/triage/handover/{handover_id}/message")
-async def handover_message(request: Request, handover_id: str, actor: Actor = Depends(web_actor), _csrf=Depends(check_csrf)):
+async def handover_message(
+    request: Request, handover_id: str, actor: Actor = Depends(web_actor), _csrf=Depends(check_csrf)
+):
     hid = path_id(handover_id)
     form = await request.form()
     text = str(form.get("text", "")).strip()[:2000]
@@ -286,23 +309,40 @@ async def handover_message(request: Request, handover_id: str, actor: Actor = De
 async def result(request: Request, assessment_id: str, actor: Actor = Depends(web_actor)):
     aid = path_id(assessment_id)
     a = await service.get_assessment(session_of(request), actor=actor, assessment_id=aid, lang=_lang(request))
-    return render(request, T + "result.html", a=a, zone=ZoneInfo(get_settings().timezone), thanks=request.query_params.get("thanks") == "1")
+    return render(
+        request,
+        T + "result.html",
+        a=a,
+        zone=ZoneInfo(get_settings().timezone),
+        thanks=request.query_params.get("thanks") == "1",
+    )
 
 
 @router.post("/triage/{assessment_id}/reassign")
-async def reassign(request: Request, assessment_id: str, actor: Actor = Depends(web_actor), _csrf=Depends(check_csrf)):
+async def reassign(
+    request: Request, assessment_id: str, actor: Actor = Depends(web_actor), _csrf=Depends(check_csrf)
+):
     """From the doctor's queue page: the department that was right for this complaint."""
     aid = path_id(assessment_id)
     form = await request.form()
-    await service.reassign(session_of(request), actor=actor, assessment_id=aid, department_code=str(form.get("department", ""))[:40])
+    await service.reassign(
+        session_of(request),
+        actor=actor,
+        assessment_id=aid,
+        department_code=str(form.get("department", ""))[:40],
+    )
     return RedirectResponse(safe_next(form.get("next"), "/queue/doctor"), status_code=303)
 
 
 @router.post("/triage/{assessment_id}/feedback")
-async def feedback(request: Request, assessment_id: str, actor: Actor = Depends(web_actor), _csrf=Depends(check_csrf)):
+async def feedback(
+    request: Request, assessment_id: str, actor: Actor = Depends(web_actor), _csrf=Depends(check_csrf)
+):
     aid = path_id(assessment_id)
     form = await request.form()
-    await service.give_feedback(session_of(request), actor=actor, assessment_id=aid, helped=form.get("helped") == "1")
+    await service.give_feedback(
+        session_of(request), actor=actor, assessment_id=aid, helped=form.get("helped") == "1"
+    )
     return RedirectResponse(f"/triage/{aid}?thanks=1", status_code=303)
 
 

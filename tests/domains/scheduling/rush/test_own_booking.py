@@ -58,7 +58,9 @@ async def clinic(live_app, backend):
         async with db.sessionmaker() as s:
             for _ in range(n):
                 p = await pf.patient(s, campus=campus, verified=verified)
-                acct = await accounts.account(s, username=f"own{uuid.uuid4().hex[:10]}", roles={"patient"}, patient=p)
+                acct = await accounts.account(
+                    s, username=f"own{uuid.uuid4().hex[:10]}", roles={"patient"}, patient=p
+                )
                 out.append((p, acct, await accounts.bearer(s, acct)))
             await s.commit()
         return out
@@ -99,7 +101,9 @@ def said(monkeypatch):
 
 async def book(client, headers, session_id, *, key: str | None = None, **body):
     return await client.post(
-        BOOKINGS, headers={**headers, "Idempotency-Key": key or uuid.uuid4().hex}, json={"session_id": str(session_id), **body}
+        BOOKINGS,
+        headers={**headers, "Idempotency-Key": key or uuid.uuid4().hex},
+        json={"session_id": str(session_id), **body},
     )
 
 
@@ -131,7 +135,9 @@ async def count(db, model, *where) -> int:
         return await s.scalar(select(func.count()).select_from(model).where(*where))
 
 
-async def test_an_own_booking_keeps_what_the_usual_path_keeps_and_answers_the_same(clinic, backend, one_statement):
+async def test_an_own_booking_keeps_what_the_usual_path_keeps_and_answers_the_same(
+    clinic, backend, one_statement
+):
     db, client, make, patients = clinic
     cs, slots = await make(places=3)
     [(patient, acct, headers)] = await patients(1)
@@ -147,14 +153,25 @@ async def test_an_own_booking_keeps_what_the_usual_path_keeps_and_answers_the_sa
         booking = await s.get(Booking, uuid.UUID(body["id"]))
         assert booking.booked_by_account_id == acct.id and booking.session_on == cs.session_on
         assert (await s.get(Slot, slots[0].id)).booked == 1
-        audit = (await s.scalars(select(AuditEvent).where(AuditEvent.patient_id == patient.id, AuditEvent.action == "book"))).all()
-        assert [(a.outcome, a.actor_account_id, a.resource_type, a.resource_id, a.actor_roles) for a in audit] == [
-            ("allowed", acct.id, "patient", str(patient.id), "patient")
-        ]
+        audit = (
+            await s.scalars(
+                select(AuditEvent).where(AuditEvent.patient_id == patient.id, AuditEvent.action == "book")
+            )
+        ).all()
+        assert [
+            (a.outcome, a.actor_account_id, a.resource_type, a.resource_id, a.actor_roles) for a in audit
+        ] == [("allowed", acct.id, "patient", str(patient.id), "patient")]
         assert audit[0].request_id == answer.headers["X-Request-ID"]
-        events = (await s.scalars(select(OutboxEvent).where(OutboxEvent.topic == "scheduling.booking_created"))).all()
+        events = (
+            await s.scalars(select(OutboxEvent).where(OutboxEvent.topic == "scheduling.booking_created"))
+        ).all()
         assert [e.payload for e in events] == [
-            {"booking_id": body["id"], "patient_id": str(patient.id), "slot_id": body["slot_id"], "session_id": str(cs.id)}
+            {
+                "booking_id": body["id"],
+                "patient_id": str(patient.id),
+                "slot_id": body["slot_id"],
+                "session_id": str(cs.id),
+            }
         ]
         record = await s.get(IdempotencyRecord, (acct.id, "own-key-0001"))
         assert record.status_code == 201 and record.response == body
@@ -163,7 +180,11 @@ async def test_an_own_booking_keeps_what_the_usual_path_keeps_and_answers_the_sa
     assert read.status_code == 200 and read.json() == [body]
     # a retry replays the stored answer and books nothing more (on PostgreSQL the one statement replays it)
     again = await book(client, headers, cs.id, key="own-key-0001")
-    assert again.status_code == 201 and again.json() == body and again.headers.get("Idempotent-Replayed") == "true"
+    assert (
+        again.status_code == 201
+        and again.json() == body
+        and again.headers.get("Idempotent-Replayed") == "true"
+    )
     if one_statement:
         assert one_statement[-1] == (body, True)
     # audited: the booking and the read of "mine" (a replay shows nothing the client was not shown)
@@ -174,7 +195,9 @@ async def test_an_own_booking_keeps_what_the_usual_path_keeps_and_answers_the_sa
     assert reused.status_code == 422 and reused.json()["code"] == "idempotency_key_reused"
 
 
-async def test_refusals_the_patient_should_hear_by_name_go_the_usual_way_and_keep_nothing(clinic, backend, one_statement, said):
+async def test_refusals_the_patient_should_hear_by_name_go_the_usual_way_and_keep_nothing(
+    clinic, backend, one_statement, said
+):
     if backend.name != "postgresql":
         pytest.skip("the one-statement booking is a PostgreSQL function")
     db, client, make, patients = clinic
@@ -186,7 +209,15 @@ async def test_refusals_the_patient_should_hear_by_name_go_the_usual_way_and_kee
     assert (await book(client, h_booked, cs.id)).status_code == 201
     async with db.sessionmaker() as s:
         now = clock.now()
-        s.add(BookingSuspension(patient_id=suspended.id, starts_at=now, ends_at=now + dt.timedelta(days=30), no_shows=3, updated_at=now))
+        s.add(
+            BookingSuspension(
+                patient_id=suspended.id,
+                starts_at=now,
+                ends_at=now + dt.timedelta(days=30),
+                no_shows=3,
+                updated_at=now,
+            )
+        )
         await s.commit()
     before = [await count(db, m) for m in (Booking, AuditEvent, OutboxEvent, IdempotencyRecord)]
     cases = [
@@ -206,7 +237,9 @@ async def test_refusals_the_patient_should_hear_by_name_go_the_usual_way_and_kee
     assert [await count(db, m) for m in (Booking, AuditEvent, OutboxEvent, IdempotencyRecord)] == before
 
 
-async def test_the_rush_lane_answers_while_other_requests_hold_every_shared_connection(clinic, backend, one_statement):
+async def test_the_rush_lane_answers_while_other_requests_hold_every_shared_connection(
+    clinic, backend, one_statement
+):
     """The batched statements have connections of their own (rush/pool.py): a rush's
     bookings and "full" answers never wait behind other requests' transactions for a connection."""
     if backend.name != "postgresql":
@@ -214,7 +247,8 @@ async def test_the_rush_lane_answers_while_other_requests_hold_every_shared_conn
     db, client, make, patients = clinic
     cs, _ = await make(places=1)
     (_, _, h1), (_, _, h2) = await patients(2)
-    held = [await db.engine.raw_connection() for _ in range(2 * db.settings.db_pool_size)]  # kept and overflow
+    # kept and overflow
+    held = [await db.engine.raw_connection() for _ in range(2 * db.settings.db_pool_size)]
     try:
         booked = await asyncio.wait_for(book(client, h1, cs.id), 10)
         full = await asyncio.wait_for(book(client, h2, cs.id), 10)
@@ -237,10 +271,13 @@ async def test_a_sold_out_session_is_answered_full_and_noted(clinic, backend, on
     full = await book(client, h2, cs.id, key="own-full-0001")
     assert full.status_code == 409 and full.json()["code"] == "slot_full"
     assert one_statement[-1] == "full" and sold_out.noted(cs.id)  # later ones ask the short question
-    assert await count(db, IdempotencyRecord, IdempotencyRecord.account_id == a2.id) == 0  # "full" is never stored
+    # "full" is never stored
+    assert await count(db, IdempotencyRecord, IdempotencyRecord.account_id == a2.id) == 0
 
 
-async def test_a_place_held_by_a_booking_not_yet_committed_goes_the_usual_way(clinic, backend, one_statement, said):
+async def test_a_place_held_by_a_booking_not_yet_committed_goes_the_usual_way(
+    clinic, backend, one_statement, said
+):
     if backend.name != "postgresql":
         pytest.skip("row locks: PostgreSQL")
     db, client, make, patients = clinic
@@ -256,7 +293,9 @@ async def test_a_place_held_by_a_booking_not_yet_committed_goes_the_usual_way(cl
     assert answer.status_code == 201 and answer.json()["slot_id"] == str(slots[0].id)
 
 
-async def test_a_place_given_up_by_its_holder_meanwhile_is_booked_when_asked_again(clinic, backend, one_statement, said, monkeypatch):
+async def test_a_place_given_up_by_its_holder_meanwhile_is_booked_when_asked_again(
+    clinic, backend, one_statement, said, monkeypatch
+):
     if backend.name != "postgresql":
         pytest.skip("row locks: PostgreSQL")
     db, client, make, patients = clinic
@@ -274,10 +313,13 @@ async def test_a_place_given_up_by_its_holder_meanwhile_is_booked_when_asked_aga
         monkeypatch.setattr(own_booking, "book_many", holder_rolls_back_after_the_first_ask)
         answer = await book(client, headers, cs.id)
     assert answer.status_code == 201 and answer.json()["slot_id"] == str(slots[0].id)
-    assert said == ["held", "booked"] and one_statement[0].answer == answer.json()  # booked by the one statement
+    # booked by the one statement
+    assert said == ["held", "booked"] and one_statement[0].answer == answer.json()
 
 
-async def test_concurrent_own_bookings_share_round_trips_and_never_overbook(clinic, backend, one_statement, monkeypatch):
+async def test_concurrent_own_bookings_share_round_trips_and_never_overbook(
+    clinic, backend, one_statement, monkeypatch
+):
     if backend.name != "postgresql":
         pytest.skip("the one-statement booking is a PostgreSQL function")
     db, client, make, patients = clinic
@@ -291,7 +333,9 @@ async def test_concurrent_own_bookings_share_round_trips_and_never_overbook(clin
         return await real(engine, questions)
 
     monkeypatch.setattr(own_booking, "_pool_round_trip", counted)
-    answers = await asyncio.gather(*[book(client, h, cs.id, key=f"rush-{i:04d}") for i, (_, _, h) in enumerate(people)])
+    answers = await asyncio.gather(
+        *[book(client, h, cs.id, key=f"rush-{i:04d}") for i, (_, _, h) in enumerate(people)]
+    )
     codes = sorted((a.status_code, a.json().get("code")) for a in answers)
     assert codes == [(201, None)] * 10 + [(409, "slot_full")] * 30
     assert len(trips) < 40  # batched: fewer round trips than bookings
@@ -320,12 +364,17 @@ async def test_the_same_key_or_patient_twice_at_once_books_once(clinic, backend,
     same_key, same_patient = answers[:2], answers[2:]
     assert [a.status_code for a in same_key] == [201, 201] and same_key[0].json() == same_key[1].json()
     assert sorted(a.headers.get("Idempotent-Replayed", "") for a in same_key) == ["", "true"]
-    assert sorted((a.status_code, a.json().get("code")) for a in same_patient) == [(201, None), (409, "one_booking_per_department_day")]
+    assert sorted((a.status_code, a.json().get("code")) for a in same_patient) == [
+        (201, None),
+        (409, "one_booking_per_department_day"),
+    ]
     assert await count(db, Booking) == 2
     assert not [o for o in said if o.startswith("error")]
 
 
-async def test_a_booking_committed_whose_answer_was_lost_is_replayed(clinic, backend, one_statement, monkeypatch):
+async def test_a_booking_committed_whose_answer_was_lost_is_replayed(
+    clinic, backend, one_statement, monkeypatch
+):
     if backend.name != "postgresql":
         pytest.skip("the one-statement booking is a PostgreSQL function")
     db, client, make, patients = clinic
@@ -340,17 +389,26 @@ async def test_a_booking_committed_whose_answer_was_lost_is_replayed(clinic, bac
     monkeypatch.setattr(own_booking, "book_many", lost)
     answer = await book(client, headers, cs.id, key="lost-answer-1")
     assert one_statement == [None]  # the lane did not know: on to the usual way with the same key ...
-    assert answer.status_code == 201 and answer.headers.get("Idempotent-Replayed") == "true"  # ... which replays
+    # ... which replays
+    assert answer.status_code == 201 and answer.headers.get("Idempotent-Replayed") == "true"
     assert await count(db, Booking) == 1
 
 
-async def test_a_key_held_by_another_request_is_waited_for_briefly_then_the_usual_way_waits(clinic, backend, one_statement, said):
+async def test_a_key_held_by_another_request_is_waited_for_briefly_then_the_usual_way_waits(
+    clinic, backend, one_statement, said
+):
     if backend.name != "postgresql":
         pytest.skip("row locks: PostgreSQL")
     db, client, make, patients = clinic
     cs, _ = await make(places=2)
     [(patient, acct, headers)] = await patients(1)
-    fingerprint = {"op": "book", "slot_id": None, "session_id": str(cs.id), "patient_id": str(patient.id), "channel": "online"}
+    fingerprint = {
+        "op": "book",
+        "slot_id": None,
+        "session_id": str(cs.id),
+        "patient_id": str(patient.id),
+        "channel": "online",
+    }
     # another request is answering this key and has not committed yet; it fails at the end
     async with another_transaction(
         db,
@@ -368,7 +426,8 @@ async def test_a_key_held_by_another_request_is_waited_for_briefly_then_the_usua
 async def test_the_booking_limit_counts_a_booking_once(clinic, backend, monkeypatch):
     db, client, make, patients = clinic
     cs, _ = await make(places=3)
-    other, _ = await make(places=3, starts_in=dt.timedelta(days=2, hours=2))  # not at the same time (overlap.py)
+    # not at the same time (overlap.py)
+    other, _ = await make(places=3, starts_in=dt.timedelta(days=2, hours=2))
     [(_, _, headers)] = await patients(1)
     monkeypatch.setattr(draw, "_booking_limit", Limiter(2, 60))  # two booking requests a minute
     assert (await book(client, headers, cs.id)).status_code == 201
@@ -382,13 +441,17 @@ async def test_the_day_of_a_booking_is_the_hospitals_day(clinic, backend, said):
     is the hospital's."""
     db, client, make, patients = clinic
     cs, slots = await make(places=1)
-    local = dt.datetime.combine(clock.today() + dt.timedelta(days=3), dt.time(0, 30), tzinfo=ZoneInfo("Asia/Shanghai"))
+    local = dt.datetime.combine(
+        clock.today() + dt.timedelta(days=3), dt.time(0, 30), tzinfo=ZoneInfo("Asia/Shanghai")
+    )
     async with db.sessionmaker() as s:
         starts = local.astimezone(dt.UTC)
         ends = starts + dt.timedelta(minutes=10)
         await s.execute(update(Slot).where(Slot.id == slots[0].id).values(starts_at=starts, ends_at=ends))
         await s.execute(
-            update(ClinicSession).where(ClinicSession.id == cs.id).values(starts_at=starts, ends_at=ends, session_on=local.date())
+            update(ClinicSession)
+            .where(ClinicSession.id == cs.id)
+            .values(starts_at=starts, ends_at=ends, session_on=local.date())
         )
         await s.commit()
     [(_, _, headers)] = await patients(1)
@@ -402,7 +465,9 @@ async def test_a_time_past_midnight_is_booked_on_its_clinics_day(clinic, backend
     real-name rule and the doctor's day read it), on the lane as on the usual path."""
     db, client, make, patients = clinic
     cs, slots = await make(places=3)
-    local = dt.datetime.combine(clock.today() + dt.timedelta(days=3), dt.time(23, 50), tzinfo=ZoneInfo("Asia/Shanghai"))
+    local = dt.datetime.combine(
+        clock.today() + dt.timedelta(days=3), dt.time(23, 50), tzinfo=ZoneInfo("Asia/Shanghai")
+    )
     async with db.sessionmaker() as s:
         for i, slot in enumerate(slots):
             starts = (local + dt.timedelta(minutes=10 * i)).astimezone(dt.UTC)
@@ -415,7 +480,9 @@ async def test_a_time_past_midnight_is_booked_on_its_clinics_day(clinic, backend
             update(ClinicSession)
             .where(ClinicSession.id == cs.id)
             .values(
-                starts_at=local.astimezone(dt.UTC), ends_at=(local + dt.timedelta(minutes=30)).astimezone(dt.UTC), session_on=local.date()
+                starts_at=local.astimezone(dt.UTC),
+                ends_at=(local + dt.timedelta(minutes=30)).astimezone(dt.UTC),
+                session_on=local.date(),
             )
         )
         await s.commit()
@@ -427,14 +494,18 @@ async def test_a_time_past_midnight_is_booked_on_its_clinics_day(clinic, backend
     assert said == (["booked"] if backend.name == "postgresql" else [])
 
 
-async def test_an_unexpected_error_is_logged_and_the_usual_way_books(clinic, backend, one_statement, monkeypatch, caplog):
+async def test_an_unexpected_error_is_logged_and_the_usual_way_books(
+    clinic, backend, one_statement, monkeypatch, caplog
+):
     if backend.name != "postgresql":
         pytest.skip("the one-statement booking is a PostgreSQL function")
     db, client, make, patients = clinic
     cs, _ = await make(places=2)
     [(_, _, headers)] = await patients(1)
     real = own_booking.book_many
-    monkeypatch.setattr(own_booking, "book_many", lambda driver, qs, **kw: real(driver, qs, draw_hold=float("nan")))
+    monkeypatch.setattr(
+        own_booking, "book_many", lambda driver, qs, **kw: real(driver, qs, draw_hold=float("nan"))
+    )
     monkeypatch.setattr(own_booking, "_last_logged", -own_booking.ERROR_LOG_SECONDS)
     with caplog.at_level(logging.ERROR, logger="zhiyi.scheduling"):
         answer = await book(client, headers, cs.id)
@@ -444,7 +515,9 @@ async def test_an_unexpected_error_is_logged_and_the_usual_way_books(clinic, bac
 
 
 @pytest.mark.parametrize("since", [0.5, 1.5], ids=["window", "spread"])
-async def test_during_a_release_draw_the_booking_goes_the_usual_way(clinic, backend, one_statement, said, monkeypatch, since):
+async def test_during_a_release_draw_the_booking_goes_the_usual_way(
+    clinic, backend, one_statement, said, monkeypatch, since
+):
     """Window 1 s, spread 1 s: asked 0.5 s after the release the request enters the draw; 1.5 s after,
     it waits until the draw has been served. Either way the usual path keeps the draw's order."""
     if backend.name != "postgresql":
@@ -465,7 +538,8 @@ async def test_during_a_release_draw_the_booking_goes_the_usual_way(clinic, back
     assert len(said) == 1 and said[0].startswith("draw ") and own_booking.in_draw(cs.id)
     second = asyncio.ensure_future(book(client, h2, cs.id))  # while the draw is on: not asked at all
     answers = await asyncio.gather(first, second)
-    assert [a.status_code for a in answers] == [201, 201] and one_statement == [None, None]  # both the usual way
+    # both the usual way
+    assert [a.status_code for a in answers] == [201, 201] and one_statement == [None, None]
     assert len(said) == 1
     assert await count(db, DrawEntry) == (2 if since < 1.0 else 0)  # tickets only inside the window
     own_booking._draws.clear()

@@ -55,8 +55,16 @@ async def _written(db, *, cs: ClinicSession, patient, acct, answer: httpx.Respon
             key: "key",
         }
         booking = await s.get(Booking, uuid.UUID(body["id"]))
-        audit = (await s.scalars(select(AuditEvent).where(AuditEvent.request_id == request_id).order_by(AuditEvent.action))).all()
-        events = (await s.scalars(select(OutboxEvent).where(OutboxEvent.payload["booking_id"].as_string() == body["id"]))).all()
+        audit = (
+            await s.scalars(
+                select(AuditEvent).where(AuditEvent.request_id == request_id).order_by(AuditEvent.action)
+            )
+        ).all()
+        events = (
+            await s.scalars(
+                select(OutboxEvent).where(OutboxEvent.payload["booking_id"].as_string() == body["id"])
+            )
+        ).all()
         record = await s.get(IdempotencyRecord, (acct.id, key))
         return {
             "answer": (answer.status_code, _plain(body, names)),
@@ -84,7 +92,9 @@ async def test_the_lane_and_the_usual_path_write_the_same_rows(clinic, backend, 
     lane_answer = await book(lane_client, h1, first.id, key="parity-key-lane")
     assert len(one_statement) == 1 and one_statement[0] is not None  # the lane booked it
     usual_app = create_app(db.settings.model_copy(update={"rush_lane": False}), database=db)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=usual_app), base_url="http://t") as usual_client:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=usual_app), base_url="http://t"
+    ) as usual_client:
         usual_answer = await book(usual_client, h2, twin.id, key="parity-key-usual")
     assert len(one_statement) == 1  # the usual path asked the lane nothing
 

@@ -19,9 +19,13 @@ from zhiyi.domains.scheduling.rush import batches, own_booking, pool, sold_out
 
 
 @pytest.mark.parametrize("lane", [None, False], ids=["default", "off"])
-async def test_the_app_opens_and_prepares_the_batches_connections_and_freezes_what_it_made(fresh_db_url, backend, lane):
+async def test_the_app_opens_and_prepares_the_batches_connections_and_freezes_what_it_made(
+    fresh_db_url, backend, lane
+):
     await asyncio.to_thread(migrate.upgrade, fresh_db_url)
-    settings = make_settings(fresh_db_url).model_copy(update={"db_pool_size": 2, "db_pool_open_at_start": True, "rush_lane": lane})
+    settings = make_settings(fresh_db_url).model_copy(
+        update={"db_pool_size": 2, "db_pool_open_at_start": True, "rush_lane": lane}
+    )
     db = Database(settings)
     app = create_app(settings, database=db)
     on = backend.name == "postgresql" and lane is None
@@ -33,10 +37,15 @@ async def test_the_app_opens_and_prepares_the_batches_connections_and_freezes_wh
                 assert gc.get_freeze_count() == 0 and db not in pool._engines
                 return
             engine = pool.engine_of(db)
-            assert engine is not db.engine and engine.pool.size() == engine.pool.checkedin() == pool.BATCH_POOL_SIZE
+            assert (
+                engine is not db.engine
+                and engine.pool.size() == engine.pool.checkedin() == pool.BATCH_POOL_SIZE
+            )
             async with engine.connect() as conn:
                 driver = (await conn.get_raw_connection()).driver_connection
-                cached = {row[0] for row in await driver.fetch("SELECT statement FROM pg_prepared_statements")}
+                cached = {
+                    row[0] for row in await driver.fetch("SELECT statement FROM pg_prepared_statements")
+                }
             assert {own_booking._BOOK_MANY, sold_out._ASK_MANY} <= cached
             assert gc.get_freeze_count() > 10_000  # what it made to start, out of the collector's way
         assert gc.get_freeze_count() == 0 and db not in pool._engines
@@ -44,7 +53,9 @@ async def test_the_app_opens_and_prepares_the_batches_connections_and_freezes_wh
         await db.dispose()
 
 
-async def test_a_failure_to_prepare_is_logged_and_leaves_the_pool_open(fresh_db_url, backend, caplog, monkeypatch):
+async def test_a_failure_to_prepare_is_logged_and_leaves_the_pool_open(
+    fresh_db_url, backend, caplog, monkeypatch
+):
     if backend.name != "postgresql":
         pytest.skip("statements asked on the driver are PostgreSQL's")
     db = Database(make_settings(fresh_db_url))
@@ -57,7 +68,10 @@ async def test_a_failure_to_prepare_is_logged_and_leaves_the_pool_open(fresh_db_
         with caplog.at_level(logging.WARNING, logger="zhiyi.db"):
             await pool.start(db)
         assert any(r.getMessage() == "statements not prepared at start" for r in caplog.records)
-        assert pool.engine_of(db).pool.checkedout() == 0 and pool.engine_of(db).pool.checkedin() == pool.BATCH_POOL_SIZE
+        assert (
+            pool.engine_of(db).pool.checkedout() == 0
+            and pool.engine_of(db).pool.checkedin() == pool.BATCH_POOL_SIZE
+        )
     finally:
         await pool.stop(db)
         await db.dispose()

@@ -1,5 +1,6 @@
-"""The HTTP protocol `zhiyi serve` runs (scheduling/rush/protocol.py): a response's writes of one event-loop turn
-go out as one write, and nothing about HTTP changes (keep-alive, streaming, Connection: close)."""
+"""The HTTP protocol `zhiyi serve` runs (scheduling/rush/protocol.py): a response's writes of one
+event-loop turn go out as one write, and nothing about HTTP changes (keep-alive, streaming, Connection:
+close)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,11 @@ from starlette.applications import Starlette
 from starlette.responses import JSONResponse, StreamingResponse
 from starlette.routing import Route
 
-from zhiyi.domains.scheduling.rush.protocol import GATHER_BYTES, CoalescingHttpToolsProtocol, CoalescingTransport
+from zhiyi.domains.scheduling.rush.protocol import (
+    GATHER_BYTES,
+    CoalescingHttpToolsProtocol,
+    CoalescingTransport,
+)
 
 
 class FakeTransport:
@@ -79,13 +84,16 @@ async def test_a_server_on_it_answers_as_http_wants():
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, http=CoalescingHttpToolsProtocol, log_level="warning", lifespan="off"))
+    server = uvicorn.Server(
+        uvicorn.Config(app, http=CoalescingHttpToolsProtocol, log_level="warning", lifespan="off")
+    )
     serving = asyncio.create_task(server.serve(sockets=[sock]))
     try:
         while not server.started:
             await asyncio.sleep(0.01)
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
-            answers = [await client.get("/json", params={"n": n}) for n in range(5)]  # one kept-alive connection
+            # one kept-alive connection
+            answers = [await client.get("/json", params={"n": n}) for n in range(5)]
             assert [a.json()["n"] for a in answers] == list(range(5))
             streamed = await client.get("/stream")
             assert streamed.text == "part0;part1;part2;"

@@ -39,7 +39,9 @@ async def full(live_app, backend):
         campus = await orgf.campus(s, code="MAIN", is_main=True)
         dept = await orgf.department(s, code="IM.CARD")
         doc = await orgf.practitioner(s, department=dept, campuses=[campus])
-        cs, _ = await sf.session_with_slots(s, practitioner=doc, department=dept, campus=campus, slots=1, starts_in=dt.timedelta(days=2))
+        cs, _ = await sf.session_with_slots(
+            s, practitioner=doc, department=dept, campus=campus, slots=1, starts_in=dt.timedelta(days=2)
+        )
         people, headers = [], []
         for i in range(4):
             p = await pf.patient(s, campus=campus, name="满号", phone=f"136{i:08d}")
@@ -50,7 +52,15 @@ async def full(live_app, backend):
         await s.commit()
     first = await book(client, headers[0], cs.id, key=f"first-{uuid.uuid4().hex}")
     assert first.status_code == 201, first.text
-    yield db, client, cs, people, headers, first, Actor(desk.id, frozenset({"registrar"}), campus_ids=frozenset({campus.id}))
+    yield (
+        db,
+        client,
+        cs,
+        people,
+        headers,
+        first,
+        Actor(desk.id, frozenset({"registrar"}), campus_ids=frozenset({campus.id})),
+    )
     sold_out.forget(cs.id)
 
 
@@ -70,7 +80,9 @@ def short_answers(monkeypatch):
 
 async def book(client, headers, session_id, *, key: str | None = None):
     return await client.post(
-        BOOKINGS, headers={**headers, "Idempotency-Key": key or uuid.uuid4().hex}, json={"session_id": str(session_id)}
+        BOOKINGS,
+        headers={**headers, "Idempotency-Key": key or uuid.uuid4().hex},
+        json={"session_id": str(session_id)},
     )
 
 
@@ -79,7 +91,9 @@ async def count(db, model, *where) -> int:
         return await s.scalar(select(func.count()).select_from(model).where(*where))
 
 
-async def test_a_sold_out_session_is_noted_and_then_answered_full_the_short_way_leaving_nothing(full, backend, short_answers):
+async def test_a_sold_out_session_is_noted_and_then_answered_full_the_short_way_leaving_nothing(
+    full, backend, short_answers
+):
     db, client, cs, people, headers, _, _ = full
     answers, short_way = short_answers
     assert not sold_out.noted(cs.id)
@@ -115,7 +129,9 @@ async def test_a_retried_key_that_booked_is_replayed_not_told_full(full, backend
     assert retry.status_code == 201 and retry.headers.get("Idempotent-Replayed") == "true"
     assert retry.json()["id"] == first.json()["id"]
     # on PostgreSQL the short question itself replays it (migration 0013), not the route after it
-    assert answers[-1:] == ([sold_out.Booked(first.json(), replayed=True)] if backend.name == "postgresql" else [])
+    assert answers[-1:] == (
+        [sold_out.Booked(first.json(), replayed=True)] if backend.name == "postgresql" else []
+    )
     assert await count(db, Booking) == 1
 
 
@@ -132,8 +148,8 @@ async def test_a_request_with_the_same_key_still_being_answered_is_waited_for(fu
     asked = BookingCreate(session_id=cs.id).fingerprint(people[2][0].id)
     await s1.execute(
         text(
-            "INSERT INTO idempotency_record (account_id, key, request_hash, status_code, response, created_at) "
-            "VALUES (:a, :k, :h, 201, CAST(:r AS json), now())"
+            "INSERT INTO idempotency_record (account_id, key, request_hash, status_code, response, "
+            "created_at) VALUES (:a, :k, :h, 201, CAST(:r AS json), now())"
         ),
         {"a": account.id, "k": key, "h": request_hash(asked), "r": '{"id": "answered-elsewhere"}'},
     )
@@ -181,7 +197,9 @@ async def test_a_booking_for_someone_else_goes_the_usual_way(full):
     assert answer.status_code == 403  # whom one may book for is checked first, even when it is full
 
 
-async def test_a_patient_with_a_reason_of_their_own_hears_it_not_full_and_the_session_stays_noted(full, backend, short_answers):
+async def test_a_patient_with_a_reason_of_their_own_hears_it_not_full_and_the_session_stays_noted(
+    full, backend, short_answers
+):
     """The usual way names an unverified patient, a suspension and the real-name rule before "full";
     so does the short question (migration 0013): it sends them on, keeping nothing."""
     db, client, cs, people, headers, _, _ = full
@@ -195,9 +213,19 @@ async def test_a_patient_with_a_reason_of_their_own_hears_it_not_full_and_the_se
         )
         assert same_day.session_on == cs.session_on
         unverified = await pf.patient(s, campus=campus, name="未核验", verified=False)
-        h_unverified = await accounts.bearer(s, await accounts.account(s, username="unverified", roles={"patient"}, patient=unverified))
+        h_unverified = await accounts.bearer(
+            s, await accounts.account(s, username="unverified", roles={"patient"}, patient=unverified)
+        )
         now = clock.now()
-        s.add(BookingSuspension(patient_id=people[3][0].id, starts_at=now, ends_at=now + dt.timedelta(days=30), no_shows=3, updated_at=now))
+        s.add(
+            BookingSuspension(
+                patient_id=people[3][0].id,
+                starts_at=now,
+                ends_at=now + dt.timedelta(days=30),
+                no_shows=3,
+                updated_at=now,
+            )
+        )
         await s.commit()
     taken = await book(client, headers[2], same_day.id)
     assert taken.status_code == 201  # the department's one that day
@@ -211,7 +239,8 @@ async def test_a_patient_with_a_reason_of_their_own_hears_it_not_full_and_the_se
     for h, status, code in cases:
         answer = await book(client, h, cs.id)
         assert (answer.status_code, answer.json()["code"]) == (status, code), answer.text
-    assert answers == ([None] * 3 if backend.name == "postgresql" else [])  # each asked, each sent the usual way
+    # each asked, each sent the usual way
+    assert answers == ([None] * 3 if backend.name == "postgresql" else [])
     assert sold_out.noted(cs.id)  # still sold out for everyone else
     assert [await count(db, m) for m in (Booking, IdempotencyRecord)] == before
     told = await book(client, headers[1], cs.id)
@@ -235,10 +264,14 @@ async def test_the_rush_lane_answers_as_the_route_does_in_the_callers_language(f
     _, client, cs, _, headers, _, _ = full
     answers, _ = short_answers
     usual = await client.post(
-        BOOKINGS, headers={**headers[1], "Idempotency-Key": uuid.uuid4().hex, "Accept-Language": "en"}, json={"session_id": str(cs.id)}
+        BOOKINGS,
+        headers={**headers[1], "Idempotency-Key": uuid.uuid4().hex, "Accept-Language": "en"},
+        json={"session_id": str(cs.id)},
     )
     short = await client.post(
-        BOOKINGS, headers={**headers[2], "Idempotency-Key": uuid.uuid4().hex, "Accept-Language": "en"}, json={"session_id": str(cs.id)}
+        BOOKINGS,
+        headers={**headers[2], "Idempotency-Key": uuid.uuid4().hex, "Accept-Language": "en"},
+        json={"session_id": str(cs.id)},
     )
     assert answers == (["full"] if backend.name == "postgresql" else [])  # only the second was noted sold out
     for answer in (usual, short):
@@ -259,17 +292,24 @@ async def test_what_the_rush_lane_does_not_know_goes_to_the_route(full, case):
     _, client, cs, _, headers, first, _ = full
     await book(client, headers[1], cs.id)
     assert sold_out.noted(cs.id)
-    send = {"headers": {**headers[2], "Idempotency-Key": uuid.uuid4().hex}, "json": {"session_id": str(cs.id)}}
+    send = {
+        "headers": {**headers[2], "Idempotency-Key": uuid.uuid4().hex},
+        "json": {"session_id": str(cs.id)},
+    }
     if case == "bad_key":
         send["headers"]["Idempotency-Key"] = "not a key!"
     elif case == "no_token":
         del send["headers"]["Authorization"]
     elif case == "bad_body":
-        send["json"] = {"session_id": str(cs.id), "slot_id": first.json()["slot_id"]}  # both: refused by the schema
+        # both: refused by the schema
+        send["json"] = {"session_id": str(cs.id), "slot_id": first.json()["slot_id"]}
     elif case == "a_slot":
         send["json"] = {"slot_id": first.json()["slot_id"]}
     else:
-        send = {"headers": {**send["headers"], "Content-Type": "text/plain"}, "content": b'{"session_id": "x"}'}
+        send = {
+            "headers": {**send["headers"], "Content-Type": "text/plain"},
+            "content": b'{"session_id": "x"}',
+        }
     answer = await client.post(BOOKINGS, **send)
     expected = {
         "bad_key": (422, "idempotency_key_invalid"),
@@ -308,12 +348,17 @@ async def test_a_busy_pool_in_the_rush_lane_is_a_503_to_retry_not_a_500(full, ba
 
     monkeypatch.setattr(sold_out, "answer", busy)
     answer = await book(client, headers[2], cs.id)
-    assert answer.status_code == 503 and answer.json()["code"] == "busy" and answer.headers["Retry-After"] == "2"
+    assert (
+        answer.status_code == 503 and answer.json()["code"] == "busy" and answer.headers["Retry-After"] == "2"
+    )
 
 
 async def _raw_post(app, headers: dict[str, str], chunks: list[bytes], *, then_disconnect: bool = False):
     """POSTs a booking to the ASGI app in these body chunks (httpx sends one); returns (status, body)."""
-    messages = [{"type": "http.request", "body": c, "more_body": i < len(chunks) - 1 or then_disconnect} for i, c in enumerate(chunks)]
+    messages = [
+        {"type": "http.request", "body": c, "more_body": i < len(chunks) - 1 or then_disconnect}
+        for i, c in enumerate(chunks)
+    ]
     if then_disconnect:
         messages.append({"type": "http.disconnect"})
     sent = []
@@ -343,7 +388,9 @@ async def _raw_post(app, headers: dict[str, str], chunks: list[bytes], *, then_d
     }
     await asyncio.wait_for(app(scope, receive, send), 30)
     start = next((m for m in sent if m["type"] == "http.response.start"), None)
-    return (start["status"] if start else None), b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    return (start["status"] if start else None), b"".join(
+        m.get("body", b"") for m in sent if m["type"] == "http.response.body"
+    )
 
 
 async def test_a_body_in_several_chunks_is_read_whole_by_the_lane_and_given_on_whole(full):
@@ -381,7 +428,9 @@ async def test_a_token_that_expired_after_it_was_first_used_is_refused(full):
     assert answer.status_code == 401 and answer.json()["code"] == "token_invalid"
 
 
-async def test_questions_asked_together_share_round_trips_and_each_gets_its_own_answer(full, backend, monkeypatch):
+async def test_questions_asked_together_share_round_trips_and_each_gets_its_own_answer(
+    full, backend, monkeypatch
+):
     if backend.name != "postgresql":
         pytest.skip("the short question is a PostgreSQL function")
     db, client, cs, people, headers, first, _ = full
@@ -396,14 +445,17 @@ async def test_questions_asked_together_share_round_trips_and_each_gets_its_own_
     monkeypatch.setattr(sold_out, "_pool_round_trip", counted)
     used_key = first.request.headers["Idempotency-Key"]
     first_patient, first_account = people[0]
-    asked = BookingCreate(session_id=cs.id).fingerprint(first_patient.id)  # what the first booking's key holds
+    # what the first booking's key holds
+    asked = BookingCreate(session_id=cs.id).fingerprint(first_patient.id)
     asks = [
         (first_account.id, first_patient.id, used_key, asked),
         (first_account.id, first_patient.id, used_key, {"another": "request"}),
     ] + [(people[1 + i % 3][1].id, people[1 + i % 3][0].id, f"together-{i}", asked) for i in range(2, 40)]
     answers = await asyncio.gather(
         *[
-            sold_out.answer(db.engine, account_id=a, patient_id=p, key=k, request=r, session_id=cs.id, now=clock.now())
+            sold_out.answer(
+                db.engine, account_id=a, patient_id=p, key=k, request=r, session_id=cs.id, now=clock.now()
+            )
             for a, p, k, r in asks
         ]
     )
@@ -427,8 +479,8 @@ async def test_a_question_waiting_for_its_key_does_not_hold_up_its_batch(full, b
     s1 = await other.__aenter__()  # another request is answering this key and has not committed yet
     await s1.execute(
         text(
-            "INSERT INTO idempotency_record (account_id, key, request_hash, status_code, response, created_at) "
-            "VALUES (:a, 'held-key', 'h', 0, CAST('{}' AS json), now())"
+            "INSERT INTO idempotency_record (account_id, key, request_hash, status_code, response, "
+            "created_at) VALUES (:a, 'held-key', 'h', 0, CAST('{}' AS json), now())"
         ),
         {"a": account.id},
     )
@@ -438,7 +490,13 @@ async def test_a_question_waiting_for_its_key_does_not_hold_up_its_batch(full, b
             asyncio.gather(
                 *[
                     sold_out.answer(
-                        db.engine, account_id=a.id, patient_id=p.id, key=k, request={"op": "book"}, session_id=cs.id, now=clock.now()
+                        db.engine,
+                        account_id=a.id,
+                        patient_id=p.id,
+                        key=k,
+                        request={"op": "book"},
+                        session_id=cs.id,
+                        now=clock.now(),
                     )
                     for k, (p, a) in asks
                 ]

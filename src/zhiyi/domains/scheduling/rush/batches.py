@@ -22,7 +22,9 @@ from sqlalchemy.util import greenlet_spawn
 # in the batch's transaction, and PostgreSQL caches 64 per backend (PGPROC_MAX_CACHED_SUBXIDS); past
 # that every other backend's snapshot must look subtransactions up, which slows the whole database
 BATCH_MAX = 64
-BATCHES_OUT = 2  # round trips under way at once per engine and kind of question (each on its own pooled connection)
+BATCHES_OUT = (
+    2  # round trips under way at once per engine and kind of question (each on its own pooled connection)
+)
 
 
 class NoAnswer(RuntimeError):
@@ -86,7 +88,9 @@ class Batcher:
 
 
 async def pool_round_trip(
-    engine: AsyncEngine, ask_many: Callable[[asyncpg.Connection, list[tuple]], Awaitable[list]], questions: list[tuple]
+    engine: AsyncEngine,
+    ask_many: Callable[[asyncpg.Connection, list[tuple]], Awaitable[list]],
+    questions: list[tuple],
 ) -> list:
     """A batch asked straight from the engine's pool: no ORM session, transaction or connection objects
     for one statement (which commits on its own)."""
@@ -95,18 +99,24 @@ async def pool_round_trip(
     try:
         return await ask_many(driver, questions)
     finally:
-        if driver.is_closed():  # lost, or closed by the server (a restart): not given back, the pool opens anew
+        if (
+            driver.is_closed()
+        ):  # lost, or closed by the server (a restart): not given back, the pool opens anew
             pooled.invalidate()
         await greenlet_spawn(pooled.close)  # back to the pool (nothing to roll back: the statement committed)
 
 
-def per_engine(round_trip: Callable[[AsyncEngine, list[tuple]], Awaitable[list]]) -> Callable[[AsyncEngine], Batcher]:
+def per_engine(
+    round_trip: Callable[[AsyncEngine, list[tuple]], Awaitable[list]],
+) -> Callable[[AsyncEngine], Batcher]:
     """A getter of one Batcher per engine (and event loop) asking with `round_trip(engine, questions)`."""
     batchers: weakref.WeakKeyDictionary[AsyncEngine, Batcher] = weakref.WeakKeyDictionary()
 
     def batcher(engine: AsyncEngine) -> Batcher:
         found = batchers.get(engine)
-        if found is None or found.loop is not asyncio.get_running_loop():  # a new event loop (tests make many)
+        if (
+            found is None or found.loop is not asyncio.get_running_loop()
+        ):  # a new event loop (tests make many)
             held = weakref.ref(engine)  # the batcher must not keep its engine (the key) alive
 
             async def asked(questions: list[tuple]) -> list:

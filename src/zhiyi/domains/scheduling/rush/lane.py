@@ -98,7 +98,9 @@ class RushLane:
     async def _answer(self, scope, body: bytes):
         """The "full" response, an error of the booking limit, or None: on to the route."""
         headers: dict[bytes, str] = {}
-        for name, value in scope["headers"]:  # one pass; the first of a repeated header counts, as in Starlette
+        for name, value in scope[
+            "headers"
+        ]:  # one pass; the first of a repeated header counts, as in Starlette
             if name in _READ and name not in headers:
                 headers[name] = value.decode("latin-1")
         scheme, _, token = headers.get(b"authorization", "").partition(" ")
@@ -118,7 +120,12 @@ class RushLane:
             return None
         actor = found.actor
         patient_id = actor.patient_id
-        if asked.slot_id is not None or patient_id is None or asked.patient_id not in (None, patient_id) or not actor.has(Role.patient):
+        if (
+            asked.slot_id is not None
+            or patient_id is None
+            or asked.patient_id not in (None, patient_id)
+            or not actor.has(Role.patient)
+        ):
             return None
         short = sold_out.noted(asked.session_id)
         if not short and asked.channel != "online":
@@ -128,7 +135,14 @@ class RushLane:
         try:
             if not await _tokens(self.engine).ask(found):
                 return None  # the route refuses it, as for any request
-        except (PoolTimeout, OSError, DBAPIError, asyncpg.InterfaceError, asyncpg.PostgresError, batches.NoAnswer):
+        except (
+            PoolTimeout,
+            OSError,
+            DBAPIError,
+            asyncpg.InterfaceError,
+            asyncpg.PostgresError,
+            batches.NoAnswer,
+        ):
             return None  # the route asks again the usual way (and meets the same trouble, or not)
         request = Request(scope)
         try:
@@ -150,7 +164,11 @@ class RushLane:
                 )
             else:
                 answer = await own_booking.book(
-                    self.engine, actor=actor, key=key, request_hash=idempotency.request_hash(fingerprint), session_id=asked.session_id
+                    self.engine,
+                    actor=actor,
+                    key=key,
+                    request_hash=idempotency.request_hash(fingerprint),
+                    session_id=asked.session_id,
                 )
         except PoolTimeout:  # outside the framework's handlers: the same answer as theirs
             return busy_response(request)
@@ -161,6 +179,8 @@ class RushLane:
         if answer.replayed:
             return JSONResponse(answer.answer, status_code=201, headers={"Idempotent-Replayed": "true"})
         worker = getattr(scope["app"].state, "worker", None)
-        if worker is not None:  # its booking event is in the outbox (the route's commit wakes it the same way)
+        if (
+            worker is not None
+        ):  # its booking event is in the outbox (the route's commit wakes it the same way)
             worker.wake()
         return JSONResponse(answer.answer, status_code=201)

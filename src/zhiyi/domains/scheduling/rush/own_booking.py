@@ -44,11 +44,12 @@ from zhiyi.domains.scheduling.rush.sold_out import REPLAY, Booked
 
 QUESTION_FIELDS = 11
 _BOOK_MANY = (  # $1-$11: one array element per question; the time, the draw and the zone: one for the batch
-    "SELECT scheduling_book_own(q.account, q.key, q.hash, q.patient, q.session, $12, $13, $14, q.booking, q.event, "
-    "q.audit, q.roles, q.request, q.client) "
+    "SELECT scheduling_book_own(q.account, q.key, q.hash, q.patient, q.session, $12, $13, $14, "
+    "q.booking, q.event, q.audit, q.roles, q.request, q.client) "
     "FROM unnest($1::uuid[], $2::varchar[], $3::varchar[], $4::uuid[], $5::uuid[], $6::uuid[], $7::uuid[], "
     "$8::uuid[], $9::varchar[], $10::varchar[], $11::varchar[]) WITH ORDINALITY "
-    "AS q(account, key, hash, patient, session, booking, event, audit, roles, request, client, n) ORDER BY q.n"
+    "AS q(account, key, hash, patient, session, booking, event, audit, roles, request, client, n) "
+    "ORDER BY q.n"
 )
 
 ERROR_LOG_SECONDS = 10.0
@@ -64,7 +65,9 @@ _last_logged = -ERROR_LOG_SECONDS
 log = logging.getLogger("zhiyi.scheduling")
 
 
-async def book(engine: AsyncEngine, *, actor: Actor, key: str, request_hash: str, session_id: uuid.UUID) -> Booked | str | None:
+async def book(
+    engine: AsyncEngine, *, actor: Actor, key: str, request_hash: str, session_id: uuid.UUID
+) -> Booked | str | None:
     """The booking (made now, or by an earlier request with this key), 'full', or None: book the usual
     way. For a patient's own online booking of `session_id`; asked before the request holds a connection."""
     if in_draw(session_id):
@@ -88,7 +91,9 @@ async def book(engine: AsyncEngine, *, actor: Actor, key: str, request_hash: str
             if outcome != "held":
                 break
     except (asyncpg.InterfaceError, asyncpg.PostgresError, OSError, DBAPIError, batches.NoAnswer):
-        return None  # the usual path meets the same trouble and handles it as it does (a key kept is replayed)
+        return (
+            None  # the usual path meets the same trouble and handles it as it does (a key kept is replayed)
+        )
     if outcome.startswith("{"):
         return Booked(json.loads(outcome), replayed=False)
     if outcome.startswith(REPLAY):
@@ -125,7 +130,11 @@ def _log_error(error: str) -> None:
 
 
 async def book_many(
-    driver: asyncpg.Connection, questions: list[tuple], *, draw_hold: float | None = None, zone: str | None = None
+    driver: asyncpg.Connection,
+    questions: list[tuple],
+    *,
+    draw_hold: float | None = None,
+    zone: str | None = None,
 ) -> list[str]:
     """One batch's bookings in one round trip on a driver connection: their outcomes, in order. The
     time is taken as the batch goes out (a question may have waited for the round trips before it)."""

@@ -15,7 +15,8 @@ import asyncio
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-NAME = "zhiyi.domains.scheduling.rush.protocol:CoalescingHttpToolsProtocol"  # uvicorn's --http, as an import string
+# uvicorn's --http, as an import string
+NAME = "zhiyi.domains.scheduling.rush.protocol:CoalescingHttpToolsProtocol"
 GATHER_BYTES = 16 * 1024  # a write this large, or gathered writes this large, go out at once
 
 

@@ -105,7 +105,8 @@ async def answer(
 ) -> Booked | str | None:
     """'full' when this patient's booking of a noted session is answered "full", the stored answer of
     a key that booked (see the module's text), or None: book the usual way. Asked before the request
-    holds a connection of the pool (the rush lane asks it before the framework), so it cannot wait on itself."""
+    holds a connection of the pool (the rush lane asks it before the framework), so it cannot wait on
+    itself."""
     if not noted(session_id) or engine.dialect.name != "postgresql":
         return None
     question = (account_id, key, idempotency.request_hash(request), patient_id, session_id, now)
