@@ -102,7 +102,7 @@ async def test_a_waiting_list_offer_at_the_same_time_cannot_be_accepted(clinic):
     assert await active(db, waiting) == 1
 
 
-async def test_a_stopped_clinic_rebooks_its_patients_only_where_they_are_free(live_app):
+async def test_a_stopped_clinic_rebooks_its_patients_only_where_they_are_free(daytime, live_app):
     db, client = live_app.db, live_app.client
     async with db.sessionmaker() as s:
         campus = await orgf.campus(s, code="OVL", is_main=True)
