@@ -179,7 +179,7 @@ async def run_pg(
 
     batcher = batcher_of(soldout.ask_many) if short and batched else None
     booker = (
-        batcher_of(lambda conn, qs: own_booking.book_many(conn, qs, draw_hold=0.0, zone=ZONE))
+        batcher_of(lambda conn, qs: own_booking.book_many(conn, qs, draw_hold=0.0))
         if short and batched
         else None
     )
@@ -217,10 +217,10 @@ async def run_pg(
                             None,
                         )
                     )
-                    if outcome.startswith("{"):
+                    if outcome.kind == "booked":
                         decisions += 1
                         break
-                    if outcome == "full":
+                    if outcome.kind == "full":
                         sold_out.add(sid)
                         decisions += 1
                         continue

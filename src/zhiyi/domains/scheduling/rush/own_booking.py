@@ -1,10 +1,10 @@
-"""A patient's own booking of a clinic session in one statement (PostgreSQL; migration 0012).
+"""A patient's own booking of a clinic session in one statement (PostgreSQL; `sql/scheduling_book_own.sql`).
 
 In a release rush most bookings are one shape: a patient books the earliest free time of a session
 for themself, online. The usual path (service.book_slot behind the framework's route) spends about
 3 ms of a server process's CPU on one: eight statements through the ORM's session, each a round trip,
 and the framework around them. At 500 clients that made the first second of a release answer 200-500
-requests, so patients waited over a second. The rush lane (rush_lane.py) hands this shape here
+requests, so patients waited over a second. The rush lane (lane.py) hands this shape here
 before the framework, and the whole booking is one call of the function `scheduling_book_own`, asked
 in one round trip with the bookings of other requests that came meanwhile (batches.py):
 
@@ -30,21 +30,21 @@ import json
 import logging
 import time
 import uuid
+from typing import NamedTuple
 
 import asyncpg
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from zhiyi.core import audit, clock, ids, requestctx
-from zhiyi.core.config import get_settings
 from zhiyi.core.policy import Actor
 from zhiyi.domains.scheduling import draw
 from zhiyi.domains.scheduling.rush import batches, sold_out
-from zhiyi.domains.scheduling.rush.sold_out import REPLAY, Booked
+from zhiyi.domains.scheduling.rush.sold_out import Booked
 
 QUESTION_FIELDS = 11
-_BOOK_MANY = (  # $1-$11: one array element per question; the time, the draw and the zone: one for the batch
-    "SELECT scheduling_book_own(q.account, q.key, q.hash, q.patient, q.session, $12, $13, $14, "
+_BOOK_MANY = (  # $1-$11: one array element per question; the time and the draw: one for the batch
+    "SELECT scheduling_book_own(q.account, q.key, q.hash, q.patient, q.session, $12, $13, "
     "q.booking, q.event, q.audit, q.roles, q.request, q.client) "
     "FROM unnest($1::uuid[], $2::varchar[], $3::varchar[], $4::uuid[], $5::uuid[], $6::uuid[], $7::uuid[], "
     "$8::uuid[], $9::varchar[], $10::varchar[], $11::varchar[]) WITH ORDINALITY "
@@ -88,25 +88,23 @@ async def book(
     try:
         for _ in range(HELD_ASKS):
             outcome = await _batcher(engine).ask(question)
-            if outcome != "held":
+            if outcome.kind != "held":
                 break
     except (asyncpg.InterfaceError, asyncpg.PostgresError, OSError, DBAPIError, batches.NoAnswer):
         return (
             None  # the usual path meets the same trouble and handles it as it does (a key kept is replayed)
         )
-    if outcome.startswith("{"):
-        return Booked(json.loads(outcome), replayed=False)
-    if outcome.startswith(REPLAY):
-        return Booked(json.loads(outcome[len(REPLAY) :]), replayed=True)
-    if outcome == "full":
+    if outcome.kind in ("booked", "replayed"):
+        return Booked(outcome.booking, replayed=outcome.kind == "replayed")
+    if outcome.kind == "full":
         sold_out.note(session_id)
         return "full"
-    if outcome.startswith("draw "):
+    if outcome.kind == "draw":
         if len(_draws) >= MAX_DRAWS:
             _draws.clear()
-        _draws[session_id] = float(outcome[5:])
-    elif outcome.startswith("error "):
-        _log_error(outcome[6:])
+        _draws[session_id] = outcome.draw_ends
+    elif outcome.kind == "error":
+        _log_error(outcome.error)
     return None  # 'usual', 'busy', 'held' (still, after HELD_ASKS), 'draw ..', 'error ..'
 
 
@@ -129,13 +127,27 @@ def _log_error(error: str) -> None:
         log.error("own booking in one statement failed; booking the usual way: %s", error)
 
 
+class Outcome(NamedTuple):
+    """What the function answered (its JSON object): `kind` is booked | replayed (with `booking`, the
+    API's answer) | full | held | busy | usual | draw (with `draw_ends`, epoch seconds) | error (with
+    `error`, the SQLSTATE and the database's message)."""
+
+    kind: str
+    booking: dict | None = None
+    draw_ends: float | None = None
+    error: str | None = None
+
+    @classmethod
+    def of(cls, answer: str | dict) -> Outcome:
+        # a dict on the pool's connections (SQLAlchemy's asyncpg dialect decodes json), text on a bare driver
+        found = answer if isinstance(answer, dict) else json.loads(answer)
+        error = f"{found['sqlstate']} {found['message']}" if found["outcome"] == "error" else None
+        return cls(found["outcome"], found.get("booking"), found.get("draw_ends"), error)
+
+
 async def book_many(
-    driver: asyncpg.Connection,
-    questions: list[tuple],
-    *,
-    draw_hold: float | None = None,
-    zone: str | None = None,
-) -> list[str]:
+    driver: asyncpg.Connection, questions: list[tuple], *, draw_hold: float | None = None
+) -> list[Outcome]:
     """One batch's bookings in one round trip on a driver connection: their outcomes, in order. The
     time is taken as the batch goes out (a question may have waited for the round trips before it)."""
     rows = await driver.fetch(
@@ -143,17 +155,16 @@ async def book_many(
         *batches.arrays(questions, QUESTION_FIELDS),
         clock.now(),
         draw.served_seconds() if draw_hold is None else draw_hold,
-        zone or get_settings().timezone,
     )
-    return [row[0] for row in rows]
+    return [Outcome.of(row[0]) for row in rows]
 
 
 async def prepare(driver: asyncpg.Connection) -> None:
     """The batched statement, prepared on this connection (an empty batch: no function called)."""
-    await book_many(driver, [], draw_hold=0.0, zone="UTC")
+    await book_many(driver, [], draw_hold=0.0)
 
 
-async def _pool_round_trip(engine: AsyncEngine, questions: list[tuple]) -> list[str]:
+async def _pool_round_trip(engine: AsyncEngine, questions: list[tuple]) -> list[Outcome]:
     return await batches.pool_round_trip(engine, book_many, questions)
 
 
