@@ -33,7 +33,6 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     db = database or Database(settings)
     registry.install_policies()
     registry.install_shortcuts()
-    registry.install_hooks()
     notifications.install()
 
     @asynccontextmanager

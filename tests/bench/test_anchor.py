@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from zhiyi.bench import bare, raw
 from zhiyi.bench.release import reset_release, seed_release
 from zhiyi.bench.rush import SECRET, _with_db
+from zhiyi.bench.scratch import install_anchor_statements
 from zhiyi.core import clock, migrate
 from zhiyi.core.idempotency import IdempotencyRecord
 from zhiyi.domains.scheduling.models import Booking
@@ -24,6 +25,7 @@ def test_the_short_and_the_usual_anchor_decide_alike(backend, fresh_db_url):
     if backend.name != "postgresql":
         pytest.skip("the anchor's short question is a PostgreSQL function")
     migrate.upgrade(fresh_db_url)
+    install_anchor_statements(fresh_db_url)
     release = asyncio.run(
         _with_db(
             fresh_db_url,
@@ -84,6 +86,7 @@ async def test_the_bare_calibration_endpoint_books_and_answers_full(backend, fre
     if backend.name != "postgresql":
         pytest.skip("the bare endpoint runs the anchor's PostgreSQL statements")
     await asyncio.to_thread(migrate.upgrade, fresh_db_url)
+    await asyncio.to_thread(install_anchor_statements, fresh_db_url)
     release = await _with_db(
         fresh_db_url,
         lambda s: seed_release(

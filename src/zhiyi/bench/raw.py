@@ -18,7 +18,6 @@ import asyncpg
 
 from zhiyi.domains.scheduling.models import active_booking_sql
 from zhiyi.domains.scheduling.rush import batches, own_booking
-from zhiyi.domains.scheduling.rush import sold_out as soldout
 
 PG_STEPS = [
     (
@@ -76,11 +75,23 @@ PG_STEPS = [
     ),
 ]
 SQL = dict(PG_STEPS)
-ZONE = "Asia/Shanghai"  # the bench hospital's
 
 
-# the server's short question for a session it has seen sold out (scheduling/rush/sold_out.py, migration 0013)
+# the short question for a session seen sold out (migration 0013; the server asked it until migration 0021,
+# the anchors keep it in their scratch database, bench/scratch.py): one by one, and in batches
 ASK_SOLD_OUT = "SELECT scheduling_ask_sold_out($1, $2, $3, $4, $5, now())"
+ASK_FIELDS = 6  # account, key, request hash, patient, session, now
+_ASK_MANY = (
+    "SELECT scheduling_ask_sold_out(q.account, q.key, q.hash, q.patient, q.session, q.now) "
+    "FROM unnest($1::uuid[], $2::varchar[], $3::varchar[], $4::uuid[], $5::uuid[], $6::timestamptz[]) "
+    "WITH ORDINALITY AS q(account, key, hash, patient, session, now, n) ORDER BY q.n"
+)
+
+
+async def ask_many(driver: asyncpg.Connection, questions: list[tuple]) -> list[str | None]:
+    """One batch's short questions in one round trip: their outcomes, in order."""
+    rows = await driver.fetch(_ASK_MANY, *batches.arrays(questions, ASK_FIELDS))
+    return [row[0] for row in rows]
 
 
 async def pg_book(
@@ -177,7 +188,7 @@ async def run_pg(
 
         return batches.Batcher(round_trip, out=batches_out)
 
-    batcher = batcher_of(soldout.ask_many) if short and batched else None
+    batcher = batcher_of(ask_many) if short and batched else None
     booker = (
         batcher_of(lambda conn, qs: own_booking.book_many(conn, qs, draw_hold=0.0))
         if short and batched

@@ -1,5 +1,9 @@
 """A scratch database for a benchmark run: a new database on the PostgreSQL server named by
---db (dropped afterwards), or a new SQLite file; migrated by the real migrations."""
+--db (dropped afterwards), or a new SQLite file; migrated by the real migrations.
+
+On PostgreSQL it also holds the anchors' own statement (bench/raw.py, bench/bare.py): the short
+question for a session seen sold out, as migration 0013 made it. The server asked it until migration
+0021; the anchors keep it, so that their figures stay comparable from run to run."""
 
 from __future__ import annotations
 
@@ -7,11 +11,21 @@ import os
 import tempfile
 import uuid
 from contextlib import contextmanager
+from importlib import import_module
 from pathlib import Path
 
 import psycopg
 
 from zhiyi.core import migrate
+
+ANCHOR_QUESTION = import_module("zhiyi.migrations.versions.0013_sold_out_question_knows_the_patient").ASK
+
+
+def install_anchor_statements(url: str) -> None:
+    """The anchors' own statement in a migrated PostgreSQL database (see the module's text)."""
+    if not url.startswith("sqlite"):
+        with psycopg.connect(_admin_url(url), autocommit=True) as conn:
+            conn.execute(ANCHOR_QUESTION)
 
 
 def _admin_url(url: str) -> str:
@@ -40,6 +54,7 @@ def scratch_database(url: str, keep: bool = False):
     fresh = url.rsplit("/", 1)[0] + f"/{name}"
     try:
         migrate.upgrade(fresh)
+        install_anchor_statements(fresh)
         yield fresh
     finally:
         if not keep:

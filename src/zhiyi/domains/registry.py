@@ -34,12 +34,10 @@ from zhiyi.domains.scheduling import jobs as scheduling_jobs  # noqa: F401  (per
 from zhiyi.domains.scheduling import models as scheduling_models  # noqa: F401
 from zhiyi.domains.scheduling import policy as scheduling_policy
 from zhiyi.domains.scheduling import rush as scheduling_rush
-from zhiyi.domains.scheduling import service as scheduling_service
 from zhiyi.domains.scheduling import waitlist_web as scheduling_waitlist_web
 from zhiyi.domains.scheduling import web as scheduling_web
 from zhiyi.domains.scheduling.rush import lane as scheduling_rush_lane
 from zhiyi.domains.scheduling.rush import pool as scheduling_rush_pool
-from zhiyi.domains.scheduling.rush import sold_out as scheduling_sold_out
 from zhiyi.domains.triage import api as triage_api
 from zhiyi.domains.triage import engine as triage_engine
 from zhiyi.domains.triage import models as triage_models  # noqa: F401
@@ -126,13 +124,6 @@ async def start(settings, db) -> None:
 async def stop(settings, db) -> None:
     if scheduling_rush.enabled(settings):
         await scheduling_rush_pool.stop(db)
-
-
-def install_hooks() -> None:
-    """What one domain tells another in-process (not through the outbox): a session found sold out by
-    a booking, for the rush's hint (kept whether or not the lane runs: a set of ids, read only by it)."""
-    if scheduling_sold_out.note not in scheduling_service.SOLD_OUT_SEEN:
-        scheduling_service.SOLD_OUT_SEEN.append(scheduling_sold_out.note)
 
 
 def install_shortcuts() -> None:

@@ -80,8 +80,7 @@ _free = _slot.alias("free")
 
 
 def _free_in_session(s):
-    # a free place; scheduling_ask_sold_out (migration 0013) and scheduling_book_own (0012) spell the same
-    # rule in SQL (change all)
+    # a free place; scheduling_book_own (rush/sql/) spells the same rule in SQL (change both)
     # parameters named unlike slot's columns: the UPDATE below would take them for values to SET
     return (
         s.c.session_id == bindparam("in_session", type_=Uuid()),

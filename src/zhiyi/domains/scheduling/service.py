@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Callable
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -49,8 +48,6 @@ from zhiyi.domains.scheduling.timetable import (  # noqa: F401  (public through 
 
 DEFAULT_CANCEL_CUTOFF_HOURS = 2
 SEARCH_DAYS = 14  # how far ahead patients look for a doctor
-# told of a session found sold out by a booking (the rush package's hint is installed here by the registry)
-SOLD_OUT_SEEN: list[Callable[[uuid.UUID], None]] = []
 
 
 async def find_sessions(
@@ -229,12 +226,7 @@ async def book_slot(
     if slot_id is not None:
         taken = await repo.take_place(session, slot_id)
     else:
-        taken, sold = await repo.take_place_or_sold_out(session, cs.id, now)
-        if sold:
-            for (
-                seen
-            ) in SOLD_OUT_SEEN:  # the rush lane's hint (rush/sold_out.py): later bookings ask the short way
-                seen(cs.id)
+        taken = await repo.take_place_in_session(session, cs.id, now)
     if taken is None:
         raise SlotFull()
     if channel == "online" and actor.patient_id is None and actor.has(Role.registrar):

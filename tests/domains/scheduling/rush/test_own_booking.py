@@ -28,7 +28,7 @@ from zhiyi.core.outbox import OutboxEvent
 from zhiyi.core.ratelimit import Limiter
 from zhiyi.domains.scheduling import draw
 from zhiyi.domains.scheduling.models import Booking, BookingSuspension, ClinicSession, DrawEntry, Slot
-from zhiyi.domains.scheduling.rush import own_booking, sold_out
+from zhiyi.domains.scheduling.rush import own_booking
 
 BOOKINGS = "/api/v1/scheduling/bookings"
 
@@ -66,8 +66,6 @@ async def clinic(live_app, backend):
         return out
 
     yield db, client, make, patients
-    for cs_id in made:
-        sold_out.forget(cs_id)
 
 
 @pytest.fixture
@@ -260,17 +258,16 @@ async def test_the_rush_lane_answers_while_other_requests_hold_every_shared_conn
     assert [type(a).__name__ if a != "full" else a for a in one_statement] == ["Booked", "full"]
 
 
-async def test_a_sold_out_session_is_answered_full_and_noted(clinic, backend, one_statement):
+async def test_a_sold_out_session_is_answered_full_and_nothing_kept(clinic, backend, one_statement):
     if backend.name != "postgresql":
         pytest.skip("the one-statement booking is a PostgreSQL function")
     db, client, make, patients = clinic
     cs, _ = await make(places=1)
     (_, _, h1), (_, a2, h2) = await patients(2)
     assert (await book(client, h1, cs.id)).status_code == 201
-    assert not sold_out.noted(cs.id)
     full = await book(client, h2, cs.id, key="own-full-0001")
     assert full.status_code == 409 and full.json()["code"] == "slot_full"
-    assert one_statement[-1] == "full" and sold_out.noted(cs.id)  # later ones ask the short question
+    assert one_statement[-1] == "full"
     # "full" is never stored
     assert await count(db, IdempotencyRecord, IdempotencyRecord.account_id == a2.id) == 0
 

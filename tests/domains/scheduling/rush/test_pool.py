@@ -15,7 +15,7 @@ from zhiyi.app import create_app
 from zhiyi.core import migrate
 from zhiyi.core.db import Database
 from zhiyi.domains.scheduling import rush
-from zhiyi.domains.scheduling.rush import batches, own_booking, pool, sold_out
+from zhiyi.domains.scheduling.rush import batches, own_booking, pool
 
 
 @pytest.mark.parametrize("lane", [None, False], ids=["default", "off"])
@@ -46,7 +46,7 @@ async def test_the_app_opens_and_prepares_the_batches_connections_and_freezes_wh
                 cached = {
                     row[0] for row in await driver.fetch("SELECT statement FROM pg_prepared_statements")
                 }
-            assert {own_booking._BOOK_MANY, sold_out._ASK_MANY} <= cached
+            assert own_booking._BOOK_MANY in cached
             assert gc.get_freeze_count() > 10_000  # what it made to start, out of the collector's way
         assert gc.get_freeze_count() == 0 and db not in pool._engines
     finally:
@@ -78,6 +78,6 @@ async def test_a_failure_to_prepare_is_logged_and_leaves_the_pool_open(
 
 
 def test_the_connections_kept_for_batches_are_enough_for_every_batch_under_way():
-    """Two kinds of batched question (sold_out.py, own_booking.py), each with BATCHES_OUT round trips
-    under way at most: a batch never waits for a connection of its pool."""
+    """Two kinds of batched question (the lane's token check, own_booking.py), each with BATCHES_OUT
+    round trips under way at most: a batch never waits for a connection of its pool."""
     assert pool.BATCH_POOL_SIZE >= 2 * batches.BATCHES_OUT

@@ -4,8 +4,8 @@ At a release of 1,000 places to 5,000 patients, everything here exists only to a
 booking rules are the usual path's (scheduling/service.py, and the SQL functions that apply them).
 With the lane off, every request takes the usual path and every booking test still passes.
 
-- lane.py: a pure-ASGI layer that answers a patient's own booking of a session before the framework;
-- sold_out.py: the per-process hint of sessions seen sold out and the short question asked of them;
+- lane.py: a pure-ASGI layer that answers a patient's own booking of a session before the framework
+  ("booked" or "full", through own_booking.py);
 - own_booking.py: a patient's own booking of a session in one statement;
 - batches.py: the questions of several requests asked in one round trip;
 - pool.py: the batches' own connections, made and prepared at start, and the start-up freezing;

@@ -1,6 +1,6 @@
 """Questions to the database asked in batches: one round trip, connection checkout and commit for
-the questions of several requests (the rush's short "full" question, sold_out.py, and a patient's own
-booking, own_booking.py).
+the questions of several requests (a patient's own booking, own_booking.py, and the lane's check that
+the tokens' accounts and sign-ins still stand).
 
 A question goes out at once while fewer than `out` round trips are under way; otherwise it waits and
 goes out with the others that came meanwhile, in one statement on one connection. So in a rush each

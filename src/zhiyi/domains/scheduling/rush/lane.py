@@ -1,27 +1,23 @@
 """The rush lane: a release's two commonest answers, "full" and "booked", given before the web framework.
 
-At a release of 1,000 places to 5,000 patients, nine answers in ten are "full", and most of them
-come from the short question of `sold_out.py` (one round trip); most of the rest are a patient's
-own booking of a session, which `own_booking.py` makes in one statement. Through the framework,
-such a request also pays for matching its route among every page's, solving its dependencies, a
-database session (and eight statements through it) and, for "full", an exception raised through four
-middlewares (in-process CPU per "full": 1.0-1.1 ms through the route, 0.2 ms here; per booking about
-3 ms). So this pure-ASGI layer, just inside the edge middleware (request id, body limit, metrics and
-access log still apply), takes the one request it knows:
+At a release of 1,000 places to 5,000 patients, nine answers in ten are "full" and most of the rest
+are a patient's own booking of a session; `own_booking.py` gives either in one statement. Through the
+framework, such a request also pays for matching its route among every page's, solving its
+dependencies, a database session (and eight statements through it) and, for "full", an exception
+raised through four middlewares (in-process CPU per "full": 1.0-1.1 ms through the route, about 0.2 ms
+here; per booking about 3 ms). So this pure-ASGI layer, just inside the edge middleware (request id,
+body limit, metrics and access log still apply), takes the one request it knows:
 
     POST /api/v1/scheduling/bookings  {"session_id": ..., "channel": "online"}
 
 by a patient for themself, with a well-formed Idempotency-Key and a valid access token, on
-PostgreSQL. It counts the request against the patient's booking limit and, for a session this
-process saw sold out, asks the short question; otherwise it books in one statement. It answers
-"full" with the same 409 `slot_full` body the route would, and "booked" (or the replay of a key
-that booked) with the same 201 body. Everything else (a key answered otherwise, a refusal the
-patient should hear by name, a place given back or held by another booking, a stopped session, the
-release's draw) goes on to the framework's route unchanged, body and all, which books the usual way.
-The route's own checks of token, key, body and whom one may book for come first here too, and what
-it cannot check it leaves to the route.
-Neither answers "full" to a patient the route would tell a reason of their own first (not verified,
-suspended after no-shows, booked in that department that day already): those go on to the route.
+PostgreSQL. It counts the request against the patient's booking limit and books in one statement. It
+answers "full" with the same 409 `slot_full` body the route would, and "booked" (or the replay of a
+key that booked) with the same 201 body. Everything else (a key answered otherwise, a refusal the
+patient should hear by name, a place held by another booking, a stopped session, the release's draw)
+goes on to the framework's route unchanged, body and all, which books the usual way. The route's own
+checks of token, key, body and whom one may book for come first here too, and what it cannot check it
+leaves to the route.
 """
 
 from __future__ import annotations
@@ -34,14 +30,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from zhiyi.core import clock, idempotency
+from zhiyi.core import idempotency
 from zhiyi.core.db import Database
 from zhiyi.core.errors import DomainError, NotAuthenticated
 from zhiyi.core.policy import Role
 from zhiyi.domains.identity import service as identity
 from zhiyi.domains.scheduling import draw
 from zhiyi.domains.scheduling.errors import SlotFull
-from zhiyi.domains.scheduling.rush import batches, own_booking, pool, sold_out
+from zhiyi.domains.scheduling.rush import batches, own_booking, pool
 from zhiyi.domains.scheduling.schemas import BookingCreate
 from zhiyi.http.errors import busy_response, domain_response
 
@@ -125,10 +121,8 @@ class RushLane:
             or patient_id is None
             or asked.patient_id not in (None, patient_id)
             or not actor.has(Role.patient)
+            or asked.channel != "online"
         ):
-            return None
-        short = sold_out.noted(asked.session_id)
-        if not short and asked.channel != "online":
             return None
         # the account and the sign-in still stand (asked with other requests' tokens, in one read, on the
         # batches' own connections: the lane answers while other requests hold every shared one)
@@ -152,24 +146,13 @@ class RushLane:
         scope.setdefault("state", {})[draw.COUNTED] = True  # the route must not count it again
         fingerprint = asked.fingerprint(patient_id)
         try:
-            if short:
-                answer = await sold_out.answer(
-                    self.engine,
-                    account_id=actor.account_id,
-                    patient_id=patient_id,
-                    key=key,
-                    request=fingerprint,
-                    session_id=asked.session_id,
-                    now=clock.now(),
-                )
-            else:
-                answer = await own_booking.book(
-                    self.engine,
-                    actor=actor,
-                    key=key,
-                    request_hash=idempotency.request_hash(fingerprint),
-                    session_id=asked.session_id,
-                )
+            answer = await own_booking.book(
+                self.engine,
+                actor=actor,
+                key=key,
+                request_hash=idempotency.request_hash(fingerprint),
+                session_id=asked.session_id,
+            )
         except PoolTimeout:  # outside the framework's handlers: the same answer as theirs
             return busy_response(request)
         if answer == "full":

@@ -19,9 +19,9 @@ in one round trip with the bookings of other requests that came meanwhile (batch
 Anything else goes the usual way, undone, and the usual path explains it or waits for it: a key
 used for another request, or still being answered after 10 ms of waiting, a refusal the patient
 should hear by name, a place still held by a booking not yet committed after asking three times (in
-later batches), any error. "Full" (no place free at all, held ones included) is answered here, and
-the session is noted sold out (sold_out.py). Whom the patient may book for needs no database here:
-their own record (patients/policy.py); the rush lane checks that first.
+later batches), any error. "Full" (no place free at all, held ones included) is answered here. Whom
+the patient may book for needs no database here: their own record (patients/policy.py); the rush lane
+checks that first.
 """
 
 from __future__ import annotations
@@ -39,8 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from zhiyi.core import audit, clock, ids, requestctx
 from zhiyi.core.policy import Actor
 from zhiyi.domains.scheduling import draw
-from zhiyi.domains.scheduling.rush import batches, sold_out
-from zhiyi.domains.scheduling.rush.sold_out import Booked
+from zhiyi.domains.scheduling.rush import batches
 
 QUESTION_FIELDS = 11
 _BOOK_MANY = (  # $1-$11: one array element per question; the time and the draw: one for the batch
@@ -97,7 +96,6 @@ async def book(
     if outcome.kind in ("booked", "replayed"):
         return Booked(outcome.booking, replayed=outcome.kind == "replayed")
     if outcome.kind == "full":
-        sold_out.note(session_id)
         return "full"
     if outcome.kind == "draw":
         if len(_draws) >= MAX_DRAWS:
@@ -125,6 +123,13 @@ def _log_error(error: str) -> None:
     if at - _last_logged >= ERROR_LOG_SECONDS:  # one line a while, not one per booking of a rush
         _last_logged = at
         log.error("own booking in one statement failed; booking the usual way: %s", error)
+
+
+class Booked(NamedTuple):
+    """A booking's answer (BookingRead's JSON data): made now, or stored under the request's key."""
+
+    answer: dict
+    replayed: bool  # the stored answer of an earlier request with this key
 
 
 class Outcome(NamedTuple):

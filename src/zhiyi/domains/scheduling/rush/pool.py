@@ -3,8 +3,9 @@
 The batched statements (batches.py) have a small pool of their own. In the shared pool a batch waited
 behind single requests' transactions: in a rush, a waiting-list join holds its connection for nine round
 trips, each a turn of a busy event loop, and 40-50 of them at once took every connection, so 64 "full"
-answers at a time waited 30-120 ms more. Two kinds of question, each with batches.BATCHES_OUT round trips
-under way at most: four connections, never more, so a batch never waits for one.
+answers at a time waited 30-120 ms more. Two kinds of question (the lane's token check, the
+one-statement booking), each with batches.BATCHES_OUT round trips under way at most: four connections,
+never more, so a batch never waits for one.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import weakref
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from zhiyi.core.db import Database, make_engine, open_connections
-from zhiyi.domains.scheduling.rush import own_booking, sold_out
+from zhiyi.domains.scheduling.rush import own_booking
 
 BATCH_POOL_SIZE = 4
 _engines: weakref.WeakKeyDictionary[Database, AsyncEngine] = weakref.WeakKeyDictionary()
@@ -37,9 +38,8 @@ def use(db: Database, engine: AsyncEngine) -> None:
 
 
 async def prepare(driver) -> None:
-    """The batched statements, prepared on one driver connection (a first use at a release instant
+    """The batched statement, prepared on one driver connection (a first use at a release instant
     costs a parse, a plan and the driver's type look-ups per connection)."""
-    await sold_out.prepare(driver)
     await own_booking.prepare(driver)
 
 
