@@ -5,39 +5,24 @@ The key is claimed inside the request's transaction. A concurrent
 request with the same key blocks on the primary key until the first commits or rolls
 back: if it committed, the second replays its answer; if it rolled back (say the slot
 was full), the second proceeds as a fresh attempt.
+The table and every query of it are core.idempotency_repository's (IdempotencyRecord is re-exported here).
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 import re
 import uuid
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String, Uuid, bindparam, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, mapped_column
 
-from zhiyi.core import clock
-from zhiyi.core.db import Base
+from zhiyi.core import clock, idempotency_repository
 from zhiyi.core.errors import FieldError, RuleViolated, ValidationFailed
+from zhiyi.core.idempotency_repository import IdempotencyRecord
 
 KEY_RE = re.compile(r"^[A-Za-z0-9_\-:.]{8,64}$")
-
-
-class IdempotencyRecord(Base):
-    __tablename__ = "idempotency_record"
-
-    account_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("account.id"), primary_key=True)
-    key: Mapped[str] = mapped_column(String(64), primary_key=True)
-    request_hash: Mapped[str] = mapped_column(String(64))
-    status_code: Mapped[int]
-    response: Mapped[dict[str, Any]] = mapped_column(JSON)
-    created_at: Mapped[dt.datetime]
 
 
 class IdempotencyKeyInvalid(ValidationFailed):
@@ -63,22 +48,6 @@ def request_hash(payload: Any) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
-_t = IdempotencyRecord.__table__
-# built once
-_REMEMBER = update(_t).where(_t.c.account_id == bindparam("a", type_=Uuid()), _t.c.key == bindparam("k"))
-
-
-def _claim_statement(insert_of_dialect):
-    return (
-        insert_of_dialect(_t).on_conflict_do_nothing(index_elements=["account_id", "key"]).returning(_t.c.key)
-    )
-
-
-# Core, built once per dialect: every booking claims a key, so no statement building or ORM insert
-# bookkeeping per request
-_CLAIM = {"postgresql": _claim_statement(pg_insert), "sqlite": _claim_statement(sqlite_insert)}
-
-
 async def claim(
     session: AsyncSession, *, account_id: uuid.UUID, key: str, fingerprint: str
 ) -> IdempotencyRecord | None:
@@ -87,8 +56,8 @@ async def claim(
 
     One INSERT .. ON CONFLICT DO NOTHING: on PostgreSQL it waits for a concurrent holder of
     the key to commit (then we replay) or roll back (then the key is ours)."""
-    claimed = await session.execute(
-        _CLAIM[session.bind.dialect.name],
+    claimed = await idempotency_repository.insert_unless_taken(
+        session,
         {
             "account_id": account_id,
             "key": key,
@@ -98,15 +67,9 @@ async def claim(
             "created_at": clock.now(),
         },
     )
-    if claimed.first() is not None:
+    if claimed:
         return None
-    earlier = (
-        await session.execute(
-            select(IdempotencyRecord).where(
-                IdempotencyRecord.account_id == account_id, IdempotencyRecord.key == key
-            )
-        )
-    ).scalar_one()
+    earlier = await idempotency_repository.record_of(session, account_id=account_id, key=key)
     if earlier.request_hash != fingerprint:
         raise IdempotencyKeyReused()
     return earlier
@@ -115,6 +78,6 @@ async def claim(
 async def remember(
     session: AsyncSession, *, account_id: uuid.UUID, key: str, status_code: int, response: dict[str, Any]
 ) -> None:
-    await session.execute(
-        _REMEMBER, {"a": account_id, "k": key, "status_code": status_code, "response": response}
+    await idempotency_repository.store_answer(
+        session, account_id=account_id, key=key, status_code=status_code, response=response
     )

@@ -6,6 +6,7 @@ PostgreSQL), runs the handlers registered for the topic in one transaction with
 marking the row delivered, and retries failures with back-off.
 In the embedded tier the worker runs inside the app process; in production
 `zhiyi worker` processes drain it.
+The table and every query of it are core.outbox_repository's (OutboxEvent is re-exported here).
 """
 
 from __future__ import annotations
@@ -18,12 +19,10 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from sqlalchemy import JSON, Index, String, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import Mapped, mapped_column
 
-from zhiyi.core import clock, ids, jobs
-from zhiyi.core.db import Base, IdMixin
+from zhiyi.core import clock, ids, jobs, outbox_repository
+from zhiyi.core.outbox_repository import OutboxEvent
 
 log = logging.getLogger("zhiyi.outbox")
 
@@ -33,22 +32,6 @@ MAX_ATTEMPTS = 8
 # woken by a commit, the worker waits this long before it claims, so that a burst of commits (a
 # registration rush publishes hundreds a second) is delivered in one transaction, not one each
 GATHER_SECONDS = 0.05
-
-
-class OutboxEvent(IdMixin, Base):
-    __tablename__ = "outbox_event"
-    __table_args__ = (Index("ix_outbox_event_pending", "delivered_at", "available_at"),)
-
-    topic: Mapped[str] = mapped_column(String(80))
-    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
-    created_at: Mapped[dt.datetime]
-    available_at: Mapped[dt.datetime]
-    delivered_at: Mapped[dt.datetime | None]
-    attempts: Mapped[int] = mapped_column(default=0)
-    last_error: Mapped[str | None] = mapped_column(String(500))
-
-
-_INSERT = insert(OutboxEvent.__table__)  # Core, built once
 
 
 def handles(topic: str) -> Callable[[Handler], Handler]:
@@ -69,8 +52,8 @@ async def publish(session: AsyncSession, topic: str, payload: dict[str, Any]) ->
     """Write the event in the caller's transaction (one INSERT, no unit-of-work bookkeeping)."""
     at = clock.now()
     event_id = ids.new_id()
-    await session.execute(
-        _INSERT,
+    await outbox_repository.insert_event(
+        session,
         {
             "id": event_id,
             "topic": topic,
@@ -84,37 +67,23 @@ async def publish(session: AsyncSession, topic: str, payload: dict[str, Any]) ->
     return event_id
 
 
-def _due(q, session: AsyncSession, *, heard: bool, limit: int):
-    """Pending events due now, of topics someone listens to (or, `heard=False`, nobody does), oldest
-    first, skipping those another worker has claimed (PostgreSQL)."""
-    topics = [topic for topic, handlers in _handlers.items() if handlers]
-    q = q.where(
-        OutboxEvent.delivered_at.is_(None),
-        OutboxEvent.available_at <= clock.now(),
-        OutboxEvent.attempts < MAX_ATTEMPTS,
-        OutboxEvent.topic.in_(topics) if heard else OutboxEvent.topic.not_in(topics),
-    )
-    q = q.order_by(OutboxEvent.created_at).limit(limit)
-    if session.bind is not None and session.bind.dialect.name == "postgresql":
-        q = q.with_for_update(skip_locked=True)
-    return q
+def _topics() -> list[str]:
+    """The topics someone listens to."""
+    return [topic for topic, handlers in _handlers.items() if handlers]
 
 
 async def _claim(session: AsyncSession, limit: int) -> list[OutboxEvent]:
-    return list((await session.scalars(_due(select(OutboxEvent), session, heard=True, limit=limit))).all())
+    return await outbox_repository.claim_heard(
+        session, topics=_topics(), max_attempts=MAX_ATTEMPTS, limit=limit
+    )
 
 
 async def _deliver_unheard(session: AsyncSession, limit: int) -> int:
     """Events nobody listens to (yet) are delivered in one statement: no objects loaded, no row-by-row
     UPDATEs (a rush's bookings publish a thousand such events in a second)."""
-    due = _due(select(OutboxEvent.id), session, heard=False, limit=limit).scalar_subquery()
-    done = await session.execute(
-        update(OutboxEvent)
-        .where(OutboxEvent.id.in_(due))
-        .values(delivered_at=clock.now())
-        .execution_options(synchronize_session=False)
+    return await outbox_repository.deliver_unheard(
+        session, topics=_topics(), max_attempts=MAX_ATTEMPTS, limit=limit
     )
-    return max(done.rowcount, 0)  # a driver that cannot count must not keep the worker from resting
 
 
 async def deliver_pending(session: AsyncSession, *, limit: int = 100) -> int:
