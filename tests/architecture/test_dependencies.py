@@ -77,13 +77,16 @@ SQL_BUILDERS = {"select", "text", "insert", "update", "delete", "exists", "union
 # where queries may be written: repositories (core's own tables too: core/audit_repository.py,
 # outbox_repository.py, idempotency_repository.py), migrations, the engine's own module, tables' DDL
 # (models.py: index predicates), the tools that write their own fixtures and the anchor's statements (bench/,
-# demo/), and the liveness probe's SELECT 1
+# demo/), the liveness probe's SELECT 1, and the booking rules the database decides (expressions that
+# repositories select and the rush's SQL functions are rendered from)
 QUERY_HOMES = (
     "migrations/",
     "bench/",
     "demo/",
     "core/db.py",
     "http/ops.py",
+    "domains/scheduling/rules.py",
+    "domains/scheduling/rush/functions.py",
 )
 
 

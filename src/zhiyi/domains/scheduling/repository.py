@@ -26,11 +26,11 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zhiyi.core.db import UTCDateTime
+from zhiyi.domains.scheduling import rules
 from zhiyi.domains.scheduling.models import (
     ACTIVE_BOOKING,
     Booking,
     BookingStatus,
-    BookingSuspension,
     ClinicSession,
     Slot,
     active_booking_sql,
@@ -230,34 +230,16 @@ async def give_back_place(session: AsyncSession, slot_id: uuid.UUID) -> None:
 async def has_active_booking(
     session: AsyncSession, *, patient_id: uuid.UUID, department_id: uuid.UUID, day: dt.date
 ) -> bool:
-    return bool(
-        await session.scalar(
-            select(
-                exists().where(
-                    Booking.patient_id == patient_id,
-                    Booking.department_id == department_id,
-                    Booking.session_on == day,
-                    Booking.status.in_(ACTIVE_BOOKING),
-                )
-            )
-        )
-    )
+    return bool(await session.scalar(select(rules.booked_that_day(patient_id, department_id, day))))
 
 
-_booking, _suspension = Booking.__table__, BookingSuspension.__table__
 _BLOCKERS = select(
-    exists().where(
-        _booking.c.patient_id == bindparam("patient_id", type_=Uuid()),
-        _booking.c.department_id == bindparam("department_id", type_=Uuid()),
-        _booking.c.session_on == bindparam("day", type_=Date()),
-        _booking.c.status.in_(ACTIVE_BOOKING),
+    rules.booked_that_day(
+        bindparam("patient_id", type_=Uuid()),
+        bindparam("department_id", type_=Uuid()),
+        bindparam("day", type_=Date()),
     ),
-    select(_suspension.c.ends_at)
-    .where(
-        _suspension.c.patient_id == bindparam("patient_id", type_=Uuid()),
-        _suspension.c.ends_at > bindparam("now", type_=UTCDateTime()),
-    )
-    .scalar_subquery(),
+    rules.suspended_until(bindparam("patient_id", type_=Uuid()), bindparam("now", type_=UTCDateTime())),
 )
 
 
@@ -288,30 +270,20 @@ _TARGET_COLUMNS = (
     _cs.c.release_at,
     _cs.c.ends_at,
 )
-_TAKEN_THAT_DAY = (
-    exists()
-    .where(
-        _booking.c.patient_id == bindparam("patient_id", type_=Uuid()),
-        _booking.c.department_id == _cs.c.department_id,
-        _booking.c.session_on == _cs.c.session_on,
-        _booking.c.status.in_(ACTIVE_BOOKING),
-    )
-    .label("taken")
+_PATIENT, _NOW = bindparam("patient_id", type_=Uuid()), bindparam("now", type_=UTCDateTime())
+# the preconditions the database decides (rules.py), as columns: the service refuses by each with its reason
+_RULES = (
+    rules.booked_that_day(_PATIENT, _cs.c.department_id, _cs.c.session_on).label("taken"),
+    rules.suspended_until(_PATIENT, _NOW).label("suspended_until"),
+    rules.session_open(_cs).label("open"),
+    rules.released(_cs, _NOW).label("released"),
+    rules.not_over(_cs, _NOW).label("not_over"),
 )
-_SUSPENDED_UNTIL = (
-    select(_suspension.c.ends_at)
-    .where(
-        _suspension.c.patient_id == bindparam("patient_id", type_=Uuid()),
-        _suspension.c.ends_at > bindparam("now", type_=UTCDateTime()),
-    )
-    .scalar_subquery()
-    .label("suspended_until")
+_TARGET_OF_SESSION = select(*_TARGET_COLUMNS, _cs.c.ends_at.label("bookable_until"), *_RULES).where(
+    _cs.c.id == bindparam("session_id", type_=Uuid())
 )
-_TARGET_OF_SESSION = select(
-    *_TARGET_COLUMNS, _cs.c.ends_at.label("bookable_until"), _TAKEN_THAT_DAY, _SUSPENDED_UNTIL
-).where(_cs.c.id == bindparam("session_id", type_=Uuid()))
 _TARGET_OF_SLOT = (
-    select(*_TARGET_COLUMNS, _slot.c.starts_at.label("bookable_until"), _TAKEN_THAT_DAY, _SUSPENDED_UNTIL)
+    select(*_TARGET_COLUMNS, _slot.c.starts_at.label("bookable_until"), *_RULES)
     .select_from(_slot.join(_cs, _cs.c.id == _slot.c.session_id))
     .where(_slot.c.id == bindparam("slot_id", type_=Uuid()))
 )

@@ -216,11 +216,12 @@ async def book_slot(
     if cs is None:
         raise SlotNotFound()
     _check_desk_campus(actor, cs, decision)
-    if cs.status != "open":
+    # the database decided the rules (rules.py); here each refusal gets its reason
+    if not cs.open:
         raise SessionClosed()
-    if cs.bookable_until <= now:
+    if cs.bookable_until <= now:  # the chosen time's start, or the session's end (rules.not_over)
         raise SlotInPast()
-    if cs.release_at > now:
+    if not cs.released:
         raise NotYetReleased()
     no_shows.refuse_if_blocked(actor, taken=cs.taken, suspended_until=cs.suspended_until)
     if slot_id is not None:

@@ -99,11 +99,11 @@ async def join_waitlist(
     if cs is None:
         raise SessionNotFound()
     service._check_desk_campus(actor, cs, decision)
-    if cs.status != SessionStatus.open:
+    if not cs.open:  # the database decided the rules (rules.py); here each refusal gets its reason
         raise SessionClosed()
-    if cs.ends_at <= now:
+    if not cs.not_over:
         raise SlotInPast()
-    if cs.release_at > now:
+    if not cs.released:
         raise NotYetReleased()
     no_shows.refuse_if_blocked(actor, taken=cs.taken, suspended_until=cs.suspended_until)
     # under the session's lock a cancellation cannot free a place between "full" and joining the line

@@ -9,6 +9,7 @@ import pkgutil
 
 import pytest
 
+from zhiyi.domains.scheduling import rules
 from zhiyi.domains.scheduling.models import active_booking_sql
 from zhiyi.domains.scheduling.rush import functions
 from zhiyi.migrations import versions
@@ -38,8 +39,20 @@ def test_the_newest_migration_creates_the_function_as_its_source_says(name):
 
 def test_a_rule_is_spelled_by_its_python_definition():
     text = functions.source("scheduling_book_own")
-    assert "@ACTIVE_BOOKING" not in text
+    assert "@ACTIVE_BOOKING" not in text and "@RULE" not in text
     assert active_booking_sql("b.status") in text and active_booking_sql("status") in text
+    for rule in functions.RULES:
+        assert functions.rule_sql(rule) in text
+    # correlated to the function's session, not a second copy of it
+    assert "FROM booking AS b WHERE b.patient_id = p_patient AND b.department_id = cs.department_id" in text
+
+
+def test_a_changed_rule_changes_the_function(monkeypatch):
+    """The usual path's expression is the function's: change a rule and the rendered source changes."""
+    before = functions.source("scheduling_book_own")
+    monkeypatch.setitem(functions.RULES, "session_bookable", rules.session_open(functions._cs))
+    after = functions.source("scheduling_book_own")
+    assert after != before and "cs.release_at <= p_now" in before and "cs.release_at <= p_now" not in after
 
 
 def test_an_edited_source_is_caught(tmp_path, monkeypatch):

@@ -1,5 +1,7 @@
 """The rush's PostgreSQL functions, each from one source: `sql/<name>.sql`, its rules spelled by the
-Python definitions (`@ACTIVE_BOOKING(column)@` is scheduling.models.active_booking_sql(column)).
+Python definitions (`@ACTIVE_BOOKING(column)@` is scheduling.models.active_booking_sql(column);
+`@RULE(name)@` is the precondition of scheduling/rules.py, compiled for PostgreSQL over the function's
+session `cs` with its parameters `p_patient` and `p_now`).
 
 A change to a function is a change to its file and a migration that creates the function as this
 module renders it (`python -m zhiyi.domains.scheduling.rush.functions NAME` prints the text for the
@@ -12,10 +14,39 @@ import re
 import sys
 from pathlib import Path
 
-from zhiyi.domains.scheduling.models import active_booking_sql
+from sqlalchemy import literal_column, select
+from sqlalchemy.dialects import postgresql
+
+from zhiyi.domains.scheduling import rules
+from zhiyi.domains.scheduling.models import ClinicSession, active_booking_sql
 
 SOURCES = Path(__file__).parent / "sql"
-_RULE = re.compile(r"@ACTIVE_BOOKING\(([a-z_.]+)\)@")
+_ACTIVE = re.compile(r"@ACTIVE_BOOKING\(([a-z_.]+)\)@")
+_RULE = re.compile(r"@RULE\(([a-z_]+)\)@")
+
+# the rules as a function's WHERE reads them: over its session `cs`, for its patient at its time
+_cs = ClinicSession.__table__.alias("cs")
+_PATIENT, _NOW = literal_column("p_patient"), literal_column("p_now")
+RULES = {
+    "session_bookable": rules.session_bookable(_cs, _NOW),
+    "booked_that_day": rules.booked_that_day(_PATIENT, _cs.c.department_id, _cs.c.session_on),
+    "suspended_until": rules.suspended_until(_PATIENT, _NOW),
+}
+
+
+def rule_sql(name: str) -> str:
+    """A rule's condition as PostgreSQL text, correlated to `cs` (compiled inside a query of `cs` whose
+    WHERE clause it is, so that a subquery refers to the outer session instead of listing it again)."""
+    prefix = "SELECT 1 \nFROM clinic_session AS cs \nWHERE "
+    compiled = str(
+        select(literal_column("1"))
+        .select_from(_cs)
+        .where(RULES[name])
+        .compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True})
+    )
+    if not compiled.startswith(prefix):
+        raise ValueError(f"rule {name} did not compile as a condition on cs: {compiled!r}")
+    return "(" + " ".join(compiled[len(prefix) :].split()) + ")"
 
 
 def source(name: str) -> str:
@@ -23,7 +54,8 @@ def source(name: str) -> str:
     lines = (SOURCES / f"{name}.sql").read_text(encoding="utf-8").splitlines()
     while lines and lines[0].startswith("--"):
         lines.pop(0)
-    return _RULE.sub(lambda m: active_booking_sql(m.group(1)), "\n".join(lines).strip() + "\n")
+    text = _ACTIVE.sub(lambda m: active_booking_sql(m.group(1)), "\n".join(lines).strip() + "\n")
+    return _RULE.sub(lambda m: rule_sql(m.group(1)), text)
 
 
 def names() -> list[str]:

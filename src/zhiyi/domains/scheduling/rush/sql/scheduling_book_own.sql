@@ -1,6 +1,6 @@
 -- A patient's own booking of a session in one statement (rush/own_booking.py), the one source of the
 -- function: a migration creates it from this file as rendered by rush/functions.py (@ACTIVE_BOOKING(col)@
--- is scheduling.models.active_booking_sql(col)), and tests/domains/scheduling/rush/test_functions.py
+-- is scheduling.models.active_booking_sql(col), @RULE(name)@ the precondition of scheduling/rules.py), and tests/domains/scheduling/rush/test_functions.py
 -- fails when the newest migration's copy is not this file's. It answers a JSON object whose "outcome" is
 -- booked | replayed (with "booking", the API's answer) | full | held | busy | usual | draw (with
 -- "draw_ends", epoch seconds) | error (with "sqlstate" and "message"); anything but booked, replayed and
@@ -33,12 +33,10 @@ BEGIN
         SELECT cs.id, cs.practitioner_id, cs.department_id, cs.campus_id,
                cs.release_at + make_interval(secs => p_draw_seconds) AS draw_ends INTO target
         FROM clinic_session cs JOIN patient p ON p.id = p_patient
-        WHERE cs.id = p_session AND cs.status = 'open' AND cs.ends_at > p_now AND cs.release_at <= p_now
+        WHERE cs.id = p_session AND @RULE(session_bookable)@
           AND p.verified_at IS NOT NULL
-          AND NOT EXISTS (SELECT 1 FROM booking b WHERE b.patient_id = p_patient
-                          AND b.department_id = cs.department_id AND b.session_on = cs.session_on
-                          AND @ACTIVE_BOOKING(b.status)@)
-          AND NOT EXISTS (SELECT 1 FROM booking_suspension s WHERE s.patient_id = p_patient AND s.ends_at > p_now);
+          AND NOT @RULE(booked_that_day)@
+          AND @RULE(suspended_until)@ IS NULL;
         IF NOT FOUND THEN
             RAISE EXCEPTION USING ERRCODE = 'ZY000';
         END IF;
