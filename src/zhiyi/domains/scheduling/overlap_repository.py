@@ -6,10 +6,10 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import select, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from zhiyi.domains.scheduling.models import ACTIVE_BOOKING, Booking, Slot
+from zhiyi.domains.scheduling import rules
 
 # The lock every booking of one patient takes before it checks for a booking at the same time (overlap.py):
 # its key is the server's hash of this text and the patient's id, so scheduling_book_own (migration 0017)
@@ -34,18 +34,8 @@ async def booking_at_same_time(
     day: dt.date,
 ) -> dt.datetime | None:
     """The start of an active booking of the patient whose time overlaps [starts_at, ends_at), if any
-    (its day within one of `day`: a slot never spans more)."""
-    q = (
-        select(Slot.starts_at)
-        .join(Booking, Booking.slot_id == Slot.id)
-        .where(
-            Booking.patient_id == patient_id,
-            Booking.status.in_(ACTIVE_BOOKING),
-            Booking.session_on.between(day - dt.timedelta(days=1), day + dt.timedelta(days=1)),
-            Slot.starts_at < ends_at,
-            Slot.ends_at > starts_at,
-        )
-        .order_by(Slot.starts_at)
-        .limit(1)
+    (rules.booking_at_same_time, the rush's function's too)."""
+    one_day = dt.timedelta(days=1)
+    return await session.scalar(
+        rules.booking_at_same_time(patient_id, starts_at, ends_at, day - one_day, day + one_day)
     )
-    return await session.scalar(q)

@@ -7,12 +7,13 @@ same expressions (rush/functions.py, `@RULE(name)@` in rush/sql/), so a change h
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, Exists, ScalarSelect, and_, exists, select
+from sqlalchemy import ColumnElement, Exists, ScalarSelect, Select, and_, exists, select
 
-from zhiyi.domains.scheduling.models import ACTIVE_BOOKING, Booking, BookingSuspension
+from zhiyi.domains.scheduling.models import ACTIVE_BOOKING, Booking, BookingSuspension, Slot
 
 _booking = Booking.__table__.alias("b")
 _suspension = BookingSuspension.__table__.alias("s")
+_slot = Slot.__table__.alias("sl")
 
 
 def active(status: ColumnElement) -> ColumnElement:
@@ -57,3 +58,22 @@ def not_over(cs, now) -> ColumnElement:
 def session_bookable(cs, now) -> ColumnElement:
     """Open, released and not over."""
     return and_(session_open(cs), released(cs, now), not_over(cs, now))
+
+
+def booking_at_same_time(patient, starts_at, ends_at, first_day, last_day) -> Select:
+    """One place at a time: the start of an active booking of the patient whose time overlaps
+    [starts_at, ends_at), if any (its day between first_day and last_day: a day either side of the
+    place's, since a slot never spans more)."""
+    return (
+        select(_slot.c.starts_at)
+        .join(_booking, _booking.c.slot_id == _slot.c.id)
+        .where(
+            _booking.c.patient_id == patient,
+            active(_booking.c.status),
+            _booking.c.session_on.between(first_day, last_day),
+            _slot.c.starts_at < ends_at,
+            _slot.c.ends_at > starts_at,
+        )
+        .order_by(_slot.c.starts_at)
+        .limit(1)
+    )

@@ -43,6 +43,8 @@ def test_a_rule_is_spelled_by_its_python_definition():
     assert active_booking_sql("b.status") in text and active_booking_sql("status") in text
     for rule in functions.RULES:
         assert functions.rule_sql(rule) in text
+    for query in functions.QUERIES:
+        assert functions.query_sql(query) in text
     # correlated to the function's session, not a second copy of it
     assert "FROM booking AS b WHERE b.patient_id = p_patient AND b.department_id = cs.department_id" in text
 

@@ -23,6 +23,7 @@ from zhiyi.domains.scheduling.models import ClinicSession, active_booking_sql
 SOURCES = Path(__file__).parent / "sql"
 _ACTIVE = re.compile(r"@ACTIVE_BOOKING\(([a-z_.]+)\)@")
 _RULE = re.compile(r"@RULE\(([a-z_]+)\)@")
+_QUERY = re.compile(r"@QUERY\(([a-z_]+)\)@")
 
 # the rules as a function's WHERE reads them: over its session `cs`, for its patient at its time
 _cs = ClinicSession.__table__.alias("cs")
@@ -34,16 +35,32 @@ RULES = {
 }
 
 
+# the queries as the function asks them: of the place it took (`taken`) on its day (`day`)
+QUERIES = {
+    "booking_at_same_time": rules.booking_at_same_time(
+        _PATIENT,
+        literal_column("taken.starts_at"),
+        literal_column("taken.ends_at"),
+        literal_column("day - 1"),
+        literal_column("day + 1"),
+    ),
+}
+
+
+def _compiled(statement) -> str:
+    return str(statement.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
+
+
+def query_sql(name: str) -> str:
+    """A query as PostgreSQL text on one line."""
+    return " ".join(_compiled(QUERIES[name]).split())
+
+
 def rule_sql(name: str) -> str:
     """A rule's condition as PostgreSQL text, correlated to `cs` (compiled inside a query of `cs` whose
     WHERE clause it is, so that a subquery refers to the outer session instead of listing it again)."""
     prefix = "SELECT 1 \nFROM clinic_session AS cs \nWHERE "
-    compiled = str(
-        select(literal_column("1"))
-        .select_from(_cs)
-        .where(RULES[name])
-        .compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True})
-    )
+    compiled = _compiled(select(literal_column("1")).select_from(_cs).where(RULES[name]))
     if not compiled.startswith(prefix):
         raise ValueError(f"rule {name} did not compile as a condition on cs: {compiled!r}")
     return "(" + " ".join(compiled[len(prefix) :].split()) + ")"
@@ -55,7 +72,8 @@ def source(name: str) -> str:
     while lines and lines[0].startswith("--"):
         lines.pop(0)
     text = _ACTIVE.sub(lambda m: active_booking_sql(m.group(1)), "\n".join(lines).strip() + "\n")
-    return _RULE.sub(lambda m: rule_sql(m.group(1)), text)
+    text = _RULE.sub(lambda m: rule_sql(m.group(1)), text)
+    return _QUERY.sub(lambda m: query_sql(m.group(1)), text)
 
 
 def names() -> list[str]:

@@ -1,6 +1,7 @@
 -- A patient's own booking of a session in one statement (rush/own_booking.py), the one source of the
 -- function: a migration creates it from this file as rendered by rush/functions.py (@ACTIVE_BOOKING(col)@
--- is scheduling.models.active_booking_sql(col), @RULE(name)@ the precondition of scheduling/rules.py), and tests/domains/scheduling/rush/test_functions.py
+-- is scheduling.models.active_booking_sql(col), @RULE(name)@ and @QUERY(name)@ the precondition of
+-- scheduling/rules.py), and tests/domains/scheduling/rush/test_functions.py
 -- fails when the newest migration's copy is not this file's. It answers a JSON object whose "outcome" is
 -- booked | replayed (with "booking", the API's answer) | full | held | busy | usual | draw (with
 -- "draw_ends", epoch seconds) | error (with "sqlstate" and "message"); anything but booked, replayed and
@@ -60,10 +61,7 @@ BEGIN
         -- one patient, one place at a time (scheduling/overlap.py): the patient's lock, as every path
         -- that books takes it after its place, then no active booking of theirs at the same time
         PERFORM pg_advisory_xact_lock(hashtextextended('scheduling.patient:' || p_patient::text, 0));
-        IF EXISTS (SELECT 1 FROM booking b JOIN slot s ON s.id = b.slot_id
-                   WHERE b.patient_id = p_patient AND @ACTIVE_BOOKING(b.status)@
-                     AND b.session_on BETWEEN day - 1 AND day + 1
-                     AND s.starts_at < taken.ends_at AND s.ends_at > taken.starts_at) THEN
+        IF EXISTS (@QUERY(booking_at_same_time)@) THEN
             RAISE EXCEPTION USING ERRCODE = 'ZY000';  -- the usual path says which booking is in the way
         END IF;
         INSERT INTO booking (id, slot_id, session_id, patient_id, department_id, session_on, status, channel,
