@@ -5,10 +5,16 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import Select, Update, bindparam, exists, select, update
+from sqlalchemy import Exists, Select, Update, bindparam, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zhiyi.domains.patients.models import Patient, PatientAccessGrant, PatientProxy, ProxyStatus
+
+
+def verified_condition(patient_id) -> Exists:
+    """The patient's identity has been verified (real-name registration), as SQL: what a statement that
+    decides a booking selects (scheduling/rules.py), and the rush's function renders."""
+    return exists().where(Patient.id == patient_id, Patient.verified_at.is_not(None))
 
 
 async def get(session: AsyncSession, patient_id: uuid.UUID) -> Patient | None:

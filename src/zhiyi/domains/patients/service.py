@@ -41,6 +41,7 @@ from zhiyi.domains.patients.records import (  # noqa: F401  (public here)
     to_read,
     update_patient,
 )
+from zhiyi.domains.patients.repository import verified_condition  # noqa: F401  (public here)
 from zhiyi.domains.patients.schemas import FamilyMember, PatientRead
 
 ADULT_AGE = 18

@@ -273,6 +273,7 @@ _TARGET_COLUMNS = (
 _PATIENT, _NOW = bindparam("patient_id", type_=Uuid()), bindparam("now", type_=UTCDateTime())
 # the preconditions the database decides (rules.py), as columns: the service refuses by each with its reason
 _RULES = (
+    rules.patient_verified(_PATIENT).label("verified"),
     rules.booked_that_day(_PATIENT, _cs.c.department_id, _cs.c.session_on).label("taken"),
     rules.suspended_until(_PATIENT, _NOW).label("suspended_until"),
     rules.session_open(_cs).label("open"),

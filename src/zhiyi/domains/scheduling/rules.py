@@ -9,11 +9,17 @@ from __future__ import annotations
 
 from sqlalchemy import ColumnElement, Exists, ScalarSelect, Select, and_, exists, select
 
+from zhiyi.domains.patients import service as patients
 from zhiyi.domains.scheduling.models import ACTIVE_BOOKING, Booking, BookingSuspension, Slot
 
 _booking = Booking.__table__.alias("b")
 _suspension = BookingSuspension.__table__.alias("s")
 _slot = Slot.__table__.alias("sl")
+
+
+def patient_verified(patient) -> Exists:
+    """Only a patient whose identity has been verified books (the patients domain's definition)."""
+    return patients.verified_condition(patient)
 
 
 def active(status: ColumnElement) -> ColumnElement:

@@ -205,16 +205,15 @@ async def book_slot(
     patient, decision = await patients.access_patient(
         session, actor=actor, patient_id=patient_id, action="book"
     )
-    if patient.verified_at is None:
-        raise PatientNotVerified()
     now = clock.now()
-    # one statement: the session (and the chosen slot's start), whether online booking is suspended
-    # after no-shows, and whether the real-name rule already holds the patient that day
+    # one statement: the session (and the chosen slot's start) with the preconditions of rules.py
     cs = await repo.booking_target(
         session, slot_id=slot_id, session_id=session_id, patient_id=patient.id, now=now
     )
     if cs is None:
         raise SlotNotFound()
+    if not cs.verified:
+        raise PatientNotVerified()
     _check_desk_campus(actor, cs, decision)
     # the database decided the rules (rules.py); here each refusal gets its reason
     if not cs.open:

@@ -89,15 +89,15 @@ async def join_waitlist(
     patient, decision = await patients.access_patient(
         session, actor=actor, patient_id=patient_id, action="book"
     )
-    if patient.verified_at is None:
-        raise PatientNotVerified()
     now = clock.now()
-    # one statement, as a booking reads it: the session with the patient's blockers there
+    # one statement, as a booking reads it: the session with the preconditions of rules.py
     cs = await repo.booking_target(
         session, slot_id=None, session_id=session_id, patient_id=patient.id, now=now
     )
     if cs is None:
         raise SessionNotFound()
+    if not cs.verified:
+        raise PatientNotVerified()
     service._check_desk_campus(actor, cs, decision)
     if not cs.open:  # the database decided the rules (rules.py); here each refusal gets its reason
         raise SessionClosed()

@@ -30,6 +30,7 @@ _cs = ClinicSession.__table__.alias("cs")
 _PATIENT, _NOW = literal_column("p_patient"), literal_column("p_now")
 RULES = {
     "session_bookable": rules.session_bookable(_cs, _NOW),
+    "patient_verified": rules.patient_verified(_PATIENT),
     "booked_that_day": rules.booked_that_day(_PATIENT, _cs.c.department_id, _cs.c.session_on),
     "suspended_until": rules.suspended_until(_PATIENT, _NOW),
 }

@@ -33,9 +33,9 @@ BEGIN
         END IF;
         SELECT cs.id, cs.practitioner_id, cs.department_id, cs.campus_id,
                cs.release_at + make_interval(secs => p_draw_seconds) AS draw_ends INTO target
-        FROM clinic_session cs JOIN patient p ON p.id = p_patient
+        FROM clinic_session cs
         WHERE cs.id = p_session AND @RULE(session_bookable)@
-          AND p.verified_at IS NOT NULL
+          AND @RULE(patient_verified)@
           AND NOT @RULE(booked_that_day)@
           AND @RULE(suspended_until)@ IS NULL;
         IF NOT FOUND THEN
