@@ -231,10 +231,20 @@ def daytime():
     """The clock stopped at 10:30 today in the hospital's zone, for a test whose world is "a clinic
     now" and that is about something else than midnight (asked first, before the world is made;
     what a clinic past midnight does has tests of its own)."""
-    local = dt.datetime.now(ZoneInfo("Asia/Shanghai")).replace(hour=10, minute=30, second=0, microsecond=0)
+    yield from stopped_at(10, 30)
+
+
+def stopped_at(hour: int, minute: int):
+    """The clock stopped today at hour:minute in the hospital's zone, for a fixture to yield from (it
+    yields that local time, and starts the clock again after the test)."""
+    local = dt.datetime.now(ZoneInfo("Asia/Shanghai")).replace(
+        hour=hour, minute=minute, second=0, microsecond=0
+    )
     clock.freeze(local.astimezone(dt.UTC))
-    yield clock.now()
-    clock.freeze(None)
+    try:
+        yield local
+    finally:
+        clock.freeze(None)
 
 
 @pytest.fixture

@@ -77,7 +77,7 @@ PG_STEPS = [
 SQL = dict(PG_STEPS)
 
 
-# the short question for a session seen sold out (migration 0013; the server asked it until migration 0021,
+# the short question for a session seen sold out (migration 0013; the server asked it until migration 0020,
 # the anchors keep it in their scratch database, bench/scratch.py): one by one, and in batches
 ASK_SOLD_OUT = "SELECT scheduling_ask_sold_out($1, $2, $3, $4, $5, now())"
 ASK_FIELDS = 6  # account, key, request hash, patient, session, now

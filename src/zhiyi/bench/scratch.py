@@ -3,7 +3,7 @@
 
 On PostgreSQL it also holds the anchors' own statement (bench/raw.py, bench/bare.py): the short
 question for a session seen sold out, as migration 0013 made it. The server asked it until migration
-0021; the anchors keep it, so that their figures stay comparable from run to run."""
+0020; the anchors keep it, so that their figures stay comparable from run to run."""
 
 from __future__ import annotations
 

@@ -10,11 +10,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from tests.conftest import stopped_at
 from tests.factories import identity as accounts
 from tests.factories import org as orgf
 from tests.factories import patients as pf
 from tests.factories import scheduling as sf
-from zhiyi.core import clock
 from zhiyi.core.policy import Actor
 from zhiyi.domains.patients import service as patients
 from zhiyi.domains.queueing import service as queueing
@@ -25,10 +25,7 @@ ZONE = ZoneInfo("Asia/Shanghai")
 
 @pytest.fixture
 def at_2350():
-    local = dt.datetime.now(ZONE).replace(hour=23, minute=50, second=0, microsecond=0)
-    clock.freeze(local.astimezone(dt.UTC))
-    yield local
-    clock.freeze(None)
+    yield from stopped_at(23, 50)
 
 
 async def _world(session, starts_in: dt.timedelta):

@@ -121,41 +121,33 @@ TAKE_ATTEMPTS = 20  # bounded: under extreme contention a patient is told "full"
 
 
 async def take_place_in_session(session: AsyncSession, session_id: uuid.UUID, now: dt.datetime) -> Row | None:
-    """Take the earliest free place of a session; None when the session is sold out."""
-    return (await take_place_or_sold_out(session, session_id, now))[0]
-
-
-async def take_place_or_sold_out(
-    session: AsyncSession, session_id: uuid.UUID, now: dt.datetime
-) -> tuple[Row | None, bool]:
-    """Take the earliest free place of a session: (the slot's id, starts_at, ends_at; None when
-    none was taken) and whether a read of committed rows found no place free at all (sold out,
-    not merely given up on after TAKE_ATTEMPTS).
+    """Take the earliest free place of a session: the slot's (id, starts_at, ends_at), or None when
+    none was taken (sold out, or given up on after TAKE_ATTEMPTS).
 
     PostgreSQL: first skip rows other bookings hold (no queue on one hot row); if every free
     row is held, wait for them, since a holder may yet roll back and free its place (so a
     patient is never told "full" while a place is still to be had)."""
     if session.bind.dialect.name != "postgresql":  # SQLite: the transaction holds the write lock already
         slot_id = await session.scalar(_earliest_free(session_id, now))
-        return (await take_place(session, slot_id), False) if slot_id is not None else (None, True)
+        return await take_place(session, slot_id) if slot_id is not None else None
     first = (await session.execute(_TAKE_FIRST_FREE, {"in_session": session_id, "after": now})).one()
     if first.id is not None:
-        return first, False
+        return first
     if not first.any_free:  # nothing free, held or not: sold out (one round trip)
-        return None, True
+        return None
     free = _earliest_free(session_id, now)  # built only here: the common cases above need none
     for _ in range(TAKE_ATTEMPTS - 1):  # every free place is held by another booking: wait for one
         slot_id = await session.scalar(free.with_for_update())
         if slot_id is not None:
             taken = await take_place(session, slot_id)
             if taken is not None:
-                return taken, False
+                return taken
             continue
         # A locking read that waited re-checks only the row it waited for: if that one filled up, it
         # finds nothing though other places may be free. Say "full" only when a plain read agrees.
         if await session.scalar(free) is None:
-            return None, True
-    return None, False
+            return None
+    return None
 
 
 def _earliest_free(session_id: uuid.UUID, now: dt.datetime):
@@ -331,13 +323,14 @@ async def bookings_of(
 
 
 async def bookings_on(
-    session: AsyncSession, patient_id: uuid.UUID, day: dt.date
+    session: AsyncSession, patient_id: uuid.UUID, day: dt.date, last: dt.date | None = None
 ) -> list[tuple[Booking, Slot, ClinicSession]]:
+    """A patient's bookings of `day` (through `last`, when given), in time order."""
     q = (
         select(Booking, Slot, ClinicSession)
         .join(Slot, Slot.id == Booking.slot_id)
         .join(ClinicSession, ClinicSession.id == Booking.session_id)
-        .where(Booking.patient_id == patient_id, Booking.session_on == day)
+        .where(Booking.patient_id == patient_id, Booking.session_on.between(day, last or day))
         .order_by(Slot.starts_at)
     )
     return [(b, s, c) for b, s, c in (await session.execute(q)).all()]

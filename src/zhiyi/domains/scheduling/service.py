@@ -440,12 +440,10 @@ async def bookings_on(session: AsyncSession, *, patient_id: uuid.UUID, day: dt.d
 async def bookings_now(session: AsyncSession, *, patient_id: uuid.UUID) -> list[BookingRead]:
     """A patient's bookings of the clinics of now (clinic_day.is_now: today's, and tomorrow's whose
     arrival has opened), without an access decision (the caller made it)."""
-    return [
-        b
-        for day in clinic_day.days_now()
-        for b in await bookings_on(session, patient_id=patient_id, day=day)
-        if clinic_day.is_now(b.session_on, b.starts_at)
-    ]
+    today, tomorrow = clinic_day.days_now()
+    found = await repo.bookings_on(session, patient_id, today, tomorrow)  # one read for both days
+    reads = [booking_read(b, s, c) for b, s, c in found]
+    return [r for r in reads if clinic_day.is_now(r.session_on, r.starts_at)]
 
 
 async def mark_checked_in(session: AsyncSession, *, booking_id: uuid.UUID) -> bool:

@@ -1,8 +1,10 @@
-"""scheduling: the one-statement booking from its one source (rush/sql/scheduling_book_own.sql), answering
-a typed JSON object instead of a prefixed string, without the time zone it no longer uses
+"""scheduling: the one-statement booking from its one source (rush/sql/scheduling_book_own.sql): its
+preconditions rendered from scheduling/rules.py (the expressions the usual path selects), answering a
+typed JSON object instead of a prefixed string, without the time zone it no longer uses; a booking
+takes its session's day (a time past midnight in an evening clinic is that clinic's day)
 
-Revision ID: 0020
-Revises: 0019
+Revision ID: 0019
+Revises: 0018
 Create Date: 2026-12-07 17:10:00
 """
 
@@ -10,8 +12,8 @@ from importlib import import_module
 
 from alembic import op
 
-revision = '0020'
-down_revision = '0019'
+revision = '0019'
+down_revision = '0018'
 branch_labels = None
 depends_on = None
 
@@ -51,13 +53,11 @@ BEGIN
         END IF;
         SELECT cs.id, cs.practitioner_id, cs.department_id, cs.campus_id,
                cs.release_at + make_interval(secs => p_draw_seconds) AS draw_ends INTO target
-        FROM clinic_session cs JOIN patient p ON p.id = p_patient
-        WHERE cs.id = p_session AND cs.status = 'open' AND cs.ends_at > p_now AND cs.release_at <= p_now
-          AND p.verified_at IS NOT NULL
-          AND NOT EXISTS (SELECT 1 FROM booking b WHERE b.patient_id = p_patient
-                          AND b.department_id = cs.department_id AND b.session_on = cs.session_on
-                          AND b.status IN ('booked', 'checked_in'))
-          AND NOT EXISTS (SELECT 1 FROM booking_suspension s WHERE s.patient_id = p_patient AND s.ends_at > p_now);
+        FROM clinic_session cs
+        WHERE cs.id = p_session AND (cs.status = 'open' AND cs.release_at <= p_now AND cs.ends_at > p_now)
+          AND (EXISTS (SELECT * FROM patient WHERE patient.id = p_patient AND patient.verified_at IS NOT NULL))
+          AND NOT (EXISTS (SELECT * FROM booking AS b WHERE b.patient_id = p_patient AND b.department_id = cs.department_id AND b.session_on = cs.session_on AND b.status IN ('booked', 'checked_in')))
+          AND ((SELECT s.ends_at FROM booking_suspension AS s WHERE s.patient_id = p_patient AND s.ends_at > p_now)) IS NULL;
         IF NOT FOUND THEN
             RAISE EXCEPTION USING ERRCODE = 'ZY000';
         END IF;
@@ -81,10 +81,7 @@ BEGIN
         -- one patient, one place at a time (scheduling/overlap.py): the patient's lock, as every path
         -- that books takes it after its place, then no active booking of theirs at the same time
         PERFORM pg_advisory_xact_lock(hashtextextended('scheduling.patient:' || p_patient::text, 0));
-        IF EXISTS (SELECT 1 FROM booking b JOIN slot s ON s.id = b.slot_id
-                   WHERE b.patient_id = p_patient AND b.status IN ('booked', 'checked_in')
-                     AND b.session_on BETWEEN day - 1 AND day + 1
-                     AND s.starts_at < taken.ends_at AND s.ends_at > taken.starts_at) THEN
+        IF EXISTS (SELECT sl.starts_at FROM slot AS sl JOIN booking AS b ON b.slot_id = sl.id WHERE b.patient_id = p_patient AND b.status IN ('booked', 'checked_in') AND b.session_on BETWEEN day - 1 AND day + 1 AND sl.starts_at < taken.ends_at AND sl.ends_at > taken.starts_at ORDER BY sl.starts_at LIMIT 1) THEN
             RAISE EXCEPTION USING ERRCODE = 'ZY000';  -- the usual path says which booking is in the way
         END IF;
         INSERT INTO booking (id, slot_id, session_id, patient_id, department_id, session_on, status, channel,
@@ -142,4 +139,4 @@ def upgrade() -> None:
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute(f"DROP FUNCTION {_SIGNATURE}")
-        op.execute(import_module("zhiyi.migrations.versions.0019_booking_takes_its_sessions_day").BOOK)
+        op.execute(import_module("zhiyi.migrations.versions.0017_booking_overlap").BOOK)

@@ -1,8 +1,8 @@
 """scheduling: the sold-out question goes (measured after the rush's move into one package, the rush ran
 3-7% faster without it: the one-statement booking answers "full" itself; docs/benchmarks.md, 2026-12-07)
 
-Revision ID: 0021
-Revises: 0020
+Revision ID: 0020
+Revises: 0019
 Create Date: 2026-12-07 17:30:00
 """
 
@@ -10,8 +10,8 @@ from importlib import import_module
 
 from alembic import op
 
-revision = '0021'
-down_revision = '0020'
+revision = '0020'
+down_revision = '0019'
 branch_labels = None
 depends_on = None
 
