@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_asyn
 from zhiyi.app import create_app
 from zhiyi.core import clock, migrate, outbox
 from zhiyi.core.config import Settings, use
-from zhiyi.core.db import Database, _sqlite_pragmas
+from zhiyi.core.db import JSON_IO, Database, _sqlite_pragmas
 from zhiyi.domains.scheduling.rush import pool as rush_pool
 from zhiyi.integrations.notifications import sandbox as sandbox_channel
 
@@ -157,7 +157,7 @@ async def live_app(fresh_db_url, rush_lane) -> AsyncIterator[LiveApp]:
 @pytest.fixture(scope="session")
 async def engine(backend):
     settings = make_settings(backend.url)
-    eng = create_async_engine(settings.async_database_url)
+    eng = create_async_engine(settings.async_database_url, **JSON_IO)
     if backend.name == "sqlite":
         _sqlite_pragmas(eng)
     yield eng
@@ -255,3 +255,20 @@ def sandbox():
 
 def data_path(*parts: str) -> Path:
     return Path(__file__).parent / "data" / Path(*parts)
+
+
+SHARED_DATA = Path(
+    os.environ.get("ZHIYI_SHARED_DATA", Path(__file__).resolve().parents[1].parent / "shared" / "data")
+)
+
+
+def shared_data(*parts: str) -> Path:
+    """A file of the public reference data kept beside the project (../shared/data, each with a README
+    of its source); the project commits no copy. Missing: a failure under CI, elsewhere a skip."""
+    path = SHARED_DATA / Path(*parts)
+    if not path.exists():
+        reason = f"public reference data not found: {path} (set ZHIYI_SHARED_DATA)"
+        if IN_CI:
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return path

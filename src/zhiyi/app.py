@@ -16,6 +16,7 @@ from zhiyi.core import audit, i18n, idempotency, logs, outbox  # noqa: F401  (co
 from zhiyi.core.config import Settings, check_secrets, get_settings, use
 from zhiyi.core.db import Database
 from zhiyi.domains import registry
+from zhiyi.fhir import api as fhir_api
 from zhiyi.http import docs, errors, openapi, ops
 from zhiyi.http.middleware import EdgeMiddleware
 from zhiyi.integrations import notifications
@@ -85,6 +86,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     openapi.install(app)
     for router in registry.API_ROUTERS:
         app.include_router(router)
+    app.include_router(fhir_api.router)
     app.include_router(ops.router)
     app.include_router(docs.router)
     app.include_router(ops.metrics_router)
@@ -103,7 +105,12 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     )
     for lane in registry.lanes(settings):  # inside the edge, before the framework and its session cookie
         app.add_middleware(lane, db=db)
-    app.add_middleware(EdgeMiddleware, max_body_bytes=settings.max_body_bytes, secure=settings.secure_cookies)
+    app.add_middleware(
+        EdgeMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        body_limits={fhir_api.PREFIX: settings.fhir_max_body_bytes},
+        secure=settings.secure_cookies,
+    )
     return app
 
 

@@ -1,16 +1,18 @@
-"""The `zhiyi` command: serve, migrate, seed, demo, worker, users."""
+"""The `zhiyi` command: serve, migrate, seed, demo, worker, users, fhir."""
 
 from __future__ import annotations
 
 import asyncio
 import importlib
 import os
+from pathlib import Path
 from typing import Annotated
 
 import typer
 import uvicorn
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from zhiyi.core import logs, outbox
@@ -24,11 +26,16 @@ from zhiyi.domains.identity import service as identity
 from zhiyi.domains.scheduling import rush
 from zhiyi.domains.scheduling.rush import protocol
 from zhiyi.domains.triage import cli as triage_cli
+from zhiyi.fhir import importing
 
 app = typer.Typer(help="Zhiyi (智医) smart-hospital platform", no_args_is_help=True)
 users = typer.Typer(help="Manage accounts", no_args_is_help=True)
 app.add_typer(users, name="users")
 app.add_typer(triage_cli.app, name="triage")
+fhir = typer.Typer(
+    help="The FHIR repository: load files into it, write it out as NDJSON", no_args_is_help=True
+)
+app.add_typer(fhir, name="fhir")
 console = Console()
 
 DbOpt = Annotated[
@@ -219,6 +226,132 @@ def users_create(
             await database.dispose()
 
     asyncio.run(run())
+
+
+# Synthea writes the organizations and practitioners its patients' Bundles refer to in files of their own:
+# loaded first, a patient's conditional references to them resolve
+_LOADED_FIRST = ("hospitalInformation", "practitionerInformation")
+
+
+def _import_files(paths: list[Path]) -> list[Path]:
+    """The files named, and every *.json and *.ndjson inside the folders named (sorted, Synthea's shared
+    organizations and practitioners first)."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            inside = [p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in (".json", ".ndjson")]
+            found += sorted(inside, key=lambda p: (not p.name.startswith(_LOADED_FIRST), str(p)))
+        else:
+            found.append(path)
+    return found
+
+
+def _bar() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    )
+
+
+async def _import(settings: Settings, files: list[Path], chunk: int) -> list[importing.ImportReport]:
+    db = Database(settings)
+    reports = []
+    try:
+        with _bar() as progress:
+            tasks: dict[str, TaskID] = {}
+
+            def advance(source: str, done: int, total: int | None) -> None:
+                if source not in tasks:
+                    tasks[source] = progress.add_task(Path(source).name, total=total)
+                progress.update(tasks[source], completed=done, total=total)
+
+            for path in files:
+                try:
+                    reports.append(await importing.import_file(db, path, progress=advance, chunk=chunk))
+                except OSError as exc:  # unreadable: reported with the others, the next file loaded
+                    said = [{"at": None, "diagnostics": str(exc)}]
+                    reports.append(
+                        importing.ImportReport(str(path), "failed", "unreadable", 0, 1, errors=said)
+                    )
+        return reports
+    finally:
+        await db.dispose()
+
+
+@fhir.command("import")
+def fhir_import(
+    paths: Annotated[list[Path], typer.Argument(exists=True, help="Files or folders (*.json, *.ndjson)")],
+    db: DbOpt = None,
+    chunk: Annotated[int, typer.Option(min=1, help="NDJSON lines a transaction")] = importing.CHUNK,
+) -> None:
+    """Load Bundles (transaction, batch, collection), resources and NDJSON files into the FHIR repository.
+    A file loaded before is skipped; one stopped half-way resumes where it stopped."""
+    settings = _settings(db)
+    migrations.upgrade(settings.database_url)
+    reports = asyncio.run(_import(settings, _import_files(paths), chunk))
+    table = Table(title="FHIR import")
+    for col in ("file", "status", "loaded", "failed", "skipped", "seconds"):
+        table.add_column(col, justify="left" if col in ("file", "status") else "right", overflow="fold")
+    for r in reports:
+        colour = "red" if r.failed or r.status == "failed" else "dim" if r.status == "skipped" else "green"
+        table.add_row(
+            escape(r.source),
+            f"[{colour}]{r.status}[/{colour}]",
+            *(str(n) for n in (r.loaded, r.failed, r.skipped)),
+            f"{r.seconds:.1f}",
+        )
+    console.print(table)
+    for r in reports:
+        for error in r.errors[:5]:
+            where = f" #{error['at']}" if error.get("at") is not None else ""
+            console.print(f"[red]{escape(r.source)}{where}:[/red] {escape(str(error['diagnostics']))}")
+    if any(r.failed or r.status == "failed" for r in reports):
+        raise typer.Exit(1)
+
+
+async def _export(settings: Settings, out_dir: Path, types: list[str] | None) -> dict[str, int]:
+    db = Database(settings)
+    try:
+        with _bar() as progress:
+            tasks: dict[str, TaskID] = {}
+
+            def advance(rtype: str, done: int, total: int | None) -> None:
+                if rtype not in tasks:
+                    tasks[rtype] = progress.add_task(rtype, total=total)
+                progress.update(tasks[rtype], completed=done, total=total)
+
+            return await importing.export_ndjson(db, out_dir, types=types, progress=advance)
+    finally:
+        await db.dispose()
+
+
+@fhir.command("export")
+def fhir_export(
+    out_dir: Annotated[Path, typer.Argument(file_okay=False, help="Folder for the <Type>.ndjson files")],
+    rtype: Annotated[list[str] | None, typer.Option("--type", help="Only this type (repeatable)")] = None,
+    db: DbOpt = None,
+) -> None:
+    """Write the current resources of the FHIR repository as one <Type>.ndjson a type."""
+    settings = _settings(db)
+    try:
+        counts = asyncio.run(_export(settings, out_dir, rtype or None))
+    except ValueError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    table = Table(title=f"FHIR export to {out_dir}")
+    table.add_column("type")
+    table.add_column("resources", justify="right")
+    for name, count in counts.items():
+        table.add_row(name, str(count))
+    console.print(table)
+
+
+# the names ../shared/ARCHITECTURE.md gives them
+app.command("import-fhir", hidden=True)(fhir_import)
+app.command("export-fhir", hidden=True)(fhir_export)
 
 
 @app.command(

@@ -8,7 +8,7 @@ import json
 import typer
 from rich.console import Console
 
-from zhiyi.bench import rush
+from zhiyi.bench import fhir, rush
 
 app = typer.Typer(
     help="Benchmarks; each prints one JSON object on its last line",
@@ -79,6 +79,36 @@ def bench_rush(
     )
     result = rush.run(opts, log=lambda m: console.print(f"[dim]{m}[/dim]"))
     print(json.dumps(result))
+
+
+@app.command("fhir")
+def bench_fhir(
+    db: str = typer.Option(
+        ..., "--db", help="postgresql://... or sqlite:///...; a scratch database is made beside it"
+    ),
+    patients: int = typer.Option(1000, min=1),
+    per_patient: int = typer.Option(100, "--per-patient", min=5, help="resources in each patient's Bundle"),
+    workers: int = typer.Option(2, min=1),
+    concurrency: int = typer.Option(8, min=1, help="transaction Bundles in flight (and anchor connections)"),
+    searches: int = typer.Option(200, min=1, help="searches of each kind"),
+    search_concurrency: int = typer.Option(4, "--search-concurrency", min=1),
+    seed: int = 1,
+    keep: bool = False,
+) -> None:
+    """A synthetic population loaded through transaction Bundles and searched, with its anchor."""
+    opts = fhir.Options(
+        db=db,
+        patients=patients,
+        per_patient=per_patient,
+        workers=workers,
+        concurrency=concurrency,
+        searches=searches,
+        search_concurrency=search_concurrency,
+        seed=seed,
+        keep=keep,
+    )
+    result = fhir.run(opts, log=lambda m: console.print(f"[dim]{m}[/dim]"))
+    print(json.dumps(result, ensure_ascii=False))
 
 
 @app.callback()

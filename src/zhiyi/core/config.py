@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     timezone: str = "Asia/Shanghai"
     default_locale: str = "zh_CN"
     max_body_bytes: int = 256 * 1024
+    fhir_max_body_bytes: int = 32 * 1024 * 1024  # /fhir: transaction Bundles (a Synthea patient is ~2 MB)
     access_token_minutes: int = 15
     refresh_token_days: int = 14
     qr_token_minutes: int = 10

@@ -21,7 +21,7 @@ from sqlalchemy.pool import AsyncAdaptedQueuePool
 from sqlalchemy.util import await_
 from sqlalchemy.util.queue import Empty, Full, QueueCommon
 
-from zhiyi.core import ids
+from zhiyi.core import ids, jsonio
 from zhiyi.core.config import Settings, ensure_sqlite_dir
 
 _log = logging.getLogger("zhiyi.db")
@@ -135,6 +135,10 @@ class FairPool(AsyncAdaptedQueuePool):
     _queue_class = FairQueue
 
 
+# JSON columns read and written by orjson (core/jsonio.py: what it cannot, by the standard library)
+JSON_IO = {"json_serializer": jsonio.dumps, "json_deserializer": jsonio.loads}
+
+
 def make_engine(
     settings: Settings, *, pool_size: int | None = None, max_overflow: int | None = None
 ) -> AsyncEngine:
@@ -146,14 +150,14 @@ def make_engine(
         # one connection: SQLite has one writer at a time, and waiting for it in the pool (an
         # asyncio wait) is far cheaper than SQLite's busy handler sleeping and retrying
         engine = create_async_engine(
-            url, connect_args={"timeout": 30}, pool_size=1, max_overflow=0, pool_timeout=300
+            url, connect_args={"timeout": 30}, pool_size=1, max_overflow=0, pool_timeout=300, **JSON_IO
         )
         _sqlite_pragmas(engine)
     else:
         size = settings.db_pool_size if pool_size is None else pool_size
         overflow = size if max_overflow is None else max_overflow
         engine = create_async_engine(
-            url, poolclass=FairPool, pool_size=size, max_overflow=overflow, pool_pre_ping=False
+            url, poolclass=FairPool, pool_size=size, max_overflow=overflow, pool_pre_ping=False, **JSON_IO
         )
     return engine
 

@@ -43,6 +43,8 @@ from zhiyi.domains.triage import engine as triage_engine
 from zhiyi.domains.triage import models as triage_models  # noqa: F401
 from zhiyi.domains.triage import policy as triage_policy
 from zhiyi.domains.triage import web as triage_web
+from zhiyi.fhir import admin_web as fhir_admin_web
+from zhiyi.fhir import audit_labels as fhir_audit_labels
 from zhiyi.http import auth as http_auth
 from zhiyi.web import shortcuts
 
@@ -67,6 +69,7 @@ WEB_ROUTERS = [
     queueing_web.router,
     preconsult_web.router,
     triage_web.router,
+    fhir_admin_web.router,
 ]
 POLICIES = [
     patients_policy.install,
@@ -95,6 +98,7 @@ AUDIT_LABELS = [
     (preconsult_policy.AUDIT_ACTIONS, preconsult_policy.AUDIT_REASONS),
     (triage_policy.AUDIT_ACTIONS, triage_policy.AUDIT_REASONS),
     (identity_admin.AUDIT_ACTIONS, {}),
+    (fhir_audit_labels.AUDIT_ACTIONS, {}),
 ]
 
 

@@ -30,6 +30,40 @@ HTTP_CODES = {
 }
 
 
+# FHIR's IssueType for each status of an error met before the FHIR router (no token, a body over the
+# limit, a method not served, a failure of ours)
+FHIR_ISSUE_CODES = {
+    400: "invalid",
+    401: "login",
+    403: "forbidden",
+    404: "not-found",
+    405: "not-supported",
+    409: "conflict",
+    413: "too-costly",
+    415: "not-supported",
+    422: "invalid",
+    429: "throttled",
+    503: "transient",
+}
+FHIR_MEDIA_TYPE = "application/fhir+json; charset=utf-8"
+
+
+def is_fhir(path: str) -> bool:
+    """Under /fhir every answer is FHIR's, errors included (an OperationOutcome, not the API's shape)."""
+    return path == "/fhir" or path.startswith("/fhir/")
+
+
+def operation_outcome(status: int, body: ErrorBody) -> dict:
+    severity = "fatal" if status >= 500 else "error"
+    code = FHIR_ISSUE_CODES.get(status, "exception" if status >= 500 else "processing")
+    issues = [{"severity": severity, "code": code, "diagnostics": body.message}]
+    issues += [
+        {"severity": "error", "code": "invalid", "diagnostics": e.message, "expression": [e.field]}
+        for e in body.errors
+    ]
+    return {"resourceType": "OperationOutcome", "issue": issues}
+
+
 def wants_html(request: Request) -> bool:
     path = request.scope["path"]  # what request.url.path reads, without building the whole URL
     return not (path.startswith("/api") or path.startswith("/fhir")) and path not in ("/healthz", "/metrics")
@@ -48,6 +82,10 @@ def render(request: Request, status: int, body: ErrorBody, headers: dict[str, st
     if wants_html(request):  # a page meets every error as a page in its language, never as JSON
         page = request.app.state.error_page
         return page(request, status, body, headers)
+    if is_fhir(request.scope["path"]):
+        return JSONResponse(
+            operation_outcome(status, body), status_code=status, headers=headers, media_type=FHIR_MEDIA_TYPE
+        )
     return JSONResponse(body.as_dict(), status_code=status, headers=headers)
 
 

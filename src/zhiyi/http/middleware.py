@@ -6,11 +6,13 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Mapping
 
 from prometheus_client import Counter, Histogram
 from starlette.exceptions import HTTPException
 
 from zhiyi.core import ids, requestctx
+from zhiyi.http.errors import is_fhir
 
 log = logging.getLogger("zhiyi.access")
 
@@ -58,6 +60,19 @@ def security_headers(headers: list, *, path: str, secure: bool) -> list:
     return list(headers) + extra
 
 
+def _outcome(status: int) -> bytes:
+    """Under /fhir the edge's refusals are OperationOutcomes, as every other answer there."""
+    code, said = (
+        ("too-costly", "The request body is too large.") if status == 413 else ("invalid", "Bad request.")
+    )
+    return json.dumps(
+        {
+            "resourceType": "OperationOutcome",
+            "issue": [{"severity": "error", "code": code, "diagnostics": said}],
+        }
+    ).encode()
+
+
 def _too_large(request_id: str) -> bytes:
     return json.dumps(
         {
@@ -70,9 +85,19 @@ def _too_large(request_id: str) -> bytes:
 
 
 class EdgeMiddleware:
-    def __init__(self, app, *, max_body_bytes: int, access_log: bool = True, secure: bool = False):
+    def __init__(
+        self,
+        app,
+        *,
+        max_body_bytes: int,
+        body_limits: Mapping[str, int] | None = None,
+        access_log: bool = True,
+        secure: bool = False,
+    ):
         self.app = app
         self.max_body = max_body_bytes
+        # path prefix -> its own limit (/fhir: transaction Bundles of hundreds of resources)
+        self.body_limits = tuple((body_limits or {}).items())
         self.access_log = access_log
         self.secure = (
             secure  # served over HTTPS (behind a proxy that ends TLS): browsers are told to keep to it
@@ -95,8 +120,10 @@ class EdgeMiddleware:
             return await self._reject(send, rid, 400)  # NUL never belongs in a URL; databases refuse it
         headers = dict(scope.get("headers") or [])
         length = headers.get(b"content-length")
-        if length is not None and (not length.isdigit() or int(length) > self.max_body):
-            return await self._reject(send, rid, 413 if length.isdigit() else 400)
+        path = scope["path"]
+        max_body = self._limit(path)
+        if length is not None and (not length.isdigit() or int(length) > max_body):
+            return await self._reject(send, rid, 413 if length.isdigit() else 400, path=path)
 
         received = 0
 
@@ -105,7 +132,7 @@ class EdgeMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_body:
+                if received > max_body:
                     raise BodyTooLarge()
             return message
 
@@ -124,7 +151,7 @@ class EdgeMiddleware:
         try:
             await self.app(scope, limited_receive, send_with_id)
         except BodyTooLarge:
-            await self._reject(send, rid, 413)
+            await self._reject(send, rid, 413, path=path)
             status_holder["status"] = 413
         finally:
             elapsed = time.perf_counter() - start
@@ -143,9 +170,18 @@ class EdgeMiddleware:
                     },
                 )
 
-    async def _reject(self, send, rid: str, status: int) -> None:
+    def _limit(self, path: str) -> int:
+        for prefix, limit in self.body_limits:
+            if path == prefix or path.startswith(prefix + "/"):
+                return limit
+        return self.max_body
+
+    async def _reject(self, send, rid: str, status: int, *, path: str = "") -> None:
+        fhir = is_fhir(path)
         body = (
-            _too_large(rid)
+            _outcome(status)
+            if fhir
+            else _too_large(rid)
             if status == 413
             else json.dumps(
                 {
@@ -162,7 +198,7 @@ class EdgeMiddleware:
                 "status": status,
                 "headers": security_headers(
                     [
-                        (b"content-type", b"application/json"),
+                        (b"content-type", b"application/fhir+json" if fhir else b"application/json"),
                         (b"content-length", str(len(body)).encode()),
                         (b"x-request-id", rid.encode()),
                     ],

@@ -11,6 +11,7 @@ from zhiyi.core import audit, idempotency, outbox  # noqa: F401  (core tables)
 from zhiyi.core.config import ensure_sqlite_dir, get_settings, to_async_url
 from zhiyi.core.db import Base
 from zhiyi.domains import registry  # noqa: F401  (domain tables)
+from zhiyi.fhir import models as fhir_models  # noqa: F401  (the FHIR repository's tables)
 
 config = context.config
 target_metadata = Base.metadata

@@ -8,14 +8,20 @@ from urllib.parse import quote
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, select_autoescape
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, PrefixLoader, select_autoescape
 
 from zhiyi.core.errors import ErrorBody, Forbidden
 from zhiyi.core.i18n import negotiate, translator
 
 WEB_DIR = Path(__file__).resolve().parent
 _env = Environment(
-    loader=ChoiceLoader([FileSystemLoader(WEB_DIR / "templates"), PackageLoader("zhiyi", "domains")]),
+    loader=ChoiceLoader(
+        [
+            FileSystemLoader(WEB_DIR / "templates"),
+            PackageLoader("zhiyi", "domains"),
+            PrefixLoader({"fhir": PackageLoader("zhiyi", "fhir")}),  # "fhir/templates/<page>.html"
+        ]
+    ),
     autoescape=select_autoescape(["html"]),
     extensions=["jinja2.ext.i18n"],
     trim_blocks=True,
