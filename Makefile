@@ -2,6 +2,8 @@
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# the suite runs on every core (pytest-xdist), each worker with its own databases (tests/conftest.py)
+TEST_WORKERS ?= 2
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
 
 .PHONY: demo test install browser-deps triage-model lock lint clean
@@ -35,7 +37,7 @@ test: install browser-deps triage-model
 	$(BIN)/ruff format --check src tests
 	$(BIN)/ruff check src tests
 	$(BIN)/lint-imports
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 lock:
 	$(BIN)/pip-compile -q --extra dev --extra bench --strip-extras --no-emit-index-url --no-emit-find-links -o requirements.lock pyproject.toml

@@ -257,9 +257,21 @@ def data_path(*parts: str) -> Path:
     return Path(__file__).parent / "data" / Path(*parts)
 
 
-SHARED_DATA = Path(
-    os.environ.get("ZHIYI_SHARED_DATA", Path(__file__).resolve().parents[1].parent / "shared" / "data")
-)
+def _shared_data() -> Path:
+    """ZHIYI_SHARED_DATA, else ../shared/data beside the checkout, else the workplace's /work/shared/data
+    (a clone elsewhere, such as CI's, has no sibling folder)."""
+    if os.environ.get("ZHIYI_SHARED_DATA"):
+        return Path(os.environ["ZHIYI_SHARED_DATA"])
+    for candidate in (
+        Path(__file__).resolve().parents[1].parent / "shared" / "data",
+        Path("/work/shared/data"),
+    ):
+        if candidate.is_dir():
+            return candidate
+    return Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+SHARED_DATA = _shared_data()
 
 
 def shared_data(*parts: str) -> Path:

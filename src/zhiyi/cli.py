@@ -33,7 +33,8 @@ users = typer.Typer(help="Manage accounts", no_args_is_help=True)
 app.add_typer(users, name="users")
 app.add_typer(triage_cli.app, name="triage")
 fhir = typer.Typer(
-    help="The FHIR repository: load files into it, write it out as NDJSON", no_args_is_help=True
+    help="The FHIR repository: load files into it, write it out as NDJSON, write Zhiyi's own rows into it",
+    no_args_is_help=True,
 )
 app.add_typer(fhir, name="fhir")
 console = Console()
@@ -77,7 +78,9 @@ async def _seed(settings: Settings, patients: int, seed: int) -> demo_seed.SeedR
                 progress.update(tasks[step], advance=n)
 
             async with db.sessionmaker() as session:
-                result = await demo_seed.seed(session, patients=patients, seed=seed, progress=advance)
+                result = await demo_seed.seed(
+                    session, patients=patients, seed=seed, progress=advance, fhir=True
+                )
                 await session.commit()
         return result
     finally:
@@ -276,6 +279,7 @@ async def _import(settings: Settings, files: list[Path], chunk: int) -> list[imp
                     reports.append(
                         importing.ImportReport(str(path), "failed", "unreadable", 0, 1, errors=said)
                     )
+        await importing.refresh_statistics(db)
         return reports
     finally:
         await db.dispose()
@@ -346,6 +350,33 @@ def fhir_export(
     table.add_column("resources", justify="right")
     for name, count in counts.items():
         table.add_row(name, str(count))
+    console.print(table)
+
+
+async def _sync(settings: Settings) -> dict[str, int]:
+    db = Database(settings)
+    written: dict[str, int] = {}
+    try:
+        async with db.sessionmaker() as session:
+            await registry.project_fhir(session, lambda domain, changed: written.__setitem__(domain, changed))
+            await session.commit()
+        return written
+    finally:
+        await db.dispose()
+
+
+@fhir.command("sync")
+def fhir_sync(db: DbOpt = None) -> None:
+    """Write Zhiyi's own rows (organisation, patients, clinics and bookings, ...) into the FHIR repository
+    as resources. Unchanged ones make no new version; the outbox keeps them current after that."""
+    settings = _settings(db)
+    migrations.upgrade(settings.database_url)
+    written = asyncio.run(_sync(settings))
+    table = Table(title="Zhiyi's own data in FHIR")
+    table.add_column("domain")
+    table.add_column("resources written", justify="right")
+    for domain, changed in written.items():
+        table.add_row(domain, str(changed))
     console.print(table)
 
 

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import itertools
 
-from zhiyi.domains.org.models import Campus, Department, Practitioner, PractitionerCampus, Room
+from zhiyi.domains.org.models import (
+    Building,
+    Campus,
+    Department,
+    DepartmentCampus,
+    Floor,
+    Practitioner,
+    PractitionerCampus,
+    Room,
+)
 
 _n = itertools.count(1)
 
@@ -53,9 +62,37 @@ async def practitioner(
     return p
 
 
-async def room(session, *, campus: Campus, code: str | None = None) -> Room:
+async def room(session, *, campus: Campus, code: str | None = None, floor: Floor | None = None) -> Room:
     n = next(_n)
-    r = Room(campus_id=campus.id, code=code or f"R{n}", name_zh=f"{n}诊室", name_en=f"Room {n}")
+    r = Room(
+        campus_id=campus.id,
+        floor_id=floor.id if floor else None,
+        code=code or f"R{n}",
+        name_zh=f"{n}诊室",
+        name_en=f"Room {n}",
+    )
     session.add(r)
     await session.flush()
     return r
+
+
+async def floor(session, *, campus: Campus, level: int = 3) -> tuple[Building, Floor]:
+    """A building of the campus with one floor."""
+    n = next(_n)
+    b = Building(campus_id=campus.id, code=f"B{n}", name_zh=f"{n}号楼", name_en=f"Building {n}")
+    session.add(b)
+    await session.flush()
+    f = Floor(building_id=b.id, level=level, name_zh=f"{level}楼", name_en=f"Floor {level}")
+    session.add(f)
+    await session.flush()
+    return b, f
+
+
+async def clinic(session, *, department: Department, campus: Campus, floor: Floor | None = None) -> None:
+    """The department holds a clinic at the campus."""
+    session.add(
+        DepartmentCampus(
+            department_id=department.id, campus_id=campus.id, floor_id=floor.id if floor else None
+        )
+    )
+    await session.flush()

@@ -267,6 +267,7 @@ async def test_a_failing_transaction_entry_fails_the_bundle_pointing_at_the_entr
 class _Savepoints:
     def __init__(self):
         self.opened = 0
+        self.info = {}  # where the store keeps what it has yet to write
 
     @contextlib.asynccontextmanager
     async def begin_nested(self):

@@ -117,3 +117,18 @@ def stored_resources(url: str) -> int:
             conn.close()
     with psycopg.connect(_conninfo(url)) as conn:
         return conn.execute(query).fetchone()[0]
+
+
+def analyze(url: str) -> None:
+    """Fresh planner statistics after the bulk load, as autovacuum would gather within a minute or so (and
+    as `zhiyi fhir import` does after a load): without them PostgreSQL plans every index lookup for one row
+    and a chained search re-runs its inner query per candidate (~400 ms instead of ~8 ms at 200 patients)."""
+    if url.startswith("sqlite"):
+        conn = sqlite3.connect(url.split(":///", 1)[1])
+        try:
+            conn.execute("ANALYZE")
+        finally:
+            conn.close()
+        return
+    with psycopg.connect(_conninfo(url), autocommit=True) as conn:
+        conn.execute("ANALYZE")

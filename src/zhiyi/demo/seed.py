@@ -34,6 +34,7 @@ from zhiyi.demo.clinic_now import seed_clinic_now
 from zhiyi.demo.organisation import Org, insert_batches, seed_org
 from zhiyi.demo.people import Names, People, between, pick, stream
 from zhiyi.demo.timetable import seed_timetable
+from zhiyi.domains import registry
 from zhiyi.domains.identity.service import create_account
 from zhiyi.domains.org.models import Campus, Practitioner, PractitionerCampus, Title
 from zhiyi.domains.patients.models import PatientProxy, ProxyStatus, Relationship
@@ -49,7 +50,8 @@ STEP_STAFF = "Practitioners"
 STEP_PATIENTS = "Patients"
 STEP_ACCOUNTS = "Demo accounts and family links"
 STEP_SESSIONS = "Clinic timetable and sessions"
-STEPS = (STEP_ORG, STEP_STAFF, STEP_PATIENTS, STEP_ACCOUNTS, STEP_SESSIONS)
+STEP_FHIR = "The FHIR repository"
+STEPS = (STEP_ORG, STEP_STAFF, STEP_PATIENTS, STEP_ACCOUNTS, STEP_SESSIONS, STEP_FHIR)
 
 # (role, username, password): printed by the CLI after seeding.
 DEMO_LOGINS: list[tuple[str, str, str]] = [
@@ -249,8 +251,11 @@ async def seed(
     seed: int = 42,
     progress: Progress | None = None,
     days: int = 14,
+    fhir: bool = False,
 ) -> SeedResult:
-    """Fill an empty database with the demo group. Refuses if a campus already exists.
+    """Fill an empty database with the demo group. Refuses if a campus already exists. With `fhir`, the
+    group's rows are then written into the FHIR repository too (the commands do; a write per slot, patient
+    and session, so tests that only need the rows leave it out).
 
     `progress(step_name, advance, total)` is called with advance=0 and the step's total when
     a step starts, then with the amounts done. The caller commits.
@@ -374,6 +379,9 @@ async def seed(
         patient_ids=[p.id for p in created[4:]],
     )
     report(STEP_SESSIONS, 1, 1)
+    if fhir:
+        report(STEP_FHIR, 0, len(registry.FHIR_PROJECTIONS))
+        await registry.project_fhir(session, lambda _domain, _changed: report(STEP_FHIR, 1, None))
     return SeedResult(
         **org.counts,
         practitioners=staff.count,

@@ -5,6 +5,10 @@ app.py, migrations and tests read this one list instead of naming domains themse
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from zhiyi.core import audit
 from zhiyi.domains.identity import admin as identity_admin
 from zhiyi.domains.identity import api as identity_api
@@ -13,16 +17,22 @@ from zhiyi.domains.identity import models as identity_models  # noqa: F401  (tab
 from zhiyi.domains.identity import sign_in_web as identity_sign_in_web
 from zhiyi.domains.identity import web as identity_web
 from zhiyi.domains.org import api as org_api
+from zhiyi.domains.org import fhir as org_fhir
 from zhiyi.domains.org import models as org_models  # noqa: F401
 from zhiyi.domains.patients import api as patients_api
+from zhiyi.domains.patients import fhir as patients_fhir
+from zhiyi.domains.patients import handlers as patients_handlers  # noqa: F401  (outbox handlers)
 from zhiyi.domains.patients import models as patients_models  # noqa: F401
 from zhiyi.domains.patients import policy as patients_policy
 from zhiyi.domains.patients import web as patients_web
 from zhiyi.domains.preconsult import api as preconsult_api
+from zhiyi.domains.preconsult import fhir as preconsult_fhir
+from zhiyi.domains.preconsult import handlers as preconsult_handlers  # noqa: F401  (outbox handlers)
 from zhiyi.domains.preconsult import models as preconsult_models  # noqa: F401
 from zhiyi.domains.preconsult import policy as preconsult_policy
 from zhiyi.domains.preconsult import web as preconsult_web
 from zhiyi.domains.queueing import api as queueing_api
+from zhiyi.domains.queueing import fhir as queueing_fhir
 from zhiyi.domains.queueing import handlers as queueing_handlers  # noqa: F401  (outbox handlers)
 from zhiyi.domains.queueing import models as queueing_models  # noqa: F401
 from zhiyi.domains.queueing import policy as queueing_policy
@@ -30,6 +40,8 @@ from zhiyi.domains.queueing import web as queueing_web
 from zhiyi.domains.scheduling import api as scheduling_api
 from zhiyi.domains.scheduling import appointments_web as scheduling_appointments_web
 from zhiyi.domains.scheduling import care as scheduling_care
+from zhiyi.domains.scheduling import fhir as scheduling_fhir
+from zhiyi.domains.scheduling import handlers as scheduling_handlers  # noqa: F401  (outbox handlers)
 from zhiyi.domains.scheduling import jobs as scheduling_jobs  # noqa: F401  (periodic jobs, run by workers)
 from zhiyi.domains.scheduling import models as scheduling_models  # noqa: F401
 from zhiyi.domains.scheduling import policy as scheduling_policy
@@ -40,6 +52,8 @@ from zhiyi.domains.scheduling.rush import lane as scheduling_rush_lane
 from zhiyi.domains.scheduling.rush import pool as scheduling_rush_pool
 from zhiyi.domains.triage import api as triage_api
 from zhiyi.domains.triage import engine as triage_engine
+from zhiyi.domains.triage import fhir as triage_fhir
+from zhiyi.domains.triage import handlers as triage_handlers  # noqa: F401  (outbox handlers)
 from zhiyi.domains.triage import models as triage_models  # noqa: F401
 from zhiyi.domains.triage import policy as triage_policy
 from zhiyi.domains.triage import web as triage_web
@@ -100,6 +114,30 @@ AUDIT_LABELS = [
     (identity_admin.AUDIT_ACTIONS, {}),
     (fhir_audit_labels.AUDIT_ACTIONS, {}),
 ]
+
+
+# Zhiyi's own rows as FHIR resources (each domain's fhir.py): `zhiyi fhir sync` and the end of seeding
+# write them all (unchanged ones make no new version); outbox handlers keep them current afterwards
+FHIR_PROJECTIONS: list[tuple[str, Callable[[AsyncSession], Awaitable[int]]]] = [
+    ("org", org_fhir.project_all),
+    ("patients", patients_fhir.project_all),
+    ("scheduling", scheduling_fhir.project_all),
+    ("queueing", queueing_fhir.project_all),
+    ("preconsult", preconsult_fhir.project_all),
+    ("triage", triage_fhir.project_all),
+]
+
+
+async def project_fhir(session: AsyncSession, progress: Callable[[str, int], None] | None = None) -> int:
+    """Every installed domain's rows into the FHIR repository; `progress(domain, changed)` after each.
+    Returns the resources written anew (the caller commits)."""
+    total = 0
+    for domain, project_all in FHIR_PROJECTIONS:
+        changed = await project_all(session)
+        total += changed
+        if progress is not None:
+            progress(domain, changed)
+    return total
 
 
 def install_policies() -> None:

@@ -13,13 +13,14 @@ from typing import Annotated
 import orjson
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
+from sqlalchemy.exc import IntegrityError
 
 from zhiyi.core import jsonio
 from zhiyi.core.policy import Actor
-from zhiyi.fhir import capability
+from zhiyi.fhir import capability, store
 from zhiyi.fhir import router as fhir_router
 from zhiyi.fhir.access import access_for
-from zhiyi.fhir.errors import FhirError, Issue
+from zhiyi.fhir.errors import FhirError, Issue, operation_outcome
 from zhiyi.fhir.exchange import FhirRequest, FhirResponse, parse_query
 from zhiyi.http.auth import api_actor
 from zhiyi.http.tx import TxRoute, session_of
@@ -110,7 +111,13 @@ async def fhir(request: Request, actor: ActorDep, path: str = "") -> Response:
             body=body,
             base_url=_base_url(request),
         )
-        response = await fhir_router.handle(session_of(request), access_for(actor), fhir_request)
+        session = session_of(request)
+        response = await fhir_router.handle(session, access_for(actor), fhir_request)
+        await store.write_created(session)  # a unique key lost to a concurrent create answers here
+    except IntegrityError:
+        response = FhirResponse(
+            409, operation_outcome([Issue("conflict", "Conflicts with a concurrent change.")])
+        )
     except FhirError as err:
         response = FhirResponse(err.status, err.outcome(), dict(err.headers))
     return render(response, pretty=pretty)

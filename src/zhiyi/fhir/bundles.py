@@ -213,10 +213,13 @@ async def _batch(
             entry = parse_entry(index, item, base_url=outer.base_url, prefer=prefer)
             async with session.begin_nested():  # a failed entry's writes undone, the others' kept
                 response = await handle(session, access, _sub_request(entry, outer))
+                await store.write_created(session)  # inside its savepoint
         except FhirError as err:
+            store.forget_created(session)
             answers.append(_failed(err))
             continue
         except IntegrityError:  # lost a race to a concurrent write (the savepoint is already rolled back)
+            store.forget_created(session)
             answers.append(
                 _failed(FhirError(409, [Issue("conflict", "Conflicts with a concurrent change.")]))
             )

@@ -276,11 +276,16 @@ async def _put(session: AsyncSession, resource: dict) -> None:
     rid = resource.get("id")
     if rid is not None and not router.FHIR_ID.fullmatch(str(rid)):
         raise invalid(f"{rid!r} is not a valid resource id (1-64 of A-Z a-z 0-9 - .).")
-    async with session.begin_nested():  # a failed line's writes undone, the chunk's others kept
-        if rid is None:
-            await store.create(session, REPOSITORY, resource)
-        else:
-            await store.update(session, REPOSITORY, resource["resourceType"], rid, resource)
+    try:
+        async with session.begin_nested():  # a failed line's writes undone, the chunk's others kept
+            if rid is None:
+                await store.create(session, REPOSITORY, resource)
+            else:
+                await store.update(session, REPOSITORY, resource["resourceType"], rid, resource)
+            await store.write_created(session)  # inside the line's savepoint
+    except BaseException:
+        store.forget_created(session)
+        raise
 
 
 async def _load_stream(
@@ -414,3 +419,10 @@ async def import_history(session: AsyncSession, limit: int = 50) -> list[FhirImp
 
 async def counts_by_type(session: AsyncSession) -> list[repo.TypeCount]:
     return await repo.counts_by_type(session)
+
+
+async def refresh_statistics(db: Database) -> None:
+    """After a load: the planner's statistics of the repository's tables (importing_repository.analyze)."""
+    async with db.sessionmaker() as session:
+        await repo.analyze(session)
+        await session.commit()

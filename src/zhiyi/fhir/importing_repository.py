@@ -8,9 +8,10 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from zhiyi.core.db import Base
 from zhiyi.fhir.models import FhirImport, FhirResource, FhirVersion
 
 R = FhirResource.__table__
@@ -89,3 +90,14 @@ async def current_page(
         .limit(limit)
     )
     return [(row.pk, row.content) for row in await session.execute(query)]
+
+
+async def analyze(session: AsyncSession) -> None:
+    """Fresh planner statistics for the repository's tables after a load (PostgreSQL plans every index
+    look-up for one row until autovacuum gets to them, and a chained search then re-runs its inner query
+    per candidate)."""
+    if session.bind.dialect.name == "postgresql":
+        names = ", ".join(t.name for t in Base.metadata.sorted_tables if t.name.startswith("fhir_"))
+        await session.execute(text(f"ANALYZE {names}"))
+    else:
+        await session.execute(text("ANALYZE"))

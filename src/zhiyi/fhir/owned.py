@@ -28,14 +28,29 @@ def _same(kept: dict | None, resource: dict) -> bool:
 async def put(session: AsyncSession, *, owner: str, resource: dict) -> bool:
     """Write the resource `owner`'s mapping made of one of its rows; False when the kept version already
     says the same (a re-projection makes no new version)."""
-    rtype, rid = resource["resourceType"], resource["id"]
-    row = await store_repository.current(session, rtype, rid)
-    if row is not None and not row.deleted and row.owner == owner:
-        kept = await store_repository.version(session, row.pk, rtype, rid, row.version)
-        if kept is not None and _same(kept.content, resource):
-            return False
-    await store.update(session, SYSTEM, rtype, rid, resource, owner=owner)
-    return True
+    return await put_many(session, owner=owner, resources=[resource]) == 1
+
+
+async def put_many(session: AsyncSession, *, owner: str, resources: list[dict]) -> int:
+    """Write many rows' resources: the kept ones read in one query a chunk, the new ones written together
+    (store.create defers them), only the changed ones updated. Returns how many were written."""
+    resources = list({(r["resourceType"], r["id"]): r for r in resources}.values())  # the last of each
+    if not resources:
+        return 0
+    await store.write_created(session)  # what this session created before is seen by the reading
+    kept = await store_repository.kept_many(session, [(r["resourceType"], r["id"]) for r in resources])
+    written = 0
+    for resource in resources:
+        key = (resource["resourceType"], resource["id"])
+        found = kept.get(key)
+        if found is None:
+            await store.create(session, SYSTEM, resource, rid=resource["id"], owner=owner)
+        elif found.current.owner == owner and not found.current.deleted and _same(found.content, resource):
+            continue
+        else:
+            await store.update(session, SYSTEM, key[0], key[1], resource, owner=owner)
+        written += 1
+    return written
 
 
 async def remove(session: AsyncSession, *, owner: str, rtype: str, rid: str) -> None:

@@ -185,11 +185,22 @@ def _composite(p: Composite, pk, rtype: str):
     return or_(*options)
 
 
-def _target_ids(rtype: str, inner):
-    """Ids of the current resources of `rtype` matching `inner` (a chain's far end)."""
+def _referrers(rtype: str, code: str, target: str, inner):
+    """The rows of `rtype` whose reference `code` points at a current `target` matching `inner` (a chain
+    link), as a set to look the resource up in: the database starts from the far end's match (a name)
+    and follows the reference index back, rather than testing every resource of `rtype` in turn."""
+    ref = IxReference.__table__.alias()
     far = R.alias()
-    return select(far.c.id).where(
-        far.c.type == rtype, far.c.deleted.is_(False), predicate(inner, far.c.pk, far.c.id, rtype)
+    return (
+        select(ref.c.res_pk)
+        .join(far, and_(far.c.type == target, far.c.id == ref.c.target_id))
+        .where(
+            ref.c.type == rtype,
+            ref.c.param == code,
+            ref.c.target_type == target,
+            far.c.deleted.is_(False),
+            predicate(inner, far.c.pk, far.c.id, target),
+        )
     )
 
 
@@ -198,13 +209,12 @@ def predicate(p, pk, rid, rtype: str):
     if isinstance(p, Match):
         return _match(p, pk, rid)
     if isinstance(p, Chain):
-        ref = IxReference.__table__.alias()
         inners = p.inner.options if isinstance(p.inner, _Any) else (p.inner,)
         options = [
-            and_(ref.c.target_type == target, ref.c.target_id.in_(_target_ids(target, inner)))
+            pk.in_(_referrers(p.rtype, p.param.code, target, inner))
             for target, inner in zip(p.targets, inners, strict=True)
         ]
-        return exists().where(*_rows_of(ref, p.rtype, p.param.code, pk), or_(*options))
+        return or_(*options)
     if isinstance(p, _Any):
         return or_(*(predicate(o, pk, rid, rtype) for o in p.options))
     if isinstance(p, Has):

@@ -121,12 +121,21 @@ async def create(
     index, patients = _index_rows(rtype, rid, content)
     if not _reachable(access, patients):
         raise invalid("The resource would not be in your compartment.", status=403, code="forbidden")
-    if await store_repository.current(session, rtype, rid) is not None:
-        raise conflict(f"{rtype}/{rid} already exists")
-    pk = await store_repository.insert_resource(session, rtype, rid, at, owner=owner)
-    await store_repository.insert_version(session, pk, rtype, 1, at, "POST", content)
-    await store_repository.insert_index(session, pk, rtype, index)
+    # written with the transaction's other new resources in a few statements (store_repository.defer);
+    # an id taken meanwhile fails the commit on the unique key (a 409), as two concurrent creates would
+    if not store_repository.defer(session, store_repository.Pending(rtype, rid, at, owner, content, index)):
+        raise conflict(f"{rtype}/{rid} is already being created in this request")
     return Written(Stored(rtype, rid, 1, at, False, content, "POST"), created=True)
+
+
+async def write_created(session: AsyncSession) -> None:
+    """Write the resources created in this session so far (they are written before the commit anyway)."""
+    await store_repository.flush(session)
+
+
+def forget_created(session: AsyncSession) -> None:
+    """Drop the resources created since the last write (a batch entry that failed in its savepoint)."""
+    session.info.pop(store_repository.PENDING, None)
 
 
 async def update(
@@ -142,6 +151,7 @@ async def update(
     """PUT: a new version, or the resource created with the client's id. `if_match` is the version the
     client last read (If-Match: W/"3"); another current version is a 412. A resource a Zhiyi domain owns
     is written by that domain only (`owner`)."""
+    await store_repository.flush(session)
     row = await store_repository.current(session, rtype, rid, for_update=True)
     if row is None:
         if if_match is not None:
@@ -173,6 +183,7 @@ async def delete(
     session: AsyncSession, access: Access, rtype: str, rid: str, *, owner: str | None = None
 ) -> Stored | None:
     """A deletion version (410 for later reads); None when there was nothing to delete."""
+    await store_repository.flush(session)
     row = await store_repository.current(session, rtype, rid, for_update=True)
     if row is None or row.deleted:
         return None
@@ -190,6 +201,7 @@ async def delete(
 
 async def read(session: AsyncSession, access: Access, rtype: str, rid: str) -> Stored:
     """The current version; 404 if unknown or not reachable by `access`, 410 if deleted."""
+    await store_repository.flush(session)
     row = await store_repository.current(session, rtype, rid)
     if row is None:
         raise not_found(rtype, rid)
@@ -216,6 +228,7 @@ def _version_reachable(access: Access, stored: Stored) -> bool:
 
 
 async def vread(session: AsyncSession, access: Access, rtype: str, rid: str, version: int) -> Stored:
+    await store_repository.flush(session)
     row = await store_repository.current(session, rtype, rid)
     stored = await store_repository.version(session, row.pk, rtype, rid, version) if row else None
     if stored is None or (access.patients is not None and not _version_reachable(access, stored)):
@@ -236,6 +249,7 @@ async def history(
     cursor: str | None = None,
 ) -> tuple[list[Stored], str | None]:
     """Versions newest first (instance, type or system history), and the next page's cursor."""
+    await store_repository.flush(session)
     res_pk = None
     if rid is not None:
         row = await store_repository.current(session, rtype, rid)
@@ -277,6 +291,7 @@ async def search(
 ) -> SearchResult:
     """A search as its parameters say (`params` in their order, names with modifiers, values raw); a
     refused parameter is a 400 FhirError."""
+    await store_repository.flush(session)
     query = search_query.parse(rtype, params, strict=strict)
     result = await search_repository.run(session, query, patients=access.patients, cursor=cursor)
     matches = result.matches
@@ -299,11 +314,13 @@ async def conditional_ids(
     session: AsyncSession, access: Access, rtype: str, criteria: list[tuple[str, str]]
 ) -> list[str]:
     """The ids of the current resources matching search `criteria` (conditional create and update)."""
+    await store_repository.flush(session)
     query = search_query.parse(rtype, criteria, strict=True)
     return await search_repository.ids(session, query, patients=access.patients, limit=2)
 
 
 async def everything(session: AsyncSession, access: Access, patient_id: str) -> list[Stored]:
     """Patient/$everything: the Patient and every current resource of its compartment."""
+    await store_repository.flush(session)
     await read(session, access, "Patient", patient_id)  # 404/410 as a read would say
     return await store_repository.compartment(session, patient_id)

@@ -7,7 +7,16 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from zhiyi.domains.org.models import Campus, Department, Practitioner, PractitionerCampus, Room
+from zhiyi.domains.org.models import (
+    Building,
+    Campus,
+    Department,
+    DepartmentCampus,
+    Floor,
+    Practitioner,
+    PractitionerCampus,
+    Room,
+)
 
 
 async def campuses(session: AsyncSession) -> list[Campus]:
@@ -48,3 +57,34 @@ async def practitioners_in(session: AsyncSession, ids: set[uuid.UUID]) -> list[P
 
 async def rooms_in(session: AsyncSession, ids: set[uuid.UUID]) -> list[Room]:
     return list((await session.scalars(select(Room).where(Room.id.in_(ids)))).all())
+
+
+# --- the whole organisation, for its FHIR resources (fhir.py) ------------------------------------
+
+
+async def buildings(session: AsyncSession) -> list[Building]:
+    return list((await session.scalars(select(Building).order_by(Building.id))).all())
+
+
+async def floors(session: AsyncSession) -> list[Floor]:
+    return list((await session.scalars(select(Floor).order_by(Floor.id))).all())
+
+
+async def rooms(session: AsyncSession) -> list[Room]:
+    return list((await session.scalars(select(Room).order_by(Room.id))).all())
+
+
+async def clinics(session: AsyncSession) -> list[DepartmentCampus]:
+    """Where each department has its clinic (department, campus, floor)."""
+    q = select(DepartmentCampus).order_by(DepartmentCampus.department_id, DepartmentCampus.campus_id)
+    return list((await session.scalars(q)).all())
+
+
+async def all_practitioners(session: AsyncSession) -> list[Practitioner]:
+    """Active or not (an inactive one's resource says so)."""
+    return list((await session.scalars(select(Practitioner).order_by(Practitioner.id))).all())
+
+
+async def practitioner_campuses(session: AsyncSession) -> list[PractitionerCampus]:
+    q = select(PractitionerCampus).order_by(PractitionerCampus.practitioner_id, PractitionerCampus.campus_id)
+    return list((await session.scalars(q)).all())

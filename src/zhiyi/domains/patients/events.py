@@ -5,3 +5,5 @@ PROXY_ACTIVATED = (
     "patients.proxy_activated"  # {"link_id", "proxy_patient_id", "dependent_patient_id", "method"}
 )
 PROXY_REVOKED = "patients.proxy_revoked"  # {"link_id", "proxy_patient_id", "dependent_patient_id"}
+# the record changed (phone, insurance, contacts, address): {"patient_id"}
+PATIENT_UPDATED = "patients.patient_updated"

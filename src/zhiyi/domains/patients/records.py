@@ -144,6 +144,7 @@ async def update_patient(session: AsyncSession, *, patient_id: uuid.UUID, change
     for key, value in changes.items():
         setattr(patient, key, value)
     patient.updated_at = clock.now()
+    await outbox.publish(session, events.PATIENT_UPDATED, {"patient_id": str(patient.id)})
     return patient
 
 

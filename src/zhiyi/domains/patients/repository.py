@@ -142,3 +142,22 @@ async def grants_since(
     if campus_ids is not None:
         q = q.where(Patient.registered_campus_id.in_(campus_ids))
     return [(g, p) for g, p in (await session.execute(q)).all()]
+
+
+async def patients_after(session: AsyncSession, after: uuid.UUID | None, limit: int) -> list[Patient]:
+    """Every patient, a page at a time in id order (the FHIR projection of the whole registry)."""
+    q = select(Patient).order_by(Patient.id).limit(limit)
+    if after is not None:
+        q = q.where(Patient.id > after)
+    return list((await session.scalars(q)).all())
+
+
+async def active_links(session: AsyncSession) -> list[tuple[PatientProxy, Patient]]:
+    """Every active family link with its proxy's record."""
+    q = (
+        select(PatientProxy, Patient)
+        .join(Patient, Patient.id == PatientProxy.proxy_patient_id)
+        .where(PatientProxy.status == ProxyStatus.active)
+        .order_by(PatientProxy.id)
+    )
+    return [(link, p) for link, p in (await session.execute(q)).all()]

@@ -62,3 +62,18 @@ async def completed_for(
         .order_by(PreconsultResponse.completed_at.desc(), PreconsultResponse.id.desc())
     )
     return list((await session.scalars(q)).all())
+
+
+async def submitted_after(
+    session: AsyncSession, after: uuid.UUID | None, limit: int
+) -> list[PreconsultResponse]:
+    """Every submitted form, a page at a time in id order (their FHIR projection)."""
+    q = (
+        select(PreconsultResponse)
+        .where(PreconsultResponse.status == ResponseStatus.completed)
+        .order_by(PreconsultResponse.id)
+        .limit(limit)
+    )
+    if after is not None:
+        q = q.where(PreconsultResponse.id > after)
+    return list((await session.scalars(q)).all())

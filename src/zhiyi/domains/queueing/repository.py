@@ -104,3 +104,28 @@ async def cancel_entries(
         .execution_options(synchronize_session=False)
     )
     return len(done.all())
+
+
+async def entries_for_fhir(
+    session: AsyncSession,
+    *,
+    entry_id: uuid.UUID | None = None,
+    booking_id: uuid.UUID | None = None,
+    session_id: uuid.UUID | None = None,
+    after: uuid.UUID | None = None,
+    limit: int | None = None,
+) -> list[QueueEntry]:
+    """Entries as the database has them now (an UPDATE earlier in the same transaction included), by id,
+    booking or session, or every entry a page at a time in id order."""
+    q = select(QueueEntry).order_by(QueueEntry.id).execution_options(populate_existing=True)
+    if entry_id is not None:
+        q = q.where(QueueEntry.id == entry_id)
+    if booking_id is not None:
+        q = q.where(QueueEntry.booking_id == booking_id)
+    if session_id is not None:
+        q = q.where(QueueEntry.session_id == session_id)
+    if after is not None:
+        q = q.where(QueueEntry.id > after)
+    if limit is not None:
+        q = q.limit(limit)
+    return list((await session.scalars(q)).all())

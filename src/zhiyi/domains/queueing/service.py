@@ -211,6 +211,16 @@ async def _check_in(
     return entry_read(entry)
 
 
+async def _entry_event(session: AsyncSession, topic: str, entry: QueueEntry) -> None:
+    payload = {
+        "entry_id": str(entry.id),
+        "booking_id": str(entry.booking_id),
+        "patient_id": str(entry.patient_id),
+        "session_id": str(entry.session_id),
+    }
+    await outbox.publish(session, topic, payload)
+
+
 async def _rejoin(session: AsyncSession, entry: QueueEntry, now: dt.datetime) -> QueueEntry:
     """Checking in again: back from tests (queues with the returning priority, from now), or back
     after missing the call (at the back of the queue). Waiting, called or finished entries stay as they
@@ -227,7 +237,10 @@ async def _rejoin(session: AsyncSession, entry: QueueEntry, now: dt.datetime) ->
         ]
         entry.status = EntryStatus.waiting
         entry.order_at = max([now] + [at + dt.timedelta(seconds=1) for at in waiting])
+    else:
+        return entry
     await session.flush()
+    await _entry_event(session, events.REJOINED, entry)
     return entry
 
 
@@ -276,10 +289,10 @@ async def run_queue(
         raise NobodyInRoom()
     if action == "recall":
         current.recalls += 1
-    elif action == "skip":
-        current.status = EntryStatus.skipped
-    elif action == "away":
-        current.status = EntryStatus.away
+    elif action in ("skip", "away"):
+        current.status = EntryStatus.skipped if action == "skip" else EntryStatus.away
+        await session.flush()
+        await _entry_event(session, events.TURN_DEFERRED, current)
     else:
         await _finish(session, current, now)
     await session.flush()
@@ -302,6 +315,7 @@ async def _finish(session: AsyncSession, entry: QueueEntry, now: dt.datetime) ->
     entry.status, entry.finished_at = EntryStatus.done, now
     await session.flush()
     await scheduling.mark_completed(session, booking_id=entry.booking_id)
+    await _entry_event(session, events.VISIT_FINISHED, entry)
 
 
 async def minutes_per_patient(

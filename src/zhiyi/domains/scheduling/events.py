@@ -11,3 +11,7 @@ OFFER_CLOSED = "scheduling.offer_closed"
 ONLINE_BOOKING_SUSPENDED = "scheduling.online_booking_suspended"  # {"patient_id", "ends_at", "no_shows"}
 SESSION_STOPPED = "scheduling.session_stopped"  # {"session_id", "rebooked", "cancelled"}
 SESSION_MOVED = "scheduling.session_moved"  # {"session_id", "delta_seconds"}
+SESSIONS_OPENED = "scheduling.sessions_opened"  # {"session_ids"}: made from the timetable, or an extra clinic
+# a booking's status changed on arrival and at the end of the visit (the queue's doing): {"booking_id"}
+BOOKING_CHECKED_IN = "scheduling.booking_checked_in"
+BOOKING_COMPLETED = "scheduling.booking_completed"

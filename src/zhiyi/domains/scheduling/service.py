@@ -448,12 +448,18 @@ async def bookings_now(session: AsyncSession, *, patient_id: uuid.UUID) -> list[
 
 async def mark_checked_in(session: AsyncSession, *, booking_id: uuid.UUID) -> bool:
     """booked -> checked_in; False when the booking was not (or no longer) booked."""
-    return await repo.change_status(
+    changed = await repo.change_status(
         session, booking_id, old=(BookingStatus.booked.value,), new=BookingStatus.checked_in.value
     )
+    if changed:
+        await outbox.publish(session, events.BOOKING_CHECKED_IN, {"booking_id": str(booking_id)})
+    return changed
 
 
 async def mark_completed(session: AsyncSession, *, booking_id: uuid.UUID) -> bool:
-    return await repo.change_status(
+    changed = await repo.change_status(
         session, booking_id, old=(BookingStatus.checked_in.value,), new=BookingStatus.completed.value
     )
+    if changed:
+        await outbox.publish(session, events.BOOKING_COMPLETED, {"booking_id": str(booking_id)})
+    return changed

@@ -9,8 +9,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from zhiyi.core import clock, ids
+from zhiyi.core import clock, ids, outbox
 from zhiyi.core.config import get_settings
+from zhiyi.domains.scheduling import events
 from zhiyi.domains.scheduling import repository as repo
 from zhiyi.domains.scheduling.errors import DoctorBusy, RoomBusy
 from zhiyi.domains.scheduling.models import ClinicSession
@@ -88,6 +89,10 @@ async def generate_sessions(session: AsyncSession, *, first: dt.date, days: int)
                 )
                 at += step
     await repo.insert_sessions(session, sessions, slots)
+    if sessions:
+        await outbox.publish(
+            session, events.SESSIONS_OPENED, {"session_ids": [str(s["id"]) for s in sessions]}
+        )
     return len(sessions)
 
 
@@ -160,6 +165,7 @@ async def add_extra_session(
         ],
         slots,
     )
+    await outbox.publish(session, events.SESSIONS_OPENED, {"session_ids": [str(session_id)]})
     return session_id
 
 

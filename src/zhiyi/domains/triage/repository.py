@@ -138,3 +138,24 @@ async def handover_version(session: AsyncSession, handover_id: uuid.UUID) -> int
         select(func.count()).select_from(HandoverMessage).where(HandoverMessage.handover_id == handover_id)
     )
     return int(count or 0) * 4 + ("waiting", "taken", "closed").index(status) if status else -1
+
+
+async def assessment_now(session: AsyncSession, assessment_id: uuid.UUID) -> TriageAssessment | None:
+    """As the database has it now (an UPDATE earlier in the same transaction included)."""
+    q = select(TriageAssessment).where(TriageAssessment.id == assessment_id)
+    return await session.scalar(q.execution_options(populate_existing=True))
+
+
+async def patients_assessments_after(
+    session: AsyncSession, after: uuid.UUID | None, limit: int
+) -> list[TriageAssessment]:
+    """Every assessment made for a patient, a page at a time in id order (their FHIR projection)."""
+    q = (
+        select(TriageAssessment)
+        .where(TriageAssessment.patient_id.is_not(None))
+        .order_by(TriageAssessment.id)
+        .limit(limit)
+    )
+    if after is not None:
+        q = q.where(TriageAssessment.id > after)
+    return list((await session.scalars(q)).all())

@@ -11,7 +11,7 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from zhiyi.core import audit, clock, fields, i18n, ids
+from zhiyi.core import audit, clock, fields, i18n, ids, outbox
 from zhiyi.core.config import get_settings
 from zhiyi.core.errors import FieldError, Forbidden, ValidationFailed
 from zhiyi.core.i18n import N_
@@ -20,7 +20,7 @@ from zhiyi.domains.org import service as org
 from zhiyi.domains.org.schemas import TITLE_LABELS
 from zhiyi.domains.patients import service as patients
 from zhiyi.domains.scheduling import service as scheduling
-from zhiyi.domains.triage import classifier, engine, knowledge
+from zhiyi.domains.triage import classifier, engine, events, knowledge
 from zhiyi.domains.triage import repository as repo
 from zhiyi.domains.triage import text as T
 from zhiyi.domains.triage.errors import (
@@ -166,6 +166,11 @@ async def assess(
         created_at=clock.now(),
     )
     await repo.add(session, row)
+    await outbox.publish(
+        session,
+        events.ASSESSMENT_MADE,
+        {"assessment_id": str(row.id), "patient_id": str(row.patient_id) if row.patient_id else None},
+    )
     if result.outcome is engine.Outcome.emergency:
         # kept for review by clinical staff (GET /triage/emergencies); the log line alerts operations
         log.warning("triage red flag %s on assessment %s", ",".join(result.red_flags), row.id)
@@ -323,6 +328,7 @@ async def reassign(
         actor.account_id,
         clock.now(),
     )
+    await outbox.publish(session, events.ASSESSMENT_REASSIGNED, {"assessment_id": str(row.id)})
 
 
 async def note_for_doctor(
@@ -404,6 +410,7 @@ async def mark_reviewed(session: AsyncSession, *, actor: Actor, assessment_id: u
         raise AssessmentNotFound()
     if not await repo.mark_reviewed(session, assessment_id, by=actor.account_id, at=clock.now()):
         raise AssessmentNotFound()
+    await outbox.publish(session, events.ASSESSMENT_REVIEWED, {"assessment_id": str(assessment_id)})
 
 
 async def training_outcomes(session: AsyncSession) -> list[classifier.Example]:

@@ -1,0 +1,27 @@
+"""Reading Zhiyi's own resources back from the FHIR repository in tests, and checking them as R4."""
+
+from __future__ import annotations
+
+from fhir.resources.R4B import get_fhir_model_class
+
+from zhiyi.fhir import owned, store
+from zhiyi.fhir.errors import FhirError
+
+
+async def current(session, rtype: str, rid) -> dict | None:
+    """The resource's current content (None when there is none or it was deleted)."""
+    try:
+        return (await store.read(session, owned.SYSTEM, rtype, str(rid))).content
+    except FhirError:
+        return None
+
+
+async def version(session, rtype: str, rid) -> str | None:
+    found = await current(session, rtype, rid)
+    return found["meta"]["versionId"] if found else None
+
+
+def valid(resource: dict) -> dict:
+    """The resource, after R4B's model has read it (cardinality, types, formats)."""
+    get_fhir_model_class(resource["resourceType"]).model_validate(resource)
+    return resource
