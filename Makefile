@@ -37,7 +37,7 @@ test: install browser-deps triage-model
 	$(BIN)/ruff format --check src tests
 	$(BIN)/ruff check src tests
 	$(BIN)/lint-imports
-	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --durations=15
 
 lock:
 	$(BIN)/pip-compile -q --extra dev --extra bench --strip-extras --no-emit-index-url --no-emit-find-links -o requirements.lock pyproject.toml

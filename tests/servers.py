@@ -39,7 +39,8 @@ def demo_server(base: Path, url: str | None = None) -> Iterator[str]:
         "ZHIYI_LOG_JSON": "false",
     }
     subprocess.run(
-        [_zhiyi(), "seed", "--patients", "40", "--seed", "7"],
+        # the journeys need the rows only: the FHIR repository's copy of the demo is `zhiyi fhir sync`'s
+        [_zhiyi(), "seed", "--patients", "40", "--seed", "7", "--no-fhir"],
         env=env,
         check=True,
         capture_output=True,

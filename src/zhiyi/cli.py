@@ -59,7 +59,7 @@ def migrate(db: DbOpt = None) -> None:
     console.print("[green]Database is at the newest migration.[/green]")
 
 
-async def _seed(settings: Settings, patients: int, seed: int) -> demo_seed.SeedResult:
+async def _seed(settings: Settings, patients: int, seed: int, fhir: bool = True) -> demo_seed.SeedResult:
     registry.install_policies()
     db = Database(settings)
     try:
@@ -79,7 +79,7 @@ async def _seed(settings: Settings, patients: int, seed: int) -> demo_seed.SeedR
 
             async with db.sessionmaker() as session:
                 result = await demo_seed.seed(
-                    session, patients=patients, seed=seed, progress=advance, fhir=True
+                    session, patients=patients, seed=seed, progress=advance, fhir=fhir
                 )
                 await session.commit()
         return result
@@ -101,11 +101,16 @@ def seed(
     db: DbOpt = None,
     patients: int = typer.Option(2000, min=1, max=200_000),
     seed: int = typer.Option(42, help="Same seed, same data"),
+    fhir: bool = typer.Option(
+        True,
+        "--fhir/--no-fhir",
+        help="Also write the group's rows into the FHIR repository (`zhiyi fhir sync`)",
+    ),
 ) -> None:
     """Fill an empty database with a deterministic demo hospital group."""
     settings = _settings(db)
     migrations.upgrade(settings.database_url)
-    result = asyncio.run(_seed(settings, patients, seed))
+    result = asyncio.run(_seed(settings, patients, seed, fhir))
     console.print(
         f"[green]Seeded[/green] {result.campuses} campuses, {result.departments} departments, "
         f"{result.practitioners} practitioners, {result.patients} patients, {result.accounts} accounts, "

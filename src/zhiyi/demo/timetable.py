@@ -95,5 +95,7 @@ async def seed_timetable(
     ]
     session.add_all(templates + policies)
     await session.flush()
-    made = await scheduling.generate_sessions(session, first=first, days=days)
+    # not announced: the seed writes the FHIR repository itself when asked (seed(fhir=True)), and a server
+    # starting on the seeded database would otherwise re-read every slot of the demo in its outbox worker
+    made = await scheduling.generate_sessions(session, first=first, days=days, announce=False)
     return len(templates), made

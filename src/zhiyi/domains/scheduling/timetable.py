@@ -33,10 +33,13 @@ def local_at(day: dt.date, t: dt.time) -> dt.datetime:
     return dt.datetime.combine(day, t, tzinfo=zone()).astimezone(dt.UTC)
 
 
-async def generate_sessions(session: AsyncSession, *, first: dt.date, days: int) -> int:
+async def generate_sessions(
+    session: AsyncSession, *, first: dt.date, days: int, announce: bool = True
+) -> int:
     """Create the sessions and slots of `days` days from the clinic timetables (idempotent:
     a practitioner's half-day that already has a session is left alone; on public holidays only
-    the timetable's holiday clinics). Returns sessions made."""
+    the timetable's holiday clinics). Returns sessions made. `announce`: publish them (their FHIR
+    Schedules and Slots follow); a seed that writes the repository itself says False."""
     last = first + dt.timedelta(days=days - 1)
     existing = await repo.existing_session_keys(session, first, last)
     policies = await repo.release_policies(session)
@@ -89,7 +92,7 @@ async def generate_sessions(session: AsyncSession, *, first: dt.date, days: int)
                 )
                 at += step
     await repo.insert_sessions(session, sessions, slots)
-    if sessions:
+    if sessions and announce:
         await outbox.publish(
             session, events.SESSIONS_OPENED, {"session_ids": [str(s["id"]) for s in sessions]}
         )
