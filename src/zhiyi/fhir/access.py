@@ -15,10 +15,6 @@ class Access:
     # None: the whole repository; else the FHIR ids of the Patients whose compartments may be reached
     patients: frozenset[str] | None
 
-    @property
-    def whole(self) -> bool:
-        return self.patients is None
-
     def may_write(self) -> bool:
         return self.patients is None
 

@@ -24,7 +24,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from zhiyi.core import ids
 from zhiyi.core.db import Base
@@ -69,99 +69,75 @@ class FhirVersion(Base):
     content: Mapped[dict | None] = mapped_column(CONTENT)  # None: the deletion
 
 
-def _res_pk() -> Mapped[int]:
-    """The resource, first column of each index row's key (res_pk, n): a re-index deletes by it."""
-    return mapped_column(PK, ForeignKey("fhir_resource.pk", ondelete="CASCADE"), primary_key=True)
+class _IndexRow:
+    """What every index row has: its resource (the first column of its key (res_pk, n), by which a
+    re-index deletes), its number among that resource's rows, the resource's type and the parameter."""
 
+    @declared_attr
+    def res_pk(cls) -> Mapped[int]:
+        return mapped_column(PK, ForeignKey("fhir_resource.pk", ondelete="CASCADE"), primary_key=True)
 
-class IxString(Base):
-    __tablename__ = "fhir_ix_string"
-    __table_args__ = (Index("ix_fhir_ix_string_value", "type", "param", "folded"),)
-    res_pk: Mapped[int] = _res_pk()
     n: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     type: Mapped[str] = mapped_column(String(64))
     param: Mapped[str] = mapped_column(String(64))
+
+
+class IxString(_IndexRow, Base):
+    __tablename__ = "fhir_ix_string"
+    __table_args__ = (Index("ix_fhir_ix_string_value", "type", "param", "folded"),)
     folded: Mapped[str] = mapped_column(TXT)
     exact: Mapped[str] = mapped_column(TXT)
 
 
-class IxToken(Base):
+class IxToken(_IndexRow, Base):
     __tablename__ = "fhir_ix_token"
     __table_args__ = (Index("ix_fhir_ix_token_code", "type", "param", "code", "system"),)
-    res_pk: Mapped[int] = _res_pk()
-    n: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    type: Mapped[str] = mapped_column(String(64))
-    param: Mapped[str] = mapped_column(String(64))
     system: Mapped[str | None] = mapped_column(TXT)
     code: Mapped[str | None] = mapped_column(TXT)
     text: Mapped[str | None] = mapped_column(TXT)
 
 
-class IxDate(Base):
+class IxDate(_IndexRow, Base):
     __tablename__ = "fhir_ix_date"
     __table_args__ = (Index("ix_fhir_ix_date_range", "type", "param", "low", "high"),)
-    res_pk: Mapped[int] = _res_pk()
-    n: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    type: Mapped[str] = mapped_column(String(64))
-    param: Mapped[str] = mapped_column(String(64))
     low: Mapped[int] = mapped_column(BigInteger)  # microseconds since 1970 UTC, inclusive
     high: Mapped[int] = mapped_column(BigInteger)  # inclusive
 
 
-class IxReference(Base):
+class IxReference(_IndexRow, Base):
     __tablename__ = "fhir_ix_reference"
     __table_args__ = (Index("ix_fhir_ix_reference_target", "target_id", "target_type", "param"),)
-    res_pk: Mapped[int] = _res_pk()
-    n: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    type: Mapped[str] = mapped_column(String(64))
-    param: Mapped[str] = mapped_column(String(64))
     target_type: Mapped[str | None] = mapped_column(String(64))
     target_id: Mapped[str | None] = mapped_column(String(64))
     url: Mapped[str | None] = mapped_column(TXT)
 
 
-class IxQuantity(Base):
+class IxQuantity(_IndexRow, Base):
     __tablename__ = "fhir_ix_quantity"
     __table_args__ = (Index("ix_fhir_ix_quantity_value", "type", "param", "value"),)
-    res_pk: Mapped[int] = _res_pk()
-    n: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    type: Mapped[str] = mapped_column(String(64))
-    param: Mapped[str] = mapped_column(String(64))
     value: Mapped[Decimal] = mapped_column(Numeric())
     system: Mapped[str | None] = mapped_column(TXT)
     code: Mapped[str | None] = mapped_column(TXT)
     unit: Mapped[str | None] = mapped_column(TXT)
 
 
-class IxUri(Base):
+class IxUri(_IndexRow, Base):
     __tablename__ = "fhir_ix_uri"
     __table_args__ = (Index("ix_fhir_ix_uri_value", "type", "param", "uri"),)
-    res_pk: Mapped[int] = _res_pk()
-    n: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    type: Mapped[str] = mapped_column(String(64))
-    param: Mapped[str] = mapped_column(String(64))
     uri: Mapped[str] = mapped_column(TXT)
 
 
-class IxNumber(Base):
+class IxNumber(_IndexRow, Base):
     __tablename__ = "fhir_ix_number"
     __table_args__ = (Index("ix_fhir_ix_number_value", "type", "param", "value"),)
-    res_pk: Mapped[int] = _res_pk()
-    n: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    type: Mapped[str] = mapped_column(String(64))
-    param: Mapped[str] = mapped_column(String(64))
     value: Mapped[Decimal] = mapped_column(Numeric())
 
 
-class IxComposite(Base):
+class IxComposite(_IndexRow, Base):
     """A composite parameter's two parts as found on one element (composites.py)."""
 
     __tablename__ = "fhir_ix_composite"
     __table_args__ = (Index("ix_fhir_ix_composite_code", "type", "param", "code", "system"),)
-    res_pk: Mapped[int] = _res_pk()
-    n: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    type: Mapped[str] = mapped_column(String(64))
-    param: Mapped[str] = mapped_column(String(64))
     system: Mapped[str | None] = mapped_column(TXT)
     code: Mapped[str | None] = mapped_column(TXT)
     v_system: Mapped[str | None] = mapped_column(TXT)

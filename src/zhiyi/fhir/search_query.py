@@ -46,20 +46,7 @@ _PREFIXED = re.compile(r"^(eq|ne|gt|lt|ge|le|sa|eb|ap)(?=[0-9+\-.])")
 
 def split_values(raw: str, sep: str = ",") -> list[str]:
     """A parameter's values split at `sep`, honouring the spec's escapes (\\, \\$ \\|)."""
-    out, cur, escaped = [], [], False
-    for ch in raw:
-        if escaped:
-            cur.append(ch)
-            escaped = False
-        elif ch == "\\":
-            escaped = True
-        elif ch == sep:
-            out.append("".join(cur))
-            cur = []
-        else:
-            cur.append(ch)
-    out.append("".join(cur))
-    return out
+    return [_unescape(part) for part in _split_unescaped(raw, sep)]
 
 
 def _split_unescaped(raw: str, sep: str) -> list[str]:
@@ -412,11 +399,11 @@ def _chain(rtype: str, name: str, raw: str, *, depth: int) -> Chain:
             inners.append(_leaf(target, rest, raw))
     if len(targets) == 1:
         return Chain(rtype, param, targets, inners[0])
-    return Chain(rtype, param, targets, _Any(tuple(inners)))  # type: ignore[arg-type]
+    return Chain(rtype, param, targets, AnyOf(tuple(inners)))  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True, slots=True)
-class _Any:
+class AnyOf:
     """Several target types of one chain link, each with its own inner predicate (OR)."""
 
     options: tuple

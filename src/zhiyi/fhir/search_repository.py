@@ -27,7 +27,7 @@ from zhiyi.fhir.models import (
     IxToken,
     IxUri,
 )
-from zhiyi.fhir.search_query import Chain, Composite, Has, IncludeSpec, Match, Query, Value, _Any
+from zhiyi.fhir.search_query import AnyOf, Chain, Composite, Has, IncludeSpec, Match, Query, Value
 from zhiyi.fhir.store_repository import Stored
 from zhiyi.fhir.values import MAX_US, MIN_US, fold
 
@@ -209,13 +209,13 @@ def predicate(p, pk, rid, rtype: str):
     if isinstance(p, Match):
         return _match(p, pk, rid)
     if isinstance(p, Chain):
-        inners = p.inner.options if isinstance(p.inner, _Any) else (p.inner,)
+        inners = p.inner.options if isinstance(p.inner, AnyOf) else (p.inner,)
         options = [
             pk.in_(_referrers(p.rtype, p.param.code, target, inner))
             for target, inner in zip(p.targets, inners, strict=True)
         ]
         return or_(*options)
-    if isinstance(p, _Any):
+    if isinstance(p, AnyOf):
         return or_(*(predicate(o, pk, rid, rtype) for o in p.options))
     if isinstance(p, Has):
         ref = IxReference.__table__.alias()

@@ -157,17 +157,6 @@ def _forget_after_rollback(sync_session: Session) -> None:
     sync_session.info.pop(PENDING, None)
 
 
-async def insert_resource(
-    session: AsyncSession, rtype: str, rid: str, at: dt.datetime, *, owner: str | None = None
-) -> int:
-    query = (
-        insert(R)
-        .values(type=rtype, id=rid, version=1, updated_at=at, deleted=False, owner=owner)
-        .returning(R.c.pk)
-    )
-    return (await session.execute(query)).scalar_one()
-
-
 async def insert_version(
     session: AsyncSession,
     pk: int,

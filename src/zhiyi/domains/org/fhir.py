@@ -74,66 +74,44 @@ def organization(c: Campus) -> dict:
     }
 
 
-def site(c: Campus) -> dict:
-    """The campus as a place (the Location every building, room and clinic of it is part of)."""
+def _location(
+    row_id, code: str, name_zh: str, name_en: str, physical: str, campus_id, part_of=None, **extra
+) -> dict:
+    """A place of the group: a campus's site, a building, a floor or a room."""
     return {
         "resourceType": "Location",
-        "id": str(c.id),
-        "identifier": [{"system": LOCATION, "value": c.code}],
+        "id": str(row_id),
+        "identifier": [{"system": LOCATION, "value": code}],
         "status": "active",
-        "name": c.name_zh,
-        "alias": [c.name_en],
+        "name": name_zh,
+        "alias": [name_en],
         "mode": "instance",
-        "physicalType": _physical("si"),
-        **({"address": {"text": c.address_zh}} if c.address_zh else {}),
-        "managingOrganization": ref("Organization", c.id),
+        "physicalType": _physical(physical),
+        "managingOrganization": ref("Organization", campus_id),
+        **({"partOf": ref("Location", part_of)} if part_of is not None else {}),
+        **extra,
     }
+
+
+def site(c: Campus) -> dict:
+    """The campus as a place (the Location every building, room and clinic of it is part of)."""
+    address = {"address": {"text": c.address_zh}} if c.address_zh else {}
+    return _location(c.id, c.code, c.name_zh, c.name_en, "si", c.id, **address)
 
 
 def building(b: Building, campus: Campus) -> dict:
-    return {
-        "resourceType": "Location",
-        "id": str(b.id),
-        "identifier": [{"system": LOCATION, "value": f"{campus.code}/{b.code}"}],
-        "status": "active",
-        "name": b.name_zh,
-        "alias": [b.name_en],
-        "mode": "instance",
-        "physicalType": _physical("bu"),
-        "managingOrganization": ref("Organization", campus.id),
-        "partOf": ref("Location", campus.id),
-    }
+    return _location(b.id, f"{campus.code}/{b.code}", b.name_zh, b.name_en, "bu", campus.id, campus.id)
 
 
 def floor(f: Floor, b: Building, campus: Campus) -> dict:
-    return {
-        "resourceType": "Location",
-        "id": str(f.id),
-        "identifier": [{"system": LOCATION, "value": f"{campus.code}/{b.code}/{f.level}"}],
-        "status": "active",
-        "name": f.name_zh,
-        "alias": [f.name_en],
-        "mode": "instance",
-        "physicalType": _physical("lvl"),
-        "managingOrganization": ref("Organization", campus.id),
-        "partOf": ref("Location", b.id),
-    }
+    code = f"{campus.code}/{b.code}/{f.level}"
+    return _location(f.id, code, f.name_zh, f.name_en, "lvl", campus.id, b.id)
 
 
 def room(r: Room, campus: Campus) -> dict:
-    return {
-        "resourceType": "Location",
-        "id": str(r.id),
-        "identifier": [{"system": LOCATION, "value": f"{campus.code}/{r.code}"}],
-        "status": "active",
-        "name": r.name_zh,
-        "alias": [r.name_en],
-        "mode": "instance",
-        "type": [{"coding": [{"system": ROOM_KIND, "code": r.kind}]}],
-        "physicalType": _physical("ro"),
-        "managingOrganization": ref("Organization", campus.id),
-        "partOf": ref("Location", r.floor_id or campus.id),
-    }
+    kind = [{"coding": [{"system": ROOM_KIND, "code": r.kind}]}]
+    code = f"{campus.code}/{r.code}"
+    return _location(r.id, code, r.name_zh, r.name_en, "ro", campus.id, r.floor_id or campus.id, type=kind)
 
 
 def department_coding(d: Department) -> dict:
