@@ -66,5 +66,13 @@ def demo_server(base: Path, url: str | None = None) -> Iterator[str]:
         yield root
     finally:
         proc.terminate()
-        proc.wait(timeout=20)
-        log.close()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            raise RuntimeError(
+                "server did not stop in 30 s: " + (base / "server.log").read_text()[-3000:]
+            ) from None
+        finally:
+            log.close()

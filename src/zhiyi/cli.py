@@ -119,6 +119,9 @@ def seed(
     _print_logins(result.logins)
 
 
+SHUTDOWN_GRACE_SECONDS = 10
+
+
 @app.command()
 def serve(
     host: str = "127.0.0.1", port: int = 8000, workers: int = 1, db: DbOpt = None, reload: bool = False
@@ -146,6 +149,8 @@ def serve(
         proxy_headers=True,
         http=protocol.NAME if rush.enabled(settings) else "httptools",  # the rush's: coalesced writes
         forwarded_allow_ips=settings.forwarded_allow_ips,
+        # a live page's open stream must not hold a restart: after this, uvicorn cancels what still runs
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
     )
 
 

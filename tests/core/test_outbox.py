@@ -152,3 +152,28 @@ async def test_unheard_events_are_delivered_in_batches_beside_the_heard_ones(ses
     await session.commit()
     pending = await session.scalars(select(OutboxEvent).where(OutboxEvent.delivered_at.is_(None)))
     assert pending.all() == []
+
+
+async def test_a_pass_that_hangs_does_not_hold_the_stop_and_its_event_is_delivered_later(db):
+    """A stopping worker gives a running pass its grace, then cancels it: the pass's transaction never
+    commits, so the event stays pending for the next worker."""
+    entered, release = asyncio.Event(), asyncio.Event()
+
+    @outbox.handles("test.hangs")
+    async def hang(session, event):
+        entered.set()
+        await release.wait()  # waits for something that never comes (a lock, a peer)
+
+    try:
+        async with db.sessionmaker() as s:
+            event_id = await outbox.publish(s, "test.hangs", {})
+            await s.commit()
+        worker = outbox.Worker(db.sessionmaker, interval=30, gather=0)
+        worker.start()
+        await entered.wait()
+        await asyncio.wait_for(worker.stop(grace=0.05), 60)  # (a regression fails here, not hangs)
+        assert worker._task.cancelled()
+        async with db.sessionmaker() as s:
+            assert (await s.get(OutboxEvent, event_id)).delivered_at is None
+    finally:
+        outbox.unregister("test.hangs", hang)

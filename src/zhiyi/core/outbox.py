@@ -32,6 +32,8 @@ MAX_ATTEMPTS = 8
 # woken by a commit, the worker waits this long before it claims, so that a burst of commits (a
 # registration rush publishes hundreds a second) is delivered in one transaction, not one each
 GATHER_SECONDS = 0.05
+# how long a stopping process lets the worker's running pass finish before cancelling it
+STOP_GRACE_SECONDS = 10.0
 
 
 def handles(topic: str) -> Callable[[Handler], Handler]:
@@ -158,8 +160,16 @@ class Worker:
     def start(self) -> None:
         self._task = asyncio.create_task(self.run(), name="zhiyi-outbox-worker")
 
-    async def stop(self) -> None:
+    async def stop(self, grace: float = STOP_GRACE_SECONDS) -> None:
+        """Let a running pass finish, for `grace` seconds at most; then cancel it. A pass is one
+        transaction, so a cancelled one changes nothing and its events are delivered again by the next
+        worker (a process that is told to stop must not hang on a pass that is waiting for something)."""
         self._stopping = True
         self._wake.set()
-        if self._task:
-            await self._task
+        if not self._task:
+            return
+        done, _ = await asyncio.wait({self._task}, timeout=grace)
+        if not done:
+            log.warning("outbox worker: a pass was still running %.0f s after stop; cancelled", grace)
+            self._task.cancel()
+            await asyncio.wait({self._task})
