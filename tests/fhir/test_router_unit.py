@@ -397,13 +397,14 @@ async def test_malformed_requests_are_outcomes(client, tokens, method, path, con
     assert _outcome(response)["issue"][0]["code"] == code
 
 
-async def test_roles_without_fhir_access_and_patients_writing_are_403_outcomes(client, tokens):
+async def test_a_patient_not_in_care_is_404_and_staff_and_patients_writing_are_403_outcomes(client, tokens):
     response = await client.get("/fhir/Patient/1", headers=tokens["nurse"])
-    assert response.status_code == 403 and _outcome(response)["issue"][0]["code"] == "forbidden"
-    response = await client.post(
-        "/fhir/Patient", content=b'{"resourceType": "Patient"}', headers={**tokens["patient"], **JSON}
-    )
-    assert response.status_code == 403 and _outcome(response)["issue"][0]["code"] == "forbidden"
+    assert response.status_code == 404 and _outcome(response)["issue"][0]["code"] == "not-found"
+    for who in ("nurse", "patient"):
+        response = await client.post(
+            "/fhir/Patient", content=b'{"resourceType": "Patient"}', headers={**tokens[who], **JSON}
+        )
+        assert response.status_code == 403 and _outcome(response)["issue"][0]["code"] == "forbidden"
 
 
 async def test_a_body_over_the_fhir_limit_is_a_413_outcome(client, tokens, app):

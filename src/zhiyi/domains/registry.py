@@ -24,6 +24,7 @@ from zhiyi.domains.patients import fhir as patients_fhir
 from zhiyi.domains.patients import handlers as patients_handlers  # noqa: F401  (outbox handlers)
 from zhiyi.domains.patients import models as patients_models  # noqa: F401
 from zhiyi.domains.patients import policy as patients_policy
+from zhiyi.domains.patients import service as patients_service
 from zhiyi.domains.patients import web as patients_web
 from zhiyi.domains.preconsult import api as preconsult_api
 from zhiyi.domains.preconsult import fhir as preconsult_fhir
@@ -57,6 +58,7 @@ from zhiyi.domains.triage import handlers as triage_handlers  # noqa: F401  (out
 from zhiyi.domains.triage import models as triage_models  # noqa: F401
 from zhiyi.domains.triage import policy as triage_policy
 from zhiyi.domains.triage import web as triage_web
+from zhiyi.fhir import access as fhir_access
 from zhiyi.fhir import admin_web as fhir_admin_web
 from zhiyi.fhir import audit_labels as fhir_audit_labels
 from zhiyi.http import auth as http_auth
@@ -148,6 +150,7 @@ def install_policies() -> None:
         audit.register_labels(actions=actions, reasons=reasons)
     for provider in CARE_PROVIDERS:
         patients_policy.register_care_provider(provider)
+    fhir_access.register_patient_gate(patients_service.may_read)  # the FHIR repository's reads
 
 
 # The registration rush's fast path (scheduling/rush/, ZHIYI_RUSH_LANE): a pure-ASGI layer just inside

@@ -19,7 +19,7 @@ from zhiyi.core import jsonio
 from zhiyi.core.policy import Actor
 from zhiyi.fhir import capability, store
 from zhiyi.fhir import router as fhir_router
-from zhiyi.fhir.access import access_for
+from zhiyi.fhir.access import access_for, named_patients
 from zhiyi.fhir.errors import FhirError, Issue, operation_outcome
 from zhiyi.fhir.exchange import FhirRequest, FhirResponse, parse_query
 from zhiyi.http.auth import api_actor
@@ -112,7 +112,8 @@ async def fhir(request: Request, actor: ActorDep, path: str = "") -> Response:
             base_url=_base_url(request),
         )
         session = session_of(request)
-        response = await fhir_router.handle(session, access_for(actor), fhir_request)
+        access = await access_for(session, actor, named_patients(path, query, body))
+        response = await fhir_router.handle(session, access, fhir_request)
         await store.write_created(session)  # a unique key lost to a concurrent create answers here
     except IntegrityError:
         response = FhirResponse(

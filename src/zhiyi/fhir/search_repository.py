@@ -28,7 +28,7 @@ from zhiyi.fhir.models import (
     IxUri,
 )
 from zhiyi.fhir.search_query import AnyOf, Chain, Composite, Has, IncludeSpec, Match, Query, Value
-from zhiyi.fhir.store_repository import Stored
+from zhiyi.fhir.store_repository import Reach, Stored
 from zhiyi.fhir.values import MAX_US, MIN_US, fold
 
 R = FhirResource.__table__
@@ -316,7 +316,7 @@ def _from_cursor(kind: str, value):
         return None
 
 
-def _where(query: Query, patients: frozenset[str] | None) -> list:
+def _where(query: Query, reach: Reach | None) -> list:
     where = [R.c.type == query.rtype, R.c.deleted.is_(False)]
     for ids in query.ids:
         negate = "!not" in ids
@@ -331,8 +331,8 @@ def _where(query: Query, patients: frozenset[str] | None) -> list:
         where.append(or_(*options))
     for p in query.predicates:
         where.append(predicate(p, R.c.pk, R.c.id, query.rtype))
-    if patients is not None:
-        where.append(store_repository.in_compartments(R.c.pk, patients))
+    if reach is not None:
+        where.append(store_repository.in_compartments(R.c.pk, reach))
     return where
 
 
@@ -349,26 +349,22 @@ class Page:
     next_cursor: str | None
 
 
-async def count(session: AsyncSession, query: Query, *, patients: frozenset[str] | None) -> int:
+async def count(session: AsyncSession, query: Query, *, reach: Reach | None) -> int:
     return (
-        await session.execute(select(func.count()).select_from(R).where(*_where(query, patients)))
+        await session.execute(select(func.count()).select_from(R).where(*_where(query, reach)))
     ).scalar_one()
 
 
-async def ids(
-    session: AsyncSession, query: Query, *, patients: frozenset[str] | None, limit: int
-) -> list[str]:
-    rows = await session.execute(select(R.c.id).where(*_where(query, patients)).order_by(R.c.pk).limit(limit))
+async def ids(session: AsyncSession, query: Query, *, reach: Reach | None, limit: int) -> list[str]:
+    rows = await session.execute(select(R.c.id).where(*_where(query, reach)).order_by(R.c.pk).limit(limit))
     return list(rows.scalars())
 
 
-async def run(
-    session: AsyncSession, query: Query, *, patients: frozenset[str] | None, cursor: str | None
-) -> Page:
+async def run(session: AsyncSession, query: Query, *, reach: Reach | None, cursor: str | None) -> Page:
     if query.summary_count or query.count == 0:  # _count=0: only how many (what clients ask to count)
-        return Page([], [], await count(session, query, patients=patients), None)
+        return Page([], [], await count(session, query, reach=reach), None)
     keys = _sort_keys(query)
-    where = _where(query, patients)
+    where = _where(query, reach)
     if cursor:
         raw = cursors.read(cursor, len(keys) + 1)
         values = [_from_cursor(k.kind, v) for k, v in zip(keys, raw, strict=False)] + [int(raw[-1])]
@@ -389,17 +385,17 @@ async def run(
         )
     total = None
     if query.total_accurate:
-        total = await count(session, query, patients=patients)
+        total = await count(session, query, reach=reach)
     elif cursor is None and len(rows) <= query.count:
         total = len(rows)
-    included = await _included(session, query, [r.pk for r in page_rows], matches, patients)
+    included = await _included(session, query, [r.pk for r in page_rows], matches, reach)
     return Page(matches, included, total, following)
 
 
 # --- _include and _revinclude -----------------------------------------------------------------------------
 
 
-async def _included(session, query: Query, pks: list[int], matches: list[Stored], patients) -> list[Stored]:
+async def _included(session, query: Query, pks: list[int], matches: list[Stored], reach) -> list[Stored]:
     if not query.includes or not matches:
         return []
     seen = {(m.type, m.id) for m in matches}
@@ -409,7 +405,7 @@ async def _included(session, query: Query, pks: list[int], matches: list[Stored]
         specs = [s for s in query.includes if round_ == 0 or s.iterate]
         if not specs or not frontier:
             break
-        found = await _follow(session, specs, frontier_pks, frontier, patients)
+        found = await _follow(session, specs, frontier_pks, frontier, reach)
         fresh = [(pk, s) for pk, s in found if (s.type, s.id) not in seen]
         for _, s in fresh:
             seen.add((s.type, s.id))
@@ -420,7 +416,7 @@ async def _included(session, query: Query, pks: list[int], matches: list[Stored]
     return included[:MAX_INCLUDED]
 
 
-async def _follow(session, specs: list[IncludeSpec], pks: list[int], resources: list[Stored], patients):
+async def _follow(session, specs: list[IncludeSpec], pks: list[int], resources: list[Stored], reach):
     ref = IxReference.__table__
     target = R.alias()
     conditions = []
@@ -449,8 +445,8 @@ async def _follow(session, specs: list[IncludeSpec], pks: list[int], resources: 
     union = conditions[0].union(*conditions[1:]) if len(conditions) > 1 else conditions[0]
     chosen = select(union.subquery().c[0])
     query = select(R.c.pk).where(R.c.pk.in_(chosen), R.c.deleted.is_(False))
-    if patients is not None:
-        query = query.where(store_repository.in_compartments(R.c.pk, patients))
+    if reach is not None:
+        query = query.where(store_repository.in_compartments(R.c.pk, reach))
     found_pks = list((await session.execute(query.limit(MAX_INCLUDED))).scalars())
     loaded = await store_repository.load_current(session, found_pks)
     return [(pk, loaded[pk]) for pk in found_pks if pk in loaded]

@@ -106,7 +106,7 @@ def _index_rows(rtype: str, rid: str, content: dict):
 
 
 def _reachable(access: Access, patients: set[str]) -> bool:
-    return access.patients is None or bool(access.patients & patients)
+    return access.reaches(patients)
 
 
 async def create(
@@ -206,32 +206,32 @@ async def read(session: AsyncSession, access: Access, rtype: str, rid: str) -> S
     if row is None:
         raise not_found(rtype, rid)
     if row.deleted:
-        if access.patients is not None:  # whose it was is not for a patient's token to learn
+        if not access.whole:  # whose it was is not for a patient's token to learn
             raise not_found(rtype, rid)
         raise gone(rtype, rid)
-    if not _reachable(access, await store_repository.patients_of(session, row.pk)):
+    if not await access.admits(session, await store_repository.patients_of(session, row.pk)):
         raise not_found(rtype, rid)
     stored = await store_repository.version(session, row.pk, rtype, rid, row.version)
     assert stored is not None
     return stored
 
 
-def _version_reachable(access: Access, stored: Stored) -> bool:
+async def _version_reachable(session: AsyncSession, access: Access, stored: Stored) -> bool:
     """Whether one kept version was in the caller's compartments when it was written (a resource moved
     from one patient to another keeps the first patient's versions from the second)."""
-    if access.patients is None:
+    if access.whole:
         return True
     if stored.content is None:
         return False
     _, patients = _index_rows(stored.type, stored.id, stored.content)
-    return bool(access.patients & patients)
+    return await access.admits(session, patients)
 
 
 async def vread(session: AsyncSession, access: Access, rtype: str, rid: str, version: int) -> Stored:
     await store_repository.flush(session)
     row = await store_repository.current(session, rtype, rid)
     stored = await store_repository.version(session, row.pk, rtype, rid, version) if row else None
-    if stored is None or (access.patients is not None and not _version_reachable(access, stored)):
+    if stored is None or (not access.whole and not await _version_reachable(session, access, stored)):
         raise not_found(f"{rtype}/{rid}/_history", str(version))
     if stored.deleted:
         raise gone(f"{rtype}/{rid}/_history", str(version))
@@ -255,8 +255,8 @@ async def history(
         row = await store_repository.current(session, rtype, rid)
         if row is None:
             raise not_found(rtype, rid)
-        if access.patients is not None and not _reachable(
-            access, await store_repository.patients_of(session, row.pk)
+        if not access.whole and not await access.admits(
+            session, await store_repository.patients_of(session, row.pk)
         ):
             raise not_found(rtype, rid)
         res_pk = row.pk
@@ -268,15 +268,15 @@ async def history(
         since=since,
         after=after,
         limit=count + 1,
-        patients=access.patients if res_pk is None else None,
+        reach=access.reach if res_pk is None else None,
     )
     page = [v.stored for v in versions[:count]]
     following = None
     if len(versions) > count:
         last = versions[count - 1]
         following = cursors.write([last.stored.updated_at.isoformat(), last.pk, last.stored.version])
-    if access.patients is not None:
-        page = [v for v in page if _version_reachable(access, v)]
+    if not access.whole:
+        page = [v for v in page if await _version_reachable(session, access, v)]
     return page, following
 
 
@@ -293,7 +293,7 @@ async def search(
     refused parameter is a 400 FhirError."""
     await store_repository.flush(session)
     query = search_query.parse(rtype, params, strict=strict)
-    result = await search_repository.run(session, query, patients=access.patients, cursor=cursor)
+    result = await search_repository.run(session, query, reach=access.reach, cursor=cursor)
     matches = result.matches
     if query.summary or query.elements:
         matches = [
@@ -316,7 +316,7 @@ async def conditional_ids(
     """The ids of the current resources matching search `criteria` (conditional create and update)."""
     await store_repository.flush(session)
     query = search_query.parse(rtype, criteria, strict=True)
-    return await search_repository.ids(session, query, patients=access.patients, limit=2)
+    return await search_repository.ids(session, query, reach=access.reach, limit=2)
 
 
 async def everything(session: AsyncSession, access: Access, patient_id: str) -> list[Stored]:

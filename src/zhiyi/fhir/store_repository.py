@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import and_, delete, event, exists, insert, or_, select, tuple_, update
+from sqlalchemy import and_, delete, event, exists, insert, not_, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -238,14 +238,27 @@ async def version(session: AsyncSession, pk: int, rtype: str, rid: str, number: 
     return Stored(rtype, rid, row.version, row.updated_at, row.content is None, row.content, row.method)
 
 
-def in_compartments(pk_column, patients):
+@dataclass(frozen=True, slots=True)
+class Reach:
+    """What a caller's searches and histories may return: the resources in the compartments of these
+    patients, and (`directory`) those in no patient's compartment (organisations, practitioners, slots)."""
+
+    patients: frozenset[str]
+    directory: bool = False
+
+
+def in_compartments(pk_column, reach: Reach):
     ref = IxReference.__table__
-    return exists().where(
+    mine = exists().where(
         ref.c.res_pk == pk_column,
         ref.c.param == COMPARTMENT_PARAM,
         ref.c.target_type == "Patient",
-        ref.c.target_id.in_(sorted(patients)),
+        ref.c.target_id.in_(sorted(reach.patients)),
     )
+    if not reach.directory:
+        return mine
+    anyones = exists().where(ref.c.res_pk == pk_column, ref.c.param == COMPARTMENT_PARAM)
+    return or_(mine, not_(anyones))
 
 
 async def versions(
@@ -256,7 +269,7 @@ async def versions(
     since: dt.datetime | None,
     after: list | None,
     limit: int,
-    patients: frozenset[str] | None,
+    reach: Reach | None,
 ) -> list[VersionRow]:
     """Versions newest first, by (updated_at, res_pk, version) descending, after the cursor's key."""
     query = select(V.c.res_pk, *_VERSION_COLUMNS).join(R, R.c.pk == V.c.res_pk)
@@ -266,8 +279,8 @@ async def versions(
         query = query.where(V.c.type == rtype)
     if since is not None:
         query = query.where(V.c.updated_at >= since)
-    if patients is not None:
-        query = query.where(in_compartments(V.c.res_pk, patients))
+    if reach is not None:
+        query = query.where(in_compartments(V.c.res_pk, reach))
     if after is not None:
         at, pk, number = dt.datetime.fromisoformat(after[0]), int(after[1]), int(after[2])
         query = query.where(

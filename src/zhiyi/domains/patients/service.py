@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from zhiyi.core import audit, clock, ids, notify, outbox, security
 from zhiyi.core.config import get_settings
 from zhiyi.core.db import keep_after_rollback
-from zhiyi.core.errors import Forbidden
+from zhiyi.core.errors import Forbidden, NotFound
 from zhiyi.core.i18n import N_
 from zhiyi.core.policy import Actor, Decision, Resource, Role, decide
 from zhiyi.domains.patients import events, policy, resident_id
@@ -422,3 +422,13 @@ async def reveal_id_number(session: AsyncSession, *, actor: Actor, patient_id: u
         return security.unseal(_secret(), "resident-id", patient.id_number_sealed)
     except security.TokenInvalid:  # sealed under another data key (a misconfigured rotation)
         raise IdNumberUnreadable() from None
+
+
+async def may_read(session: AsyncSession, actor: Actor, patient_id: uuid.UUID) -> bool:
+    """The FHIR repository's patient gate (fhir/access.py): whether `actor` may read this patient's
+    record, decided and audited as every other read of it is."""
+    try:
+        await access_patient(session, actor=actor, patient_id=patient_id)
+    except (Forbidden, NotFound):
+        return False
+    return True
