@@ -93,3 +93,7 @@ async def search(
     return list(
         (await session.scalars(q.order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(limit))).all()
     )
+
+
+async def get(session: AsyncSession, event_id: uuid.UUID) -> AuditEvent | None:
+    return await session.get(AuditEvent, event_id)

@@ -9,12 +9,13 @@ so do writes (`fhir.<interaction>`, resource type `fhir:<Type>`).
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 import re
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zhiyi.core import audit
-from zhiyi.fhir import bundles, capability, params, store, validation
+from zhiyi.fhir import bundles, capability, params, store, trail, validation
 from zhiyi.fhir.access import Access
 from zhiyi.fhir.errors import FhirError, Issue, conflict, forbidden, gone, invalid, not_supported
 from zhiyi.fhir.exchange import (
@@ -108,7 +109,13 @@ def _version(raw: str) -> int:
 
 
 def _audit(session: AsyncSession, access: Access, action: str, rtype: str | None, rid: str | None) -> None:
-    audit.record(session, access.actor, f"fhir.{action}", f"fhir:{rtype or '*'}", rid, patient_id=None)
+    patient_id = None
+    if rtype == "Patient" and rid:  # one of Zhiyi's patients: the row joins their trail
+        try:
+            patient_id = uuid.UUID(rid)
+        except ValueError:
+            pass
+    audit.record(session, access.actor, f"fhir.{action}", f"fhir:{rtype or '*'}", rid, patient_id=patient_id)
 
 
 def _may_write(access: Access) -> None:
@@ -154,7 +161,10 @@ def _written_response(request: FhirRequest, written: Written, action: str) -> Fh
 
 
 async def _read(session: AsyncSession, access: Access, request: FhirRequest, rtype: str, rid: str):
-    stored = await store.read(session, access, rtype, rid)
+    if trail.is_trail_id(rtype, rid):
+        stored = await trail.read(session, access, rid)
+    else:
+        stored = await store.read(session, access, rtype, rid)
     _audit(session, access, "read", rtype, rid)
     return _resource_response(stored)
 
@@ -300,7 +310,10 @@ async def _search(
             raise not_supported("A search from the base needs _type naming one resource type.")
         rtype = _type(types[0])
     strict = preferences(request.headers).get("handling") == "strict"
-    result = await store.search(session, access, rtype, wanted, strict=strict, cursor=cursor)
+    if trail.wanted(rtype, wanted):
+        result = await trail.search(session, access, wanted, cursor=cursor)
+    else:
+        result = await store.search(session, access, rtype, wanted, strict=strict, cursor=cursor)
     _audit(session, access, "search", rtype, None)
     base, where = request.base_url, f"{request.base_url}/{rtype}"
     own = query_string(result.self_params)
