@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fhir.resources.R4B import get_fhir_model_class
 
-from zhiyi.fhir import owned, store
+from zhiyi.fhir import bindings, owned, store
 from zhiyi.fhir.errors import FhirError
 
 
@@ -22,6 +22,8 @@ async def version(session, rtype: str, rid) -> str | None:
 
 
 def valid(resource: dict) -> dict:
-    """The resource, after R4B's model has read it (cardinality, types, formats)."""
+    """The resource, after R4B's model has read it (cardinality, types, formats) and Zhiyi's code systems
+    have found their codes."""
     get_fhir_model_class(resource["resourceType"]).model_validate(resource)
+    assert not bindings.issues(resource, resource["resourceType"])  # Zhiyi's own code systems' codes
     return resource

@@ -130,3 +130,28 @@ def test_a_valid_resource_passes():
         },
         rtype_from_url="Patient",
     )
+
+
+async def test_a_code_of_zhiyis_own_system_must_be_one_of_its_codes(client, admin_headers):
+    """Required bindings of Zhiyi's code systems (fhir/bindings.py): org's practitioner titles."""
+    practitioner = {
+        "resourceType": "Practitioner",
+        "id": "titled",
+        "qualification": [
+            {"code": {"coding": [{"system": "urn:zhiyi:practitioner-title", "code": "chief"}]}}
+        ],
+    }
+    ok = await client.put(
+        "/fhir/Practitioner/titled", content=json.dumps(practitioner), headers=admin_headers
+    )
+    assert ok.status_code == 201, ok.text
+    practitioner["id"] = "mistitled"
+    practitioner["qualification"][0]["code"]["coding"][0]["code"] = "emperor"
+    bad = await client.put(
+        "/fhir/Practitioner/mistitled", content=json.dumps(practitioner), headers=admin_headers
+    )
+    assert bad.status_code == 422
+    issue = bad.json()["issue"][0]
+    assert issue["code"] == "code-invalid"
+    assert issue["expression"] == ["Practitioner.qualification[0].code.coding[0].code"]
+    assert (await client.get("/fhir/Practitioner/mistitled", headers=admin_headers)).status_code == 404

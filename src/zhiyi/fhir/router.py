@@ -9,8 +9,8 @@ so do writes (`fhir.<interaction>`, resource type `fhir:<Type>`).
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 import re
+import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 

@@ -21,7 +21,7 @@ import re
 from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError
 
-from zhiyi.fhir import params
+from zhiyi.fhir import bindings, params
 from zhiyi.fhir.errors import FhirError, Issue
 
 __all__ = ["model_class", "validate", "warm_up"]
@@ -97,6 +97,7 @@ def validate(resource: object, *, rtype_from_url: str | None) -> None:
         model_class(rtype).model_validate(resource)
     except ValidationError as exc:
         issues.extend(_model_issues(exc, rtype))
+    issues.extend(bindings.issues(resource, rtype))
     if issues:
         status = 400 if any(i.code == "structure" for i in issues) else 422
         raise FhirError(status, issues)

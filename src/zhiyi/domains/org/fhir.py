@@ -16,7 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from zhiyi.domains.org import repository as repo
 from zhiyi.domains.org.models import Building, Campus, Department, DepartmentCampus, Floor, Practitioner, Room
-from zhiyi.fhir import owned
+from zhiyi.domains.org.schemas import Title
+from zhiyi.fhir import bindings, owned
 
 OWNER = "org"
 CAMPUS = "urn:zhiyi:campus"
@@ -30,6 +31,7 @@ PHYSICAL_TYPE = "http://terminology.hl7.org/CodeSystem/location-physical-type"
 PRACTITIONER_ROLE = "http://terminology.hl7.org/CodeSystem/practitioner-role"  # doctor, nurse, pharmacist
 TRANSLATION = "http://hl7.org/fhir/StructureDefinition/translation"
 GENDER = {"M": "male", "F": "female"}
+bindings.register(TITLE, lambda: [t.value for t in Title])
 
 
 def ref(rtype: str, rid: uuid.UUID) -> dict:

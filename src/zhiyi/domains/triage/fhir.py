@@ -12,8 +12,9 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zhiyi.domains.triage import repository as repo
+from zhiyi.domains.triage.engine import Outcome
 from zhiyi.domains.triage.models import TriageAssessment
-from zhiyi.fhir import owned
+from zhiyi.fhir import bindings, owned
 
 OWNER = "triage"
 DEPARTMENT = "urn:zhiyi:department"  # org's codes
@@ -23,6 +24,7 @@ SYMPTOM = "urn:zhiyi:triage-symptom"  # the lexicon's symptom ids
 RED_FLAG = "urn:zhiyi:triage-red-flag"  # the red-flag rules' ids
 EXTENSION = "https://zhiyi.example/fhir/StructureDefinition/"
 PAGE = 500
+bindings.register(OUTCOME, lambda: [o.value for o in Outcome])
 
 
 def _department(code: str) -> dict:
