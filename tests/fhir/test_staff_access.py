@@ -129,3 +129,32 @@ async def test_staff_do_not_write(client, world):
     body = json.dumps(_obs("obs-new", world.mine))
     response = await client.put("/fhir/Observation/obs-new", content=body, headers=world.h["doctor"])
     assert response.status_code == 403 and response.json()["resourceType"] == "OperationOutcome"
+
+
+async def test_a_family_proxy_reaches_the_dependents_compartment_and_no_further(
+    session, client, admin_headers
+):
+    campus = await orgf.campus(session, code="SFAM")
+    parent = await pf.patient(session, campus=campus, name="家长")
+    child = await pf.patient(session, campus=campus, name="孩子")
+    stranger = await pf.patient(session, campus=campus, name="陌生")
+    await pf.family_link(session, proxy=parent, dependent=child)
+    acct = await accounts.account(session, username="fhir-parent", roles={"patient"}, patient=parent)
+    headers = {**FHIR_JSON, **await accounts.bearer(session, acct)}
+    await session.commit()
+    for p in (child, stranger):
+        r = {"resourceType": "Patient", "id": str(p.id)}
+        assert (
+            await client.put(f"/fhir/Patient/{p.id}", content=json.dumps(r), headers=admin_headers)
+        ).status_code == 201
+        obs = _obs(f"obs-{p.id}", str(p.id))
+        assert (
+            await client.put(f"/fhir/Observation/{obs['id']}", content=json.dumps(obs), headers=admin_headers)
+        ).status_code == 201
+    assert (await client.get(f"/fhir/Patient/{child.id}", headers=headers)).status_code == 200
+    found = await client.get(
+        "/fhir/Observation", params={"patient": f"{child.id},{stranger.id}"}, headers=headers
+    )
+    assert _ids(found.json()) == {f"Observation/obs-{child.id}"}
+    assert (await client.get(f"/fhir/Patient/{stranger.id}", headers=headers)).status_code == 404
+    assert (await client.get(f"/fhir/Observation/obs-{stranger.id}", headers=headers)).status_code == 404
