@@ -426,3 +426,27 @@ async def test_a_validate_over_http(client, tokens):
     )
     assert response.status_code == 422
     assert _outcome(response)["issue"][0]["expression"] == ["Patient.birthDate"]
+
+
+@pytest.mark.parametrize(
+    "method,path,content",
+    [
+        ("POST", "/fhir", b'{"resourceType": "Bundle", "type": "batch", "entry": [{"request": "GET"}]}'),
+        ("POST", "/fhir", b'{"resourceType": "Bundle", "type": "batch", "entry": 5}'),
+        (
+            "POST",
+            "/fhir/Practitioner/$validate",
+            b'{"resourceType": "Practitioner", "qualification": [{"code": {"coding": '
+            b'[{"system": "urn:zhiyi:practitioner-title", "code": ["x"]}]}}]}',
+        ),
+        ("GET", "/fhir/Patient/_history?_cursor=WzEsMiwzXQ", None),
+        ("GET", "/fhir/Patient?_cursor=WyJ4Il0", None),
+        ("GET", "/fhir/AuditEvent?_source=urn:zhiyi:audit&date=le9999-12-31", None),
+        ("GET", "/fhir/AuditEvent?_source=urn:zhiyi:audit&_count=%C2%B2", None),
+    ],
+)
+async def test_odd_input_is_never_a_500(client, tokens, method, path, content):
+    for who in ("admin", "patient"):
+        response = await client.request(method, path, content=content, headers={**tokens[who], **JSON})
+        assert response.status_code < 500, (who, response.text)
+        assert response.headers["content-type"].startswith("application/fhir+json")

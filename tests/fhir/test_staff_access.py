@@ -158,3 +158,37 @@ async def test_a_family_proxy_reaches_the_dependents_compartment_and_no_further(
     assert _ids(found.json()) == {f"Observation/obs-{child.id}"}
     assert (await client.get(f"/fhir/Patient/{stranger.id}", headers=headers)).status_code == 404
     assert (await client.get(f"/fhir/Observation/obs-{stranger.id}", headers=headers)).status_code == 404
+
+
+async def test_has_chains_and_everything_reach_no_further_than_reads(client, world, admin_headers):
+    doctor = world.h["doctor"]
+    # _has looks at the referrers only within reach: the other patient's observation names staff-pr too
+    for pid, expected in ((world.mine, {"Practitioner/staff-pr"}), (world.theirs, set())):
+        found = await client.get(
+            "/fhir/Practitioner", params={"_has:Observation:performer:patient": pid}, headers=doctor
+        )
+        assert _ids(found.json()) == expected, pid
+    # a directory resource whose chain ends at a patient out of reach
+    schedule = {
+        "resourceType": "Schedule",
+        "id": "sched-x",
+        "actor": [{"reference": "Practitioner/staff-pr"}],
+    }
+    await client.put("/fhir/Schedule/sched-x", content=json.dumps(schedule), headers=admin_headers)
+    found = await client.get("/fhir/Schedule", params={"actor:Practitioner.name": "Doc"}, headers=doctor)
+    assert _ids(found.json()) == {"Schedule/sched-x"}
+    # a resource about a patient outside the compartment definition (Device) is not directory
+    device = {"resourceType": "Device", "id": "dev-x", "patient": {"reference": f"Patient/{world.theirs}"}}
+    put = await client.put("/fhir/Device/dev-x", content=json.dumps(device), headers=admin_headers)
+    assert put.status_code == 201, put.text
+    found = await client.get("/fhir/Device", params={"patient": world.theirs}, headers=doctor)
+    assert _ids(found.json()) == set()
+    assert (await client.get("/fhir/Device/dev-x", headers=doctor)).status_code == 404
+    # a Patient that links to one in care is in that one's compartment, but its $everything is its own
+    linked = {
+        "resourceType": "Patient",
+        "id": "linked-x",
+        "link": [{"other": {"reference": f"Patient/{world.mine}"}, "type": "seealso"}],
+    }
+    await client.put("/fhir/Patient/linked-x", content=json.dumps(linked), headers=admin_headers)
+    assert (await client.get("/fhir/Patient/linked-x/$everything", headers=doctor)).status_code == 404

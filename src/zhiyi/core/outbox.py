@@ -162,8 +162,9 @@ class Worker:
 
     async def stop(self, grace: float = STOP_GRACE_SECONDS) -> None:
         """Let a running pass finish, for `grace` seconds at most; then cancel it. A pass is one
-        transaction, so a cancelled one changes nothing and its events are delivered again by the next
-        worker (a process that is told to stop must not hang on a pass that is waiting for something)."""
+        transaction, so a cancelled one commits nothing and its events are delivered again by the next
+        worker: at least once, as a failed pass's are (a message a handler had already sent is sent
+        again). A process that is told to stop must not hang on a pass that is waiting for something."""
         self._stopping = True
         self._wake.set()
         if not self._task:
@@ -172,4 +173,4 @@ class Worker:
         if not done:
             log.warning("outbox worker: a pass was still running %.0f s after stop; cancelled", grace)
             self._task.cancel()
-            await asyncio.wait({self._task})
+            await asyncio.wait({self._task}, timeout=grace)  # its rollback, bounded too

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from zhiyi.core.policy import Actor, Role
 from zhiyi.fhir.errors import forbidden
-from zhiyi.fhir.store_repository import Reach
+from zhiyi.fhir.store_repository import DIRECTORY_TYPES, Reach
 
 # (session, actor, patient id) -> whether the actor may read that patient's record (audited by the gate)
 PatientGate = Callable[[AsyncSession, Actor, uuid.UUID], Awaitable[bool]]
@@ -32,7 +32,7 @@ _gates: list[PatientGate] = []
 # the search parameters whose values name a patient (a bare id counts for `patient` only)
 _NAMING = {"patient", "subject", "beneficiary", "_compartment"}
 _PATIENT_REF = re.compile(r"(?:^|/)Patient/([A-Za-z0-9\-.]{1,64})$")
-MAX_NAMED = 20  # a search naming more patients than this is refused for staff (the gate runs for each)
+MAX_NAMED = 20  # a request naming more patients than this is refused (the gate runs for each)
 
 
 def register_patient_gate(gate: PatientGate) -> None:
@@ -58,20 +58,21 @@ class Access:
     def may_write(self) -> bool:
         return self.patients is None
 
-    def reaches(self, patients: Iterable[str]) -> bool:
-        """Whether a resource in these patients' compartments is reachable without asking the gate."""
+    def reaches(self, rtype: str, patients: Iterable[str]) -> bool:
+        """Whether a resource of `rtype` in these patients' compartments is reachable without asking the
+        gate."""
         if self.patients is None:
             return True
         patients = set(patients)
         if not patients:
-            return self.directory
+            return self.directory and rtype in DIRECTORY_TYPES
         return bool(self.patients & patients)
 
-    async def admits(self, session: AsyncSession, patients: Iterable[str]) -> bool:
+    async def admits(self, session: AsyncSession, rtype: str, patients: Iterable[str]) -> bool:
         """`reaches`, or the gate allows one of these patients now (a doctor reading an observation of
         a patient in their care by its id)."""
         patients = set(patients)
-        if self.reaches(patients):
+        if self.reaches(rtype, patients):
             return True
         for pid in sorted(patients - self.asked):
             if await _allowed(session, self.actor, pid):
@@ -97,8 +98,10 @@ def named_patients(path: str, query: list[tuple[str, str]], body: dict | None = 
     patient, and so in each entry's request of a batch or transaction Bundle."""
     named = _named(path, query)
     if body and body.get("resourceType") == "Bundle":
-        for entry in body.get("entry") or []:
-            url = ((entry or {}).get("request") or {}).get("url") if isinstance(entry, dict) else None
+        entries = body.get("entry")
+        for entry in entries if isinstance(entries, list) else []:
+            request = entry.get("request") if isinstance(entry, dict) else None
+            url = request.get("url") if isinstance(request, dict) else None
             if isinstance(url, str):
                 entry_path, _, entry_query = url.partition("?")
                 named |= _named(entry_path, parse_qsl(entry_query))
@@ -112,7 +115,8 @@ def _named(path: str, query: list[tuple[str, str]]) -> set[str]:
         named.add(parts[1])
     rtype = parts[0] if parts else None
     for name, raw in query:
-        code = name.split(":", 1)[0]
+        # `_has:Observation:performer:patient=x` names x as `patient=x` would
+        code = name.rsplit(":", 1)[-1] if name.startswith("_has:") else name.split(":", 1)[0]
         if code in _NAMING or (code == "_id" and rtype == "Patient"):
             for value in raw.split(","):
                 found = _PATIENT_REF.search(value)
@@ -131,8 +135,8 @@ async def access_for(session: AsyncSession, actor: Actor, named: set[str] = froz
     own = {str(actor.patient_id)} if actor.patient_id is not None and actor.has(Role.patient) else set()
     access = Access(actor, frozenset(own), directory=True)
     others = named - own
-    if len(others) > MAX_NAMED and actor.is_staff:
-        raise forbidden(f"A search may name at most {MAX_NAMED} patients.")
+    if len(others) > MAX_NAMED:  # each is put to the gate (and audited on that patient's trail)
+        raise forbidden(f"A request may name at most {MAX_NAMED} patients.")
     for pid in sorted(others):
-        await access.admits(session, {pid})
+        await access.admits(session, "Patient", {pid})
     return access

@@ -38,7 +38,7 @@ def _walk(node: object, path: str, known: dict[str, frozenset[str]], found: list
         system = node.get("system")
         if isinstance(system, str) and system in known and "code" in node:
             code = node["code"]
-            if code not in known[system]:
+            if isinstance(code, str) and code not in known[system]:  # (not a string: the model's to say)
                 choices = ", ".join(sorted(known[system]))
                 found.append(
                     Issue(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime as dt
 
 import orjson
 
@@ -15,11 +16,27 @@ def write(key: list) -> str:
     return base64.urlsafe_b64encode(orjson.dumps(key)).decode().rstrip("=")
 
 
+def forged():
+    return invalid("The page link is not one this server made; search again.", expression="_cursor")
+
+
 def read(token: str, length: int) -> list:
     try:
         key = orjson.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
     except (binascii.Error, ValueError, orjson.JSONDecodeError):
         key = None
     if not isinstance(key, list) or len(key) != length:
-        raise invalid("The page link is not one this server made; search again.", expression="_cursor")
+        raise forged()
     return key
+
+
+def read_history(token: str) -> list:
+    """A history page's key: (updated_at, res_pk, version)."""
+    at, pk, version = read(token, 3)
+    if not (isinstance(at, str) and isinstance(pk, int) and isinstance(version, int)):
+        raise forged()
+    try:
+        dt.datetime.fromisoformat(at)
+    except ValueError:
+        raise forged() from None
+    return [at, pk, version]

@@ -185,7 +185,7 @@ def _composite(p: Composite, pk, rtype: str):
     return or_(*options)
 
 
-def _referrers(rtype: str, code: str, target: str, inner):
+def _referrers(rtype: str, code: str, target: str, inner, reach: Reach | None):
     """The rows of `rtype` whose reference `code` points at a current `target` matching `inner` (a chain
     link), as a set to look the resource up in: the database starts from the far end's match (a name)
     and follows the reference index back, rather than testing every resource of `rtype` in turn."""
@@ -199,24 +199,30 @@ def _referrers(rtype: str, code: str, target: str, inner):
             ref.c.param == code,
             ref.c.target_type == target,
             far.c.deleted.is_(False),
-            predicate(inner, far.c.pk, far.c.id, target),
+            predicate(inner, far.c.pk, far.c.id, target, reach),
+            *_within(reach, far),  # a chain matches only on what the caller may reach at its far end
         )
     )
 
 
-def predicate(p, pk, rid, rtype: str):
-    """`p` as a condition on the resource row (pk, id) of type `rtype`."""
+def _within(reach: Reach | None, row) -> list:
+    return [] if reach is None else [store_repository.in_compartments(row.c.pk, reach, row.c.type)]
+
+
+def predicate(p, pk, rid, rtype: str, reach: Reach | None):
+    """`p` as a condition on the resource row (pk, id) of type `rtype`; the other resources it looks at
+    (a chain's far end, `_has`'s referrers) only within `reach`."""
     if isinstance(p, Match):
         return _match(p, pk, rid)
     if isinstance(p, Chain):
         inners = p.inner.options if isinstance(p.inner, AnyOf) else (p.inner,)
         options = [
-            pk.in_(_referrers(p.rtype, p.param.code, target, inner))
+            pk.in_(_referrers(p.rtype, p.param.code, target, inner, reach))
             for target, inner in zip(p.targets, inners, strict=True)
         ]
         return or_(*options)
     if isinstance(p, AnyOf):
-        return or_(*(predicate(o, pk, rid, rtype) for o in p.options))
+        return or_(*(predicate(o, pk, rid, rtype, reach) for o in p.options))
     if isinstance(p, Has):
         ref = IxReference.__table__.alias()
         src = R.alias()
@@ -226,8 +232,9 @@ def predicate(p, pk, rid, rtype: str):
             ref.c.target_id == rid,
             src.c.pk == ref.c.res_pk,
             src.c.deleted.is_(False),
-            predicate(p.inner, src.c.pk, src.c.id, p.source),
+            predicate(p.inner, src.c.pk, src.c.id, p.source, reach),
             ref.c.target_type == rtype,
+            *_within(reach, src),
         )
     if isinstance(p, Composite):
         return _composite(p, pk, rtype)
@@ -330,9 +337,9 @@ def _where(query: Query, reach: Reach | None) -> list:
             options.append(_date_condition(v.prefix, low, low, Value(prefix=v.prefix, low=lo_dt, high=hi_dt)))
         where.append(or_(*options))
     for p in query.predicates:
-        where.append(predicate(p, R.c.pk, R.c.id, query.rtype))
+        where.append(predicate(p, R.c.pk, R.c.id, query.rtype, reach))
     if reach is not None:
-        where.append(store_repository.in_compartments(R.c.pk, reach))
+        where.append(store_repository.in_compartments(R.c.pk, reach, R.c.type))
     return where
 
 
@@ -367,6 +374,8 @@ async def run(session: AsyncSession, query: Query, *, reach: Reach | None, curso
     where = _where(query, reach)
     if cursor:
         raw = cursors.read(cursor, len(keys) + 1)
+        if not isinstance(raw[-1], int):
+            raise cursors.forged()
         values = [_from_cursor(k.kind, v) for k, v in zip(keys, raw, strict=False)] + [int(raw[-1])]
         where.append(_after(keys, values))
     order = [k.expr.desc() if k.descending else k.expr.asc() for k in keys] + [R.c.pk.asc()]
@@ -446,7 +455,7 @@ async def _follow(session, specs: list[IncludeSpec], pks: list[int], resources: 
     chosen = select(union.subquery().c[0])
     query = select(R.c.pk).where(R.c.pk.in_(chosen), R.c.deleted.is_(False))
     if reach is not None:
-        query = query.where(store_repository.in_compartments(R.c.pk, reach))
+        query = query.where(store_repository.in_compartments(R.c.pk, reach, R.c.type))
     found_pks = list((await session.execute(query.limit(MAX_INCLUDED))).scalars())
     loaded = await store_repository.load_current(session, found_pks)
     return [(pk, loaded[pk]) for pk in found_pks if pk in loaded]

@@ -105,8 +105,8 @@ def _index_rows(rtype: str, rid: str, content: dict):
     return index, patients
 
 
-def _reachable(access: Access, patients: set[str]) -> bool:
-    return access.reaches(patients)
+def _reachable(access: Access, rtype: str, patients: set[str]) -> bool:
+    return access.reaches(rtype, patients)
 
 
 async def create(
@@ -119,7 +119,7 @@ async def create(
     at = clock.now()
     content = _stamped(resource, rid, 1, at, owner)
     index, patients = _index_rows(rtype, rid, content)
-    if not _reachable(access, patients):
+    if not _reachable(access, rtype, patients):
         raise invalid("The resource would not be in your compartment.", status=403, code="forbidden")
     # written with the transaction's other new resources in a few statements (store_repository.defer);
     # an id taken meanwhile fails the commit on the unique key (a 409), as two concurrent creates would
@@ -164,13 +164,13 @@ async def update(
         raise _refuse_owned(rtype, rid, row.owner)
     if if_match is not None and if_match != row.version:
         raise conflict(f"{rtype}/{rid} is at version {row.version}, not {if_match}", status=412)
-    if not row.deleted and not _reachable(access, await store_repository.patients_of(session, row.pk)):
+    if not row.deleted and not _reachable(access, rtype, await store_repository.patients_of(session, row.pk)):
         raise not_found(rtype, rid)
     at = clock.now()
     version = row.version + 1
     content = _stamped(resource, rid, version, at, owner)
     index, patients = _index_rows(rtype, rid, content)
-    if not _reachable(access, patients):
+    if not _reachable(access, rtype, patients):
         raise invalid("The resource would not be in your compartment.", status=403, code="forbidden")
     await store_repository.set_current(session, row.pk, version, at, deleted=False, owner=owner)
     await store_repository.insert_version(session, row.pk, rtype, version, at, "PUT", content)
@@ -189,7 +189,7 @@ async def delete(
         return None
     if row.owner is not None and row.owner != owner:
         raise _refuse_owned(rtype, rid, row.owner)
-    if not _reachable(access, await store_repository.patients_of(session, row.pk)):
+    if not _reachable(access, rtype, await store_repository.patients_of(session, row.pk)):
         raise not_found(rtype, rid)
     at = clock.now()
     version = row.version + 1
@@ -209,7 +209,7 @@ async def read(session: AsyncSession, access: Access, rtype: str, rid: str) -> S
         if not access.whole:  # whose it was is not for a patient's token to learn
             raise not_found(rtype, rid)
         raise gone(rtype, rid)
-    if not await access.admits(session, await store_repository.patients_of(session, row.pk)):
+    if not await access.admits(session, rtype, await store_repository.patients_of(session, row.pk)):
         raise not_found(rtype, rid)
     stored = await store_repository.version(session, row.pk, rtype, rid, row.version)
     assert stored is not None
@@ -224,7 +224,7 @@ async def _version_reachable(session: AsyncSession, access: Access, stored: Stor
     if stored.content is None:
         return False
     _, patients = _index_rows(stored.type, stored.id, stored.content)
-    return await access.admits(session, patients)
+    return await access.admits(session, stored.type, patients)
 
 
 async def vread(session: AsyncSession, access: Access, rtype: str, rid: str, version: int) -> Stored:
@@ -256,11 +256,11 @@ async def history(
         if row is None:
             raise not_found(rtype, rid)
         if not access.whole and not await access.admits(
-            session, await store_repository.patients_of(session, row.pk)
+            session, rtype, await store_repository.patients_of(session, row.pk)
         ):
             raise not_found(rtype, rid)
         res_pk = row.pk
-    after = cursors.read(cursor, 3) if cursor else None
+    after = cursors.read_history(cursor) if cursor else None
     versions = await store_repository.versions(
         session,
         rtype=rtype,
@@ -323,4 +323,7 @@ async def everything(session: AsyncSession, access: Access, patient_id: str) -> 
     """Patient/$everything: the Patient and every current resource of its compartment."""
     await store_repository.flush(session)
     await read(session, access, "Patient", patient_id)  # 404/410 as a read would say
+    # the Patient itself, not one linking to it (Patient.link puts it in the linked one's compartment)
+    if not access.whole and not await access.admits(session, "Patient", {patient_id}):
+        raise not_found("Patient", patient_id)
     return await store_repository.compartment(session, patient_id)

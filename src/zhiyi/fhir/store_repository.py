@@ -241,13 +241,21 @@ async def version(session: AsyncSession, pk: int, rtype: str, rid: str, number: 
 @dataclass(frozen=True, slots=True)
 class Reach:
     """What a caller's searches and histories may return: the resources in the compartments of these
-    patients, and (`directory`) those in no patient's compartment (organisations, practitioners, slots)."""
+    patients, and (`directory`) those of DIRECTORY_TYPES in no patient's compartment."""
 
     patients: frozenset[str]
     directory: bool = False
 
 
-def in_compartments(pk_column, reach: Reach):
+# what anyone signed in may read: the hospitals' directory (never a resource about a patient: a type
+# outside this list that is in no compartment, a Device or a Group, say, is a group-wide admin's only)
+DIRECTORY_TYPES = frozenset(
+    {"Organization", "Location", "Practitioner", "PractitionerRole", "HealthcareService", "Schedule", "Slot",
+     "Questionnaire", "Endpoint"}
+)  # fmt: skip
+
+
+def in_compartments(pk_column, reach: Reach, type_column):
     ref = IxReference.__table__
     mine = exists().where(
         ref.c.res_pk == pk_column,
@@ -258,7 +266,7 @@ def in_compartments(pk_column, reach: Reach):
     if not reach.directory:
         return mine
     anyones = exists().where(ref.c.res_pk == pk_column, ref.c.param == COMPARTMENT_PARAM)
-    return or_(mine, not_(anyones))
+    return or_(mine, and_(type_column.in_(sorted(DIRECTORY_TYPES)), not_(anyones)))
 
 
 async def versions(
@@ -280,7 +288,7 @@ async def versions(
     if since is not None:
         query = query.where(V.c.updated_at >= since)
     if reach is not None:
-        query = query.where(in_compartments(V.c.res_pk, reach))
+        query = query.where(in_compartments(V.c.res_pk, reach, R.c.type))
     if after is not None:
         at, pk, number = dt.datetime.fromisoformat(after[0]), int(after[1]), int(after[2])
         query = query.where(

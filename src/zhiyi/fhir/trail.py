@@ -131,7 +131,10 @@ def _uuid(value: str, name: str) -> uuid.UUID:
 
 
 def _at(us: int) -> dt.datetime:
-    return _EPOCH + dt.timedelta(microseconds=us)
+    try:
+        return _EPOCH + dt.timedelta(microseconds=us)
+    except OverflowError:  # past 9999-12-31: no row is as late
+        return dt.datetime.max.replace(tzinfo=dt.UTC)
 
 
 async def search(
@@ -162,7 +165,7 @@ async def search(
                 end = _at(low if prefix == "lt" else high + 1)
                 until = end if until is None else min(until, end)
         elif name == "_count":
-            if not value.isdigit():
+            if not (value.isascii() and value.isdigit()):
                 raise invalid(f"_count={value!r} is not a count.")
             count = min(int(value), MAX_COUNT)
         else:
