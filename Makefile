@@ -2,7 +2,9 @@
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-# the suite runs on every core (pytest-xdist), each worker with its own databases (tests/conftest.py)
+# the suite runs on every core (pytest-xdist), each worker with its own databases (tests/conftest.py);
+# worksteal: an idle worker takes tests from the busy one's queue (loadfile left one file's minute at the
+# end on one worker: 789 s against 732 s for the same code, 2026-12-07)
 TEST_WORKERS ?= 2
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
 
@@ -37,7 +39,7 @@ test: install browser-deps triage-model
 	$(BIN)/ruff format --check src tests
 	$(BIN)/ruff check src tests
 	$(BIN)/lint-imports
-	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --durations=15
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal --durations=15
 
 lock:
 	$(BIN)/pip-compile -q --extra dev --extra bench --strip-extras --no-emit-index-url --no-emit-find-links -o requirements.lock pyproject.toml
