@@ -27,3 +27,12 @@ def valid(resource: dict) -> dict:
     get_fhir_model_class(resource["resourceType"]).model_validate(resource)
     assert not bindings.issues(resource, resource["resourceType"])  # Zhiyi's own code systems' codes
     return resource
+
+
+def bundle_ids(bundle: dict) -> set[str]:
+    """`Type/id` of a Bundle's resources, its OperationOutcome entry aside."""
+    return {
+        f"{e['resource']['resourceType']}/{e['resource']['id']}"
+        for e in bundle.get("entry", [])
+        if e["resource"]["resourceType"] != "OperationOutcome"
+    }

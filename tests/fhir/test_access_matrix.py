@@ -8,6 +8,8 @@ import json
 
 import pytest
 
+from tests.factories.fhir import bundle_ids
+
 
 def _obs(oid: str, pid: str, performer: str = "pr1") -> dict:
     return {
@@ -41,14 +43,6 @@ async def world(client, admin_headers, patient_caller):
     resources[4]["status"] = "amended"
     await client.put("/fhir/Observation/obs-other", content=json.dumps(resources[4]), headers=admin_headers)
     return mine, me, other
-
-
-def _ids(bundle: dict) -> set[str]:
-    return {
-        f"{e['resource']['resourceType']}/{e['resource']['id']}"
-        for e in bundle.get("entry", [])
-        if e["resource"]["resourceType"] != "OperationOutcome"
-    }
 
 
 async def test_reads_of_the_other_patient_are_not_found(client, world):
@@ -87,7 +81,7 @@ async def test_searches_and_histories_never_return_the_other_patient(client, wor
     mine, me, other = world
     r = await client.get(f"/fhir/{query.format(other=other)}", headers=mine)
     assert r.status_code == 200, r.text[:300]
-    found = _ids(r.json())
+    found = bundle_ids(r.json())
     assert not any(other in i or i == "Observation/obs-other" for i in found), found
     assert found <= {f"Patient/{me}", "Observation/obs-mine", "Practitioner/pr1"}
 
@@ -96,7 +90,7 @@ async def test_everything_of_my_own_is_mine_only(client, world):
     mine, me, _ = world
     r = await client.get(f"/fhir/Patient/{me}/$everything", headers=mine)
     assert r.status_code == 200
-    assert _ids(r.json()) == {f"Patient/{me}", "Observation/obs-mine"}
+    assert bundle_ids(r.json()) == {f"Patient/{me}", "Observation/obs-mine"}
 
 
 @pytest.mark.parametrize("kind", ["batch", "transaction"])
@@ -115,7 +109,7 @@ async def test_bundle_entries_obey_the_same_gate(client, world, kind):
     if kind == "batch":
         assert r.status_code == 200
         assert body["entry"][0]["response"]["status"].startswith("404")
-        assert _ids(body["entry"][1].get("resource", {})) == set()
+        assert bundle_ids(body["entry"][1].get("resource", {})) == set()
     else:
         assert r.status_code == 404 and body["resourceType"] == "OperationOutcome"
 

@@ -17,6 +17,7 @@ from tests.factories import identity as accounts
 from tests.factories import org as orgf
 from tests.factories import patients as pf
 from tests.factories import scheduling as sf
+from tests.factories.fhir import bundle_ids
 from tests.fhir.conftest import FHIR_JSON
 from zhiyi.core.audit import AuditEvent
 
@@ -71,14 +72,6 @@ async def world(session, client, admin_headers):
     return SimpleNamespace(mine=mine, theirs=theirs, h=h)
 
 
-def _ids(bundle: dict) -> set[str]:
-    return {
-        f"{e['resource']['resourceType']}/{e['resource']['id']}"
-        for e in bundle.get("entry", [])
-        if e["resource"]["resourceType"] != "OperationOutcome"
-    }
-
-
 async def test_a_doctor_reads_a_patient_in_their_care_and_no_other(client, world):
     doctor = world.h["doctor"]
     assert (await client.get(f"/fhir/Patient/{world.mine}", headers=doctor)).status_code == 200
@@ -97,23 +90,23 @@ async def test_a_search_reaches_the_named_patients_in_care_only(client, world):
         headers=doctor,
     )
     assert found.status_code == 200
-    assert _ids(found.json()) == {"Observation/obs-booked", f"Patient/{world.mine}"}
+    assert bundle_ids(found.json()) == {"Observation/obs-booked", f"Patient/{world.mine}"}
     # a search naming nobody reaches the directory only
     unnamed = await client.get("/fhir/Observation", params={"code": "8867-4"}, headers=doctor)
-    assert _ids(unnamed.json()) == set()
+    assert bundle_ids(unnamed.json()) == set()
     directory = await client.get(
         "/fhir/Practitioner", params={"_revinclude": "Observation:performer"}, headers=doctor
     )
-    assert _ids(directory.json()) == {"Practitioner/staff-pr"}
+    assert bundle_ids(directory.json()) == {"Practitioner/staff-pr"}
     history = await client.get("/fhir/Observation/_history", headers=doctor)
-    assert _ids(history.json()) == set()
+    assert bundle_ids(history.json()) == set()
 
 
 async def test_another_department_and_an_executive_see_no_patient(client, world):
     for who in ("derm", "executive"):
         assert (await client.get(f"/fhir/Patient/{world.mine}", headers=world.h[who])).status_code == 404
         found = await client.get("/fhir/Observation", params={"patient": world.mine}, headers=world.h[who])
-        assert _ids(found.json()) == set()
+        assert bundle_ids(found.json()) == set()
     assert (await client.get(f"/fhir/Patient/{world.mine}", headers=world.h["nurse"])).status_code == 200
 
 
@@ -155,7 +148,7 @@ async def test_a_family_proxy_reaches_the_dependents_compartment_and_no_further(
     found = await client.get(
         "/fhir/Observation", params={"patient": f"{child.id},{stranger.id}"}, headers=headers
     )
-    assert _ids(found.json()) == {f"Observation/obs-{child.id}"}
+    assert bundle_ids(found.json()) == {f"Observation/obs-{child.id}"}
     assert (await client.get(f"/fhir/Patient/{stranger.id}", headers=headers)).status_code == 404
     assert (await client.get(f"/fhir/Observation/obs-{stranger.id}", headers=headers)).status_code == 404
 
@@ -167,7 +160,7 @@ async def test_has_chains_and_everything_reach_no_further_than_reads(client, wor
         found = await client.get(
             "/fhir/Practitioner", params={"_has:Observation:performer:patient": pid}, headers=doctor
         )
-        assert _ids(found.json()) == expected, pid
+        assert bundle_ids(found.json()) == expected, pid
     # a directory resource whose chain ends at a patient out of reach
     schedule = {
         "resourceType": "Schedule",
@@ -176,13 +169,13 @@ async def test_has_chains_and_everything_reach_no_further_than_reads(client, wor
     }
     await client.put("/fhir/Schedule/sched-x", content=json.dumps(schedule), headers=admin_headers)
     found = await client.get("/fhir/Schedule", params={"actor:Practitioner.name": "Doc"}, headers=doctor)
-    assert _ids(found.json()) == {"Schedule/sched-x"}
+    assert bundle_ids(found.json()) == {"Schedule/sched-x"}
     # a resource about a patient outside the compartment definition (Device) is not directory
     device = {"resourceType": "Device", "id": "dev-x", "patient": {"reference": f"Patient/{world.theirs}"}}
     put = await client.put("/fhir/Device/dev-x", content=json.dumps(device), headers=admin_headers)
     assert put.status_code == 201, put.text
     found = await client.get("/fhir/Device", params={"patient": world.theirs}, headers=doctor)
-    assert _ids(found.json()) == set()
+    assert bundle_ids(found.json()) == set()
     assert (await client.get("/fhir/Device/dev-x", headers=doctor)).status_code == 404
     # a Patient that links to one in care is in that one's compartment, but its $everything is its own
     linked = {

@@ -105,10 +105,6 @@ def _index_rows(rtype: str, rid: str, content: dict):
     return index, patients
 
 
-def _reachable(access: Access, rtype: str, patients: set[str]) -> bool:
-    return access.reaches(rtype, patients)
-
-
 async def create(
     session: AsyncSession, access: Access, resource: dict, *, rid: str | None = None, owner: str | None = None
 ) -> Written:
@@ -119,7 +115,7 @@ async def create(
     at = clock.now()
     content = _stamped(resource, rid, 1, at, owner)
     index, patients = _index_rows(rtype, rid, content)
-    if not _reachable(access, rtype, patients):
+    if not access.reaches(rtype, patients):
         raise invalid("The resource would not be in your compartment.", status=403, code="forbidden")
     # written with the transaction's other new resources in a few statements (store_repository.defer);
     # an id taken meanwhile fails the commit on the unique key (a 409), as two concurrent creates would
@@ -164,13 +160,13 @@ async def update(
         raise _refuse_owned(rtype, rid, row.owner)
     if if_match is not None and if_match != row.version:
         raise conflict(f"{rtype}/{rid} is at version {row.version}, not {if_match}", status=412)
-    if not row.deleted and not _reachable(access, rtype, await store_repository.patients_of(session, row.pk)):
+    if not row.deleted and not access.reaches(rtype, await store_repository.patients_of(session, row.pk)):
         raise not_found(rtype, rid)
     at = clock.now()
     version = row.version + 1
     content = _stamped(resource, rid, version, at, owner)
     index, patients = _index_rows(rtype, rid, content)
-    if not _reachable(access, rtype, patients):
+    if not access.reaches(rtype, patients):
         raise invalid("The resource would not be in your compartment.", status=403, code="forbidden")
     await store_repository.set_current(session, row.pk, version, at, deleted=False, owner=owner)
     await store_repository.insert_version(session, row.pk, rtype, version, at, "PUT", content)
@@ -189,7 +185,7 @@ async def delete(
         return None
     if row.owner is not None and row.owner != owner:
         raise _refuse_owned(rtype, rid, row.owner)
-    if not _reachable(access, rtype, await store_repository.patients_of(session, row.pk)):
+    if not access.reaches(rtype, await store_repository.patients_of(session, row.pk)):
         raise not_found(rtype, rid)
     at = clock.now()
     version = row.version + 1
