@@ -1687,6 +1687,33 @@ CASES: list[Case] = [
         ("Appointment/appt1", "Appointment/appt2"),
         why="chain from Appointment patient",
     ),
+    Case(
+        "Observation?subject:Patient.name=chalmers&code=8867-4",
+        ("Observation/obs-hr1", "Observation/obs-hr2", "Observation/obs-hr3"),
+        why="a chain and a token: both hold",
+    ),
+    Case(
+        "Observation?subject:Patient.name=chalmers&code:not=8867-4",
+        ("Observation/obs-wt1", "Observation/obs-bp1", "Observation/obs-smoke", "Observation/obs-wt2"),
+        why="a chain and a :not token",
+    ),
+    Case(
+        "Observation?subject:Patient.name=chalmers&patient.gender=female",
+        ("Observation/obs-hr3", "Observation/obs-smoke", "Observation/obs-wt2"),
+        why="two chains: both hold",
+    ),
+    Case(
+        "Observation?subject:Patient.name=chalmers&code=8867-4&_sort=-_id",
+        ("Observation/obs-hr3", "Observation/obs-hr2", "Observation/obs-hr1"),
+        ordered=True,
+        why="a chain and a token, sorted",
+    ),
+    Case(
+        "Observation?patient.name=chalmers&code=8867-4&_summary=count",
+        (),
+        total=3,
+        why="a chain and a token, counted",
+    ),
     # =========================================================================================
     # reverse chaining (search.html#has): _has:Type:param:searchparam
     # =========================================================================================

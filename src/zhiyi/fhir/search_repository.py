@@ -1,8 +1,9 @@
 """A parsed search (search_query.Query) as SQL on the index tables, run a page at a time.
 
-Each predicate is an EXISTS on one index table, correlated with the resource row; a chain is an EXISTS on
-the reference index whose target is a resource matching the inner predicate; `_has` the reverse. Pages
-follow the sort key (keyset), so a page link stays right while resources are written.
+The criteria are conditions on the resource row (predicates_repository.py). A chain is measured first:
+the rows it matches are listed in the statement when they are few, or, when many, intersected as whole
+sets with the other plain criteria (see CHAIN_LISTED). Pages follow the sort key (keyset), so a page link
+stays right while resources are written.
 """
 
 from __future__ import annotations
@@ -10,235 +11,33 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
-from types import SimpleNamespace
 
-from sqlalchemy import and_, case, exists, false, func, not_, or_, select, true
+from sqlalchemy import and_, case, false, func, intersect, not_, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from zhiyi.fhir import cursors, store_repository
-from zhiyi.fhir.models import (
-    FhirResource,
-    IxComposite,
-    IxDate,
-    IxNumber,
-    IxQuantity,
-    IxReference,
-    IxString,
-    IxToken,
-    IxUri,
+from zhiyi.fhir.models import FhirResource, IxReference
+from zhiyi.fhir.predicates_repository import (
+    TABLES,
+    chain_set,
+    date_condition,
+    match_set,
+    predicate,
+    rows_of,
 )
-from zhiyi.fhir.search_query import AnyOf, Chain, Composite, Has, IncludeSpec, Match, Query, Value
+from zhiyi.fhir.search_query import Chain, IncludeSpec, Query, Value
 from zhiyi.fhir.store_repository import Reach, Stored
-from zhiyi.fhir.values import MAX_US, MIN_US, fold
+from zhiyi.fhir.values import MAX_US, MIN_US
 
 R = FhirResource.__table__
-TABLES = {
-    "string": IxString.__table__,
-    "token": IxToken.__table__,
-    "date": IxDate.__table__,
-    "reference": IxReference.__table__,
-    "quantity": IxQuantity.__table__,
-    "uri": IxUri.__table__,
-    "number": IxNumber.__table__,
-}
 MAX_INCLUDED = 1000
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-
-
-def _like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def _date_condition(prefix: str, low, high, v: Value):
-    pl, ph = v.low, v.high
-    contained = and_(low >= pl, high <= ph)
-    if prefix == "eq":
-        return contained
-    if prefix == "ne":
-        return not_(contained)
-    if prefix == "gt":
-        return high > ph
-    if prefix == "lt":
-        return low < pl
-    if prefix == "ge":
-        return or_(high > ph, contained)
-    if prefix == "le":
-        return or_(low < pl, contained)
-    if prefix == "sa":
-        return low > ph
-    if prefix == "eb":
-        return high < pl
-    # ap: overlaps the value widened by a tenth of its distance from now (at least a day)
-    now_us = int((dt.datetime.now(dt.UTC) - EPOCH).total_seconds() * 1_000_000)
-    slack = max(abs(now_us - pl) // 10, 86_400_000_000)
-    return and_(low <= ph + slack, high >= pl - slack)
-
-
-def _number_condition(column, v: Value):
-    number, low, high = v.number, v.low, v.high
-    return {
-        "eq": and_(column >= low, column < high),
-        "ne": or_(column < low, column >= high),
-        "gt": column > number,
-        "lt": column < number,
-        "ge": column >= number,
-        "le": column <= number,
-        "sa": column > number,
-        "eb": column < number,
-        "ap": and_(column >= number - abs(number) / 10, column <= number + abs(number) / 10),
-    }[v.prefix]
-
-
-def _value_condition(t, kind: str, modifier: str | None, v: Value):
-    if kind == "string":
-        if modifier == "exact":
-            return t.c.exact == v.text
-        from_folded = _like(fold(v.text))
-        pattern = f"%{from_folded}%" if modifier == "contains" else f"{from_folded}%"
-        return t.c.folded.like(pattern, escape="\\")
-    if kind == "token":
-        if modifier == "text":
-            return t.c.text.like(f"{_like(v.text)}%", escape="\\")
-        parts = []
-        if v.text is not None:
-            parts.append(t.c.code == v.text)
-        if v.system == "":
-            parts.append(t.c.system.is_(None))
-        elif v.system is not None:
-            parts.append(t.c.system == v.system)
-        return and_(*parts) if parts else true()
-    if kind == "date":
-        return _date_condition(v.prefix, t.c.low, t.c.high, v)
-    if kind == "number":
-        return _number_condition(t.c.value, v)
-    if kind == "quantity":
-        parts = [_number_condition(t.c.value, v)]
-        if v.system:
-            parts.append(t.c.system == v.system)
-        if v.code:
-            parts.append(or_(t.c.code == v.code, t.c.unit == v.code) if not v.system else t.c.code == v.code)
-        return and_(*parts)
-    if kind == "uri":
-        if modifier == "below":
-            return t.c.uri.like(f"{_like(v.text)}%", escape="\\")
-        return t.c.uri == v.text
-    if kind == "reference":
-        if v.system == "url":
-            return t.c.url == v.text
-        parts = [t.c.target_id == v.text]
-        if v.rtype:
-            parts.append(t.c.target_type == v.rtype)
-        return and_(*parts)
-    raise ValueError(kind)
-
-
-def _rows_of(t, rtype: str, code: str, pk):
-    return [t.c.res_pk == pk, t.c.type == rtype, t.c.param == code]
-
-
-def _match(m: Match, pk, rid):
-    if m.param.code == "_id":
-        return rid.in_([v.text for v in m.values])
-    kind = m.param.type
-    t = TABLES[kind].alias()
-    base = _rows_of(t, m.rtype, m.param.code, pk)
-    if m.modifier == "missing":
-        present = exists().where(*base)
-        return not_(present) if m.values[0].text == "true" else present
-    if kind == "token" and m.modifier == "not":
-        return not_(exists().where(*base, or_(*(_value_condition(t, kind, None, v) for v in m.values))))
-    if kind == "reference" and m.modifier and m.modifier != "missing":
-        base.append(t.c.target_type == m.modifier)
-    return exists().where(*base, or_(*(_value_condition(t, kind, m.modifier, v) for v in m.values)))
-
-
-class _Columns:
-    """A composite row's columns under the names a plain index table's conditions use."""
-
-    def __init__(self, **columns) -> None:
-        self.c = SimpleNamespace(**columns)
-
-
-def _composite(p: Composite, pk, rtype: str):
-    t = IxComposite.__table__.alias()
-    code = _Columns(code=t.c.code, system=t.c.system)
-    value = _Columns(
-        value=t.c.v_number,
-        system=t.c.v_system,
-        code=t.c.v_code,
-        unit=t.c.v_unit,
-        low=t.c.v_low,
-        high=t.c.v_high,
-        folded=t.c.v_text,
-        exact=t.c.v_text,
-        text=t.c.v_text,
-    )
-    options = []
-    for first, second in p.parts:
-        options.append(
-            exists().where(
-                *_rows_of(t, rtype, p.param.code, pk),
-                or_(*(_value_condition(code, "token", None, v) for v in first.values)),
-                or_(*(_value_condition(value, second.param.type, None, v) for v in second.values)),
-            )
-        )
-    return or_(*options)
-
-
-def _referrers(rtype: str, code: str, target: str, inner, reach: Reach | None):
-    """The rows of `rtype` whose reference `code` points at a current `target` matching `inner` (a chain
-    link), as a set to look the resource up in: the database starts from the far end's match (a name)
-    and follows the reference index back, rather than testing every resource of `rtype` in turn."""
-    ref = IxReference.__table__.alias()
-    far = R.alias()
-    return (
-        select(ref.c.res_pk)
-        .join(far, and_(far.c.type == target, far.c.id == ref.c.target_id))
-        .where(
-            ref.c.type == rtype,
-            ref.c.param == code,
-            ref.c.target_type == target,
-            far.c.deleted.is_(False),
-            predicate(inner, far.c.pk, far.c.id, target, reach),
-            *_within(reach, far),  # a chain matches only on what the caller may reach at its far end
-        )
-    )
-
-
-def _within(reach: Reach | None, row) -> list:
-    return [] if reach is None else [store_repository.in_compartments(row.c.pk, reach, row.c.type)]
-
-
-def predicate(p, pk, rid, rtype: str, reach: Reach | None):
-    """`p` as a condition on the resource row (pk, id) of type `rtype`; the other resources it looks at
-    (a chain's far end, `_has`'s referrers) only within `reach`."""
-    if isinstance(p, Match):
-        return _match(p, pk, rid)
-    if isinstance(p, Chain):
-        inners = p.inner.options if isinstance(p.inner, AnyOf) else (p.inner,)
-        options = [
-            pk.in_(_referrers(p.rtype, p.param.code, target, inner, reach))
-            for target, inner in zip(p.targets, inners, strict=True)
-        ]
-        return or_(*options)
-    if isinstance(p, AnyOf):
-        return or_(*(predicate(o, pk, rid, rtype, reach) for o in p.options))
-    if isinstance(p, Has):
-        ref = IxReference.__table__.alias()
-        src = R.alias()
-        return exists().where(
-            ref.c.type == p.source,
-            ref.c.param == p.param.code,
-            ref.c.target_id == rid,
-            src.c.pk == ref.c.res_pk,
-            src.c.deleted.is_(False),
-            predicate(p.inner, src.c.pk, src.c.id, p.source, reach),
-            ref.c.target_type == rtype,
-            *_within(reach, src),
-        )
-    if isinstance(p, Composite):
-        return _composite(p, pk, rtype)
-    raise TypeError(p)
+# A chain (`subject:Patient.name=Li`) is the one criterion whose matches the planner cannot foresee: it
+# sees a few names, not that each patient has sixty observations, and so checks every one of them for the
+# other criteria in turn. Measured first, a chain of at most this many rows is listed in the statement
+# (the planner then knows how many); a longer one is intersected, as whole sets, with the other plain
+# criteria (hashed once each). docs/fhir.md gives the plans.
+CHAIN_LISTED = 2000
 
 
 # --- sorting and pages ----------------------------------------------------------------------------------
@@ -265,7 +64,7 @@ def _sort_column(t, kind: str, descending: bool):
     return t.c.uri, "str"
 
 
-def _sort_keys(query: Query) -> list[_Key]:
+def sort_keys(query: Query) -> list[_Key]:
     keys = []
     for key in query.sort:
         if key.column == "id":
@@ -278,7 +77,7 @@ def _sort_keys(query: Query) -> list[_Key]:
         t = TABLES[kind].alias()
         column, how = _sort_column(t, kind, key.descending)
         pick = func.max(column) if key.descending else func.min(column)
-        value = select(pick).where(*_rows_of(t, query.rtype, key.param.code, R.c.pk)).scalar_subquery()
+        value = select(pick).where(*rows_of(t, query.rtype, key.param.code, R.c.pk)).scalar_subquery()
         # resources without the value sort last either way
         keys.append(_Key(case((value.is_(None), 1), else_=0), False, "int"))
         keys.append(_Key(value, key.descending, how))
@@ -323,7 +122,7 @@ def _from_cursor(kind: str, value):
         return None
 
 
-def _where(query: Query, reach: Reach | None) -> list:
+async def _where(session: AsyncSession, query: Query, reach: Reach | None) -> list:
     where = [R.c.type == query.rtype, R.c.deleted.is_(False)]
     for ids in query.ids:
         negate = "!not" in ids
@@ -334,13 +133,33 @@ def _where(query: Query, reach: Reach | None) -> list:
         for v in values:
             low = R.c.updated_at
             lo_dt, hi_dt = _dt(v.low), _dt(v.high)
-            options.append(_date_condition(v.prefix, low, low, Value(prefix=v.prefix, low=lo_dt, high=hi_dt)))
+            options.append(date_condition(v.prefix, low, low, Value(prefix=v.prefix, low=lo_dt, high=hi_dt)))
         where.append(or_(*options))
-    for p in query.predicates:
-        where.append(predicate(p, R.c.pk, R.c.id, query.rtype, reach))
+    where.extend(await _criteria(session, query, reach))
     if reach is not None:
         where.append(store_repository.in_compartments(R.c.pk, reach, R.c.type))
     return where
+
+
+async def _criteria(session: AsyncSession, query: Query, reach: Reach | None) -> list:
+    """The predicates as conditions on R, each chain measured first (CHAIN_LISTED)."""
+    conditions, long_chains, rest = [], [], []
+    for p in query.predicates:
+        if not isinstance(p, Chain):
+            rest.append(p)
+            continue
+        chain = chain_set(p, reach)
+        found = list((await session.execute(chain.limit(CHAIN_LISTED + 1))).scalars())
+        if len(found) <= CHAIN_LISTED:
+            conditions.append(R.c.pk.in_(found))
+        else:
+            long_chains.append(chain)
+    if long_chains:
+        sets = [*long_chains, *(s for p in rest if (s := match_set(p)) is not None)]
+        rest = [p for p in rest if match_set(p) is None]
+        conditions.append(R.c.pk.in_(intersect(*sets) if len(sets) > 1 else sets[0]))
+    conditions.extend(predicate(p, R.c.pk, R.c.id, query.rtype, reach) for p in rest)
+    return conditions
 
 
 def _dt(us: int) -> dt.datetime:
@@ -357,21 +176,22 @@ class Page:
 
 
 async def count(session: AsyncSession, query: Query, *, reach: Reach | None) -> int:
-    return (
-        await session.execute(select(func.count()).select_from(R).where(*_where(query, reach)))
-    ).scalar_one()
+    where = await _where(session, query, reach)
+    return (await session.execute(select(func.count()).select_from(R).where(*where))).scalar_one()
 
 
 async def ids(session: AsyncSession, query: Query, *, reach: Reach | None, limit: int) -> list[str]:
-    rows = await session.execute(select(R.c.id).where(*_where(query, reach)).order_by(R.c.pk).limit(limit))
+    where = await _where(session, query, reach)
+    rows = await session.execute(select(R.c.id).where(*where).order_by(R.c.pk).limit(limit))
     return list(rows.scalars())
 
 
-async def run(session: AsyncSession, query: Query, *, reach: Reach | None, cursor: str | None) -> Page:
-    if query.summary_count or query.count == 0:  # _count=0: only how many (what clients ask to count)
-        return Page([], [], await count(session, query, reach=reach), None)
-    keys = _sort_keys(query)
-    where = _where(query, reach)
+async def page_select(session: AsyncSession, query: Query, *, reach: Reach | None, cursor: str | None):
+    """The statement of one page of `query`'s matches (one row more, to know whether a next page is):
+    their pks and sort keys, after `cursor`'s position; and the sort keys. Chains are measured on
+    `session` first. scripts/explain_fhir_search.py shows its plan."""
+    keys = sort_keys(query)
+    where = await _where(session, query, reach)
     if cursor:
         raw = cursors.read(cursor, len(keys) + 1)
         if not isinstance(raw[-1], int):
@@ -380,9 +200,24 @@ async def run(session: AsyncSession, query: Query, *, reach: Reach | None, curso
         where.append(_after(keys, values))
     order = [k.expr.desc() if k.descending else k.expr.asc() for k in keys] + [R.c.pk.asc()]
     columns = [R.c.pk, *(k.expr.label(f"k{i}") for i, k in enumerate(keys))]
-    rows = (
-        await session.execute(select(*columns).where(*where).order_by(*order).limit(query.count + 1))
-    ).all()
+    return select(*columns).where(*where).order_by(*order).limit(query.count + 1), keys
+
+
+async def _custom_plans(session: AsyncSession) -> None:
+    """PostgreSQL plans a prepared statement for its values five times, then may keep one generic plan
+    whose cost looked no worse. A search's cost hangs on its values (a patient's sixty observations, a
+    code thousands share), and the generic plan made a third of the observation searches 2-3 times slower
+    (docs/benchmarks.md); so a search is planned for its own values, for the rest of its transaction."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+
+
+async def run(session: AsyncSession, query: Query, *, reach: Reach | None, cursor: str | None) -> Page:
+    await _custom_plans(session)
+    if query.summary_count or query.count == 0:  # _count=0: only how many (what clients ask to count)
+        return Page([], [], await count(session, query, reach=reach), None)
+    statement, keys = await page_select(session, query, reach=reach, cursor=cursor)
+    rows = (await session.execute(statement)).all()
     page_rows = rows[: query.count]
     loaded = await store_repository.load_current(session, [r.pk for r in page_rows])
     matches = [loaded[r.pk] for r in page_rows if r.pk in loaded]
