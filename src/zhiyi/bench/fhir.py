@@ -373,7 +373,7 @@ def run(opts: Options, log=print) -> dict:
                 if loaded.failures:
                     log(f"ingest: {loaded.failures} transactions failed; the first: {loaded.first_failure}")
                 if loaded.loaded:
-                    log("ANALYZE: the planner's statistics of the loaded tables")
+                    log("VACUUM ANALYZE: the planner's statistics of the loaded tables")
                     anchor.analyze(url)
                     warm = plan_searches(loaded.loaded, opts.workers * 2, opts.seed + 1)
                     loop.run(run_searches(opts, server.base_url, token, warm, progress, record=False))

@@ -131,4 +131,4 @@ def analyze(url: str) -> None:
             conn.close()
         return
     with psycopg.connect(_conninfo(url), autocommit=True) as conn:
-        conn.execute("ANALYZE")
+        conn.execute("VACUUM (ANALYZE)")  # and the visibility map, for index-only scans (as the import)

@@ -423,6 +423,5 @@ async def counts_by_type(session: AsyncSession) -> list[repo.TypeCount]:
 
 async def refresh_statistics(db: Database) -> None:
     """After a load: the planner's statistics of the repository's tables (importing_repository.analyze)."""
-    async with db.sessionmaker() as session:
-        await repo.analyze(session)
-        await session.commit()
+    async with db.engine.connect() as conn:
+        await repo.analyze(await conn.execution_options(isolation_level="AUTOCOMMIT"))

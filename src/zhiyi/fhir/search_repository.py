@@ -155,8 +155,9 @@ async def _criteria(session: AsyncSession, query: Query, reach: Reach | None) ->
         else:
             long_chains.append(chain)
     if long_chains:
-        sets = [*long_chains, *(s for p in rest if (s := match_set(p)) is not None)]
-        rest = [p for p in rest if match_set(p) is None]
+        plain = {id(p): match_set(p) for p in rest}
+        sets = [*long_chains, *(s for s in plain.values() if s is not None)]
+        rest = [p for p in rest if plain[id(p)] is None]
         conditions.append(R.c.pk.in_(intersect(*sets) if len(sets) > 1 else sets[0]))
     conditions.extend(predicate(p, R.c.pk, R.c.id, query.rtype, reach) for p in rest)
     return conditions
