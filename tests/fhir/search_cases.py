@@ -1693,6 +1693,11 @@ CASES: list[Case] = [
         why="a chain and a token: both hold",
     ),
     Case(
+        "Observation?subject.name=chalmers&code=8867-4",
+        ("Observation/obs-hr1", "Observation/obs-hr2", "Observation/obs-hr3"),
+        why="a chain of several possible targets (Patient, Group, Device, Location) and a token",
+    ),
+    Case(
         "Observation?subject:Patient.name=chalmers&code:not=8867-4",
         ("Observation/obs-wt1", "Observation/obs-bp1", "Observation/obs-smoke", "Observation/obs-wt2"),
         why="a chain and a :not token",

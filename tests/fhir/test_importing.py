@@ -13,7 +13,7 @@ from pathlib import Path
 
 import orjson
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from typer.testing import CliRunner
 
 from tests.conftest import _pg_create, _pg_drop, make_settings, shared_data
@@ -334,3 +334,26 @@ async def test_others_are_refused_with_a_page(client, staff, who):
 async def test_nobody_signed_in_is_sent_to_sign_in(client):
     page = await client.get("/admin/fhir")
     assert page.status_code == 303 and page.headers["location"].startswith("/login")
+
+
+async def test_after_a_load_the_planner_has_statistics(fresh_db):
+    """refresh_statistics: ANALYZE written (SQLite keeps it in sqlite_stat1), and on PostgreSQL a VACUUM
+    too (the pages all-visible, so searches read the covering indexes alone)."""
+    async with fresh_db.sessionmaker() as session:
+        await store.create(session, WHOLE, {"resourceType": "Patient"})
+        await session.commit()
+    await importing.refresh_statistics(fresh_db)
+    async with fresh_db.engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            row = (
+                await conn.execute(
+                    text(
+                        "SELECT last_vacuum IS NOT NULL, last_analyze IS NOT NULL "
+                        "FROM pg_stat_user_tables WHERE relname = 'fhir_resource'"
+                    )
+                )
+            ).one()
+            assert tuple(row) == (True, True)
+        else:
+            tables = (await conn.execute(text("SELECT tbl FROM sqlite_stat1"))).scalars().all()
+            assert "fhir_resource" in tables

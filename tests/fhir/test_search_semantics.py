@@ -51,11 +51,13 @@ CHAINED = [
 ]
 
 
+@pytest.mark.parametrize("room", [0, 3], ids=["every chain long", "room for 3 listed rows"])
 @pytest.mark.parametrize("case", CHAINED, ids=[c.query for c in CHAINED])
-async def test_a_long_chain_finds_the_same(world, case, monkeypatch):
-    """A chain matching more rows than CHAIN_LISTED is intersected as a set with the other criteria,
-    not listed: here every chain is long, and each case finds what it finds listed."""
-    monkeypatch.setattr(search_repository, "CHAIN_LISTED", 0)
+async def test_a_long_chain_finds_the_same(world, case, room, monkeypatch):
+    """A chain matching more rows than there is room to list (CHAIN_LISTED, for all the search's chains)
+    is intersected as a set with the other criteria: with no room every chain is long; with room for
+    three rows a search's short chain is listed and the next may be long. Each case finds the same."""
+    monkeypatch.setattr(search_repository, "CHAIN_LISTED", room)
     await _check(world, case)
 
 

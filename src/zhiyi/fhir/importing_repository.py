@@ -96,8 +96,8 @@ async def analyze(conn: AsyncConnection) -> None:
     """Fresh planner statistics for the repository's tables after a load (PostgreSQL plans every index
     look-up for one row until autovacuum gets to them, and a chained search then re-runs its inner query
     per candidate); on PostgreSQL a VACUUM too, which marks the loaded pages all-visible so that a search
-    reads its resources from the covering indexes alone. `conn` is in autocommit (VACUUM runs outside a
-    transaction)."""
+    reads its resources from the covering indexes alone. On PostgreSQL `conn` is in autocommit (VACUUM runs
+    outside a transaction)."""
     if conn.dialect.name == "postgresql":
         names = ", ".join(t.name for t in Base.metadata.sorted_tables if t.name.startswith("fhir_"))
         await conn.execute(text(f"VACUUM (ANALYZE) {names}"))

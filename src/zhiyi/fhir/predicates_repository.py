@@ -222,7 +222,10 @@ def chain_set(p: Chain, reach: Reach | None):
         _referrers(p.rtype, p.param.code, target, inner, reach)
         for target, inner in zip(p.targets, inners, strict=True)
     ]
-    return sets[0] if len(sets) == 1 else union(*sets)
+    if len(sets) == 1:
+        return sets[0]
+    either = union(*sets).subquery()  # a compound set stands alone: SQLite takes no UNION inside INTERSECT
+    return select(either.c.res_pk)
 
 
 def _within(reach: Reach | None, row) -> list:

@@ -36,7 +36,8 @@ EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 # sees a few names, not that each patient has sixty observations, and so checks every one of them for the
 # other criteria in turn. Measured first, a chain of at most this many rows is listed in the statement
 # (the planner then knows how many); a longer one is intersected, as whole sets, with the other plain
-# criteria (hashed once each). docs/fhir.md gives the plans.
+# criteria (hashed once each). The rows listed for all the chains of a search together are at most this
+# many. docs/fhir.md gives the plans.
 CHAIN_LISTED = 2000
 
 
@@ -144,14 +145,16 @@ async def _where(session: AsyncSession, query: Query, reach: Reach | None) -> li
 async def _criteria(session: AsyncSession, query: Query, reach: Reach | None) -> list:
     """The predicates as conditions on R, each chain measured first (CHAIN_LISTED)."""
     conditions, long_chains, rest = [], [], []
+    room = CHAIN_LISTED  # for all the chains of the search together: a statement's parameters are bounded
     for p in query.predicates:
         if not isinstance(p, Chain):
             rest.append(p)
             continue
         chain = chain_set(p, reach)
-        found = list((await session.execute(chain.limit(CHAIN_LISTED + 1))).scalars())
-        if len(found) <= CHAIN_LISTED:
+        found = list((await session.execute(chain.limit(room + 1))).scalars())
+        if len(found) <= room:
             conditions.append(R.c.pk.in_(found))
+            room -= len(found)
         else:
             long_chains.append(chain)
     if long_chains:
