@@ -30,7 +30,8 @@ async def statement(url: str, search: str) -> str:
     engine = db.make_engine(Settings(database_url=url))
     try:
         async with AsyncSession(engine) as session:
-            select, _ = await search_repository.page_select(session, query, reach=None, cursor=None)
+            where = await search_repository.where_of(session, query, reach=None)
+            select, _ = search_repository.page_select(query, where, cursor=None)
     finally:
         await engine.dispose()
     return str(select.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))

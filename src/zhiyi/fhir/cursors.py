@@ -30,13 +30,12 @@ def read(token: str, length: int) -> list:
     return key
 
 
-def read_history(token: str) -> list:
+def read_history(token: str) -> tuple[dt.datetime, int, int]:
     """A history page's key: (updated_at, res_pk, version)."""
     at, pk, version = read(token, 3)
     if not (isinstance(at, str) and isinstance(pk, int) and isinstance(version, int)):
         raise forged()
     try:
-        dt.datetime.fromisoformat(at)
+        return dt.datetime.fromisoformat(at), pk, version
     except ValueError:
         raise forged() from None
-    return [at, pk, version]

@@ -423,9 +423,4 @@ async def counts_by_type(session: AsyncSession) -> list[repo.TypeCount]:
 
 async def refresh_statistics(db: Database) -> None:
     """After a load: the planner's statistics of the repository's tables (importing_repository.analyze)."""
-    if db.engine.dialect.name != "postgresql":
-        async with db.engine.begin() as conn:  # SQLite's ANALYZE is written in a transaction like the rest
-            await repo.analyze(conn)
-        return
-    async with db.engine.connect() as conn:  # VACUUM runs outside a transaction
-        await repo.analyze(await conn.execution_options(isolation_level="AUTOCOMMIT"))
+    await repo.analyze(db.engine)

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import and_, func, select, text, update
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from zhiyi.core.db import Base
 from zhiyi.fhir.models import FhirImport, FhirResource, FhirVersion
@@ -92,14 +92,16 @@ async def current_page(
     return [(row.pk, row.content) for row in await session.execute(query)]
 
 
-async def analyze(conn: AsyncConnection) -> None:
+async def analyze(engine: AsyncEngine) -> None:
     """Fresh planner statistics for the repository's tables after a load (PostgreSQL plans every index
     look-up for one row until autovacuum gets to them, and a chained search then re-runs its inner query
     per candidate); on PostgreSQL a VACUUM too, which marks the loaded pages all-visible so that a search
-    reads its resources from the covering indexes alone. On PostgreSQL `conn` is in autocommit (VACUUM runs
-    outside a transaction)."""
-    if conn.dialect.name == "postgresql":
-        names = ", ".join(t.name for t in Base.metadata.sorted_tables if t.name.startswith("fhir_"))
+    reads its resources from the covering indexes alone."""
+    if engine.dialect.name != "postgresql":
+        async with engine.begin() as conn:  # SQLite's ANALYZE is written in a transaction like the rest
+            await conn.execute(text("ANALYZE"))
+        return
+    names = ", ".join(t.name for t in Base.metadata.sorted_tables if t.name.startswith("fhir_"))
+    async with engine.connect() as conn:  # VACUUM runs outside a transaction
+        conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
         await conn.execute(text(f"VACUUM (ANALYZE) {names}"))
-    else:
-        await conn.execute(text("ANALYZE"))

@@ -143,9 +143,17 @@ def _match(m: Match, pk, rid):
         return not_(present) if m.values[0].text == "true" else present
     if kind == "token" and m.modifier == "not":
         return not_(exists().where(*base, or_(*(_value_condition(t, kind, None, v) for v in m.values))))
-    if kind == "reference" and m.modifier and m.modifier != "missing":
-        base.append(t.c.target_type == m.modifier)
-    return exists().where(*base, or_(*(_value_condition(t, kind, m.modifier, v) for v in m.values)))
+    return exists().where(t.c.res_pk == pk, *_holds(t, m))
+
+
+def _holds(t, m: Match) -> list:
+    """Plain criterion `m` as conditions on the rows of its index table `t` (whichever resource's)."""
+    kind = m.param.type
+    parts = [t.c.type == m.rtype, t.c.param == m.param.code]
+    if kind == "reference" and m.modifier:
+        parts.append(t.c.target_type == m.modifier)
+    parts.append(or_(*(_value_condition(t, kind, m.modifier, v) for v in m.values)))
+    return parts
 
 
 def match_set(p):
@@ -153,13 +161,8 @@ def match_set(p):
     with a resource row); None for what is not one index look-up (_id, :missing, :not, a chain...)."""
     if not isinstance(p, Match) or p.param.code == "_id" or p.modifier in ("missing", "not"):
         return None
-    kind = p.param.type
-    t = TABLES[kind].alias()
-    parts = [t.c.type == p.rtype, t.c.param == p.param.code]
-    if kind == "reference" and p.modifier:
-        parts.append(t.c.target_type == p.modifier)
-    values = or_(*(_value_condition(t, kind, p.modifier, v) for v in p.values))
-    return select(t.c.res_pk).where(*parts, values)
+    t = TABLES[p.param.type].alias()
+    return select(t.c.res_pk).where(*_holds(t, p))
 
 
 class _Columns:

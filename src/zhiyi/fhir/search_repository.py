@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from zhiyi.fhir import cursors, store_repository
 from zhiyi.fhir.models import FhirResource, IxReference
 from zhiyi.fhir.predicates_repository import (
+    EPOCH,
     TABLES,
     chain_set,
     date_condition,
@@ -31,7 +32,6 @@ from zhiyi.fhir.values import MAX_US, MIN_US
 
 R = FhirResource.__table__
 MAX_INCLUDED = 1000
-EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 # A chain (`subject:Patient.name=Li`) is the one criterion whose matches the planner cannot foresee: it
 # sees a few names, not that each patient has sixty observations, and so checks every one of them for the
 # other criteria in turn. Measured first, a chain of at most this many rows is listed in the statement
@@ -123,7 +123,9 @@ def _from_cursor(kind: str, value):
         return None
 
 
-async def _where(session: AsyncSession, query: Query, reach: Reach | None) -> list:
+async def where_of(session: AsyncSession, query: Query, reach: Reach | None) -> list:
+    """`query`'s conditions on the resource row, within `reach`; its chains measured on `session` (once
+    for a page, its count and its next page's link alike)."""
     where = [R.c.type == query.rtype, R.c.deleted.is_(False)]
     for ids in query.ids:
         negate = "!not" in ids
@@ -179,29 +181,27 @@ class Page:
     next_cursor: str | None
 
 
-async def count(session: AsyncSession, query: Query, *, reach: Reach | None) -> int:
-    where = await _where(session, query, reach)
+async def _count(session: AsyncSession, where: list) -> int:
     return (await session.execute(select(func.count()).select_from(R).where(*where))).scalar_one()
 
 
 async def ids(session: AsyncSession, query: Query, *, reach: Reach | None, limit: int) -> list[str]:
-    where = await _where(session, query, reach)
+    where = await where_of(session, query, reach)
     rows = await session.execute(select(R.c.id).where(*where).order_by(R.c.pk).limit(limit))
     return list(rows.scalars())
 
 
-async def page_select(session: AsyncSession, query: Query, *, reach: Reach | None, cursor: str | None):
-    """The statement of one page of `query`'s matches (one row more, to know whether a next page is):
-    their pks and sort keys, after `cursor`'s position; and the sort keys. Chains are measured on
-    `session` first. scripts/explain_fhir_search.py shows its plan."""
+def page_select(query: Query, where: list, *, cursor: str | None):
+    """The statement of one page of the matches of `query` (its conditions `where`, from `where_of`), one
+    row more to know whether a next page is: their pks and sort keys, after `cursor`'s position; and the
+    sort keys. scripts/explain_fhir_search.py shows its plan."""
     keys = sort_keys(query)
-    where = await _where(session, query, reach)
     if cursor:
         raw = cursors.read(cursor, len(keys) + 1)
         if not isinstance(raw[-1], int):
             raise cursors.forged()
         values = [_from_cursor(k.kind, v) for k, v in zip(keys, raw, strict=False)] + [int(raw[-1])]
-        where.append(_after(keys, values))
+        where = [*where, _after(keys, values)]
     order = [k.expr.desc() if k.descending else k.expr.asc() for k in keys] + [R.c.pk.asc()]
     columns = [R.c.pk, *(k.expr.label(f"k{i}") for i, k in enumerate(keys))]
     return select(*columns).where(*where).order_by(*order).limit(query.count + 1), keys
@@ -218,9 +218,10 @@ async def _custom_plans(session: AsyncSession) -> None:
 
 async def run(session: AsyncSession, query: Query, *, reach: Reach | None, cursor: str | None) -> Page:
     await _custom_plans(session)
+    where = await where_of(session, query, reach)
     if query.summary_count or query.count == 0:  # _count=0: only how many (what clients ask to count)
-        return Page([], [], await count(session, query, reach=reach), None)
-    statement, keys = await page_select(session, query, reach=reach, cursor=cursor)
+        return Page([], [], await _count(session, where), None)
+    statement, keys = page_select(query, where, cursor=cursor)
     rows = (await session.execute(statement)).all()
     page_rows = rows[: query.count]
     loaded = await store_repository.load_current(session, [r.pk for r in page_rows])
@@ -233,7 +234,7 @@ async def run(session: AsyncSession, query: Query, *, reach: Reach | None, curso
         )
     total = None
     if query.total_accurate:
-        total = await count(session, query, reach=reach)
+        total = await _count(session, where)
     elif cursor is None and len(rows) <= query.count:
         total = len(rows)
     included = await _included(session, query, [r.pk for r in page_rows], matches, reach)

@@ -275,7 +275,7 @@ async def versions(
     rtype: str | None,
     res_pk: int | None,
     since: dt.datetime | None,
-    after: list | None,
+    after: tuple[dt.datetime, int, int] | None,
     limit: int,
     reach: Reach | None,
 ) -> list[VersionRow]:
@@ -290,7 +290,7 @@ async def versions(
     if reach is not None:
         query = query.where(in_compartments(V.c.res_pk, reach, R.c.type))
     if after is not None:
-        at, pk, number = dt.datetime.fromisoformat(after[0]), int(after[1]), int(after[2])
+        at, pk, number = after
         query = query.where(
             or_(
                 V.c.updated_at < at,
